@@ -1,0 +1,104 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sluice", targets: ["Sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // Pure formats: AMF0, FLV. No I/O.
+        .target(name: "Media", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // RTMP protocol: handshake, chunk streams, messages, session state machines.
+        .target(name: "RTMP", dependencies: [
+            "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Event types, topic catalog, media-frame codec, EventBus and its embedded log.
+        .target(name: "Events", dependencies: [
+            "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        // Session state: who publishes what, which streams are live.
+        .target(name: "State", dependencies: [
+            "Events",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
+        .target(name: "Fanout", dependencies: [
+            "Media", "RTMP", "Events",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // RTMP/RTMPS ingest service: publish/play policy, lifecycle publisher.
+        .target(name: "Ingest", dependencies: [
+            "Media", "RTMP", "Events", "State", "Fanout",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // HTTP: playback (HTTP-FLV), health.
+        .target(name: "API", dependencies: [
+            "Media", "Events", "State", "Fanout",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The `sluice` executable: CLI, configuration, composition of services.
+        .executableTarget(name: "Sluice", dependencies: [
+            "Events", "State", "Fanout", "Ingest", "API",
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Load generator: N RTMP or HTTP-FLV viewers of one published stream.
+        .executableTarget(name: "LoadGenerator", dependencies: [
+            "Media", "RTMP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/LoadGenerator"),
+
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "RTMPTests", dependencies: [
+            "RTMP", "Media",
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Golden")]),
+        .testTarget(name: "StateTests", dependencies: ["State"]),
+        .testTarget(name: "FanoutTests", dependencies: [
+            "Fanout",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,36 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An HTTP error as clients see it: a status and one JSON shape,
+/// `{"error":{"code":"…","message":"…"}}`. Every error response is built here.
+public struct APIError: Error, Sendable, Hashable {
+    public var status: HTTPResponseStatus
+    /// Stable, machine-readable: `stream_not_found`, `not_found`, `method_not_allowed`, …
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponseStatus, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    /// The JSON body.
+    public var body: ByteBuffer {
+        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data()
+        return ByteBuffer(bytes: data)
+    }
+
+    static func streamNotFound(_ name: String) -> APIError {
+        APIError(.notFound, code: "stream_not_found", message: "Stream '\(name)' is not live.")
+    }
+}

@@ -1,0 +1,148 @@
+import Events
+import Fanout
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Serves one HTTP/1.1 connection: health, errors, and the switch to an HTTP-FLV stream. When a
+/// request becomes a stream, the HTTP codec leaves the pipeline and FLV tags go to the socket
+/// as they are, shared with every other viewer.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let encoderName = "http-encoder"
+    static let decoderName = "http-decoder"
+
+    private let hub: FanoutHub
+    private let logger: Logger
+    private var route: Route?
+    private var keepAlive = true
+    private var isHead = false
+
+    init(hub: FanoutHub, logger: Logger) {
+        self.hub = hub
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            route = Route(method: head.method, uri: head.uri)
+            keepAlive = head.isKeepAlive
+            isHead = head.method == .HEAD
+        case .body:
+            break
+        case .end:
+            guard let route else { return }
+            self.route = nil
+            respond(route, context: context)
+        }
+    }
+
+    private func respond(_ route: Route, context: ChannelHandlerContext) {
+        switch route {
+        case .health, .ready:
+            send(.ok, body: ByteBuffer(string: #"{"status":"ok"}"#), context: context)
+        case .preflight:
+            send(.noContent, body: nil, context: context)
+        case .failure(let error):
+            send(error.status, body: error.body, context: context)
+        case .httpFLV(let id):
+            guard let fanout = hub.fanout(for: id) else {
+                let error = APIError.streamNotFound(id.rawValue)
+                send(error.status, body: error.body, context: context)
+                return
+            }
+            if isHead {
+                send(.ok, body: nil, contentType: "video/x-flv", context: context)
+            } else {
+                startStream(fanout, context: context)
+            }
+        }
+    }
+
+    private func send(_ status: HTTPResponseStatus, body: ByteBuffer?, contentType: String = "application/json",
+                      context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Access-Control-Allow-Origin", value: "*")
+        headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS")
+        headers.add(name: "Cache-Control", value: "no-cache")
+        headers.add(name: "Content-Length", value: "\(isHead ? 0 : body?.readableBytes ?? 0)")
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                      promise: nil)
+        if let body, !isHead { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Replaces the HTTP codec with raw FLV: a response head without a length (the body ends when
+    /// the connection does), then the fan-out's bytes.
+    private func startStream(_ fanout: StreamFanout, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let pipeline = channel.pipeline.syncOperations
+        do {
+            let playback = FLVPlaybackHandler(fanout: fanout)
+            try pipeline.addHandler(playback, position: .after(self))
+            pipeline.removeHandler(name: Self.decoderName, promise: nil)
+            pipeline.removeHandler(name: Self.encoderName, promise: nil)
+            pipeline.removeHandler(context: context, promise: nil)
+            channel.write(Self.flvResponseHead, promise: nil)
+            PlaybackSocket.tune(channel)
+            playback.attach(channel: channel)
+        } catch {
+            logger.error("could not start HTTP-FLV", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    static let flvResponseHead = ByteBuffer(string: """
+        HTTP/1.1 200 OK\r
+        Content-Type: video/x-flv\r
+        Cache-Control: no-cache\r
+        Access-Control-Allow-Origin: *\r
+        Connection: close\r
+        \r
+
+        """)
+}
+
+/// The pipeline's last handler once a connection plays HTTP-FLV: it ignores what the client
+/// sends and tells the viewer when the socket drains or closes.
+final class FLVPlaybackHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let fanout: StreamFanout
+    private var viewer: Viewer?
+
+    init(fanout: StreamFanout) {
+        self.fanout = fanout
+    }
+
+    func attach(channel: any Channel) {
+        viewer = fanout.attach(channel: channel, format: .flv) {
+            channel.close(promise: nil)
+        }
+        if viewer == nil { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        viewer?.writabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let viewer { fanout.detach(viewer) }
+        viewer = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

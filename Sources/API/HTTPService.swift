@@ -1,0 +1,70 @@
+import Fanout
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// Settings of the HTTP service.
+public struct HTTPConfiguration: Sendable {
+    /// Address to listen on. Default `0.0.0.0`.
+    public var host: String
+    /// Port; 0 picks a free one. Default 8080.
+    public var port: Int
+
+    public init(host: String = "0.0.0.0", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The HTTP server: playback (HTTP-FLV) and health. On shutdown it stops accepting and closes
+/// every connection.
+public final class HTTPService: Service {
+    private let configuration: HTTPConfiguration
+    private let hub: FanoutHub
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let onBound: @Sendable (SocketAddress) -> Void
+    private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
+
+    public init(configuration: HTTPConfiguration, hub: FanoutHub, group: any EventLoopGroup, logger: Logger,
+                onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.hub = hub
+        self.group = group
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let hub = hub
+        let logger = logger
+        let open = open
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let key = ObjectIdentifier(channel)
+                open.withLockedValue { $0[key] = channel }
+                channel.closeFuture.whenComplete { _ in open.withLockedValue { $0[key] = nil } }
+                return channel.eventLoop.makeCompletedFuture {
+                    let handlers = channel.pipeline.syncOperations
+                    try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
+                    try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
+                                            name: HTTPHandler.decoderName)
+                    try handlers.addHandler(HTTPHandler(hub: hub, logger: logger))
+                }
+            }
+        let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        if let address = listener.localAddress {
+            logger.info("listening", metadata: ["listener": "http", "address": "\(address)"])
+            onBound(address)
+        }
+        try? await gracefulShutdown()
+        try? await listener.close()
+        for channel in open.withLockedValue({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}

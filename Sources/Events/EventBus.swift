@@ -1,0 +1,79 @@
+import NIOCore
+
+/// What travels on the bus: typed values. The Kafka bus encodes them (`MediaFrameCodec`,
+/// `EventCodec`); the embedded bus hands them over as they are, so media payloads are shared,
+/// not copied.
+public enum BusValue: Sendable, Hashable {
+    case frame(MediaFrame)
+    case lifecycle(LifecycleEvent)
+}
+
+/// One record: a key (the stream id for every topic so far) and a value.
+public struct BusRecord: Sendable, Hashable {
+    public var key: String
+    public var value: BusValue
+
+    public init(key: String, value: BusValue) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A record as a consumer receives it, with its position in the topic.
+public struct BusDelivery: Sendable {
+    public var topic: Topic
+    public var partition: Int
+    public var offset: Int64
+    public var record: BusRecord
+}
+
+/// Where a new subscription starts reading.
+public enum SubscriptionStart: Sendable, Hashable {
+    /// The oldest record still retained.
+    case beginning
+    /// Only records published after the subscription was made.
+    case end
+    /// A position returned in an earlier delivery (clamped to what is retained).
+    case offset(Int64)
+}
+
+/// The event log that connects ingest, workers and playback. Implementations: the embedded
+/// in-process log (`EmbeddedEventBus`) and Kafka.
+///
+/// Records with the same key keep their order for every consumer.
+public protocol EventBus: Sendable {
+    /// Appends a record. Never blocks and never waits for consumers.
+    /// - Throws: `EventBusError` `.closed` after `shutdown()`, `.queueFull` when the producer
+    ///   queue is full (Kafka).
+    func publish(_ record: BusRecord, to topic: Topic) throws
+
+    /// A subscription that reads `topic` from `start`, in order, until cancelled or the bus closes.
+    func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription
+
+    /// Flushes what is queued and ends every subscription.
+    func shutdown() async
+}
+
+/// The reading side of one subscription. Implemented by each bus.
+public protocol BusCursor: Sendable {
+    /// The next delivery, waiting for one to be published; `nil` when the bus has closed or the
+    /// task was cancelled.
+    func next() async throws -> BusDelivery?
+}
+
+/// An `AsyncSequence` of deliveries from one topic.
+public struct BusSubscription: AsyncSequence, Sendable {
+    public typealias Element = BusDelivery
+    let cursor: any BusCursor
+
+    public init(cursor: any BusCursor) {
+        self.cursor = cursor
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let cursor: any BusCursor
+        public mutating func next() async throws -> BusDelivery? { try await cursor.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(cursor: cursor) }
+}

@@ -1,0 +1,20 @@
+/// Errors of the event layer: the bus, its codecs and its records.
+public struct EventBusError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case malformedRecord
+        case unsupportedVersion
+        case unknownEventType
+        case closed
+        case queueFull
+    }
+
+    public var code: Code
+    public var context: String
+
+    public init(_ code: Code, _ context: String) {
+        self.code = code
+        self.context = context
+    }
+
+    public var description: String { "event bus \(code.rawValue): \(context)" }
+}

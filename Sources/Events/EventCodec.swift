@@ -1,0 +1,68 @@
+import Foundation
+
+/// The JSON envelope every control event travels in: `{type, version, id, time, source, data}`.
+public struct EventEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
+    public var type: String
+    /// Schema version of `data` for this `type`.
+    public var version: Int
+    /// Unique per event (UUID), for de-duplication and audit.
+    public var id: String
+    public var time: Date
+    /// The node that emitted the event.
+    public var source: String
+    public var data: Payload
+}
+
+/// Encodes and decodes control events. The one place that knows event types and versions.
+public struct EventCodec: Sendable {
+    /// The schema version written for every event type today.
+    public static let currentVersion = 1
+
+    public init() {}
+
+    public func encode(_ event: LifecycleEvent, id: UUID = UUID(), time: Date = Date(), source: String) throws -> Data {
+        switch event {
+        case .online(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .offline(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .publishRejected(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        }
+    }
+
+    public func decodeLifecycle(_ json: Data) throws -> (event: LifecycleEvent, envelope: EventEnvelope<Empty>) {
+        let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
+        guard header.version == Self.currentVersion else {
+            throw EventBusError(.unsupportedVersion, "\(header.type) version \(header.version)")
+        }
+        switch header.type {
+        case "stream.online": return (.online(try decoder.decode(EventEnvelope<StreamOnline>.self, from: json).data), header)
+        case "stream.offline": return (.offline(try decoder.decode(EventEnvelope<StreamOffline>.self, from: json).data), header)
+        case "publish.rejected":
+            return (.publishRejected(try decoder.decode(EventEnvelope<PublishRejected>.self, from: json).data), header)
+        default:
+            throw EventBusError(.unknownEventType, header.type)
+        }
+    }
+
+    /// Stands in for `data` when only the envelope's header fields are read.
+    public struct Empty: Codable, Sendable {}
+
+    private func encode<Payload: Codable & Sendable>(type: String, _ data: Payload, id: UUID, time: Date,
+                                                     source: String) throws -> Data {
+        let envelope = EventEnvelope(type: type, version: Self.currentVersion, id: id.uuidString.lowercased(),
+                                     time: time, source: source, data: data)
+        return try encoder.encode(envelope)
+    }
+
+    private var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    private var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,18 @@
+/// The topic catalog. Every topic Sluice reads or writes is a case here and a file in
+/// `topics/` (a test keeps the two in step); no topic name appears as a literal elsewhere.
+public enum Topic: String, CaseIterable, Sendable, Hashable {
+    /// `stream.online`, `stream.offline`, `publish.rejected`; key: stream id.
+    case streamLifecycle = "sluice.stream.lifecycle"
+    /// Media frames from ingest, binary (`MediaFrameCodec`); key: stream id.
+    case mediaSource = "sluice.media.source"
+
+    public var name: String { rawValue }
+
+    /// Partition count for a Kafka cluster. The embedded bus keeps one ordered log per topic.
+    public var partitions: Int {
+        switch self {
+        case .streamLifecycle: return 6
+        case .mediaSource: return 12
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Events
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The fan-out of one publish session: it serializes each frame once per output format, keeps
+/// what a joining viewer needs (metadata, sequence headers, the last GOP), and hands frames to
+/// every viewer's event loop. Publishing never waits for a viewer.
+public final class StreamFanout: Sendable {
+    public struct Configuration: Sendable {
+        /// Media a viewer may fall behind before whole GOPs are dropped, ms. Default 2000.
+        public var maxViewerLag: Int64
+        /// Largest GOP cached for joining viewers, bytes; a longer GOP is not cached. Default 16 MiB.
+        public var maxGOPBytes: Int
+
+        public init(maxViewerLag: Int64 = 2000, maxGOPBytes: Int = 16 << 20) {
+            self.maxViewerLag = maxViewerLag
+            self.maxGOPBytes = maxGOPBytes
+        }
+    }
+
+    private struct State {
+        var metadata: PreparedFrame?
+        var videoConfig: PreparedFrame?
+        var audioConfig: PreparedFrame?
+        var gop: [PreparedFrame] = []
+        var gopBytes = 0
+        var nextSequence: UInt64 = 1
+        var groups: [ObjectIdentifier: LoopGroup] = [:]
+        var viewers = 0
+        var ended = false
+    }
+
+    public let streamID: StreamID
+    public let sessionID: UInt64
+    private let configuration: Configuration
+    private let flushers: FlusherRegistry
+    private let counters: ViewerCounters
+    private let state = NIOLockedValueBox(State())
+
+    init(streamID: StreamID, sessionID: UInt64, configuration: Configuration, flushers: FlusherRegistry,
+         counters: ViewerCounters) {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.configuration = configuration
+        self.flushers = flushers
+        self.counters = counters
+    }
+
+    /// Viewers attached now.
+    public var viewerCount: Int { state.withLockedValue { $0.viewers } }
+
+    /// Takes the next frame of the session. Called by one task, in stream order.
+    func publish(_ frame: MediaFrame) {
+        let groups: [LoopGroup] = state.withLockedValue { state in
+            guard !state.ended else { return [] }
+            let hasVideo = state.videoConfig != nil || frame.kind == .video
+            let randomAccess = frame.kind == .video ? frame.isKeyframe && !frame.isSequenceHeader
+                : frame.kind == .audio && !hasVideo && !frame.isSequenceHeader
+            let prepared = PreparedFrame(frame, sequence: state.nextSequence, isRandomAccess: randomAccess)
+            state.nextSequence += 1
+            remember(prepared, in: &state)
+            return state.groups.isEmpty ? [] : Array(state.groups.values).map { $0.enqueue(prepared) }
+        }
+        for group in groups { group.scheduleDelivery() }
+    }
+
+    private func remember(_ frame: PreparedFrame, in state: inout State) {
+        switch (frame.kind, frame.isConfiguration) {
+        case (.metadata, _): state.metadata = frame
+        case (.video, true): state.videoConfig = frame
+        case (.audio, true): state.audioConfig = frame
+        default:
+            if frame.isRandomAccess {
+                state.gop = [frame]
+                state.gopBytes = frame.flvTag.readableBytes
+            } else if !state.gop.isEmpty {
+                state.gopBytes += frame.flvTag.readableBytes
+                if state.gopBytes > configuration.maxGOPBytes {
+                    state.gop = []
+                } else {
+                    state.gop.append(frame)
+                }
+            }
+        }
+    }
+
+    /// Adds a viewer on `channel` and writes it what it needs to start at once: for FLV the
+    /// file header, then metadata, sequence headers and the cached GOP. Must be called on
+    /// `channel.eventLoop`.
+    ///
+    /// - Parameter onEnd: called on the event loop when the stream ends (not when the viewer leaves).
+    /// - Returns: the viewer, or `nil` if the stream already ended.
+    public func attach(channel: any Channel, format: Viewer.Format,
+                       onEnd: @escaping @Sendable () -> Void) -> Viewer? {
+        channel.eventLoop.preconditionInEventLoop()
+        let flusher = flushers.flusher(for: channel.eventLoop)
+        let viewer = Viewer(channel: channel, format: format, maxQueueDuration: configuration.maxViewerLag,
+                            flusher: flusher, counters: counters, onEnd: onEnd)
+        let joined: (snapshot: [PreparedFrame], through: UInt64, group: LoopGroup, hasAudio: Bool, hasVideo: Bool)? =
+            state.withLockedValue { state in
+                guard !state.ended else { return nil }
+                let key = ObjectIdentifier(channel.eventLoop)
+                let group = state.groups[key] ?? LoopGroup(eventLoop: channel.eventLoop, flusher: flusher)
+                state.groups[key] = group
+                state.viewers += 1
+                return (snapshot(state), state.nextSequence - 1, group, state.audioConfig != nil, state.videoConfig != nil)
+            }
+        guard let joined else { return nil }
+        flusher.viewerCount += 1
+        if format == .flv { viewer.writeRaw(FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo)) }
+        for frame in joined.snapshot { viewer.deliver(frame) }
+        // Frames already queued for this loop were in the snapshot.
+        viewer.skipThrough = joined.through
+        joined.group.add(viewer)
+        return viewer
+    }
+
+    /// Removes a viewer that left. Must be called on its event loop.
+    public func detach(_ viewer: Viewer) {
+        viewer.channel.eventLoop.preconditionInEventLoop()
+        guard !viewer.isDetached else { return }
+        viewer.isDetached = true
+        let key = ObjectIdentifier(viewer.channel.eventLoop)
+        let group = state.withLockedValue { state -> LoopGroup? in
+            state.viewers -= 1
+            return state.groups[key]
+        }
+        viewer.close()
+        flushers.flusher(for: viewer.channel.eventLoop).viewerCount -= 1
+        group?.remove(viewer)
+    }
+
+    /// The session ended: every viewer is told, after the frames it was already sent.
+    func end() {
+        let groups = state.withLockedValue { state -> [LoopGroup] in
+            state.ended = true
+            state.gop = []
+            return Array(state.groups.values)
+        }
+        for group in groups { group.endAll() }
+    }
+
+    /// What a joining viewer needs first. Metadata is dated 0 (FLV readers take a script tag
+    /// with another time for a data stream); sequence headers are dated at the cached GOP's start.
+    private func snapshot(_ state: State) -> [PreparedFrame] {
+        let start = state.gop.first?.dts ?? state.videoConfig?.dts ?? 0
+        let metadata = state.metadata.map { $0.dts == 0 ? $0 : $0.retimed(to: 0) }
+        let configs = [state.videoConfig, state.audioConfig].compactMap { $0 }.map {
+            $0.dts == start ? $0 : $0.retimed(to: start)
+        }
+        return [metadata].compactMap { $0 } + configs + state.gop
+    }
+}

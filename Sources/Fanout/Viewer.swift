@@ -1,0 +1,110 @@
+import Events
+import NIOConcurrencyHelpers
+import NIOCore
+import RTMP
+
+/// One player of one stream: its connection, its backlog and its position in the stream.
+///
+/// Every method runs on `channel.eventLoop`; the class is `@unchecked Sendable` only so it can
+/// be handed to that loop, and it asserts where it is called.
+public final class Viewer: @unchecked Sendable {
+    public enum Format: Sendable, Hashable {
+        /// HTTP-FLV: raw FLV tags after the FLV header.
+        case flv
+        /// RTMP play on message stream `streamID`.
+        case rtmp(streamID: UInt32)
+    }
+
+    public let channel: any Channel
+    public let format: Format
+    private let flusher: LoopFlusher
+    private let onEnd: @Sendable () -> Void
+    private var queue: ViewerQueue
+    /// Frames up to this fan-out sequence came with the join snapshot.
+    var skipThrough: UInt64 = 0
+    var isDirty = false
+    var isDetached = false
+    private(set) var isClosed = false
+    private let counters: ViewerCounters
+
+    init(channel: any Channel, format: Format, maxQueueDuration: Int64, flusher: LoopFlusher,
+         counters: ViewerCounters, onEnd: @escaping @Sendable () -> Void) {
+        self.channel = channel
+        self.format = format
+        self.flusher = flusher
+        self.counters = counters
+        self.onEnd = onEnd
+        self.queue = ViewerQueue(maxDuration: maxQueueDuration)
+    }
+
+    /// Writes raw bytes ahead of any frame (the FLV file header).
+    func writeRaw(_ bytes: ByteBuffer) {
+        channel.eventLoop.assertInEventLoop()
+        channel.write(bytes, promise: nil)
+        flusher.markDirty(self)
+    }
+
+    func deliver(_ frame: PreparedFrame) {
+        channel.eventLoop.assertInEventLoop()
+        guard !isClosed, frame.sequence > skipThrough else { return }
+        if queue.canBypass(frame), channel.isWritable {
+            write(frame)
+            queue.passed(frame)
+        } else {
+            let before = (queue.droppedGOPs, queue.droppedFrames)
+            queue.push(frame)
+            counters.recordDrops(gops: queue.droppedGOPs - before.0, frames: queue.droppedFrames - before.1)
+        }
+        flusher.markDirty(self)
+    }
+
+    /// The connection can take more: write the backlog until it cannot.
+    public func writabilityChanged(isWritable: Bool) {
+        channel.eventLoop.assertInEventLoop()
+        guard isWritable, !isClosed else { return }
+        while channel.isWritable, let frame = queue.pop() { write(frame) }
+        flusher.markDirty(self)
+    }
+
+    /// The stream ended: flush what was written and let the protocol say goodbye.
+    func streamEnded() {
+        channel.eventLoop.assertInEventLoop()
+        guard !isClosed else { return }
+        isClosed = true
+        channel.flush()
+        onEnd()
+    }
+
+    /// The viewer left; nothing more is written.
+    func close() {
+        isClosed = true
+    }
+
+    private func write(_ frame: PreparedFrame) {
+        switch format {
+        case .flv:
+            channel.write(frame.flvTag, promise: nil)
+        case .rtmp(let streamID) where streamID == RTMPDefaults.firstStreamID:
+            channel.write(frame.rtmpChunks, promise: nil)
+        case .rtmp(let streamID):
+            channel.write(PreparedFrame.chunks(frame.source, streamID: streamID), promise: nil)
+        }
+    }
+}
+
+/// Drop counters shared by every viewer of every stream, read by metrics and logs.
+final class ViewerCounters: Sendable {
+    private let counts = NIOLockedValueBox((gops: 0, frames: 0))
+
+    func recordDrops(gops: Int, frames: Int) {
+        guard gops > 0 || frames > 0 else { return }
+        counts.withLockedValue {
+            $0.gops += gops
+            $0.frames += frames
+        }
+    }
+
+    var droppedGOPs: Int { counts.withLockedValue { $0.gops } }
+    var droppedFrames: Int { counts.withLockedValue { $0.frames } }
+}
+

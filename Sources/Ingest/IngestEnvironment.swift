@@ -1,0 +1,35 @@
+import Events
+import Fanout
+import Foundation
+import Logging
+import State
+
+/// What the ingest service works with, passed down to each connection's policy and publisher.
+public struct IngestEnvironment: Sendable {
+    public var configuration: IngestConfiguration
+    public var bus: any EventBus
+    public var sessions: any SessionStore
+    public var hub: FanoutHub
+    /// The clock push signatures are checked against.
+    public var now: @Sendable () -> Date
+    public var logger: Logger
+
+    public init(configuration: IngestConfiguration, bus: any EventBus, sessions: any SessionStore, hub: FanoutHub,
+                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+        self.configuration = configuration
+        self.bus = bus
+        self.sessions = sessions
+        self.hub = hub
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Publishes a lifecycle event; a failure is logged, never thrown at the publisher.
+    func announce(_ event: LifecycleEvent) {
+        do {
+            try bus.publish(BusRecord(key: event.key, value: .lifecycle(event)), to: .streamLifecycle)
+        } catch {
+            logger.error("lifecycle event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Events
+import Fanout
+import Foundation
+import Logging
+import RTMP
+import State
+
+/// Decides who may publish and play over RTMP: push signatures, one publisher per stream,
+/// play only of live streams.
+struct IngestPolicy: RTMPServerDelegate {
+    let environment: IngestEnvironment
+
+    func authorizePublish(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPublishAnswer {
+        let key = StreamKey(name: request.name, sign: request.query["sign"])
+        guard let id = StreamID(request.name) else {
+            return reject(key, connection, code: "NetStream.Publish.BadName", "Invalid stream id.")
+        }
+        let signature = PushSignature(secret: environment.configuration.pushSecret)
+        do {
+            try signature.verify(key.sign, path: "/\(request.app)/\(request.name)", now: environment.now())
+        } catch {
+            return reject(key, connection, code: "NetStream.Publish.Unauthorized", error.message)
+        }
+        let sessionID = UInt64.random(in: 1...UInt64.max)
+        let owner = "\(environment.configuration.nodeID)/\(sessionID)"
+        let ttl = environment.configuration.publishLockTTL
+        guard (try? await environment.sessions.acquirePublishLock(id, owner: owner, ttl: ttl)) == true else {
+            return reject(key, connection, code: "NetStream.Publish.BadName", "Stream \(id) is already being published.")
+        }
+        let publisher = StreamPublisher(streamID: id, sessionID: sessionID, lockOwner: owner, environment: environment,
+                                        connection: connection, logger: environment.logger)
+        let session = StreamSession(streamID: id, sessionID: sessionID, node: environment.configuration.nodeID,
+                                    startedAt: Date())
+        try? await environment.sessions.markLive(session)
+        environment.announce(.online(StreamOnline(streamID: id, sessionID: sessionID,
+                                                  node: environment.configuration.nodeID,
+                                                  client: connection.remoteAddress, protocolName: "rtmp")))
+        publisher.startLockRenewal()
+        environment.logger.info("stream online", metadata: ["key": "\(key)", "peer": "\(connection.remoteAddress)"])
+        return .accept(publisher)
+    }
+
+    func authorizePlay(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPlayAnswer {
+        guard let id = StreamID(request.name), let fanout = environment.hub.fanout(for: id) else {
+            return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
+        }
+        return .accept(RTMPViewerSink(fanout: fanout, connection: connection))
+    }
+
+    private func reject(_ key: StreamKey, _ connection: RTMPConnection, code: String, _ reason: String)
+        -> RTMPPublishAnswer {
+        environment.logger.notice("publish refused", metadata: [
+            "key": "\(key)", "code": "\(code)", "reason": "\(reason)", "peer": "\(connection.remoteAddress)",
+        ])
+        environment.announce(.publishRejected(PublishRejected(streamID: key.name, code: code, reason: reason,
+                                                              client: connection.remoteAddress)))
+        return .reject(code: code, description: reason)
+    }
+}
+
+extension PushSignature.Failure {
+    var message: String {
+        switch self {
+        case .missing: return "Missing sign parameter."
+        case .malformed: return "Malformed sign parameter."
+        case .expired: return "Sign has expired."
+        case .mismatch: return "Sign does not match."
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Crypto
+import Foundation
+import NIOCore
+
+/// The server side of the RTMP handshake (RTMP specification 1.0 §5.2), including the digest
+/// ("complex") handshake that Flash-era clients, ffmpeg, OBS and librtmp send: when C1 carries a
+/// valid HMAC-SHA256 digest, S1 and S2 carry the digests such clients verify. A C1 without one
+/// gets the plain handshake (S2 echoes C1).
+public struct ServerHandshake: Sendable {
+    public static let packetSize = 1536
+
+    public enum State: Sendable, Hashable {
+        case awaitingC0C1
+        case awaitingC2
+        case done
+    }
+
+    public private(set) var state = State.awaitingC0C1
+    private var generator: any RandomNumberGenerator & Sendable
+
+    public init(generator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
+        self.generator = generator
+    }
+
+    /// Consumes what it can from `buffer`.
+    /// - Returns: bytes to send (S0+S1+S2 once C0+C1 are in), or `nil` when there is nothing to send.
+    /// - Throws: `RTMPError.handshakeFailed` for an unsupported version byte.
+    public mutating func received(_ buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        switch state {
+        case .awaitingC0C1:
+            guard buffer.readableBytes >= 1 + Self.packetSize else { return nil }
+            let version = buffer.readInteger(as: UInt8.self)!
+            // 3 is plain RTMP; 6 (RTMPE) is refused because Sluice does not implement its encryption.
+            guard version == 3 else { throw RTMPError(.handshakeFailed, "RTMP version byte \(version)") }
+            let c1 = buffer.readBytes(length: Self.packetSize)!
+            state = .awaitingC2
+            return response(to: c1)
+        case .awaitingC2:
+            guard buffer.readableBytes >= Self.packetSize else { return nil }
+            buffer.moveReaderIndex(forwardBy: Self.packetSize)  // C2 is not checked: clients vary too much
+            state = .done
+            return nil
+        case .done:
+            return nil
+        }
+    }
+
+    private mutating func response(to c1: [UInt8]) -> ByteBuffer {
+        var s1 = randomBytes(Self.packetSize)
+        s1.replaceSubrange(0..<8, with: [0, 0, 0, 0, 0x04, 0x05, 0x00, 0x01])  // time 0, server version 4.5.0.1
+        var s2: [UInt8]
+        if let (scheme, clientDigest) = HandshakeDigest.find(in: c1, key: HandshakeDigest.clientKey) {
+            HandshakeDigest.sign(&s1, scheme: scheme, key: HandshakeDigest.serverKey)
+            s2 = randomBytes(Self.packetSize)
+            let key = HandshakeDigest.hmac(clientDigest, key: HandshakeDigest.serverFullKey)
+            let signature = HandshakeDigest.hmac(s2[0..<(Self.packetSize - 32)], key: key)
+            s2.replaceSubrange((Self.packetSize - 32)..<Self.packetSize, with: signature)
+        } else {
+            s1.replaceSubrange(4..<8, with: [0, 0, 0, 0])
+            s2 = c1
+        }
+        var out = ByteBuffer()
+        out.reserveCapacity(1 + 2 * Self.packetSize)
+        out.writeInteger(UInt8(3))
+        out.writeBytes(s1)
+        out.writeBytes(s2)
+        return out
+    }
+
+    private mutating func randomBytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}
+
+/// The client side of the plain handshake, for Sluice's own clients (load generator, tests).
+public struct ClientHandshake: Sendable {
+    public private(set) var isDone = false
+
+    public init() {}
+
+    /// C0 and C1: version 3, time 0, zero version field (plain handshake), pseudo-random filler.
+    public func start() -> ByteBuffer {
+        var out = ByteBuffer()
+        out.writeInteger(UInt8(3))
+        out.writeRepeatingByte(0, count: 8)
+        for index in 0..<(ServerHandshake.packetSize - 8) { out.writeInteger(UInt8(truncatingIfNeeded: index &* 31)) }
+        return out
+    }
+
+    /// Consumes S0+S1+S2 once all are buffered and returns C2 (an echo of S1).
+    public mutating func received(_ buffer: inout ByteBuffer) throws -> ByteBuffer? {
+        guard !isDone, buffer.readableBytes >= 1 + 2 * ServerHandshake.packetSize else { return nil }
+        guard buffer.readInteger(as: UInt8.self) == 3 else { throw RTMPError(.handshakeFailed, "server version byte") }
+        let s1 = buffer.readSlice(length: ServerHandshake.packetSize)!
+        buffer.moveReaderIndex(forwardBy: ServerHandshake.packetSize)
+        isDone = true
+        return s1
+    }
+}
+
+/// The HMAC-SHA256 digests of the complex handshake. The keys are the protocol's published
+/// constants; the digest sits at an offset derived from four bytes of its 764-byte block.
+enum HandshakeDigest {
+    /// "Genuine Adobe Flash Player 001".
+    static let clientKey = Array("Genuine Adobe Flash Player 001".utf8)
+    /// "Genuine Adobe Flash Media Server 001".
+    static let serverKey = Array("Genuine Adobe Flash Media Server 001".utf8)
+    static let keySuffix: [UInt8] = [
+        0xF0, 0xEE, 0xC2, 0x4A, 0x80, 0x68, 0xBE, 0xE8, 0x2E, 0x00, 0xD0, 0xD1, 0x02, 0x9E, 0x7E, 0x57,
+        0x6E, 0xEC, 0x5D, 0x2D, 0x29, 0x80, 0x6F, 0xAB, 0x93, 0xB8, 0xE6, 0x36, 0xCF, 0xEB, 0x31, 0xAE,
+    ]
+    static let serverFullKey = serverKey + keySuffix
+
+    /// Where the digest block starts: scheme 0 puts it second (offset 772), scheme 1 first (offset 8).
+    static let schemes = [772, 8]
+
+    static func offset(in packet: [UInt8], blockStart: Int) -> Int {
+        let sum = packet[blockStart..<(blockStart + 4)].reduce(0) { $0 + Int($1) }
+        return blockStart + 4 + sum % 728
+    }
+
+    /// Finds a valid digest in `packet`; returns the block start and the digest.
+    static func find(in packet: [UInt8], key: [UInt8]) -> (scheme: Int, digest: [UInt8])? {
+        for blockStart in schemes {
+            let at = offset(in: packet, blockStart: blockStart)
+            let expected = hmac(Array(packet[0..<at]) + Array(packet[(at + 32)...]), key: key)
+            let actual = Array(packet[at..<(at + 32)])
+            if expected == actual { return (blockStart, actual) }
+        }
+        return nil
+    }
+
+    /// Writes a digest into `packet` at the position `scheme` defines.
+    static func sign(_ packet: inout [UInt8], scheme blockStart: Int, key: [UInt8]) {
+        let at = offset(in: packet, blockStart: blockStart)
+        let digest = hmac(Array(packet[0..<at]) + Array(packet[(at + 32)...]), key: key)
+        packet.replaceSubrange(at..<(at + 32), with: digest)
+    }
+
+    static func hmac<Bytes: DataProtocol>(_ message: Bytes, key: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+}

@@ -1,0 +1,24 @@
+/// Errors of the RTMP layer. Every one ends the connection it happened on, and nothing else.
+public struct RTMPError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case handshakeFailed
+        case handshakeTimeout
+        case malformedChunk
+        case messageTooLarge
+        case tooManyChunkStreams
+        case bufferLimitExceeded
+        case invalidChunkSize
+        case malformedCommand
+        case unexpectedMessage
+    }
+
+    public var code: Code
+    public var context: String
+
+    public init(_ code: Code, _ context: String) {
+        self.code = code
+        self.context = context
+    }
+
+    public var description: String { "rtmp \(code.rawValue): \(context)" }
+}

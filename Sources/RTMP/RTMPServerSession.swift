@@ -1,0 +1,354 @@
+import Media
+import NIOCore
+
+/// What the server session asks its connection to do.
+public enum RTMPServerAction: Sendable, Hashable {
+    /// Encode and send this message with the connection's chunk encoder.
+    case send(RTMPMessage)
+    /// Chunk outbound messages at this size from now on (a Set Chunk Size was just queued).
+    case setOutboundChunkSize(Int)
+    /// Ask the application whether this publish may go ahead; answer with `decided(_:)`.
+    case requestPublish(StreamRequest)
+    /// Ask the application whether this play may go ahead; answer with `decided(_:)`.
+    case requestPlay(StreamRequest)
+    /// The play statuses are queued; media for message stream `streamID` may follow.
+    case startPlayback(streamID: UInt32)
+    /// Audio, video or `onMetaData` (AMF0, `@setDataFrame` removed) from the publisher.
+    case media(RTMPMessage)
+    case publishEnded(PublishEndReason)
+    case playEnded
+    /// Flush what is queued, then close the connection.
+    case close(reason: String)
+}
+
+/// Why a publish session ended, from the protocol's point of view.
+public enum PublishEndReason: String, Sendable, Hashable {
+    /// `FCUnpublish`, `deleteStream` or `closeStream`.
+    case unpublished
+    /// The connection went away without an unpublish.
+    case disconnected
+    /// The server ended it (shutdown or kick).
+    case stopped
+    /// The peer broke the protocol.
+    case protocolError
+}
+
+/// The server side of one RTMP connection as a pure state machine: messages in, actions out
+/// (RTMP specification 1.0 §7.2; status codes as Flash Media Server and nginx-rtmp send them).
+/// It knows nothing of sockets, policies or fan-out: it asks (`requestPublish`) and is told
+/// (`decided(_:)`).
+public struct RTMPServerSession: Sendable {
+    public struct Configuration: Sendable {
+        /// Applications clients may connect to (the first path segment). Default `["stream"]`.
+        public var applications: Set<String>
+        /// Window Acknowledgement Size sent on connect, bytes. Default 2,500,000.
+        public var windowAcknowledgementSize: UInt32
+        /// Set Peer Bandwidth sent on connect, bytes. Default 2,500,000.
+        public var peerBandwidth: UInt32
+        /// Media messages held while a publish decision is pending. Default 512.
+        public var maxPendingMedia: Int
+
+        public init(applications: Set<String> = ["stream"], windowAcknowledgementSize: UInt32 = 2_500_000,
+                    peerBandwidth: UInt32 = 2_500_000, maxPendingMedia: Int = 512) {
+            self.applications = applications
+            self.windowAcknowledgementSize = windowAcknowledgementSize
+            self.peerBandwidth = peerBandwidth
+            self.maxPendingMedia = maxPendingMedia
+        }
+    }
+
+    public enum Phase: Sendable, Hashable {
+        case awaitingConnect
+        case connected
+        case publishPending(StreamRequest, streamID: UInt32)
+        case publishing(StreamRequest, streamID: UInt32)
+        case playPending(StreamRequest, streamID: UInt32)
+        case playing(StreamRequest, streamID: UInt32)
+        case closed
+    }
+
+    public let configuration: Configuration
+    public private(set) var phase = Phase.awaitingConnect
+    private var app = ""
+    private var appQuery: [String: String] = [:]
+    private var tcURL = ""
+    private var nextStreamID = RTMPDefaults.firstStreamID
+    private var pendingMedia: [RTMPMessage] = []
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    // MARK: Inputs
+
+    /// Handles one message from the peer.
+    /// - Throws: `RTMPError` when the peer broke the protocol; the connection should close.
+    public mutating func received(_ message: RTMPMessage) throws -> [RTMPServerAction] {
+        guard phase != .closed else { return [] }
+        switch message.type {
+        case .commandAMF0?, .commandAMF3?:
+            return try command(RTMPCommand(message: message), streamID: message.streamID)
+        case .audio?, .video?:
+            return media(message)
+        case .dataAMF0?, .dataAMF3?:
+            return try data(message)
+        case .aggregate?:
+            // Sub-messages are media or data; a nested aggregate is refused to bound recursion.
+            return try AggregateMessage.split(message).filter { $0.type != .aggregate }.flatMap { try received($0) }
+        case .userControl?:
+            return userControl(message)
+        default:
+            return []
+        }
+    }
+
+    /// The application's answer to the pending `requestPublish` or `requestPlay`.
+    public mutating func decided(_ decision: StreamDecision) -> [RTMPServerAction] {
+        switch (phase, decision) {
+        case (.publishPending(let request, let streamID), .accept):
+            phase = .publishing(request, streamID: streamID)
+            defer { pendingMedia = [] }
+            return [
+                .send(RTMPControl.userControl(.streamBegin, streamID)),
+                status(streamID, code: "NetStream.Publish.Start", description: "\(request.name) is now published."),
+            ] + pendingMedia.map { .media($0) }
+        case (.playPending(let request, let streamID), .accept):
+            phase = .playing(request, streamID: streamID)
+            return [
+                .send(RTMPControl.userControl(.streamBegin, streamID)),
+                status(streamID, code: "NetStream.Play.Reset", description: "Playing and resetting \(request.name)."),
+                status(streamID, code: "NetStream.Play.Start", description: "Started playing \(request.name)."),
+                .send(sampleAccess(streamID)),
+                .startPlayback(streamID: streamID),
+            ]
+        case (.publishPending(_, let streamID), .reject(let code, let description)),
+             (.playPending(_, let streamID), .reject(let code, let description)):
+            phase = .closed
+            pendingMedia = []
+            return [status(streamID, level: "error", code: code, description: description), .close(reason: code)]
+        default:
+            return []
+        }
+    }
+
+    /// The server is ending this connection (shutdown or kick): tell the peer why, then close.
+    public mutating func stop(description: String) -> [RTMPServerAction] {
+        defer { phase = .closed }
+        switch phase {
+        case .publishing(_, let streamID):
+            return [status(streamID, level: "error", code: "NetStream.Publish.Stopped", description: description),
+                    .publishEnded(.stopped), .close(reason: description)]
+        case .playing(_, let streamID):
+            return playStopped(streamID, description: description)
+        case .closed:
+            return []
+        default:
+            return [.close(reason: description)]
+        }
+    }
+
+    /// The stream being played ended (its publisher left).
+    public mutating func playbackEnded() -> [RTMPServerAction] {
+        guard case .playing(let request, let streamID) = phase else { return [] }
+        phase = .closed
+        return [status(streamID, code: "NetStream.Play.UnpublishNotify", description: "\(request.name) is unpublished.")]
+            + playStopped(streamID, description: "\(request.name) ended.")
+    }
+
+    /// The connection closed under the session.
+    public mutating func connectionClosed() -> [RTMPServerAction] {
+        defer { phase = .closed }
+        switch phase {
+        case .publishing: return [.publishEnded(.disconnected)]
+        case .playing: return [.playEnded]
+        default: return []
+        }
+    }
+
+    // MARK: Commands
+
+    private mutating func command(_ command: RTMPCommand, streamID: UInt32) throws -> [RTMPServerAction] {
+        switch command.name {
+        case "connect": return connect(command)
+        case "createStream": return createStream(command)
+        case "publish": return try publish(command, streamID: streamID)
+        case "play": return try play(command, streamID: streamID)
+        case "releaseStream", "_checkbw":
+            return [result(command, .undefined)]
+        case "FCPublish":
+            return [.send(RTMPCommand(name: "onFCPublish", transactionID: 0, arguments: [statusObject(
+                code: "NetStream.Publish.Start", description: command.arguments.first?.stringValue ?? "")]).message())]
+        case "getStreamLength":
+            return [result(command, .number(0))]
+        case "FCUnpublish", "deleteStream", "closeStream":
+            return endStream()
+        case "receiveAudio", "receiveVideo", "_result", "_error", "onBWDone", "pause", "seek":
+            return []
+        default:
+            guard command.transactionID > 0 else { return [] }
+            return [.send(RTMPCommand(name: "_error", transactionID: command.transactionID, arguments: [statusObject(
+                level: "error", code: "NetConnection.Call.Failed",
+                description: "Method not found (\(command.name)).")]).message())]
+        }
+    }
+
+    private mutating func connect(_ command: RTMPCommand) -> [RTMPServerAction] {
+        guard phase == .awaitingConnect else { return [] }
+        let (name, query) = StreamRequest.split(command.object["app"]?.stringValue ?? "")
+        app = name.hasSuffix("/") ? String(name.dropLast()) : name
+        appQuery = query
+        tcURL = command.object["tcUrl"]?.stringValue ?? ""
+        guard configuration.applications.contains(app) else {
+            phase = .closed
+            return [.send(RTMPCommand(name: "_error", transactionID: command.transactionID, arguments: [statusObject(
+                level: "error", code: "NetConnection.Connect.Rejected",
+                description: "Unknown application '\(app)'.")]).message()), .close(reason: "unknown application")]
+        }
+        phase = .connected
+        let encoding = command.object["objectEncoding"]?.numberValue ?? 0
+        return [
+            .send(RTMPControl.windowAcknowledgementSize(configuration.windowAcknowledgementSize)),
+            .send(RTMPControl.setPeerBandwidth(configuration.peerBandwidth)),
+            .send(RTMPControl.setChunkSize(RTMPDefaults.outboundChunkSize)),
+            .setOutboundChunkSize(RTMPDefaults.outboundChunkSize),
+            .send(RTMPCommand(name: "_result", transactionID: command.transactionID, object: .object([
+                AMF0Property("fmsVer", .string("FMS/3,0,1,123")),
+                AMF0Property("capabilities", .number(31)),
+            ]), arguments: [.object([
+                AMF0Property("level", .string("status")),
+                AMF0Property("code", .string("NetConnection.Connect.Success")),
+                AMF0Property("description", .string("Connection succeeded.")),
+                AMF0Property("objectEncoding", .number(encoding)),
+            ])]).message()),
+        ]
+    }
+
+    private mutating func createStream(_ command: RTMPCommand) -> [RTMPServerAction] {
+        guard phase != .awaitingConnect else { return [] }
+        defer { nextStreamID += 1 }
+        return [result(command, .number(Double(nextStreamID)))]
+    }
+
+    private mutating func publish(_ command: RTMPCommand, streamID: UInt32) throws -> [RTMPServerAction] {
+        guard phase == .connected else {
+            throw RTMPError(.unexpectedMessage, "publish in phase \(phase)")
+        }
+        guard let raw = command.arguments.first?.stringValue, !raw.isEmpty else {
+            phase = .closed
+            return [status(streamID, level: "error", code: "NetStream.Publish.BadName", description: "No stream name."),
+                    .close(reason: "publish without a name")]
+        }
+        let request = makeRequest(raw, publishType: command.arguments.dropFirst().first?.stringValue ?? "live")
+        phase = .publishPending(request, streamID: streamID)
+        return [.requestPublish(request)]
+    }
+
+    private mutating func play(_ command: RTMPCommand, streamID: UInt32) throws -> [RTMPServerAction] {
+        guard phase == .connected else {
+            throw RTMPError(.unexpectedMessage, "play in phase \(phase)")
+        }
+        guard let raw = command.arguments.first?.stringValue, !raw.isEmpty else {
+            phase = .closed
+            return [status(streamID, level: "error", code: "NetStream.Play.StreamNotFound", description: "No stream name."),
+                    .close(reason: "play without a name")]
+        }
+        let request = makeRequest(raw, publishType: "")
+        phase = .playPending(request, streamID: streamID)
+        return [.requestPlay(request)]
+    }
+
+    private mutating func endStream() -> [RTMPServerAction] {
+        switch phase {
+        case .publishing(let request, let streamID):
+            phase = .connected
+            return [status(streamID, code: "NetStream.Unpublish.Success", description: "\(request.name) is now unpublished."),
+                    .publishEnded(.unpublished)]
+        case .playing:
+            phase = .connected
+            return [.playEnded]
+        default:
+            return []
+        }
+    }
+
+    // MARK: Media and data
+
+    private mutating func media(_ message: RTMPMessage) -> [RTMPServerAction] {
+        switch phase {
+        case .publishing:
+            return [.media(message)]
+        case .publishPending:
+            if pendingMedia.count < configuration.maxPendingMedia { pendingMedia.append(message) }
+            return []
+        default:
+            return []
+        }
+    }
+
+    private mutating func data(_ message: RTMPMessage) throws -> [RTMPServerAction] {
+        var body = message.payload
+        if message.type == .dataAMF3 { body.moveReaderIndex(forwardBy: min(1, body.readableBytes)) }
+        var values: [AMF0Value]
+        do {
+            values = try AMF0Decoder().decodeAll(&body)
+        } catch {
+            throw RTMPError(.malformedCommand, "data message: \(error)")
+        }
+        if values.first?.stringValue == "@setDataFrame" { values.removeFirst() }
+        guard values.first?.stringValue == "onMetaData", values.count >= 2 else { return [] }
+        var metadata = ByteBuffer()
+        metadata.writeAMF0(.string("onMetaData"))
+        metadata.writeAMF0(values[1])
+        return media(RTMPMessage(type: .dataAMF0, streamID: message.streamID, timestamp: message.timestamp,
+                                 chunkStreamID: message.chunkStreamID, payload: metadata))
+    }
+
+    private func userControl(_ message: RTMPMessage) -> [RTMPServerAction] {
+        var body = message.payload
+        guard let event = body.readInteger(as: UInt16.self), event == RTMPControl.Event.pingRequest.rawValue,
+              let value = body.readInteger(as: UInt32.self) else { return [] }
+        return [.send(RTMPControl.userControl(.pingResponse, value))]
+    }
+
+    // MARK: Building replies
+
+    private func makeRequest(_ raw: String, publishType: String) -> StreamRequest {
+        let (name, query) = StreamRequest.split(raw)
+        return StreamRequest(app: app, name: name, query: appQuery.merging(query) { $1 }, tcURL: tcURL,
+                             publishType: publishType)
+    }
+
+    private func result(_ command: RTMPCommand, _ value: AMF0Value) -> RTMPServerAction {
+        .send(RTMPCommand(name: "_result", transactionID: command.transactionID, arguments: [value]).message())
+    }
+
+    private func status(_ streamID: UInt32, level: String = "status", code: String, description: String)
+        -> RTMPServerAction {
+        .send(RTMPCommand.onStatus(level: level, code: code, description: description).message(streamID: streamID))
+    }
+
+    private func statusObject(level: String = "status", code: String, description: String) -> AMF0Value {
+        .object([
+            AMF0Property("level", .string(level)),
+            AMF0Property("code", .string(code)),
+            AMF0Property("description", .string(description)),
+        ])
+    }
+
+    private func playStopped(_ streamID: UInt32, description: String) -> [RTMPServerAction] {
+        [
+            .send(RTMPControl.userControl(.streamEOF, streamID)),
+            status(streamID, code: "NetStream.Play.Stop", description: description),
+            .playEnded,
+            .close(reason: description),
+        ]
+    }
+
+    private func sampleAccess(_ streamID: UInt32) -> RTMPMessage {
+        var body = ByteBuffer()
+        body.writeAMF0(.string("|RtmpSampleAccess"))
+        body.writeAMF0(.boolean(true))
+        body.writeAMF0(.boolean(true))
+        return RTMPMessage(type: .dataAMF0, streamID: streamID, chunkStreamID: RTMPChunkStream.command, payload: body)
+    }
+}

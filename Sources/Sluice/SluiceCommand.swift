@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct SluiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "A live-streaming server: RTMP/RTMPS ingest, HTTP-FLV and RTMP playback.",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

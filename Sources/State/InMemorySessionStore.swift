@@ -1,0 +1,62 @@
+import Events
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Session state for `sluice serve`: everything in one process, behind one lock.
+public final class InMemorySessionStore: SessionStore {
+    private struct Lock {
+        var owner: String
+        var expiresAt: NIODeadline
+    }
+
+    private struct State {
+        var locks: [StreamID: Lock] = [:]
+        var live: [StreamID: StreamSession] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    public func acquirePublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
+        let now = NIODeadline.now()
+        return state.withLockedValue { state in
+            if let lock = state.locks[stream], lock.owner != owner, lock.expiresAt > now { return false }
+            state.locks[stream] = Lock(owner: owner, expiresAt: now + TimeAmount(ttl))
+            return true
+        }
+    }
+
+    public func renewPublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
+        let now = NIODeadline.now()
+        return state.withLockedValue { state in
+            guard let lock = state.locks[stream], lock.owner == owner, lock.expiresAt > now else { return false }
+            state.locks[stream]?.expiresAt = now + TimeAmount(ttl)
+            return true
+        }
+    }
+
+    public func releasePublishLock(_ stream: StreamID, owner: String) async throws {
+        state.withLockedValue { state in
+            if state.locks[stream]?.owner == owner { state.locks[stream] = nil }
+        }
+    }
+
+    public func markLive(_ session: StreamSession) async throws {
+        state.withLockedValue { $0.live[session.streamID] = session }
+    }
+
+    public func markOffline(_ stream: StreamID, sessionID: UInt64) async throws {
+        state.withLockedValue { state in
+            if state.live[stream]?.sessionID == sessionID { state.live[stream] = nil }
+        }
+    }
+
+    public func liveSessions() async throws -> [StreamSession] {
+        state.withLockedValue { Array($0.live.values) }.sorted { $0.streamID < $1.streamID }
+    }
+
+    public func session(_ stream: StreamID) async throws -> StreamSession? {
+        state.withLockedValue { $0.live[stream] }
+    }
+}

@@ -1,0 +1,42 @@
+import Events
+import Foundation
+
+/// A live publish session as session state records it (`sluice:stream:{id}` in Redis).
+public struct StreamSession: Sendable, Hashable, Codable {
+    public var streamID: StreamID
+    public var sessionID: UInt64
+    /// The ingest node holding the publisher.
+    public var node: String
+    public var startedAt: Date
+    public var videoCodec: String?
+    public var audioCodec: String?
+
+    public init(streamID: StreamID, sessionID: UInt64, node: String, startedAt: Date,
+                videoCodec: String? = nil, audioCodec: String? = nil) {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.node = node
+        self.startedAt = startedAt
+        self.videoCodec = videoCodec
+        self.audioCodec = audioCodec
+    }
+}
+
+/// Who publishes what, and which streams are live. Implementations: in memory (one machine)
+/// and Redis (a cluster).
+public protocol SessionStore: Sendable {
+    /// Takes the publish lock of `stream` for `owner` unless someone else holds it.
+    /// - Parameter ttl: how long the lock lives without renewal.
+    /// - Returns: whether `owner` now holds the lock.
+    func acquirePublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool
+    /// Extends the lock's life; `false` if `owner` no longer holds it.
+    func renewPublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool
+    /// Releases the lock if `owner` holds it.
+    func releasePublishLock(_ stream: StreamID, owner: String) async throws
+
+    func markLive(_ session: StreamSession) async throws
+    /// Removes the stream from the live set, if `sessionID` is still its session.
+    func markOffline(_ stream: StreamID, sessionID: UInt64) async throws
+    func liveSessions() async throws -> [StreamSession]
+    func session(_ stream: StreamID) async throws -> StreamSession?
+}
