@@ -1,0 +1,30 @@
+# Quick start on a fresh Debian 12 machine, as root: `make run`, `make test`.
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+SLUICE_FLAGS ?=
+
+.PHONY: deps build run test bench clean-data
+
+deps:
+	./ops/install-deps.sh
+
+build: deps
+	swift build -c release --product sluice
+
+## Builds and starts `sluice serve`; it prints the push and play URLs.
+run: build
+	.build/release/sluice serve $(SLUICE_FLAGS)
+
+## Runs every test: unit tests and end-to-end tests with ffmpeg/ffprobe.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+## Release build, then the fan-out benchmark (Sluice and nginx-rtmp, one core each).
+bench:
+	./ops/install-deps.sh --bench
+	swift build -c release --product sluice --product LoadGenerator
+	./Benchmarks/run.sh
+
+clean-data:
+	rm -rf ./data
