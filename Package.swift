@@ -90,7 +90,8 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Golden")]),
         .testTarget(name: "StateTests", dependencies: ["State"]),
         .testTarget(name: "FanoutTests", dependencies: [
-            "Fanout",
+            "Fanout", "Events", "Media",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),

@@ -3,20 +3,25 @@ import NIOCore
 
 /// How long a loop may gather writes before flushing: flushing every viewer after every frame
 /// costs one syscall per frame per viewer, so the window grows with the number of viewers on
-/// the loop, and stays zero (flush at the end of the current tick) for a few.
+/// the loop, and stays zero (flush at the end of the current tick) while they are few.
 public struct FlushPolicy: Sendable {
+    /// Below this many viewers on a loop, flush at once. Default 64.
+    public var immediateBelow: Int
     /// Window added per viewer on a loop. Default 10 µs (2000 viewers: 20 ms).
     public var perViewer: TimeAmount
     /// Longest window. Default 20 ms.
     public var maximum: TimeAmount
 
-    public init(perViewer: TimeAmount = .microseconds(10), maximum: TimeAmount = .milliseconds(20)) {
+    public init(immediateBelow: Int = 64, perViewer: TimeAmount = .microseconds(10),
+                maximum: TimeAmount = .milliseconds(20)) {
+        self.immediateBelow = immediateBelow
         self.perViewer = perViewer
         self.maximum = maximum
     }
 
     func window(viewers: Int) -> TimeAmount {
-        min(maximum, .nanoseconds(perViewer.nanoseconds * Int64(viewers)))
+        guard viewers >= immediateBelow else { return .zero }
+        return min(maximum, .nanoseconds(perViewer.nanoseconds * Int64(viewers)))
     }
 }
 

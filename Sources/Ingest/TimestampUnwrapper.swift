@@ -1,16 +1,22 @@
 /// Turns RTMP's 32-bit millisecond timestamps, which wrap after about 49.7 days, into a
 /// monotonic 64-bit time line (RTMP specification 1.0 §5.3.1.3: timestamps are compared
-/// modulo 2³²).
+/// modulo 2³²): each timestamp becomes the value congruent to it nearest the newest so far.
 struct TimestampUnwrapper: Sendable {
-    private var epoch: Int64 = 0
-    private var last: UInt32?
+    private static let period: Int64 = 1 << 32
+    private var newest: Int64?
 
     mutating func unwrap(_ timestamp: UInt32) -> Int64 {
-        defer { last = timestamp }
-        if let last {
-            if timestamp < last, last - timestamp > UInt32(1) << 31 { epoch += 1 << 32 }
-            if timestamp > last, timestamp - last > UInt32(1) << 31, epoch > 0 { return epoch - (1 << 32) + Int64(timestamp) }
+        guard let newest else {
+            newest = Int64(timestamp)
+            return Int64(timestamp)
         }
-        return epoch + Int64(timestamp)
+        var candidate = (newest & ~(Self.period - 1)) + Int64(timestamp)
+        if candidate - newest > Self.period / 2 {
+            candidate -= Self.period
+        } else if newest - candidate > Self.period / 2 {
+            candidate += Self.period
+        }
+        self.newest = max(newest, candidate)
+        return candidate
     }
 }

@@ -1,0 +1,93 @@
+import Events
+import NIOCore
+import Testing
+
+@Suite struct EmbeddedEventBusTests {
+    func frame(_ sequence: UInt64, payload: ByteBuffer = ByteBuffer(bytes: [1, 2, 3])) -> BusRecord {
+        BusRecord(key: "cam1", value: .frame(MediaFrame(kind: .audio, dts: Int64(sequence) * 23, sessionID: 1,
+                                                        sequence: sequence, payload: payload)))
+    }
+
+    func sequences(_ deliveries: [BusDelivery]) -> [UInt64] {
+        deliveries.compactMap { delivery in
+            if case .frame(let frame) = delivery.record.value { return frame.sequence }
+            return nil
+        }
+    }
+
+    func take(_ count: Int, from subscription: BusSubscription) async throws -> [BusDelivery] {
+        var iterator = subscription.makeAsyncIterator()
+        var deliveries: [BusDelivery] = []
+        while deliveries.count < count, let next = try await iterator.next() { deliveries.append(next) }
+        return deliveries
+    }
+
+    @Test func deliversInOrderFromTheRequestedStart() async throws {
+        let bus = EmbeddedEventBus()
+        for sequence in 0..<3 { try bus.publish(frame(UInt64(sequence)), to: .mediaSource) }
+        let fromEnd = bus.subscribe(to: .mediaSource, from: .end)
+        let fromStart = bus.subscribe(to: .mediaSource, from: .beginning)
+        for sequence in 3..<5 { try bus.publish(frame(UInt64(sequence)), to: .mediaSource) }
+        #expect(sequences(try await take(5, from: fromStart)) == [0, 1, 2, 3, 4])
+        let tail = try await take(2, from: fromEnd)
+        #expect(sequences(tail) == [3, 4])
+        #expect(tail.map(\.offset) == [3, 4])
+        let replay = bus.subscribe(to: .mediaSource, from: .offset(2))
+        #expect(sequences(try await take(3, from: replay)) == [2, 3, 4])
+        await bus.shutdown()
+    }
+
+    @Test func aWaitingConsumerWakesOnPublish() async throws {
+        let bus = EmbeddedEventBus()
+        let subscription = bus.subscribe(to: .mediaSource, from: .end)
+        async let received = take(1, from: subscription)
+        try await Task.sleep(for: .milliseconds(20))
+        try bus.publish(frame(9), to: .mediaSource)
+        #expect(sequences(try await received) == [9])
+        await bus.shutdown()
+    }
+
+    @Test func framesPassWithoutCopyingTheirPayload() async throws {
+        let bus = EmbeddedEventBus()
+        let payload = ByteBuffer(bytes: Array(repeating: 0x42, count: 4096))
+        let subscription = bus.subscribe(to: .mediaSource, from: .end)
+        try bus.publish(frame(1, payload: payload), to: .mediaSource)
+        let delivered = try await take(1, from: subscription)
+        guard case .frame(let received)? = delivered.first?.record.value else {
+            Issue.record("no frame delivered")
+            return
+        }
+        let original = payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let passed = received.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(original == passed)
+        await bus.shutdown()
+    }
+
+    @Test func aConsumerBehindRetentionSkipsAhead() async throws {
+        let bus = EmbeddedEventBus(retention: .init(maxRecords: 3))
+        let subscription = bus.subscribe(to: .mediaSource, from: .beginning)
+        for sequence in 0..<10 { try bus.publish(frame(UInt64(sequence)), to: .mediaSource) }
+        #expect(sequences(try await take(3, from: subscription)) == [7, 8, 9])
+        #expect(bus.skippedRecords(.mediaSource) == 7)
+        await bus.shutdown()
+    }
+
+    @Test func shutdownEndsSubscriptionsAndRefusesPublishing() async throws {
+        let bus = EmbeddedEventBus()
+        let subscription = bus.subscribe(to: .streamLifecycle, from: .end)
+        async let drained = take(10, from: subscription)
+        try await Task.sleep(for: .milliseconds(20))
+        await bus.shutdown()
+        #expect(try await drained.isEmpty)
+        #expect(throws: EventBusError.self) { try bus.publish(frame(1), to: .mediaSource) }
+    }
+
+    @Test func cancellingAWaitingConsumerEndsIt() async throws {
+        let bus = EmbeddedEventBus()
+        let task = Task { try await take(1, from: bus.subscribe(to: .mediaSource, from: .end)) }
+        try await Task.sleep(for: .milliseconds(20))
+        task.cancel()
+        #expect(try await task.value.isEmpty)
+        await bus.shutdown()
+    }
+}

@@ -1,0 +1,41 @@
+import Events
+import Foundation
+import Testing
+
+@Suite struct EventCodecTests {
+    static let id = UUID(uuidString: "6F9619FF-8B86-D011-B42D-00CF4FC964FF")!
+    static let time = Date(timeIntervalSince1970: 1_764_000_000)
+    static let stream = StreamID("98724e64-bcd1-4887-af4a-60be440709aa")!
+
+    static let events: [(String, LifecycleEvent)] = [
+        ("stream.online.v1", .online(StreamOnline(streamID: stream, sessionID: 42, node: "ingest-1",
+                                                  client: "10.0.0.7:50123", protocolName: "rtmp"))),
+        ("stream.offline.v1", .offline(StreamOffline(streamID: stream, sessionID: 42, reason: .unpublished,
+                                                     bytes: 1_048_576, durationSeconds: 12.5))),
+        ("publish.rejected.v1", .publishRejected(PublishRejected(streamID: "cam1", code: "NetStream.Publish.Unauthorized",
+                                                                 reason: "Sign has expired.", client: "10.0.0.7:50124"))),
+    ]
+
+    /// Each event version's JSON is pinned by a golden file: a change to it is a schema change.
+    @Test(arguments: events.indices)
+    func matchesTheGoldenFile(index: Int) throws {
+        let (name, event) = Self.events[index]
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Golden"))
+        let golden = try Data(contentsOf: url)
+        let encoded = try EventCodec().encode(event, id: Self.id, time: Self.time, source: "ingest-1")
+        #expect(String(decoding: encoded, as: UTF8.self)
+            == String(decoding: golden, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let decoded = try EventCodec().decodeLifecycle(golden)
+        #expect(decoded.event == event)
+        #expect(decoded.envelope.version == 1)
+        #expect(decoded.envelope.source == "ingest-1")
+    }
+
+    @Test func unknownTypesAndVersionsAreErrors() {
+        let unknown = Data(#"{"type":"stream.exploded","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)
+        #expect(throws: EventBusError.self) { try EventCodec().decodeLifecycle(unknown) }
+        let future = Data(#"{"type":"stream.online","version":9,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)
+        #expect(throws: EventBusError.self) { try EventCodec().decodeLifecycle(future) }
+        #expect(throws: (any Error).self) { try EventCodec().decodeLifecycle(Data("{".utf8)) }
+    }
+}

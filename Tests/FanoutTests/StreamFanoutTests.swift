@@ -1,0 +1,120 @@
+import Events
+import Logging
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import Fanout
+
+@Suite struct StreamFanoutTests {
+    let stream = StreamID("cam1")!
+
+    func makeHub() -> FanoutHub {
+        FanoutHub(bus: EmbeddedEventBus(), logger: Logger(label: "test"))
+    }
+
+    func publishStart(_ hub: FanoutHub, frames: Int) {
+        for frame in [TestFrames.metadata, TestFrames.videoConfig, TestFrames.audioConfig] { hub.handle(frame, of: stream) }
+        for index in 0..<frames { hub.handle(TestFrames.video(index), of: stream) }
+    }
+
+    /// An active embedded channel, as a connected viewer's would be.
+    func connectedChannel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        return channel
+    }
+
+    /// Reads what a viewer's channel was sent, as a player would, across calls.
+    final class Player {
+        let channel: EmbeddedChannel
+        private var reader = FLVStreamReader()
+
+        init(_ channel: EmbeddedChannel) {
+            self.channel = channel
+        }
+
+        func tags() throws -> [FLVReadTag] {
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(50))
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { reader.feed(buffer) }
+            var tags: [FLVReadTag] = []
+            while let tag = try reader.nextTag() { tags.append(tag) }
+            return tags
+        }
+    }
+
+    @Test func aJoiningViewerGetsHeadersAndTheLastGOPThenLiveFrames() throws {
+        let hub = makeHub()
+        publishStart(hub, frames: 30)  // keyframes at 0 and 25: the cache holds 25…29
+        let fanout = try #require(hub.fanout(for: stream))
+        let player = Player(try connectedChannel())
+        let viewer = try #require(fanout.attach(channel: player.channel, format: .flv) {})
+        let joined = try player.tags()
+        try #require(joined.map(\.type) == [.script, .video, .audio] + Array(repeating: .video, count: 5))
+        #expect(joined[1].timestamp == 25 * 40)  // the sequence header is dated at the GOP's start
+        #expect(joined[3...].map(\.timestamp) == (25..<30).map { UInt32($0 * 40) })
+
+        hub.handle(TestFrames.video(30), of: stream)
+        #expect(try player.tags().map(\.timestamp) == [1200])
+        fanout.detach(viewer)
+        hub.handle(TestFrames.video(31), of: stream)
+        #expect(try player.tags().isEmpty)
+    }
+
+    @Test func framesAreSerializedOnceAndSharedByViewers() throws {
+        let hub = makeHub()
+        publishStart(hub, frames: 1)
+        let fanout = try #require(hub.fanout(for: stream))
+        let channels = [try connectedChannel(), try connectedChannel()]
+        for channel in channels { _ = fanout.attach(channel: channel, format: .flv) {} }
+        for channel in channels { _ = try Player(channel).tags() }
+        hub.handle(TestFrames.video(1), of: stream)
+        channels[0].embeddedEventLoop.advanceTime(by: .milliseconds(50))
+        channels[1].embeddedEventLoop.advanceTime(by: .milliseconds(50))
+        let addresses = try channels.map { channel in
+            try #require(try channel.readOutbound(as: ByteBuffer.self)).withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        }
+        #expect(addresses[0] == addresses[1])
+    }
+
+    @Test func aStalledViewerDropsGOPsAndOthersAreUnaffected() throws {
+        let hub = makeHub()
+        publishStart(hub, frames: 1)
+        let fanout = try #require(hub.fanout(for: stream))
+        let stalled = Player(try connectedChannel())
+        let healthy = Player(try connectedChannel())
+        let slow = try #require(fanout.attach(channel: stalled.channel, format: .flv) {})
+        _ = fanout.attach(channel: healthy.channel, format: .flv) {}
+        _ = try stalled.tags()
+        _ = try healthy.tags()
+        stalled.channel.isWritable = false
+        for index in 1..<200 { hub.handle(TestFrames.video(index), of: stream) }  // 8 s of media
+        #expect(try healthy.tags().count == 199)
+        #expect(try stalled.tags().isEmpty)
+        #expect(hub.droppedGOPs > 0)
+        stalled.channel.isWritable = true
+        slow.writabilityChanged(isWritable: true)
+        let resumed = try stalled.tags()
+        #expect(resumed.count <= 75)  // at most the bound (2 s) plus one GOP
+        let first = try VideoTagInfo(body: try #require(resumed.first).body)
+        #expect(first.isKeyframe)
+    }
+
+    @Test func theEndOfAStreamReachesItsViewersAndANewSessionReplacesIt() throws {
+        let hub = makeHub()
+        publishStart(hub, frames: 3)
+        let ended = NIOLockedValueBox(0)
+        let channel = try connectedChannel()
+        _ = try #require(hub.fanout(for: stream)).attach(channel: channel, format: .rtmp(streamID: 1)) {
+            ended.withLockedValue { $0 += 1 }
+        }
+        channel.embeddedEventLoop.run()
+        hub.handle(TestFrames.video(0, session: 2), of: stream)
+        channel.embeddedEventLoop.run()
+        #expect(ended.withLockedValue { $0 } == 1)
+        #expect(hub.fanout(for: stream)?.sessionID == 2)
+        hub.handle(MediaFrame(kind: .end, dts: 0, sessionID: 2, sequence: 1, payload: ByteBuffer()), of: stream)
+        #expect(hub.fanout(for: stream) == nil)
+    }
+}
