@@ -17,6 +17,7 @@ run: build
 
 ## Runs every test: unit tests and end-to-end tests with ffmpeg/ffprobe.
 test: deps
+	swift build --product sluice
 	swift build --build-tests
 	swift test --skip-build
 

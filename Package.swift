@@ -96,7 +96,7 @@ let package = Package(
         ]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest"]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Media",
+            "Media", "Ingest",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -26,7 +26,9 @@ public struct APIError: Error, Sendable, Hashable {
 
     /// The JSON body.
     public var body: ByteBuffer {
-        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(Body(error: .init(code: code, message: message)))) ?? Data()
         return ByteBuffer(bytes: data)
     }
 

@@ -44,6 +44,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch route {
         case .health, .ready:
             send(.ok, body: ByteBuffer(string: #"{"status":"ok"}"#), context: context)
+        case .metrics:
+            send(.ok, body: ByteBuffer(string: Metrics.render(hub)), contentType: "text/plain; version=0.0.4",
+                 context: context)
         case .preflight:
             send(.noContent, body: nil, context: context)
         case .failure(let error):

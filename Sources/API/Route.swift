@@ -5,6 +5,7 @@ import NIOHTTP1
 enum Route: Equatable {
     case health
     case ready
+    case metrics
     case httpFLV(StreamID)
     case preflight
     case failure(APIError)
@@ -23,6 +24,7 @@ enum Route: Equatable {
         switch segments.count {
         case 1 where segments[0] == "healthz": self = .health
         case 1 where segments[0] == "readyz": self = .ready
+        case 1 where segments[0] == "metrics": self = .metrics
         case 2 where segments[1] == "live.flv":
             guard let id = StreamID(segments[0]) else {
                 self = .failure(.streamNotFound(segments[0]))

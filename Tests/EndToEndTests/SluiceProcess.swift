@@ -1,0 +1,91 @@
+import Foundation
+import Ingest
+import NIOConcurrencyHelpers
+import Testing
+
+/// A `sluice serve` process on loopback with ports picked by the kernel, stopped with SIGTERM.
+final class SluiceProcess: @unchecked Sendable {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = ProcessInfo.processInfo.environment["SLUICE_BINARY"]
+        ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
+
+    let secret = "e2e-" + UUID().uuidString
+    let process = Process()
+    private(set) var ports: [String: Int] = [:]
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let log = NIOLockedValueBox(String())
+
+    init(extraArguments: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
+                             "--push-secret", secret, "--data-dir", NSTemporaryDirectory() + "sluice-e2e-data"]
+            + extraArguments
+        process.standardOutput = output
+        process.standardError = errors
+        let log = log
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            log.withLockedValue { $0 += text }
+        }
+        try process.run()
+        try readPorts(expecting: extraArguments.contains("--tls-cert") ? 3 : 2)
+    }
+
+    /// Reads `sluice: NAME listening on HOST:PORT` lines until every listener reported (10 s bound).
+    private func readPorts(expecting count: Int) throws {
+        let deadline = Date().addingTimeInterval(10)
+        var pending = ""
+        while ports.count < count {
+            guard Date() < deadline, process.isRunning else {
+                throw E2EError("sluice did not report its ports; log:\n\(serverLog)")
+            }
+            let data = output.fileHandleForReading.availableData
+            pending += String(decoding: data, as: UTF8.self)
+            for line in pending.split(separator: "\n") where line.hasPrefix("sluice: ") && line.contains(" listening on ") {
+                let parts = line.split(separator: " ")
+                if let port = parts.last?.split(separator: ":").last.flatMap({ Int($0) }) { ports[String(parts[1])] = port }
+            }
+        }
+    }
+
+    var rtmpPort: Int { ports["rtmp"]! }
+    var httpPort: Int { ports["http"]! }
+    var serverLog: String { log.withLockedValue { $0 } }
+
+    func pushURL(_ stream: String, expires: Date = Date().addingTimeInterval(3600), scheme: String = "rtmp",
+                 port: Int? = nil) -> String {
+        let sign = PushSignature(secret: secret).sign(path: "/stream/\(stream)", expires: Int64(expires.timeIntervalSince1970))
+        return "\(scheme)://127.0.0.1:\(port ?? rtmpPort)/stream/\(stream)?sign=\(sign)"
+    }
+
+    func flvURL(_ stream: String) -> String { "http://127.0.0.1:\(httpPort)/\(stream)/live.flv" }
+    func rtmpPlayURL(_ stream: String) -> String { "rtmp://127.0.0.1:\(rtmpPort)/stream/\(stream)" }
+
+    /// Resident memory of the server, from /proc.
+    var residentKilobytes: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// SIGTERM, then wait up to 10 s for a clean exit.
+    @discardableResult
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { stop() }
+}
+
+struct E2EError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
