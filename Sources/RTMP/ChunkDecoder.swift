@@ -78,6 +78,21 @@ public struct ChunkDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
+    /// Decodes every complete message in `buffer`, outside a channel pipeline (clients, tools).
+    /// Partial chunks stay in `buffer` for the next call.
+    public mutating func decodeAvailable(_ buffer: inout ByteBuffer) throws -> [ChunkDecoderOutput] {
+        var output: [ChunkDecoderOutput] = []
+        while true {
+            if let sequence = acknowledgementDue() { output.append(.acknowledge(sequence)) }
+            let before = buffer.readableBytes
+            if let message = try decodeChunk(&buffer) {
+                output.append(.message(message))
+            } else if buffer.readableBytes == before {
+                return output
+            }
+        }
+    }
+
     private mutating func acknowledgementDue() -> UInt32? {
         guard acknowledgementWindow > 0, bytesReceived - bytesAcknowledged >= acknowledgementWindow else { return nil }
         bytesAcknowledged = bytesReceived

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Media
+import NIOCore
+import NIOPosix
+
+/// Plays N viewers of one stream it publishes itself, and reports server CPU and memory, the
+/// share of viewers that keep real time, server-added latency and time to first keyframe.
+@main
+struct LoadGenerator: ParsableCommand {
+    @Option(help: "RTMP URL to publish to, e.g. rtmp://127.0.0.1:1935/stream/bench?sign=…")
+    var publish: String
+
+    @Option(help: "Viewer protocol: flv or rtmp.")
+    var play: String = "flv"
+
+    @Option(help: "Port viewers connect to (HTTP for flv, RTMP for rtmp).")
+    var playPort: Int
+
+    @Option(help: "FLV file to publish, looped.")
+    var file: String
+
+    @Option(help: "Number of viewers.")
+    var viewers: Int = 100
+
+    @Option(help: "Seconds to measure after every viewer joined.")
+    var seconds: Int = 20
+
+    @Option(help: "PID of the server, for CPU and memory.")
+    var serverPID: Int32
+
+    @Option(help: "A label for the report line.")
+    var label: String = "server"
+
+    mutating func run() throws {
+        guard let playProtocol = PlayProtocol(rawValue: play) else { throw ValidationError("--play is flv or rtmp") }
+        guard (1...20000).contains(viewers), (1...600).contains(seconds) else { throw ValidationError("bounds") }
+        let (host, port, app, name) = try Self.split(publish)
+        guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
+            throw ValidationError("only loopback targets")
+        }
+        let tags = try Self.readFLV(file)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let measurements = Measurements()
+
+        let ready = loop.makePromise(of: Void.self)
+        let publisher = Publisher(app: app, streamName: name, tags: tags, measurements: measurements, ready: ready)
+        let publishChannel = try ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(publisher) }
+            }
+            .connect(host: host, port: port).wait()
+        try ready.futureResult.wait()
+        Thread.sleep(forTimeInterval: 3)  // let a GOP cache fill, as on a stream viewers join later
+
+        let baseline = ProcessSample(pid: serverPID)
+        let joinStart = Date()
+        var channels: [any Channel] = []
+        let (playApp, playName) = playProtocol == .rtmp ? (app, name) : ("", name.split(separator: "?").first.map(String.init) ?? name)
+        for index in 0..<viewers {
+            let record = try loop.submit { () -> ViewerRecord in
+                let record = ViewerRecord(startedAt: NIODeadline.now().uptimeNanoseconds)
+                measurements.viewers.append(record)
+                return record
+            }.wait()
+            let handler = ViewerHandler(playProtocol: playProtocol, app: playApp, streamName: playName,
+                                        record: record, measurements: measurements)
+            let channel = try ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                }
+                .connect(host: host, port: playPort).wait()
+            channels.append(channel)
+            if index % 200 == 199 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let joinSeconds = Date().timeIntervalSince(joinStart)
+        let start = ProcessSample(pid: serverPID)
+        Thread.sleep(forTimeInterval: TimeInterval(seconds))
+        let end = ProcessSample(pid: serverPID)
+
+        let (label, play, viewers, seconds) = (label, play, viewers, seconds)
+        let report = try loop.submit {
+            Report(label: label, protocolName: play, viewers: viewers, seconds: seconds, joinSeconds: joinSeconds,
+                   baseline: baseline, start: start, end: end, measurements: measurements)
+        }.wait()
+        print(report.line)
+        for channel in channels { channel.close(promise: nil) }
+        publishChannel.close(promise: nil)
+    }
+
+    static func split(_ url: String) throws -> (String, Int, String, String) {
+        guard let components = URLComponents(string: url), components.scheme == "rtmp", let host = components.host else {
+            throw ValidationError("--publish must be an rtmp:// URL")
+        }
+        let parts = components.path.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw ValidationError("--publish needs /app/stream") }
+        let name = parts[1] + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
+        return (host, components.port ?? 1935, parts[0], name)
+    }
+
+    static func readFLV(_ path: String) throws -> [FLVReadTag] {
+        var reader = FLVStreamReader()
+        reader.feed(ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: path))))
+        var tags: [FLVReadTag] = []
+        while let tag = try reader.nextTag() { tags.append(tag) }
+        guard !tags.isEmpty else { throw ValidationError("no tags in \(path)") }
+        return tags
+    }
+}
+
+/// One result line.
+struct Report {
+    var line: String
+
+    init(label: String, protocolName: String, viewers: Int, seconds: Int, joinSeconds: Double, baseline: ProcessSample,
+         start: ProcessSample, end: ProcessSample, measurements: Measurements) {
+        let publisherAt = measurements.lastSentTimestamp
+        let kept = measurements.viewers.filter { $0.keptRealTime(publisherAt: publisherAt) }.count
+        let firstKeyframe = measurements.viewers.compactMap { record in
+            record.firstKeyframeAt.map { Double($0 - record.startedAt) / 1e6 }
+        }.sorted()
+        let cpu = (end.cpuSeconds - start.cpuSeconds) / Double(seconds) * 100
+        let perViewer = Double(end.residentKilobytes - baseline.residentKilobytes) / Double(viewers)
+        func at(_ values: [Double], _ fraction: Double) -> Double {
+            values.isEmpty ? .nan : values[min(values.count - 1, Int(Double(values.count) * fraction))]
+        }
+        line = String(format: "%@ %@ viewers=%d cpu=%.0f%% rss=%dMB rss/viewer=%.1fKB realtime=%.1f%% "
+                        + "latency_p50=%.1fms latency_p95=%.1fms latency_p99=%.1fms ttfk_p50=%.0fms ttfk_p95=%.0fms join=%.1fs",
+                      label, protocolName, viewers, cpu, end.residentKilobytes / 1024, perViewer,
+                      Double(kept) / Double(viewers) * 100, measurements.latencyPercentile(0.5),
+                      measurements.latencyPercentile(0.95), measurements.latencyPercentile(0.99),
+                      at(firstKeyframe, 0.5), at(firstKeyframe, 0.95), joinSeconds)
+    }
+}
