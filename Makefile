@@ -24,7 +24,8 @@ test: deps
 ## Release build, then the fan-out benchmark (Sluice and nginx-rtmp, one core each).
 bench:
 	./ops/install-deps.sh --bench
-	swift build -c release --product sluice --product LoadGenerator
+	swift build -c release --product sluice
+	swift build -c release --product LoadGenerator
 	./Benchmarks/run.sh
 
 clean-data:

@@ -9,11 +9,11 @@ public struct FlushPolicy: Sendable {
     public var immediateBelow: Int
     /// Window added per viewer on a loop. Default 10 µs (2000 viewers: 20 ms).
     public var perViewer: TimeAmount
-    /// Longest window. Default 20 ms.
+    /// Longest window. Default 40 ms (reached at 4000 viewers on a loop).
     public var maximum: TimeAmount
 
     public init(immediateBelow: Int = 64, perViewer: TimeAmount = .microseconds(10),
-                maximum: TimeAmount = .milliseconds(20)) {
+                maximum: TimeAmount = .milliseconds(40)) {
         self.immediateBelow = immediateBelow
         self.perViewer = perViewer
         self.maximum = maximum

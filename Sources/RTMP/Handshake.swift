@@ -16,10 +16,11 @@ public struct ServerHandshake: Sendable {
     }
 
     public private(set) var state = State.awaitingC0C1
-    private var generator: any RandomNumberGenerator & Sendable
+    private var filler: HandshakeFiller
 
-    public init(generator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
-        self.generator = generator
+    /// - Parameter seed: seeds the filler bytes of S1 and S2; random by default.
+    public init(seed: UInt64 = UInt64.random(in: .min ... .max)) {
+        self.filler = HandshakeFiller(seed: seed)
     }
 
     /// Consumes what it can from `buffer`.
@@ -68,7 +69,34 @@ public struct ServerHandshake: Sendable {
     }
 
     private mutating func randomBytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        filler.bytes(count)
+    }
+}
+
+/// Filler for handshake packets. The bytes only need to differ between connections, not to be
+/// secret, so one seed drives a SplitMix64 sequence instead of thousands of system-random calls.
+struct HandshakeFiller: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count + 8)
+        while bytes.count < count {
+            withUnsafeBytes(of: next()) { bytes.append(contentsOf: $0) }
+        }
+        return Array(bytes.prefix(count))
+    }
+
+    private mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

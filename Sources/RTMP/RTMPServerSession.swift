@@ -136,7 +136,7 @@ public struct RTMPServerSession: Sendable {
         defer { phase = .closed }
         switch phase {
         case .publishing(_, let streamID):
-            return [status(streamID, level: "error", code: "NetStream.Publish.Stopped", description: description),
+            return [status(streamID, code: "NetStream.Unpublish.Success", description: description),
                     .publishEnded(.stopped), .close(reason: description)]
         case .playing(_, let streamID):
             return playStopped(streamID, description: description)

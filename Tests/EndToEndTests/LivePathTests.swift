@@ -75,6 +75,21 @@ struct LivePathTests {
         #expect(first.wait().status == 0)
     }
 
+    @Test func sigtermEndsPublishersAndPlayersCleanly() throws {
+        let server = try SluiceProcess()
+        let publisher = try Tools.publish(to: server.pushURL("cam4"), seconds: 30)
+        try Tools.waitUntilLive(server.flvURL("cam4"))
+        let viewer = try Tools.startProbe(server.rtmpPlayURL("cam4"))
+        let started = Date()
+        #expect(server.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 8)
+        #expect(server.serverLog.contains("reason=stopped"), "\(server.serverLog)")
+        _ = viewer.wait(timeout: 10)
+        let published = publisher.wait(timeout: 10)
+        #expect(Date().timeIntervalSince(started) < 15, "publisher and player ended with the server")
+        _ = published
+    }
+
     @Test func unknownStreamsAnswer404WithAJSONError() throws {
         let server = try SluiceProcess()
         defer { server.stop() }

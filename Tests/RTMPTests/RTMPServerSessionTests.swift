@@ -40,6 +40,16 @@ import Testing
         #expect(session.phase == .connected)
     }
 
+    /// Some encoders send commands as AMF3 command messages (type 17): a format byte, then AMF0.
+    @Test func amf3CommandMessagesAreUnderstood() throws {
+        var session = RTMPServerSession()
+        var body = ByteBuffer(bytes: [0x00])
+        var amf0 = connect().payload
+        body.writeBuffer(&amf0)
+        let actions = try session.received(RTMPMessage(type: .commandAMF3, chunkStreamID: 3, payload: body))
+        #expect(try statusCodes(actions) == ["NetConnection.Connect.Success"])
+    }
+
     @Test func unknownApplicationIsRejected() throws {
         var session = RTMPServerSession()
         let actions = try session.received(connect(app: "live"))
