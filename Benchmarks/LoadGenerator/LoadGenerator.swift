@@ -79,13 +79,15 @@ struct LoadGenerator: ParsableCommand {
         }
         let joinSeconds = Date().timeIntervalSince(joinStart)
         let start = ProcessSample(pid: serverPID)
+        let selfStart = ProcessSample(pid: getpid())
         Thread.sleep(forTimeInterval: TimeInterval(seconds))
         let end = ProcessSample(pid: serverPID)
+        let generatorCPU = (ProcessSample(pid: getpid()).cpuSeconds - selfStart.cpuSeconds) / Double(seconds) * 100
 
         let (label, play, viewers, seconds) = (label, play, viewers, seconds)
         let report = try loop.submit {
             Report(label: label, protocolName: play, viewers: viewers, seconds: seconds, joinSeconds: joinSeconds,
-                   baseline: baseline, start: start, end: end, measurements: measurements)
+                   baseline: baseline, start: start, end: end, generatorCPU: generatorCPU, measurements: measurements)
         }.wait()
         print(report.line)
         for channel in channels { channel.close(promise: nil) }
@@ -117,7 +119,7 @@ struct Report {
     var line: String
 
     init(label: String, protocolName: String, viewers: Int, seconds: Int, joinSeconds: Double, baseline: ProcessSample,
-         start: ProcessSample, end: ProcessSample, measurements: Measurements) {
+         start: ProcessSample, end: ProcessSample, generatorCPU: Double, measurements: Measurements) {
         let publisherAt = measurements.lastSentTimestamp
         let kept = measurements.viewers.filter { $0.keptRealTime(publisherAt: publisherAt) }.count
         let firstKeyframe = measurements.viewers.compactMap { record in
@@ -129,10 +131,10 @@ struct Report {
             values.isEmpty ? .nan : values[min(values.count - 1, Int(Double(values.count) * fraction))]
         }
         line = String(format: "%@ %@ viewers=%d cpu=%.0f%% rss=%dMB rss/viewer=%.1fKB realtime=%.1f%% "
-                        + "latency_p50=%.1fms latency_p95=%.1fms latency_p99=%.1fms ttfk_p50=%.0fms ttfk_p95=%.0fms join=%.1fs",
+                        + "latency_p50=%.1fms latency_p95=%.1fms latency_p99=%.1fms ttfk_p50=%.0fms ttfk_p95=%.0fms join=%.1fs generator_cpu=%.0f%%",
                       label, protocolName, viewers, cpu, end.residentKilobytes / 1024, perViewer,
                       Double(kept) / Double(viewers) * 100, measurements.latencyPercentile(0.5),
                       measurements.latencyPercentile(0.95), measurements.latencyPercentile(0.99),
-                      at(firstKeyframe, 0.5), at(firstKeyframe, 0.95), joinSeconds)
+                      at(firstKeyframe, 0.5), at(firstKeyframe, 0.95), joinSeconds, generatorCPU)
     }
 }

@@ -13,6 +13,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     static let encoderName = "http-encoder"
     static let decoderName = "http-decoder"
+    static let idleName = "http-idle"
 
     private let hub: FanoutHub
     private let logger: Logger
@@ -37,6 +38,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let route else { return }
             self.route = nil
             respond(route, context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Only connections still speaking HTTP get here; streaming ones have replaced this handler.
+        if case IdleStateHandler.IdleStateEvent.read = event {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 
@@ -94,6 +104,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             try pipeline.addHandler(playback, position: .after(self))
             pipeline.removeHandler(name: Self.decoderName, promise: nil)
             pipeline.removeHandler(name: Self.encoderName, promise: nil)
+            pipeline.removeHandler(name: Self.idleName, promise: nil)
             pipeline.removeHandler(context: context, promise: nil)
             channel.write(Self.flvResponseHead, promise: nil)
             PlaybackSocket.tune(channel)

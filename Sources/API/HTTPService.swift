@@ -12,10 +12,14 @@ public struct HTTPConfiguration: Sendable {
     public var host: String
     /// Port; 0 picks a free one. Default 8080.
     public var port: Int
+    /// A connection that has not finished a request after this long is closed (streams are
+    /// exempt). Default 30 s.
+    public var idleTimeout: Duration
 
-    public init(host: String = "0.0.0.0", port: Int = 8080) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, idleTimeout: Duration = .seconds(30)) {
         self.host = host
         self.port = port
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -42,6 +46,7 @@ public final class HTTPService: Service {
         let hub = hub
         let logger = logger
         let open = open
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,6 +57,7 @@ public final class HTTPService: Service {
                 channel.closeFuture.whenComplete { _ in open.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
+                    try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout), name: HTTPHandler.idleName)
                     try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)

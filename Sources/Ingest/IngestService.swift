@@ -63,7 +63,7 @@ public final class IngestService: Service {
                     }
                     let handlers = channel.pipeline.syncOperations
                     if let tls { try handlers.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout), name: RTMPViewerSink.idleHandlerName)
                     try handlers.addHandler(RTMPHandshakeHandler(timeout: handshakeTimeout))
                     try handlers.addHandler(ByteToMessageHandler(ChunkDecoder(limits: limits)))
                     try handlers.addHandler(RTMPServerHandler(configuration: session, delegate: policy, logger: logger))

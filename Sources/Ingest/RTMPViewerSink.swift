@@ -16,8 +16,13 @@ final class RTMPViewerSink: RTMPPlaySink, @unchecked Sendable {
         self.connection = connection
     }
 
+    /// The pipeline name of the read-idle timer, which players do not need: they may send
+    /// nothing for hours, and every write would pass through it.
+    static let idleHandlerName = "rtmp-idle"
+
     func start(streamID: UInt32) {
         PlaybackSocket.tune(connection.channel)
+        connection.channel.pipeline.syncOperations.removeHandler(name: Self.idleHandlerName, promise: nil)
         let connection = connection
         viewer = fanout.attach(channel: connection.channel, format: .rtmp(streamID: streamID)) {
             connection.endPlayback()
