@@ -81,9 +81,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
 
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        // Helpers shared by test targets (a seeded generator for random-input tests).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "RTMPTests", dependencies: [
-            "RTMP", "Media",
+            "RTMP", "Media", "TestSupport",
             .product(name: "NIOTestUtils", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),

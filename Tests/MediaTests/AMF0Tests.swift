@@ -1,5 +1,6 @@
 import Media
 import NIOCore
+import TestSupport
 import Testing
 
 @Suite struct AMF0Tests {
@@ -85,18 +86,5 @@ import Testing
         // 0x11 switches to AMF3: integer 5, then AMF3 string "hi".
         var buffer = ByteBuffer(bytes: [0x11, 0x04, 0x05, 0x11, 0x06, 0x05, 0x68, 0x69])
         #expect(try AMF0Decoder().decodeAll(&buffer) == [.number(5), .string("hi")])
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so random-input tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
