@@ -95,8 +95,6 @@ public final class StreamFanout: Sendable {
                        onEnd: @escaping @Sendable () -> Void) -> Viewer? {
         channel.eventLoop.preconditionInEventLoop()
         let flusher = flushers.flusher(for: channel.eventLoop)
-        let viewer = Viewer(channel: channel, format: format, maxQueueDuration: configuration.maxViewerLag,
-                            flusher: flusher, counters: counters, onEnd: onEnd)
         let joined: (snapshot: [PreparedFrame], through: UInt64, group: LoopGroup, hasAudio: Bool, hasVideo: Bool)? =
             state.withLockedValue { state in
                 guard !state.ended else { return nil }
@@ -107,6 +105,12 @@ public final class StreamFanout: Sendable {
                 return (snapshot(state), state.nextSequence - 1, group, state.audioConfig != nil, state.videoConfig != nil)
             }
         guard let joined else { return nil }
+        // A joining viewer starts a whole cached GOP behind; with long GOPs that alone may exceed
+        // the lag bound, so its bound leaves room for the GOP it was given.
+        let cachedSpan = (joined.snapshot.last?.dts ?? 0) - (joined.snapshot.first { !$0.isConfiguration }?.dts ?? 0)
+        let viewer = Viewer(channel: channel, format: format,
+                            maxQueueDuration: max(configuration.maxViewerLag, cachedSpan + configuration.maxViewerLag / 2),
+                            flusher: flusher, counters: counters, onEnd: onEnd)
         flusher.viewerCount += 1
         if format == .flv { viewer.writeRaw(FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo)) }
         for frame in joined.snapshot { viewer.deliver(frame) }

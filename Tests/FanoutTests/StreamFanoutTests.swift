@@ -101,6 +101,24 @@ import Testing
         #expect(first.isKeyframe)
     }
 
+    /// With a 4 s GOP a joining viewer starts 4 s behind; that must not count as falling behind.
+    @Test func aJoiningViewerKeepsALongCachedGOP() throws {
+        let hub = makeHub()
+        for frame in [TestFrames.metadata, TestFrames.videoConfig] { hub.handle(frame, of: stream) }
+        for index in 0..<100 { hub.handle(TestFrames.video(index, gop: 200), of: stream) }
+        let fanout = try #require(hub.fanout(for: stream))
+        let player = Player(try connectedChannel())
+        player.channel.isWritable = false
+        let viewer = try #require(fanout.attach(channel: player.channel, format: .flv) {})
+        for index in 100..<110 { hub.handle(TestFrames.video(index, gop: 200), of: stream) }
+        _ = try player.tags()
+        player.channel.isWritable = true
+        viewer.writabilityChanged(isWritable: true)
+        let video = try player.tags().filter { $0.type == .video }
+        #expect(video.count == 1 + 110)  // the sequence header, then every frame from the keyframe on
+        #expect(hub.droppedGOPs == 0)
+    }
+
     @Test func theEndOfAStreamReachesItsViewersAndANewSessionReplacesIt() throws {
         let hub = makeHub()
         publishStart(hub, frames: 3)
