@@ -1,0 +1,42 @@
+import NIOConcurrencyHelpers
+
+/// A reader of one `PartitionLog`. Used by one task at a time (an `AsyncIterator`); the
+/// position lives behind a lock only so the cursor can be `Sendable`.
+final class EmbeddedCursor: BusCursor {
+    private let log: PartitionLog
+    private let position: NIOLockedValueBox<Int64>
+
+    init(log: PartitionLog, start: SubscriptionStart) {
+        self.log = log
+        self.position = NIOLockedValueBox(log.startOffset(for: start))
+    }
+
+    func next() async throws -> BusDelivery? {
+        while !Task.isCancelled {
+            var offset = position.withLockedValue { $0 }
+            switch log.read(at: &offset, orRegister: nil) {
+            case .delivery(let delivery):
+                position.withLockedValue { $0 = delivery.offset + 1 }
+                return delivery
+            case .closed:
+                return nil
+            case .waiting:
+                await waitForAppend(after: offset)
+            }
+        }
+        return nil
+    }
+
+    private func waitForAppend(after offset: Int64) async {
+        // An append, a close or a cancellation resumes the wait; the caller's loop re-checks which.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                var probe = offset
+                if case .waiting = log.read(at: &probe, orRegister: continuation) { return }
+                continuation.resume()
+            }
+        } onCancel: {
+            log.wakeWaiters()
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Validated settings of `serve`, from flags and environment.
+struct ServeSettings {
+    var ingest: IngestConfiguration
+    var httpHost: String
+    var httpPort: Int
+    var dataDirectory: URL
+    var eventLoops: Int
+    var logLevel: Logger.Level
+    var publicHost: String
+    /// Whether the push secret was generated for this run.
+    var generatedSecret: Bool
+
+    init(command: ServeCommand, environment: [String: String]) throws {
+        guard let level = Logger.Level(rawValue: command.logLevel) else {
+            throw ValidationError("Unknown log level '\(command.logLevel)'.")
+        }
+        logLevel = level
+        guard (0...65535).contains(command.httpPort) else { throw ValidationError("--http-port must be 0–65535.") }
+        let configuredSecret = command.pushSecret ?? environment["SLUICE_PUSH_SECRET"]
+        generatedSecret = configuredSecret?.isEmpty ?? true
+        let secret = generatedSecret ? Self.randomSecret() : configuredSecret!
+        let tls = try Self.tlsContext(cert: command.tlsCert, key: command.tlsKey)
+        ingest = try IngestConfiguration(host: command.host, rtmpPort: command.rtmpPort, rtmpsPort: command.rtmpsPort,
+                                         tls: tls, pushSecret: secret, nodeID: Self.nodeID())
+        httpHost = command.host
+        httpPort = command.httpPort
+        dataDirectory = URL(fileURLWithPath: command.dataDir, isDirectory: true)
+        eventLoops = command.eventLoops ?? System.coreCount
+        guard eventLoops > 0 else { throw ValidationError("--event-loops must be positive.") }
+        let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
+        publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
+    }
+
+    private static func tlsContext(cert: String?, key: String?) throws -> NIOSSLContext? {
+        switch (cert, key) {
+        case (nil, nil):
+            return nil
+        case (let cert?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+                let configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                return try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ValidationError("Cannot load RTMPS certificate or key: \(error)")
+            }
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together.")
+        }
+    }
+
+    private static func randomSecret() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    private static func nodeID() -> String {
+        ProcessInfo.processInfo.hostName + "-" + String(ProcessInfo.processInfo.processIdentifier)
+    }
+}
