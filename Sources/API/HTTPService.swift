@@ -15,11 +15,15 @@ public struct HTTPConfiguration: Sendable {
     /// A connection that has not finished a request after this long is closed (streams are
     /// exempt). Default 30 s.
     public var idleTimeout: Duration
+    /// Most simultaneous connections, streams included; more are closed at once. Default 20,000.
+    public var maxConnections: Int
 
-    public init(host: String = "0.0.0.0", port: Int = 8080, idleTimeout: Duration = .seconds(30)) {
+    public init(host: String = "0.0.0.0", port: Int = 8080, idleTimeout: Duration = .seconds(30),
+                maxConnections: Int = 20_000) {
         self.host = host
         self.port = port
         self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
     }
 }
 
@@ -47,13 +51,22 @@ public final class HTTPService: Service {
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let maxConnections = configuration.maxConnections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 let key = ObjectIdentifier(channel)
-                open.withLockedValue { $0[key] = channel }
+                let admitted = open.withLockedValue { open -> Bool in
+                    guard open.count < maxConnections else { return false }
+                    open[key] = channel
+                    return true
+                }
+                guard admitted else {
+                    logger.warning("HTTP connection refused: limit reached")
+                    return channel.close()
+                }
                 channel.closeFuture.whenComplete { _ in open.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations

@@ -7,7 +7,9 @@ import NIOCore
 /// RTMP play and HTTP-FLV both attach their viewers here, so a stream is serialized once per
 /// format however many viewers and protocols it has.
 public final class FanoutHub: Sendable {
-    private let bus: any EventBus
+    /// Made at construction, so no frame published after the hub exists is missed, however
+    /// late `run()` starts.
+    private let subscription: BusSubscription
     private let configuration: StreamFanout.Configuration
     private let flushers: FlusherRegistry
     private let counters = ViewerCounters()
@@ -16,7 +18,7 @@ public final class FanoutHub: Sendable {
 
     public init(bus: any EventBus, configuration: StreamFanout.Configuration = .init(),
                 flushPolicy: FlushPolicy = .init(), logger: Logger) {
-        self.bus = bus
+        self.subscription = bus.subscribe(to: .mediaSource, from: .end)
         self.configuration = configuration
         self.flushers = FlusherRegistry(policy: flushPolicy)
         self.logger = logger
@@ -36,7 +38,7 @@ public final class FanoutHub: Sendable {
 
     /// Reads media frames from the bus until the task is cancelled or the bus closes.
     public func run() async throws {
-        for try await delivery in bus.subscribe(to: .mediaSource, from: .end) {
+        for try await delivery in subscription {
             guard case .frame(let frame) = delivery.record.value, let id = StreamID(delivery.record.key) else { continue }
             handle(frame, of: id)
         }
