@@ -50,6 +50,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request the decoder could not read gets a 400 and the connection closes.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("bad HTTP request", metadata: ["error": "\(error)"])
+        keepAlive = false
+        isHead = false
+        let reply = APIError(.badRequest, code: "bad_request", message: "Malformed HTTP request.")
+        send(reply.status, body: reply.body, context: context)
+    }
+
     private func respond(_ route: Route, context: ChannelHandlerContext) {
         switch route {
         case .health, .ready:

@@ -69,6 +69,7 @@ extension EndToEnd {
             // And a garbage HTTP request.
             let http = try RawClient(port: server.httpPort)
             http.send(Array("GARBAGE /\u{0}\u{1} HTTP/9\r\n\r\n".utf8))
+            #expect(String(decoding: http.receive(), as: UTF8.self).hasPrefix("HTTP/1.1 400"))
             attackers.append(http)
 
             let probe = try Tools.probeResult(viewer)
