@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
         // Pure formats: AMF0, FLV. No I/O.
@@ -33,10 +34,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // Session state: who publishes what, which streams are live.
+        // Session state (who publishes what, which streams are live) and the channel store.
         .target(name: "State", dependencies: [
             "Events",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
         .target(name: "Fanout", dependencies: [

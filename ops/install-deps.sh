@@ -3,7 +3,7 @@
 # already present are skipped, and apt-get runs only when something is missing.
 set -euo pipefail
 
-packages=(pkg-config ffmpeg curl openssl)
+packages=(pkg-config ffmpeg curl openssl libsqlite3-dev)
 if [[ "${1:-}" == "--bench" ]]; then
     # The benchmark compares against nginx-rtmp on the same machine.
     packages+=(nginx libnginx-mod-rtmp util-linux)

@@ -1,0 +1,172 @@
+import Foundation
+
+/// A channel: the unit users manage. Its id is the stream id encoders publish to, and its
+/// settings say what Sluice does with the stream. Features not built yet are stored and
+/// validated already; their issues make them act.
+///
+/// The push secret is not part of the channel: the store keeps it beside it, and nothing that
+/// lists or audits channels ever sees it.
+public struct Channel: Codable, Sendable, Hashable {
+    public var id: UUID
+    public var name: String
+    public var description: String
+    public var enabled: Bool
+    /// Push URLs stop working after this instant. `nil`: never.
+    public var expiresAt: Date?
+    public var outputs: Outputs
+    public var hls: HLS
+    public var record: Record
+    public var motion: Motion
+    public var watermark: Watermark
+    public var transcode: Transcode
+    public var relays: [Relay]
+    public var playback: Playback
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Increases with every change; the API's ETag.
+    public var revision: Int
+
+    public init(id: UUID = UUID(), name: String, description: String = "", enabled: Bool = true,
+                expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
+                motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
+                relays: [Relay] = [], playback: Playback = .init(), createdAt: Date = Date(),
+                updatedAt: Date? = nil, revision: Int = 1) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.enabled = enabled
+        self.expiresAt = expiresAt
+        self.outputs = outputs
+        self.hls = hls
+        self.record = record
+        self.motion = motion
+        self.watermark = watermark
+        self.transcode = transcode
+        self.relays = relays
+        self.playback = playback
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+        self.revision = revision
+    }
+
+    /// The stream id encoders publish this channel to: its id, lowercased.
+    public var streamName: String { id.uuidString.lowercased() }
+
+    /// Playback formats the channel serves.
+    public struct Outputs: Codable, Sendable, Hashable {
+        public var flv = true
+        public var hls = false
+        public var llhls = false
+        public var dash = false
+        public init() {}
+    }
+
+    public struct HLS: Codable, Sendable, Hashable {
+        /// Target segment duration, seconds (1–30). Default 2.
+        public var segmentSeconds: Double = 2
+        /// Segments in a live playlist (2–60). Default 6.
+        public var listSize = 6
+        /// LL-HLS part duration, seconds (0.1 up to the segment duration); `nil`: Sluice picks.
+        public var partSeconds: Double?
+        public init() {}
+    }
+
+    public struct Record: Codable, Sendable, Hashable {
+        public struct Segmented: Codable, Sendable, Hashable {
+            public var enabled = false
+            /// Seconds per file (10–3600). Default 60.
+            public var segmentSeconds = 60
+            public init() {}
+        }
+        public struct Snapshots: Codable, Sendable, Hashable {
+            public var enabled = false
+            /// Seconds between snapshots (1–3600). Default 30.
+            public var intervalSeconds = 30
+            public init() {}
+        }
+        public var mp4 = Segmented()
+        public var vod = Segmented()
+        public var snapshots = Snapshots()
+        public init() {}
+    }
+
+    public struct Motion: Codable, Sendable, Hashable {
+        public var enabled = false
+        /// Share of pixels that must change, percent (1–100). Default 30.
+        public var pixelPercent = 30
+        /// Per-pixel luma difference that counts as change (1–255). Default 10.
+        public var pixelDiff = 10
+        /// Seconds of stillness that end an event (1–600). Default 5.
+        public var holdSeconds = 5
+        /// Longest event, seconds (holdSeconds–3600). Default 60.
+        public var maxSeconds = 60
+        public init() {}
+    }
+
+    public struct Watermark: Codable, Sendable, Hashable {
+        public struct Text: Codable, Sendable, Hashable {
+            public var enabled = false
+            public var text = ""
+            /// Points (8–200). Default 24.
+            public var fontSize = 24
+            /// `#RRGGBB`. Default white.
+            public var color = "#FFFFFF"
+            /// Pixels from the left and top edges (0–7680).
+            public var x = 10
+            public var y = 10
+            public init() {}
+        }
+        public struct Image: Codable, Sendable, Hashable {
+            public var enabled = false
+            /// Pixels (1–4096).
+            public var width = 160
+            public var height = 90
+            public var x = 10
+            public var y = 10
+            public init() {}
+        }
+        public var text = Text()
+        public var image = Image()
+        public init() {}
+    }
+
+    public enum Codec: String, Codable, Sendable, Hashable, CaseIterable {
+        case h264
+        case h265
+    }
+
+    public enum Rendition: String, Codable, Sendable, Hashable, CaseIterable, Comparable {
+        case p360 = "360p"
+        case p480 = "480p"
+        case p720 = "720p"
+        case p1080 = "1080p"
+
+        public static func < (lhs: Rendition, rhs: Rendition) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    public struct Transcode: Codable, Sendable, Hashable {
+        public var enabled = false
+        public var codec = Codec.h264
+        public var renditions: [Rendition] = [.p360, .p720]
+        public init() {}
+    }
+
+    public struct Relay: Codable, Sendable, Hashable {
+        /// `rtmp://` or `rtmps://` destination, stream key included.
+        public var url: String
+        public var enabled: Bool
+
+        public init(url: String, enabled: Bool = true) {
+            self.url = url
+            self.enabled = enabled
+        }
+    }
+
+    public struct Playback: Codable, Sendable, Hashable {
+        /// Play URLs need a signed token.
+        public var signedUrls = false
+        public init() {}
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// One page of a channel listing, in creation order.
+public struct ChannelPage: Sendable, Hashable {
+    public var channels: [Channel]
+    /// Pass as `after` for the next page; `nil` on the last.
+    public var next: String?
+}
+
+/// Where channels live. Implementations: SQLite (one machine) and Redis (a cluster).
+///
+/// Writes are checked against the channel's validation; a write with `ifRevision` fails with
+/// `.staleRevision` unless the stored revision still matches.
+public protocol ChannelStore: Sendable {
+    /// Stores a new channel with its push secret. Throws `.conflict` if the id exists.
+    func create(_ channel: Channel, pushSecret: String) async throws -> Channel
+    func channel(_ id: UUID) async throws -> Channel?
+    /// The push secret, for checking signatures. Never part of a listing.
+    func pushSecret(of id: UUID) async throws -> String?
+    /// Channels whose name contains `nameContains` (case-insensitive), `limit` at a time.
+    func list(nameContains: String?, limit: Int, after: String?) async throws -> ChannelPage
+    /// Replaces the channel's settings (not its id, creation time or secret); bumps the revision.
+    func update(_ channel: Channel, ifRevision: Int?) async throws -> Channel
+    /// Sets a new push secret; bumps the revision.
+    func rotatePushSecret(of id: UUID, to secret: String) async throws -> Channel
+    func delete(_ id: UUID, ifRevision: Int?) async throws
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// One field that failed validation, by its JSON path (`hls.segmentSeconds`, `relays[1].url`).
+public struct FieldError: Codable, Sendable, Hashable {
+    public var field: String
+    public var message: String
+
+    public init(_ field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+}
+
+extension Channel {
+    /// Most relays one channel may have.
+    public static let maxRelays = 10
+
+    /// Every problem with the channel's fields; empty when it is valid.
+    public func validationErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        func check(_ condition: Bool, _ field: String, _ message: String) {
+            if !condition { errors.append(FieldError(field, message)) }
+        }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        check(!trimmed.isEmpty && name.count <= 200, "name", "must be 1–200 characters, not blank")
+        check(description.count <= 2000, "description", "must be at most 2000 characters")
+        check((1...30).contains(hls.segmentSeconds), "hls.segmentSeconds", "must be 1–30")
+        check((2...60).contains(hls.listSize), "hls.listSize", "must be 2–60")
+        if let part = hls.partSeconds {
+            check(part >= 0.1 && part <= hls.segmentSeconds, "hls.partSeconds", "must be 0.1 up to hls.segmentSeconds")
+        }
+        check((10...3600).contains(record.mp4.segmentSeconds), "record.mp4.segmentSeconds", "must be 10–3600")
+        check((10...3600).contains(record.vod.segmentSeconds), "record.vod.segmentSeconds", "must be 10–3600")
+        check((1...3600).contains(record.snapshots.intervalSeconds), "record.snapshots.intervalSeconds", "must be 1–3600")
+        check((1...100).contains(motion.pixelPercent), "motion.pixelPercent", "must be 1–100")
+        check((1...255).contains(motion.pixelDiff), "motion.pixelDiff", "must be 1–255")
+        check((1...600).contains(motion.holdSeconds), "motion.holdSeconds", "must be 1–600")
+        check((motion.holdSeconds...3600).contains(motion.maxSeconds), "motion.maxSeconds",
+              "must be motion.holdSeconds–3600")
+        errors += watermarkErrors() + transcodeErrors() + relayErrors()
+        return errors
+    }
+
+    private func watermarkErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        let text = watermark.text
+        if text.enabled, text.text.trimmingCharacters(in: .whitespaces).isEmpty {
+            errors.append(FieldError("watermark.text.text", "must not be empty when the text watermark is enabled"))
+        }
+        if text.text.count > 200 { errors.append(FieldError("watermark.text.text", "must be at most 200 characters")) }
+        if !(8...200).contains(text.fontSize) { errors.append(FieldError("watermark.text.fontSize", "must be 8–200")) }
+        if !Self.isHexColor(text.color) { errors.append(FieldError("watermark.text.color", "must be #RRGGBB")) }
+        for (field, value) in [("watermark.text.x", text.x), ("watermark.text.y", text.y),
+                               ("watermark.image.x", watermark.image.x), ("watermark.image.y", watermark.image.y)]
+            where !(0...7680).contains(value) {
+            errors.append(FieldError(field, "must be 0–7680"))
+        }
+        for (field, value) in [("watermark.image.width", watermark.image.width),
+                               ("watermark.image.height", watermark.image.height)] where !(1...4096).contains(value) {
+            errors.append(FieldError(field, "must be 1–4096"))
+        }
+        return errors
+    }
+
+    private func transcodeErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        if transcode.enabled, transcode.renditions.isEmpty {
+            errors.append(FieldError("transcode.renditions", "must name at least one rendition when transcoding"))
+        }
+        if Set(transcode.renditions).count != transcode.renditions.count {
+            errors.append(FieldError("transcode.renditions", "must not repeat a rendition"))
+        }
+        return errors
+    }
+
+    private func relayErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        if relays.count > Self.maxRelays { errors.append(FieldError("relays", "must have at most \(Self.maxRelays) entries")) }
+        for (index, relay) in relays.enumerated() {
+            let url = URLComponents(string: relay.url)
+            let valid = ["rtmp", "rtmps"].contains(url?.scheme?.lowercased() ?? "") && !(url?.host ?? "").isEmpty
+                && relay.url.count <= 2048
+            if !valid { errors.append(FieldError("relays[\(index)].url", "must be an rtmp:// or rtmps:// URL")) }
+        }
+        return errors
+    }
+
+    static func isHexColor(_ value: String) -> Bool {
+        value.count == 7 && value.hasPrefix("#") && value.dropFirst().allSatisfy(\.isHexDigit)
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+
+/// Channels in a SQLite file under the data directory (`sluice serve`). Each channel is one row:
+/// indexed columns for lookups and listing, the settings as a JSON document, the secret apart.
+/// GRDB serializes writes, so concurrent requests cannot lose each other's updates.
+public final class SQLiteChannelStore: ChannelStore {
+    private let database: DatabaseQueue
+
+    /// Opens (creating and migrating as needed) the store at `path`; `nil` keeps it in memory.
+    public init(path: String?) throws {
+        do {
+            database = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
+            try Self.migrator.migrate(database)
+        } catch {
+            throw StateError(.storage, "cannot open channel store: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: channels") { db in
+            try db.create(table: "channel") { table in
+                table.primaryKey("id", .text)
+                table.column("sequence", .integer).notNull().unique()
+                table.column("name", .text).notNull()
+                table.column("revision", .integer).notNull()
+                table.column("document", .text).notNull()
+                table.column("pushSecret", .text).notNull()
+            }
+            try db.create(index: "channel_name", on: "channel", columns: ["name"])
+        }
+        return migrator
+    }
+
+    public func create(_ channel: Channel, pushSecret: String) async throws -> Channel {
+        try Self.validate(channel)
+        var channel = channel
+        channel.createdAt = Self.stored(channel.createdAt)
+        channel.updatedAt = Self.stored(channel.updatedAt)
+        return try await write { [channel] db in
+            let id = channel.id.uuidString.lowercased()
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM channel WHERE id = ?", arguments: [id]) == nil else {
+                throw StateError(.conflict, "channel \(id) exists")
+            }
+            let sequence = (try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM channel") ?? 0) + 1
+            try db.execute(sql: """
+                INSERT INTO channel (id, sequence, name, revision, document, pushSecret) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [id, sequence, channel.name, channel.revision, try Self.encode(channel), pushSecret])
+            return channel
+        }
+    }
+
+    public func channel(_ id: UUID) async throws -> Channel? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT document FROM channel WHERE id = ?", arguments: [Self.key(id)])
+                .map(Self.decode)
+        }
+    }
+
+    public func pushSecret(of id: UUID) async throws -> String? {
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT pushSecret FROM channel WHERE id = ?", arguments: [Self.key(id)])
+        }
+    }
+
+    public func list(nameContains: String?, limit: Int, after: String?) async throws -> ChannelPage {
+        let limit = max(1, min(limit, 500))
+        let start = Int(after ?? "0") ?? 0
+        return try await read { db in
+            var sql = "SELECT sequence, document FROM channel WHERE sequence > ?"
+            var arguments: StatementArguments = [start]
+            if let nameContains, !nameContains.isEmpty {
+                sql += " AND instr(lower(name), lower(?)) > 0"
+                arguments += [nameContains]
+            }
+            sql += " ORDER BY sequence LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let channels = try rows.prefix(limit).map { try Self.decode($0["document"]) }
+            let next = rows.count > limit ? String(rows[limit - 1]["sequence"] as Int) : nil
+            return ChannelPage(channels: channels, next: next)
+        }
+    }
+
+    public func update(_ channel: Channel, ifRevision: Int?) async throws -> Channel {
+        try Self.validate(channel)
+        return try await write { db in
+            let current = try Self.current(channel.id, db: db, ifRevision: ifRevision)
+            var updated = channel
+            updated.createdAt = current.createdAt
+            updated.revision = current.revision + 1
+            updated.updatedAt = Self.stored(Date())
+            try db.execute(sql: "UPDATE channel SET name = ?, revision = ?, document = ? WHERE id = ?",
+                           arguments: [updated.name, updated.revision, try Self.encode(updated), Self.key(channel.id)])
+            return updated
+        }
+    }
+
+    public func rotatePushSecret(of id: UUID, to secret: String) async throws -> Channel {
+        try await write { db in
+            var channel = try Self.current(id, db: db, ifRevision: nil)
+            channel.revision += 1
+            channel.updatedAt = Self.stored(Date())
+            try db.execute(sql: "UPDATE channel SET revision = ?, document = ?, pushSecret = ? WHERE id = ?",
+                           arguments: [channel.revision, try Self.encode(channel), secret, Self.key(id)])
+            return channel
+        }
+    }
+
+    public func delete(_ id: UUID, ifRevision: Int?) async throws {
+        try await write { db in
+            _ = try Self.current(id, db: db, ifRevision: ifRevision)
+            try db.execute(sql: "DELETE FROM channel WHERE id = ?", arguments: [Self.key(id)])
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func current(_ id: UUID, db: Database, ifRevision: Int?) throws -> Channel {
+        guard let document = try String.fetchOne(db, sql: "SELECT document FROM channel WHERE id = ?",
+                                                 arguments: [key(id)]) else {
+            throw StateError(.notFound, "channel \(key(id))")
+        }
+        let channel = try decode(document)
+        if let ifRevision, ifRevision != channel.revision {
+            throw StateError(.staleRevision, "channel \(key(id)) is at revision \(channel.revision), not \(ifRevision)")
+        }
+        return channel
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.read(body)
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw StateError(.storage, "\(error)")
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw StateError(.storage, "\(error)")
+        }
+    }
+
+    private static func validate(_ channel: Channel) throws {
+        let errors = channel.validationErrors()
+        guard errors.isEmpty else {
+            throw StateError(.invalid, errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "))
+        }
+    }
+
+    private static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
+
+    /// Times are kept to the millisecond, so what a write returns equals what a read returns.
+    private static func stored(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
+    }
+
+    private static func encode(_ channel: Channel) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(channel), as: UTF8.self)
+    }
+
+    private static func decode(_ document: String) throws -> Channel {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return try decoder.decode(Channel.self, from: Data(document.utf8))
+    }
+}

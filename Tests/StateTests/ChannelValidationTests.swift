@@ -1,0 +1,36 @@
+import Foundation
+import State
+import Testing
+
+@Suite struct ChannelValidationTests {
+    @Test func defaultsAreValid() {
+        #expect(Channel(name: "Lobby camera").validationErrors().isEmpty)
+    }
+
+    /// Each broken field is reported by its JSON path.
+    static let broken: [(String, @Sendable (inout Channel) -> Void)] = [
+        ("name", { $0.name = "   " }),
+        ("name", { $0.name = String(repeating: "x", count: 201) }),
+        ("hls.segmentSeconds", { $0.hls.segmentSeconds = 0.5 }),
+        ("hls.listSize", { $0.hls.listSize = 1 }),
+        ("hls.partSeconds", { $0.hls.partSeconds = 5 }),
+        ("record.mp4.segmentSeconds", { $0.record.mp4.segmentSeconds = 5 }),
+        ("record.snapshots.intervalSeconds", { $0.record.snapshots.intervalSeconds = 0 }),
+        ("motion.pixelPercent", { $0.motion.pixelPercent = 101 }),
+        ("motion.maxSeconds", { $0.motion.maxSeconds = 2 }),
+        ("watermark.text.text", { $0.watermark.text.enabled = true }),
+        ("watermark.text.color", { $0.watermark.text.color = "red" }),
+        ("watermark.image.width", { $0.watermark.image.width = 0 }),
+        ("transcode.renditions", { $0.transcode.enabled = true; $0.transcode.renditions = [] }),
+        ("transcode.renditions", { $0.transcode.renditions = [.p720, .p720] }),
+        ("relays[0].url", { $0.relays = [Channel.Relay(url: "http://example.com/live")] }),
+        ("relays", { $0.relays = Array(repeating: Channel.Relay(url: "rtmp://a/b"), count: 11) }),
+    ]
+
+    @Test(arguments: broken.indices)
+    func brokenFieldsAreNamed(index: Int) {
+        var channel = Channel(name: "ok")
+        Self.broken[index].1(&channel)
+        #expect(channel.validationErrors().map(\.field).contains(Self.broken[index].0))
+    }
+}

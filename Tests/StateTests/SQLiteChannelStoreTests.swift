@@ -1,0 +1,77 @@
+import Foundation
+import State
+import Testing
+
+@Suite struct SQLiteChannelStoreTests {
+    func store() throws -> SQLiteChannelStore { try SQLiteChannelStore(path: nil) }
+
+    @Test func createsReadsAndKeepsTheSecretApart() async throws {
+        let store = try store()
+        let created = try await store.create(Channel(name: "Lobby"), pushSecret: "s1")
+        #expect(try await store.channel(created.id) == created)
+        #expect(try await store.pushSecret(of: created.id) == "s1")
+        await #expect(throws: StateError.self) { try await store.create(created, pushSecret: "s2") }
+        await #expect(throws: StateError.self) { try await store.create(Channel(name: ""), pushSecret: "s") }
+        #expect(try await store.channel(UUID()) == nil)
+    }
+
+    @Test func listsInPagesAndFiltersByName() async throws {
+        let store = try store()
+        for index in 0..<5 { _ = try await store.create(Channel(name: "cam \(index)"), pushSecret: "s") }
+        _ = try await store.create(Channel(name: "Studio"), pushSecret: "s")
+        let first = try await store.list(nameContains: nil, limit: 4, after: nil)
+        #expect(first.channels.map(\.name) == ["cam 0", "cam 1", "cam 2", "cam 3"])
+        let second = try await store.list(nameContains: nil, limit: 4, after: first.next)
+        #expect(second.channels.map(\.name) == ["cam 4", "Studio"])
+        #expect(second.next == nil)
+        #expect(try await store.list(nameContains: "STUD", limit: 10, after: nil).channels.map(\.name) == ["Studio"])
+    }
+
+    @Test func updatesBumpTheRevisionAndStaleWritesFail() async throws {
+        let store = try store()
+        var channel = try await store.create(Channel(name: "Lobby"), pushSecret: "s")
+        channel.name = "Lobby (north)"
+        let updated = try await store.update(channel, ifRevision: 1)
+        #expect(updated.revision == 2 && updated.name == "Lobby (north)" && updated.createdAt == channel.createdAt)
+        await #expect(throws: StateError(.staleRevision, "channel \(channel.streamName) is at revision 2, not 1")) {
+            try await store.update(channel, ifRevision: 1)
+        }
+        let rotated = try await store.rotatePushSecret(of: channel.id, to: "s2")
+        #expect(rotated.revision == 3)
+        #expect(try await store.pushSecret(of: channel.id) == "s2")
+        await #expect(throws: StateError.self) { try await store.delete(channel.id, ifRevision: 2) }
+        try await store.delete(channel.id, ifRevision: 3)
+        #expect(try await store.channel(channel.id) == nil)
+        await #expect(throws: StateError.self) { try await store.delete(channel.id, ifRevision: nil) }
+    }
+
+    @Test func concurrentWritesAreNotLost() async throws {
+        let store = try store()
+        let channel = try await store.create(Channel(name: "busy"), pushSecret: "s")
+        let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    var change = channel
+                    change.description = "writer \(index)"
+                    do {
+                        _ = try await store.update(change, ifRevision: 1)
+                        return true
+                    } catch let error as StateError where error.code == .staleRevision {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(winners == 1)
+        #expect(try await store.channel(channel.id)?.revision == 2)
+    }
+
+    @Test func survivesReopening() async throws {
+        let path = NSTemporaryDirectory() + "sluice-channels-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let created = try await SQLiteChannelStore(path: path).create(Channel(name: "kept"), pushSecret: "s")
+        let reopened = try SQLiteChannelStore(path: path)
+        #expect(try await reopened.channel(created.id) == created)
+    }
+}
