@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import State
 import NIOConcurrencyHelpers
 import NIOCore
 

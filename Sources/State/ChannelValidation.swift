@@ -11,7 +11,7 @@ public struct FieldError: Codable, Sendable, Hashable {
     }
 }
 
-extension Channel {
+extension StreamChannel {
     /// Most relays one channel may have.
     public static let maxRelays = 10
 

@@ -33,13 +33,13 @@ public final class SQLiteChannelStore: ChannelStore {
         return migrator
     }
 
-    public func create(_ channel: Channel, pushSecret: String) async throws -> Channel {
+    public func create(_ channel: StreamChannel, pushSecret: String) async throws -> StreamChannel {
         try Self.validate(channel)
         var channel = channel
         channel.createdAt = Self.stored(channel.createdAt)
         channel.updatedAt = Self.stored(channel.updatedAt)
         return try await write { [channel] db in
-            let id = channel.id.uuidString.lowercased()
+            let id = channel.id.description
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM channel WHERE id = ?", arguments: [id]) == nil else {
                 throw StateError(.conflict, "channel \(id) exists")
             }
@@ -51,14 +51,14 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    public func channel(_ id: UUID) async throws -> Channel? {
+    public func channel(_ id: ChannelID) async throws -> StreamChannel? {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT document FROM channel WHERE id = ?", arguments: [Self.key(id)])
                 .map(Self.decode)
         }
     }
 
-    public func pushSecret(of id: UUID) async throws -> String? {
+    public func pushSecret(of id: ChannelID) async throws -> String? {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT pushSecret FROM channel WHERE id = ?", arguments: [Self.key(id)])
         }
@@ -83,7 +83,7 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    public func update(_ channel: Channel, ifRevision: Int?) async throws -> Channel {
+    public func update(_ channel: StreamChannel, ifRevision: Int?) async throws -> StreamChannel {
         try Self.validate(channel)
         return try await write { db in
             let current = try Self.current(channel.id, db: db, ifRevision: ifRevision)
@@ -97,7 +97,7 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    public func rotatePushSecret(of id: UUID, to secret: String) async throws -> Channel {
+    public func rotatePushSecret(of id: ChannelID, to secret: String) async throws -> StreamChannel {
         try await write { db in
             var channel = try Self.current(id, db: db, ifRevision: nil)
             channel.revision += 1
@@ -108,7 +108,7 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    public func delete(_ id: UUID, ifRevision: Int?) async throws {
+    public func delete(_ id: ChannelID, ifRevision: Int?) async throws {
         try await write { db in
             _ = try Self.current(id, db: db, ifRevision: ifRevision)
             try db.execute(sql: "DELETE FROM channel WHERE id = ?", arguments: [Self.key(id)])
@@ -117,7 +117,7 @@ public final class SQLiteChannelStore: ChannelStore {
 
     // MARK: Helpers
 
-    private static func current(_ id: UUID, db: Database, ifRevision: Int?) throws -> Channel {
+    private static func current(_ id: ChannelID, db: Database, ifRevision: Int?) throws -> StreamChannel {
         guard let document = try String.fetchOne(db, sql: "SELECT document FROM channel WHERE id = ?",
                                                  arguments: [key(id)]) else {
             throw StateError(.notFound, "channel \(key(id))")
@@ -149,30 +149,30 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    private static func validate(_ channel: Channel) throws {
+    private static func validate(_ channel: StreamChannel) throws {
         let errors = channel.validationErrors()
         guard errors.isEmpty else {
             throw StateError(.invalid, errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "))
         }
     }
 
-    private static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
+    private static func key(_ id: ChannelID) -> String { id.description }
 
     /// Times are kept to the millisecond, so what a write returns equals what a read returns.
     private static func stored(_ date: Date) -> Date {
         Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 
-    private static func encode(_ channel: Channel) throws -> String {
+    private static func encode(_ channel: StreamChannel) throws -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(channel), as: UTF8.self)
     }
 
-    private static func decode(_ document: String) throws -> Channel {
+    private static func decode(_ document: String) throws -> StreamChannel {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(Channel.self, from: Data(document.utf8))
+        return try decoder.decode(StreamChannel.self, from: Data(document.utf8))
     }
 }

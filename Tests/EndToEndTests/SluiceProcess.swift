@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import State
 import NIOConcurrencyHelpers
 import Testing
 

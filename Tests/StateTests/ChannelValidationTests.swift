@@ -4,11 +4,11 @@ import Testing
 
 @Suite struct ChannelValidationTests {
     @Test func defaultsAreValid() {
-        #expect(Channel(name: "Lobby camera").validationErrors().isEmpty)
+        #expect(StreamChannel(name: "Lobby camera").validationErrors().isEmpty)
     }
 
     /// Each broken field is reported by its JSON path.
-    static let broken: [(String, @Sendable (inout Channel) -> Void)] = [
+    static let broken: [(String, @Sendable (inout StreamChannel) -> Void)] = [
         ("name", { $0.name = "   " }),
         ("name", { $0.name = String(repeating: "x", count: 201) }),
         ("hls.segmentSeconds", { $0.hls.segmentSeconds = 0.5 }),
@@ -23,13 +23,13 @@ import Testing
         ("watermark.image.width", { $0.watermark.image.width = 0 }),
         ("transcode.renditions", { $0.transcode.enabled = true; $0.transcode.renditions = [] }),
         ("transcode.renditions", { $0.transcode.renditions = [.p720, .p720] }),
-        ("relays[0].url", { $0.relays = [Channel.Relay(url: "http://example.com/live")] }),
-        ("relays", { $0.relays = Array(repeating: Channel.Relay(url: "rtmp://a/b"), count: 11) }),
+        ("relays[0].url", { $0.relays = [StreamChannel.Relay(url: "http://example.com/live")] }),
+        ("relays", { $0.relays = Array(repeating: StreamChannel.Relay(url: "rtmp://a/b"), count: 11) }),
     ]
 
     @Test(arguments: broken.indices)
     func brokenFieldsAreNamed(index: Int) {
-        var channel = Channel(name: "ok")
+        var channel = StreamChannel(name: "ok")
         Self.broken[index].1(&channel)
         #expect(channel.validationErrors().map(\.field).contains(Self.broken[index].0))
     }

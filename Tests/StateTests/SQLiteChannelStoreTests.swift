@@ -7,18 +7,18 @@ import Testing
 
     @Test func createsReadsAndKeepsTheSecretApart() async throws {
         let store = try store()
-        let created = try await store.create(Channel(name: "Lobby"), pushSecret: "s1")
+        let created = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s1")
         #expect(try await store.channel(created.id) == created)
         #expect(try await store.pushSecret(of: created.id) == "s1")
         await #expect(throws: StateError.self) { try await store.create(created, pushSecret: "s2") }
-        await #expect(throws: StateError.self) { try await store.create(Channel(name: ""), pushSecret: "s") }
-        #expect(try await store.channel(UUID()) == nil)
+        await #expect(throws: StateError.self) { try await store.create(StreamChannel(name: ""), pushSecret: "s") }
+        #expect(try await store.channel(ChannelID()) == nil)
     }
 
     @Test func listsInPagesAndFiltersByName() async throws {
         let store = try store()
-        for index in 0..<5 { _ = try await store.create(Channel(name: "cam \(index)"), pushSecret: "s") }
-        _ = try await store.create(Channel(name: "Studio"), pushSecret: "s")
+        for index in 0..<5 { _ = try await store.create(StreamChannel(name: "cam \(index)"), pushSecret: "s") }
+        _ = try await store.create(StreamChannel(name: "Studio"), pushSecret: "s")
         let first = try await store.list(nameContains: nil, limit: 4, after: nil)
         #expect(first.channels.map(\.name) == ["cam 0", "cam 1", "cam 2", "cam 3"])
         let second = try await store.list(nameContains: nil, limit: 4, after: first.next)
@@ -29,7 +29,7 @@ import Testing
 
     @Test func updatesBumpTheRevisionAndStaleWritesFail() async throws {
         let store = try store()
-        var channel = try await store.create(Channel(name: "Lobby"), pushSecret: "s")
+        var channel = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s")
         channel.name = "Lobby (north)"
         let updated = try await store.update(channel, ifRevision: 1)
         #expect(updated.revision == 2 && updated.name == "Lobby (north)" && updated.createdAt == channel.createdAt)
@@ -47,7 +47,7 @@ import Testing
 
     @Test func concurrentWritesAreNotLost() async throws {
         let store = try store()
-        let channel = try await store.create(Channel(name: "busy"), pushSecret: "s")
+        let channel = try await store.create(StreamChannel(name: "busy"), pushSecret: "s")
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<20 {
                 group.addTask {
@@ -70,7 +70,7 @@ import Testing
     @Test func survivesReopening() async throws {
         let path = NSTemporaryDirectory() + "sluice-channels-\(UUID().uuidString).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let created = try await SQLiteChannelStore(path: path).create(Channel(name: "kept"), pushSecret: "s")
+        let created = try await SQLiteChannelStore(path: path).create(StreamChannel(name: "kept"), pushSecret: "s")
         let reopened = try SQLiteChannelStore(path: path)
         #expect(try await reopened.channel(created.id) == created)
     }

@@ -6,8 +6,8 @@ import Foundation
 ///
 /// The push secret is not part of the channel: the store keeps it beside it, and nothing that
 /// lists or audits channels ever sees it.
-public struct Channel: Codable, Sendable, Hashable {
-    public var id: UUID
+public struct StreamChannel: Codable, Sendable, Hashable {
+    public var id: ChannelID
     public var name: String
     public var description: String
     public var enabled: Bool
@@ -26,7 +26,7 @@ public struct Channel: Codable, Sendable, Hashable {
     /// Increases with every change; the API's ETag.
     public var revision: Int
 
-    public init(id: UUID = UUID(), name: String, description: String = "", enabled: Bool = true,
+    public init(id: ChannelID = ChannelID(), name: String, description: String = "", enabled: Bool = true,
                 expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
                 motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
                 relays: [Relay] = [], playback: Playback = .init(), createdAt: Date = Date(),
@@ -50,7 +50,7 @@ public struct Channel: Codable, Sendable, Hashable {
     }
 
     /// The stream id encoders publish this channel to: its id, lowercased.
-    public var streamName: String { id.uuidString.lowercased() }
+    public var streamName: String { id.description }
 
     /// Playback formats the channel serves.
     public struct Outputs: Codable, Sendable, Hashable {

@@ -1,0 +1,54 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// An API request with its body read (bounded) and its path split.
+public struct APIRequest: Sendable {
+    public var method: HTTPMethod
+    /// Path segments, e.g. `["api", "v1", "channels", "…"]`.
+    public var path: [String]
+    public var query: [String: String]
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer?
+
+    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+        self.method = method
+        let parts = uri.split(separator: "?", maxSplits: 1).map(String.init)
+        path = (parts.first ?? "").split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        var query: [String: String] = [:]
+        for pair in (parts.count > 1 ? parts[1] : "").split(separator: "&") {
+            let keyValue = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            if let key = keyValue.first { query[key] = keyValue.count > 1 ? keyValue[1] : "" }
+        }
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What an API handler answers.
+public struct APIResponse: Sendable {
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer?
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:])
+        -> APIResponse {
+        guard let data = try? ChannelJSON.encoder.encode(value) else {
+            return error(APIError(.internalServerError, code: "internal", message: "Response could not be encoded."))
+        }
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        return APIResponse(status: status, headers: headers, body: ByteBuffer(bytes: data))
+    }
+
+    static func error(_ error: APIError) -> APIResponse {
+        APIResponse(status: error.status, headers: ["Content-Type": "application/json"], body: error.body)
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import State
+
+/// Where the URLs the API hands out point.
+public struct URLBases: Sendable, Hashable {
+    /// `rtmp://host:port` encoders push to.
+    public var push: String
+    /// `http://host:port` viewers play HTTP-FLV from.
+    public var play: String
+    /// `rtmp://host:port` viewers play RTMP from.
+    public var rtmpPlay: String
+
+    public init(push: String, play: String, rtmpPlay: String) {
+        self.push = push
+        self.play = play
+        self.rtmpPlay = rtmpPlay
+    }
+}
+
+/// `/api/v1/channels…`: create, read, list, change and delete channels, hand out their push and
+/// play URLs, rotate their push secrets. Authentication happens before this is reached.
+public struct ChannelsAPI: Sendable {
+    let store: any ChannelStore
+    let urls: URLBases
+    let now: @Sendable () -> Date
+    let makeSecret: @Sendable () -> String
+
+    public init(store: any ChannelStore, urls: URLBases, now: @escaping @Sendable () -> Date = { Date() },
+                makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret) {
+        self.store = store
+        self.urls = urls
+        self.now = now
+        self.makeSecret = makeSecret
+    }
+
+    public static func randomSecret() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// Handles a request whose path starts `api/v1/channels`.
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            return try await route(request)
+        } catch let error as APIError {
+            return .error(error)
+        } catch let error as StateError {
+            return .error(Self.apiError(error))
+        } catch {
+            return .error(APIError(.internalServerError, code: "internal", message: "\(error)"))
+        }
+    }
+
+    private func route(_ request: APIRequest) async throws -> APIResponse {
+        let rest = Array(request.path.dropFirst(3))
+        switch (request.method, rest.count) {
+        case (.GET, 0): return try await list(request)
+        case (.POST, 0): return try await create(request)
+        case (_, 0): throw Self.methodNotAllowed(request.method)
+        default: break
+        }
+        guard let id = ChannelID(rest[0]) else {
+            throw APIError(.notFound, code: "channel_not_found", message: "No channel '\(rest[0])'.")
+        }
+        switch (request.method, rest.count > 1 ? rest[1] : nil) {
+        case (.GET, nil): return try await show(id)
+        case (.PATCH, nil): return try await change(id, request, replacing: false)
+        case (.PUT, nil): return try await change(id, request, replacing: true)
+        case (.DELETE, nil): return try await delete(id, request)
+        case (.POST, "push-url"): return try await pushURL(id, request)
+        case (.GET, "play-urls"): return try await playURLs(id)
+        case (.POST, "rotate-secret"): return try await rotate(id)
+        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "rotate-secret"): throw Self.methodNotAllowed(request.method)
+        default: throw APIError(.notFound, code: "not_found", message: "No such channel resource.")
+        }
+    }
+
+    // MARK: Routes
+
+    private func list(_ request: APIRequest) async throws -> APIResponse {
+        let limit = Int(request.query["limit"] ?? "50") ?? -1
+        guard (1...500).contains(limit) else {
+            throw APIError(.badRequest, code: "invalid_query", message: "limit must be 1–500.",
+                           fields: [FieldError("limit", "must be 1–500")])
+        }
+        let page = try await store.list(nameContains: request.query["name"], limit: limit, after: request.query["after"])
+        return .json(ChannelList(items: page.channels, next: page.next))
+    }
+
+    private func create(_ request: APIRequest) async throws -> APIResponse {
+        try requireJSON(request)
+        let patch = try ChannelJSON.parseObject(request.body)
+        let base = StreamChannel(name: "", createdAt: now())
+        let channel = try await store.create(try ChannelJSON.apply(patch, to: base), pushSecret: makeSecret())
+        return .json(channel, status: .created, headers: ["ETag": Self.etag(channel),
+                                                           "Location": "/api/v1/channels/\(channel.streamName)"])
+    }
+
+    private func show(_ id: ChannelID) async throws -> APIResponse {
+        let channel = try await existing(id)
+        return .json(channel, headers: ["ETag": Self.etag(channel)])
+    }
+
+    private func change(_ id: ChannelID, _ request: APIRequest, replacing: Bool) async throws -> APIResponse {
+        try requireJSON(request)
+        let patch = try ChannelJSON.parseObject(request.body)
+        let current = try await existing(id)
+        var base = current
+        if replacing {
+            base = StreamChannel(id: current.id, name: "", createdAt: current.createdAt, revision: current.revision)
+        }
+        let changed = try ChannelJSON.apply(patch, to: base)
+        let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
+        return .json(stored, headers: ["ETag": Self.etag(stored)])
+    }
+
+    private func delete(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
+        try await store.delete(id, ifRevision: try Self.ifMatch(request))
+        return APIResponse(status: .noContent)
+    }
+
+    private func pushURL(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
+        let channel = try await existing(id)
+        var expires = channel.expiresAt ?? now().addingTimeInterval(24 * 3600)
+        if let body = request.body, body.readableBytes > 0 {
+            try requireJSON(request)
+            let asked = try ChannelJSON.decoder.decode(PushURLRequest.self, from: Data(body.readableBytesView))
+            if let wanted = asked.expiresAt { expires = min(wanted, channel.expiresAt ?? wanted) }
+        }
+        guard expires > now() else {
+            throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
+        }
+        guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
+        let name = channel.streamName
+        let sign = PushSignature(secret: secret).sign(path: "/stream/\(name)", expires: Int64(expires.timeIntervalSince1970))
+        let url = "\(urls.push)/stream/\(name)?sign=\(sign)"
+        return .json(PushURL(url: url, server: "\(urls.push)/stream", streamKey: "\(name)?sign=\(sign)",
+                             expiresAt: expires, qrText: url))
+    }
+
+    private func playURLs(_ id: ChannelID) async throws -> APIResponse {
+        let channel = try await existing(id)
+        let name = channel.streamName
+        var urls: [String: String] = ["rtmp": "\(self.urls.rtmpPlay)/stream/\(name)"]
+        if channel.outputs.flv { urls["flv"] = "\(self.urls.play)/\(name)/live.flv" }
+        if channel.outputs.hls { urls["hls"] = "\(self.urls.play)/\(name)/live.m3u8" }
+        if channel.outputs.llhls { urls["llhls"] = "\(self.urls.play)/\(name)/llhls.m3u8" }
+        if channel.outputs.dash { urls["dash"] = "\(self.urls.play)/\(name)/manifest.mpd" }
+        if channel.transcode.enabled { urls["abr"] = "\(self.urls.play)/\(name)/index.m3u8" }
+        return .json(urls)
+    }
+
+    private func rotate(_ id: ChannelID) async throws -> APIResponse {
+        let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
+        return .json(channel, headers: ["ETag": Self.etag(channel)])
+    }
+
+    // MARK: Helpers
+
+    private func existing(_ id: ChannelID) async throws -> StreamChannel {
+        guard let channel = try await store.channel(id) else { throw Self.notFound(id) }
+        return channel
+    }
+
+    private func requireJSON(_ request: APIRequest) throws(APIError) {
+        let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        guard type.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           message: "Send the body as application/json.")
+        }
+    }
+
+    static func etag(_ channel: StreamChannel) -> String { "\"\(channel.revision)\"" }
+
+    /// The revision an `If-Match` names; `nil` without one or for `*`.
+    static func ifMatch(_ request: APIRequest) throws(APIError) -> Int? {
+        guard let value = request.headers.first(name: "If-Match"), value != "*" else { return nil }
+        guard let revision = Int(value.trimmingCharacters(in: CharacterSet(charactersIn: "\" W/"))) else {
+            throw APIError(.preconditionFailed, code: "stale_revision", message: "If-Match names no revision of this channel.")
+        }
+        return revision
+    }
+
+    static func notFound(_ id: ChannelID) -> APIError {
+        APIError(.notFound, code: "channel_not_found", message: "No channel '\(id)'.")
+    }
+
+    static func methodNotAllowed(_ method: HTTPMethod) -> APIError {
+        APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(method) is not supported here.")
+    }
+
+    static func apiError(_ error: StateError) -> APIError {
+        switch error.code {
+        case .notFound: return APIError(.notFound, code: "channel_not_found", message: error.context)
+        case .staleRevision: return APIError(.preconditionFailed, code: "stale_revision", message: error.context)
+        case .conflict: return APIError(.conflict, code: "conflict", message: error.context)
+        case .invalid: return APIError(.badRequest, code: "invalid_fields", message: error.context)
+        case .storage: return APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed.")
+        }
+    }
+}
+
+struct ChannelList: Encodable {
+    var items: [StreamChannel]
+    var next: String?
+}
+
+struct PushURLRequest: Decodable {
+    var expiresAt: Date?
+}
+
+struct PushURL: Encodable {
+    var url: String
+    /// For OBS: the server field.
+    var server: String
+    /// For OBS: the stream key field.
+    var streamKey: String
+    var expiresAt: Date
+    /// What to encode in a QR code for mobile encoders.
+    var qrText: String
+}

@@ -1,0 +1,140 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import State
+import Testing
+@testable import API
+
+@Suite struct ChannelsAPITests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let api: ChannelsAPI
+    let store: SQLiteChannelStore
+
+    init() throws {
+        store = try SQLiteChannelStore(path: nil)
+        let now = now
+        api = ChannelsAPI(store: store, urls: URLBases(push: "rtmp://media.example:1935", play: "http://media.example:8080",
+                                                       rtmpPlay: "rtmp://media.example:1935"),
+                          now: { now }, makeSecret: { "secret-\(UUID().uuidString)" })
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil, headers: HTTPHeaders = [:],
+              contentType: String = "application/json") async -> (status: HTTPResponseStatus, headers: HTTPHeaders, json: JSONValue?) {
+        var headers = headers
+        if body != nil { headers.replaceOrAdd(name: "Content-Type", value: contentType) }
+        let response = await api.handle(APIRequest(method: method, uri: path, headers: headers,
+                                                    body: body.map { ByteBuffer(string: $0) }))
+        let json = response.body.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.readableBytesView)) }
+        return (response.status, response.headers, json)
+    }
+
+    func field(_ json: JSONValue?, _ path: String...) -> JSONValue? {
+        path.reduce(json) { value, key in
+            guard case .object(let fields)? = value else { return nil }
+            return fields[key]
+        }
+    }
+
+    func create(_ body: String = #"{"name":"Lobby"}"#) async throws -> String {
+        let created = await call(.POST, "/api/v1/channels", body)
+        try #require(created.status == .created)
+        guard case .string(let id)? = field(created.json, "id") else { throw APIError(.internalServerError, code: "", message: "no id") }
+        return id
+    }
+
+    @Test func createReadListAndDelete() async throws {
+        let created = await call(.POST, "/api/v1/channels", #"{"name":"Lobby","outputs":{"hls":true}}"#)
+        #expect(created.status == .created)
+        #expect(created.headers.first(name: "ETag") == "\"1\"")
+        let id = try #require({ if case .string(let id)? = field(created.json, "id") { return id }; return nil }())
+        #expect(created.headers.first(name: "Location") == "/api/v1/channels/\(id)")
+        #expect(field(created.json, "outputs", "flv") == .bool(true))
+        #expect(field(created.json, "outputs", "hls") == .bool(true))
+        #expect(field(created.json, "hls", "segmentSeconds") == .number(2))
+        #expect(field(created.json, "pushSecret") == nil)
+
+        #expect(await call(.GET, "/api/v1/channels/\(id)").status == .ok)
+        _ = try await create(#"{"name":"Studio"}"#)
+        let filtered = await call(.GET, "/api/v1/channels?name=stud")
+        guard case .array(let items)? = field(filtered.json, "items") else {
+            Issue.record("no items")
+            return
+        }
+        #expect(items.count == 1)
+        #expect(await call(.DELETE, "/api/v1/channels/\(id)").status == .noContent)
+        #expect(await call(.GET, "/api/v1/channels/\(id)").status == .notFound)
+    }
+
+    @Test func patchAndPutFollowRevisions() async throws {
+        let id = try await create()
+        let patched = await call(.PATCH, "/api/v1/channels/\(id)", #"{"description":"north door","motion":{"enabled":true}}"#,
+                                 headers: ["If-Match": "\"1\""])
+        #expect(patched.status == .ok)
+        #expect(patched.headers.first(name: "ETag") == "\"2\"")
+        #expect(field(patched.json, "name") == .string("Lobby"))
+        #expect(field(patched.json, "motion", "enabled") == .bool(true))
+        let stale = await call(.PATCH, "/api/v1/channels/\(id)", #"{"description":"x"}"#, headers: ["If-Match": "\"1\""])
+        #expect(stale.status == .preconditionFailed)
+        #expect(field(stale.json, "error", "code") == .string("stale_revision"))
+        let replaced = await call(.PUT, "/api/v1/channels/\(id)", #"{"name":"Lobby 2"}"#)
+        #expect(replaced.status == .ok)
+        #expect(field(replaced.json, "description") == .string(""))  // PUT resets what it does not name
+        #expect(field(replaced.json, "motion", "enabled") == .bool(false))
+        #expect(field(replaced.json, "revision") == .number(3))
+    }
+
+    @Test func badInputIsRefusedWithFieldErrorsAndStoresNothing() async throws {
+        let cases: [(String, String, HTTPResponseStatus, String)] = [
+            ("{", "application/json", .badRequest, "invalid_json"),
+            ("[1]", "application/json", .badRequest, "invalid_json"),
+            (#"{"name":"x","colour":"red"}"#, "application/json", .badRequest, "unknown_fields"),
+            (#"{"name":"x","hls":{"segmentSeconds":"two"}}"#, "application/json", .badRequest, "invalid_fields"),
+            (#"{"name":"x","hls":{"segmentSeconds":99}}"#, "application/json", .badRequest, "invalid_fields"),
+            (#"{"description":"no name"}"#, "application/json", .badRequest, "invalid_fields"),
+            (#"{"name":"x"}"#, "text/plain", .unsupportedMediaType, "unsupported_media_type"),
+        ]
+        for (body, type, status, code) in cases {
+            let response = await call(.POST, "/api/v1/channels", body, contentType: type)
+            #expect(response.status == status, "\(body)")
+            #expect(field(response.json, "error", "code") == .string(code), "\(body)")
+        }
+        let typed = await call(.POST, "/api/v1/channels", #"{"name":"x","hls":{"segmentSeconds":"two"}}"#)
+        guard case .array(let fields)? = field(typed.json, "error", "fields") else {
+            Issue.record("no field errors")
+            return
+        }
+        #expect(field(fields.first, "field") == .string("hls.segmentSeconds"))
+        #expect(try await store.list(nameContains: nil, limit: 10, after: nil).channels.isEmpty)
+        #expect(await call(.GET, "/api/v1/channels/not-a-uuid").status == .notFound)
+        #expect(await call(.GET, "/api/v1/channels/../../etc/passwd").status == .notFound)
+        #expect(await call(.DELETE, "/api/v1/channels").status == .methodNotAllowed)
+    }
+
+    @Test func pushURLsAreSignedWithTheChannelSecretAndRotate() async throws {
+        let id = try await create()
+        let first = await call(.POST, "/api/v1/channels/\(id)/push-url")
+        #expect(first.status == .ok)
+        guard case .string(let url)? = field(first.json, "url"), case .string(let key)? = field(first.json, "streamKey") else {
+            Issue.record("no url")
+            return
+        }
+        #expect(url.hasPrefix("rtmp://media.example:1935/stream/\(id)?sign=\(Int(now.timeIntervalSince1970) + 86400)-"))
+        #expect(url.hasSuffix(key))
+        let secret = try #require(try await store.pushSecret(of: ChannelID(id)!))
+        let sign = String(url.split(separator: "=").last!)
+        try PushSignature(secret: secret).verify(sign, path: "/stream/\(id)", now: now)
+        #expect(await call(.POST, "/api/v1/channels/\(id)/rotate-secret").status == .ok)
+        #expect(try await store.pushSecret(of: ChannelID(id)!) != secret)
+
+        let plays = await call(.GET, "/api/v1/channels/\(id)/play-urls")
+        #expect(field(plays.json, "flv") == .string("http://media.example:8080/\(id)/live.flv"))
+        #expect(field(plays.json, "rtmp") == .string("rtmp://media.example:1935/stream/\(id)"))
+        #expect(field(plays.json, "hls") == nil)
+    }
+
+    @Test func expiredChannelsGetNoPushURL() async throws {
+        let id = try await create(#"{"name":"old","expiresAt":"2020-01-01T00:00:00Z"}"#)
+        let response = await call(.POST, "/api/v1/channels/\(id)/push-url")
+        #expect(response.status == .conflict)
+    }
+}
