@@ -23,14 +23,16 @@ public struct URLBases: Sendable, Hashable {
 /// play URLs, rotate their push secrets. Authentication happens before this is reached.
 public struct ChannelsAPI: Sendable {
     let store: any ChannelStore
-    let urls: URLBases
+    /// Asked per request: the bases are known only once the listeners are bound.
+    let bases: @Sendable () -> URLBases
     let now: @Sendable () -> Date
     let makeSecret: @Sendable () -> String
 
-    public init(store: any ChannelStore, urls: URLBases, now: @escaping @Sendable () -> Date = { Date() },
+    public init(store: any ChannelStore, urls: @escaping @Sendable () -> URLBases,
+                now: @escaping @Sendable () -> Date = { Date() },
                 makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret) {
         self.store = store
-        self.urls = urls
+        self.bases = urls
         self.now = now
         self.makeSecret = makeSecret
     }
@@ -133,6 +135,7 @@ public struct ChannelsAPI: Sendable {
         }
         guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
         let name = channel.streamName
+        let urls = bases()
         let sign = PushSignature(secret: secret).sign(path: "/stream/\(name)", expires: Int64(expires.timeIntervalSince1970))
         let url = "\(urls.push)/stream/\(name)?sign=\(sign)"
         return .json(PushURL(url: url, server: "\(urls.push)/stream", streamKey: "\(name)?sign=\(sign)",
@@ -142,12 +145,13 @@ public struct ChannelsAPI: Sendable {
     private func playURLs(_ id: ChannelID) async throws -> APIResponse {
         let channel = try await existing(id)
         let name = channel.streamName
-        var urls: [String: String] = ["rtmp": "\(self.urls.rtmpPlay)/stream/\(name)"]
-        if channel.outputs.flv { urls["flv"] = "\(self.urls.play)/\(name)/live.flv" }
-        if channel.outputs.hls { urls["hls"] = "\(self.urls.play)/\(name)/live.m3u8" }
-        if channel.outputs.llhls { urls["llhls"] = "\(self.urls.play)/\(name)/llhls.m3u8" }
-        if channel.outputs.dash { urls["dash"] = "\(self.urls.play)/\(name)/manifest.mpd" }
-        if channel.transcode.enabled { urls["abr"] = "\(self.urls.play)/\(name)/index.m3u8" }
+        let bases = bases()
+        var urls: [String: String] = ["rtmp": "\(bases.rtmpPlay)/stream/\(name)"]
+        if channel.outputs.flv { urls["flv"] = "\(bases.play)/\(name)/live.flv" }
+        if channel.outputs.hls { urls["hls"] = "\(bases.play)/\(name)/live.m3u8" }
+        if channel.outputs.llhls { urls["llhls"] = "\(bases.play)/\(name)/llhls.m3u8" }
+        if channel.outputs.dash { urls["dash"] = "\(bases.play)/\(name)/manifest.mpd" }
+        if channel.transcode.enabled { urls["abr"] = "\(bases.play)/\(name)/index.m3u8" }
         return .json(urls)
     }
 

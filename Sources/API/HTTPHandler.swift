@@ -16,13 +16,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let idleName = "http-idle"
 
     private let hub: FanoutHub
+    private let api: APIRouter?
     private let logger: Logger
     private var route: Route?
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var bodyTooLarge = false
     private var keepAlive = true
     private var isHead = false
 
-    init(hub: FanoutHub, logger: Logger) {
+    init(hub: FanoutHub, api: APIRouter?, logger: Logger) {
         self.hub = hub
+        self.api = api
         self.logger = logger
     }
 
@@ -30,10 +35,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             route = Route(method: head.method, uri: head.uri)
+            self.head = head
+            body = nil
+            bodyTooLarge = false
             keepAlive = head.isKeepAlive
             isHead = head.method == .HEAD
-        case .body:
-            break
+        case .body(var chunk):
+            // Only API requests have bodies worth keeping, and only up to the limit.
+            guard route == .api, !bodyTooLarge else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > APIRouter.maxBodySize {
+                bodyTooLarge = true
+                body = nil
+            } else {
+                body = body ?? context.channel.allocator.buffer(capacity: chunk.readableBytes)
+                body!.writeBuffer(&chunk)
+            }
         case .end:
             guard let route else { return }
             self.route = nil
@@ -68,6 +84,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                  context: context)
         case .preflight:
             send(.noContent, body: nil, context: context)
+        case .api:
+            answerAPI(context: context)
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .httpFLV(let id):
@@ -84,12 +102,45 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Runs the API off the event loop (stores may block on disk), reading nothing more from
+    /// the connection until the answer is written.
+    private func answerAPI(context: ChannelHandlerContext) {
+        guard let api, let head else {
+            let error = APIError(.notFound, code: "not_found", message: "The API is not enabled.")
+            send(error.status, body: error.body, context: context)
+            return
+        }
+        guard !bodyTooLarge else {
+            keepAlive = false
+            let error = APIError(.payloadTooLarge, code: "body_too_large",
+                                 message: "Request bodies are limited to \(APIRouter.maxBodySize) bytes.")
+            send(error.status, body: error.body, context: context)
+            return
+        }
+        let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
+        body = nil
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        Task {
+            let response = await api.handle(request)
+            loopBound.eventLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                context.read()
+            }
+        }
+    }
+
     private func send(_ status: HTTPResponseStatus, body: ByteBuffer?, contentType: String = "application/json",
-                      context: ChannelHandlerContext) {
+                      extraHeaders: HTTPHeaders = [:], context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Type", value: extraHeaders.first(name: "Content-Type") ?? contentType)
+        for (name, value) in extraHeaders where name.lowercased() != "content-type" { headers.add(name: name, value: value) }
         headers.add(name: "Access-Control-Allow-Origin", value: "*")
-        headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS")
+        headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
+        headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match")
+        headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location")
         headers.add(name: "Cache-Control", value: "no-cache")
         headers.add(name: "Content-Length", value: "\(isHead ? 0 : body?.readableBytes ?? 0)")
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")

@@ -32,15 +32,17 @@ public struct HTTPConfiguration: Sendable {
 public final class HTTPService: Service {
     private let configuration: HTTPConfiguration
     private let hub: FanoutHub
+    private let api: APIRouter?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
     private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
-    public init(configuration: HTTPConfiguration, hub: FanoutHub, group: any EventLoopGroup, logger: Logger,
-                onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+    public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, group: any EventLoopGroup,
+                logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
+        self.api = api
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -48,6 +50,7 @@ public final class HTTPService: Service {
 
     public func run() async throws {
         let hub = hub
+        let api = api
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -74,7 +77,7 @@ public final class HTTPService: Service {
                     try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
-                    try handlers.addHandler(HTTPHandler(hub: hub, logger: logger))
+                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

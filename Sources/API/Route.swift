@@ -6,6 +6,8 @@ enum Route: Equatable {
     case health
     case ready
     case metrics
+    /// Anything under `/api`, answered by `APIRouter`.
+    case api
     case httpFLV(StreamID)
     case preflight
     case failure(APIError)
@@ -14,6 +16,10 @@ enum Route: Equatable {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
         if method == .OPTIONS {
             self = .preflight
+            return
+        }
+        if path == "/api" || path.hasPrefix("/api/") {
+            self = .api
             return
         }
         guard method == .GET || method == .HEAD else {

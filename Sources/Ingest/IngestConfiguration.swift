@@ -10,8 +10,9 @@ public struct IngestConfiguration: Sendable {
     public var rtmpsPort: Int
     /// Certificate and key for RTMPS; `nil` turns RTMPS off.
     public var tls: NIOSSLContext?
-    /// The secret push URLs are signed with.
-    public var pushSecret: String
+    /// One secret for every stream id that is not a channel (compatibility mode); `nil`: only
+    /// channels may publish, each with its own secret.
+    public var pushSecret: String?
     /// This node's name in events and session state.
     public var nodeID: String
     /// The RTMP application clients publish and play under. Default `stream`.
@@ -28,14 +29,14 @@ public struct IngestConfiguration: Sendable {
     public var maxConnections: Int
 
     public init(host: String = "0.0.0.0", rtmpPort: Int = 1935, rtmpsPort: Int = 1936, tls: NIOSSLContext? = nil,
-                pushSecret: String, nodeID: String, application: String = "stream",
+                pushSecret: String? = nil, nodeID: String, application: String = "stream",
                 publishLockTTL: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(10),
                 idleTimeout: Duration = .seconds(30), maxMessageSize: Int = 8 << 20, maxConnections: Int = 10_000)
         throws {
         guard (0...65535).contains(rtmpPort), (0...65535).contains(rtmpsPort) else {
             throw IngestError(.invalidConfiguration, "ports must be 0–65535")
         }
-        guard !pushSecret.isEmpty else { throw IngestError(.invalidConfiguration, "push secret must not be empty") }
+        guard pushSecret?.isEmpty != true else { throw IngestError(.invalidConfiguration, "push secret must not be empty") }
         guard maxMessageSize >= 1024, maxConnections > 0 else {
             throw IngestError(.invalidConfiguration, "message size and connection limits must be positive")
         }

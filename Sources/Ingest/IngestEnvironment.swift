@@ -9,16 +9,20 @@ public struct IngestEnvironment: Sendable {
     public var configuration: IngestConfiguration
     public var bus: any EventBus
     public var sessions: any SessionStore
+    /// Channels and their push secrets.
+    public var channels: any ChannelStore
     public var hub: FanoutHub
     /// The clock push signatures are checked against.
     public var now: @Sendable () -> Date
     public var logger: Logger
 
-    public init(configuration: IngestConfiguration, bus: any EventBus, sessions: any SessionStore, hub: FanoutHub,
-                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+    public init(configuration: IngestConfiguration, bus: any EventBus, sessions: any SessionStore,
+                channels: any ChannelStore, hub: FanoutHub, now: @escaping @Sendable () -> Date = { Date() },
+                logger: Logger) {
         self.configuration = configuration
         self.bus = bus
         self.sessions = sessions
+        self.channels = channels
         self.hub = hub
         self.now = now
         self.logger = logger

@@ -15,9 +15,14 @@ struct IngestPolicy: RTMPServerDelegate {
         guard let id = StreamID(request.name) else {
             return reject(key, connection, code: "NetStream.Publish.BadName", "Invalid stream id.")
         }
-        let signature = PushSignature(secret: environment.configuration.pushSecret)
+        let secret: String
+        switch await pushSecret(for: request.name) {
+        case .success(let found): secret = found
+        case .failure(let refusal): return reject(key, connection, code: refusal.code, refusal.reason)
+        }
         do {
-            try signature.verify(key.sign, path: "/\(request.app)/\(request.name)", now: environment.now())
+            try PushSignature(secret: secret).verify(key.sign, path: "/\(request.app)/\(request.name)",
+                                                     now: environment.now())
         } catch {
             return reject(key, connection, code: "NetStream.Publish.Unauthorized", error.message)
         }
@@ -45,6 +50,33 @@ struct IngestPolicy: RTMPServerDelegate {
             return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
         }
         return .accept(RTMPViewerSink(fanout: fanout, connection: connection))
+    }
+
+    private struct Refusal: Error {
+        var code: String
+        var reason: String
+    }
+
+    /// The secret a push to `name` must be signed with: its channel's, if it names an enabled,
+    /// unexpired channel; the global one in compatibility mode; otherwise a refusal.
+    private func pushSecret(for name: String) async -> Result<String, Refusal> {
+        let unauthorized = "NetStream.Publish.Unauthorized"
+        if let id = ChannelID(name), id.description == name {
+            do {
+                if let channel = try await environment.channels.channel(id) {
+                    guard channel.enabled else { return .failure(Refusal(code: unauthorized, reason: "Channel is disabled.")) }
+                    if let expiry = channel.expiresAt, expiry <= environment.now() {
+                        return .failure(Refusal(code: unauthorized, reason: "Channel has expired."))
+                    }
+                    if let secret = try await environment.channels.pushSecret(of: id) { return .success(secret) }
+                }
+            } catch {
+                environment.logger.error("channel store failed", metadata: ["error": "\(error)"])
+                return .failure(Refusal(code: unauthorized, reason: "Channel store unavailable."))
+            }
+        }
+        if let global = environment.configuration.pushSecret { return .success(global) }
+        return .failure(Refusal(code: "NetStream.Publish.BadName", reason: "Unknown channel."))
     }
 
     private func reject(_ key: StreamKey, _ connection: RTMPConnection, code: String, _ reason: String)

@@ -1,17 +1,35 @@
+import API
 import Foundation
-import Ingest
-import State
 import NIOConcurrencyHelpers
 import NIOCore
+import State
 
 /// Prints each listener's address on stdout (tests and scripts read these lines) and, once
-/// RTMP and HTTP are both up, sample push and play URLs.
+/// RTMP and HTTP are both up, the demo channel's push and play URLs. Also the source of the
+/// URL bases the API hands out, since ports chosen by the kernel are known only here.
 final class ReadyAnnouncer: Sendable {
     private let settings: ServeSettings
+    private let demo: (channel: StreamChannel, secret: String)?
     private let ports = NIOLockedValueBox([String: Int]())
 
-    init(settings: ServeSettings) {
+    init(settings: ServeSettings, demo: (channel: StreamChannel, secret: String)?) {
         self.settings = settings
+        self.demo = demo
+    }
+
+    var bases: URLBases {
+        let ports = ports.withLockedValue { $0 }
+        let host = settings.publicHost
+        return URLBases(push: "rtmp://\(host):\(ports["rtmp"] ?? settings.ingest.rtmpPort)",
+                        play: "http://\(host):\(ports["http"] ?? settings.httpPort)",
+                        rtmpPlay: "rtmp://\(host):\(ports["rtmp"] ?? settings.ingest.rtmpPort)")
+    }
+
+    /// Shown once, when the admin key was just generated.
+    func announceAdminKey(_ key: String) {
+        emit("""
+            Admin API key (shown once; set SLUICE_ADMIN_KEY to choose your own): \(key)
+            """)
     }
 
     func bound(_ listener: String, _ address: SocketAddress) {
@@ -21,30 +39,31 @@ final class ReadyAnnouncer: Sendable {
             return ports
         }
         emit("sluice: \(listener) listening on \(address.ipAddress ?? settings.httpHost):\(port)")
-        guard let rtmp = all["rtmp"], let http = all["http"], all.count == (settings.ingest.tls == nil ? 2 : 3) else {
-            return
-        }
-        emit(samples(rtmp: rtmp, http: http, rtmps: all["rtmps"]))
+        guard all["rtmp"] != nil, all["http"] != nil, all.count == (settings.ingest.tls == nil ? 2 : 3) else { return }
+        emit(samples(rtmps: all["rtmps"]))
     }
 
-    private func samples(rtmp: Int, http: Int, rtmps: Int?) -> String {
-        let host = settings.publicHost
-        let id = "demo"
-        let expires = Int64(Date().timeIntervalSince1970) + 24 * 3600
-        let sign = PushSignature(secret: settings.ingest.pushSecret).sign(path: "/stream/\(id)", expires: expires)
-        var lines = [
-            "",
-            "Push (ffmpeg):   rtmp://\(host):\(rtmp)/stream/\(id)?sign=\(sign)",
-            "Push (OBS):      server rtmp://\(host):\(rtmp)/stream  stream key \(id)?sign=\(sign)",
-        ]
-        if let rtmps { lines.append("Push (RTMPS):    rtmps://\(host):\(rtmps)/stream/\(id)?sign=\(sign)") }
-        lines += [
-            "Play (HTTP-FLV): http://\(host):\(http)/\(id)/live.flv",
-            "Play (RTMP):     rtmp://\(host):\(rtmp)/stream/\(id)",
-            "The sample push URL is valid for 24 hours.",
-        ]
-        if settings.generatedSecret {
-            lines.append("No --push-secret or SLUICE_PUSH_SECRET was set: a random secret is used until restart.")
+    private func samples(rtmps: Int?) -> String {
+        let bases = bases
+        var lines = [""]
+        if let (channel, secret) = demo {
+            let id = channel.streamName
+            let expires = Int64(Date().timeIntervalSince1970) + 24 * 3600
+            let sign = PushSignature(secret: secret).sign(path: "/stream/\(id)", expires: expires)
+            lines += [
+                "Channel \"\(channel.name)\" (\(id)):",
+                "Push (ffmpeg):   \(bases.push)/stream/\(id)?sign=\(sign)",
+                "Push (OBS):      server \(bases.push)/stream  stream key \(id)?sign=\(sign)",
+            ]
+            if let rtmps { lines.append("Push (RTMPS):    rtmps://\(settings.publicHost):\(rtmps)/stream/\(id)?sign=\(sign)") }
+            lines += [
+                "Play (HTTP-FLV): \(bases.play)/\(id)/live.flv",
+                "Play (RTMP):     \(bases.rtmpPlay)/stream/\(id)",
+                "The sample push URL is valid for 24 hours; POST /api/v1/channels/\(id)/push-url makes more.",
+            ]
+        }
+        if settings.ingest.pushSecret != nil {
+            lines.append("Compatibility mode: stream ids that are not channels may publish with the --push-secret signature.")
         }
         return lines.joined(separator: "\n") + "\n"
     }

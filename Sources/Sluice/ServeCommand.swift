@@ -25,10 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HTTP port for playback and health (0 picks a free port).")
     var httpPort = 8080
 
-    @Option(help: "Folder for recordings and the channel store.")
+    @Option(help: "Folder for the channel database and, later, recordings.")
     var dataDir = "./data"
 
-    @Option(help: "Secret push URLs are signed with (env SLUICE_PUSH_SECRET). Random per start if unset.")
+    @Option(help: "Compatibility mode: one secret (env SLUICE_PUSH_SECRET) for stream ids that are not channels.")
     var pushSecret: String?
 
     @Option(help: "PEM certificate chain for RTMPS.")

@@ -15,8 +15,8 @@ struct ServeSettings {
     var eventLoops: Int
     var logLevel: Logger.Level
     var publicHost: String
-    /// Whether the push secret was generated for this run.
-    var generatedSecret: Bool
+    /// The admin API key from `SLUICE_ADMIN_KEY`; without it one is generated on first start.
+    var adminKey: String?
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -24,9 +24,8 @@ struct ServeSettings {
         }
         logLevel = level
         guard (0...65535).contains(command.httpPort) else { throw ValidationError("--http-port must be 0–65535.") }
-        let configuredSecret = command.pushSecret ?? environment["SLUICE_PUSH_SECRET"]
-        generatedSecret = configuredSecret?.isEmpty ?? true
-        let secret = generatedSecret ? Self.randomSecret() : configuredSecret!
+        let secret = (command.pushSecret ?? environment["SLUICE_PUSH_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
+        adminKey = environment["SLUICE_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let tls = try Self.tlsContext(cert: command.tlsCert, key: command.tlsKey)
         ingest = try IngestConfiguration(host: command.host, rtmpPort: command.rtmpPort, rtmpsPort: command.rtmpsPort,
                                          tls: tls, pushSecret: secret, nodeID: Self.nodeID())
@@ -55,10 +54,6 @@ struct ServeSettings {
         default:
             throw ValidationError("--tls-cert and --tls-key go together.")
         }
-    }
-
-    private static func randomSecret() -> String {
-        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
     private static func nodeID() -> String {

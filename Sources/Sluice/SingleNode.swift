@@ -19,17 +19,24 @@ struct SingleNode {
     func run() async throws {
         let logger = Logger(label: "sluice")
         try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
+        let database = try SQLiteDatabase(path: settings.dataDirectory.appendingPathComponent("sluice.sqlite").path)
+        let channels = SQLiteChannelStore(database: database)
+        let keys = SQLiteAPIKeyStore(database: database)
+        let newAdminKey = try await keys.ensureAdminKey(preset: settings.adminKey)
+        let announcer = ReadyAnnouncer(settings: settings, demo: try await demoChannel(channels))
+        if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
         let bus = EmbeddedEventBus()
         let hub = FanoutHub(bus: bus, logger: logger)
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: InMemorySessionStore(),
-                                            hub: hub, logger: logger)
-        let announcer = ReadyAnnouncer(settings: settings)
+                                            channels: channels, hub: hub, logger: logger)
+        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases }))
         let ingest = IngestService(environment: environment, group: group) { listener, address in
             announcer.bound(listener.rawValue, address)
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, group: group, logger: logger) { address in
+                               hub: hub, api: api, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(
@@ -40,6 +47,16 @@ struct SingleNode {
         ))
         try await services.run()
         try await group.shutdownGracefully()
+    }
+
+    /// The first channel, made ("Demo") when there is none, so a new install has a URL to push to.
+    private func demoChannel(_ channels: SQLiteChannelStore) async throws -> (channel: StreamChannel, secret: String)? {
+        var channel = try await channels.list(nameContains: nil, limit: 1, after: nil).channels.first
+        if channel == nil {
+            channel = try await channels.create(StreamChannel(name: "Demo"), pushSecret: ChannelsAPI.randomSecret())
+        }
+        guard let channel else { return nil }
+        return try await channels.pushSecret(of: channel.id).map { (channel, $0) }
     }
 }
 

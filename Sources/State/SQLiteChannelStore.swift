@@ -7,30 +7,13 @@ import GRDB
 public final class SQLiteChannelStore: ChannelStore {
     private let database: DatabaseQueue
 
-    /// Opens (creating and migrating as needed) the store at `path`; `nil` keeps it in memory.
-    public init(path: String?) throws {
-        do {
-            database = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
-            try Self.migrator.migrate(database)
-        } catch {
-            throw StateError(.storage, "cannot open channel store: \(error)")
-        }
+    public init(database: SQLiteDatabase) {
+        self.database = database.queue
     }
 
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: channels") { db in
-            try db.create(table: "channel") { table in
-                table.primaryKey("id", .text)
-                table.column("sequence", .integer).notNull().unique()
-                table.column("name", .text).notNull()
-                table.column("revision", .integer).notNull()
-                table.column("document", .text).notNull()
-                table.column("pushSecret", .text).notNull()
-            }
-            try db.create(index: "channel_name", on: "channel", columns: ["name"])
-        }
-        return migrator
+    /// A store in its own database at `path` (`nil`: in memory).
+    public convenience init(path: String?) throws {
+        self.init(database: try SQLiteDatabase(path: path))
     }
 
     public func create(_ channel: StreamChannel, pushSecret: String) async throws -> StreamChannel {

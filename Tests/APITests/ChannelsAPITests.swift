@@ -13,8 +13,8 @@ import Testing
     init() throws {
         store = try SQLiteChannelStore(path: nil)
         let now = now
-        api = ChannelsAPI(store: store, urls: URLBases(push: "rtmp://media.example:1935", play: "http://media.example:8080",
-                                                       rtmpPlay: "rtmp://media.example:1935"),
+        api = ChannelsAPI(store: store, urls: { URLBases(push: "rtmp://media.example:1935", play: "http://media.example:8080",
+                                                         rtmpPlay: "rtmp://media.example:1935") },
                           now: { now }, makeSecret: { "secret-\(UUID().uuidString)" })
     }
 

@@ -11,17 +11,22 @@ final class SluiceProcess: @unchecked Sendable {
         ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
 
     let secret = "e2e-" + UUID().uuidString
+    let dataDirectory: String
     let process = Process()
     private(set) var ports: [String: Int] = [:]
     private let output = Pipe()
     private let errors = Pipe()
     private let log = NIOLockedValueBox(String())
 
-    init(extraArguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - dataDirectory: reuse a data directory (to test restarts); a fresh one by default.
+    ///   - environment: extra environment, e.g. `SLUICE_ADMIN_KEY`.
+    init(extraArguments: [String] = [], dataDirectory: String? = nil, environment: [String: String] = [:]) throws {
+        self.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "sluice-e2e-" + UUID().uuidString
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
-                             "--push-secret", secret, "--data-dir", NSTemporaryDirectory() + "sluice-e2e-data"]
-            + extraArguments
+                             "--push-secret", secret, "--data-dir", self.dataDirectory] + extraArguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = errors
         let log = log

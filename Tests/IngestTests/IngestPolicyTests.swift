@@ -13,15 +13,21 @@ import Testing
 @Suite struct IngestPolicyTests {
     let bus = EmbeddedEventBus()
     let sessions = InMemorySessionStore()
+    let channels: SQLiteChannelStore
     let now = Date(timeIntervalSince1970: 1_700_000_000)
     let secret = "policy-test-secret"
 
-    func policy() throws -> IngestPolicy {
+    init() throws {
+        channels = try SQLiteChannelStore(path: nil)
+    }
+
+    /// - Parameter compatibility: whether the global push secret is configured.
+    func policy(compatibility: Bool = true) throws -> IngestPolicy {
         let logger = Logger(label: "test")
-        let configuration = try IngestConfiguration(pushSecret: secret, nodeID: "node-1")
+        let configuration = try IngestConfiguration(pushSecret: compatibility ? secret : nil, nodeID: "node-1")
         let now = now
         return IngestPolicy(environment: IngestEnvironment(configuration: configuration, bus: bus, sessions: sessions,
-                                                           hub: FanoutHub(bus: bus, logger: logger),
+                                                           channels: channels, hub: FanoutHub(bus: bus, logger: logger),
                                                            now: { now }, logger: logger))
     }
 
@@ -30,8 +36,45 @@ import Testing
                       publishType: "live")
     }
 
-    func validSign(_ name: String) -> String {
-        PushSignature(secret: secret).sign(path: "/stream/\(name)", expires: Int64(now.timeIntervalSince1970) + 60)
+    func validSign(_ name: String, secret: String? = nil) -> String {
+        PushSignature(secret: secret ?? self.secret).sign(path: "/stream/\(name)", expires: Int64(now.timeIntervalSince1970) + 60)
+    }
+
+    func code(_ answer: RTMPPublishAnswer) -> String {
+        switch answer {
+        case .accept(let sink):
+            sink.ended(.stopped)
+            return "accepted"
+        case .reject(let code, _):
+            return code
+        }
+    }
+
+    @Test func channelsPublishWithTheirOwnSecretOnly() async throws {
+        let policy = try policy(compatibility: false)
+        let channel = try await channels.create(StreamChannel(name: "Lobby"), pushSecret: "channel-secret")
+        let name = channel.streamName
+        #expect(code(await policy.authorizePublish(request(name, sign: validSign(name, secret: "channel-secret")),
+                                                   connection: connection)) == "accepted")
+        // Another secret, such as a global one, does not open a channel.
+        #expect(code(await policy.authorizePublish(request(name, sign: validSign(name)), connection: connection))
+            == "NetStream.Publish.Unauthorized")
+        var disabled = channel
+        disabled.enabled = false
+        _ = try await channels.update(disabled, ifRevision: nil)
+        #expect(code(await policy.authorizePublish(request(name, sign: validSign(name, secret: "channel-secret")),
+                                                   connection: connection)) == "NetStream.Publish.Unauthorized")
+        var expired = try #require(try await channels.channel(channel.id))
+        expired.enabled = true
+        expired.expiresAt = now.addingTimeInterval(-1)
+        _ = try await channels.update(expired, ifRevision: nil)
+        #expect(code(await policy.authorizePublish(request(name, sign: validSign(name, secret: "channel-secret")),
+                                                   connection: connection)) == "NetStream.Publish.Unauthorized")
+        // Without compatibility mode an id that is no channel is a bad name.
+        let stranger = ChannelID().description
+        #expect(code(await policy.authorizePublish(request(stranger, sign: validSign(stranger)), connection: connection))
+            == "NetStream.Publish.BadName")
+        await bus.shutdown()
     }
 
     var connection: RTMPConnection {

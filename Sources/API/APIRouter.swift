@@ -1,0 +1,98 @@
+import Foundation
+import NIOHTTP1
+import State
+
+/// Everything under `/api`: authenticates the key, checks its scope, hands the request on.
+/// `Authorization: Bearer <key>`; 401 without a valid key, 403 when its scope does not allow
+/// the request.
+public struct APIRouter: Sendable {
+    /// Largest request body accepted, bytes; more is a 413. Default 1 MiB.
+    public static let maxBodySize = 1 << 20
+
+    let keys: SQLiteAPIKeyStore
+    let channels: ChannelsAPI
+
+    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI) {
+        self.keys = keys
+        self.channels = channels
+    }
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        guard request.path.count >= 3, request.path[0] == "api", request.path[1] == "v1" else {
+            return .error(APIError(.notFound, code: "not_found", message: "No such API route."))
+        }
+        let scope: APIKeyScope
+        switch await authenticate(request) {
+        case .success(let granted): scope = granted
+        case .failure(let error): return .error(error)
+        }
+        switch request.path[2] {
+        case "channels":
+            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
+            return await channels.handle(request)
+        case "keys":
+            guard scope == .admin else { return .error(Self.forbidden) }
+            return await KeysAPI(keys: keys).handle(request)
+        default:
+            return .error(APIError(.notFound, code: "not_found", message: "No such API route."))
+        }
+    }
+
+    private func authenticate(_ request: APIRequest) async -> Result<APIKeyScope, APIError> {
+        guard let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") else {
+            return .failure(APIError(.unauthorized, code: "unauthorized", message: "Send Authorization: Bearer <API key>."))
+        }
+        do {
+            guard let scope = try await keys.scope(of: String(header.dropFirst("Bearer ".count))) else {
+                return .failure(APIError(.unauthorized, code: "unauthorized", message: "Unknown API key."))
+            }
+            return .success(scope)
+        } catch {
+            return .failure(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
+        }
+    }
+
+    static let forbidden = APIError(.forbidden, code: "forbidden", message: "This key may not do that.")
+}
+
+/// `/api/v1/keys`: list, create and revoke API keys (admin only).
+struct KeysAPI: Sendable {
+    let keys: SQLiteAPIKeyStore
+
+    struct NewKey: Decodable {
+        var name: String
+        var scope: APIKeyScope
+    }
+
+    struct CreatedKey: Encodable {
+        var key: String
+        var record: APIKey
+    }
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            switch (request.method, request.path.count) {
+            case (.GET, 3):
+                return .json(["items": try await keys.list()])
+            case (.POST, 3):
+                guard let body = request.body,
+                      let asked = try? ChannelJSON.decoder.decode(NewKey.self, from: Data(body.readableBytesView)),
+                      !asked.name.isEmpty, asked.name.count <= 100 else {
+                    return .error(APIError(.badRequest, code: "invalid_fields", message: "Send {name, scope}.",
+                                           fields: [FieldError("scope", "must be admin, read-write or read-only")]))
+                }
+                let made = try await keys.create(name: asked.name, scope: asked.scope)
+                return .json(CreatedKey(key: made.key, record: made.record), status: .created)
+            case (.DELETE, 4):
+                guard try await keys.revoke(id: request.path[3]) else {
+                    return .error(APIError(.notFound, code: "key_not_found", message: "No such key."))
+                }
+                return APIResponse(status: .noContent)
+            default:
+                return .error(ChannelsAPI.methodNotAllowed(request.method))
+            }
+        } catch {
+            return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// What a key may do.
+public enum APIKeyScope: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Everything, including managing keys.
+    case admin
+    /// Read and change channels and streams.
+    case readWrite = "read-write"
+    /// Read only.
+    case readOnly = "read-only"
+
+    public var canWrite: Bool { self != .readOnly }
+}
+
+/// An API key as listed: never the key itself, which is shown once when made and stored hashed.
+public struct APIKey: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var scope: APIKeyScope
+    public var createdAt: Date
+}
+
+/// API keys in the single-machine database, stored as SHA-256 hashes.
+public final class SQLiteAPIKeyStore: Sendable {
+    private let queue: DatabaseQueue
+
+    public init(database: SQLiteDatabase) {
+        queue = database.queue
+    }
+
+    /// Makes sure an admin key exists. With `preset` (from `SLUICE_ADMIN_KEY`) that key is the
+    /// admin key; without one and without any admin key yet, one is generated and returned so
+    /// the caller can show it once. Returns `nil` when there is nothing new to show.
+    public func ensureAdminKey(preset: String?) async throws -> String? {
+        if let preset {
+            let hash = Self.hash(preset)
+            try await write { db in
+                guard try Row.fetchOne(db, sql: "SELECT 1 FROM apiKey WHERE hash = ?", arguments: [hash]) == nil else { return }
+                try db.execute(sql: "DELETE FROM apiKey WHERE id = 'admin'")
+                try Self.insert(db, id: "admin", name: "admin", scope: .admin, hash: hash)
+            }
+            return nil
+        }
+        let exists = try await queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT 1 FROM apiKey WHERE scope = ?", arguments: [APIKeyScope.admin.rawValue]) != nil
+        }
+        guard !exists else { return nil }
+        let key = Self.newKey()
+        try await write { db in try Self.insert(db, id: "admin", name: "admin", scope: .admin, hash: Self.hash(key)) }
+        return key
+    }
+
+    /// Makes a key; the returned string is the only time it is seen.
+    public func create(name: String, scope: APIKeyScope) async throws -> (key: String, record: APIKey) {
+        let key = Self.newKey()
+        let id = UUID().uuidString.lowercased()
+        try await write { db in try Self.insert(db, id: id, name: name, scope: scope, hash: Self.hash(key)) }
+        return (key, APIKey(id: id, name: name, scope: scope, createdAt: Date()))
+    }
+
+    public func list() async throws -> [APIKey] {
+        try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, scope, createdAt FROM apiKey ORDER BY createdAt").map { row in
+                APIKey(id: row["id"], name: row["name"], scope: APIKeyScope(rawValue: row["scope"]) ?? .readOnly,
+                       createdAt: Date(timeIntervalSince1970: row["createdAt"]))
+            }
+        }
+    }
+
+    /// Revokes a key; `false` if there was none with that id.
+    public func revoke(id: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM apiKey WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The scope of `key`, or `nil` if it is not a current key. Keys are compared by hash.
+    public func scope(of key: String) async throws -> APIKeyScope? {
+        let hash = Self.hash(key)
+        return try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT scope FROM apiKey WHERE hash = ?", arguments: [hash])
+                .flatMap(APIKeyScope.init(rawValue:))
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await queue.write(body)
+        } catch {
+            throw StateError(.storage, "\(error)")
+        }
+    }
+
+    private static func insert(_ db: Database, id: String, name: String, scope: APIKeyScope, hash: String) throws {
+        try db.execute(sql: "INSERT INTO apiKey (id, name, scope, hash, createdAt) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [id, name, scope.rawValue, hash, Date().timeIntervalSince1970])
+    }
+
+    static func hash(_ key: String) -> String {
+        SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func newKey() -> String {
+        "sk_" + (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import GRDB
+
+/// The single-machine database: one SQLite file in the data directory holding channels and API
+/// keys, migrated forward on open. GRDB's queue serializes writes.
+public final class SQLiteDatabase: Sendable {
+    let queue: DatabaseQueue
+
+    /// Opens, creating and migrating as needed; `nil` keeps the database in memory (tests).
+    public init(path: String?) throws {
+        do {
+            queue = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw StateError(.storage, "cannot open database: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: channels") { db in
+            try db.create(table: "channel") { table in
+                table.primaryKey("id", .text)
+                table.column("sequence", .integer).notNull().unique()
+                table.column("name", .text).notNull()
+                table.column("revision", .integer).notNull()
+                table.column("document", .text).notNull()
+                table.column("pushSecret", .text).notNull()
+            }
+            try db.create(index: "channel_name", on: "channel", columns: ["name"])
+        }
+        migrator.registerMigration("v2: api keys") { db in
+            try db.create(table: "apiKey") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("scope", .text).notNull()
+                table.column("hash", .text).notNull().unique()
+                table.column("createdAt", .double).notNull()
+            }
+        }
+        return migrator
+    }
+}
