@@ -92,7 +92,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Golden")]),
-        .testTarget(name: "StateTests", dependencies: ["State"]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Events"]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",
             .product(name: "Logging", package: "swift-log"),
@@ -104,7 +104,8 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "APITests", dependencies: [
-            "API", "State",
+            "API", "State", "Events",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -27,12 +28,16 @@ public struct ChannelsAPI: Sendable {
     let bases: @Sendable () -> URLBases
     let now: @Sendable () -> Date
     let makeSecret: @Sendable () -> String
+    /// Told every change after it is stored (the composition puts it on `sluice.channels`).
+    let announce: @Sendable (ChannelChange) -> Void
 
     public init(store: any ChannelStore, urls: @escaping @Sendable () -> URLBases,
                 now: @escaping @Sendable () -> Date = { Date() },
-                makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret) {
+                makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret,
+                announce: @escaping @Sendable (ChannelChange) -> Void = { _ in }) {
         self.store = store
         self.bases = urls
+        self.announce = announce
         self.now = now
         self.makeSecret = makeSecret
     }
@@ -95,6 +100,7 @@ public struct ChannelsAPI: Sendable {
         let patch = try ChannelJSON.parseObject(request.body)
         let base = StreamChannel(name: "", createdAt: now())
         let channel = try await store.create(try ChannelJSON.apply(patch, to: base), pushSecret: makeSecret())
+        announce(.created(channel))
         return .json(channel, status: .created, headers: ["ETag": Self.etag(channel),
                                                            "Location": "/api/v1/channels/\(channel.streamName)"])
     }
@@ -114,11 +120,14 @@ public struct ChannelsAPI: Sendable {
         }
         let changed = try ChannelJSON.apply(patch, to: base)
         let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
+        announce(.updated(stored))
         return .json(stored, headers: ["ETag": Self.etag(stored)])
     }
 
     private func delete(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
-        try await store.delete(id, ifRevision: try Self.ifMatch(request))
+        let revision = try Self.ifMatch(request)
+        try await store.delete(id, ifRevision: revision)
+        announce(.deleted(ChannelDeleted(id: id, revision: revision)))
         return APIResponse(status: .noContent)
     }
 
@@ -157,6 +166,7 @@ public struct ChannelsAPI: Sendable {
 
     private func rotate(_ id: ChannelID) async throws -> APIResponse {
         let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
+        announce(.updated(channel))
         return .json(channel, headers: ["ETag": Self.etag(channel)])
     }
 

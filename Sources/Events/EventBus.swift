@@ -6,6 +6,7 @@ import NIOCore
 public enum BusValue: Sendable, Hashable {
     case frame(MediaFrame)
     case lifecycle(LifecycleEvent)
+    case channel(ChannelChange)
 }
 
 /// One record: a key (the stream id for every topic so far) and a value.

@@ -28,6 +28,26 @@ public struct EventCodec: Sendable {
         }
     }
 
+    public func encode(_ event: ChannelChange, id: UUID = UUID(), time: Date = Date(), source: String) throws -> Data {
+        switch event {
+        case .created(let data), .updated(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .deleted(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        }
+    }
+
+    public func decodeChannel(_ json: Data) throws -> ChannelChange {
+        let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
+        guard header.version == Self.currentVersion else {
+            throw EventBusError(.unsupportedVersion, "\(header.type) version \(header.version)")
+        }
+        switch header.type {
+        case "channel.created": return .created(try decoder.decode(EventEnvelope<StreamChannel>.self, from: json).data)
+        case "channel.updated": return .updated(try decoder.decode(EventEnvelope<StreamChannel>.self, from: json).data)
+        case "channel.deleted": return .deleted(try decoder.decode(EventEnvelope<ChannelDeleted>.self, from: json).data)
+        default: throw EventBusError(.unknownEventType, header.type)
+        }
+    }
+
     public func decodeLifecycle(_ json: Data) throws -> (event: LifecycleEvent, envelope: EventEnvelope<Empty>) {
         let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
         guard header.version == Self.currentVersion else {

@@ -5,6 +5,8 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     case streamLifecycle = "sluice.stream.lifecycle"
     /// Media frames from ingest, binary (`MediaFrameCodec`); key: stream id.
     case mediaSource = "sluice.media.source"
+    /// `channel.created`, `channel.updated`, `channel.deleted`; key: channel id.
+    case channels = "sluice.channels"
 
     public var name: String { rawValue }
 
@@ -13,6 +15,7 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
         switch self {
         case .streamLifecycle: return 6
         case .mediaSource: return 12
+        case .channels: return 3
         }
     }
 }

@@ -1,3 +1,4 @@
+import Events
 import API
 import Foundation
 import NIOConcurrencyHelpers

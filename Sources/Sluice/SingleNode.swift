@@ -31,7 +31,13 @@ struct SingleNode {
         let hub = FanoutHub(bus: bus, logger: logger)
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: InMemorySessionStore(),
                                             channels: channels, hub: hub, logger: logger)
-        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases }))
+        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases }, announce: { event in
+            do {
+                try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
+            } catch {
+                logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
+            }
+        }))
         let ingest = IngestService(environment: environment, group: group) { listener, address in
             announcer.bound(listener.rawValue, address)
         }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// One page of a channel listing, in creation order.

@@ -1,4 +1,6 @@
+import Events
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import State
@@ -9,13 +11,15 @@ import Testing
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     let api: ChannelsAPI
     let store: SQLiteChannelStore
+    let events = NIOLockedValueBox([ChannelChange]())
 
     init() throws {
         store = try SQLiteChannelStore(path: nil)
         let now = now
         api = ChannelsAPI(store: store, urls: { URLBases(push: "rtmp://media.example:1935", play: "http://media.example:8080",
                                                          rtmpPlay: "rtmp://media.example:1935") },
-                          now: { now }, makeSecret: { "secret-\(UUID().uuidString)" })
+                          now: { now }, makeSecret: { "secret-\(UUID().uuidString)" },
+                          announce: { [events] event in events.withLockedValue { $0.append(event) } })
     }
 
     func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil, headers: HTTPHeaders = [:],
@@ -63,6 +67,7 @@ import Testing
         #expect(items.count == 1)
         #expect(await call(.DELETE, "/api/v1/channels/\(id)").status == .noContent)
         #expect(await call(.GET, "/api/v1/channels/\(id)").status == .notFound)
+        #expect(events.withLockedValue { $0.map(\.type) } == ["channel.created", "channel.created", "channel.deleted"])
     }
 
     @Test func patchAndPutFollowRevisions() async throws {

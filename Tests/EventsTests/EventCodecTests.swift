@@ -31,6 +31,20 @@ import Testing
         #expect(decoded.envelope.source == "ingest-1")
     }
 
+    @Test func channelEventsRoundTripWithoutSecrets() throws {
+        var channel = StreamChannel(id: ChannelID(Self.id), name: "Lobby", createdAt: Self.time)
+        channel.relays = [StreamChannel.Relay(url: "rtmps://live.example/app/key")]
+        for event in [ChannelChange.created(channel), .updated(channel),
+                      .deleted(ChannelDeleted(id: channel.id, revision: 3))] {
+            let json = try EventCodec().encode(event, id: Self.id, time: Self.time, source: "api-1")
+            #expect(try EventCodec().decodeChannel(json) == event)
+            #expect(!String(decoding: json, as: UTF8.self).lowercased().contains("secret"))
+        }
+        let url = try #require(Bundle.module.url(forResource: "channel.deleted.v1", withExtension: "json", subdirectory: "Golden"))
+        let golden = try Data(contentsOf: url)
+        #expect(try EventCodec().decodeChannel(golden) == .deleted(ChannelDeleted(id: channel.id, revision: 3)))
+    }
+
     @Test func unknownTypesAndVersionsAreErrors() {
         let unknown = Data(#"{"type":"stream.exploded","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)
         #expect(throws: EventBusError.self) { try EventCodec().decodeLifecycle(unknown) }

@@ -1,5 +1,6 @@
+import Events
 import Foundation
-import State
+
 import Testing
 
 @Suite struct ChannelValidationTests {
