@@ -12,10 +12,12 @@ public struct APIRouter: Sendable {
 
     let keys: SQLiteAPIKeyStore
     let channels: ChannelsAPI
+    let streams: StreamsAPI
 
-    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI) {
+    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI) {
         self.keys = keys
         self.channels = channels
+        self.streams = streams
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -31,6 +33,9 @@ public struct APIRouter: Sendable {
         case "channels":
             guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
             return await channels.handle(request)
+        case "streams":
+            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
+            return await streams.handle(request)
         case "keys":
             guard scope == .admin else { return .error(Self.forbidden) }
             return await KeysAPI(keys: keys).handle(request)

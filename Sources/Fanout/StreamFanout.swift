@@ -27,7 +27,7 @@ public final class StreamFanout: Sendable {
         var gopBytes = 0
         var nextSequence: UInt64 = 1
         var groups: [ObjectIdentifier: LoopGroup] = [:]
-        var viewers = 0
+        var viewers: [String: Int] = [:]
         var ended = false
     }
 
@@ -48,7 +48,10 @@ public final class StreamFanout: Sendable {
     }
 
     /// Viewers attached now.
-    public var viewerCount: Int { state.withLockedValue { $0.viewers } }
+    public var viewerCount: Int { state.withLockedValue { $0.viewers.values.reduce(0, +) } }
+
+    /// Viewers attached now by protocol (`flv`, `rtmp`).
+    public var viewersByProtocol: [String: Int] { state.withLockedValue { $0.viewers.filter { $0.value > 0 } } }
 
     /// Takes the next frame of the session. Called by one task, in stream order.
     func publish(_ frame: MediaFrame) {
@@ -101,7 +104,7 @@ public final class StreamFanout: Sendable {
                 let key = ObjectIdentifier(channel.eventLoop)
                 let group = state.groups[key] ?? LoopGroup(eventLoop: channel.eventLoop, flusher: flusher)
                 state.groups[key] = group
-                state.viewers += 1
+                state.viewers[format.protocolName, default: 0] += 1
                 return (snapshot(state), state.nextSequence - 1, group, state.audioConfig != nil, state.videoConfig != nil)
             }
         guard let joined else { return nil }
@@ -127,7 +130,7 @@ public final class StreamFanout: Sendable {
         viewer.isDetached = true
         let key = ObjectIdentifier(viewer.channel.eventLoop)
         let group = state.withLockedValue { state -> LoopGroup? in
-            state.viewers -= 1
+            state.viewers[viewer.format.protocolName, default: 1] -= 1
             return state.groups[key]
         }
         viewer.close()

@@ -13,6 +13,14 @@ public final class Viewer: @unchecked Sendable {
         case flv
         /// RTMP play on message stream `streamID`.
         case rtmp(streamID: UInt32)
+
+        /// `flv` or `rtmp`, as metrics and the API name them.
+        public var protocolName: String {
+            switch self {
+            case .flv: return "flv"
+            case .rtmp: return "rtmp"
+            }
+        }
     }
 
     public let channel: any Channel

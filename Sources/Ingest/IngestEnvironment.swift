@@ -12,6 +12,8 @@ public struct IngestEnvironment: Sendable {
     /// Channels and their push secrets.
     public var channels: any ChannelStore
     public var hub: FanoutHub
+    /// Publishers on this node, for kicking.
+    public let publishers = PublisherRegistry()
     /// The clock push signatures are checked against.
     public var now: @Sendable () -> Date
     public var logger: Logger

@@ -32,15 +32,16 @@ struct IngestPolicy: RTMPServerDelegate {
         guard (try? await environment.sessions.acquirePublishLock(id, owner: owner, ttl: ttl)) == true else {
             return reject(key, connection, code: "NetStream.Publish.BadName", "Stream \(id) is already being published.")
         }
-        let publisher = StreamPublisher(streamID: id, sessionID: sessionID, lockOwner: owner, environment: environment,
-                                        connection: connection, logger: environment.logger)
         let session = StreamSession(streamID: id, sessionID: sessionID, node: environment.configuration.nodeID,
                                     startedAt: Date())
+        let publisher = StreamPublisher(session: session, lockOwner: owner, environment: environment,
+                                        connection: connection, logger: environment.logger)
         try? await environment.sessions.markLive(session)
         environment.announce(.online(StreamOnline(streamID: id, sessionID: sessionID,
                                                   node: environment.configuration.nodeID,
                                                   client: connection.remoteAddress, protocolName: "rtmp")))
         publisher.startLockRenewal()
+        environment.publishers.add(publisher, connection: connection)
         environment.logger.info("stream online", metadata: ["key": "\(key)", "peer": "\(connection.remoteAddress)"])
         return .accept(publisher)
     }

@@ -18,6 +18,8 @@ final class StreamPublisher: RTMPPublishSink {
         var unwrapper = TimestampUnwrapper()
         var ended = false
         var droppedMessages = 0
+        /// What session state says of the stream; refreshed with each lock renewal.
+        var session: StreamSession
     }
 
     let streamID: StreamID
@@ -26,16 +28,17 @@ final class StreamPublisher: RTMPPublishSink {
     private let startedAt: Date
     private let environment: IngestEnvironment
     private let connection: RTMPConnection
-    private let progress = NIOLockedValueBox(Progress())
+    private let progress: NIOLockedValueBox<Progress>
     private let renewal = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let logger: Logger
 
-    init(streamID: StreamID, sessionID: UInt64, lockOwner: String, environment: IngestEnvironment,
-         connection: RTMPConnection, logger: Logger) {
-        self.streamID = streamID
-        self.sessionID = sessionID
+    init(session: StreamSession, lockOwner: String, environment: IngestEnvironment, connection: RTMPConnection,
+         logger: Logger) {
+        self.streamID = session.streamID
+        self.sessionID = session.sessionID
         self.lockOwner = lockOwner
-        self.startedAt = Date()
+        self.startedAt = session.startedAt
+        self.progress = NIOLockedValueBox(Progress(session: session))
         self.environment = environment
         self.connection = connection
         self.logger = logger
@@ -46,7 +49,9 @@ final class StreamPublisher: RTMPPublishSink {
         let ttl = environment.configuration.publishLockTTL
         let task = Task { [streamID, lockOwner, environment, connection, logger] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: ttl / 3)
+                try? await Task.sleep(for: .seconds(1))
+                try? await environment.sessions.markLive(self.currentSession())
+                try? await Task.sleep(for: ttl / 3 - .seconds(1))
                 guard !Task.isCancelled else { return }
                 let held = (try? await environment.sessions.renewPublishLock(streamID, owner: lockOwner, ttl: ttl)) ?? false
                 if !held {
@@ -59,6 +64,15 @@ final class StreamPublisher: RTMPPublishSink {
         renewal.withLockedValue { $0 = task }
     }
 
+    /// The session as it should read in session state now, with an up-to-date bitrate.
+    private func currentSession() -> StreamSession {
+        progress.withLockedValue { progress in
+            let seconds = max(1, Date().timeIntervalSince(startedAt))
+            progress.session.bitrate = Int(Double(progress.bytes * 8) / seconds)
+            return progress.session
+        }
+    }
+
     func received(_ message: RTMPMessage) {
         let frame: MediaFrame? = progress.withLockedValue { progress in
             guard !progress.ended else { return nil }
@@ -69,6 +83,7 @@ final class StreamPublisher: RTMPPublishSink {
                 return nil
             }
             progress.sequence += 1
+            describe(frame, in: &progress.session)
             return frame
         }
         guard let frame else { return }
@@ -76,6 +91,22 @@ final class StreamPublisher: RTMPPublishSink {
             try environment.bus.publish(BusRecord(key: streamID.rawValue, value: .frame(frame)), to: .mediaSource)
         } catch {
             logger.error("media frame not published", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
+    }
+
+    /// Notes codecs and, from `onMetaData`, size and frame rate.
+    private func describe(_ frame: MediaFrame, in session: inout StreamSession) {
+        switch frame.kind {
+        case .video where session.videoCodec == nil: session.videoCodec = frame.codec
+        case .audio where session.audioCodec == nil: session.audioCodec = frame.codec
+        case .metadata:
+            var payload = frame.payload
+            guard let values = try? AMF0Decoder().decodeAll(&payload), values.count >= 2 else { return }
+            session.width = values[1]["width"]?.numberValue.map { Int($0) }
+            session.height = values[1]["height"]?.numberValue.map { Int($0) }
+            session.frameRate = values[1]["framerate"]?.numberValue
+        default:
+            break
         }
     }
 
@@ -110,6 +141,7 @@ final class StreamPublisher: RTMPPublishSink {
         }
         guard let final else { return }
         renewal.withLockedValue { $0?.cancel() }
+        environment.publishers.remove(self)
         let end = MediaFrame(kind: .end, dts: 0, sessionID: sessionID, sequence: final.sequence, payload: .init())
         try? environment.bus.publish(BusRecord(key: streamID.rawValue, value: .frame(end)), to: .mediaSource)
         let offline = StreamOffline(streamID: streamID, sessionID: sessionID, reason: reason.offlineReason,

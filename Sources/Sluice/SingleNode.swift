@@ -29,15 +29,17 @@ struct SingleNode {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
         let bus = EmbeddedEventBus()
         let hub = FanoutHub(bus: bus, logger: logger)
-        let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: InMemorySessionStore(),
+        let sessions = InMemorySessionStore()
+        let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, logger: logger)
+        let publishers = environment.publishers
         let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases }, announce: { event in
             do {
                 try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
             } catch {
                 logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
             }
-        }))
+        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) })
         let ingest = IngestService(environment: environment, group: group) { listener, address in
             announcer.bound(listener.rawValue, address)
         }

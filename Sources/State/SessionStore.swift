@@ -10,6 +10,12 @@ public struct StreamSession: Sendable, Hashable, Codable {
     public var startedAt: Date
     public var videoCodec: String?
     public var audioCodec: String?
+    /// From the publisher's `onMetaData`.
+    public var width: Int?
+    public var height: Int?
+    public var frameRate: Double?
+    /// Ingest bitrate over the session so far, bits per second.
+    public var bitrate: Int?
 
     public init(streamID: StreamID, sessionID: UInt64, node: String, startedAt: Date,
                 videoCodec: String? = nil, audioCodec: String? = nil) {
@@ -34,6 +40,7 @@ public protocol SessionStore: Sendable {
     /// Releases the lock if `owner` holds it.
     func releasePublishLock(_ stream: StreamID, owner: String) async throws
 
+    /// Records a live session, or updates its details (codecs, size, bitrate).
     func markLive(_ session: StreamSession) async throws
     /// Removes the stream from the live set, if `sessionID` is still its session.
     func markOffline(_ stream: StreamID, sessionID: UInt64) async throws

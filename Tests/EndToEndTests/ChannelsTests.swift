@@ -68,6 +68,36 @@ extension EndToEnd {
             #expect(deleted.status != 0)
         }
 
+        @Test func liveStreamsAreDescribedAndCanBeStopped() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { server.stop() }
+            let id = try #require(try api(server, "POST", "/api/v1/channels", #"{"name":"live"}"#).body["id"] as? String)
+            let publisher = try Tools.publish(to: try pushURL(server, id), seconds: 30)
+            try Tools.waitUntilLive(server.flvURL(id))
+            let viewer = try RunningTool("curl", ["-s", "-o", "/dev/null", "--max-time", "20", server.flvURL(id)])
+            var described: [String: Any] = [:]
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {  // stats reach session state about a second after publishing starts
+                described = try api(server, "GET", "/api/v1/streams/\(id)").body
+                if described["width"] != nil, (described["viewers"] as? [String: Int])?["flv"] == 1 { break }
+                usleep(200_000)
+            }
+            #expect(described["videoCodec"] as? String == "avc1")
+            #expect(described["audioCodec"] as? String == "aac")
+            #expect(described["width"] as? Int == 640 && described["height"] as? Int == 360)
+            #expect((described["ingestBitrate"] as? Int ?? 0) > 100_000)
+            #expect((described["viewers"] as? [String: Int])?["flv"] == 1)
+            let listed = try api(server, "GET", "/api/v1/streams").body["items"] as? [[String: Any]]
+            #expect(listed?.count == 1)
+
+            let stopped = Date()
+            #expect(try api(server, "DELETE", "/api/v1/streams/\(id)").status == 204)
+            _ = publisher.wait(timeout: 15)
+            #expect(Date().timeIntervalSince(stopped) < 10, "the publisher was stopped")
+            _ = viewer.wait(timeout: 15)
+            #expect(try api(server, "DELETE", "/api/v1/streams/\(id)").status == 404)
+        }
+
         @Test func theAPIRefusesMissingKeysReadOnlyWritesAndHugeBodies() throws {
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
             defer { server.stop() }

@@ -1,0 +1,63 @@
+import Events
+import Fanout
+import Foundation
+import NIOHTTP1
+import State
+
+/// `/api/v1/streams…`: what is live now (from session state and the fan-out), and stopping a
+/// publisher.
+public struct StreamsAPI: Sendable {
+    let sessions: any SessionStore
+    let hub: FanoutHub
+    /// Stops the publisher of a stream on this node; `false` if it is not here.
+    let kick: @Sendable (StreamID) -> Bool
+
+    public init(sessions: any SessionStore, hub: FanoutHub, kick: @escaping @Sendable (StreamID) -> Bool) {
+        self.sessions = sessions
+        self.hub = hub
+        self.kick = kick
+    }
+
+    /// A live stream as the API shows it.
+    struct LiveStream: Encodable {
+        var id: String
+        var since: Date
+        var node: String
+        var videoCodec: String?
+        var audioCodec: String?
+        var width: Int?
+        var height: Int?
+        var frameRate: Double?
+        /// Bits per second.
+        var ingestBitrate: Int?
+        var viewers: [String: Int]
+    }
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            switch (request.method, request.path.count) {
+            case (.GET, 3):
+                return .json(["items": try await sessions.liveSessions().map(describe)])
+            case (.GET, 4):
+                guard let id = StreamID(request.path[3]), let session = try await sessions.session(id) else {
+                    return .error(.streamNotFound(request.path[3]))
+                }
+                return .json(describe(session))
+            case (.DELETE, 4):
+                guard let id = StreamID(request.path[3]), kick(id) else { return .error(.streamNotFound(request.path[3])) }
+                return APIResponse(status: .noContent)
+            default:
+                return .error(ChannelsAPI.methodNotAllowed(request.method))
+            }
+        } catch {
+            return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "Session state failed."))
+        }
+    }
+
+    private func describe(_ session: StreamSession) -> LiveStream {
+        LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
+                   videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
+                   height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
+                   viewers: hub.fanout(for: session.streamID)?.viewersByProtocol ?? [:])
+    }
+}
