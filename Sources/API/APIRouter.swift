@@ -13,11 +13,13 @@ public struct APIRouter: Sendable {
     let keys: SQLiteAPIKeyStore
     let channels: ChannelsAPI
     let streams: StreamsAPI
+    let settings: SQLiteSettingsStore
 
-    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI) {
+    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore) {
         self.keys = keys
         self.channels = channels
         self.streams = streams
+        self.settings = settings
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -36,6 +38,9 @@ public struct APIRouter: Sendable {
         case "streams":
             guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
             return await streams.handle(request)
+        case "settings":
+            guard scope == .admin || request.method == .GET else { return .error(Self.forbidden) }
+            return await SettingsAPI(store: settings).handle(request)
         case "keys":
             guard scope == .admin else { return .error(Self.forbidden) }
             return await KeysAPI(keys: keys).handle(request)

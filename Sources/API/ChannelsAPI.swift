@@ -20,6 +20,15 @@ public struct URLBases: Sendable, Hashable {
     }
 }
 
+extension URLBases {
+    /// These bases with what the operator configured (`/api/v1/settings`) taking precedence.
+    public func overridden(by settings: ServerSettings) -> URLBases {
+        let trim = { (url: String) in url.hasSuffix("/") ? String(url.dropLast()) : url }
+        return URLBases(push: settings.pushBaseURL.map(trim) ?? push, play: settings.playBaseURL.map(trim) ?? play,
+                        rtmpPlay: settings.pushBaseURL.map(trim) ?? rtmpPlay)
+    }
+}
+
 /// `/api/v1/channels…`: create, read, list, change and delete channels, hand out their push and
 /// play URLs, rotate their push secrets. Authentication happens before this is reached.
 public struct ChannelsAPI: Sendable {

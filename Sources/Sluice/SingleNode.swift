@@ -22,6 +22,7 @@ struct SingleNode {
         let database = try SQLiteDatabase(path: settings.dataDirectory.appendingPathComponent("sluice.sqlite").path)
         let channels = SQLiteChannelStore(database: database)
         let keys = SQLiteAPIKeyStore(database: database)
+        let serverSettings = try await SQLiteSettingsStore(database: database)
         let newAdminKey = try await keys.ensureAdminKey(preset: settings.adminKey)
         let announcer = ReadyAnnouncer(settings: settings, demo: try await demoChannel(channels))
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
@@ -33,13 +34,13 @@ struct SingleNode {
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, logger: logger)
         let publishers = environment.publishers
-        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases }, announce: { event in
+        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
             do {
                 try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
             } catch {
                 logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
             }
-        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) })
+        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings)
         let ingest = IngestService(environment: environment, group: group) { listener, address in
             announcer.bound(listener.rawValue, address)
         }

@@ -38,6 +38,12 @@ public final class SQLiteDatabase: Sendable {
                 table.column("createdAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v3: settings") { db in
+            try db.create(table: "setting") { table in
+                table.primaryKey("key", .text)
+                table.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -98,6 +98,21 @@ extension EndToEnd {
             #expect(try api(server, "DELETE", "/api/v1/streams/\(id)").status == 404)
         }
 
+        @Test func settingsChangeTheURLsTheAPIHandsOut() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { server.stop() }
+            let id = try #require(try api(server, "POST", "/api/v1/channels", #"{"name":"cdn"}"#).body["id"] as? String)
+            let bad = try api(server, "PUT", "/api/v1/settings", #"{"pushBaseURL":"http://x/y"}"#)
+            #expect(bad.status == 400)
+            let put = try api(server, "PUT", "/api/v1/settings",
+                              #"{"pushBaseURL":"rtmps://live.example.com:443","playBaseURL":"https://play.example.com"}"#)
+            #expect(put.status == 200)
+            #expect(try pushURL(server, id).hasPrefix("rtmps://live.example.com:443/stream/\(id)?sign="))
+            let plays = try api(server, "GET", "/api/v1/channels/\(id)/play-urls").body
+            #expect(plays["flv"] as? String == "https://play.example.com/\(id)/live.flv")
+            #expect(try api(server, "GET", "/api/v1/settings").body["playBaseURL"] as? String == "https://play.example.com")
+        }
+
         @Test func theAPIRefusesMissingKeysReadOnlyWritesAndHugeBodies() throws {
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
             defer { server.stop() }

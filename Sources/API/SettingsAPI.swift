@@ -1,0 +1,39 @@
+import Events
+import Foundation
+import NIOHTTP1
+import State
+
+/// `/api/v1/settings`: the URL bases every handed-out URL is built on.
+struct SettingsAPI: Sendable {
+    let store: SQLiteSettingsStore
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        switch request.method {
+        case .GET:
+            return .json(store.current)
+        case .PUT:
+            guard request.headers.first(name: "Content-Type")?.lowercased().hasPrefix("application/json") == true else {
+                return .error(APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                                       message: "Send the body as application/json."))
+            }
+            guard let body = request.body,
+                  let settings = try? ChannelJSON.decoder.decode(ServerSettings.self, from: Data(body.readableBytesView))
+            else {
+                return .error(APIError(.badRequest, code: "invalid_json", message: "Send {pushBaseURL, playBaseURL}."))
+            }
+            let invalid = settings.validationErrors()
+            guard invalid.isEmpty else {
+                return .error(APIError(.badRequest, code: "invalid_fields", message: "Some fields are not valid.",
+                                       fields: invalid))
+            }
+            do {
+                try await store.save(settings)
+            } catch {
+                return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed."))
+            }
+            return .json(settings)
+        default:
+            return .error(ChannelsAPI.methodNotAllowed(request.method))
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Events
+import Foundation
+import GRDB
+import NIOConcurrencyHelpers
+
+/// Settings an operator changes at run time through the API: the bases of every URL the API
+/// hands out (for a server behind a load balancer or a CDN). `nil`: derived from the listeners.
+public struct ServerSettings: Codable, Sendable, Hashable {
+    /// `rtmp://` or `rtmps://` base encoders push to, e.g. `rtmp://live.example.com:1935`.
+    public var pushBaseURL: String?
+    /// `http://` or `https://` base viewers play from, e.g. `https://play.example.com`.
+    public var playBaseURL: String?
+
+    public init(pushBaseURL: String? = nil, playBaseURL: String? = nil) {
+        self.pushBaseURL = pushBaseURL
+        self.playBaseURL = playBaseURL
+    }
+
+    /// Problems with the values; empty when valid.
+    public func validationErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        if let push = pushBaseURL, !Self.isBase(push, schemes: ["rtmp", "rtmps"]) {
+            errors.append(FieldError("pushBaseURL", "must be an rtmp:// or rtmps:// URL without a path"))
+        }
+        if let play = playBaseURL, !Self.isBase(play, schemes: ["http", "https"]) {
+            errors.append(FieldError("playBaseURL", "must be an http:// or https:// URL without a path"))
+        }
+        return errors
+    }
+
+    private static func isBase(_ value: String, schemes: Set<String>) -> Bool {
+        guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), schemes.contains(scheme),
+              !(url.host ?? "").isEmpty else { return false }
+        return (url.path.isEmpty || url.path == "/") && url.query == nil && value.count <= 512
+    }
+}
+
+/// Server settings in the single-machine database, with a copy in memory for the hot path.
+public final class SQLiteSettingsStore: Sendable {
+    private let queue: DatabaseQueue
+    private let cached = NIOLockedValueBox(ServerSettings())
+
+    public init(database: SQLiteDatabase) async throws {
+        queue = database.queue
+        let stored = try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'server'")
+        }
+        if let stored, let settings = try? JSONDecoder().decode(ServerSettings.self, from: Data(stored.utf8)) {
+            cached.withLockedValue { $0 = settings }
+        }
+    }
+
+    public var current: ServerSettings { cached.withLockedValue { $0 } }
+
+    public func save(_ settings: ServerSettings) async throws {
+        let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        do {
+            try await queue.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('server', ?)", arguments: [json])
+            }
+        } catch {
+            throw StateError(.storage, "\(error)")
+        }
+        cached.withLockedValue { $0 = settings }
+    }
+}
