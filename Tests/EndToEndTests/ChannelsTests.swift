@@ -113,6 +113,25 @@ extension EndToEnd {
             #expect(try api(server, "GET", "/api/v1/settings").body["playBaseURL"] as? String == "https://play.example.com")
         }
 
+        @Test func theCommandLineManagesChannels() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { server.stop() }
+            let connection = ["--api", "http://127.0.0.1:\(server.httpPort)", "--key", Self.adminKey]
+            func sluice(_ arguments: [String]) throws -> ToolResult {
+                try Tools.run(SluiceProcess.binary, ["channel"] + arguments + connection, timeout: 30)
+            }
+            let created = try sluice(["create", "--name", "from the cli"])
+            try #require(created.status == 0, "\(created.errors)")
+            let object = try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any]
+            let id = try #require(object?["id"] as? String)
+            #expect(try sluice(["list", "--name", "cli"]).output.contains(id))
+            let push = try sluice(["push-url", id, "--expires-in", "600"])
+            #expect(push.output.hasPrefix("rtmp://127.0.0.1:\(server.rtmpPort)/stream/\(id)?sign="))
+            #expect(try sluice(["delete", id]).status == 0)
+            let gone = try sluice(["show", id])
+            #expect(gone.status != 0 && gone.errors.contains("HTTP 404"), "\(gone.errors)")
+        }
+
         @Test func theAPIRefusesMissingKeysReadOnlyWritesAndHugeBodies() throws {
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
             defer { server.stop() }

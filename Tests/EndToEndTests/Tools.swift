@@ -16,8 +16,8 @@ final class RunningTool: @unchecked Sendable {
     private let errors = Pipe()
 
     init(_ program: String, _ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
+        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+        process.arguments = program.hasPrefix("/") ? arguments : [program] + arguments
         process.standardOutput = output
         process.standardError = errors
         let collected = collected
