@@ -23,13 +23,18 @@ public struct APIRouter: Sendable {
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
-        guard request.path.count >= 3, request.path[0] == "api", request.path[1] == "v1" else {
+        let seed = request.path.first == "videostream"
+        guard seed || (request.path.count >= 3 && request.path[0] == "api" && request.path[1] == "v1") else {
             return .error(APIError(.notFound, code: "not_found", message: "No such API route."))
         }
         let scope: APIKeyScope
         switch await authenticate(request) {
         case .success(let granted): scope = granted
         case .failure(let error): return .error(error)
+        }
+        if seed {
+            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
+            return await channels.handleSeed(request)
         }
         switch request.path[2] {
         case "channels":

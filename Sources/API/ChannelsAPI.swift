@@ -186,7 +186,7 @@ public struct ChannelsAPI: Sendable {
         return channel
     }
 
-    private func requireJSON(_ request: APIRequest) throws(APIError) {
+    func requireJSON(_ request: APIRequest) throws(APIError) {
         let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
         guard type.hasPrefix("application/json") else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",

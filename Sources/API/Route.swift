@@ -6,7 +6,7 @@ enum Route: Equatable {
     case health
     case ready
     case metrics
-    /// Anything under `/api`, answered by `APIRouter`.
+    /// Anything under `/api`, and the seed system's `/videostream`, answered by `APIRouter`.
     case api
     case httpFLV(StreamID)
     case preflight
@@ -18,7 +18,7 @@ enum Route: Equatable {
             self = .preflight
             return
         }
-        if path == "/api" || path.hasPrefix("/api/") {
+        if path == "/api" || path.hasPrefix("/api/") || path == "/videostream" || path.hasPrefix("/videostream/") {
             self = .api
             return
         }

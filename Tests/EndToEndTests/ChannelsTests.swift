@@ -154,6 +154,10 @@ extension EndToEnd {
             #expect(status == "413")
             let listed = try api(server, "GET", "/api/v1/channels")
             #expect((listed.body["items"] as? [Any])?.count == 1)  // the demo channel only
+            // The seed system's route answers through the same authentication.
+            #expect(try api(server, "POST", "/videostream", #"{"videoname":"seed"}"#, key: nil).status == 401)
+            let seeded = try api(server, "POST", "/videostream", #"{"videoname":"seed","isHls":"true"}"#)
+            #expect(seeded.status == 201 && (seeded.body["key"] as? String)?.contains("-") == true)
         }
     }
 }
