@@ -23,34 +23,27 @@ public struct APIRouter: Sendable {
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
-        let seed = request.path.first == "videostream"
-        guard seed || (request.path.count >= 3 && request.path[0] == "api" && request.path[1] == "v1") else {
-            return .error(APIError(.notFound, code: "not_found", message: "No such API route."))
+        let route: APIRoute
+        switch APIRoutes.route(for: request) {
+        case .success(let found): route = found
+        case .failure(let error): return .error(error)
         }
+        if route.access == .open { return .json(OpenAPIDocument.document) }
         let scope: APIKeyScope
         switch await authenticate(request) {
         case .success(let granted): scope = granted
         case .failure(let error): return .error(error)
         }
-        if seed {
-            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
-            return await channels.handleSeed(request)
+        switch route.access {
+        case .write where !scope.canWrite, .admin where scope != .admin: return .error(Self.forbidden)
+        default: break
         }
-        switch request.path[2] {
-        case "channels":
-            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
-            return await channels.handle(request)
-        case "streams":
-            guard scope.canWrite || request.method == .GET else { return .error(Self.forbidden) }
-            return await streams.handle(request)
-        case "settings":
-            guard scope == .admin || request.method == .GET else { return .error(Self.forbidden) }
-            return await SettingsAPI(store: settings).handle(request)
-        case "keys":
-            guard scope == .admin else { return .error(Self.forbidden) }
-            return await KeysAPI(keys: keys).handle(request)
-        default:
-            return .error(APIError(.notFound, code: "not_found", message: "No such API route."))
+        switch request.path[0] == "videostream" ? "videostream" : request.path[2] {
+        case "videostream": return await channels.handleSeed(request)
+        case "channels": return await channels.handle(request)
+        case "streams": return await streams.handle(request)
+        case "settings": return await SettingsAPI(store: settings).handle(request)
+        default: return await KeysAPI(keys: keys).handle(request)
         }
     }
 

@@ -20,6 +20,13 @@ public struct APIKey: Codable, Sendable, Hashable {
     public var name: String
     public var scope: APIKeyScope
     public var createdAt: Date
+
+    public init(id: String, name: String, scope: APIKeyScope, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.scope = scope
+        self.createdAt = createdAt
+    }
 }
 
 /// API keys in the single-machine database, stored as SHA-256 hashes.

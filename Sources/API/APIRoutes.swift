@@ -1,0 +1,94 @@
+import NIOHTTP1
+
+/// Every route under `/api/v1` and `/videostream`. The router serves nothing that is not here,
+/// and the OpenAPI document is generated from it, so the two cannot drift apart.
+struct APIRoute: Sendable {
+    enum Access: String, Sendable {
+        /// Any valid key.
+        case read
+        /// A read-write or admin key.
+        case write
+        /// The admin key.
+        case admin
+        /// No key (the OpenAPI document itself).
+        case open
+    }
+
+    var method: HTTPMethod
+    /// `/api/v1/channels/{id}`: `{…}` segments match one path segment.
+    var path: String
+    var summary: String
+    var access: Access
+    /// Schema names (see `OpenAPIDocument.schemas`).
+    var request: String?
+    var response: String?
+    var status: Int
+
+    /// Whether `segments` (a split request path) fit this route's path.
+    func matches(_ segments: [String]) -> Bool {
+        let template = path.split(separator: "/").map(String.init)
+        guard template.count == segments.count else { return false }
+        return zip(template, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
+    }
+}
+
+enum APIRoutes {
+    static let all: [APIRoute] = [
+        APIRoute(method: .GET, path: "/api/v1/openapi.json", summary: "This document", access: .open, status: 200),
+        APIRoute(method: .GET, path: "/api/v1/channels", summary: "List channels (query: name, limit, after)",
+                 access: .read, response: "ChannelList", status: 200),
+        APIRoute(method: .POST, path: "/api/v1/channels", summary: "Create a channel", access: .write,
+                 request: "Channel", response: "Channel", status: 201),
+        APIRoute(method: .GET, path: "/api/v1/channels/{id}", summary: "Show a channel", access: .read,
+                 response: "Channel", status: 200),
+        APIRoute(method: .PATCH, path: "/api/v1/channels/{id}", summary: "Change fields (merge patch; If-Match)",
+                 access: .write, request: "Channel", response: "Channel", status: 200),
+        APIRoute(method: .PUT, path: "/api/v1/channels/{id}", summary: "Replace a channel's settings (If-Match)",
+                 access: .write, request: "Channel", response: "Channel", status: 200),
+        APIRoute(method: .DELETE, path: "/api/v1/channels/{id}", summary: "Delete a channel (If-Match)",
+                 access: .write, status: 204),
+        APIRoute(method: .POST, path: "/api/v1/channels/{id}/push-url", summary: "A signed push URL",
+                 access: .read, request: "PushURLRequest", response: "PushURL", status: 200),
+        APIRoute(method: .GET, path: "/api/v1/channels/{id}/play-urls", summary: "Play URLs of enabled outputs",
+                 access: .read, response: "PlayURLs", status: 200),
+        APIRoute(method: .POST, path: "/api/v1/channels/{id}/rotate-secret", summary: "Rotate the push secret",
+                 access: .write, response: "Channel", status: 200),
+        APIRoute(method: .GET, path: "/api/v1/streams", summary: "Live streams", access: .read,
+                 response: "StreamList", status: 200),
+        APIRoute(method: .GET, path: "/api/v1/streams/{id}", summary: "One live stream", access: .read,
+                 response: "LiveStream", status: 200),
+        APIRoute(method: .DELETE, path: "/api/v1/streams/{id}", summary: "Stop the publisher", access: .write,
+                 status: 204),
+        APIRoute(method: .GET, path: "/api/v1/settings", summary: "URL bases", access: .read,
+                 response: "Settings", status: 200),
+        APIRoute(method: .PUT, path: "/api/v1/settings", summary: "Set URL bases", access: .admin,
+                 request: "Settings", response: "Settings", status: 200),
+        APIRoute(method: .GET, path: "/api/v1/keys", summary: "List API keys", access: .admin,
+                 response: "KeyList", status: 200),
+        APIRoute(method: .POST, path: "/api/v1/keys", summary: "Make an API key (shown once)", access: .admin,
+                 request: "NewKey", response: "CreatedKey", status: 201),
+        APIRoute(method: .DELETE, path: "/api/v1/keys/{id}", summary: "Revoke an API key", access: .admin, status: 204),
+        APIRoute(method: .GET, path: "/videostream", summary: "Seed API: list", access: .read,
+                 response: "VideoStreamList", status: 200),
+        APIRoute(method: .POST, path: "/videostream", summary: "Seed API: create", access: .write,
+                 request: "VideoStream", response: "VideoStream", status: 201),
+        APIRoute(method: .GET, path: "/videostream/{id}", summary: "Seed API: show", access: .read,
+                 response: "VideoStream", status: 200),
+        APIRoute(method: .PUT, path: "/videostream/{id}", summary: "Seed API: change", access: .write,
+                 request: "VideoStream", response: "VideoStream", status: 200),
+        APIRoute(method: .DELETE, path: "/videostream/{id}", summary: "Seed API: delete", access: .write, status: 204),
+    ]
+
+    /// The route for a request, or the error a client gets: 404 for an unknown path, 405 for a
+    /// known path with another method.
+    static func route(for request: APIRequest) -> Result<APIRoute, APIError> {
+        let candidates = all.filter { $0.matches(request.path) }
+        guard !candidates.isEmpty else {
+            return .failure(APIError(.notFound, code: "not_found", message: "No such API route."))
+        }
+        guard let route = candidates.first(where: { $0.method == request.method }) else {
+            return .failure(ChannelsAPI.methodNotAllowed(request.method))
+        }
+        return .success(route)
+    }
+}

@@ -1,0 +1,108 @@
+import Events
+import Foundation
+import State
+
+/// The OpenAPI 3.0 description of the API, generated from `APIRoutes.all` and from example
+/// values of the types the API reads and writes, so it describes exactly what is served.
+enum OpenAPIDocument {
+    static let document: JSONValue = .object([
+        "openapi": .string("3.0.3"),
+        "info": .object(["title": .string("Sluice API"), "version": .string("1")]),
+        "security": .array([.object(["bearer": .array([])])]),
+        "components": .object([
+            "securitySchemes": .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer")])]),
+            "schemas": .object(schemas),
+        ]),
+        "paths": .object(paths),
+    ])
+
+    private static var paths: [String: JSONValue] {
+        var paths: [String: [String: JSONValue]] = [:]
+        for route in APIRoutes.all {
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = operation(route)
+        }
+        return paths.mapValues { .object($0) }
+    }
+
+    private static func operation(_ route: APIRoute) -> JSONValue {
+        var operation: [String: JSONValue] = [
+            "summary": .string(route.summary),
+            "operationId": .string(route.method.rawValue.lowercased() + route.path.split(separator: "/")
+                .map { $0.replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "").capitalized }
+                .joined().filter { $0.isLetter || $0.isNumber }),
+            "responses": .object(responses(route)),
+        ]
+        let parameters = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { name in
+            JSONValue.object(["name": .string(String(name.dropFirst().dropLast())), "in": .string("path"),
+                              "required": .bool(true), "schema": .object(["type": .string("string")])])
+        }
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let request = route.request {
+            operation["requestBody"] = .object(["required": .bool(route.request != "PushURLRequest"),
+                                                "content": json(reference(request))])
+        }
+        if route.access == .open { operation["security"] = .array([]) }
+        return .object(operation)
+    }
+
+    private static func responses(_ route: APIRoute) -> [String: JSONValue] {
+        var success: [String: JSONValue] = ["description": .string(route.summary)]
+        if let response = route.response { success["content"] = json(reference(response)) }
+        let failure: JSONValue = .object(["description": .string("An error"), "content": json(reference("Error"))])
+        return ["\(route.status)": .object(success), "default": failure]
+    }
+
+    private static func json(_ schema: JSONValue) -> JSONValue {
+        .object(["application/json": .object(["schema": schema])])
+    }
+
+    private static func reference(_ name: String) -> JSONValue {
+        .object(["$ref": .string("#/components/schemas/\(name)")])
+    }
+
+    // MARK: Schemas from examples
+
+    private static var schemas: [String: JSONValue] {
+        let channel = ChannelJSON.template
+        let stream = StreamsAPI.LiveStream(id: "s", since: Date(), node: "n", videoCodec: "avc1", audioCodec: "aac",
+                                           width: 1, height: 1, frameRate: 1, ingestBitrate: 1, viewers: ["flv": 1])
+        let key = APIKey(id: "k", name: "n", scope: .readOnly, createdAt: Date())
+        let examples: [String: JSONValue] = [
+            "Channel": channel,
+            "ChannelList": .object(["items": .array([channel]), "next": .string("")]),
+            "PushURLRequest": .object(["expiresAt": .string("2030-01-01T00:00:00Z")]),
+            "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: Date(),
+                                                           qrText: "q"))) ?? .null,
+            "LiveStream": (try? ChannelJSON.value(of: stream)) ?? .null,
+            "StreamList": .object(["items": .array([(try? ChannelJSON.value(of: stream)) ?? .null])]),
+            "Settings": .object(["pushBaseURL": .string("rtmp://h"), "playBaseURL": .string("http://h")]),
+            "NewKey": .object(["name": .string("n"), "scope": .string("read-only")]),
+            "CreatedKey": .object(["key": .string("k"), "record": (try? ChannelJSON.value(of: key)) ?? .null]),
+            "KeyList": .object(["items": .array([(try? ChannelJSON.value(of: key)) ?? .null])]),
+            "VideoStream": SeedVideoStream.record(of: StreamChannel(name: "v", expiresAt: Date(),
+                                                                    relays: [.init(url: "rtmp://h/a/k")]), key: "k"),
+            "Error": .object(["error": .object(["code": .string("c"), "message": .string("m"),
+                                                "fields": .array([.object(["field": .string("f"),
+                                                                           "message": .string("m")])])])]),
+        ]
+        var schemas = examples.mapValues { schema(of: $0) }
+        schemas["PlayURLs"] = .object(["type": .string("object"),
+                                       "additionalProperties": .object(["type": .string("string")])])
+        schemas["VideoStreamList"] = .object(["type": .string("array"), "items": reference("VideoStream")])
+        return schemas
+    }
+
+    /// A JSON Schema that an example value (and values shaped like it) satisfies.
+    static func schema(of example: JSONValue) -> JSONValue {
+        switch example {
+        case .null: return .object(["nullable": .bool(true)])
+        case .bool: return .object(["type": .string("boolean")])
+        case .number: return .object(["type": .string("number")])
+        case .string: return .object(["type": .string("string")])
+        case .array(let elements):
+            return .object(["type": .string("array"), "items": elements.first.map(schema(of:)) ?? .object([:])])
+        case .object(let fields):
+            return .object(["type": .string("object"), "properties": .object(fields.mapValues(schema(of:)))])
+        }
+    }
+}
