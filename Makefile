@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test bench clean-data
+.PHONY: deps build run test api-fuzz bench clean-data
 
 deps:
 	./ops/install-deps.sh
@@ -20,6 +20,12 @@ test: deps
 	swift build --product sluice
 	swift build --build-tests
 	swift test --skip-build
+	./ops/api-fuzz.sh
+
+## schemathesis against the OpenAPI document (part of `make test`; more examples here).
+api-fuzz:
+	swift build --product sluice
+	./ops/api-fuzz.sh 200
 
 ## Release build, then the fan-out benchmark (Sluice and nginx-rtmp, one core each).
 bench:

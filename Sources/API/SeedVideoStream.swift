@@ -29,27 +29,27 @@ enum SeedVideoStream {
         reader.bool("isHls") { channel.outputs.hls = $0 }
         reader.bool("isCMAF") { channel.outputs.dash = $0 }
         reader.number("hls_time") { channel.hls.segmentSeconds = $0 }
-        reader.number("hls_list_size") { channel.hls.listSize = Int($0) }
+        reader.integer("hls_list_size") { channel.hls.listSize = $0 }
         reader.bool("isVideo") { channel.record.mp4.enabled = $0 }
-        reader.number("video_time") { channel.record.mp4.segmentSeconds = Int($0) }
+        reader.integer("video_time") { channel.record.mp4.segmentSeconds = $0 }
         reader.bool("isImage") { channel.record.snapshots.enabled = $0 }
-        reader.number("image_time") { channel.record.snapshots.intervalSeconds = Int($0) }
+        reader.integer("image_time") { channel.record.snapshots.intervalSeconds = $0 }
         reader.bool("isOnDemand") { channel.record.vod.enabled = $0 }
-        reader.number("ondemand_time") { channel.record.vod.segmentSeconds = Int($0) }
+        reader.integer("ondemand_time") { channel.record.vod.segmentSeconds = $0 }
         reader.bool("isMotion") { channel.motion.enabled = $0 }
-        reader.number("motion_percent") { channel.motion.pixelPercent = Int($0) }
-        reader.number("motion_diff") { channel.motion.pixelDiff = Int($0) }
-        reader.number("motion_timeout") { channel.motion.holdSeconds = Int($0) }
-        reader.number("motion_duration") { channel.motion.maxSeconds = Int($0) }
+        reader.integer("motion_percent") { channel.motion.pixelPercent = $0 }
+        reader.integer("motion_diff") { channel.motion.pixelDiff = $0 }
+        reader.integer("motion_timeout") { channel.motion.holdSeconds = $0 }
+        reader.integer("motion_duration") { channel.motion.maxSeconds = $0 }
         reader.bool("isWaterMark") { channel.watermark.text.enabled = $0 }
         if let text = reader.string("WaterMarkText") { channel.watermark.text.text = text }
-        reader.number("WaterMarkFontSize") { channel.watermark.text.fontSize = Int($0) }
+        reader.integer("WaterMarkFontSize") { channel.watermark.text.fontSize = $0 }
         if let color = reader.string("WaterMarkFontColor") { channel.watermark.text.color = color }
-        reader.number("WaterMarkTop") { channel.watermark.text.y = Int($0) }
-        reader.number("WaterMarkLeft") { channel.watermark.text.x = Int($0) }
+        reader.integer("WaterMarkTop") { channel.watermark.text.y = $0 }
+        reader.integer("WaterMarkLeft") { channel.watermark.text.x = $0 }
         reader.bool("isImageWaterMark") { channel.watermark.image.enabled = $0 }
-        reader.number("ImageWidth") { channel.watermark.image.width = Int($0) }
-        reader.number("ImageHeight") { channel.watermark.image.height = Int($0) }
+        reader.integer("ImageWidth") { channel.watermark.image.width = $0 }
+        reader.integer("ImageHeight") { channel.watermark.image.height = $0 }
         reader.bool("isCodec") { channel.transcode.enabled = $0 }
         if let codec = reader.string("codec") {
             switch codec {
@@ -176,10 +176,26 @@ struct FieldReader {
     mutating func number(_ field: String, _ apply: (Double) -> Void) {
         switch record[field] {
         case nil, .null?: return
-        case .number(let value)?: apply(value)
+        case .number(let value)? where value.isFinite: apply(value)
         case .string(let text)?:
-            if let value = Double(text.trimmingCharacters(in: .whitespaces)) { apply(value) } else { fail(field, "must be a number") }
+            if let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite {
+                apply(value)
+            } else {
+                fail(field, "must be a number")
+            }
         default: fail(field, "must be a number")
         }
+    }
+
+    /// A whole number that fits 32 bits; anything else is a field error, never a trap.
+    mutating func integer(_ field: String, _ apply: (Int) -> Void) {
+        var parsed: Double?
+        number(field) { parsed = $0 }
+        guard let parsed else { return }
+        guard parsed.rounded() == parsed, let value = Int32(exactly: parsed) else {
+            fail(field, "must be a whole number")
+            return
+        }
+        apply(Int(value))
     }
 }

@@ -137,6 +137,23 @@ import Testing
         #expect(field(plays.json, "hls") == nil)
     }
 
+    @Test func concurrentWritesWithTheSameETagLetOneWin() async throws {
+        let id = try await create()
+        let statuses = await withTaskGroup(of: HTTPResponseStatus.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    await call(.PATCH, "/api/v1/channels/\(id)", #"{"description":"writer \#(index)"}"#,
+                               headers: ["If-Match": "\"1\""]).status
+                }
+            }
+            return await group.reduce(into: [HTTPResponseStatus]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == .ok }.count == 1)
+        #expect(statuses.filter { $0 == .preconditionFailed }.count == 15)
+        let final = await call(.GET, "/api/v1/channels/\(id)")
+        #expect(final.headers.first(name: "ETag") == "\"2\"")
+    }
+
     @Test func expiredChannelsGetNoPushURL() async throws {
         let id = try await create(#"{"name":"old","expiresAt":"2020-01-01T00:00:00Z"}"#)
         let response = await call(.POST, "/api/v1/channels/\(id)/push-url")

@@ -72,6 +72,12 @@ import Testing
         #expect(await call(.GET, "/videostream/\(id)").0 == .notFound)
     }
 
+    /// Found by schemathesis: a number too large for an integer field trapped the server.
+    @Test func hugeNumbersAreFieldErrorsNotCrashes() async throws {
+        let (status, _) = await call(.POST, "/videostream", #"{"videoname":"x","motion_percent":1e300,"hls_list_size":"1e30","ImageWidth":2.5}"#)
+        #expect(status == .badRequest)
+    }
+
     @Test func badValuesAreRefusedFieldByField() async throws {
         let (status, body) = await call(.POST, "/videostream",
                                         #"{"videoname":"x","isFlv":"maybe","hls_time":"soon","codec":"libx999","colour":"red","outdate":"tomorrow"}"#)

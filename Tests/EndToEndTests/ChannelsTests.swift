@@ -50,6 +50,10 @@ extension EndToEnd {
             #expect(disabled.status != 0 && disabled.errors.contains("Channel is disabled."), "\(disabled.errors)")
             #expect(try api(server, "PATCH", "/api/v1/channels/\(id)", #"{"enabled":true}"#).status == 200)
             let stillValid = try pushURL(server, id)
+            #expect(try api(server, "PATCH", "/api/v1/channels/\(id)", #"{"expiresAt":"2020-01-01T00:00:00Z"}"#).status == 200)
+            let expired = try Tools.publish(to: stillValid, seconds: 2).wait(timeout: 20)
+            #expect(expired.status != 0 && expired.errors.contains("Channel has expired."), "\(expired.errors)")
+            #expect(try api(server, "PATCH", "/api/v1/channels/\(id)", #"{"expiresAt":null}"#).status == 200)
             server.stop()
 
             let restarted = try SluiceProcess(dataDirectory: server.dataDirectory,
