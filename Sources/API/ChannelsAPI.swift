@@ -57,8 +57,13 @@ public struct ChannelsAPI: Sendable {
 
     /// Handles a request whose path starts `api/v1/channels`.
     public func handle(_ request: APIRequest) async -> APIResponse {
+        await Self.answering { try await route(request) }
+    }
+
+    /// Runs a handler, turning what it throws into the one error shape.
+    static func answering(_ handler: () async throws -> APIResponse) async -> APIResponse {
         do {
-            return try await route(request)
+            return try await handler()
         } catch let error as APIError {
             return .error(error)
         } catch let error as StateError {

@@ -8,7 +8,7 @@ extension ChannelsAPI {
     /// The seed system's `/videostream` routes over the same channels, with real status codes,
     /// validation and authentication.
     public func handleSeed(_ request: APIRequest) async -> APIResponse {
-        do {
+        await Self.answering {
             switch (request.method, request.path.count) {
             case (.GET, 1):
                 let channels = try await store.list(nameContains: nil, limit: 500, after: nil).channels
@@ -28,12 +28,6 @@ extension ChannelsAPI {
             default:
                 throw Self.methodNotAllowed(request.method)
             }
-        } catch let error as APIError {
-            return .error(error)
-        } catch let error as StateError {
-            return .error(Self.apiError(error))
-        } catch {
-            return .error(APIError(.internalServerError, code: "internal", message: "\(error)"))
         }
     }
 
