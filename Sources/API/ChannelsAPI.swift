@@ -52,7 +52,7 @@ public struct ChannelsAPI: Sendable {
     }
 
     public static func randomSecret() -> String {
-        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        Hex.random(byteCount: 16)
     }
 
     /// Handles a request whose path starts `api/v1/channels`.

@@ -107,10 +107,10 @@ public final class SQLiteAPIKeyStore: Sendable {
     }
 
     static func hash(_ key: String) -> String {
-        SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(key.utf8)))
     }
 
     static func newKey() -> String {
-        "sk_" + (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        "sk_" + Hex.random(byteCount: 24)
     }
 }

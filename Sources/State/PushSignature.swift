@@ -35,8 +35,7 @@ public struct PushSignature: Sendable, Hashable {
     }
 
     private func digest(path: String, expires: Int64) -> String {
-        Insecure.MD5.hash(data: Array("\(path)-\(expires)-\(secret)".utf8))
-            .map { String(format: "%02x", $0) }.joined()
+        Hex.encode(Insecure.MD5.hash(data: Array("\(path)-\(expires)-\(secret)".utf8)))
     }
 
     static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
