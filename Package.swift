@@ -36,7 +36,7 @@ let package = Package(
         ]),
         // Session state (who publishes what, which streams are live) and the channel store.
         .target(name: "State", dependencies: [
-            "Events",
+            "Media", "Events",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -44,6 +44,13 @@ let package = Package(
         // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
         .target(name: "Fanout", dependencies: [
             "Media", "RTMP", "Events",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Live packaging for HTTP playback: HLS (MPEG-TS), LL-HLS and DASH (CMAF) from the media bus.
+        .target(name: "Packager", dependencies: [
+            "Media", "Events",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -59,16 +66,16 @@ let package = Package(
         ]),
         // HTTP: playback (HTTP-FLV), health.
         .target(name: "API", dependencies: [
-            "Media", "Events", "State", "Fanout",
+            "Media", "Events", "State", "Fanout", "Packager",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ], resources: [.copy("Players")]),
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
-            "Events", "State", "Fanout", "Ingest", "API",
+            "Events", "State", "Fanout", "Packager", "Ingest", "API",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -103,8 +110,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "PackagerTests", dependencies: ["Packager", "Events", "Media", "TestSupport",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "APITests", dependencies: [
-            "API", "State", "Events", "Fanout",
+            "API", "State", "Events", "Fanout", "Packager",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Media
 import Events
 import Foundation
 import NIOCore

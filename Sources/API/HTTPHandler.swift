@@ -3,6 +3,7 @@ import Fanout
 import Logging
 import NIOCore
 import NIOHTTP1
+import Packager
 
 /// Serves one HTTP/1.1 connection: health, errors, and the switch to an HTTP-FLV stream. When a
 /// request becomes a stream, the HTTP codec leaves the pipeline and FLV tags go to the socket
@@ -17,6 +18,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let hub: FanoutHub
     private let api: APIRouter?
+    private let packaged: PackagedPlayback?
     private let logger: Logger
     private var route: Route?
     private var head: HTTPRequestHead?
@@ -25,9 +27,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var keepAlive = true
     private var isHead = false
 
-    init(hub: FanoutHub, api: APIRouter?, logger: Logger) {
+    init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, logger: Logger) {
         self.hub = hub
         self.api = api
+        self.packaged = packaged
         self.logger = logger
     }
 
@@ -88,6 +91,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             answerAPI(context: context)
         case .failure(let error):
             send(error.status, body: error.body, context: context)
+        case .packaged(let id, let resource):
+            answerPackaged(resource, of: id, context: context)
+        case .playerPage(_, let page):
+            send(.ok, body: page.html, extraHeaders: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "max-age=60"],
+                 context: context)
         case .httpFLV(let id):
             guard let fanout = hub.fanout(for: id) else {
                 let error = APIError.streamNotFound(id.rawValue)
@@ -132,17 +140,35 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Playlists may wait (blocking reload), so nothing more is read from the connection until
+    /// the answer is written: responses stay in request order.
+    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, context: ChannelHandlerContext) {
+        guard let packaged, let head else {
+            let error = APIError.streamNotFound(id.rawValue)
+            send(error.status, body: error.body, context: context)
+            return
+        }
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        packaged.answer(resource, of: id, head: head, eventLoop: context.eventLoop).whenSuccess { answer in
+            let (handler, context) = loopBound.value
+            handler.send(answer.status, body: answer.body, extraHeaders: answer.headers, context: context)
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        }
+    }
+
     private func send(_ status: HTTPResponseStatus, body: ByteBuffer?, contentType: String = "application/json",
                       extraHeaders: HTTPHeaders = [:], context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: extraHeaders.first(name: "Content-Type") ?? contentType)
         for (name, value) in extraHeaders where name.lowercased() != "content-type" { headers.add(name: name, value: value) }
+        if !extraHeaders.contains(name: "Cache-Control") { headers.add(name: "Cache-Control", value: "no-cache") }
         headers.add(name: "Access-Control-Allow-Origin", value: "*")
         headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
-        headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match")
-        headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location")
-        headers.add(name: "Cache-Control", value: "no-cache")
-        headers.add(name: "Content-Length", value: "\(isHead ? 0 : body?.readableBytes ?? 0)")
+        headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match, If-None-Match, Range")
+        headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location, Content-Range, Content-Length")
+        if status != .notModified { headers.add(name: "Content-Length", value: "\(isHead ? 0 : body?.readableBytes ?? 0)") }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                       promise: nil)

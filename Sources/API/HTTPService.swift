@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Packager
 import ServiceLifecycle
 
 /// Settings of the HTTP service.
@@ -33,16 +34,19 @@ public final class HTTPService: Service {
     private let configuration: HTTPConfiguration
     private let hub: FanoutHub
     private let api: APIRouter?
+    private let packaged: PackagedPlayback?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
     private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
-    public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, group: any EventLoopGroup,
+    public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
+                group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
         self.api = api
+        self.packaged = packager.map(PackagedPlayback.init)
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -51,6 +55,7 @@ public final class HTTPService: Service {
     public func run() async throws {
         let hub = hub
         let api = api
+        let packaged = packaged
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -77,7 +82,7 @@ public final class HTTPService: Service {
                     try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
-                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, logger: logger))
+                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -1,5 +1,6 @@
 import Events
 import NIOHTTP1
+import Packager
 
 /// What a request asks for. Parsing is pure; `HTTPHandler` carries it out.
 enum Route: Equatable {
@@ -9,6 +10,10 @@ enum Route: Equatable {
     /// Anything under `/api`, and the seed system's `/videostream`, answered by `APIRouter`.
     case api
     case httpFLV(StreamID)
+    /// HLS, LL-HLS and DASH playlists, manifests, segments and parts.
+    case packaged(StreamID, PackagedResource)
+    /// `hls.html`, `flv.html`: the player pages.
+    case playerPage(StreamID, PlayerPage)
     case preflight
     case failure(APIError)
 
@@ -37,6 +42,23 @@ enum Route: Equatable {
                 return
             }
             self = .httpFLV(id)
+        case 2 where PlayerPage(rawValue: segments[1]) != nil:
+            guard let id = StreamID(segments[0]) else {
+                self = .failure(.streamNotFound(segments[0]))
+                return
+            }
+            self = .playerPage(id, PlayerPage(rawValue: segments[1])!)
+        case 2...4:
+            let rest = path.split(separator: "/", omittingEmptySubsequences: true).dropFirst()
+            guard let resource = PackagedResource(path: Array(rest)) else {
+                self = .failure(APIError(.notFound, code: "not_found", message: "No route for \(path)."))
+                return
+            }
+            guard let id = StreamID(segments[0]) else {
+                self = .failure(.streamNotFound(segments[0]))
+                return
+            }
+            self = .packaged(id, resource)
         default:
             self = .failure(APIError(.notFound, code: "not_found", message: "No route for \(path)."))
         }

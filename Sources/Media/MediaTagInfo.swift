@@ -26,6 +26,11 @@ public struct VideoTagInfo: Sendable, Hashable {
     public var isSequenceHeader: Bool
     /// pts − dts in milliseconds (AVC/HEVC composition time).
     public var compositionTime: Int32
+    /// Where the codec bytes (the configuration record, or length-prefixed NAL units) start in
+    /// the tag body.
+    public var dataOffset: Int
+    /// Carries coded pictures (not a configuration, an end of sequence or metadata).
+    public var isCodedFrame: Bool
 
     /// Reads the first bytes of a video tag body (E.4.3.1; enhanced RTMP `IsExHeader`).
     public init(body: ByteBuffer) throws {
@@ -43,13 +48,17 @@ public struct VideoTagInfo: Sendable, Hashable {
     private init(legacy body: ByteBuffer, codecID: UInt8, isKeyframe: Bool) throws {
         self.isKeyframe = isKeyframe
         codec = codecID == 7 ? .h264 : (codecID == 12 ? .hevc : .other)
+        dataOffset = 5
         guard codec != .other else {
             isSequenceHeader = false
+            isCodedFrame = false
             compositionTime = 0
             return
         }
         guard body.readableBytes >= 5 else { throw MediaFormatError(.truncated, "AVC video tag header") }
-        isSequenceHeader = body.getInteger(at: body.readerIndex + 1, as: UInt8.self) == 0
+        let packetType = body.getInteger(at: body.readerIndex + 1, as: UInt8.self)
+        isSequenceHeader = packetType == 0
+        isCodedFrame = packetType == 1
         compositionTime = Self.compositionTime(body, at: body.readerIndex + 2)
     }
 
@@ -61,10 +70,15 @@ public struct VideoTagInfo: Sendable, Hashable {
         self.isKeyframe = isKeyframe
         // Packet types: 0 sequence start, 1 coded frames, 3 coded frames with cts = 0 (enhanced-rtmp §2.2).
         isSequenceHeader = packetType == 0
-        if packetType == 1, codec == .hevc, body.readableBytes >= 8 {
+        isCodedFrame = packetType == 1 || packetType == 3
+        // Only AVC and HEVC carry a composition time in CodedFrames (enhanced-rtmp v2 §2.2.1).
+        if packetType == 1, codec == .hevc || codec == .h264 {
+            guard body.readableBytes >= 8 else { throw MediaFormatError(.truncated, "enhanced RTMP composition time") }
             compositionTime = Self.compositionTime(body, at: body.readerIndex + 5)
+            dataOffset = 8
         } else {
             compositionTime = 0
+            dataOffset = 5
         }
     }
 

@@ -5,6 +5,7 @@ import Foundation
 import Ingest
 import Logging
 import NIOConcurrencyHelpers
+import Packager
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -30,6 +31,9 @@ struct SingleNode {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
         let bus = EmbeddedEventBus()
         let hub = FanoutHub(bus: bus, logger: logger)
+        let packager = PackagerHub(bus: bus, logger: logger) { stream in
+            await Self.packaging(of: stream, channels: channels, logger: logger)
+        }
         let sessions = InMemorySessionStore()
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, logger: logger)
@@ -45,17 +49,33 @@ struct SingleNode {
             announcer.bound(listener.rawValue, address)
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: api, group: group, logger: logger) { address in
+                               hub: hub, api: api, packager: packager, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
+                       .init(service: PackagerService(packager: packager)),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
         try await services.run()
         try await group.shutdownGracefully()
+    }
+
+    /// A stream's HTTP packaging from its channel's outputs and HLS settings; every output on
+    /// the defaults for a stream without a channel (the `--push-secret` mode).
+    static func packaging(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> PackagingConfiguration? {
+        guard let id = ChannelID(stream.rawValue) else { return PackagingConfiguration() }
+        do {
+            guard let channel = try await channels.channel(id) else { return PackagingConfiguration() }
+            return PackagingConfiguration(segmentSeconds: channel.hls.segmentSeconds, listSize: channel.hls.listSize,
+                                          partSeconds: channel.hls.partSeconds ?? 0.5, hls: channel.outputs.hls,
+                                          llhls: channel.outputs.llhls, dash: channel.outputs.dash)
+        } catch {
+            logger.error("channel lookup failed; stream not packaged", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// The first channel, made ("Demo") when there is none, so a new install has a URL to push to.
@@ -76,6 +96,15 @@ struct BusService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await bus.shutdown()
+    }
+}
+
+/// Runs the HLS/LL-HLS/DASH packager until shutdown.
+struct PackagerService: Service {
+    let packager: PackagerHub
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await packager.run() }
     }
 }
 

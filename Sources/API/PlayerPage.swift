@@ -1,0 +1,28 @@
+import Foundation
+import NIOCore
+
+/// The player pages served beside each stream: small hand-written players, no library from a
+/// CDN. Each page finds its stream from its own URL.
+enum PlayerPage: String, Sendable, CaseIterable {
+    /// Native HLS where the browser has it, otherwise MSE over the LL-HLS CMAF parts.
+    case hls = "hls.html"
+    /// HTTP-FLV remuxed to fMP4 in the browser, played through MSE.
+    case flv = "flv.html"
+
+    var html: ByteBuffer {
+        ByteBuffer(bytes: Self.pages[self] ?? [])
+    }
+
+    /// Read once from the package resources.
+    private static let pages: [PlayerPage: [UInt8]] = {
+        var pages: [PlayerPage: [UInt8]] = [:]
+        for page in allCases {
+            let name = (page.rawValue as NSString).deletingPathExtension
+            if let url = Bundle.module.url(forResource: name, withExtension: "html", subdirectory: "Players"),
+               let data = try? Data(contentsOf: url) {
+                pages[page] = Array(data)
+            }
+        }
+        return pages
+    }()
+}

@@ -1,0 +1,113 @@
+import NIOCore
+
+/// An AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1), as carried in an FLV AVC
+/// sequence header, with what packaging needs from it: the parameter sets, the NAL length size,
+/// the RFC 6381 codec string and the coded picture size from the first SPS.
+public struct AVCConfiguration: Sendable, Hashable {
+    /// The record exactly as received; it becomes the `avcC` box body.
+    public var record: [UInt8]
+    public var profile: UInt8
+    public var compatibility: UInt8
+    public var level: UInt8
+    /// Bytes in each NAL unit's length prefix (1, 2 or 4).
+    public var nalLengthSize: Int
+    public var sequenceParameterSets: [[UInt8]]
+    public var pictureParameterSets: [[UInt8]]
+    public var width: Int
+    public var height: Int
+
+    public init(record bytes: ByteBuffer) throws {
+        record = Array(bytes.readableBytesView)
+        guard record.count >= 7, record[0] == 1 else { throw MediaFormatError(.malformed, "AVC configuration record") }
+        profile = record[1]
+        compatibility = record[2]
+        level = record[3]
+        nalLengthSize = Int(record[4] & 0x03) + 1
+        var cursor = 5
+        sequenceParameterSets = try Self.parameterSets(record, count: Int(record[5] & 0x1F), cursor: &cursor)
+        guard cursor < record.count else { throw MediaFormatError(.truncated, "AVC configuration record") }
+        pictureParameterSets = try Self.parameterSets(record, count: Int(record[cursor]), cursor: &cursor)
+        guard let sps = sequenceParameterSets.first else { throw MediaFormatError(.malformed, "AVC record without SPS") }
+        (width, height) = try Self.pictureSize(sps: sps)
+    }
+
+    /// `avc1.PPCCLL` (RFC 6381 §3.3).
+    public var codecString: String {
+        "avc1." + Hex.encode([profile, compatibility, level])
+    }
+
+    /// Reads `count` length-prefixed sets after the count byte at `cursor`.
+    private static func parameterSets(_ record: [UInt8], count: Int, cursor: inout Int) throws -> [[UInt8]] {
+        var sets: [[UInt8]] = []
+        cursor += 1
+        for _ in 0..<count {
+            guard cursor + 2 <= record.count else { throw MediaFormatError(.truncated, "AVC parameter set length") }
+            let length = Int(record[cursor]) << 8 | Int(record[cursor + 1])
+            guard cursor + 2 + length <= record.count else { throw MediaFormatError(.truncated, "AVC parameter set") }
+            sets.append(Array(record[(cursor + 2)..<(cursor + 2 + length)]))
+            cursor += 2 + length
+        }
+        return sets
+    }
+
+    /// Width and height from an SPS (H.264 §7.3.2.1.1), cropping applied.
+    static func pictureSize(sps: [UInt8]) throws -> (Int, Int) {
+        var reader = NALBitReader(nal: sps.dropFirst())
+        let profile = try reader.bits(8)
+        try reader.skip(16)
+        _ = try reader.unsignedGolomb()
+        var chromaFormat: UInt32 = 1
+        if [100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].contains(profile) {
+            chromaFormat = try reader.unsignedGolomb()
+            if chromaFormat == 3 { try reader.skip(1) }
+            _ = try reader.unsignedGolomb()
+            _ = try reader.unsignedGolomb()
+            try reader.skip(1)
+            if try reader.flag() {
+                for list in 0..<(chromaFormat == 3 ? 12 : 8) where try reader.flag() {
+                    try skipScalingList(&reader, size: list < 6 ? 16 : 64)
+                }
+            }
+        }
+        _ = try reader.unsignedGolomb()
+        let pocType = try reader.unsignedGolomb()
+        if pocType == 0 {
+            _ = try reader.unsignedGolomb()
+        } else if pocType == 1 {
+            try reader.skip(1)
+            _ = try reader.signedGolomb()
+            _ = try reader.signedGolomb()
+            let cycle = try reader.unsignedGolomb()
+            guard cycle <= 255 else { throw MediaFormatError(.malformed, "SPS POC cycle") }
+            for _ in 0..<cycle { _ = try reader.signedGolomb() }
+        }
+        _ = try reader.unsignedGolomb()
+        try reader.skip(1)
+        let widthInMacroblocks = Int(try reader.unsignedGolomb()) + 1
+        let heightInMapUnits = Int(try reader.unsignedGolomb()) + 1
+        let frameMacroblocksOnly = try reader.flag()
+        if !frameMacroblocksOnly { try reader.skip(1) }
+        try reader.skip(1)
+        var crop = (left: 0, right: 0, top: 0, bottom: 0)
+        if try reader.flag() {
+            crop = (Int(try reader.unsignedGolomb()), Int(try reader.unsignedGolomb()),
+                    Int(try reader.unsignedGolomb()), Int(try reader.unsignedGolomb()))
+        }
+        let fieldFactor = frameMacroblocksOnly ? 1 : 2
+        let unitX = chromaFormat == 0 || chromaFormat == 3 ? 1 : 2
+        let unitY = (chromaFormat == 1 ? 2 : 1) * fieldFactor
+        let width = widthInMacroblocks * 16 - (crop.left + crop.right) * unitX
+        let height = fieldFactor * heightInMapUnits * 16 - (crop.top + crop.bottom) * unitY
+        guard width > 0, height > 0 else { throw MediaFormatError(.malformed, "SPS picture size") }
+        return (width, height)
+    }
+
+    private static func skipScalingList(_ reader: inout NALBitReader, size: Int) throws {
+        var last: Int32 = 8
+        var next: Int32 = 8
+        for _ in 0..<size where next != 0 {
+            next = (last + (try reader.signedGolomb()) + 256) % 256
+            last = next == 0 ? last : next
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// A dynamic MPEG-DASH MPD (ISO/IEC 23009-1) for live CMAF: periods of adaptation sets whose
+/// representations use a `SegmentTemplate` with `$Number$` and a `SegmentTimeline`.
+public struct DASHManifest: Sendable, Hashable {
+    /// One `S` element: a run of `repeat + 1` segments of `duration` from `time` (§5.3.9.6).
+    public struct TimelineEntry: Sendable, Hashable {
+        public var time: UInt64
+        public var duration: UInt64
+        public var repeatCount: Int
+
+        public init(time: UInt64, duration: UInt64, repeatCount: Int = 0) {
+            self.time = time
+            self.duration = duration
+            self.repeatCount = repeatCount
+        }
+    }
+
+    public struct Representation: Sendable, Hashable {
+        public var id: String
+        public var contentType: String
+        public var mimeType: String
+        public var codecs: String
+        /// Bits per second.
+        public var bandwidth: Int
+        public var size: PictureSize?
+        public var sampleRate: Int?
+        public var timescale: UInt32
+        /// Template URLs relative to the MPD, e.g. `cmaf/…/video-$Number$.m4s`.
+        public var initialization: String
+        public var media: String
+        public var startNumber: Int
+        public var presentationTimeOffset: UInt64
+        public var timeline: [TimelineEntry]
+
+        public init(id: String, contentType: String, mimeType: String, codecs: String, bandwidth: Int,
+                    size: PictureSize? = nil, sampleRate: Int? = nil, timescale: UInt32, initialization: String,
+                    media: String, startNumber: Int, presentationTimeOffset: UInt64, timeline: [TimelineEntry]) {
+            self.id = id
+            self.contentType = contentType
+            self.mimeType = mimeType
+            self.codecs = codecs
+            self.bandwidth = bandwidth
+            self.size = size
+            self.sampleRate = sampleRate
+            self.timescale = timescale
+            self.initialization = initialization
+            self.media = media
+            self.startNumber = startNumber
+            self.presentationTimeOffset = presentationTimeOffset
+            self.timeline = timeline
+        }
+    }
+
+    public struct Period: Sendable, Hashable {
+        public var id: String
+        /// Seconds from `availabilityStartTime`.
+        public var start: Double
+        /// One adaptation set per representation (one track per file).
+        public var representations: [Representation]
+
+        public init(id: String, start: Double, representations: [Representation]) {
+            self.id = id
+            self.start = start
+            self.representations = representations
+        }
+    }
+
+    public var availabilityStartTime: Date
+    public var publishTime: Date
+    /// Seconds.
+    public var minimumUpdatePeriod: Double
+    public var timeShiftBufferDepth: Double
+    public var minBufferTime: Double
+    public var suggestedPresentationDelay: Double
+    public var periods: [Period]
+
+    public init(availabilityStartTime: Date, publishTime: Date, minimumUpdatePeriod: Double, timeShiftBufferDepth: Double,
+                minBufferTime: Double, suggestedPresentationDelay: Double, periods: [Period]) {
+        self.availabilityStartTime = availabilityStartTime
+        self.publishTime = publishTime
+        self.minimumUpdatePeriod = minimumUpdatePeriod
+        self.timeShiftBufferDepth = timeShiftBufferDepth
+        self.minBufferTime = minBufferTime
+        self.suggestedPresentationDelay = suggestedPresentationDelay
+        self.periods = periods
+    }
+
+    public func render() -> String {
+        var lines = [
+            #"<?xml version="1.0" encoding="UTF-8"?>"#,
+            #"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019" type="dynamic""#
+                + " availabilityStartTime=\"\(Self.date(availabilityStartTime))\" publishTime=\"\(Self.date(publishTime))\""
+                + " minimumUpdatePeriod=\"\(Self.duration(minimumUpdatePeriod))\""
+                + " timeShiftBufferDepth=\"\(Self.duration(timeShiftBufferDepth))\""
+                + " minBufferTime=\"\(Self.duration(minBufferTime))\""
+                + " suggestedPresentationDelay=\"\(Self.duration(suggestedPresentationDelay))\">",
+        ]
+        for period in periods {
+            lines.append("  <Period id=\"\(period.id)\" start=\"\(Self.duration(period.start))\">")
+            for representation in period.representations { lines += Self.render(representation) }
+            lines.append("  </Period>")
+        }
+        lines.append(#"  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="\#(Self.date(publishTime))"/>"#)
+        lines.append("</MPD>")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func render(_ representation: Representation) -> [String] {
+        var attributes = "id=\"\(representation.id)\" bandwidth=\"\(representation.bandwidth)\" codecs=\"\(representation.codecs)\""
+        if let size = representation.size { attributes += " width=\"\(size.width)\" height=\"\(size.height)\"" }
+        if let rate = representation.sampleRate { attributes += " audioSamplingRate=\"\(rate)\"" }
+        var lines = [
+            "    <AdaptationSet contentType=\"\(representation.contentType)\" mimeType=\"\(representation.mimeType)\""
+                + " segmentAlignment=\"true\" startWithSAP=\"1\">",
+            "      <Representation \(attributes)>",
+            "        <SegmentTemplate timescale=\"\(representation.timescale)\""
+                + " presentationTimeOffset=\"\(representation.presentationTimeOffset)\""
+                + " initialization=\"\(representation.initialization)\" media=\"\(representation.media)\""
+                + " startNumber=\"\(representation.startNumber)\">",
+            "          <SegmentTimeline>",
+        ]
+        for entry in representation.timeline {
+            let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
+            lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
+        }
+        lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>", "    </AdaptationSet>"]
+        return lines
+    }
+
+    /// `xs:dateTime` in UTC with milliseconds.
+    static func date(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// `xs:duration` in seconds (`PT2.5S`).
+    static func duration(_ seconds: Double) -> String { "PT\(PlaylistNumber.short(seconds))S" }
+}

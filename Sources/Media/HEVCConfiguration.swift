@@ -1,0 +1,90 @@
+import NIOCore
+
+/// An HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1): the parameter sets, the NAL
+/// length size, the RFC 6381 codec string and the picture size from the SPS.
+public struct HEVCConfiguration: Sendable, Hashable {
+    /// The record exactly as received; it becomes the `hvcC` box body.
+    public var record: [UInt8]
+    public var nalLengthSize: Int
+    /// VPS, SPS and PPS NAL units, in record order.
+    public var parameterSets: [[UInt8]]
+    public var codecString: String
+    public var width: Int
+    public var height: Int
+
+    public init(record bytes: ByteBuffer) throws {
+        record = Array(bytes.readableBytesView)
+        guard record.count >= 23, record[0] == 1 else { throw MediaFormatError(.malformed, "HEVC configuration record") }
+        nalLengthSize = Int(record[21] & 0x03) + 1
+        parameterSets = try Self.arrays(record)
+        codecString = Self.codecString(record)
+        guard let sps = parameterSets.first(where: { ($0.first ?? 0) >> 1 & 0x3F == 33 }) else {
+            throw MediaFormatError(.malformed, "HEVC record without SPS")
+        }
+        (width, height) = try Self.pictureSize(sps: sps)
+    }
+
+    private static func arrays(_ record: [UInt8]) throws -> [[UInt8]] {
+        var sets: [[UInt8]] = []
+        var cursor = 23
+        for _ in 0..<record[22] {
+            guard cursor + 3 <= record.count else { throw MediaFormatError(.truncated, "HEVC NAL array") }
+            let count = Int(record[cursor + 1]) << 8 | Int(record[cursor + 2])
+            cursor += 3
+            for _ in 0..<count {
+                guard cursor + 2 <= record.count else { throw MediaFormatError(.truncated, "HEVC NAL length") }
+                let length = Int(record[cursor]) << 8 | Int(record[cursor + 1])
+                guard cursor + 2 + length <= record.count else { throw MediaFormatError(.truncated, "HEVC NAL unit") }
+                sets.append(Array(record[(cursor + 2)..<(cursor + 2 + length)]))
+                cursor += 2 + length
+            }
+        }
+        return sets
+    }
+
+    /// `hvc1.[A-C]P.C.TL.B…` (ISO/IEC 14496-15 Annex E.3).
+    private static func codecString(_ record: [UInt8]) -> String {
+        let space = ["", "A", "B", "C"][Int(record[1] >> 6)]
+        let tier = record[1] & 0x20 != 0 ? "H" : "L"
+        let compatibility = record[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        var reversed: UInt32 = 0
+        for bit in 0..<32 where compatibility & (1 << bit) != 0 { reversed |= 1 << (31 - bit) }
+        var constraints = Array(record[6...11])
+        while constraints.last == 0 { constraints.removeLast() }
+        let fields = ["hvc1", "\(space)\(record[1] & 0x1F)", String(reversed, radix: 16, uppercase: true),
+                      "\(tier)\(record[12])"] + constraints.map { String($0, radix: 16, uppercase: true) }
+        return fields.joined(separator: ".")
+    }
+
+    /// Width and height from an SPS (H.265 §7.3.2.2), conformance window applied.
+    static func pictureSize(sps: [UInt8]) throws -> (Int, Int) {
+        var reader = NALBitReader(nal: sps.dropFirst(2))
+        try reader.skip(4)
+        let subLayers = Int(try reader.bits(3))
+        try reader.skip(1 + 96)
+        var profilePresent: [Bool] = []
+        var levelPresent: [Bool] = []
+        for _ in 0..<subLayers {
+            profilePresent.append(try reader.flag())
+            levelPresent.append(try reader.flag())
+        }
+        if subLayers > 0 { try reader.skip(2 * (8 - subLayers)) }
+        for layer in 0..<subLayers {
+            if profilePresent[layer] { try reader.skip(88) }
+            if levelPresent[layer] { try reader.skip(8) }
+        }
+        _ = try reader.unsignedGolomb()
+        let chromaFormat = try reader.unsignedGolomb()
+        if chromaFormat == 3 { try reader.skip(1) }
+        var width = Int(try reader.unsignedGolomb())
+        var height = Int(try reader.unsignedGolomb())
+        if try reader.flag() {
+            let unitX = chromaFormat == 1 || chromaFormat == 2 ? 2 : 1
+            let unitY = chromaFormat == 1 ? 2 : 1
+            width -= unitX * Int(try reader.unsignedGolomb() + reader.unsignedGolomb())
+            height -= unitY * Int(try reader.unsignedGolomb() + reader.unsignedGolomb())
+        }
+        guard width > 0, height > 0 else { throw MediaFormatError(.malformed, "HEVC SPS picture size") }
+        return (width, height)
+    }
+}

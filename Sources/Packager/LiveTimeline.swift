@@ -1,0 +1,296 @@
+import Events
+import Foundation
+import Media
+import NIOCore
+
+/// The packaging state machine of one stream: frames in, segments and parts out, for classic
+/// HLS (MPEG-TS), LL-HLS and DASH (CMAF) at once, from one set of cut decisions.
+///
+/// Cuts follow the media alone, so any node packaging the same session produces the same names
+/// and bytes: segments start at the first keyframe past the segment target (first audio frame
+/// for audio-only streams), parts end before they would pass the part target. The video
+/// (or, without video, the audio) track decides the boundaries; the other track closes its
+/// parts at the same media times as its frames pass them.
+struct LiveTimeline: Sendable {
+    /// A decided cut: media time (ms) and whether a new segment starts there.
+    private struct Boundary: Sendable {
+        var time: Int64
+        var startsSegment: Bool
+    }
+
+    /// A video frame waiting for the next one, which gives its duration.
+    private struct HeldFrame: Sendable {
+        var dts: Int64
+        var pts: Int64
+        var isKeyframe: Bool
+        var data: ByteBuffer
+    }
+
+    let configuration: PackagingConfiguration
+    private(set) var segments: [SegmentRecord] = []
+    /// Highest rounded segment duration so far, never below the configured target.
+    private(set) var targetDuration: Int
+    private var tracks: TrackSet?
+    /// When the first session's first frame arrived: DASH's `availabilityStartTime`.
+    private(set) var availabilityStart: Date?
+    private var anchor: SessionAnchor?
+    private var lanes: [TrackKind: TrackLane] = [:]
+    private var driver: TrackKind = .video
+    private var followerBoundaries: [Boundary] = []
+    private var held: HeldFrame?
+    private var partStart: Int64 = 0
+    private var segmentStart: Int64 = 0
+    private var frameInterval: Int64 = 0
+    private var muxer: MPEGTSMuxer?
+    private var nextMediaSequence = 0
+    private var discontinuities = 0
+    private var nextIsDiscontinuity = false
+
+    init(configuration: PackagingConfiguration) {
+        self.configuration = configuration
+        targetDuration = Int(configuration.segmentSeconds.rounded(.up))
+    }
+
+    /// The session being packaged, once its tracks are known.
+    var currentTracks: TrackSet? { tracks }
+    var isStarted: Bool { !lanes.isEmpty }
+
+    // MARK: Sessions
+
+    /// Starts packaging a new publish session (the previous one, if any, is finished first and
+    /// the new one starts after a discontinuity).
+    mutating func begin(sessionID: UInt64) {
+        if tracks != nil { finish() }
+        tracks = TrackSet(sessionID: sessionID)
+        anchor = nil
+    }
+
+    /// Ends the current session: its last parts and segments are closed with what they have.
+    mutating func finish() {
+        if let frame = held {
+            held = nil
+            appendVideo(frame, duration: max(frameInterval, 1))
+        }
+        if lanes[driver] != nil { close(driver, endsSegment: true) }
+        for kind in lanes.keys where kind != driver {
+            for boundary in followerBoundaries { close(kind, endsSegment: boundary.startsSegment) }
+            close(kind, endsSegment: true)
+        }
+        // A segment opened by the last cut but given no media is taken back, number included.
+        if let last = segments.last, last.parts.isEmpty {
+            segments.removeLast()
+            nextMediaSequence -= 1
+            if last.discontinuity { discontinuities -= 1 }
+        }
+        for index in segments.indices {
+            for kind in segments[index].kinds { segments[index].finish(kind) }
+        }
+        if !segments.isEmpty { nextIsDiscontinuity = true }
+        lanes = [:]
+        followerBoundaries = []
+        held = nil
+        muxer = nil
+        tracks = nil
+    }
+
+    // MARK: Frames
+
+    /// Takes the session's next frame. Throws for configurations it cannot package (the
+    /// caller reports it; the stream goes on without that track).
+    mutating func append(_ frame: MediaFrame, arrival: Date) throws {
+        guard tracks?.sessionID == frame.sessionID else { return }
+        if frame.isSequenceHeader {
+            try reconfigure(with: frame)
+            return
+        }
+        switch frame.kind {
+        case .metadata, .end:
+            return
+        case .video:
+            let info = try VideoTagInfo(body: frame.payload)
+            guard info.isCodedFrame, let data = frame.payload.getSlice(
+                at: frame.payload.readerIndex + info.dataOffset, length: frame.payload.readableBytes - info.dataOffset) else { return }
+            takeVideo(HeldFrame(dts: frame.dts, pts: frame.pts, isKeyframe: frame.isKeyframe, data: data), arrival: arrival)
+        case .audio:
+            guard let data = frame.payload.getSlice(at: frame.payload.readerIndex + 2, length: frame.payload.readableBytes - 2),
+                  data.readableBytes > 0 else { return }
+            takeAudio(data, dts: frame.dts, arrival: arrival)
+        }
+    }
+
+    private mutating func reconfigure(with frame: MediaFrame) throws {
+        guard var updated = tracks else { return }
+        try updated.configure(with: frame)
+        let kind: TrackKind = frame.kind == .video ? .video : .audio
+        guard isStarted else {
+            tracks = updated
+            return
+        }
+        // Same configuration again (encoders repeat it): nothing to do. Otherwise the stream
+        // is re-initialised: new init segments, after a discontinuity.
+        guard updated.track(kind) != tracks?.track(kind) else { return }
+        finish()
+        updated.epoch += 1
+        tracks = updated
+    }
+
+    private mutating func start(at dts: Int64, arrival: Date) {
+        guard let tracks else { return }
+        driver = tracks.video != nil ? .video : .audio
+        for kind in TrackKind.allCases {
+            guard let track = tracks.track(kind) else { continue }
+            lanes[kind] = TrackLane(kind: kind, track: track, mediaSequence: nextMediaSequence,
+                                    writesCMAF: configuration.makesCMAF)
+        }
+        anchor = anchor ?? SessionAnchor(arrival: arrival, dts: dts)
+        availabilityStart = availabilityStart ?? arrival
+        muxer = MPEGTSMuxer(video: tracks.tsVideoStream, hasAudio: tracks.audio != nil)
+        partStart = dts
+        segmentStart = dts
+        openSegment()
+    }
+
+    private mutating func takeVideo(_ frame: HeldFrame, arrival: Date) {
+        if !isStarted {
+            guard tracks?.video != nil, frame.isKeyframe else { return }
+            start(at: frame.dts, arrival: arrival)
+        }
+        guard lanes[.video] != nil else { return }
+        if let previous = held {
+            let interval = frame.dts - previous.dts
+            if interval > 0 { frameInterval = interval }
+            appendVideo(previous, duration: max(interval, 0))
+            decideBoundary(at: frame.dts, isRandomAccess: frame.isKeyframe)
+        }
+        held = frame
+        writeTSVideo(frame)
+    }
+
+    private mutating func takeAudio(_ data: ByteBuffer, dts: Int64, arrival: Date) {
+        if !isStarted {
+            guard tracks?.video == nil, tracks?.audio != nil else { return }
+            start(at: dts, arrival: arrival)
+        }
+        guard let lane = lanes[.audio], let config = tracks?.aac else { return }
+        if driver == .audio {
+            if !lane.isEmpty { decideBoundary(at: dts, isRandomAccess: true) }
+        } else {
+            while let boundary = followerBoundaries.first, dts >= boundary.time {
+                followerBoundaries.removeFirst()
+                close(.audio, endsSegment: boundary.startsSegment)
+            }
+        }
+        lanes[.audio]!.add(FMP4Sample(duration: UInt32(AACConfiguration.samplesPerFrame), isSync: true, data: data), dts: dts)
+        noteStart(of: .audio)
+        writeTSAudio(data, dts: dts, config: config)
+    }
+
+    private mutating func appendVideo(_ frame: HeldFrame, duration: Int64) {
+        let sample = FMP4Sample(duration: UInt32(clamping: duration * 90), compositionOffset: Int32(clamping: (frame.pts - frame.dts) * 90),
+                                isSync: frame.isKeyframe, data: frame.data)
+        lanes[.video]?.add(sample, dts: frame.dts)
+        noteStart(of: .video)
+    }
+
+    /// Called by the driver track at each of its frames, before that frame joins a part.
+    private mutating func decideBoundary(at time: Int64, isRandomAccess: Bool) {
+        let segmentTarget = Int64(configuration.segmentSeconds * 1000)
+        let partTarget = Int64(configuration.partSeconds * 1000)
+        // Timestamps are whole milliseconds, so frame intervals jitter by one: a keyframe due
+        // at the target may arrive a millisecond early, and a part may end a millisecond late.
+        let step = driver == .video ? frameInterval : 0
+        let startsSegment = isRandomAccess && time - segmentStart >= segmentTarget - step / 2
+        guard startsSegment || time - partStart + step > partTarget + 1 else { return }
+        close(driver, endsSegment: startsSegment)
+        if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: startsSegment)) }
+        partStart = time
+        if startsSegment {
+            segmentStart = time
+            openSegment()
+        }
+    }
+
+    // MARK: Segments
+
+    private mutating func openSegment() {
+        guard let tracks, let anchor else { return }
+        let record = SegmentRecord(mediaSequence: nextMediaSequence, tracks: tracks, discontinuity: nextIsDiscontinuity,
+                                   discontinuitiesBefore: discontinuities, sessionAnchor: anchor)
+        if nextIsDiscontinuity { discontinuities += 1 }
+        nextIsDiscontinuity = false
+        nextMediaSequence += 1
+        segments.append(record)
+        if configuration.hls, var muxer {
+            muxer.writeTables(into: &segments[segments.count - 1].ts)
+            self.muxer = muxer
+        }
+        evict()
+    }
+
+    private mutating func close(_ kind: TrackKind, endsSegment: Bool) {
+        guard var lane = lanes[kind] else { return }
+        let sequence = lane.mediaSequence
+        // An empty part (a gap in this track) is not listed; part indexes stay contiguous.
+        let wasEmpty = lane.isEmpty
+        let part = wasEmpty ? nil : lane.closePart(endsSegment: endsSegment)
+        if wasEmpty, endsSegment { lane.moveToNextSegment() }
+        lanes[kind] = lane
+        guard let index = index(of: sequence) else { return }
+        if let part { segments[index].add(part, of: kind) }
+        if endsSegment { segments[index].finish(kind) }
+        if endsSegment, kind == driver {
+            targetDuration = max(targetDuration, Int(segments[index].duration.rounded()))
+        }
+    }
+
+    private mutating func noteStart(of kind: TrackKind) {
+        guard let lane = lanes[kind], let index = index(of: lane.mediaSequence),
+              segments[index].startTime[kind] == nil else { return }
+        segments[index].startTime[kind] = lane.partStartTime
+    }
+
+    private mutating func writeTSVideo(_ frame: HeldFrame) {
+        guard configuration.hls, var muxer, let tracks, let lane = lanes[.video], let index = index(of: lane.mediaSequence) else { return }
+        let (codec, lengthSize, sets): (AnnexB.Codec, Int, [[UInt8]]) = switch tracks.video?.codec {
+        case .avc(let config): (.h264, config.nalLengthSize, config.sequenceParameterSets + config.pictureParameterSets)
+        case .hevc(let config): (.hevc, config.nalLengthSize, config.parameterSets)
+        default: (.h264, 4, [])
+        }
+        guard let unit = try? AnnexB.accessUnit(frame.data, lengthSize: lengthSize, codec: codec,
+                                                parameterSets: frame.isKeyframe ? sets : []) else { return }
+        muxer.writeVideo(unit, pts: frame.pts * 90, dts: frame.dts * 90, isKeyframe: frame.isKeyframe,
+                         into: &segments[index].ts)
+        self.muxer = muxer
+    }
+
+    private mutating func writeTSAudio(_ data: ByteBuffer, dts: Int64, config: AACConfiguration) {
+        guard configuration.hls, var muxer, let lane = lanes[.audio], let index = index(of: lane.mediaSequence) else { return }
+        var frame = ByteBuffer(bytes: config.adtsHeader(payloadLength: data.readableBytes))
+        frame.writeImmutableBuffer(data)
+        muxer.writeAudio(frame, pts: dts * 90, into: &segments[index].ts)
+        self.muxer = muxer
+    }
+
+    private func index(of mediaSequence: Int) -> Int? {
+        guard let first = segments.first?.mediaSequence else { return nil }
+        let index = mediaSequence - first
+        return segments.indices.contains(index) ? index : nil
+    }
+
+    private mutating func evict() {
+        let complete = segments.filter(\.isComplete).count
+        let excess = complete - configuration.retainedSegments
+        if excess > 0, segments.prefix(excess).allSatisfy(\.isComplete) { segments.removeFirst(excess) }
+    }
+
+    // MARK: Reading
+
+    /// The segment numbered `mediaSequence`, if still kept.
+    func segment(_ mediaSequence: Int) -> SegmentRecord? { index(of: mediaSequence).map { segments[$0] } }
+
+    /// Where `kind` is now: the segment it is filling and how many of its parts are done.
+    func position(of kind: TrackKind) -> (mediaSequence: Int, completedParts: Int)? {
+        guard let lane = lanes[kind] else { return nil }
+        return (lane.mediaSequence, lane.partIndex)
+    }
+}

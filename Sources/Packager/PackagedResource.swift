@@ -1,0 +1,112 @@
+/// Every HTTP resource a packaged stream offers, by its path under `/{id}/`. The names here
+/// and the URIs playlists list are made in one place, so they cannot drift apart.
+public enum PackagedResource: Hashable, Sendable {
+    /// `live.m3u8`: classic HLS, MPEG-TS segments.
+    case classicPlaylist
+    /// `llhls.m3u8`: the LL-HLS multivariant playlist.
+    case llhlsMultivariant
+    /// `llhls-video.m3u8`, `llhls-audio.m3u8`: LL-HLS media playlists.
+    case llhlsMedia(TrackKind)
+    /// `manifest.mpd`.
+    case dashManifest
+    /// `ts/{session}-{msn}.ts`.
+    case tsSegment(session: String, mediaSequence: Int)
+    /// `cmaf/{session}/{track}-init.mp4`.
+    case initSegment(session: String, track: TrackKind)
+    /// `cmaf/{session}/{track}-{msn}.m4s`.
+    case cmafSegment(session: String, track: TrackKind, mediaSequence: Int)
+    /// `cmaf/{session}/{track}-{msn}.{part}.m4s`.
+    case cmafPart(session: String, track: TrackKind, mediaSequence: Int, part: Int)
+
+    /// Reads the path segments after the stream id; nil for anything else.
+    public init?(path: [Substring]) {
+        switch path.count {
+        case 1:
+            switch path[0] {
+            case "live.m3u8": self = .classicPlaylist
+            case "llhls.m3u8": self = .llhlsMultivariant
+            case "llhls-video.m3u8": self = .llhlsMedia(.video)
+            case "llhls-audio.m3u8": self = .llhlsMedia(.audio)
+            case "manifest.mpd": self = .dashManifest
+            default: return nil
+            }
+        case 2 where path[0] == "ts":
+            guard path[1].hasSuffix(".ts") else { return nil }
+            let parts = path[1].dropLast(3).split(separator: "-", maxSplits: 2)
+            guard parts.count >= 2, let sequence = Int(parts[parts.count - 1]) else { return nil }
+            self = .tsSegment(session: parts.dropLast().joined(separator: "-"), mediaSequence: sequence)
+        case 3 where path[0] == "cmaf":
+            self.init(cmafSession: String(path[1]), file: path[2])
+        default:
+            return nil
+        }
+    }
+
+    private init?(cmafSession session: String, file: Substring) {
+        guard let dash = file.firstIndex(of: "-"), let track = TrackKind(rawValue: String(file[..<dash])) else { return nil }
+        let rest = file[file.index(after: dash)...]
+        if rest == "init.mp4" {
+            self = .initSegment(session: session, track: track)
+            return
+        }
+        guard rest.hasSuffix(".m4s") else { return nil }
+        let numbers = rest.dropLast(4).split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        switch numbers.count {
+        case 1:
+            guard let sequence = numbers[0] else { return nil }
+            self = .cmafSegment(session: session, track: track, mediaSequence: sequence)
+        case 2:
+            guard let sequence = numbers[0], let part = numbers[1] else { return nil }
+            self = .cmafPart(session: session, track: track, mediaSequence: sequence, part: part)
+        default:
+            return nil
+        }
+    }
+
+    /// The path relative to `/{id}/`, as playlists list it.
+    public var relativePath: String {
+        switch self {
+        case .classicPlaylist: return "live.m3u8"
+        case .llhlsMultivariant: return "llhls.m3u8"
+        case .llhlsMedia(let track): return "llhls-\(track.rawValue).m3u8"
+        case .dashManifest: return "manifest.mpd"
+        case .tsSegment(let session, let sequence): return "ts/\(session)-\(sequence).ts"
+        case .initSegment(let session, let track): return "cmaf/\(session)/\(track.rawValue)-init.mp4"
+        case .cmafSegment(let session, let track, let sequence): return "cmaf/\(session)/\(track.rawValue)-\(sequence).m4s"
+        case .cmafPart(let session, let track, let sequence, let part):
+            return "cmaf/\(session)/\(track.rawValue)-\(sequence).\(part).m4s"
+        }
+    }
+
+    public var contentType: String {
+        switch self {
+        case .classicPlaylist, .llhlsMultivariant, .llhlsMedia: return "application/vnd.apple.mpegurl"
+        case .dashManifest: return "application/dash+xml"
+        case .tsSegment: return "video/mp2t"
+        case .initSegment(_, let track), .cmafSegment(_, let track, _), .cmafPart(_, let track, _, _):
+            return track == .video ? "video/mp4" : "audio/mp4"
+        }
+    }
+
+    /// Playlists and manifests change; everything else never does once it exists.
+    public var isPlaylist: Bool {
+        switch self {
+        case .classicPlaylist, .llhlsMultivariant, .llhlsMedia, .dashManifest: return true
+        default: return false
+        }
+    }
+
+    /// Which channel output serves it.
+    var output: Output {
+        switch self {
+        case .classicPlaylist, .tsSegment: return .hls
+        case .llhlsMultivariant, .llhlsMedia: return .llhls
+        case .dashManifest: return .dash
+        case .initSegment, .cmafSegment, .cmafPart: return .cmaf
+        }
+    }
+
+    enum Output {
+        case hls, llhls, dash, cmaf
+    }
+}

@@ -1,0 +1,43 @@
+/// The LL-HLS delivery directives of a playlist request (RFC 8216bis §6.2.5): `_HLS_msn`,
+/// `_HLS_part` and `_HLS_skip`.
+public struct PlaylistRequest: Sendable, Hashable {
+    public var mediaSequence: Int?
+    public var part: Int?
+    public var skip: Bool
+
+    public init(mediaSequence: Int? = nil, part: Int? = nil, skip: Bool = false) {
+        self.mediaSequence = mediaSequence
+        self.part = part
+        self.skip = skip
+    }
+
+    /// Reads the directives from a query string; other parameters (tokens) are ignored.
+    /// Throws for values that are not numbers and for `_HLS_part` without `_HLS_msn` (§6.2.5.2).
+    public init(query: Substring?) throws {
+        self.init()
+        for pair in (query ?? "").split(separator: "&") {
+            let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = field.count == 2 ? field[1] : ""
+            switch field[0] {
+            case "_HLS_msn":
+                guard let number = Int(value), number >= 0 else { throw PackagerError.badDirective("_HLS_msn=\(value)") }
+                mediaSequence = number
+            case "_HLS_part":
+                guard let number = Int(value), number >= 0 else { throw PackagerError.badDirective("_HLS_part=\(value)") }
+                part = number
+            case "_HLS_skip":
+                skip = value == "YES" || value == "v2"
+            default:
+                continue
+            }
+        }
+        if part != nil, mediaSequence == nil { throw PackagerError.badDirective("_HLS_part without _HLS_msn") }
+    }
+
+    public var blocks: Bool { mediaSequence != nil }
+}
+
+/// Why a packaged resource could not be served.
+public enum PackagerError: Error, Hashable, Sendable {
+    case badDirective(String)
+}

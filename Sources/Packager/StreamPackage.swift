@@ -1,0 +1,188 @@
+import Events
+import Foundation
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One stream's packaged outputs, shared by every HTTP request for it. The timeline sits behind
+/// one lock; playlists are rendered once per change and shared; blocking requests wait as
+/// promises and are answered the moment what they asked for exists.
+public final class StreamPackage: Sendable {
+    private struct Waiter {
+        var ready: @Sendable (LiveTimeline) -> Bool
+        var resource: PackagedResource
+        var request: PlaylistRequest
+        var promise: EventLoopPromise<PackagedResponse>
+    }
+
+    private struct State {
+        var timeline: LiveTimeline
+        var isLive = true
+        var endedAt: Date?
+        /// Bumped whenever a part or segment completes; keys the playlist cache.
+        var version = 0
+        var rendered: [String: (version: Int, body: ByteBuffer, tag: String)] = [:]
+        var waiters: [Waiter] = []
+    }
+
+    public let streamID: StreamID
+    public let configuration: PackagingConfiguration
+    private let state: NIOLockedValueBox<State>
+
+    init(streamID: StreamID, configuration: PackagingConfiguration) {
+        self.streamID = streamID
+        self.configuration = configuration
+        state = NIOLockedValueBox(State(timeline: LiveTimeline(configuration: configuration)))
+    }
+
+    /// Live now (not only kept for a republish).
+    public var isLive: Bool { state.withLockedValue { $0.isLive } }
+    var endedAt: Date? { state.withLockedValue { $0.endedAt } }
+
+    // MARK: Feeding
+
+    func begin(sessionID: UInt64) {
+        changeTimeline { state in
+            state.timeline.begin(sessionID: sessionID)
+            state.isLive = true
+            state.endedAt = nil
+        }
+    }
+
+    func append(_ frame: MediaFrame, arrival: Date) throws {
+        var failure: (any Error)?
+        changeTimeline { state in
+            do { try state.timeline.append(frame, arrival: arrival) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    func finish(at date: Date) {
+        changeTimeline { state in
+            state.timeline.finish()
+            state.isLive = false
+            state.endedAt = date
+        }
+    }
+
+    /// Runs `change`; if the timeline moved on, answers every waiter whose condition now holds
+    /// (and, once the stream is over, every waiter) outside the lock.
+    private func changeTimeline(_ change: (inout State) -> Void) {
+        let answered: [(EventLoopPromise<PackagedResponse>, PackagedResponse)] = state.withLockedValue { state in
+            let before = state.timeline.progress
+            change(&state)
+            guard state.timeline.progress != before || !state.isLive else { return [] }
+            state.version += 1
+            var answered: [(EventLoopPromise<PackagedResponse>, PackagedResponse)] = []
+            let waiters = state.waiters
+            state.waiters = []
+            for waiter in waiters {
+                if state.isLive && !waiter.ready(state.timeline) {
+                    state.waiters.append(waiter)
+                } else {
+                    answered.append((waiter.promise, Self.render(waiter.resource, waiter.request, &state)))
+                }
+            }
+            return answered
+        }
+        for (promise, response) in answered { promise.succeed(response) }
+    }
+
+    // MARK: Serving
+
+    /// Answers a request for `resource`, at once or, for blocking playlist requests and preload
+    /// hints, when what they ask for exists (at most `timeout`).
+    public func respond(to resource: PackagedResource, request: PlaylistRequest, eventLoop: any EventLoop,
+                        timeout: TimeAmount? = nil) -> EventLoopFuture<PackagedResponse> {
+        let promise = eventLoop.makePromise(of: PackagedResponse.self)
+        let immediate: PackagedResponse? = state.withLockedValue { state in
+            switch Self.readiness(resource, request, state.timeline) {
+            case .ready:
+                return Self.render(resource, request, &state)
+            case .tooFarAhead(let reason):
+                return .tooFarAhead(reason)
+            case .missing:
+                return .notFound
+            case .wait(let ready):
+                guard state.isLive else { return Self.render(resource, request, &state) }
+                state.waiters.append(Waiter(ready: ready, resource: resource, request: request, promise: promise))
+                return nil
+            }
+        }
+        if let immediate {
+            promise.succeed(immediate)
+        } else {
+            let limit = timeout ?? .seconds(Int64(3 * state.withLockedValue { $0.timeline.targetDuration }))
+            let scheduled = eventLoop.scheduleTask(in: limit) { [weak self] in self?.expire(promise) }
+            promise.futureResult.whenComplete { _ in scheduled.cancel() }
+        }
+        return promise.futureResult
+    }
+
+    private func expire(_ promise: EventLoopPromise<PackagedResponse>) {
+        let removed = state.withLockedValue { state in
+            let before = state.waiters.count
+            state.waiters.removeAll { $0.promise.futureResult === promise.futureResult }
+            return state.waiters.count != before
+        }
+        if removed { promise.succeed(.timedOut) }
+    }
+
+    private static func readiness(_ resource: PackagedResource, _ request: PlaylistRequest, _ timeline: LiveTimeline) -> Readiness {
+        switch resource {
+        case .llhlsMedia(let kind):
+            if let sequence = request.mediaSequence {
+                return timeline.blockingReadiness(kind, mediaSequence: sequence, part: request.part)
+            }
+            return timeline.lowLatencyPlaylist(kind, skip: false) != nil ? .ready : .wait({ $0.lowLatencyPlaylist(kind, skip: false) != nil })
+        case .classicPlaylist, .dashManifest:
+            return timeline.segments.contains(where: \.isComplete) ? .ready : .wait({ $0.segments.contains(where: \.isComplete) })
+        case .llhlsMultivariant:
+            return timeline.multivariantPlaylist() != nil ? .ready : .wait({ $0.multivariantPlaylist() != nil })
+        case .cmafPart(let session, let kind, let sequence, let part):
+            if timeline.part(session: session, kind, sequence, part) != nil { return .ready }
+            // A preload hint names the next part before it exists: hold the request for it.
+            guard timeline.isNextPart(session: session, kind, sequence, part) else { return .missing }
+            return .wait({ $0.part(session: session, kind, sequence, part) != nil })
+        case .tsSegment, .initSegment, .cmafSegment:
+            return .ready
+        }
+    }
+
+    private static func render(_ resource: PackagedResource, _ request: PlaylistRequest, _ state: inout State) -> PackagedResponse {
+        if resource.isPlaylist {
+            let key = "\(resource.relativePath)|\(request.skip)"
+            if let cached = state.rendered[key], cached.version == state.version {
+                return .content(cached.body, contentType: resource.contentType, entityTag: cached.tag, isPlaylist: true)
+            }
+            guard let text = playlistText(resource, request, state.timeline) else { return .notFound }
+            let body = ByteBuffer(string: text)
+            let tag = EntityTag.of(body)
+            state.rendered[key] = (state.version, body, tag)
+            return .content(body, contentType: resource.contentType, entityTag: tag, isPlaylist: true)
+        }
+        guard let body = state.timeline.media(resource) else { return .notFound }
+        return .content(body, contentType: resource.contentType, entityTag: "\"\(resource.relativePath)\"", isPlaylist: false)
+    }
+
+    private static func playlistText(_ resource: PackagedResource, _ request: PlaylistRequest, _ timeline: LiveTimeline) -> String? {
+        switch resource {
+        case .classicPlaylist: return timeline.classicPlaylist().render()
+        case .llhlsMultivariant: return timeline.multivariantPlaylist()?.render()
+        case .llhlsMedia(let kind): return timeline.lowLatencyPlaylist(kind, skip: request.skip)?.render()
+        case .dashManifest: return timeline.dashManifest(now: Date())?.render()
+        default: return nil
+        }
+    }
+}
+
+/// Strong entity tags from content: FNV-1a over the bytes.
+enum EntityTag {
+    static func of(_ body: ByteBuffer) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in body.readableBytesView {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return "\"\(String(hash, radix: 16))\""
+    }
+}

@@ -1,0 +1,84 @@
+import Media
+import NIOCore
+
+/// A finished part of one track: the CMAF chunk bytes and what the playlist says about it.
+struct PartRecord: Sendable {
+    var index: Int
+    /// Seconds.
+    var duration: Double
+    /// The same in the track's timescale.
+    var ticks: UInt64
+    var isIndependent: Bool
+    /// `moof` + `mdat`; empty when CMAF output is off.
+    var bytes: ByteBuffer
+}
+
+/// One track's progress through the timeline's parts: the samples of the part being filled,
+/// the track's decode clock, and its place (segment number, part index).
+struct TrackLane: Sendable {
+    let kind: TrackKind
+    let track: CMAFTrack
+    private(set) var mediaSequence: Int
+    private(set) var partIndex = 0
+    private var samples: [FMP4Sample] = []
+    private var baseTime: UInt64?
+    /// Where the next sample starts, in the track's timescale.
+    private var clock: UInt64?
+    private var fragmentSequence: UInt32 = 0
+    private let writesCMAF: Bool
+
+    init(kind: TrackKind, track: CMAFTrack, mediaSequence: Int, writesCMAF: Bool) {
+        self.kind = kind
+        self.track = track
+        self.mediaSequence = mediaSequence
+        self.writesCMAF = writesCMAF
+    }
+
+    var isEmpty: Bool { samples.isEmpty }
+    var firstSampleIsSync: Bool { samples.first?.isSync ?? false }
+
+    /// Decode time of the part being filled (or of the next sample), in the track's timescale.
+    var partStartTime: UInt64 { baseTime ?? clock ?? 0 }
+
+    /// Adds a sample decoded at `dts` milliseconds. Audio runs on its own sample clock, resynced
+    /// only on gaps, so AAC frames stay exactly 1024 samples apart.
+    mutating func add(_ sample: FMP4Sample, dts: Int64) {
+        let ideal = UInt64(max(0, dts)) * UInt64(track.timescale) / 1000
+        if let expected = clock, expected.distance(to: ideal).magnitude <= 2 * UInt64(max(sample.duration, 1)) {
+            baseTime = baseTime ?? expected
+        } else {
+            clock = ideal
+            baseTime = baseTime ?? ideal
+        }
+        clock! += UInt64(sample.duration)
+        samples.append(sample)
+    }
+
+    /// Moves to the next segment without closing a part (the current one is empty).
+    mutating func moveToNextSegment() {
+        mediaSequence += 1
+        partIndex = 0
+    }
+
+    /// Closes the part being filled; `endsSegment` moves the lane to the next segment.
+    mutating func closePart(endsSegment: Bool) -> PartRecord {
+        let duration = samples.reduce(0) { $0 + UInt64($1.duration) }
+        var bytes = ByteBuffer()
+        if writesCMAF {
+            fragmentSequence += 1
+            bytes = FMP4Fragment.write(sequenceNumber: fragmentSequence, trackID: track.trackID,
+                                       baseDecodeTime: partStartTime, samples: samples)
+        }
+        let record = PartRecord(index: partIndex, duration: Double(duration) / Double(track.timescale), ticks: duration,
+                                isIndependent: kind == .audio || firstSampleIsSync, bytes: bytes)
+        samples.removeAll(keepingCapacity: true)
+        baseTime = nil
+        if endsSegment {
+            mediaSequence += 1
+            partIndex = 0
+        } else {
+            partIndex += 1
+        }
+        return record
+    }
+}
