@@ -92,7 +92,7 @@ let package = Package(
 
         // Helpers shared by test targets (a seeded generator for random-input tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "RTMPTests", dependencies: [
             "RTMP", "Media", "TestSupport",
             .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -111,6 +111,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "PackagerTests", dependencies: ["Packager", "Events", "Media", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
