@@ -9,6 +9,10 @@ extension LiveTimeline {
         }
     }
 
+    func hasFinishedSegment(_ kind: TrackKind) -> Bool {
+        segments.contains { $0.isFinished(kind) && $0.tracks.track(kind) != nil }
+    }
+
     /// The bytes of a media resource, if it exists and is complete.
     func media(_ resource: PackagedResource) -> ByteBuffer? {
         switch resource {

@@ -134,11 +134,11 @@ public final class StreamPackage: Sendable {
             if let sequence = request.mediaSequence {
                 return timeline.blockingReadiness(kind, mediaSequence: sequence, part: request.part)
             }
-            return timeline.lowLatencyPlaylist(kind, skip: false) != nil ? .ready : .wait({ $0.lowLatencyPlaylist(kind, skip: false) != nil })
-        case .classicPlaylist, .dashManifest:
+            // Playlists are first served once they list a whole segment: some players (ffmpeg
+            // 5.1's among them) cannot start from parts alone.
+            return timeline.hasFinishedSegment(kind) ? .ready : .wait({ $0.hasFinishedSegment(kind) })
+        case .classicPlaylist, .dashManifest, .llhlsMultivariant:
             return timeline.segments.contains(where: \.isComplete) ? .ready : .wait({ $0.segments.contains(where: \.isComplete) })
-        case .llhlsMultivariant:
-            return timeline.multivariantPlaylist() != nil ? .ready : .wait({ $0.multivariantPlaylist() != nil })
         case .cmafPart(let session, let kind, let sequence, let part):
             if timeline.part(session: session, kind, sequence, part) != nil { return .ready }
             // A preload hint names the next part before it exists: hold the request for it.
