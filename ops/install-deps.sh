@@ -3,7 +3,8 @@
 # already present are skipped, and apt-get runs only when something is missing.
 set -euo pipefail
 
-packages=(pkg-config ffmpeg curl openssl libsqlite3-dev)
+# chromium and its driver run the player pages in the end-to-end tests.
+packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver)
 if [[ "${1:-}" == "--bench" ]]; then
     # The benchmark compares against nginx-rtmp on the same machine.
     packages+=(nginx libnginx-mod-rtmp util-linux)
@@ -22,6 +23,12 @@ if ((${#missing[@]} > 0)); then
     if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# selenium drives headless Chromium in the player-page tests.
+SELENIUM_VERSION=4.27.1
+if ! python3 -m pip show selenium 2>/dev/null | grep -q "^Version: $SELENIUM_VERSION$"; then
+    python3 -m pip install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION"
 fi
 
 if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then

@@ -94,7 +94,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .packaged(let id, let resource):
             answerPackaged(resource, of: id, context: context)
         case .playerPage(_, let page):
-            send(.ok, body: page.html, extraHeaders: ["Content-Type": "text/html; charset=utf-8", "Cache-Control": "max-age=60"],
+            send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
         case .httpFLV(let id):
             guard let fanout = hub.fanout(for: id) else {

@@ -1,13 +1,19 @@
 import Foundation
 import NIOCore
 
-/// The player pages served beside each stream: small hand-written players, no library from a
+/// The player pages (and their script) served beside each stream: small hand-written players, no library from a
 /// CDN. Each page finds its stream from its own URL.
 enum PlayerPage: String, Sendable, CaseIterable {
     /// Native HLS where the browser has it, otherwise MSE over the LL-HLS CMAF parts.
     case hls = "hls.html"
     /// HTTP-FLV remuxed to fMP4 in the browser, played through MSE.
     case flv = "flv.html"
+    /// The player both pages import.
+    case script = "player.js"
+
+    var contentType: String {
+        self == .script ? "text/javascript; charset=utf-8" : "text/html; charset=utf-8"
+    }
 
     var html: ByteBuffer {
         ByteBuffer(bytes: Self.pages[self] ?? [])
@@ -18,7 +24,8 @@ enum PlayerPage: String, Sendable, CaseIterable {
         var pages: [PlayerPage: [UInt8]] = [:]
         for page in allCases {
             let name = (page.rawValue as NSString).deletingPathExtension
-            if let url = Bundle.module.url(forResource: name, withExtension: "html", subdirectory: "Players"),
+            let type = (page.rawValue as NSString).pathExtension
+            if let url = Bundle.module.url(forResource: name, withExtension: type, subdirectory: "Players"),
                let data = try? Data(contentsOf: url) {
                 pages[page] = Array(data)
             }
