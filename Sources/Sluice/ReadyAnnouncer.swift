@@ -57,9 +57,13 @@ final class ReadyAnnouncer: Sendable {
                 "Push (OBS):      server \(bases.push)/stream  stream key \(id)?sign=\(sign)",
             ]
             if let rtmps { lines.append("Push (RTMPS):    rtmps://\(settings.publicHost):\(rtmps)/stream/\(id)?sign=\(sign)") }
+            lines.append("Play (HTTP-FLV): \(bases.play)/\(id)/live.flv")
+            if channel.outputs.hls { lines.append("Play (HLS):      \(bases.play)/\(id)/live.m3u8") }
+            if channel.outputs.llhls { lines.append("Play (LL-HLS):   \(bases.play)/\(id)/llhls.m3u8") }
+            if channel.outputs.dash { lines.append("Play (DASH):     \(bases.play)/\(id)/manifest.mpd") }
             lines += [
-                "Play (HTTP-FLV): \(bases.play)/\(id)/live.flv",
                 "Play (RTMP):     \(bases.rtmpPlay)/stream/\(id)",
+                "Player pages:    \(bases.play)/\(id)/flv.html  \(bases.play)/\(id)/hls.html",
                 "The sample push URL is valid for 24 hours; POST /api/v1/channels/\(id)/push-url makes more.",
             ]
         }

@@ -82,7 +82,9 @@ struct SingleNode {
     private func demoChannel(_ channels: SQLiteChannelStore) async throws -> (channel: StreamChannel, secret: String)? {
         var channel = try await channels.list(nameContains: nil, limit: 1, after: nil).channels.first
         if channel == nil {
-            channel = try await channels.create(StreamChannel(name: "Demo"), pushSecret: ChannelsAPI.randomSecret())
+            var outputs = StreamChannel.Outputs()
+            (outputs.hls, outputs.llhls, outputs.dash) = (true, true, true)
+            channel = try await channels.create(StreamChannel(name: "Demo", outputs: outputs), pushSecret: ChannelsAPI.randomSecret())
         }
         guard let channel else { return nil }
         return try await channels.pushSecret(of: channel.id).map { (channel, $0) }
