@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench clean-data
+.PHONY: deps build run test api-fuzz bench bench-hls clean-data
 
 deps:
 	./ops/install-deps.sh
@@ -33,6 +33,12 @@ bench:
 	swift build -c release --product sluice
 	swift build -c release --product LoadGenerator
 	./Benchmarks/run.sh
+
+## Release build, then the HLS/LL-HLS latency and blocking-client benchmark (with nginx-rtmp's HLS).
+bench-hls:
+	./ops/install-deps.sh --bench
+	swift build -c release --product sluice
+	./Benchmarks/hls.sh
 
 clean-data:
 	rm -rf ./data
