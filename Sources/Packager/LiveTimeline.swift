@@ -132,6 +132,8 @@ struct LiveTimeline: Sendable {
         finish()
         updated.epoch += 1
         tracks = updated
+        // The new timeline is anchored at its own first frame (a new DASH period).
+        anchor = nil
     }
 
     private mutating func start(at dts: Int64, arrival: Date) {
@@ -161,6 +163,7 @@ struct LiveTimeline: Sendable {
             if interval > 0 { frameInterval = interval }
             appendVideo(previous, duration: max(interval, 0))
             decideBoundary(at: frame.dts, isRandomAccess: frame.isKeyframe)
+            closeStalledFollower(at: frame.dts)
         }
         held = frame
         writeTSVideo(frame)
@@ -192,13 +195,29 @@ struct LiveTimeline: Sendable {
         noteStart(of: .video)
     }
 
+    /// A follower track that stopped (audio that goes silent on the wire) must not hold
+    /// segments open: cuts it has not reached a second after the driver passed them are closed
+    /// for it with what it has.
+    private mutating func closeStalledFollower(at time: Int64) {
+        guard let follower = lanes.keys.first(where: { $0 != driver }) else { return }
+        while let boundary = followerBoundaries.first, time - boundary.time > Self.followerPatience {
+            followerBoundaries.removeFirst()
+            close(follower, endsSegment: boundary.startsSegment)
+        }
+    }
+
+    /// How far (ms) the other track may trail the driver before its parts are closed for it;
+    /// well past the interleaving skew of RTMP encoders.
+    static let followerPatience: Int64 = 1000
+
     /// Called by the driver track at each of its frames, before that frame joins a part.
     private mutating func decideBoundary(at time: Int64, isRandomAccess: Bool) {
         let segmentTarget = Int64(configuration.segmentSeconds * 1000)
         let partTarget = Int64(configuration.partSeconds * 1000)
         // Timestamps are whole milliseconds, so frame intervals jitter by one: a keyframe due
         // at the target may arrive a millisecond early, and a part may end a millisecond late.
-        let step = driver == .video ? frameInterval : 0
+        let step = driver == .video ? frameInterval
+            : Int64(AACConfiguration.samplesPerFrame * 1000 / max(tracks?.aac?.sampleRate ?? 44100, 1))
         let startsSegment = isRandomAccess && time - segmentStart >= segmentTarget - step / 2
         guard startsSegment || time - partStart + step > partTarget + 1 else { return }
         close(driver, endsSegment: startsSegment)

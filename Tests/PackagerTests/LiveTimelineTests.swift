@@ -64,6 +64,7 @@ import Testing
         let complete = timeline.segments.filter(\.isComplete)
         #expect(complete.count == 3)
         #expect(complete.allSatisfy { abs($0.duration - 2) < 0.03 })
+        #expect(complete.allSatisfy { ($0.parts[.audio] ?? []).allSatisfy { $0.duration <= 0.501 } })
         #expect(timeline.multivariantPlaylist()?.variants.first?.uri == "llhls-audio.m3u8")
     }
 
@@ -84,6 +85,23 @@ import Testing
         #expect(timeline.classicPlaylist().discontinuitySequence == 1)
         let video = try #require(timeline.lowLatencyPlaylist(.video, skip: false)).render()
         #expect(video.contains("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"cmaf/00000000000000cd/video-init.mp4\""))
+    }
+
+    @Test func aNewConfigurationMidStreamReinitialisesAfterADiscontinuity() throws {
+        var timeline = LiveTimeline(configuration: PackagingConfiguration())
+        var stream = SyntheticStream()
+        try timeline.feed(stream.frames(seconds: 4.5))
+        stream.pps = [0x68, 0xCE, 0x0F, 0xC9]
+        // …and the audio stops: segments must not wait for it.
+        stream.hasAudio = false
+        try timeline.feed(stream.frames(seconds: 4.5, start: 4500))
+        let video = try #require(timeline.lowLatencyPlaylist(.video, skip: false)).render()
+        #expect(video.contains("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"cmaf/00000000000000ab-1/video-init.mp4\""), "\(video)")
+        let names = timeline.classicPlaylist().segments.map(\.uri)
+        #expect(names.contains("ts/00000000000000ab-1-3.ts"), "\(names)")
+        let periods = try #require(timeline.dashManifest(now: Date())).periods
+        #expect(periods.map(\.id) == ["00000000000000ab", "00000000000000ab-1"])
+        #expect(periods[1].start > periods[0].start)
     }
 
     @Test func deltaUpdatesSkipOldSegmentsAndKeepTheirNumbering() throws {

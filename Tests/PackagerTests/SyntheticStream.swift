@@ -8,7 +8,8 @@ import NIOCore
 struct SyntheticStream {
     static let sps: [UInt8] = [0x67, 0x42, 0xC0, 0x1E, 0xDA, 0x02, 0x80, 0xBF, 0xE5, 0xC0, 0x44, 0x00, 0x00, 0x03, 0x00,
                                0x04, 0x00, 0x00, 0x03, 0x00, 0xF0, 0x3C, 0x58, 0xBA, 0x80]
-    static let pps: [UInt8] = [0x68, 0xCE, 0x0F, 0xC8]
+    /// The PPS in the sequence header; change it to make a stream re-initialise.
+    var pps: [UInt8] = [0x68, 0xCE, 0x0F, 0xC8]
 
     var sessionID: UInt64 = 0xAB
     var frameRate = 30
@@ -59,7 +60,7 @@ struct SyntheticStream {
     }
 
     private var videoHeader: [UInt8] {
-        let record: [UInt8] = [1, 0x42, 0xC0, 0x1E, 0xFF, 0xE1, 0, UInt8(Self.sps.count)] + Self.sps + [1, 0, UInt8(Self.pps.count)] + Self.pps
+        let record: [UInt8] = [1, 0x42, 0xC0, 0x1E, 0xFF, 0xE1, 0, UInt8(Self.sps.count)] + Self.sps + [1, 0, UInt8(pps.count)] + pps
         return [0x17, 0x00, 0, 0, 0] + record
     }
 
