@@ -1,6 +1,6 @@
-import Media
 import Events
 import Foundation
+import Media
 import NIOCore
 import NIOHTTP1
 import State

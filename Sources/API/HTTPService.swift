@@ -28,7 +28,7 @@ public struct HTTPConfiguration: Sendable {
     }
 }
 
-/// The HTTP server: playback (HTTP-FLV) and health. On shutdown it stops accepting and closes
+/// The HTTP server: playback (HTTP-FLV, HLS, LL-HLS, DASH, player pages), the API and health. On shutdown it stops accepting and closes
 /// every connection.
 public final class HTTPService: Service {
     private let configuration: HTTPConfiguration

@@ -112,7 +112,8 @@ public final class StreamPackage: Sendable {
         if let immediate {
             promise.succeed(immediate)
         } else {
-            let limit = timeout ?? .seconds(Int64(3 * state.withLockedValue { $0.timeline.targetDuration }))
+            // Three target durations (RFC 8216bis §6.2.5.2), kept under the HTTP idle timeout.
+            let limit = timeout ?? .seconds(Int64(min(3 * state.withLockedValue { $0.timeline.targetDuration }, 20)))
             let scheduled = eventLoop.scheduleTask(in: limit) { [weak self] in self?.expire(promise) }
             promise.futureResult.whenComplete { _ in scheduled.cancel() }
         }

@@ -5,9 +5,9 @@ import Foundation
 import Ingest
 import Logging
 import NIOConcurrencyHelpers
-import Packager
 import NIOCore
 import NIOPosix
+import Packager
 import ServiceLifecycle
 import State
 

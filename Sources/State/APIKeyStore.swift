@@ -1,7 +1,7 @@
-import Media
 import Crypto
 import Foundation
 import GRDB
+import Media
 
 /// What a key may do.
 public enum APIKeyScope: String, Codable, Sendable, Hashable, CaseIterable {

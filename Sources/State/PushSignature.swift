@@ -1,6 +1,6 @@
-import Media
 import Crypto
 import Foundation
+import Media
 
 /// Signed push URLs, compatible with Node-Media-Server's scheme:
 /// `rtmp://HOST/stream/{id}?sign={exp}-{md5hex}`, where `md5hex` is the lowercase hex MD5 of
