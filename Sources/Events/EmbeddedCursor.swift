@@ -18,7 +18,7 @@ final class EmbeddedCursor: BusCursor {
             case .delivery(let delivery):
                 position.withLockedValue { $0 = delivery.offset + 1 }
                 return delivery
-            case .closed:
+            case .closed, .cancelled:
                 return nil
             case .waiting:
                 await waitForAppend(after: offset)

@@ -78,6 +78,8 @@ final class PartitionLog: Sendable {
         case delivery(BusDelivery)
         case closed
         case waiting
+        /// Nothing to read and the reading task is cancelled: the waiter was not registered.
+        case cancelled
     }
 
     /// Reads the record at `offset` (moving it forward past trimmed records), or registers
@@ -95,6 +97,9 @@ final class PartitionLog: Sendable {
             }
             if state.closed { return .closed }
             if let waiter {
+                // Checked under the lock `wakeWaiters` takes: a cancellation whose handler already
+                // woke the waiters is seen here, so no waiter is registered after its wake-up.
+                guard !Task.isCancelled else { return .cancelled }
                 state.waiters[state.nextWaiterID] = waiter
                 state.nextWaiterID &+= 1
             }

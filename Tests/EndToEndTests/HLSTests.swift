@@ -49,6 +49,7 @@ extension EndToEnd {
             #expect(classic.body.contains("#EXT-X-TARGETDURATION:2\n"))
             _ = publisher.wait()
             #expect(try Tools.httpStatus("\(base)/live.m3u8") == 404, "offline streams have no playlist")
+            #expect(server.stop() == 0, "SIGTERM drains the packager too")
         }
 
         @Test func scriptedLowLatencyClient() throws {

@@ -90,4 +90,18 @@ import Testing
         #expect(try await task.value.isEmpty)
         await bus.shutdown()
     }
+
+    /// Cancellation racing the consumer's first wait: the wake-up must never be lost (a lost one
+    /// hung `sluice serve`'s shutdown once in a few runs). 2000 races, each bounded by the suite's
+    /// time limit.
+    @Test(.timeLimit(.minutes(1))) func cancellationRacingTheFirstWaitIsNeverLost() async throws {
+        let bus = EmbeddedEventBus()
+        for _ in 0..<2000 {
+            let subscription = bus.subscribe(to: .mediaSource, from: .end)
+            let task = Task { try await take(1, from: subscription) }
+            task.cancel()
+            #expect(try await task.value.isEmpty)
+        }
+        await bus.shutdown()
+    }
 }
