@@ -110,8 +110,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Runs the API off the event loop (stores may block on disk), reading nothing more from
-    /// the connection until the answer is written.
+    /// Runs the API off the event loop (stores may block on disk).
     private func answerAPI(context: ChannelHandlerContext) {
         guard let api, let head else {
             let error = APIError(.notFound, code: "not_found", message: "The API is not enabled.")
@@ -127,32 +126,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
         body = nil
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        Task {
-            let response = await api.handle(request)
-            loopBound.eventLoop.execute {
-                let (handler, context) = loopBound.value
-                handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
-                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-                context.read()
-            }
-        }
+        let promise = context.eventLoop.makePromise(of: APIResponse.self)
+        promise.completeWithTask { await api.handle(request) }
+        sendWhenAnswered(promise.futureResult, context: context)
     }
 
-    /// Playlists may wait (blocking reload), so nothing more is read from the connection until
-    /// the answer is written: responses stay in request order.
+    /// Playlists may wait (blocking reload): the answer is sent when it comes.
     private func answerPackaged(_ resource: PackagedResource, of id: StreamID, context: ChannelHandlerContext) {
         guard let packaged, let head else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return
         }
+        sendWhenAnswered(packaged.answer(resource, of: id, head: head, eventLoop: context.eventLoop), context: context)
+    }
+
+    /// Sends an answer that comes later, reading nothing more from the connection until it is
+    /// written, so pipelined responses stay in request order.
+    private func sendWhenAnswered(_ answer: EventLoopFuture<APIResponse>, context: ChannelHandlerContext) {
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        packaged.answer(resource, of: id, head: head, eventLoop: context.eventLoop).whenSuccess { answer in
+        answer.hop(to: context.eventLoop).whenSuccess { response in
             let (handler, context) = loopBound.value
-            handler.send(answer.status, body: answer.body, extraHeaders: answer.headers, context: context)
+            handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()
         }

@@ -3,13 +3,6 @@ import NIOCore
 import NIOHTTP1
 import Packager
 
-/// A finished HTTP answer: status, headers beyond the common ones, body.
-struct HTTPAnswer: Sendable {
-    var status: HTTPResponseStatus
-    var headers: HTTPHeaders
-    var body: ByteBuffer?
-}
-
 /// Serves HLS, LL-HLS and DASH from the packager: playlists short-lived in caches, media
 /// immutable (names never repeat), entity tags and `If-None-Match`, byte ranges on media,
 /// blocking playlist reloads, JSON errors for streams that are unknown or offline.
@@ -20,30 +13,30 @@ struct PackagedPlayback: Sendable {
     static let blockingMaxAge = 6
 
     func answer(_ resource: PackagedResource, of stream: StreamID, head: HTTPRequestHead,
-                eventLoop: any EventLoop) -> EventLoopFuture<HTTPAnswer> {
+                eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
         guard let package = packager.package(for: stream), package.configuration.serves(resource),
               package.isLive || !resource.isPlaylist else {
-            return eventLoop.makeSucceededFuture(Self.error(.streamNotFound(stream.rawValue)))
+            return eventLoop.makeSucceededFuture(APIResponse.error(.streamNotFound(stream.rawValue)))
         }
         let request: PlaylistRequest
         do {
             request = try PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
         } catch {
-            return eventLoop.makeSucceededFuture(Self.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
+            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
         }
         return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
             Self.answer(response, request: request, head: head)
         }
     }
 
-    private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> HTTPAnswer {
+    private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {
         switch response {
         case .notFound:
-            return error(APIError(.notFound, code: "not_found", message: "No such segment, part or playlist (it may have left the window)."))
+            return APIResponse.error(APIError(.notFound, code: "not_found", message: "No such segment, part or playlist (it may have left the window)."))
         case .tooFarAhead(let reason):
-            return error(APIError(.badRequest, code: "too_far_ahead", message: reason))
+            return APIResponse.error(APIError(.badRequest, code: "too_far_ahead", message: reason))
         case .timedOut:
-            return error(APIError(.serviceUnavailable, code: "not_yet_available", message: "The stream did not reach the requested segment in time."))
+            return APIResponse.error(APIError(.serviceUnavailable, code: "not_yet_available", message: "The stream did not reach the requested segment in time."))
         case .content(let body, let contentType, let tag, let isPlaylist):
             var headers = HTTPHeaders([("Content-Type", contentType), ("ETag", tag)])
             if isPlaylist {
@@ -53,30 +46,26 @@ struct PackagedPlayback: Sendable {
                 headers.add(name: "Accept-Ranges", value: "bytes")
             }
             if head.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
-                return HTTPAnswer(status: .notModified, headers: headers, body: nil)
+                return APIResponse(status: .notModified, headers: headers, body: nil)
             }
             if !isPlaylist, let range = head.headers.first(name: "Range") {
                 return ranged(body, range: range, headers: headers)
             }
-            return HTTPAnswer(status: .ok, headers: headers, body: body)
+            return APIResponse(status: .ok, headers: headers, body: body)
         }
     }
 
     /// One `bytes=` range (RFC 9110 §14): 206 with `Content-Range`, or 416.
-    static func ranged(_ body: ByteBuffer, range: String, headers: HTTPHeaders) -> HTTPAnswer {
+    static func ranged(_ body: ByteBuffer, range: String, headers: HTTPHeaders) -> APIResponse {
         var headers = headers
         let size = body.readableBytes
         guard let bounds = ByteRange.parse(range, size: size) else {
             headers.add(name: "Content-Range", value: "bytes */\(size)")
-            return HTTPAnswer(status: .rangeNotSatisfiable, headers: headers, body: nil)
+            return APIResponse(status: .rangeNotSatisfiable, headers: headers, body: nil)
         }
         headers.add(name: "Content-Range", value: "bytes \(bounds.lowerBound)-\(bounds.upperBound)/\(size)")
-        return HTTPAnswer(status: .partialContent, headers: headers,
+        return APIResponse(status: .partialContent, headers: headers,
                           body: body.getSlice(at: body.readerIndex + bounds.lowerBound, length: bounds.count))
-    }
-
-    static func error(_ error: APIError) -> HTTPAnswer {
-        HTTPAnswer(status: error.status, headers: ["Content-Type": "application/json"], body: error.body)
     }
 }
 

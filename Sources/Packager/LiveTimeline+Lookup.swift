@@ -2,13 +2,6 @@ import NIOCore
 
 /// Finding segments and parts by name, and deciding when a blocking request can be answered.
 extension LiveTimeline {
-    /// Parts and segments completed so far, for change detection.
-    var progress: Int {
-        segments.reduce(0) { total, segment in
-            total + segment.parts.values.reduce(0) { $0 + $1.count } + (segment.isComplete ? 1 : 0)
-        }
-    }
-
     func hasFinishedSegment(_ kind: TrackKind) -> Bool {
         segments.contains { $0.isFinished(kind) && $0.tracks.track(kind) != nil }
     }

@@ -30,6 +30,9 @@ struct LiveTimeline: Sendable {
     private(set) var segments: [SegmentRecord] = []
     /// Highest rounded segment duration so far, never below the configured target.
     private(set) var targetDuration: Int
+    /// Counts closed parts and finished track segments: what playlists list changes only when
+    /// it moves, so callers compare it instead of the segments.
+    private(set) var progress = 0
     private var tracks: TrackSet?
     /// When the first session's first frame arrived: DASH's `availabilityStartTime`.
     private(set) var availabilityStart: Date?
@@ -85,6 +88,7 @@ struct LiveTimeline: Sendable {
         for index in segments.indices {
             for kind in segments[index].kinds { segments[index].finish(kind) }
         }
+        progress += 1
         if !segments.isEmpty { nextIsDiscontinuity = true }
         lanes = [:]
         followerBoundaries = []
@@ -257,6 +261,7 @@ struct LiveTimeline: Sendable {
         guard let index = index(of: sequence) else { return }
         if let part { segments[index].add(part, of: kind) }
         if endsSegment { segments[index].finish(kind) }
+        progress += 1
         if endsSegment, kind == driver {
             targetDuration = max(targetDuration, Int(segments[index].duration.rounded()))
         }

@@ -42,18 +42,16 @@ public final class PackagerHub: Sendable {
     }
 
     func handle(_ frame: MediaFrame, of id: StreamID, arrival: Date) async {
-        let known = streams.withLockedValue { $0.sessions[id] }
+        let (known, current) = streams.withLockedValue { ($0.sessions[id], $0.packages[id]) }
         if frame.kind == .end {
             guard known == frame.sessionID else { return }
             streams.withLockedValue { $0.sessions[id] = nil }
-            package(for: id)?.finish(at: arrival)
+            current?.finish(at: arrival)
             sweep(now: arrival)
             return
         }
-        if known != frame.sessionID {
-            await beginSession(frame.sessionID, of: id, at: arrival)
-        }
-        guard let package = package(for: id), package.isLive else { return }
+        let package = known == frame.sessionID ? current : await beginSession(frame.sessionID, of: id, at: arrival)
+        guard let package, package.isLive else { return }
         do {
             try package.append(frame, arrival: arrival)
         } catch {
@@ -61,7 +59,8 @@ public final class PackagerHub: Sendable {
         }
     }
 
-    private func beginSession(_ sessionID: UInt64, of id: StreamID, at date: Date) async {
+    /// The package the new session goes to, or nil when its channel packages nothing.
+    private func beginSession(_ sessionID: UInt64, of id: StreamID, at date: Date) async -> StreamPackage? {
         sweep(now: date)
         let configuration = await settings(id)
         let package: StreamPackage? = streams.withLockedValue { streams in
@@ -77,6 +76,7 @@ public final class PackagerHub: Sendable {
         }
         package?.begin(sessionID: sessionID)
         if package != nil { logger.info("packaging stream", metadata: ["stream": "\(id)"]) }
+        return package
     }
 
     /// Drops packages whose publisher left longer than the grace ago.
