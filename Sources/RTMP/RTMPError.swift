@@ -10,6 +10,10 @@ public struct RTMPError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidChunkSize
         case malformedCommand
         case unexpectedMessage
+        /// The server refused a client's connect, createStream or publish.
+        case refused
+        /// The connection ended (closed by the peer, reset, or an I/O error).
+        case connectionClosed
     }
 
     public var code: Code
