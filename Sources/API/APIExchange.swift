@@ -15,14 +15,19 @@ public struct APIRequest: Sendable {
         self.method = method
         let parts = uri.split(separator: "?", maxSplits: 1).map(String.init)
         path = (parts.first ?? "").split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        query = Self.query(of: uri)
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The query of a request URI, percent-decoded; a repeated name keeps its last value.
+    static func query(of uri: String) -> [String: String] {
         var query: [String: String] = [:]
-        for pair in (parts.count > 1 ? parts[1] : "").split(separator: "&") {
+        for pair in (uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? "").split(separator: "&") {
             let keyValue = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
             if let key = keyValue.first { query[key] = keyValue.count > 1 ? keyValue[1] : "" }
         }
-        self.query = query
-        self.headers = headers
-        self.body = body
+        return query
     }
 }
 

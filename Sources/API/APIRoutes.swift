@@ -51,6 +51,8 @@ enum APIRoutes {
                  access: .read, request: "PushURLRequest", response: "PushURL", status: 200),
         APIRoute(method: .GET, path: "/api/v1/channels/{id}/play-urls", summary: "Play URLs of enabled outputs",
                  access: .read, response: "PlayURLs", status: 200),
+        APIRoute(method: .POST, path: "/api/v1/channels/{id}/play-url", summary: "Signed play URLs",
+                 access: .read, request: "PlayURLRequest", response: "PlayURL", status: 200),
         APIRoute(method: .POST, path: "/api/v1/channels/{id}/rotate-secret", summary: "Rotate the push secret",
                  access: .write, response: "Channel", status: 200),
         APIRoute(method: .GET, path: "/api/v1/streams", summary: "Live streams", access: .read,

@@ -27,6 +27,7 @@ enum ChannelJSON {
     static let template: JSONValue = {
         var channel = StreamChannel(name: "template", expiresAt: Date(), relays: [StreamChannel.Relay(url: "rtmp://host/app/key")])
         channel.hls.partSeconds = 1
+        channel.admissionURL = "https://hooks.example/admit"
         return (try? value(of: channel)) ?? .null
     }()
 

@@ -91,9 +91,11 @@ public struct ChannelsAPI: Sendable {
         case (.PUT, nil): return try await change(id, request, replacing: true)
         case (.DELETE, nil): return try await delete(id, request)
         case (.POST, "push-url"): return try await pushURL(id, request)
-        case (.GET, "play-urls"): return try await playURLs(id)
+        case (.GET, "play-urls"): return .json(playURLs(of: try await existing(id)))
+        case (.POST, "play-url"): return try await signedPlayURLs(id, request)
         case (.POST, "rotate-secret"): return try await rotate(id)
-        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "rotate-secret"): throw Self.methodNotAllowed(request.method)
+        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "play-url"), (_, "rotate-secret"):
+            throw Self.methodNotAllowed(request.method)
         default: throw APIError(.notFound, code: "not_found", message: "No such channel resource.")
         }
     }
@@ -166,8 +168,8 @@ public struct ChannelsAPI: Sendable {
                              expiresAt: expires, qrText: url))
     }
 
-    private func playURLs(_ id: ChannelID) async throws -> APIResponse {
-        let channel = try await existing(id)
+    /// The play URL of every enabled output, by output name.
+    private func playURLs(of channel: StreamChannel) -> [String: String] {
         let name = channel.streamName
         let bases = bases()
         var urls: [String: String] = ["rtmp": "\(bases.rtmpPlay)/stream/\(name)"]
@@ -176,7 +178,38 @@ public struct ChannelsAPI: Sendable {
         if channel.outputs.llhls { urls["llhls"] = "\(bases.play)/\(name)/llhls.m3u8" }
         if channel.outputs.dash { urls["dash"] = "\(bases.play)/\(name)/manifest.mpd" }
         if channel.transcode.enabled { urls["abr"] = "\(bases.play)/\(name)/index.m3u8" }
-        return .json(urls)
+        return urls
+    }
+
+    /// Signed play URLs (`?expires=…&token=…`) for every enabled output; optionally bound to
+    /// one client address. Issued for any channel; enforced for those with `playback.signedUrls`.
+    private func signedPlayURLs(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
+        let channel = try await existing(id)
+        var asked = PlayURLRequest()
+        if let body = request.body, body.readableBytes > 0 {
+            try requireJSON(request)
+            do {
+                asked = try ChannelJSON.decoder.decode(PlayURLRequest.self, from: Data(body.readableBytesView))
+            } catch {
+                throw APIError(.badRequest, code: "invalid_json", message: "Expected {ttlSeconds, clientIP}, both optional.")
+            }
+        }
+        let ttl = asked.ttlSeconds ?? 3600
+        guard (1...31 * 86_400).contains(ttl) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "ttlSeconds must be 1–2678400.",
+                           fields: [FieldError("ttlSeconds", "must be 1–2678400")])
+        }
+        if let ip = asked.clientIP, ip.isEmpty || ip.count > 64 || !ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
+            throw APIError(.badRequest, code: "invalid_field", message: "clientIP must be an IPv4 or IPv6 address.",
+                           fields: [FieldError("clientIP", "must be an IPv4 or IPv6 address")])
+        }
+        guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
+        let expires = Int64(now().timeIntervalSince1970) + Int64(ttl)
+        let query = PlayToken(pushSecret: secret).query(prefix: PlayToken.prefix(of: channel.streamName),
+                                                        expires: expires, clientIP: asked.clientIP)
+        let urls = playURLs(of: channel).mapValues { "\($0)?\(query)" }
+        return .json(PlayURL(urls: urls, query: query, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)),
+                             clientIP: asked.clientIP))
     }
 
     private func rotate(_ id: ChannelID) async throws -> APIResponse {
@@ -237,6 +270,22 @@ struct ChannelList: Encodable {
 
 struct PushURLRequest: Decodable {
     var expiresAt: Date?
+}
+
+struct PlayURLRequest: Decodable {
+    /// Seconds the URLs stay valid (1 s – 31 days). Default 3600.
+    var ttlSeconds: Int?
+    /// Binds the token to this client address.
+    var clientIP: String?
+}
+
+struct PlayURL: Encodable {
+    /// Signed URL by output (`flv`, `hls`, `llhls`, `dash`, `rtmp`).
+    var urls: [String: String]
+    /// `expires=…&token=…`, to append to any play path of the stream.
+    var query: String
+    var expiresAt: Date
+    var clientIP: String?
 }
 
 struct PushURL: Encodable {

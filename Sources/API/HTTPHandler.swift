@@ -1,3 +1,4 @@
+import Access
 import Events
 import Fanout
 import Logging
@@ -19,6 +20,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let hub: FanoutHub
     private let api: APIRouter?
     private let packaged: PackagedPlayback?
+    private let access: PlaybackAccess?
     private let logger: Logger
     private var route: Route?
     private var head: HTTPRequestHead?
@@ -27,10 +29,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var keepAlive = true
     private var isHead = false
 
-    init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, logger: Logger) {
+    init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?, logger: Logger) {
         self.hub = hub
         self.api = api
         self.packaged = packaged
+        self.access = access
         self.logger = logger
     }
 
@@ -92,21 +95,61 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .packaged(let id, let resource):
-            answerPackaged(resource, of: id, context: context)
+            admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
+                handler.answerPackaged(resource, of: id, carrying: token, context: context)
+            }
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
         case .httpFLV(let id):
-            guard let fanout = hub.fanout(for: id) else {
-                let error = APIError.streamNotFound(id.rawValue)
-                send(error.status, body: error.body, context: context)
-                return
+            admit(id, protocol: "flv", askHook: !isHead, context: context) { handler, context, _ in
+                handler.answerFLV(id, context: context)
             }
-            if isHead {
-                send(.ok, body: nil, contentType: "video/x-flv", context: context)
-            } else {
-                startStream(fanout, context: context)
+        }
+    }
+
+    /// Checks signed URLs and admission hooks, then goes on with `proceed` on the event loop,
+    /// passing the signed URL's query for playlists to carry on. Nothing more is read from the
+    /// connection while the check runs.
+    private func admit(_ id: StreamID, protocol name: String, askHook: Bool, context: ChannelHandlerContext,
+                       then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
+        let query = APIRequest.query(of: head?.uri ?? "")
+        let token = TokenCarrier.query(from: query)
+        guard let access else {
+            proceed(self, context, token)
+            return
+        }
+        let clientIP = context.channel.remoteAddress?.ipAddress
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let decision = context.eventLoop.makePromise(of: AccessDecision.self)
+        decision.completeWithTask {
+            await access.authorizePlay(stream: id.rawValue, protocol: name, query: query, clientIP: clientIP, askHook: askHook)
+        }
+        let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
+        decision.futureResult.whenSuccess { decision in
+            let (handler, context, proceed) = loopBound.value
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            switch decision {
+            case .allow:
+                proceed(handler, context, token)
+            case .deny(let code, let reason):
+                let error = APIError(code == "unavailable" ? .serviceUnavailable : .forbidden, code: code, message: reason)
+                handler.send(error.status, body: error.body, context: context)
+                context.read()
             }
+        }
+    }
+
+    private func answerFLV(_ id: StreamID, context: ChannelHandlerContext) {
+        guard let fanout = hub.fanout(for: id) else {
+            let error = APIError.streamNotFound(id.rawValue)
+            send(error.status, body: error.body, context: context)
+            return
+        }
+        if isHead {
+            send(.ok, body: nil, contentType: "video/x-flv", context: context)
+        } else {
+            startStream(fanout, context: context)
         }
     }
 
@@ -132,13 +175,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Playlists may wait (blocking reload): the answer is sent when it comes.
-    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, context: ChannelHandlerContext) {
+    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, carrying token: String?,
+                                context: ChannelHandlerContext) {
         guard let packaged, let head else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return
         }
-        sendWhenAnswered(packaged.answer(resource, of: id, head: head, eventLoop: context.eventLoop), context: context)
+        sendWhenAnswered(packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop), context: context)
     }
 
     /// Sends an answer that comes later, reading nothing more from the connection until it is

@@ -1,3 +1,4 @@
+import Access
 import Fanout
 import Logging
 import NIOConcurrencyHelpers
@@ -35,18 +36,21 @@ public final class HTTPService: Service {
     private let hub: FanoutHub
     private let api: APIRouter?
     private let packaged: PackagedPlayback?
+    private let access: PlaybackAccess?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
     private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
+    /// - Parameter access: signed play URLs and admission hooks; nil: every stream plays openly.
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
-                group: any EventLoopGroup,
+                access: PlaybackAccess? = nil, group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
         self.api = api
         self.packaged = packager.map(PackagedPlayback.init)
+        self.access = access
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -56,6 +60,7 @@ public final class HTTPService: Service {
         let hub = hub
         let api = api
         let packaged = packaged
+        let access = access
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -82,7 +87,7 @@ public final class HTTPService: Service {
                     try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
-                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, logger: logger))
+                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -38,7 +38,7 @@ enum OpenAPIDocument {
         }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         if let request = route.request {
-            operation["requestBody"] = .object(["required": .bool(route.request != "PushURLRequest"),
+            operation["requestBody"] = .object(["required": .bool(!["PushURLRequest", "PlayURLRequest"].contains(route.request)),
                                                 "content": json(reference(request))])
         }
         if route.access == .open { operation["security"] = .array([]) }
@@ -71,6 +71,10 @@ enum OpenAPIDocument {
             "Channel": channel,
             "ChannelList": .object(["items": .array([channel]), "next": .string("")]),
             "PushURLRequest": .object(["expiresAt": .string("2030-01-01T00:00:00Z")]),
+            "PlayURLRequest": .object(["ttlSeconds": .number(3600), "clientIP": .string("192.0.2.1")]),
+            "PlayURL": .object(["urls": .object(["flv": .string("http://h/s/live.flv?expires=1&token=t")]),
+                                "query": .string("expires=1&token=t"), "expiresAt": .string("2030-01-01T00:00:00Z"),
+                                "clientIP": .string("192.0.2.1")]),
             "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: Date(),
                                                            qrText: "q"))) ?? .null,
             "LiveStream": (try? ChannelJSON.value(of: stream)) ?? .null,

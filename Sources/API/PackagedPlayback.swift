@@ -12,7 +12,8 @@ struct PackagedPlayback: Sendable {
     /// Seconds a blocking playlist answer may be cached: its URL names the state it waited for.
     static let blockingMaxAge = 6
 
-    func answer(_ resource: PackagedResource, of stream: StreamID, head: HTTPRequestHead,
+    /// - Parameter token: a signed URL's `expires=…&token=…`, carried on to the URIs playlists list.
+    func answer(_ resource: PackagedResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
                 eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
         guard let package = packager.package(for: stream), package.configuration.serves(resource),
               package.isLive || !resource.isPlaylist else {
@@ -25,7 +26,7 @@ struct PackagedPlayback: Sendable {
             return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
         }
         return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
-            Self.answer(response, request: request, head: head)
+            Self.answer(response.carrying(token), request: request, head: head)
         }
     }
 
@@ -83,5 +84,18 @@ enum ByteRange {
         case (nil, let suffix?) where spec[0].isEmpty && suffix > 0: return max(0, size - suffix)...(size - 1)
         default: return nil
         }
+    }
+}
+
+extension PackagedResponse {
+    /// The response with a signed URL's query on every URI it lists (playlists and manifests
+    /// only), and an entity tag that tells the signed copies apart.
+    func carrying(_ token: String?) -> PackagedResponse {
+        guard let token, case .content(let body, let contentType, let tag, true) = self else { return self }
+        let text = String(buffer: body)
+        let carried = contentType.contains("dash")
+            ? TokenCarrier.carry(token, intoManifest: text) : TokenCarrier.carry(token, intoPlaylist: text)
+        let signedTag = tag.hasSuffix("\"") ? "\(tag.dropLast())-\(token.suffix(8))\"" : "\(tag)-\(token.suffix(8))"
+        return .content(ByteBuffer(string: carried), contentType: contentType, entityTag: signedTag, isPlaylist: true)
     }
 }

@@ -37,6 +37,11 @@ extension StreamChannel {
         check((1...600).contains(motion.holdSeconds), "motion.holdSeconds", "must be 1–600")
         check((motion.holdSeconds...3600).contains(motion.maxSeconds), "motion.maxSeconds",
               "must be motion.holdSeconds–3600")
+        if let hook = admissionURL {
+            let url = URLComponents(string: hook)
+            check(["http", "https"].contains(url?.scheme?.lowercased() ?? "") && !(url?.host ?? "").isEmpty
+                  && hook.count <= 2048, "admissionURL", "must be an http:// or https:// URL")
+        }
         errors += watermarkErrors() + transcodeErrors() + relayErrors()
         return errors
     }

@@ -21,6 +21,9 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public var transcode: Transcode
     public var relays: [Relay]
     public var playback: Playback
+    /// `http://` or `https://` URL asked before every publish and play of this channel;
+    /// `nil`: the global hook, if one is configured.
+    public var admissionURL: String?
     public var createdAt: Date
     public var updatedAt: Date
     /// Increases with every change; the API's ETag.
@@ -29,7 +32,7 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public init(id: ChannelID = ChannelID(), name: String, description: String = "", enabled: Bool = true,
                 expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
                 motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
-                relays: [Relay] = [], playback: Playback = .init(), createdAt: Date = Date(),
+                relays: [Relay] = [], playback: Playback = .init(), admissionURL: String? = nil, createdAt: Date = Date(),
                 updatedAt: Date? = nil, revision: Int = 1) {
         self.id = id
         self.name = name
@@ -44,6 +47,7 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         self.transcode = transcode
         self.relays = relays
         self.playback = playback
+        self.admissionURL = admissionURL
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
         self.revision = revision

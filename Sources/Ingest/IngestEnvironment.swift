@@ -1,3 +1,4 @@
+import Access
 import Events
 import Fanout
 import Foundation
@@ -12,6 +13,8 @@ public struct IngestEnvironment: Sendable {
     /// Channels and their push secrets.
     public var channels: any ChannelStore
     public var hub: FanoutHub
+    /// Admission hooks and signed play URLs.
+    public var access: PlaybackAccess
     /// Publishers on this node, for kicking.
     public let publishers = PublisherRegistry()
     /// The clock push signatures are checked against.
@@ -19,13 +22,14 @@ public struct IngestEnvironment: Sendable {
     public var logger: Logger
 
     public init(configuration: IngestConfiguration, bus: any EventBus, sessions: any SessionStore,
-                channels: any ChannelStore, hub: FanoutHub, now: @escaping @Sendable () -> Date = { Date() },
-                logger: Logger) {
+                channels: any ChannelStore, hub: FanoutHub, access: PlaybackAccess? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.configuration = configuration
         self.bus = bus
         self.sessions = sessions
         self.channels = channels
         self.hub = hub
+        self.access = access ?? PlaybackAccess(channels: channels, now: now, logger: logger)
         self.now = now
         self.logger = logger
     }

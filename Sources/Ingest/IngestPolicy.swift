@@ -1,3 +1,4 @@
+import Access
 import Events
 import Fanout
 import Foundation
@@ -9,6 +10,8 @@ import State
 /// play only of live streams.
 struct IngestPolicy: RTMPServerDelegate {
     let environment: IngestEnvironment
+    /// `rtmp` or `rtmps`: the listener this policy answers for, as admission hooks are told.
+    var protocolName = "rtmp"
 
     func authorizePublish(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPublishAnswer {
         let key = StreamKey(name: request.name, sign: request.query["sign"])
@@ -26,6 +29,12 @@ struct IngestPolicy: RTMPServerDelegate {
         } catch {
             return reject(key, connection, code: "NetStream.Publish.Unauthorized", error.message)
         }
+        let admission = await environment.access.authorizePublish(
+            stream: request.name, protocol: protocolName, query: request.query,
+            clientIP: connection.clientIP)
+        if case .deny(_, let reason) = admission {
+            return reject(key, connection, code: "NetStream.Publish.Unauthorized", reason)
+        }
         let sessionID = UInt64.random(in: 1...UInt64.max)
         let owner = "\(environment.configuration.nodeID)/\(sessionID)"
         let ttl = environment.configuration.publishLockTTL
@@ -39,7 +48,7 @@ struct IngestPolicy: RTMPServerDelegate {
         try? await environment.sessions.markLive(session)
         environment.announce(.online(StreamOnline(streamID: id, sessionID: sessionID,
                                                   node: environment.configuration.nodeID,
-                                                  client: connection.remoteAddress, protocolName: "rtmp")))
+                                                  client: connection.remoteAddress, protocolName: protocolName)))
         publisher.startLockRenewal()
         environment.publishers.add(publisher, connection: connection)
         environment.logger.info("stream online", metadata: ["key": "\(key)", "peer": "\(connection.remoteAddress)"])
@@ -49,6 +58,15 @@ struct IngestPolicy: RTMPServerDelegate {
     func authorizePlay(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPlayAnswer {
         guard let id = StreamID(request.name), let fanout = environment.hub.fanout(for: id) else {
             return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
+        }
+        let admission = await environment.access.authorizePlay(
+            stream: request.name, protocol: protocolName, query: request.query,
+            clientIP: connection.clientIP)
+        if case .deny(let code, let reason) = admission {
+            environment.logger.notice("play refused", metadata: [
+                "stream": "\(id)", "code": "\(code)", "reason": "\(reason)", "peer": "\(connection.remoteAddress)",
+            ])
+            return .reject(code: "NetStream.Play.Failed", description: reason)
         }
         return .accept(RTMPViewerSink(fanout: fanout, connection: connection))
     }

@@ -41,7 +41,7 @@ public final class IngestService: Service {
 
     private func bind(_ listener: Listener, port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let configuration = environment.configuration
-        let policy = IngestPolicy(environment: environment)
+        let policy = IngestPolicy(environment: environment, protocolName: listener.rawValue)
         let registry = registry
         let logger = environment.logger
         let session = RTMPServerSession.Configuration(applications: [configuration.application])

@@ -89,6 +89,16 @@ public enum PackagedResource: Hashable, Sendable {
     }
 
     /// Playlists and manifests change; everything else never does once it exists.
+    /// The playback protocol the resource belongs to, as admission hooks are told: `hls`,
+    /// `llhls` or `dash` (CMAF media serves both LL-HLS and DASH and is reported as `llhls`).
+    public var protocolName: String {
+        switch self {
+        case .classicPlaylist, .tsSegment: return "hls"
+        case .dashManifest: return "dash"
+        case .llhlsMultivariant, .llhlsMedia, .initSegment, .cmafSegment, .cmafPart: return "llhls"
+        }
+    }
+
     public var isPlaylist: Bool {
         switch self {
         case .classicPlaylist, .llhlsMultivariant, .llhlsMedia, .dashManifest: return true

@@ -45,6 +45,9 @@ public struct RTMPConnection: Sendable {
     /// `host:port` of the peer.
     public let remoteAddress: String
 
+    /// The peer's IP address, without the port.
+    public var clientIP: String? { channel.remoteAddress?.ipAddress }
+
     public init(channel: any Channel, remoteAddress: String) {
         self.channel = channel
         self.remoteAddress = remoteAddress

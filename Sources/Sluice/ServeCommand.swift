@@ -46,6 +46,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Host name printed in the sample push and play URLs.")
     var publicHost: String?
 
+    @Option(help: "Admission hook asked before every publish and play (channels may name their own).")
+    var admissionUrl: String?
+
+    @Option(help: "Milliseconds an admission hook may take before the request is denied.")
+    var admissionTimeoutMs = 1000
+
+    @Option(help: "Seconds an admission hook's answer is reused (0: ask every time).")
+    var admissionCacheSeconds = 0
+
     func run() async throws {
         let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in

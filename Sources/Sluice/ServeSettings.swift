@@ -1,3 +1,4 @@
+import Access
 import ArgumentParser
 import Foundation
 import Ingest
@@ -17,6 +18,8 @@ struct ServeSettings {
     var publicHost: String
     /// The admin API key from `SLUICE_ADMIN_KEY`; without it one is generated on first start.
     var adminKey: String?
+    /// Admission hooks (`--admission-url`, key from `SLUICE_ADMISSION_SECRET`) and signed playback.
+    var access: AccessConfiguration
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -36,6 +39,27 @@ struct ServeSettings {
         guard eventLoops > 0 else { throw ValidationError("--event-loops must be positive.") }
         let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
+        access = try Self.access(command: command, environment: environment)
+    }
+
+    private static func access(command: ServeCommand, environment: [String: String]) throws -> AccessConfiguration {
+        var hook: URL?
+        if let text = command.admissionUrl {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                  url.host != nil else {
+                throw ValidationError("--admission-url must be an http:// or https:// URL.")
+            }
+            hook = url
+        }
+        guard (1...60_000).contains(command.admissionTimeoutMs) else {
+            throw ValidationError("--admission-timeout-ms must be 1–60000.")
+        }
+        guard (0...86_400).contains(command.admissionCacheSeconds) else {
+            throw ValidationError("--admission-cache-seconds must be 0–86400.")
+        }
+        return AccessConfiguration(admissionURL: hook, admissionSecret: environment["SLUICE_ADMISSION_SECRET"] ?? "",
+                                   admissionTimeout: .milliseconds(command.admissionTimeoutMs),
+                                   admissionCacheSeconds: command.admissionCacheSeconds)
     }
 
     private static func tlsContext(cert: String?, key: String?) throws -> NIOSSLContext? {

@@ -1,4 +1,5 @@
 import API
+import Access
 import Events
 import Fanout
 import Foundation
@@ -35,8 +36,9 @@ struct SingleNode {
             await Self.packaging(of: stream, channels: channels, logger: logger)
         }
         let sessions = InMemorySessionStore()
+        let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
-                                            channels: channels, hub: hub, logger: logger)
+                                            channels: channels, hub: hub, access: access, logger: logger)
         let publishers = environment.publishers
         let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
             do {
@@ -49,7 +51,8 @@ struct SingleNode {
             announcer.bound(listener.rawValue, address)
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: api, packager: packager, group: group, logger: logger) { address in
+                               hub: hub, api: api, packager: packager, access: access, group: group,
+                               logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(

@@ -32,11 +32,19 @@ final class RunningTool: @unchecked Sendable {
         try process.run()
     }
 
+    /// What the program printed to standard output so far.
+    var outputSoFar: String {
+        String(decoding: collected.withLockedValue { $0.out }, as: UTF8.self)
+    }
+
     /// Waits for the program to end, killing it after `timeout` seconds.
     func wait(timeout: TimeInterval = 60) -> ToolResult {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { process.terminate() }
+        let killDeadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < killDeadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         output.fileHandleForReading.readabilityHandler = nil
         errors.fileHandleForReading.readabilityHandler = nil

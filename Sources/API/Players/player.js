@@ -1,6 +1,16 @@
 // Sluice's small player: Media Source Extensions fed by LL-HLS CMAF parts or by HTTP-FLV
 // remuxed to fMP4 here, one SourceBuffer per track. No library, nothing from a CDN.
 
+// A signed page URL's `expires` and `token`, to send on to the stream's first URL (playlists
+// the server answers carry them on to everything they list); '' for unsigned pages.
+export function signedQuery(search) {
+  const params = new URLSearchParams(search);
+  return params.has('token') ? `?expires=${encodeURIComponent(params.get('expires'))}&token=${encodeURIComponent(params.get('token'))}` : '';
+}
+
+// `uri` with more query parameters, whether or not it has a query already.
+const withQuery = (uri, query) => uri + (uri.includes('?') ? '&' : '?') + query;
+
 const log = (...args) => { const el = document.getElementById('status'); if (el) el.textContent = args.join(' '); };
 
 // Appends to one SourceBuffer in order; MSE allows one append at a time.
@@ -89,7 +99,7 @@ async function followTrack(base, uri, track) {
     } else if (segment && segment.finished) {
       next = { msn: next.msn + 1, part: 0 };
     } else {
-      const response = await fetch(`${base}${uri}?_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
+      const response = await fetch(withQuery(base + uri, `_HLS_msn=${next.msn}&_HLS_part=${next.part}`));
       if (response.status === 404) { log('stream ended'); return; }
       if (!response.ok) { await new Promise((r) => setTimeout(r, 500)); continue; }
       playlist = parseMediaPlaylist(await response.text());
@@ -97,8 +107,8 @@ async function followTrack(base, uri, track) {
   }
 }
 
-export async function playLowLatencyHLS(video, base) {
-  const master = await (await fetch(base + 'llhls.m3u8')).text();
+export async function playLowLatencyHLS(video, base, query = '') {
+  const master = await (await fetch(base + 'llhls.m3u8' + query)).text();
   const lines = master.split('\n');
   const variantIndex = lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF:'));
   const variant = parseAttributes(lines[variantIndex].slice(18));
@@ -118,14 +128,14 @@ export async function playLowLatencyHLS(video, base) {
 
 // The browser's own HLS player (Safari's plays LL-HLS); if it cannot play the stream (some
 // native players take no CMAF or alternate audio), `fallback` takes over.
-export function playNativeHLS(video, base, fallback) {
+export function playNativeHLS(video, base, fallback, query = '') {
   video.addEventListener('error', () => {
     if (!fallback) return;
     log('native HLS failed; switching to MSE');
     video.removeAttribute('src');
     fallback();
   }, { once: true });
-  video.src = base + 'llhls.m3u8';
+  video.src = base + 'llhls.m3u8' + query;
   video.play().catch(() => {});
   log('playing HLS natively');
 }
@@ -227,8 +237,8 @@ function avcPictureSize(record) {
 
 // Reads FLV tags from the HTTP-FLV response as they arrive and remuxes H.264 and AAC into one
 // fMP4 fragment per video frame (and per few audio frames).
-export async function playHTTPFLV(video, base) {
-  const response = await fetch(base + 'live.flv');
+export async function playHTTPFLV(video, base, query = '') {
+  const response = await fetch(base + 'live.flv' + query);
   if (!response.ok) { log('stream not live'); return; }
   const mediaSource = await openMediaSource(video);
   const reader = response.body.getReader();

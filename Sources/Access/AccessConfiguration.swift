@@ -1,0 +1,29 @@
+import Foundation
+
+/// Settings for admission hooks and signed playback.
+public struct AccessConfiguration: Sendable {
+    /// The global admission hook, asked for every publish and play of channels without their own.
+    /// `nil`: none.
+    public var admissionURL: URL?
+    /// Key of the `X-Sluice-Signature: sha256={hex}` header on hook requests (HMAC-SHA256 of the
+    /// body). Empty: the header is left off.
+    public var admissionSecret: String
+    /// How long a hook may take; silence past it denies. Default 1 s.
+    public var admissionTimeout: Duration
+    /// How long a hook's answer is reused for the same action, protocol, stream, client and
+    /// query. Default 0: ask every time.
+    public var admissionCacheSeconds: Int
+    /// How long a channel's playback settings are reused before the store is asked again.
+    /// Default 2 s: a channel that turns on signed URLs enforces them within that.
+    public var policyCacheSeconds: Double
+
+    public init(admissionURL: URL? = nil, admissionSecret: String = "", admissionTimeout: Duration = .seconds(1),
+                admissionCacheSeconds: Int = 0, policyCacheSeconds: Double = 2) {
+        precondition(admissionCacheSeconds >= 0 && policyCacheSeconds >= 0, "cache times are not negative")
+        self.admissionURL = admissionURL
+        self.admissionSecret = admissionSecret
+        self.admissionTimeout = admissionTimeout
+        self.admissionCacheSeconds = admissionCacheSeconds
+        self.policyCacheSeconds = policyCacheSeconds
+    }
+}

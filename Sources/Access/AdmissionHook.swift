@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import Media
+import NIOCore
+import NIOHTTP1
+
+/// Asks an HTTP endpoint whether a publish or play may go ahead: `POST` of an
+/// `AdmissionRequest` as JSON with an HMAC-SHA256 signature header and a short timeout. Any 2xx
+/// allows; any other status, a timeout or an unreachable hook denies, and the reason is logged.
+public final class AdmissionHook: Sendable {
+    /// `sha256={lowercase hex HMAC-SHA256 of the body}` under the configured secret.
+    public static let signatureHeader = "X-Sluice-Signature"
+
+    private let configuration: AccessConfiguration
+    private let answers = ExpiringCache<AnswerKey, AccessDecision>()
+    private let logger: Logger
+
+    private struct AnswerKey: Hashable, Sendable {
+        var url: URL
+        var request: AdmissionRequest
+    }
+
+    public init(configuration: AccessConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func ask(_ request: AdmissionRequest, at url: URL, now: Date = Date()) async -> AccessDecision {
+        let key = AnswerKey(url: url, request: request)
+        if let cached = answers.value(for: key, now: now) { return cached }
+        let decision = await post(request, to: url)
+        answers.store(decision, for: key, lifetime: Double(configuration.admissionCacheSeconds), now: now)
+        return decision
+    }
+
+    private func post(_ admission: AdmissionRequest, to url: URL) async -> AccessDecision {
+        let body: Data
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            body = try encoder.encode(admission)
+        } catch {
+            return deny(admission, "request not encodable: \(error)")
+        }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "sluice-admission/1")
+        if !configuration.admissionSecret.isEmpty {
+            request.headers.add(name: Self.signatureHeader, value: Self.signature(of: body, secret: configuration.admissionSecret))
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            // The library's shared client: pooled connections, nothing to shut down; the
+            // deadline covers connecting, sending and the answer.
+            let response = try await HTTPClient.shared.execute(request, timeout: .init(configuration.admissionTimeout))
+            let reply = try await response.body.collect(upTo: 4096)
+            guard (200..<300).contains(response.status.code) else {
+                return deny(admission, "hook answered \(response.status.code) \(String(buffer: reply).prefix(200))")
+            }
+            return .allow
+        } catch {
+            return deny(admission, "hook failed: \(error)")
+        }
+    }
+
+    public static func signature(of body: Data, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=\(Hex.encode(mac))"
+    }
+
+    private func deny(_ request: AdmissionRequest, _ reason: String) -> AccessDecision {
+        logger.notice("admission denied", metadata: [
+            "action": "\(request.action.rawValue)", "protocol": "\(request.protocol)", "stream": "\(request.stream)",
+            "client": "\(request.clientIP ?? "-")", "reason": "\(reason)",
+        ])
+        return .deny(code: "admission_denied", reason: "The admission hook refused this \(request.action.rawValue).")
+    }
+}
