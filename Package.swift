@@ -64,6 +64,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // Stream workers: relays to other platforms.
+        .target(name: "Workers", dependencies: [
+            "Media", "RTMP", "Events", "State",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // RTMP/RTMPS ingest service: publish/play policy, lifecycle publisher.
         .target(name: "Ingest", dependencies: [
             "Media", "RTMP", "Events", "State", "Fanout", "Access",
@@ -84,7 +94,7 @@ let package = Package(
         ], resources: [.copy("Players")]),
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
-            "Events", "State", "Fanout", "Packager", "Access", "Ingest", "API",
+            "Events", "State", "Fanout", "Packager", "Access", "Ingest", "Workers", "API",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,11 +3,11 @@
 # already present are skipped, and apt-get runs only when something is missing.
 set -euo pipefail
 
-# chromium and its driver run the player pages in the end-to-end tests.
-packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver)
+# chromium and its driver run the player pages in the end-to-end tests; nginx-rtmp is a relay
+# destination in them (and the benchmarks' point of comparison).
+packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp)
 if [[ "${1:-}" == "--bench" ]]; then
-    # The benchmark compares against nginx-rtmp on the same machine.
-    packages+=(nginx libnginx-mod-rtmp util-linux)
+    packages+=(util-linux)
 fi
 
 missing=()

@@ -59,6 +59,8 @@ enum APIRoutes {
                  response: "StreamList", status: 200),
         APIRoute(method: .GET, path: "/api/v1/streams/{id}", summary: "One live stream", access: .read,
                  response: "LiveStream", status: 200),
+        APIRoute(method: .GET, path: "/api/v1/streams/{id}/relays", summary: "Relay states of a live stream",
+                 access: .read, response: "RelayList", status: 200),
         APIRoute(method: .DELETE, path: "/api/v1/streams/{id}", summary: "Stop the publisher", access: .write,
                  status: 204),
         APIRoute(method: .GET, path: "/api/v1/settings", summary: "URL bases", access: .read,

@@ -78,6 +78,8 @@ enum OpenAPIDocument {
             "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: Date(),
                                                            qrText: "q"))) ?? .null,
             "LiveStream": (try? ChannelJSON.value(of: stream)) ?? .null,
+            "RelayList": .object(["items": .array([(try? ChannelJSON.value(of: RelayStatus(
+                destination: "rtmp://h:1935/app/ke…", state: .live, lastError: "e"))) ?? .null])]),
             "StreamList": .object(["items": .array([(try? ChannelJSON.value(of: stream)) ?? .null])]),
             "Settings": .object(["pushBaseURL": .string("rtmp://h"), "playBaseURL": .string("http://h")]),
             "NewKey": .object(["name": .string("n"), "scope": .string("read-only")]),

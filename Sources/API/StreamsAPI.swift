@@ -43,6 +43,11 @@ public struct StreamsAPI: Sendable {
                     return .error(.streamNotFound(request.path[3]))
                 }
                 return .json(describe(session))
+            case (.GET, 5) where request.path[4] == "relays":
+                guard let id = StreamID(request.path[3]), try await sessions.session(id) != nil else {
+                    return .error(.streamNotFound(request.path[3]))
+                }
+                return .json(["items": try await sessions.relayStatuses(of: id)])
             case (.DELETE, 4):
                 guard let id = StreamID(request.path[3]), kick(id) else { return .error(.streamNotFound(request.path[3])) }
                 return APIResponse(status: .noContent)

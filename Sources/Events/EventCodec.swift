@@ -25,6 +25,8 @@ public struct EventCodec: Sendable {
         case .online(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
         case .offline(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
         case .publishRejected(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .relayStarted(let data), .relayFailed(let data):
+            return try encode(type: event.type, data, id: id, time: time, source: source)
         }
     }
 
@@ -58,6 +60,8 @@ public struct EventCodec: Sendable {
         case "stream.offline": return (.offline(try decoder.decode(EventEnvelope<StreamOffline>.self, from: json).data), header)
         case "publish.rejected":
             return (.publishRejected(try decoder.decode(EventEnvelope<PublishRejected>.self, from: json).data), header)
+        case "relay.started": return (.relayStarted(try decoder.decode(EventEnvelope<RelayEvent>.self, from: json).data), header)
+        case "relay.failed": return (.relayFailed(try decoder.decode(EventEnvelope<RelayEvent>.self, from: json).data), header)
         default:
             throw EventBusError(.unknownEventType, header.type)
         }

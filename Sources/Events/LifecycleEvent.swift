@@ -75,11 +75,13 @@ public struct PublishRejected: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey { case streamID = "streamId", code, reason, client }
 }
 
-/// Everything on `sluice.stream.lifecycle`.
+/// Everything on `sluice.stream.lifecycle`: streams going on and off, refused publishers, relays.
 public enum LifecycleEvent: Sendable, Hashable {
     case online(StreamOnline)
     case offline(StreamOffline)
     case publishRejected(PublishRejected)
+    case relayStarted(RelayEvent)
+    case relayFailed(RelayEvent)
 
     /// The envelope `type` of this event.
     public var type: String {
@@ -87,6 +89,8 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .online: return "stream.online"
         case .offline: return "stream.offline"
         case .publishRejected: return "publish.rejected"
+        case .relayStarted: return "relay.started"
+        case .relayFailed: return "relay.failed"
         }
     }
 
@@ -96,6 +100,7 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .online(let event): return event.streamID.rawValue
         case .offline(let event): return event.streamID.rawValue
         case .publishRejected(let event): return event.streamID
+        case .relayStarted(let event), .relayFailed(let event): return event.streamID.rawValue
         }
     }
 }

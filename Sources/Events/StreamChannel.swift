@@ -166,6 +166,13 @@ public struct StreamChannel: Codable, Sendable, Hashable {
             self.url = url
             self.enabled = enabled
         }
+
+        /// `enabled` may be left out: a relay someone adds is meant to run.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            url = try container.decode(String.self, forKey: .url)
+            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+        }
     }
 
     public struct Playback: Codable, Sendable, Hashable {

@@ -46,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Host name printed in the sample push and play URLs.")
     var publicHost: String?
 
+    @Option(help: "PEM file of extra certificate authorities trusted for rtmps:// relay destinations.")
+    var relayCaFile: String?
+
     @Option(help: "Admission hook asked before every publish and play (channels may name their own).")
     var admissionUrl: String?
 

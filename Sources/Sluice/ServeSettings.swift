@@ -20,6 +20,9 @@ struct ServeSettings {
     var adminKey: String?
     /// Admission hooks (`--admission-url`, key from `SLUICE_ADMISSION_SECRET`) and signed playback.
     var access: AccessConfiguration
+    /// The TLS client context relays use for `rtmps://` destinations: the system's trust
+    /// roots, plus `--relay-ca-file`.
+    var relayTLS: NIOSSLContext
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -40,6 +43,23 @@ struct ServeSettings {
         let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
         access = try Self.access(command: command, environment: environment)
+        relayTLS = try Self.relayTLS(caFile: command.relayCaFile)
+    }
+
+    private static func relayTLS(caFile: String?) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            do {
+                configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+            } catch {
+                throw ValidationError("Cannot load --relay-ca-file: \(error)")
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ValidationError("Cannot set up TLS for relays: \(error)")
+        }
     }
 
     private static func access(command: ServeCommand, environment: [String: String]) throws -> AccessConfiguration {

@@ -11,6 +11,7 @@ import NIOPosix
 import Packager
 import ServiceLifecycle
 import State
+import Workers
 
 /// The composition of `sluice serve`: embedded bus, in-memory session state, one fan-out hub,
 /// the RTMP ingest and the HTTP service, in one `ServiceGroup` that drains in reverse order on
@@ -47,6 +48,10 @@ struct SingleNode {
                 logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
             }
         }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings)
+        let relays = RelayWorker(bus: bus, sessions: sessions, group: group, tls: settings.relayTLS,
+                                 source: settings.ingest.nodeID, logger: logger) { stream in
+            await Self.relayDestinations(of: stream, channels: channels, logger: logger)
+        }
         let ingest = IngestService(environment: environment, group: group) { listener, address in
             announcer.bound(listener.rawValue, address)
         }
@@ -57,7 +62,7 @@ struct SingleNode {
         }
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
-                       .init(service: PackagerService(packager: packager)),
+                       .init(service: PackagerService(packager: packager)), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -78,6 +83,17 @@ struct SingleNode {
         } catch {
             logger.error("channel lookup failed; stream not packaged", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
+        }
+    }
+
+    /// The enabled relay URLs of a stream's channel; none for streams without one.
+    static func relayDestinations(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> [String] {
+        guard let id = ChannelID(stream.rawValue) else { return [] }
+        do {
+            return try await channels.channel(id)?.relays.filter(\.enabled).map(\.url) ?? []
+        } catch {
+            logger.error("channel lookup failed; stream not relayed", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return []
         }
     }
 

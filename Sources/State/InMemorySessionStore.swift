@@ -12,6 +12,7 @@ public final class InMemorySessionStore: SessionStore {
     private struct State {
         var locks: [StreamID: Lock] = [:]
         var live: [StreamID: StreamSession] = [:]
+        var relays: [StreamID: [RelayStatus]] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -58,5 +59,13 @@ public final class InMemorySessionStore: SessionStore {
 
     public func session(_ stream: StreamID) async throws -> StreamSession? {
         state.withLockedValue { $0.live[stream] }
+    }
+
+    public func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws {
+        state.withLockedValue { $0.relays[stream] = statuses.isEmpty ? nil : statuses }
+    }
+
+    public func relayStatuses(of stream: StreamID) async throws -> [RelayStatus] {
+        state.withLockedValue { $0.relays[stream] ?? [] }
     }
 }

@@ -46,4 +46,8 @@ public protocol SessionStore: Sendable {
     func markOffline(_ stream: StreamID, sessionID: UInt64) async throws
     func liveSessions() async throws -> [StreamSession]
     func session(_ stream: StreamID) async throws -> StreamSession?
+
+    /// Replaces what the relay worker reports for `stream`; an empty list removes the entry.
+    func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws
+    func relayStatuses(of stream: StreamID) async throws -> [RelayStatus]
 }

@@ -113,6 +113,15 @@ enum Tools {
         return try JSONDecoder().decode(Probe.self, from: Data(result.output.utf8))
     }
 
+    /// A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot bind port 0).
+    static func freePort() throws -> Int {
+        let found = try run("python3", ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+        guard let port = Int(found.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw E2EError("no free port: \(found.errors)")
+        }
+        return port
+    }
+
     /// The status code of a GET, with curl.
     static func httpStatus(_ url: String) throws -> Int {
         Int(try run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url], timeout: 10).output) ?? 0

@@ -14,6 +14,10 @@ import Testing
                                                      bytes: 1_048_576, durationSeconds: 12.5))),
         ("publish.rejected.v1", .publishRejected(PublishRejected(streamID: "cam1", code: "NetStream.Publish.Unauthorized",
                                                                  reason: "Sign has expired.", client: "10.0.0.7:50124"))),
+        ("relay.started.v1", .relayStarted(RelayEvent(streamID: stream, sessionID: 42,
+                                                      destination: "rtmps://live.example:443/app/ab…", reconnects: 0))),
+        ("relay.failed.v1", .relayFailed(RelayEvent(streamID: stream, sessionID: 42, destination: "rtmp://127.0.0.1:1935/live/wr…",
+                                                    reconnects: 2, error: "NetStream.Publish.BadName: Stream key refused"))),
     ]
 
     /// Each event version's JSON is pinned by a golden file: a change to it is a schema change.

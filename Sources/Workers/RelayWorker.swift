@@ -1,0 +1,145 @@
+import Events
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import RTMP
+import ServiceLifecycle
+import State
+
+/// Relays every live stream to its channel's enabled `relays[].url`s: one `RelayPusher` per
+/// destination and publish session, fed from `sluice.media.source`. Where each stands goes to
+/// session state once a second (for `GET /api/v1/streams/{id}/relays`), and `relay.started` /
+/// `relay.failed` go out on `sluice.stream.lifecycle`.
+public final class RelayWorker: Service, Sendable {
+    /// The destinations of a stream: its channel's enabled relay URLs.
+    public typealias Destinations = @Sendable (StreamID) async -> [String]
+
+    private struct Relayed {
+        var sessionID: UInt64
+        var pushers: [RelayPusher]
+    }
+
+    private let bus: any EventBus
+    private let subscription: BusSubscription
+    private let sessions: any SessionStore
+    private let destinations: Destinations
+    private let group: any EventLoopGroup
+    private let tls: NIOSSLContext
+    private let source: String
+    private let logger: Logger
+    private let streams = NIOLockedValueBox([StreamID: Relayed]())
+
+    /// - Parameters:
+    ///   - tls: the client context for `rtmps://` destinations.
+    ///   - source: this node's id, as events name it.
+    public init(bus: any EventBus, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
+                source: String, logger: Logger, destinations: @escaping Destinations) {
+        self.bus = bus
+        subscription = bus.subscribe(to: .mediaSource, from: .end)
+        self.sessions = sessions
+        self.group = group
+        self.tls = tls
+        self.source = source
+        self.logger = logger
+        self.destinations = destinations
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await self.reportStatuses() }
+                tasks.addTask { try await self.relayFrames() }
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+        let ending = streams.withLockedValue { streams in
+            defer { streams.removeAll() }
+            return streams
+        }
+        for (id, relayed) in ending {
+            relayed.pushers.forEach { $0.stop() }
+            try? await sessions.setRelayStatuses([], of: id)
+        }
+    }
+
+    private func relayFrames() async throws {
+        for try await delivery in subscription {
+            guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
+                  let id = StreamID(delivery.record.key) else { continue }
+            await handle(frame, of: id)
+        }
+    }
+
+    func handle(_ frame: MediaFrame, of id: StreamID) async {
+        let current = streams.withLockedValue { $0[id] }
+        if frame.kind == .end {
+            guard current?.sessionID == frame.sessionID else { return }
+            streams.withLockedValue { $0[id] = nil }
+            current?.pushers.forEach { $0.stop() }
+            try? await sessions.setRelayStatuses([], of: id)
+            return
+        }
+        var pushers = current?.pushers ?? []
+        if current?.sessionID != frame.sessionID {
+            current?.pushers.forEach { $0.stop() }
+            pushers = await begin(frame.sessionID, of: id)
+        }
+        for pusher in pushers { pusher.send(frame) }
+    }
+
+    private func begin(_ sessionID: UInt64, of id: StreamID) async -> [RelayPusher] {
+        let urls = await destinations(id)
+        let pushers = urls.compactMap { url -> RelayPusher? in
+            guard let target = RTMPPublishTarget(url: url) else {
+                logger.warning("relay URL not usable", metadata: ["stream": "\(id)"])
+                return nil
+            }
+            let pusher = RelayPusher(target: target, loop: group.next(), tls: target.secure ? tls : nil, logger: logger) {
+                [weak self] event in self?.announce(event, of: id, session: sessionID, destination: target.description)
+            }
+            return pusher
+        }
+        streams.withLockedValue { $0[id] = Relayed(sessionID: sessionID, pushers: pushers) }
+        if !pushers.isEmpty { logger.info("relaying stream", metadata: ["stream": "\(id)", "destinations": "\(pushers.count)"]) }
+        pushers.forEach { $0.start() }
+        return pushers
+    }
+
+    private func announce(_ event: RelayPusher.Event, of id: StreamID, session: UInt64, destination: String) {
+        let lifecycle: LifecycleEvent
+        switch event {
+        case .started(let reconnects):
+            lifecycle = .relayStarted(RelayEvent(streamID: id, sessionID: session, destination: destination, reconnects: reconnects))
+        case .failed(let reconnects, let error):
+            lifecycle = .relayFailed(RelayEvent(streamID: id, sessionID: session, destination: destination,
+                                                reconnects: reconnects, error: error))
+        }
+        do {
+            try bus.publish(BusRecord(key: lifecycle.key, value: .lifecycle(lifecycle)), to: .streamLifecycle)
+        } catch {
+            logger.error("relay event not published", metadata: ["type": "\(lifecycle.type)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes every relayed stream's statuses to session state, once a second.
+    private func reportStatuses() async throws {
+        while !Task.isCancelled {
+            let snapshot = streams.withLockedValue { $0.mapValues { ($0.sessionID, $0.pushers.map(\.currentStatus)) } }
+            for (id, (sessionID, statuses)) in snapshot where !statuses.isEmpty {
+                do {
+                    try await sessions.setRelayStatuses(statuses, of: id)
+                    // The session may have ended while this was written: leave nothing stale.
+                    if streams.withLockedValue({ $0[id]?.sessionID }) != sessionID {
+                        try await sessions.setRelayStatuses([], of: id)
+                    }
+                } catch {
+                    logger.warning("relay status not stored", metadata: ["stream": "\(id)", "error": "\(error)"])
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+}
