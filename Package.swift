@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // Pure formats: AMF0, FLV. No I/O.
@@ -86,6 +87,7 @@ let package = Package(
         // HTTP: playback (HTTP-FLV), health.
         .target(name: "API", dependencies: [
             "Media", "Events", "State", "Fanout", "Packager", "Access",
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,12 +142,13 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        // Browser/ and Hooks/ hold the Python helpers the tests run (headless Chromium, a hook server).
+        // Browser/, Hooks/ and Scripts/ hold the Python helpers the tests run (headless Chromium, a hook
+        // server, the Prometheus parser).
         .testTarget(name: "EndToEndTests", dependencies: [
             "Media", "State",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ], exclude: ["Browser", "Hooks"]),
+        ], exclude: ["Browser", "Hooks", "Scripts"]),
     ],
     swiftLanguageModes: [.v6]
 )

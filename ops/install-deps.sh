@@ -25,11 +25,14 @@ if ((${#missing[@]} > 0)); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# selenium drives headless Chromium in the player-page tests.
-SELENIUM_VERSION=4.27.1
-if ! python3 -m pip show selenium 2>/dev/null | grep -q "^Version: $SELENIUM_VERSION$"; then
-    python3 -m pip install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION"
-fi
+# selenium drives headless Chromium in the player-page tests; prometheus_client's parser checks
+# the /metrics exposition.
+for requirement in selenium==4.27.1 prometheus_client==0.21.1; do
+    installed=$(python3 -m pip show "${requirement%%==*}" 2>/dev/null | sed -n 's/^Version: //p' || true)
+    if [[ "$installed" != "${requirement##*==}" ]]; then
+        python3 -m pip install -q --disable-pip-version-check "$requirement"
+    fi
+done
 
 if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
     echo "ops/install-deps.sh: swift is at /opt/swift/usr/bin; add it to PATH" >&2

@@ -21,6 +21,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let api: APIRouter?
     private let packaged: PackagedPlayback?
     private let access: PlaybackAccess?
+    private let metrics: ServerMetrics
+    private let readiness: ReadinessCheck?
     private let logger: Logger
     private var route: Route?
     private var head: HTTPRequestHead?
@@ -28,19 +30,27 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var bodyTooLarge = false
     private var keepAlive = true
     private var isHead = false
+    private var started = NIODeadline.now()
+    private var routeLabel = "error"
 
-    init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?, logger: Logger) {
+    init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?,
+         metrics: ServerMetrics, readiness: ReadinessCheck?, logger: Logger) {
         self.hub = hub
         self.api = api
         self.packaged = packaged
         self.access = access
+        self.metrics = metrics
+        self.readiness = readiness
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            route = Route(method: head.method, uri: head.uri)
+            let route = Route(method: head.method, uri: head.uri)
+            self.route = route
+            started = .now()
+            routeLabel = route.metricLabel
             self.head = head
             body = nil
             bodyTooLarge = false
@@ -83,11 +93,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(_ route: Route, context: ChannelHandlerContext) {
         switch route {
-        case .health, .ready:
+        case .health:
             send(.ok, body: ByteBuffer(string: #"{"status":"ok"}"#), context: context)
+        case .ready:
+            let promise = context.eventLoop.makePromise(of: APIResponse.self)
+            let readiness = readiness
+            promise.completeWithTask {
+                guard let problem = await readiness?() else {
+                    return APIResponse(status: .ok, body: ByteBuffer(string: #"{"status":"ok"}"#))
+                }
+                return APIResponse.error(APIError(.serviceUnavailable, code: "not_ready", message: problem))
+            }
+            sendWhenAnswered(promise.futureResult, context: context)
         case .metrics:
-            send(.ok, body: ByteBuffer(string: Metrics.render(hub)), contentType: "text/plain; version=0.0.4",
-                 context: context)
+            let promise = context.eventLoop.makePromise(of: APIResponse.self)
+            let metrics = metrics
+            promise.completeWithTask {
+                APIResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"],
+                            body: ByteBuffer(string: await metrics.render()))
+            }
+            sendWhenAnswered(promise.futureResult, context: context)
         case .preflight:
             send(.noContent, body: nil, context: context)
         case .api:
@@ -214,6 +239,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                       promise: nil)
         if let body, !isHead { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        metrics.recordRequest(route: routeLabel, status: status.code, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
@@ -233,6 +259,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             pipeline.removeHandler(name: Self.idleName, promise: nil)
             pipeline.removeHandler(context: context, promise: nil)
             channel.write(Self.flvResponseHead, promise: nil)
+            metrics.recordRequest(route: routeLabel, status: 200, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
             PlaybackSocket.tune(channel)
             playback.attach(channel: channel)
         } catch {

@@ -8,6 +8,9 @@ import NIOPosix
 import Packager
 import ServiceLifecycle
 
+/// Asked by `/readyz`: nil when the node can serve, otherwise what is wrong.
+public typealias ReadinessCheck = @Sendable () async -> String?
+
 /// Settings of the HTTP service.
 public struct HTTPConfiguration: Sendable {
     /// Address to listen on. Default `0.0.0.0`.
@@ -37,20 +40,28 @@ public final class HTTPService: Service {
     private let api: APIRouter?
     private let packaged: PackagedPlayback?
     private let access: PlaybackAccess?
+    private let metrics: ServerMetrics
+    private let readiness: ReadinessCheck?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
     private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
-    /// - Parameter access: signed play URLs and admission hooks; nil: every stream plays openly.
+    /// - Parameters:
+    ///   - access: signed play URLs and admission hooks; nil: every stream plays openly.
+    ///   - metrics: what `/metrics` exposes; nil: the fan-out's and the process's values only.
+    ///   - readiness: what `/readyz` asks; nil: ready whenever the process answers.
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
-                access: PlaybackAccess? = nil, group: any EventLoopGroup,
+                access: PlaybackAccess? = nil, metrics: ServerMetrics? = nil, readiness: ReadinessCheck? = nil,
+                group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
         self.api = api
         self.packaged = packager.map(PackagedPlayback.init)
         self.access = access
+        self.metrics = metrics ?? ServerMetrics(hub: hub, sessions: nil)
+        self.readiness = readiness
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -61,6 +72,8 @@ public final class HTTPService: Service {
         let api = api
         let packaged = packaged
         let access = access
+        let metrics = metrics
+        let readiness = readiness
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -87,7 +100,8 @@ public final class HTTPService: Service {
                     try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
-                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, logger: logger))
+                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
+                                                                readiness: readiness, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -64,3 +64,20 @@ enum Route: Equatable {
         }
     }
 }
+
+extension Route {
+    /// The `route` label of HTTP metrics: few values, never a stream id.
+    var metricLabel: String {
+        switch self {
+        case .health: return "healthz"
+        case .ready: return "readyz"
+        case .metrics: return "metrics"
+        case .api: return "api"
+        case .httpFLV: return "flv"
+        case .packaged(_, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
+        case .playerPage: return "player"
+        case .preflight: return "preflight"
+        case .failure: return "error"
+        }
+    }
+}

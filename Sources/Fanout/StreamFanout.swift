@@ -29,6 +29,10 @@ public final class StreamFanout: Sendable {
         var groups: [ObjectIdentifier: LoopGroup] = [:]
         var viewers: [String: Int] = [:]
         var ended = false
+        var lastKeyframeDTS: Int64?
+        /// Milliseconds between the last two video keyframes.
+        var keyframeInterval: Int64?
+        var bytesQueued = 0
     }
 
     public let streamID: StreamID
@@ -53,6 +57,14 @@ public final class StreamFanout: Sendable {
     /// Viewers attached now by protocol (`flv`, `rtmp`).
     public var viewersByProtocol: [String: Int] { state.withLockedValue { $0.viewers.filter { $0.value > 0 } } }
 
+    /// Seconds between the stream's last two video keyframes; nil before the second.
+    public var keyframeIntervalSeconds: Double? {
+        state.withLockedValue { $0.keyframeInterval.map { Double($0) / 1000 } }
+    }
+
+    /// FLV bytes handed to viewers' queues so far (each frame once per viewer attached).
+    public var bytesQueued: Int { state.withLockedValue { $0.bytesQueued } }
+
     /// Takes the next frame of the session. Called by one task, in stream order.
     func publish(_ frame: MediaFrame) {
         let groups: [LoopGroup] = state.withLockedValue { state in
@@ -62,6 +74,11 @@ public final class StreamFanout: Sendable {
                 : frame.kind == .audio && !hasVideo && !frame.isSequenceHeader
             let prepared = PreparedFrame(frame, sequence: state.nextSequence, isRandomAccess: randomAccess)
             state.nextSequence += 1
+            if frame.kind == .video, randomAccess {
+                if let last = state.lastKeyframeDTS { state.keyframeInterval = frame.dts - last }
+                state.lastKeyframeDTS = frame.dts
+            }
+            state.bytesQueued += prepared.flvTag.readableBytes * state.viewers.values.reduce(0, +)
             remember(prepared, in: &state)
             return state.groups.isEmpty ? [] : Array(state.groups.values).map { $0.enqueue(prepared) }
         }

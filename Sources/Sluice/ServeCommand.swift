@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Log format: text, or json (one object per line).")
+    var logFormat = "text"
+
     @Option(help: "Host name printed in the sample push and play URLs.")
     var publicHost: String?
 
@@ -60,7 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, logLevel: settings.logLevel) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
             return handler

@@ -56,8 +56,10 @@ struct SingleNode {
             announcer.bound(listener.rawValue, address)
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: api, packager: packager, access: access, group: group,
-                               logger: logger) { address in
+                               hub: hub, api: api, packager: packager, access: access,
+                               metrics: ServerMetrics(hub: hub, sessions: sessions), readiness: {
+                                   await Self.readiness(channels: channels, sessions: sessions)
+                               }, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(
@@ -84,6 +86,22 @@ struct SingleNode {
             logger.error("channel lookup failed; stream not packaged", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// What `/readyz` reports: the channel database and session state must answer. (The embedded
+    /// bus lives and dies with the process.)
+    static func readiness(channels: SQLiteChannelStore, sessions: any SessionStore) async -> String? {
+        do {
+            _ = try await channels.list(nameContains: nil, limit: 1, after: nil)
+        } catch {
+            return "The channel store does not answer: \(error)"
+        }
+        do {
+            _ = try await sessions.liveSessions()
+        } catch {
+            return "Session state does not answer: \(error)"
+        }
+        return nil
     }
 
     /// The enabled relay URLs of a stream's channel; none for streams without one.

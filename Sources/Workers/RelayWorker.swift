@@ -49,8 +49,9 @@ public final class RelayWorker: Service, Sendable {
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await self.reportStatuses() }
+                tasks.addTask { await self.reportStatuses() }
                 tasks.addTask { try await self.relayFrames() }
+                // The frames end when the subscription does (shutdown); reporting goes with them.
                 try await tasks.next()
                 tasks.cancelAll()
             }
@@ -124,8 +125,8 @@ public final class RelayWorker: Service, Sendable {
         }
     }
 
-    /// Writes every relayed stream's statuses to session state, once a second.
-    private func reportStatuses() async throws {
+    /// Writes every relayed stream's statuses to session state, once a second, until cancelled.
+    private func reportStatuses() async {
         while !Task.isCancelled {
             let snapshot = streams.withLockedValue { $0.mapValues { ($0.sessionID, $0.pushers.map(\.currentStatus)) } }
             for (id, (sessionID, statuses)) in snapshot where !statuses.isEmpty {
@@ -139,7 +140,7 @@ public final class RelayWorker: Service, Sendable {
                     logger.warning("relay status not stored", metadata: ["stream": "\(id)", "error": "\(error)"])
                 }
             }
-            try await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 }

@@ -1,0 +1,156 @@
+import Fanout
+import Foundation
+import NIOConcurrencyHelpers
+import Prometheus
+import State
+
+/// The node's Prometheus metrics (`/metrics`, text exposition 0.0.4): HTTP requests by route,
+/// counted as they are answered; per-stream ingest, viewer and relay values and the process's
+/// CPU and memory, read when scraped. Series of streams that ended are dropped at the next scrape.
+public final class ServerMetrics: Sendable {
+    /// Seconds: from 1 ms to 10 s, as playlist blocking and API calls spread.
+    static let durationBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                              .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                              .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)]
+
+    private struct Scraped {
+        /// Per-stream series registered at the last scrape, by stream.
+        var gauges: [String: [Gauge]] = [:]
+        /// Counter values already exported, for counters fed from running totals.
+        var exported: [String: Double] = [:]
+    }
+
+    private let registry = PrometheusCollectorRegistry()
+    private let hub: FanoutHub
+    private let sessions: (any SessionStore)?
+    private let scraped = NIOLockedValueBox(Scraped())
+
+    public init(hub: FanoutHub, sessions: (any SessionStore)?) {
+        self.hub = hub
+        self.sessions = sessions
+    }
+
+    /// Counts one answered HTTP request.
+    func recordRequest(route: String, status: UInt, duration: Duration) {
+        registry.makeCounter(descriptor: Self.named("sluice_http_requests_total", "HTTP requests answered."),
+                             labels: [("route", route), ("status", "\(status)")]).increment()
+        registry.makeDurationHistogram(descriptor: Self.named("sluice_http_request_duration_seconds",
+                                                              "Time from a request's head to its answer."),
+                                       labels: [("route", route)], buckets: Self.durationBuckets).record(duration)
+    }
+
+    /// The exposition, after reading what is scraped rather than counted.
+    func render() async -> String {
+        let live = (try? await sessions?.liveSessions()) ?? []
+        var relays: [String: [RelayStatus]] = [:]
+        for session in live {
+            relays[session.streamID.rawValue] = (try? await sessions?.relayStatuses(of: session.streamID)) ?? []
+        }
+        scraped.withLockedValue { scraped in
+            var current: [String: [Gauge]] = [:]
+            for session in live {
+                let id = session.streamID.rawValue
+                current[id] = streamGauges(session, relays: relays[id] ?? [], exported: &scraped.exported)
+            }
+            for (id, gauges) in scraped.gauges where current[id] == nil {
+                gauges.forEach(registry.unregisterGauge)
+            }
+            scraped.gauges = current
+            nodeValues(liveCount: live.count, exported: &scraped.exported)
+        }
+        return registry.emitToString()
+    }
+
+    /// A full metric name (units included) and its help line.
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    private func gauge(_ name: String, _ help: String, _ labels: [(String, String)] = []) -> Gauge {
+        registry.makeGauge(descriptor: Self.named(name, help), labels: labels)
+    }
+
+    /// Exports a running total as a counter: adds what it grew since the last scrape.
+    private func advance(_ name: String, _ help: String, to total: Double, labels: [(String, String)] = [],
+                         exported: inout [String: Double]) {
+        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        let counter = registry.makeCounter(descriptor: Self.named(name, help), labels: labels)
+        let delta = total - (exported[key] ?? 0)
+        if delta > 0 { counter.increment(by: delta) }
+        exported[key] = max(total, exported[key] ?? 0)
+    }
+
+    private func streamGauges(_ session: StreamSession, relays: [RelayStatus], exported: inout [String: Double]) -> [Gauge] {
+        let id = session.streamID.rawValue
+        let stream = [("stream", id)]
+        var gauges: [Gauge] = []
+        func set(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = stream) {
+            let made = gauge(name, help, labels)
+            made.set(value)
+            gauges.append(made)
+        }
+        set("sluice_stream_ingest_bitrate_bits_per_second", "Ingest bitrate over the session so far.", Double(session.bitrate ?? 0))
+        set("sluice_stream_frame_rate", "Video frames per second the publisher declared.", session.frameRate ?? 0)
+        let fanout = hub.fanout(for: session.streamID)
+        set("sluice_stream_keyframe_interval_seconds", "Time between the last two video keyframes.",
+            fanout?.keyframeIntervalSeconds ?? 0)
+        let viewers = fanout?.viewersByProtocol ?? [:]
+        for name in ["flv", "rtmp"] {
+            set("sluice_stream_viewers", "Viewers attached to the stream's fan-out, by protocol.", Double(viewers[name] ?? 0),
+                stream + [("protocol", name)])
+        }
+        set("sluice_stream_viewer_bytes", "FLV bytes queued for the stream's viewers this session.",
+            Double(fanout?.bytesQueued ?? 0))
+        for relay in relays {
+            let labels = stream + [("destination", relay.destination)]
+            set("sluice_relay_up", "1 while a relay publishes to its destination.", relay.state == .live ? 1 : 0, labels)
+            set("sluice_relay_bytes_sent", "Media bytes a relay sent this session.", Double(relay.bytesSent), labels)
+            set("sluice_relay_reconnects", "Reconnects of a relay this session.", Double(relay.reconnects), labels)
+            set("sluice_relay_failed", "1 when the destination refused the relay.", relay.state == .failed ? 1 : 0, labels)
+        }
+        return gauges
+    }
+
+    private func nodeValues(liveCount: Int, exported: inout [String: Double]) {
+        let streams = hub.liveStreams.compactMap { hub.fanout(for: $0) }
+        gauge("sluice_live_streams", "Streams live in session state.").set(Double(liveCount))
+        gauge("sluice_viewers", "Viewers attached on this node (HTTP-FLV and RTMP).")
+            .set(Double(streams.reduce(0) { $0 + $1.viewerCount }))
+        advance("sluice_viewer_dropped_gops_total", "Times a slow viewer's backlog was cut back to a keyframe.",
+                to: Double(hub.droppedGOPs), exported: &exported)
+        advance("sluice_viewer_dropped_frames_total", "Frames not sent to slow viewers.",
+                to: Double(hub.droppedFrames), exported: &exported)
+        let process = ProcessSample.current()
+        advance("process_cpu_seconds_total", "User and system CPU time of the process.", to: process.cpuSeconds,
+                exported: &exported)
+        gauge("process_resident_memory_bytes", "Resident memory of the process.").set(Double(process.residentBytes))
+        gauge("process_open_fds", "Open file descriptors.").set(Double(process.openFiles))
+    }
+}
+
+/// CPU, memory and descriptors of this process, from `/proc` (zeros where it is missing).
+struct ProcessSample {
+    var cpuSeconds: Double
+    var residentBytes: Int
+    var openFiles: Int
+
+    static func current() -> ProcessSample {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        var cpu = 0.0
+        if let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]), ticks > 0 {
+                cpu = (user + system) / ticks
+            }
+        }
+        var resident = 0
+        if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = statm.split(separator: " ")
+            if fields.count > 1, let pages = Int(fields[1]) { resident = pages * Int(sysconf(Int32(_SC_PAGESIZE))) }
+        }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        return ProcessSample(cpuSeconds: cpu, residentBytes: resident, openFiles: files)
+    }
+}
