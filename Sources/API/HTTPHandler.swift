@@ -120,7 +120,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .packaged(let id, let resource):
-            admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
+            // The hook is asked for playlists a player starts with, not for every blocking reload.
+            let starting = resource.isPlaylist && !(head?.uri.contains("_HLS_msn=") ?? false)
+            admit(id, protocol: resource.protocolName, askHook: starting, context: context) { handler, context, token in
                 handler.answerPackaged(resource, of: id, carrying: token, context: context)
             }
         case .playerPage(_, let page):
