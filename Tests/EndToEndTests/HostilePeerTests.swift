@@ -97,7 +97,7 @@ extension EndToEnd {
             #expect(grown < 40_000, "server grew \(grown) KB with a stalled viewer")
             let metrics = try Tools.run("curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(server.httpPort)/metrics"]).output
             let drops = metrics.split(separator: "\n").first { $0.hasPrefix("sluice_viewer_dropped_gops_total ") }
-            #expect((drops?.split(separator: " ").last.flatMap { Int($0) } ?? 0) > 0, "\(metrics)")
+            #expect((drops?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "\(metrics)")
             #expect(publisher.wait().status == 0)
             _ = stalled
         }
