@@ -1,3 +1,4 @@
+import Events
 import Fanout
 import Foundation
 import NIOConcurrencyHelpers
@@ -5,8 +6,8 @@ import Prometheus
 import State
 
 /// The node's Prometheus metrics (`/metrics`, text exposition 0.0.4): HTTP requests by route,
-/// counted as they are answered; per-stream ingest, viewer and relay values and the process's
-/// CPU and memory, read when scraped. Series of streams that ended are dropped at the next scrape.
+/// counted as they are answered; per-stream ingest, viewer and relay values, the event bus's
+/// traffic, latency and consumer lag, and the process's CPU and memory, read when scraped. Series of streams that ended are dropped at the next scrape.
 public final class ServerMetrics: Sendable {
     /// Seconds: from 1 ms to 10 s, as playlist blocking and API calls spread.
     static let durationBuckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -23,11 +24,13 @@ public final class ServerMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let hub: FanoutHub
     private let sessions: (any SessionStore)?
+    private let bus: (any EventBus)?
     private let scraped = NIOLockedValueBox(Scraped())
 
-    public init(hub: FanoutHub, sessions: (any SessionStore)?) {
+    public init(hub: FanoutHub, sessions: (any SessionStore)?, bus: (any EventBus)? = nil) {
         self.hub = hub
         self.sessions = sessions
+        self.bus = bus
     }
 
     /// Counts one answered HTTP request.
@@ -57,6 +60,7 @@ public final class ServerMetrics: Sendable {
             }
             scraped.gauges = current
             nodeValues(liveCount: live.count, exported: &scraped.exported)
+            busValues(exported: &scraped.exported)
         }
         return registry.emitToString()
     }
@@ -109,6 +113,23 @@ public final class ServerMetrics: Sendable {
             set("sluice_relay_failed", "1 when the destination refused the relay.", relay.state == .failed ? 1 : 0, labels)
         }
         return gauges
+    }
+
+    private func busValues(exported: inout [String: Double]) {
+        for (topic, statistics) in bus?.statistics() ?? [:] {
+            let labels = [("topic", topic.name)]
+            advance("sluice_bus_published_total", "Records published to the event bus.", to: Double(statistics.published),
+                    labels: labels, exported: &exported)
+            advance("sluice_bus_publish_seconds_total", "Time spent publishing (divide by published for the latency).",
+                    to: Double(statistics.publishNanoseconds) / 1e9, labels: labels, exported: &exported)
+            advance("sluice_bus_consumed_total", "Records delivered to consumers (each consumer counts).",
+                    to: Double(statistics.consumed), labels: labels, exported: &exported)
+            advance("sluice_bus_consume_delay_seconds_total",
+                    "Time from publish to delivery, summed (divide by consumed for the latency).",
+                    to: Double(statistics.consumeDelayNanoseconds) / 1e9, labels: labels, exported: &exported)
+            gauge("sluice_bus_consumer_lag_records", "Records the furthest-behind consumer has yet to read.", labels)
+                .set(Double(statistics.consumerLag))
+        }
     }
 
     private func nodeValues(liveCount: Int, exported: inout [String: Double]) {

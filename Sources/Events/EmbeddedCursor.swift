@@ -5,16 +5,21 @@ import NIOConcurrencyHelpers
 final class EmbeddedCursor: BusCursor {
     private let log: PartitionLog
     private let position: NIOLockedValueBox<Int64>
+    private let reader: UInt64
 
     init(log: PartitionLog, start: SubscriptionStart) {
         self.log = log
-        self.position = NIOLockedValueBox(log.startOffset(for: start))
+        let offset = log.startOffset(for: start)
+        self.position = NIOLockedValueBox(offset)
+        reader = log.addReader(at: offset)
     }
+
+    deinit { log.removeReader(reader) }
 
     func next() async throws -> BusDelivery? {
         while !Task.isCancelled {
             var offset = position.withLockedValue { $0 }
-            switch log.read(at: &offset, orRegister: nil) {
+            switch log.read(at: &offset, reader: reader, orRegister: nil) {
             case .delivery(let delivery):
                 position.withLockedValue { $0 = delivery.offset + 1 }
                 return delivery
@@ -32,7 +37,7 @@ final class EmbeddedCursor: BusCursor {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 var probe = offset
-                if case .waiting = log.read(at: &probe, orRegister: continuation) { return }
+                if case .waiting = log.read(at: &probe, reader: reader, orRegister: continuation) { return }
                 continuation.resume()
             }
         } onCancel: {

@@ -47,6 +47,10 @@ public final class EmbeddedEventBus: EventBus {
         for log in logs.values { log.close() }
     }
 
+    public func statistics() -> [Topic: BusStatistics] {
+        logs.mapValues(\.statistics)
+    }
+
     /// Records a consumer of `topic` skipped because it fell behind retention.
     public func skippedRecords(_ topic: Topic) -> Int64 { logs[topic]!.skipped }
 }

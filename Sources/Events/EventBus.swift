@@ -53,6 +53,9 @@ public protocol EventBus: Sendable {
 
     /// Flushes what is queued and ends every subscription.
     func shutdown() async
+
+    /// Publish and consume counts, latencies and consumer lag per topic.
+    func statistics() -> [Topic: BusStatistics]
 }
 
 /// The reading side of one subscription. Implemented by each bus.

@@ -18,6 +18,10 @@ final class PartitionLog: Sendable {
         var skipped: Int64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
+        var statistics = BusStatistics()
+        /// The next offset of each reader, for consumer lag.
+        var readers: [UInt64: Int64] = [:]
+        var nextReaderID: UInt64 = 0
         var baseOffset: Int64 { entries.first?.offset ?? nextOffset }
     }
 
@@ -32,6 +36,27 @@ final class PartitionLog: Sendable {
 
     var skipped: Int64 { state.withLockedValue { $0.skipped } }
 
+    var statistics: BusStatistics {
+        state.withLockedValue { state in
+            var statistics = state.statistics
+            statistics.consumerLag = state.readers.values.min().map { max(0, state.nextOffset - $0) } ?? 0
+            return statistics
+        }
+    }
+
+    /// A reader starting at `offset`, tracked for consumer lag until `removeReader`.
+    func addReader(at offset: Int64) -> UInt64 {
+        state.withLockedValue { state in
+            defer { state.nextReaderID &+= 1 }
+            state.readers[state.nextReaderID] = offset
+            return state.nextReaderID
+        }
+    }
+
+    func removeReader(_ id: UInt64) {
+        state.withLockedValue { _ = $0.readers.removeValue(forKey: id) }
+    }
+
     func append(_ record: BusRecord) throws {
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
         let waiters: [CheckedContinuation<Void, Never>] = try state.withLockedValue { state in
@@ -41,6 +66,8 @@ final class PartitionLog: Sendable {
             state.nextOffset += 1
             state.bytes += bytes
             trim(&state, now: now)
+            state.statistics.published += 1
+            state.statistics.publishNanoseconds += Int64(NIODeadline.now().uptimeNanoseconds) - now
             defer { state.waiters.removeAll(keepingCapacity: true) }
             return Array(state.waiters.values)
         }
@@ -83,8 +110,8 @@ final class PartitionLog: Sendable {
     }
 
     /// Reads the record at `offset` (moving it forward past trimmed records), or registers
-    /// `waiter` to be resumed on the next append.
-    func read(at offset: inout Int64, orRegister waiter: CheckedContinuation<Void, Never>?) -> ReadResult {
+    /// `waiter` to be resumed on the next append. A delivery moves `reader` past it.
+    func read(at offset: inout Int64, reader: UInt64, orRegister waiter: CheckedContinuation<Void, Never>?) -> ReadResult {
         state.withLockedValue { state in
             if offset < state.baseOffset {
                 state.skipped += state.baseOffset - offset
@@ -93,6 +120,9 @@ final class PartitionLog: Sendable {
             if offset < state.nextOffset {
                 let entry = state.entries[state.entries.index(state.entries.startIndex,
                                                               offsetBy: Int(offset - state.baseOffset))]
+                state.readers[reader] = entry.offset + 1
+                state.statistics.consumed += 1
+                state.statistics.consumeDelayNanoseconds += Int64(NIODeadline.now().uptimeNanoseconds) - entry.appendedAt
                 return .delivery(BusDelivery(topic: topic, partition: 0, offset: entry.offset, record: entry.record))
             }
             if state.closed { return .closed }

@@ -57,7 +57,7 @@ struct SingleNode {
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                hub: hub, api: api, packager: packager, access: access,
-                               metrics: ServerMetrics(hub: hub, sessions: sessions), readiness: {
+                               metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus), readiness: {
                                    await Self.readiness(channels: channels, sessions: sessions)
                                }, group: group, logger: logger) { address in
             announcer.bound("http", address)

@@ -64,6 +64,16 @@ extension EndToEnd {
             let memory = samples["process_resident_memory_bytes{}"] ?? 0
             #expect(memory > 5_000_000 && memory < 2_000_000_000)
             #expect((samples["process_open_fds{}"] ?? 0) > 3)
+            let media = "topic=sluice.media.source"
+            let published = samples["sluice_bus_published_total{\(media)}"] ?? 0
+            #expect(published > 100, "about 30 video and 43 audio frames a second")
+            // Fan-out, packager and relay worker each consume the media topic.
+            #expect((samples["sluice_bus_consumed_total{\(media)}"] ?? 0) >= published)
+            let delay = (samples["sluice_bus_consume_delay_seconds_total{\(media)}"] ?? 0)
+                / max(1, samples["sluice_bus_consumed_total{\(media)}"] ?? 1)
+            #expect(delay > 0 && delay < 0.05, "average publish-to-delivery \(delay) s")
+            let lag = samples["sluice_bus_consumer_lag_records{\(media)}"] ?? -1
+            #expect(lag >= 0 && lag < 100, "lag \(lag)")
         }
     }
 }

@@ -37,6 +37,24 @@ import Testing
         await bus.shutdown()
     }
 
+    @Test func statisticsCountTrafficAndTheSlowestConsumersLag() async throws {
+        let bus = EmbeddedEventBus()
+        let fast = bus.subscribe(to: .mediaSource, from: .end)
+        var slow: BusSubscription? = bus.subscribe(to: .mediaSource, from: .end)
+        for sequence in 0..<5 { try bus.publish(frame(UInt64(sequence)), to: .mediaSource) }
+        _ = try await take(5, from: fast)
+        _ = try await take(2, from: slow!)
+        var media = try #require(bus.statistics()[.mediaSource])
+        #expect(media.published == 5 && media.consumed == 7)
+        #expect(media.consumerLag == 3)
+        #expect(media.publishNanoseconds > 0 && media.consumeDelayNanoseconds > 0)
+        slow = nil  // a subscription that is gone no longer counts
+        media = try #require(bus.statistics()[.mediaSource])
+        #expect(media.consumerLag == 0)
+        #expect(bus.statistics()[.channels]?.published == 0)
+        _ = slow
+    }
+
     @Test func aWaitingConsumerWakesOnPublish() async throws {
         let bus = EmbeddedEventBus()
         let subscription = bus.subscribe(to: .mediaSource, from: .end)
