@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench bench-hls clean-data
+.PHONY: deps build run test api-fuzz bench bench-hls bench-access clean-data
 
 deps:
 	./ops/install-deps.sh
@@ -39,6 +39,12 @@ bench-hls:
 	./ops/install-deps.sh --bench
 	swift build -c release --product sluice
 	./Benchmarks/hls.sh
+
+## Release build, then what signed play URLs cost per request (wrk against one core).
+bench-access:
+	./ops/install-deps.sh --bench
+	swift build -c release --product sluice
+	./Benchmarks/access.sh
 
 clean-data:
 	rm -rf ./data

@@ -7,7 +7,7 @@ set -euo pipefail
 # destination in them (and the benchmarks' point of comparison).
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(util-linux)
+    packages+=(util-linux wrk)
 fi
 
 missing=()

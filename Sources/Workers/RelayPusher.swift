@@ -36,7 +36,8 @@ final class RelayPusher: @unchecked Sendable {
     private var channel: (any Channel)?
     private var live = false
     private var waitingForKeyframe = true
-    private var baseTimestamp: Int64 = 0
+    /// The DTS the connection's timestamps count from: its first keyframe's; nil before it.
+    private var baseTimestamp: Int64?
     private var headers: [MediaFrame.Kind: MediaFrame] = [:]
     private var hasVideo = false
     private var attempt: Int64 = 0
@@ -112,6 +113,7 @@ final class RelayPusher: @unchecked Sendable {
         published.hop(to: loop).whenSuccess { _ in
             self.live = true
             self.waitingForKeyframe = true
+            self.baseTimestamp = nil
             let reconnects = self.status.withLockedValue { $0.reconnects }
             self.update(.live)
             self.attempt = 0
@@ -165,11 +167,14 @@ final class RelayPusher: @unchecked Sendable {
             let startsHere = frame.kind == .video ? frame.isKeyframe : !hasVideo
             guard startsHere else { return }
             waitingForKeyframe = false
-            baseTimestamp = frame.dts
-            for kind in [MediaFrame.Kind.metadata, .video, .audio] {
-                if var header = headers[kind] {
-                    header.dts = frame.dts
-                    write(header)
+            if baseTimestamp == nil {
+                // A new connection: headers first. (After a drop to a keyframe, time goes on.)
+                baseTimestamp = frame.dts
+                for kind in [MediaFrame.Kind.metadata, .video, .audio] {
+                    if var header = headers[kind] {
+                        header.dts = frame.dts
+                        write(header)
+                    }
                 }
             }
         } else if !channel.isWritable {
@@ -183,7 +188,7 @@ final class RelayPusher: @unchecked Sendable {
 
     private func write(_ frame: MediaFrame) {
         guard let channel else { return }
-        let timestamp = UInt32(truncatingIfNeeded: max(0, frame.dts - baseTimestamp))
+        let timestamp = UInt32(truncatingIfNeeded: max(0, frame.dts - (baseTimestamp ?? frame.dts)))
         let message: RTMPMessage
         switch frame.kind {
         case .video:

@@ -66,7 +66,7 @@ extension EndToEnd {
             #expect((samples["process_open_fds{}"] ?? 0) > 3)
             let media = "topic=sluice.media.source"
             let published = samples["sluice_bus_published_total{\(media)}"] ?? 0
-            #expect(published > 100, "about 30 video and 43 audio frames a second")
+            #expect(published > 30, "about 30 video and 43 audio frames a second since the stream started")
             // Fan-out, packager and relay worker each consume the media topic.
             #expect((samples["sluice_bus_consumed_total{\(media)}"] ?? 0) >= published)
             let delay = (samples["sluice_bus_consume_delay_seconds_total{\(media)}"] ?? 0)
