@@ -1,4 +1,5 @@
 import Events
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Packager
@@ -8,6 +9,13 @@ import Packager
 /// blocking playlist reloads, JSON errors for streams that are unknown or offline.
 struct PackagedPlayback: Sendable {
     let packager: PackagerHub
+    /// Playlists with a token carried in, by entity tag and token: every client of one signed URL
+    /// gets the same rewrite of the same playlist version.
+    let signedPlaylists = SignedPlaylistCache()
+
+    init(packager: PackagerHub) {
+        self.packager = packager
+    }
 
     /// Seconds a blocking playlist answer may be cached: its URL names the state it waited for.
     static let blockingMaxAge = 6
@@ -26,7 +34,7 @@ struct PackagedPlayback: Sendable {
             return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
         }
         return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
-            Self.answer(response.carrying(token), request: request, head: head)
+            Self.answer(signedPlaylists.carrying(token, into: response), request: request, head: head)
         }
     }
 
@@ -97,5 +105,24 @@ extension PackagedResponse {
             ? TokenCarrier.carry(token, intoManifest: text) : TokenCarrier.carry(token, intoPlaylist: text)
         let signedTag = tag.hasSuffix("\"") ? "\(tag.dropLast())-\(token.suffix(8))\"" : "\(tag)-\(token.suffix(8))"
         return .content(ByteBuffer(string: carried), contentType: contentType, entityTag: signedTag, isPlaylist: true)
+    }
+}
+
+/// Rewritten playlists, kept until the cache holds `capacity` of them, then dropped all at once
+/// (playlists change every part; what matters is that concurrent clients share a rewrite).
+final class SignedPlaylistCache: Sendable {
+    private let entries = NIOLockedValueBox([String: PackagedResponse]())
+    private let capacity = 512
+
+    func carrying(_ token: String?, into response: PackagedResponse) -> PackagedResponse {
+        guard let token, case .content(_, _, let tag, true) = response else { return response }
+        let key = tag + "|" + token
+        if let cached = entries.withLockedValue({ $0[key] }) { return cached }
+        let carried = response.carrying(token)
+        entries.withLockedValue { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = carried
+        }
+        return carried
     }
 }
