@@ -30,19 +30,21 @@ public final class AdmissionHook: Sendable {
     public func ask(_ request: AdmissionRequest, at url: URL, now: Date = Date()) async -> AccessDecision {
         let key = AnswerKey(url: url, request: request)
         if let cached = answers.value(for: key, now: now) { return cached }
-        let decision = await post(request, to: url)
-        answers.store(decision, for: key, lifetime: Double(configuration.admissionCacheSeconds), now: now)
+        let (decision, answered) = await post(request, to: url)
+        // Only the hook's own answers are reused: a timeout or an unreachable hook is asked again.
+        if answered { answers.store(decision, for: key, lifetime: Double(configuration.admissionCacheSeconds), now: now) }
         return decision
     }
 
-    private func post(_ admission: AdmissionRequest, to url: URL) async -> AccessDecision {
+    /// The decision, and whether the hook gave it (rather than a failure to reach it).
+    private func post(_ admission: AdmissionRequest, to url: URL) async -> (AccessDecision, answered: Bool) {
         let body: Data
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             body = try encoder.encode(admission)
         } catch {
-            return deny(admission, "request not encodable: \(error)")
+            return (deny(admission, "request not encodable: \(error)"), false)
         }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
@@ -58,11 +60,11 @@ public final class AdmissionHook: Sendable {
             let response = try await HTTPClient.shared.execute(request, timeout: .init(configuration.admissionTimeout))
             let reply = try await response.body.collect(upTo: 4096)
             guard (200..<300).contains(response.status.code) else {
-                return deny(admission, "hook answered \(response.status.code) \(String(buffer: reply).prefix(200))")
+                return (deny(admission, "hook answered \(response.status.code) \(String(buffer: reply).prefix(200))"), true)
             }
-            return .allow
+            return (.allow, true)
         } catch {
-            return deny(admission, "hook failed: \(error)")
+            return (deny(admission, "hook failed: \(error)"), false)
         }
     }
 
