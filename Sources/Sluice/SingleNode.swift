@@ -49,7 +49,7 @@ struct SingleNode {
             }
         }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings)
         let relays = RelayWorker(bus: bus, sessions: sessions, group: group, tls: settings.relayTLS,
-                                 source: settings.ingest.nodeID, logger: logger) { stream in
+                                 logger: logger) { stream in
             await Self.relayDestinations(of: stream, channels: channels, logger: logger)
         }
         let ingest = IngestService(environment: environment, group: group) { listener, address in

@@ -27,21 +27,18 @@ public final class RelayWorker: Service, Sendable {
     private let destinations: Destinations
     private let group: any EventLoopGroup
     private let tls: NIOSSLContext
-    private let source: String
     private let logger: Logger
     private let streams = NIOLockedValueBox([StreamID: Relayed]())
 
     /// - Parameters:
     ///   - tls: the client context for `rtmps://` destinations.
-    ///   - source: this node's id, as events name it.
     public init(bus: any EventBus, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
-                source: String, logger: Logger, destinations: @escaping Destinations) {
+                logger: Logger, destinations: @escaping Destinations) {
         self.bus = bus
         subscription = bus.subscribe(to: .mediaSource, from: .end)
         self.sessions = sessions
         self.group = group
         self.tls = tls
-        self.source = source
         self.logger = logger
         self.destinations = destinations
     }
