@@ -120,9 +120,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .packaged(let id, let resource):
-            // The hook is asked for playlists a player starts with, not for every blocking reload.
-            let starting = resource.isPlaylist && !(head?.uri.contains("_HLS_msn=") ?? false)
-            admit(id, protocol: resource.protocolName, askHook: starting, context: context) { handler, context, token in
+            admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
                 handler.answerPackaged(resource, of: id, carrying: token, context: context)
             }
         case .playerPage(_, let page):
@@ -137,7 +135,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Checks signed URLs and admission hooks, then goes on with `proceed` on the event loop,
     /// passing the signed URL's query for playlists to carry on. Nothing more is read from the
-    /// connection while the check runs.
+    /// connection while the check runs. The hook is asked when `askHook` says so, except for
+    /// blocking LL-HLS reloads (`_HLS_msn`): it admits the playlists a player starts with.
     private func admit(_ id: StreamID, protocol name: String, askHook: Bool, context: ChannelHandlerContext,
                        then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
         let query = APIRequest.query(of: head?.uri ?? "")
@@ -150,7 +149,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let decision = context.eventLoop.makePromise(of: AccessDecision.self)
         decision.completeWithTask {
-            await access.authorizePlay(stream: id.rawValue, protocol: name, query: query, clientIP: clientIP, askHook: askHook)
+            await access.authorizePlay(stream: id.rawValue, protocol: name, query: query, clientIP: clientIP,
+                                       askHook: askHook && query["_HLS_msn"] == nil)
         }
         let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
         decision.futureResult.whenSuccess { decision in

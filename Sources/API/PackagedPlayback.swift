@@ -13,10 +13,6 @@ struct PackagedPlayback: Sendable {
     /// gets the same rewrite of the same playlist version.
     let signedPlaylists = SignedPlaylistCache()
 
-    init(packager: PackagerHub) {
-        self.packager = packager
-    }
-
     /// Seconds a blocking playlist answer may be cached: its URL names the state it waited for.
     static let blockingMaxAge = 6
 

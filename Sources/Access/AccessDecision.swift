@@ -3,6 +3,4 @@
 public enum AccessDecision: Sendable, Hashable {
     case allow
     case deny(code: String, reason: String)
-
-    public var isAllowed: Bool { self == .allow }
 }
