@@ -151,10 +151,9 @@ public struct ChannelsAPI: Sendable {
     private func pushURL(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let channel = try await existing(id)
         var expires = channel.expiresAt ?? now().addingTimeInterval(24 * 3600)
-        if let body = request.body, body.readableBytes > 0 {
-            try requireJSON(request)
-            let asked = try ChannelJSON.decoder.decode(PushURLRequest.self, from: Data(body.readableBytesView))
-            if let wanted = asked.expiresAt { expires = min(wanted, channel.expiresAt ?? wanted) }
+        if let asked = try optionalBody(PushURLRequest.self, request, expecting: "{expiresAt}, optional"),
+           let wanted = asked.expiresAt {
+            expires = min(wanted, channel.expiresAt ?? wanted)
         }
         guard expires > now() else {
             throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
@@ -185,15 +184,8 @@ public struct ChannelsAPI: Sendable {
     /// one client address. Issued for any channel; enforced for those with `playback.signedUrls`.
     private func signedPlayURLs(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let channel = try await existing(id)
-        var asked = PlayURLRequest()
-        if let body = request.body, body.readableBytes > 0 {
-            try requireJSON(request)
-            do {
-                asked = try ChannelJSON.decoder.decode(PlayURLRequest.self, from: Data(body.readableBytesView))
-            } catch {
-                throw APIError(.badRequest, code: "invalid_json", message: "Expected {ttlSeconds, clientIP}, both optional.")
-            }
-        }
+        let asked = try optionalBody(PlayURLRequest.self, request, expecting: "{ttlSeconds, clientIP}, both optional")
+            ?? PlayURLRequest()
         let ttl = asked.ttlSeconds ?? 3600
         guard (1...31 * 86_400).contains(ttl) else {
             throw APIError(.badRequest, code: "invalid_field", message: "ttlSeconds must be 1–2678400.",
@@ -223,6 +215,18 @@ public struct ChannelsAPI: Sendable {
     private func existing(_ id: ChannelID) async throws -> StreamChannel {
         guard let channel = try await store.channel(id) else { throw Self.notFound(id) }
         return channel
+    }
+
+    /// A small JSON request body that may be left out: nil without one, 400 when it does not decode.
+    private func optionalBody<Body: Decodable>(_ type: Body.Type, _ request: APIRequest,
+                                               expecting shape: String) throws(APIError) -> Body? {
+        guard let body = request.body, body.readableBytes > 0 else { return nil }
+        try requireJSON(request)
+        do {
+            return try ChannelJSON.decoder.decode(type, from: Data(body.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", message: "Expected \(shape).")
+        }
     }
 
     func requireJSON(_ request: APIRequest) throws(APIError) {
