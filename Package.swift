@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
+        // FFmpeg's C libraries (libavcodec, libavfilter, libavformat, libswscale, libavutil), through pkg-config.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat", providers: [
+            .apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"]),
+        ]),
         // Pure formats: AMF0, FLV. No I/O.
         .target(name: "Media", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -65,9 +69,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // Stream workers: relays to other platforms.
+        // Stream workers: transcoding ladder with watermarks (FFmpeg), relays to other platforms.
         .target(name: "Workers", dependencies: [
-            "Media", "RTMP", "Events", "State",
+            "CFFmpeg", "Media", "RTMP", "Events", "State",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -141,6 +145,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Browser/, Hooks/ and Scripts/ hold the Python helpers the tests run (headless Chromium, a hook
         // server, the Prometheus parser).

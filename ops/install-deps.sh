@@ -5,7 +5,9 @@ set -euo pipefail
 
 # chromium and its driver run the player pages in the end-to-end tests; nginx-rtmp is a relay
 # destination in them (and the benchmarks' point of comparison).
-packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp)
+# FFmpeg's libraries are the transcoder; Noto CJK draws text watermarks in any script.
+packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
+          libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk)
 fi

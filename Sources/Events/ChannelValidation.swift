@@ -75,6 +75,12 @@ extension StreamChannel {
         if Set(transcode.renditions).count != transcode.renditions.count {
             errors.append(FieldError("transcode.renditions", "must not repeat a rendition"))
         }
+        if !StreamChannel.Transcode.presets.contains(transcode.preset) {
+            errors.append(FieldError("transcode.preset", "must be one of " + StreamChannel.Transcode.presets.joined(separator: ", ")))
+        }
+        if !StreamChannel.Transcode.tunes.contains(transcode.tune) {
+            errors.append(FieldError("transcode.tune", "must be empty or one of " + StreamChannel.Transcode.tunes.dropFirst().joined(separator: ", ")))
+        }
         return errors
     }
 

@@ -154,7 +154,25 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         public var enabled = false
         public var codec = Codec.h264
         public var renditions: [Rendition] = [.p360, .p720]
+        /// x264/x265 preset (`ultrafast` … `veryslow`). Default `veryfast`.
+        public var preset = "veryfast"
+        /// x264/x265 tune; empty for none. Default `zerolatency`.
+        public var tune = "zerolatency"
         public init() {}
+
+        /// Channels stored before `preset` and `tune` existed read with the defaults.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try container.decode(Bool.self, forKey: .enabled)
+            codec = try container.decode(Codec.self, forKey: .codec)
+            renditions = try container.decode([Rendition].self, forKey: .renditions)
+            preset = try container.decodeIfPresent(String.self, forKey: .preset) ?? preset
+            tune = try container.decodeIfPresent(String.self, forKey: .tune) ?? tune
+        }
+
+        public static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        /// Tunes both x264 and x265 know, and none (empty).
+        public static let tunes = ["", "zerolatency", "fastdecode", "grain", "animation", "psnr", "ssim"]
     }
 
     public struct Relay: Codable, Sendable, Hashable {

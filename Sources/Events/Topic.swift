@@ -5,6 +5,9 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     case streamLifecycle = "sluice.stream.lifecycle"
     /// Media frames from ingest, binary (`MediaFrameCodec`); key: stream id.
     case mediaSource = "sluice.media.source"
+    /// Transcoded (and watermarked) frames, binary like the source; the rendition name is in
+    /// each frame's header; key: stream id.
+    case mediaRenditions = "sluice.media.renditions"
     /// `channel.created`, `channel.updated`, `channel.deleted`; key: channel id.
     case channels = "sluice.channels"
 
@@ -14,7 +17,7 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     public var partitions: Int {
         switch self {
         case .streamLifecycle: return 6
-        case .mediaSource: return 12
+        case .mediaSource, .mediaRenditions: return 12
         case .channels: return 3
         }
     }

@@ -111,3 +111,21 @@ public struct AVCConfiguration: Sendable, Hashable {
         }
     }
 }
+
+extension AVCConfiguration {
+    /// An AVCDecoderConfigurationRecord for the given parameter sets, with 4-byte NAL lengths.
+    public static func record(sequenceParameterSets: [[UInt8]], pictureParameterSets: [[UInt8]]) throws -> [UInt8] {
+        guard let sps = sequenceParameterSets.first, sps.count >= 4 else {
+            throw MediaFormatError(.malformed, "no SPS to build an AVC configuration from")
+        }
+        var record: [UInt8] = [1, sps[1], sps[2], sps[3], 0xFF, 0xE0 | UInt8(sequenceParameterSets.count)]
+        for set in sequenceParameterSets {
+            record += [UInt8(set.count >> 8), UInt8(set.count & 0xFF)] + set
+        }
+        record.append(UInt8(pictureParameterSets.count))
+        for set in pictureParameterSets {
+            record += [UInt8(set.count >> 8), UInt8(set.count & 0xFF)] + set
+        }
+        return record
+    }
+}

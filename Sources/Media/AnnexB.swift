@@ -62,3 +62,48 @@ public enum AnnexB {
         }
     }
 }
+
+extension AnnexB {
+    /// The NAL units of an Annex B byte stream (3- or 4-byte start codes), without their start codes.
+    public static func units(in stream: [UInt8]) -> [ArraySlice<UInt8>] {
+        var starts: [(code: Int, payload: Int)] = []
+        var index = 0
+        while index + 2 < stream.count {
+            if stream[index] == 0, stream[index + 1] == 0, stream[index + 2] == 1 {
+                let code = index > 0 && stream[index - 1] == 0 ? index - 1 : index
+                starts.append((code, index + 3))
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return starts.enumerated().map { position, start in
+            let end = position + 1 < starts.count ? starts[position + 1].code : stream.count
+            return stream[start.payload..<max(start.payload, end)]
+        }.filter { !$0.isEmpty }
+    }
+
+    /// An Annex B access unit as FLV and MP4 carry it: each NAL unit behind a 4-byte length;
+    /// delimiters and parameter sets dropped (they travel in the configuration record).
+    public static func lengthPrefixed(_ stream: [UInt8], codec: Codec) -> ByteBuffer {
+        var output = ByteBuffer()
+        output.reserveCapacity(stream.count + 16)
+        for unit in units(in: stream) {
+            let type = codec.nalType(unit[unit.startIndex])
+            if codec.isDelimiter(type) || codec.isParameterSet(type) { continue }
+            output.writeInteger(UInt32(unit.count))
+            output.writeBytes(unit)
+        }
+        return output
+    }
+
+    /// The parameter sets (VPS, SPS, PPS) of an Annex B stream, by NAL unit type, in order.
+    public static func parameterSets(in stream: [UInt8], codec: Codec) -> [UInt8: [[UInt8]]] {
+        var sets: [UInt8: [[UInt8]]] = [:]
+        for unit in units(in: stream) {
+            let type = codec.nalType(unit[unit.startIndex])
+            if codec.isParameterSet(type) { sets[type, default: []].append(Array(unit)) }
+        }
+        return sets
+    }
+}

@@ -36,6 +36,27 @@ public enum FLV {
         return buffer
     }
 
+    /// A video tag body for H.264 (legacy AVC packet, E.4.3.1) or HEVC (enhanced RTMP, FourCC
+    /// `hvc1`): a configuration record when `sequenceHeader`, else length-prefixed NAL units.
+    public static func videoBody(codec: VideoCodec, keyframe: Bool, sequenceHeader: Bool = false, compositionTime: Int32 = 0,
+                                 data: ByteBuffer) -> ByteBuffer {
+        var body = ByteBuffer()
+        body.reserveCapacity(data.readableBytes + 8)
+        let frameType: UInt8 = keyframe || sequenceHeader ? 1 : 2
+        if codec == .hevc {
+            body.writeInteger(0x80 | frameType << 4 | (sequenceHeader ? 0 : 1))
+            body.writeString("hvc1")
+        } else {
+            body.writeInteger(frameType << 4 | 7)
+            body.writeInteger(UInt8(sequenceHeader ? 0 : 1))
+        }
+        if !(codec == .hevc && sequenceHeader) {
+            body.writeUInt24(UInt32(bitPattern: compositionTime) & 0xFF_FFFF)
+        }
+        body.writeImmutableBuffer(data)
+        return body
+    }
+
     public static func writeTag(type: FLVTagType, timestamp: UInt32, body: ByteBuffer, into buffer: inout ByteBuffer) {
         let size = body.readableBytes
         buffer.writeInteger(type.rawValue)

@@ -88,3 +88,45 @@ public struct HEVCConfiguration: Sendable, Hashable {
         return (width, height)
     }
 }
+
+extension HEVCConfiguration {
+    /// An HEVCDecoderConfigurationRecord for the given VPS, SPS and PPS NAL units, with 4-byte
+    /// NAL lengths. The profile, tier and level come from the SPS; chroma format and bit depth
+    /// are the caller's (what its encoder was set to), so the SPS needs no further parsing.
+    public static func record(videoParameterSets: [[UInt8]], sequenceParameterSets: [[UInt8]], pictureParameterSets: [[UInt8]],
+                              chromaFormat: UInt8 = 1, bitDepth: UInt8 = 8) throws -> [UInt8] {
+        guard let sps = sequenceParameterSets.first else { throw MediaFormatError(.malformed, "no SPS to build an HEVC configuration from") }
+        // NAL header (2 bytes), then vps id / max sub-layers / nesting (1 byte), then the 12 bytes
+        // of general profile_tier_level (§7.3.3), read from the RBSP.
+        let rbsp = removingEmulationPrevention(sps.prefix(40))
+        guard rbsp.count >= 15 else { throw MediaFormatError(.truncated, "HEVC SPS profile_tier_level") }
+        let subLayers = (rbsp[2] >> 1) & 0x07
+        let nested = rbsp[2] & 0x01
+        var record: [UInt8] = [1] + rbsp[3..<15]
+        record += [0xF0, 0x00, 0xFC, 0xFC | (chromaFormat & 0x03), 0xF8 | ((bitDepth - 8) & 0x07), 0xF8 | ((bitDepth - 8) & 0x07)]
+        record += [0, 0, ((subLayers + 1) << 3) | (nested << 2) | 0x03]
+        let arrays: [(UInt8, [[UInt8]])] = [(32, videoParameterSets), (33, sequenceParameterSets), (34, pictureParameterSets)]
+        record.append(UInt8(arrays.filter { !$0.1.isEmpty }.count))
+        for (type, units) in arrays where !units.isEmpty {
+            record += [0x80 | type, UInt8(units.count >> 8), UInt8(units.count & 0xFF)]
+            for unit in units {
+                record += [UInt8(unit.count >> 8), UInt8(unit.count & 0xFF)] + unit
+            }
+        }
+        return record
+    }
+
+    private static func removingEmulationPrevention(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var output: [UInt8] = []
+        var zeros = 0
+        for byte in bytes {
+            if zeros >= 2, byte == 3 {
+                zeros = 0
+                continue
+            }
+            zeros = byte == 0 ? zeros + 1 : 0
+            output.append(byte)
+        }
+        return output
+    }
+}

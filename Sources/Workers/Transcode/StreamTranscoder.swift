@@ -1,0 +1,110 @@
+import Dispatch
+import Events
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// One live stream's transcoding on a thread of its own (FFmpeg blocks; it never runs on an
+/// event loop or the cooperative pool). Frames queue up in order; when the encoders fall more
+/// than `maxBacklog` frames behind, video is dropped up to the next keyframe so the renditions
+/// stay live instead of drifting further behind.
+final class StreamTranscoder: @unchecked Sendable {
+    // @unchecked: `transcoder` is only touched on `queue`; `backlog` is locked.
+    private let queue: DispatchQueue
+    private let transcoder: LadderTranscoder
+    private let backlog = NIOLockedValueBox(Backlog())
+    private let publish: @Sendable ([MediaFrame]) -> Void
+    private let latency: TranscodeLatency
+    private let logger: Logger
+    let streamID: StreamID
+    let sessionID: UInt64
+
+    private struct Backlog {
+        var pending = 0
+        var droppingToKeyframe = false
+        var dropped = 0
+    }
+
+    static let maxBacklog = 120
+
+    init(streamID: StreamID, sessionID: UInt64, settings: TranscodeSettings, latency: TranscodeLatency, logger: Logger,
+         publish: @escaping @Sendable ([MediaFrame]) -> Void) throws {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        transcoder = try LadderTranscoder(settings: settings, sessionID: sessionID)
+        queue = DispatchQueue(label: "sluice.transcode.\(streamID)")
+        self.latency = latency
+        self.logger = logger
+        self.publish = publish
+    }
+
+    func submit(_ frame: MediaFrame) {
+        let accepted = backlog.withLockedValue { backlog -> Bool in
+            if frame.kind == .video, !frame.isSequenceHeader {
+                if backlog.pending > Self.maxBacklog { backlog.droppingToKeyframe = true }
+                if backlog.droppingToKeyframe {
+                    guard frame.isKeyframe else {
+                        backlog.dropped += 1
+                        return false
+                    }
+                    backlog.droppingToKeyframe = false
+                }
+            }
+            backlog.pending += 1
+            return true
+        }
+        guard accepted else { return }
+        let queued = ContinuousClock.now
+        queue.async { [self] in
+            defer { backlog.withLockedValue { $0.pending -= 1 } }
+            do {
+                let outputs = try transcoder.push(frame)
+                if !outputs.isEmpty { publish(outputs) }
+                if frame.kind == .video, outputs.contains(where: { $0.kind == .video }) {
+                    latency.record(ContinuousClock.now - queued)
+                }
+            } catch {
+                logger.warning("frame not transcoded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Drains what is in flight and ends every rendition; returns when done.
+    func finish(at dts: Int64, sequence: UInt64) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            queue.async { [self] in
+                publish(transcoder.finish(endingAt: dts, sequence: sequence))
+                let dropped = backlog.withLockedValue { $0.dropped }
+                if dropped > 0 {
+                    logger.warning("transcoding fell behind; video dropped to the next keyframe",
+                                   metadata: ["stream": "\(streamID)", "frames": "\(dropped)"])
+                }
+                done.resume()
+            }
+        }
+    }
+}
+
+/// Time from a source video frame's arrival to its rendition frames' departure, over the
+/// recent frames of every stream.
+public final class TranscodeLatency: Sendable {
+    private let samples = NIOLockedValueBox([Double]())
+    private let capacity = 2048
+
+    public init() {}
+
+    func record(_ duration: Duration) {
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        samples.withLockedValue { samples in
+            if samples.count >= capacity { samples.removeFirst(samples.count - capacity + 1) }
+            samples.append(milliseconds)
+        }
+    }
+
+    /// The `fraction` quantile (0…1) of recent latencies, milliseconds; nil before any frame.
+    public func quantile(_ fraction: Double) -> Double? {
+        let sorted = samples.withLockedValue { $0 }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
+    }
+}

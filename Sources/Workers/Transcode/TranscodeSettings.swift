@@ -1,0 +1,58 @@
+import Events
+
+/// What a stream's transcoding does: the ladder, the encoder and the watermark.
+public struct TranscodeSettings: Sendable, Hashable {
+    /// Empty: no ladder; the source is re-encoded at its own size only because it is watermarked.
+    public var renditions: [StreamChannel.Rendition]
+    public var codec: EncoderSettings.Codec
+    public var preset: String
+    public var tune: String
+    public var watermark: WatermarkSettings
+
+    public init(renditions: [StreamChannel.Rendition], codec: EncoderSettings.Codec = .h264, preset: String = "veryfast",
+                tune: String = "zerolatency", watermark: WatermarkSettings = WatermarkSettings()) {
+        self.renditions = renditions
+        self.codec = codec
+        self.preset = preset
+        self.tune = tune
+        self.watermark = watermark
+    }
+
+    /// The channel's transcoding, or nil when it neither transcodes nor watermarks.
+    /// - Parameter image: the uploaded watermark image, if the channel has one.
+    public init?(channel: StreamChannel, image: [UInt8]?, fontFile: String) {
+        let watermark = WatermarkSettings(channel.watermark, image: image, fontFile: fontFile)
+        guard channel.transcode.enabled || !watermark.isEmpty else { return nil }
+        self.init(renditions: channel.transcode.enabled ? channel.transcode.renditions : [],
+                  codec: channel.transcode.codec == .h265 ? .h265 : .h264,
+                  preset: channel.transcode.preset, tune: channel.transcode.tune, watermark: watermark)
+    }
+}
+
+/// The enabled parts of a channel's watermark, with what drawing them needs.
+public struct WatermarkSettings: Sendable, Hashable {
+    public var text: StreamChannel.Watermark.Text?
+    public var image: StreamChannel.Watermark.Image?
+    /// PNG or JPEG bytes for `image`.
+    public var imageBytes: [UInt8]
+    public var fontFile: String
+
+    public init(text: StreamChannel.Watermark.Text? = nil, image: StreamChannel.Watermark.Image? = nil,
+                imageBytes: [UInt8] = [], fontFile: String = WatermarkSettings.defaultFontFile) {
+        self.text = text
+        self.image = image
+        self.imageBytes = imageBytes
+        self.fontFile = fontFile
+    }
+
+    public init(_ watermark: StreamChannel.Watermark, image: [UInt8]?, fontFile: String) {
+        let text = watermark.text.enabled && !watermark.text.text.isEmpty ? watermark.text : nil
+        let hasImage = watermark.image.enabled && !(image ?? []).isEmpty
+        self.init(text: text, image: hasImage ? watermark.image : nil, imageBytes: hasImage ? image ?? [] : [], fontFile: fontFile)
+    }
+
+    public var isEmpty: Bool { text == nil && image == nil }
+
+    /// Noto Sans CJK (Debian's `fonts-noto-cjk`): Latin, Chinese, Japanese and Korean in one font.
+    public static let defaultFontFile = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+}

@@ -1,0 +1,105 @@
+import Events
+import Foundation
+import Media
+import Testing
+@testable import Workers
+
+/// The transcoding pipeline on FLV files ffmpeg makes, checked with ffprobe and by pixels.
+@Suite(.serialized) struct LadderTranscoderTests {
+    private func transcode(_ frames: [MediaFrame], _ settings: TranscodeSettings) throws -> [String: [MediaFrame]] {
+        let transcoder = try LadderTranscoder(settings: settings, sessionID: 7)
+        var output: [MediaFrame] = []
+        for frame in frames { output += try transcoder.push(frame) }
+        output += transcoder.finish(endingAt: frames.last?.dts ?? 0, sequence: UInt64(frames.count))
+        return Dictionary(grouping: output, by: \.rendition)
+    }
+
+    @Test func aLadderHasTheTemplateSizesAndKeyframesWhereTheSourceHasThem() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"], seconds: 4, gop: 45)
+        let frames = try MediaFixtures.frames(ofFLV: source)
+        let renditions = try transcode(frames, TranscodeSettings(renditions: [.p360, .p720, .p1080]))
+
+        #expect(Set(renditions.keys) == ["360p", "720p"], "no 1080p from a 720p source")
+        // Coded pictures only: ffmpeg's FLV muxer ends with an AVC end-of-sequence tag.
+        let pictures = frames.filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }
+        let sourceKeyframes = pictures.filter(\.isKeyframe).map(\.pts)
+        #expect(sourceKeyframes.count >= 3, "the source has a keyframe every 1.5 s")
+        for (name, size) in [("360p", (640, 360)), ("720p", (1280, 720))] {
+            let output = try #require(renditions[name])
+            let video = output.filter { $0.kind == .video && !$0.isSequenceHeader }
+            #expect(video.count == pictures.count)
+            #expect(video.filter(\.isKeyframe).map(\.pts) == sourceKeyframes)
+            #expect(output.contains { $0.kind == .audio && $0.isSequenceHeader })
+            #expect(output.last?.kind == .end)
+            let file = directory.appendingPathComponent("\(name).flv")
+            try MediaFixtures.writeFLV(output, to: file)
+            let probe = try MediaFixtures.probeVideo(file)
+            #expect(probe.width == size.0 && probe.height == size.1)
+            #expect(probe.keyframeTimes == sourceKeyframes.map { Double($0) / 1000 })
+            #expect(probe.frames == video.count)
+        }
+    }
+
+    @Test func aSolidImageWatermarkLandsWhereItIsPlaced() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("black.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "color=black:size=640x360:rate=25"], seconds: 2,
+                                  gop: 25, audio: false)
+        let image = directory.appendingPathComponent("red.png")
+        try MediaFixtures.run("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "color=red:size=16x16", "-frames:v", "1", image.path])
+        var placement = StreamChannel.Watermark.Image()
+        (placement.enabled, placement.width, placement.height, placement.x, placement.y) = (true, 64, 32, 100, 50)
+        let settings = TranscodeSettings(renditions: [], watermark: WatermarkSettings(
+            image: placement, imageBytes: [UInt8](try Data(contentsOf: image))))
+        let renditions = try transcode(try MediaFixtures.frames(ofFLV: source), settings)
+        let output = try #require(renditions[RenditionLadder.watermarkedName])
+        let file = directory.appendingPathComponent("out.flv")
+        try MediaFixtures.writeFLV(output, to: file)
+        #expect(try MediaFixtures.probeVideo(file).width == 640)
+        let pixels = try MediaFixtures.rgbFrame(of: file, at: 1)
+        func pixel(_ x: Int, _ y: Int) -> (Int, Int, Int) {
+            let index = (y * 640 + x) * 3
+            return (Int(pixels[index]), Int(pixels[index + 1]), Int(pixels[index + 2]))
+        }
+        for (x, y) in [(104, 54), (132, 66), (160, 78)] {
+            let (red, green, blue) = pixel(x, y)
+            #expect(red > 200 && green < 60 && blue < 60, "inside the image at \(x),\(y): \(red),\(green),\(blue)")
+        }
+        for (x, y) in [(96, 46), (168, 66), (132, 86), (10, 10), (600, 300)] {
+            let (red, green, blue) = pixel(x, y)
+            #expect(red < 40 && green < 40 && blue < 40, "outside the image at \(x),\(y): \(red),\(green),\(blue)")
+        }
+    }
+
+    @Test func textIsDrawnLiterallyAndOnlyInsideItsBox() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("black.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "color=black:size=640x360:rate=25"], seconds: 3,
+                                  gop: 25, audio: false)
+        var text = StreamChannel.Watermark.Text()
+        (text.enabled, text.text, text.fontSize, text.color, text.x, text.y) = (true, "a:b\\'c%{pts} 直播", 32, "#FFFFFF", 40, 200)
+        let renditions = try transcode(try MediaFixtures.frames(ofFLV: source),
+                                       TranscodeSettings(renditions: [], watermark: WatermarkSettings(text: text)))
+        let file = directory.appendingPathComponent("out.flv")
+        try MediaFixtures.writeFLV(try #require(renditions[RenditionLadder.watermarkedName]), to: file)
+        let early = try MediaFixtures.rgbFrame(of: file, at: 0.5)
+        let late = try MediaFixtures.rgbFrame(of: file, at: 2.5)
+        // Bright pixels only in the band the text occupies (y 200 to 200 + about 1.5 × 32).
+        var bright = (inside: 0, outside: 0)
+        for y in 0..<360 {
+            for x in 0..<640 where early[(y * 640 + x) * 3] > 128 {
+                if (40..<600).contains(x) && (195..<250).contains(y) { bright.inside += 1 } else { bright.outside += 1 }
+            }
+        }
+        #expect(bright.inside > 300, "the text is drawn")
+        #expect(bright.outside == 0, "nothing outside the text's box changes")
+        // `%{pts}` is not expanded: the drawn text is the same a second later.
+        let differing = zip(early, late).filter { abs(Int($0) - Int($1)) > 64 }.count
+        #expect(differing < 30, "\(differing) bytes differ between 0.5 s and 2.5 s")
+    }
+}
