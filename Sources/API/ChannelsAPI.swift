@@ -94,7 +94,13 @@ public struct ChannelsAPI: Sendable {
         case (.GET, "play-urls"): return .json(playURLs(of: try await existing(id)))
         case (.POST, "play-url"): return try await signedPlayURLs(id, request)
         case (.POST, "rotate-secret"): return try await rotate(id)
-        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "play-url"), (_, "rotate-secret"):
+        case (.PUT, "watermark-image"): return try await setWatermarkImage(id, request)
+        case (.GET, "watermark-image"): return try await watermarkImage(id)
+        case (.DELETE, "watermark-image"):
+            let channel = try await store.setWatermarkImage(nil, of: id)
+            announce(.updated(channel))
+            return APIResponse(status: .noContent)
+        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "play-url"), (_, "rotate-secret"), (_, "watermark-image"):
             throw Self.methodNotAllowed(request.method)
         default: throw APIError(.notFound, code: "not_found", message: "No such channel resource.")
         }
@@ -176,7 +182,13 @@ public struct ChannelsAPI: Sendable {
         if channel.outputs.hls { urls["hls"] = "\(bases.play)/\(name)/live.m3u8" }
         if channel.outputs.llhls { urls["llhls"] = "\(bases.play)/\(name)/llhls.m3u8" }
         if channel.outputs.dash { urls["dash"] = "\(bases.play)/\(name)/manifest.mpd" }
-        if channel.transcode.enabled { urls["abr"] = "\(bases.play)/\(name)/index.m3u8" }
+        if channel.transcode.enabled {
+            urls["abr"] = "\(bases.play)/\(name)/index.m3u8"
+            for rendition in channel.transcode.renditions {
+                urls["hls-\(rendition.rawValue)"] = "\(bases.play)/\(name)/\(rendition.rawValue)/index.m3u8"
+                if channel.outputs.flv { urls["flv-\(rendition.rawValue)"] = "\(bases.play)/\(name)/\(rendition.rawValue)/live.flv" }
+            }
+        }
         return urls
     }
 
@@ -208,6 +220,30 @@ public struct ChannelsAPI: Sendable {
         let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
         announce(.updated(channel))
         return .json(channel, headers: ["ETag": Self.etag(channel)])
+    }
+
+    /// Takes a PNG or JPEG as the request body (at most `APIRouter.maxBodySize`); the watermark
+    /// draws it when `watermark.image.enabled`.
+    private func setWatermarkImage(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
+        let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        guard type.hasPrefix("image/png") || type.hasPrefix("image/jpeg") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the image as image/png or image/jpeg.")
+        }
+        guard let body = request.body, let image = WatermarkImage(bytes: Array(body.readableBytesView)) else {
+            throw APIError(.badRequest, code: "invalid_image", message: "The body is not a PNG or JPEG image.")
+        }
+        let channel = try await store.setWatermarkImage(image, of: id)
+        announce(.updated(channel))
+        return .json(channel, headers: ["ETag": Self.etag(channel)])
+    }
+
+    private func watermarkImage(_ id: ChannelID) async throws -> APIResponse {
+        _ = try await existing(id)
+        guard let image = try await store.watermarkImage(of: id) else {
+            throw APIError(.notFound, code: "no_watermark_image", message: "Channel \(id) has no watermark image.")
+        }
+        return APIResponse(status: .ok, headers: ["Content-Type": image.contentType, "Cache-Control": "no-cache"],
+                           body: ByteBuffer(bytes: image.bytes))
     }
 
     // MARK: Helpers

@@ -119,16 +119,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             answerAPI(context: context)
         case .failure(let error):
             send(error.status, body: error.body, context: context)
-        case .packaged(let id, let resource):
+        case .packaged(let id, let rendition, let resource):
             admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
-                handler.answerPackaged(resource, of: id, carrying: token, context: context)
+                handler.answerPackaged(resource, of: id, rendition: rendition, carrying: token, context: context)
+            }
+        case .abrMaster(let id):
+            admit(id, protocol: "hls", askHook: true, context: context) { handler, context, token in
+                handler.answerPackaged(nil, of: id, rendition: "", carrying: token, context: context)
             }
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
-        case .httpFLV(let id):
+        case .httpFLV(let id, let rendition):
             admit(id, protocol: "flv", askHook: !isHead, context: context) { handler, context, _ in
-                handler.answerFLV(id, context: context)
+                handler.answerFLV(id, rendition: rendition, context: context)
             }
         }
     }
@@ -167,8 +171,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func answerFLV(_ id: StreamID, context: ChannelHandlerContext) {
-        guard let fanout = hub.fanout(for: id) else {
+    private func answerFLV(_ id: StreamID, rendition: String, context: ChannelHandlerContext) {
+        guard let fanout = hub.fanout(for: id, rendition: rendition) else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return
@@ -201,15 +205,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         sendWhenAnswered(promise.futureResult, context: context)
     }
 
-    /// Playlists may wait (blocking reload): the answer is sent when it comes.
-    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, carrying token: String?,
+    /// Playlists may wait (blocking reload): the answer is sent when it comes. No resource: the
+    /// ABR master playlist.
+    private func answerPackaged(_ resource: PackagedResource?, of id: StreamID, rendition: String, carrying token: String?,
                                 context: ChannelHandlerContext) {
         guard let packaged, let head else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return
         }
-        sendWhenAnswered(packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop), context: context)
+        guard let resource else {
+            sendWhenAnswered(packaged.answerMaster(of: id, head: head, carrying: token, eventLoop: context.eventLoop), context: context)
+            return
+        }
+        sendWhenAnswered(packaged.answer(resource, of: id, rendition: rendition, head: head, carrying: token,
+                                         eventLoop: context.eventLoop), context: context)
     }
 
     /// Sends an answer that comes later, reading nothing more from the connection until it is

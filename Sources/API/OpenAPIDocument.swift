@@ -52,9 +52,16 @@ enum OpenAPIDocument {
         return ["\(route.status)": .object(success), "default": failure]
     }
 
+    /// JSON content of a schema; images (the watermark) as binary PNG or JPEG.
     private static func json(_ schema: JSONValue) -> JSONValue {
-        .object(["application/json": .object(["schema": schema])])
+        if schema == reference(imageSchema) {
+            let binary = JSONValue.object(["schema": .object(["type": .string("string"), "format": .string("binary")])])
+            return .object(["image/png": binary, "image/jpeg": binary])
+        }
+        return .object(["application/json": .object(["schema": schema])])
     }
+
+    private static let imageSchema = "WatermarkImage"
 
     private static func reference(_ name: String) -> JSONValue {
         .object(["$ref": .string("#/components/schemas/\(name)")])

@@ -1,4 +1,5 @@
 import Events
+import Media
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -17,9 +18,9 @@ struct PackagedPlayback: Sendable {
     static let blockingMaxAge = 6
 
     /// - Parameter token: a signed URL's `expires=…&token=…`, carried on to the URIs playlists list.
-    func answer(_ resource: PackagedResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
-                eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
-        guard let package = packager.package(for: stream), package.configuration.serves(resource),
+    func answer(_ resource: PackagedResource, of stream: StreamID, rendition: String = "", head: HTTPRequestHead,
+                carrying token: String?, eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
+        guard let package = packager.package(for: stream, rendition: rendition), package.configuration.serves(resource),
               package.isLive || !resource.isPlaylist else {
             return eventLoop.makeSucceededFuture(APIResponse.error(.streamNotFound(stream.rawValue)))
         }
@@ -32,6 +33,31 @@ struct PackagedPlayback: Sendable {
         return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
             Self.answer(signedPlaylists.carrying(token, into: response), request: request, head: head)
         }
+    }
+
+    /// The ABR master playlist: every live rendition of the stream as a variant, lowest first,
+    /// with its measured peak bit rate (the template's VBV maximum plus audio until a segment
+    /// is finished), resolution, codecs and frame rate.
+    func answerMaster(of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
+                      eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
+        let variants = packager.renditions(of: stream).compactMap { name -> MultivariantPlaylist.Variant? in
+            guard let facts = packager.package(for: stream, rendition: name)?.variantFacts else { return nil }
+            let template = StreamChannel.Rendition(rawValue: name).map { $0.bitRate * 3 / 2 + 128_000 } ?? 0
+            return MultivariantPlaylist.Variant(uri: "\(name)/index.m3u8", bandwidth: facts.peakBitRate ?? template,
+                                                codecs: facts.codecs, resolution: facts.size, frameRate: facts.frameRate)
+        }.sorted { ($0.resolution?.height ?? 0, $0.bandwidth) < ($1.resolution?.height ?? 0, $1.bandwidth) }
+        guard !variants.isEmpty else {
+            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.notFound, code: "no_renditions",
+                message: "Stream \(stream) has no transcoded renditions live (transcoding off, or starting).")))
+        }
+        let text = MultivariantPlaylist(version: 3, variants: variants).render()
+        // FNV-1a: the same playlist gets the same tag on every API node.
+        let hash = text.utf8.reduce(UInt64(0xcbf29ce484222325)) { ($0 ^ UInt64($1)) &* 0x100000001b3 }
+        let tag = "\"abr-\(String(hash, radix: 36))\""
+        let response = PackagedResponse.content(ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
+                                                entityTag: tag, isPlaylist: true)
+        return eventLoop.makeSucceededFuture(Self.answer(signedPlaylists.carrying(token, into: response),
+                                                         request: PlaylistRequest(), head: head))
     }
 
     private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {

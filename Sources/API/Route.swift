@@ -9,9 +9,13 @@ enum Route: Equatable {
     case metrics
     /// Anything under `/api`, and the seed system's `/videostream`, answered by `APIRouter`.
     case api
-    case httpFLV(StreamID)
-    /// HLS, LL-HLS and DASH playlists, manifests, segments and parts.
-    case packaged(StreamID, PackagedResource)
+    /// `/{id}/live.flv`, or a rendition's `/{id}/{rendition}/live.flv`.
+    case httpFLV(StreamID, rendition: String = "")
+    /// HLS, LL-HLS and DASH playlists, manifests, segments and parts, of the stream or of one
+    /// of its renditions (`/{id}/{rendition}/…`, where `index.m3u8` is the classic playlist).
+    case packaged(StreamID, rendition: String = "", PackagedResource)
+    /// `/{id}/index.m3u8`: the ABR master playlist of a transcoded stream.
+    case abrMaster(StreamID)
     /// `hls.html`, `flv.html`: the player pages.
     case playerPage(StreamID, PlayerPage)
     case preflight
@@ -32,7 +36,17 @@ enum Route: Equatable {
             return
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if segments.count >= 3, StreamChannel.Rendition(rawValue: segments[1]) != nil {
+            self.init(rendition: segments[1], of: segments[0], path: Array(segments.dropFirst(2)))
+            return
+        }
         switch segments.count {
+        case 2 where segments[1] == "index.m3u8":
+            guard let id = StreamID(segments[0]) else {
+                self = .failure(.streamNotFound(segments[0]))
+                return
+            }
+            self = .abrMaster(id)
         case 1 where segments[0] == "healthz": self = .health
         case 1 where segments[0] == "readyz": self = .ready
         case 1 where segments[0] == "metrics": self = .metrics
@@ -63,6 +77,24 @@ enum Route: Equatable {
             self = .failure(APIError(.notFound, code: "not_found", message: "No route for \(path)."))
         }
     }
+
+    /// `/{id}/{rendition}/live.flv`, `/{id}/{rendition}/index.m3u8` and every packaged resource
+    /// under the rendition.
+    private init(rendition: String, of stream: String, path: [String]) {
+        guard let id = StreamID(stream) else {
+            self = .failure(.streamNotFound(stream))
+            return
+        }
+        if path == ["live.flv"] {
+            self = .httpFLV(id, rendition: rendition)
+        } else if path == ["index.m3u8"] {
+            self = .packaged(id, rendition: rendition, .classicPlaylist)
+        } else if let resource = PackagedResource(path: path.map { Substring($0) }) {
+            self = .packaged(id, rendition: rendition, resource)
+        } else {
+            self = .failure(APIError(.notFound, code: "not_found", message: "No route for /\(stream)/\(rendition)/\(path.joined(separator: "/"))."))
+        }
+    }
 }
 
 extension Route {
@@ -74,7 +106,8 @@ extension Route {
         case .metrics: return "metrics"
         case .api: return "api"
         case .httpFLV: return "flv"
-        case .packaged(_, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
+        case .packaged(_, _, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
+        case .abrMaster: return "hls_playlist"
         case .playerPage: return "player"
         case .preflight: return "preflight"
         case .failure: return "error"

@@ -148,6 +148,26 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         public static func < (lhs: Rendition, rhs: Rendition) -> Bool {
             allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
         }
+
+        /// Picture height of the seed system's template for this rendition.
+        public var height: Int {
+            switch self {
+            case .p360: return 360
+            case .p480: return 480
+            case .p720: return 720
+            case .p1080: return 1080
+            }
+        }
+
+        /// Average video bit rate of the template, bits per second (VBV max rate 1.5× this).
+        public var bitRate: Int {
+            switch self {
+            case .p360: return 400_000
+            case .p480: return 600_000
+            case .p720: return 1_000_000
+            case .p1080: return 2_000_000
+            }
+        }
     }
 
     public struct Transcode: Codable, Sendable, Hashable {

@@ -43,7 +43,7 @@ struct LiveTimeline: Sendable {
     private var held: HeldFrame?
     private var partStart: Int64 = 0
     private var segmentStart: Int64 = 0
-    private var frameInterval: Int64 = 0
+    private(set) var frameInterval: Int64 = 0
     private var muxer: MPEGTSMuxer?
     private var nextMediaSequence = 0
     private var discontinuities = 0
@@ -316,5 +316,20 @@ struct LiveTimeline: Sendable {
     func position(of kind: TrackKind) -> (mediaSequence: Int, completedParts: Int)? {
         guard let lane = lanes[kind] else { return nil }
         return (lane.mediaSequence, lane.partIndex)
+    }
+}
+
+extension LiveTimeline {
+    var variantFacts: VariantFacts? {
+        guard let tracks = currentTracks, let video = tracks.video else { return nil }
+        let codecs = [video.codecString] + (tracks.audio.map { [$0.codecString] } ?? [])
+        let rates = segments.filter(\.isComplete).compactMap { segment -> Int? in
+            let seconds = segment.duration(.video)
+            let bytes = segment.ts.readableBytes > 0 ? segment.ts.readableBytes
+                : segment.kinds.reduce(0) { $0 + segment.parts[$1, default: []].reduce(0) { $0 + $1.bytes.readableBytes } }
+            return seconds > 0.5 ? Int(Double(bytes * 8) / seconds) : nil
+        }
+        return VariantFacts(codecs: codecs, size: video.size,
+                            frameRate: frameInterval > 0 ? 1000 / Double(frameInterval) : nil, peakBitRate: rates.max())
     }
 }

@@ -13,15 +13,28 @@ public struct PackagingConfiguration: Sendable, Hashable {
     public var llhls: Bool
     /// DASH (the same CMAF segments).
     public var dash: Bool
+    /// The rendition packaged at the stream's own URLs in place of its source (a watermarked
+    /// copy); empty for the source itself.
+    public var sourceRendition: String
 
     public init(segmentSeconds: Double = 2, listSize: Int = 6, partSeconds: Double = 0.5,
-                hls: Bool = true, llhls: Bool = true, dash: Bool = true) {
+                hls: Bool = true, llhls: Bool = true, dash: Bool = true, sourceRendition: String = "") {
         self.segmentSeconds = max(0.5, segmentSeconds)
         self.listSize = max(2, listSize)
         self.partSeconds = min(max(0.1, partSeconds), self.segmentSeconds)
         self.hls = hls
         self.llhls = llhls
         self.dash = dash
+        self.sourceRendition = sourceRendition
+    }
+
+    /// How a transcoded rendition is packaged: as the stream, and always as classic HLS, which
+    /// the ABR master playlist lists.
+    var forRendition: PackagingConfiguration {
+        var configuration = self
+        configuration.hls = true
+        configuration.sourceRendition = ""
+        return configuration
     }
 
     /// Whether `resource` belongs to an output this stream has.

@@ -187,3 +187,20 @@ enum EntityTag {
         return "\"\(String(hash, radix: 16))\""
     }
 }
+
+/// What a multivariant playlist says about a package as one of its variants.
+public struct VariantFacts: Sendable, Hashable {
+    /// RFC 6381 codec strings, video first.
+    public var codecs: [String]
+    public var size: PictureSize?
+    public var frameRate: Double?
+    /// The highest bit rate of a finished segment, bits per second; nil before one is finished.
+    public var peakBitRate: Int?
+}
+
+extension StreamPackage {
+    /// Codecs, picture size, frame rate and measured peak bit rate; nil before the tracks are known.
+    public var variantFacts: VariantFacts? {
+        state.withLockedValue { $0.timeline.variantFacts }
+    }
+}

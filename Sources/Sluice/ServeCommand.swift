@@ -1,4 +1,5 @@
 import ArgumentParser
+import Workers
 import Foundation
 import Ingest
 import Logging
@@ -51,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "PEM file of extra certificate authorities trusted for rtmps:// relay destinations.")
     var relayCaFile: String?
+
+    @Option(help: "Font file for text watermarks (default: Noto Sans CJK, which covers Latin and CJK).")
+    var watermarkFont = WatermarkSettings.defaultFontFile
 
     @Option(help: "Admission hook asked before every publish and play (channels may name their own).")
     var admissionUrl: String?

@@ -23,6 +23,8 @@ struct ServeSettings {
     /// The TLS client context relays use for `rtmps://` destinations: the system's trust
     /// roots, plus `--relay-ca-file`.
     var relayTLS: NIOSSLContext
+    /// What text watermarks are drawn with.
+    var watermarkFont: String
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -44,6 +46,10 @@ struct ServeSettings {
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
         access = try Self.access(command: command, environment: environment)
         relayTLS = try Self.relayTLS(caFile: command.relayCaFile)
+        guard FileManager.default.isReadableFile(atPath: command.watermarkFont) else {
+            throw ValidationError("--watermark-font: cannot read \(command.watermarkFont) (Debian: apt-get install fonts-noto-cjk).")
+        }
+        watermarkFont = command.watermarkFont
     }
 
     private static func relayTLS(caFile: String?) throws -> NIOSSLContext {

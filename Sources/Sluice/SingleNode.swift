@@ -32,9 +32,15 @@ struct SingleNode {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
         let bus = EmbeddedEventBus()
-        let hub = FanoutHub(bus: bus, logger: logger)
+        let font = settings.watermarkFont
+        let hub = FanoutHub(bus: bus, logger: logger) { stream in
+            await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
+        }
         let packager = PackagerHub(bus: bus, logger: logger) { stream in
-            await Self.packaging(of: stream, channels: channels, logger: logger)
+            await Self.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
+        }
+        let transcoder = TranscodeWorker(bus: bus, logger: logger) { stream in
+            await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
         }
         let sessions = InMemorySessionStore()
         let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
@@ -64,7 +70,7 @@ struct SingleNode {
         }
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
-                       .init(service: PackagerService(packager: packager)), .init(service: relays),
+                       .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -75,15 +81,33 @@ struct SingleNode {
 
     /// A stream's HTTP packaging from its channel's outputs and HLS settings; every output on
     /// the defaults for a stream without a channel (the `--push-secret` mode).
-    static func packaging(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> PackagingConfiguration? {
+    static func packaging(of stream: StreamID, channels: SQLiteChannelStore, fontFile: String,
+                          logger: Logger) async -> PackagingConfiguration? {
         guard let id = ChannelID(stream.rawValue) else { return PackagingConfiguration() }
         do {
             guard let channel = try await channels.channel(id) else { return PackagingConfiguration() }
+            let transcoding = await transcoding(of: stream, channels: channels, fontFile: fontFile, logger: logger)
             return PackagingConfiguration(segmentSeconds: channel.hls.segmentSeconds, listSize: channel.hls.listSize,
                                           partSeconds: channel.hls.partSeconds ?? 0.5, hls: channel.outputs.hls,
-                                          llhls: channel.outputs.llhls, dash: channel.outputs.dash)
+                                          llhls: channel.outputs.llhls, dash: channel.outputs.dash,
+                                          sourceRendition: transcoding?.playbackSource ?? "")
         } catch {
             logger.error("channel lookup failed; stream not packaged", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A stream's transcoding from its channel (ladder, watermark text and uploaded image); nil
+    /// for none, or for streams without a channel.
+    static func transcoding(of stream: StreamID, channels: SQLiteChannelStore, fontFile: String,
+                            logger: Logger) async -> TranscodeSettings? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        do {
+            guard let channel = try await channels.channel(id) else { return nil }
+            let image = channel.watermark.image.enabled ? try await channels.watermarkImage(of: id)?.bytes : nil
+            return TranscodeSettings(channel: channel, image: image, fontFile: fontFile)
+        } catch {
+            logger.error("channel lookup failed; stream not transcoded", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
     }

@@ -25,4 +25,28 @@ public protocol ChannelStore: Sendable {
     /// Sets a new push secret; bumps the revision.
     func rotatePushSecret(of id: ChannelID, to secret: String) async throws -> StreamChannel
     func delete(_ id: ChannelID, ifRevision: Int?) async throws
+    /// The channel's uploaded watermark image, if it has one.
+    func watermarkImage(of id: ChannelID) async throws -> WatermarkImage?
+    /// Stores the image (`nil` removes it) and bumps the channel's revision. Throws `.notFound`
+    /// for an unknown channel.
+    func setWatermarkImage(_ image: WatermarkImage?, of id: ChannelID) async throws -> StreamChannel
+}
+
+/// A PNG or JPEG a channel's watermark draws. Uploaded through the API, never fetched from a URL.
+public struct WatermarkImage: Sendable, Hashable {
+    public var contentType: String
+    public var bytes: [UInt8]
+
+    /// Recognises PNG and JPEG by their signatures; nil for anything else.
+    public init?(bytes: [UInt8]) {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            contentType = "image/png"
+        } else if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+            contentType = "image/jpeg"
+        } else {
+            return nil
+        }
+        self.bytes = bytes
+    }
+
 }

@@ -99,6 +99,30 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
+    public func watermarkImage(of id: ChannelID) async throws -> WatermarkImage? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT bytes FROM watermarkImage WHERE channelID = ?", arguments: [Self.key(id)])
+                .flatMap { row in WatermarkImage(bytes: [UInt8](row["bytes"] as Data)) }
+        }
+    }
+
+    public func setWatermarkImage(_ image: WatermarkImage?, of id: ChannelID) async throws -> StreamChannel {
+        try await write { db in
+            var channel = try Self.current(id, db: db, ifRevision: nil)
+            if let image {
+                try db.execute(sql: "INSERT OR REPLACE INTO watermarkImage (channelID, contentType, bytes) VALUES (?, ?, ?)",
+                               arguments: [Self.key(id), image.contentType, Data(image.bytes)])
+            } else {
+                try db.execute(sql: "DELETE FROM watermarkImage WHERE channelID = ?", arguments: [Self.key(id)])
+            }
+            channel.revision += 1
+            channel.updatedAt = Self.stored(Date())
+            try db.execute(sql: "UPDATE channel SET revision = ?, document = ? WHERE id = ?",
+                           arguments: [channel.revision, try Self.encode(channel), Self.key(id)])
+            return channel
+        }
+    }
+
     // MARK: Helpers
 
     private static func current(_ id: ChannelID, db: Database, ifRevision: Int?) throws -> StreamChannel {

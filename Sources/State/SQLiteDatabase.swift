@@ -44,6 +44,13 @@ public final class SQLiteDatabase: Sendable {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v4: watermark images") { db in
+            try db.create(table: "watermarkImage") { table in
+                table.primaryKey("channelID", .text).references("channel", column: "id", onDelete: .cascade)
+                table.column("contentType", .text).notNull()
+                table.column("bytes", .blob).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -15,14 +15,8 @@ public struct RenditionSpec: Sendable, Hashable {
 /// The renditions a source gets: the channel's selection, on the seed system's templates,
 /// never above the source's height, aspect ratio kept, even dimensions.
 public enum RenditionLadder {
-    /// Height and average bit rate per rendition (the seed system's transcoding templates).
     static func template(_ rendition: StreamChannel.Rendition) -> (height: Int, bitRate: Int) {
-        switch rendition {
-        case .p360: return (360, 400_000)
-        case .p480: return (480, 600_000)
-        case .p720: return (720, 1_000_000)
-        case .p1080: return (1080, 2_000_000)
-        }
+        (rendition.height, rendition.bitRate)
     }
 
     /// The ladder for a `sourceWidth`×`sourceHeight` source, lowest first. A source smaller than

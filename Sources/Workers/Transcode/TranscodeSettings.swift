@@ -18,6 +18,12 @@ public struct TranscodeSettings: Sendable, Hashable {
         self.watermark = watermark
     }
 
+    /// The rendition played at the stream's own URLs: the watermarked copy when there is no
+    /// ladder (the unmarked source is then never served), else the source itself (empty).
+    public var playbackSource: String {
+        renditions.isEmpty ? RenditionLadder.watermarkedName : ""
+    }
+
     /// The channel's transcoding, or nil when it neither transcodes nor watermarks.
     /// - Parameter image: the uploaded watermark image, if the channel has one.
     public init?(channel: StreamChannel, image: [UInt8]?, fontFile: String) {
