@@ -63,12 +63,15 @@ enum Tools {
     }
 
     /// Starts publishing a generated H.264/AAC stream in real time.
-    static func publish(to url: String, seconds: Int, size: String = "640x360", videoBitrate: String = "1200k")
-        throws -> RunningTool {
-        try RunningTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re",
-                                   "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=30",
+    /// - Parameters:
+    ///   - source: the lavfi video source (`testsrc2`, `color=black`, …).
+    static func publish(to url: String, seconds: Int, size: String = "640x360", videoBitrate: String = "1200k",
+                        rate: Int = 30, source: String = "testsrc2") throws -> RunningTool {
+        let separator = source.contains("=") ? ":" : "="
+        return try RunningTool("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re",
+                                   "-f", "lavfi", "-i", "\(source)\(separator)size=\(size):rate=\(rate)",
                                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-                                   "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30",
+                                   "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "\(rate)",
                                    "-b:v", videoBitrate, "-c:a", "aac", "-b:a", "96k", "-t", "\(seconds)",
                                    "-f", "flv", url])
     }
