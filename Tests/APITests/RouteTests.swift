@@ -47,6 +47,28 @@ import Testing
         #expect(PlayerPage.allCases.allSatisfy { $0.html.readableBytes > 500 }, "pages ship as package resources")
     }
 
+    @Test func parsesRenditionsAndTheABRMaster() {
+        let cam = StreamIDFixture.cam
+        #expect(Route(method: .GET, uri: "/cam1/index.m3u8") == .abrMaster(cam))
+        #expect(Route(method: .GET, uri: "/cam1/720p/index.m3u8") == .packaged(cam, rendition: "720p", .classicPlaylist))
+        #expect(Route(method: .GET, uri: "/cam1/360p/live.flv") == .httpFLV(cam, rendition: "360p"))
+        #expect(Route(method: .GET, uri: "/cam1/1080p/llhls.m3u8") == .packaged(cam, rendition: "1080p", .llhlsMultivariant))
+        #expect(Route(method: .GET, uri: "/cam1/480p/ts/00000000000000ab-9.ts")
+            == .packaged(cam, rendition: "480p", .tsSegment(session: "00000000000000ab", mediaSequence: 9)))
+        #expect(Route(method: .GET, uri: "/cam1/480p/cmaf/00000000000000ab/video-3.2.m4s")
+            == .packaged(cam, rendition: "480p", .cmafPart(session: "00000000000000ab", track: .video, mediaSequence: 3, part: 2)))
+        guard case .failure(let unknown) = Route(method: .GET, uri: "/cam1/240p/index.m3u8") else {
+            Issue.record("a rendition that does not exist was routed")
+            return
+        }
+        #expect(unknown.status == .notFound)
+        guard case .failure(let other) = Route(method: .GET, uri: "/cam1/720p/other") else {
+            Issue.record("an unknown rendition resource was routed")
+            return
+        }
+        #expect(other.status == .notFound)
+    }
+
     @Test func byteRangesFollowRFC9110() {
         #expect(ByteRange.parse("bytes=0-", size: 10) == 0...9)
         #expect(ByteRange.parse("bytes=2-4", size: 10) == 2...4)

@@ -76,3 +76,28 @@ import Testing
         #expect(try await reopened.channel(created.id) == created)
     }
 }
+
+@Suite struct WatermarkImageStoreTests {
+    static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]
+
+    @Test func imagesAreStoredReplacedRemovedAndGoWithTheirChannel() async throws {
+        let store = try SQLiteChannelStore(path: nil)
+        let channel = try await store.create(StreamChannel(name: "wm"), pushSecret: "s")
+        #expect(try await store.watermarkImage(of: channel.id) == nil)
+        let png = try #require(WatermarkImage(bytes: Self.png))
+        #expect(png.contentType == "image/png")
+        let updated = try await store.setWatermarkImage(png, of: channel.id)
+        #expect(updated.revision == channel.revision + 1, "workers see the change as a new revision")
+        #expect(try await store.watermarkImage(of: channel.id) == png)
+        let jpeg = try #require(WatermarkImage(bytes: [0xFF, 0xD8, 0xFF, 0xE0, 9]))
+        _ = try await store.setWatermarkImage(jpeg, of: channel.id)
+        #expect(try await store.watermarkImage(of: channel.id)?.contentType == "image/jpeg")
+        _ = try await store.setWatermarkImage(nil, of: channel.id)
+        #expect(try await store.watermarkImage(of: channel.id) == nil)
+        _ = try await store.setWatermarkImage(png, of: channel.id)
+        try await store.delete(channel.id, ifRevision: nil)
+        #expect(try await store.watermarkImage(of: channel.id) == nil)
+        await #expect(throws: StateError.self) { try await store.setWatermarkImage(png, of: channel.id) }
+        #expect(WatermarkImage(bytes: Array("GIF89a".utf8)) == nil)
+    }
+}

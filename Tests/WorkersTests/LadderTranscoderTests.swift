@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Media
+import NIOCore
 import Testing
 @testable import Workers
 
@@ -101,5 +102,61 @@ import Testing
         // `%{pts}` is not expanded: the drawn text is the same a second later.
         let differing = zip(early, late).filter { abs(Int($0) - Int($1)) > 64 }.count
         #expect(differing < 30, "\(differing) bytes differ between 0.5 s and 2.5 s")
+    }
+
+    @Test func aSizeChangeMidStreamStartsANewLadderInsteadOfFailing() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let small = directory.appendingPathComponent("small.flv"), large = directory.appendingPathComponent("large.flv")
+        try MediaFixtures.makeFLV(at: small, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"], seconds: 2, gop: 25)
+        try MediaFixtures.makeFLV(at: large, input: ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"], seconds: 2, gop: 25)
+        let first = try MediaFixtures.frames(ofFLV: small)
+        let offset = (first.last?.dts ?? 0) + 40
+        let second = try MediaFixtures.frames(ofFLV: large).enumerated().map { index, frame in
+            var moved = frame
+            moved.dts += offset
+            moved.pts += offset
+            moved.sequence = UInt64(first.count + index)
+            return moved
+        }
+        let renditions = try transcode(first + second, TranscodeSettings(renditions: [.p360, .p720]))
+        let low = try #require(renditions["360p"])
+        #expect(low.filter { $0.kind == .video && $0.isSequenceHeader }.count == 2, "a new encoder for the new source size")
+        let high = try #require(renditions["720p"], "720p appears once the source is large enough")
+        #expect(high.first { $0.kind == .video && !$0.isSequenceHeader }.map(\.pts) ?? 0 >= offset)
+        let file = directory.appendingPathComponent("low.flv")
+        try MediaFixtures.writeFLV(low, to: file)
+        let probe = try MediaFixtures.probeVideo(file)
+        #expect(probe.width == 640 && probe.height == 360)
+        let pictures = (first + second).filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }
+        #expect(low.filter { $0.kind == .video && !$0.isSequenceHeader }.count == pictures.count, "no picture lost at the change")
+    }
+
+    @Test func h265RenditionsDecodeWithTheirOwnConfigurationRecord() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25"], seconds: 2, gop: 25,
+                                  audio: false)
+        let frames = try MediaFixtures.frames(ofFLV: source)
+        let output = try #require(try transcode(frames, TranscodeSettings(renditions: [.p360], codec: .h265))["360p"])
+        let header = try #require(output.first { $0.kind == .video && $0.isSequenceHeader })
+        #expect(header.codec == "hvc1")
+        let info = try VideoTagInfo(body: header.payload)
+        let record = Array(header.payload.readableBytesView.dropFirst(info.dataOffset))
+        let configuration = try HEVCConfiguration(record: ByteBuffer(bytes: record))
+        #expect(configuration.width == 640 && configuration.height == 360)
+        #expect(configuration.codecString.hasPrefix("hvc1.1.6.L"), "\(configuration.codecString)")
+        let decoder = try VideoDecoder(codec: .hevc, configuration: record)
+        let picture = try Frame()
+        var sizes: [String] = []
+        for frame in output where frame.kind == .video && !frame.isSequenceHeader {
+            let tag = try VideoTagInfo(body: frame.payload)
+            try decoder.decode(frame.payload.readableBytesView.dropFirst(tag.dataOffset), pts: frame.pts, dts: frame.dts,
+                               keyframe: frame.isKeyframe, into: picture) { sizes.append("\($0.width)x\($0.height)") }
+        }
+        try decoder.flush(into: picture) { sizes.append("\($0.width)x\($0.height)") }
+        let pictures = frames.filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }
+        #expect(sizes.count == pictures.count && Set(sizes) == ["640x360"], "\(sizes.count) pictures: \(Set(sizes))")
     }
 }
