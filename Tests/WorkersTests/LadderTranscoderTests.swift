@@ -159,4 +159,37 @@ import Testing
         let pictures = frames.filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }
         #expect(sizes.count == pictures.count && Set(sizes) == ["640x360"], "\(sizes.count) pictures: \(Set(sizes))")
     }
+
+    @Test func damagedFramesAreSkippedAndTheNextKeyframeRecovers() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"], seconds: 4, gop: 25,
+                                  audio: false)
+        var generator = SystemRandomNumberGenerator()
+        var damaged = 0
+        let frames = try MediaFixtures.frames(ofFLV: source).map { frame -> MediaFrame in
+            // Frames 30 to 39 (inside the second GOP) become noise behind a valid tag header.
+            guard frame.kind == .video, (31...40).contains(frame.sequence) else { return frame }
+            damaged += 1
+            var noisy = frame
+            var bytes = Array(frame.payload.readableBytesView)
+            for index in 9..<bytes.count { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+            noisy.payload = ByteBuffer(bytes: bytes)
+            return noisy
+        }
+        let transcoder = try LadderTranscoder(settings: TranscodeSettings(renditions: [.p360]), sessionID: 7)
+        var output: [MediaFrame] = []
+        var failures = 0
+        for frame in frames {
+            do { output += try transcoder.push(frame) } catch { failures += 1 }
+        }
+        output += transcoder.finish(endingAt: frames.last?.dts ?? 0, sequence: UInt64(frames.count))
+        let keyframes = frames.filter { $0.kind == .video && $0.isKeyframe && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }
+            .map(\.pts)
+        let pictures = output.filter { $0.kind == .video && !$0.isSequenceHeader }
+        #expect(damaged == 10)
+        #expect(pictures.count >= 75, "the GOPs around the damage still come out: \(pictures.count), \(failures) frames refused")
+        #expect(Set(keyframes.dropFirst(2)).isSubset(of: Set(pictures.filter(\.isKeyframe).map(\.pts))), "later keyframes recover")
+    }
 }
