@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench bench-hls bench-access clean-data
+.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode clean-data
 
 deps:
 	./ops/install-deps.sh
@@ -45,6 +45,12 @@ bench-access:
 	./ops/install-deps.sh --bench
 	swift build -c release --product sluice
 	./Benchmarks/access.sh
+
+## Release build, then Sluice's transcoding pipeline against the ffmpeg command line (same ladder, same x264 settings).
+bench-transcode:
+	./ops/install-deps.sh --bench
+	swift build -c release --product TranscodeBench
+	./Benchmarks/transcode.sh
 
 clean-data:
 	rm -rf ./data

@@ -115,6 +115,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
 
+        // Sluice's transcoding pipeline over an FLV file, for Benchmarks/transcode.sh.
+        .executableTarget(name: "TranscodeBench", dependencies: [
+            "Workers", "Events", "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Benchmarks/TranscodeBench"),
+
         // Helpers shared by test targets (a seeded generator for random-input tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], resources: [.copy("Golden")]),

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(util-linux wrk)
+    packages+=(util-linux wrk bc)
 fi
 
 missing=()

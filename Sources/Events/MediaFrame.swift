@@ -58,3 +58,45 @@ public struct MediaFrame: Sendable, Hashable {
     /// Metadata and sequence headers: what a decoder needs before any picture.
     public var isConfiguration: Bool { kind == .metadata || isSequenceHeader }
 }
+
+extension MediaFrame {
+    /// A frame from an FLV tag or RTMP media message body (audio 8, video 9, AMF0 data 18, the
+    /// `@setDataFrame` prefix already removed); nil for other types and bodies that do not parse.
+    public init?(tag type: FLVTagType, body: ByteBuffer, dts: Int64, sessionID: UInt64, sequence: UInt64) {
+        switch type {
+        case .video:
+            guard let info = try? VideoTagInfo(body: body) else { return nil }
+            var flags: Flags = []
+            if info.isKeyframe { flags.insert(.keyframe) }
+            if info.isSequenceHeader { flags.insert(.sequenceHeader) }
+            self.init(kind: .video, flags: flags, codec: info.codec.rawValue, dts: dts, pts: dts + Int64(info.compositionTime),
+                      sessionID: sessionID, sequence: sequence, payload: body)
+        case .audio:
+            guard let info = try? AudioTagInfo(body: body) else { return nil }
+            self.init(kind: .audio, flags: info.isSequenceHeader ? .sequenceHeader : [], codec: info.codec.rawValue, dts: dts,
+                      sessionID: sessionID, sequence: sequence, payload: body)
+        case .script:
+            self.init(kind: .metadata, dts: dts, sessionID: sessionID, sequence: sequence, payload: body)
+        }
+    }
+}
+
+extension MediaFrame {
+    /// Every frame of an FLV file, in order, as ingest would publish them (`@setDataFrame`
+    /// removed from script tags). For tools and tests that replay recorded streams.
+    public static func frames(ofFLVFile bytes: ByteBuffer, sessionID: UInt64) throws -> [MediaFrame] {
+        var reader = FLVStreamReader()
+        reader.feed(bytes)
+        var frames: [MediaFrame] = []
+        while let tag = try reader.nextTag() {
+            var body = tag.body
+            var prefix = body
+            if tag.type == .script, (try? AMF0Decoder().decode(&prefix))?.stringValue == "@setDataFrame" { body = prefix }
+            if let frame = MediaFrame(tag: tag.type, body: body, dts: Int64(tag.timestamp), sessionID: sessionID,
+                                      sequence: UInt64(frames.count)) {
+                frames.append(frame)
+            }
+        }
+        return frames
+    }
+}

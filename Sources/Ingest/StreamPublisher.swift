@@ -111,26 +111,14 @@ final class StreamPublisher: RTMPPublishSink {
     }
 
     private func makeFrame(_ message: RTMPMessage, dts: Int64, sequence: UInt64) -> MediaFrame? {
-        let payload = message.payload
+        let type: FLVTagType
         switch message.type {
-        case .video?:
-            guard let info = try? VideoTagInfo(body: payload) else { return nil }
-            var flags: MediaFrame.Flags = []
-            if info.isKeyframe { flags.insert(.keyframe) }
-            if info.isSequenceHeader { flags.insert(.sequenceHeader) }
-            return MediaFrame(kind: .video, flags: flags, codec: info.codec.rawValue, dts: dts,
-                              pts: dts + Int64(info.compositionTime), sessionID: sessionID, sequence: sequence,
-                              payload: payload)
-        case .audio?:
-            guard let info = try? AudioTagInfo(body: payload) else { return nil }
-            return MediaFrame(kind: .audio, flags: info.isSequenceHeader ? .sequenceHeader : [],
-                              codec: info.codec.rawValue, dts: dts, sessionID: sessionID, sequence: sequence,
-                              payload: payload)
-        case .dataAMF0?:
-            return MediaFrame(kind: .metadata, dts: dts, sessionID: sessionID, sequence: sequence, payload: payload)
-        default:
-            return nil
+        case .video?: type = .video
+        case .audio?: type = .audio
+        case .dataAMF0?: type = .script
+        default: return nil
         }
+        return MediaFrame(tag: type, body: message.payload, dts: dts, sessionID: sessionID, sequence: sequence)
     }
 
     func ended(_ reason: PublishEndReason) {

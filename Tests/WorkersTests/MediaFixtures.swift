@@ -58,36 +58,7 @@ enum MediaFixtures {
 
     /// The frames of an FLV file, as ingest would publish them.
     static func frames(ofFLV url: URL, sessionID: UInt64 = 7) throws -> [MediaFrame] {
-        var reader = FLVStreamReader()
-        let bytes = ByteBuffer(bytes: try Data(contentsOf: url))
-        reader.feed(bytes)
-        var frames: [MediaFrame] = []
-        while let tag = try reader.nextTag() {
-            let sequence = UInt64(frames.count)
-            let dts = Int64(tag.timestamp)
-            switch tag.type {
-            case .video:
-                let info = try VideoTagInfo(body: tag.body)
-                var flags: MediaFrame.Flags = info.isKeyframe ? .keyframe : []
-                if info.isSequenceHeader { flags.insert(.sequenceHeader) }
-                frames.append(MediaFrame(kind: .video, flags: flags, codec: info.codec.rawValue, dts: dts,
-                                         pts: dts + Int64(info.compositionTime), sessionID: sessionID, sequence: sequence,
-                                         payload: tag.body))
-            case .audio:
-                let info = try AudioTagInfo(body: tag.body)
-                frames.append(MediaFrame(kind: .audio, flags: info.isSequenceHeader ? .sequenceHeader : [],
-                                         codec: info.codec.rawValue, dts: dts, sessionID: sessionID, sequence: sequence,
-                                         payload: tag.body))
-            case .script:
-                var body = tag.body
-                // Drop `@setDataFrame` if the file has it, as ingest does.
-                if var probe = Optional(body), let first = try? AMF0Decoder().decode(&probe), first.stringValue == "@setDataFrame" {
-                    body = probe
-                }
-                frames.append(MediaFrame(kind: .metadata, dts: dts, sessionID: sessionID, sequence: sequence, payload: body))
-            }
-        }
-        return frames
+        try MediaFrame.frames(ofFLVFile: ByteBuffer(bytes: try Data(contentsOf: url)), sessionID: sessionID)
     }
 
     /// Writes frames (one rendition's) as an FLV file.

@@ -12,7 +12,7 @@ import NIOCore
 /// frame identity. Keyframes fall exactly where the source has them, in every rendition.
 /// Audio is passed through to every rendition, held back until video has caught up with it so
 /// each rendition stays interleaved.
-final class LadderTranscoder {
+public final class LadderTranscoder {
     private struct Pipeline {
         var input: PictureFormat
         var graph: FilterGraph
@@ -20,7 +20,7 @@ final class LadderTranscoder {
         var renditions: [RenditionSpec]
     }
 
-    let settings: TranscodeSettings
+    public let settings: TranscodeSettings
     private let sessionID: UInt64
     private let watermarkImage: Frame?
     private var decoder: VideoDecoder?
@@ -41,9 +41,9 @@ final class LadderTranscoder {
     private var output: [MediaFrame] = []
 
     /// Renditions now being produced.
-    var renditions: [RenditionSpec] { pipeline?.renditions ?? [] }
+    public var renditions: [RenditionSpec] { pipeline?.renditions ?? [] }
 
-    init(settings: TranscodeSettings, sessionID: UInt64) throws {
+    public init(settings: TranscodeSettings, sessionID: UInt64) throws {
         self.settings = settings
         self.sessionID = sessionID
         decoded = try Frame()
@@ -53,7 +53,7 @@ final class LadderTranscoder {
 
     /// Takes one source frame; returns the rendition frames it completed (often those of an
     /// earlier frame). A frame that cannot be decoded throws and is skipped; the stream goes on.
-    func push(_ frame: MediaFrame) throws -> [MediaFrame] {
+    public func push(_ frame: MediaFrame) throws -> [MediaFrame] {
         output.removeAll(keepingCapacity: true)
         switch frame.kind {
         case .video: try video(frame)
@@ -65,7 +65,7 @@ final class LadderTranscoder {
     }
 
     /// Drains the decoder, the graph and the encoders, then ends every rendition.
-    func finish(endingAt dts: Int64, sequence: UInt64) -> [MediaFrame] {
+    public func finish(endingAt dts: Int64, sequence: UInt64) -> [MediaFrame] {
         output.removeAll(keepingCapacity: true)
         try? decoder?.flush(into: decoded) { try self.filter($0) }
         if let pipeline {
