@@ -123,9 +123,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
                 handler.answerPackaged(resource, of: id, rendition: rendition, carrying: token, context: context)
             }
-        case .abrMaster(let id):
-            admit(id, protocol: "hls", askHook: true, context: context) { handler, context, token in
-                handler.answerPackaged(nil, of: id, rendition: "", carrying: token, context: context)
+        case .abr(let id, let resource):
+            admit(id, protocol: resource.protocolName, askHook: true, context: context) { handler, context, token in
+                handler.answerABR(resource, of: id, carrying: token, context: context)
             }
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
@@ -205,17 +205,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         sendWhenAnswered(promise.futureResult, context: context)
     }
 
-    /// Playlists may wait (blocking reload): the answer is sent when it comes. No resource: the
-    /// ABR master playlist.
-    private func answerPackaged(_ resource: PackagedResource?, of id: StreamID, rendition: String, carrying token: String?,
-                                context: ChannelHandlerContext) {
+    private func answerABR(_ resource: ABRResource, of id: StreamID, carrying token: String?, context: ChannelHandlerContext) {
         guard let packaged, let head else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return
         }
-        guard let resource else {
-            sendWhenAnswered(packaged.answerMaster(of: id, head: head, carrying: token, eventLoop: context.eventLoop), context: context)
+        sendWhenAnswered(context.eventLoop.makeSucceededFuture(packaged.answer(resource, of: id, head: head, carrying: token)),
+                         context: context)
+    }
+
+    /// Playlists may wait (blocking reload): the answer is sent when it comes.
+    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, rendition: String, carrying token: String?,
+                                context: ChannelHandlerContext) {
+        guard let packaged, let head else {
+            let error = APIError.streamNotFound(id.rawValue)
+            send(error.status, body: error.body, context: context)
             return
         }
         sendWhenAnswered(packaged.answer(resource, of: id, rendition: rendition, head: head, carrying: token,

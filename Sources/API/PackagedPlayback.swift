@@ -1,5 +1,4 @@
 import Events
-import Media
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -30,34 +29,20 @@ struct PackagedPlayback: Sendable {
         } catch {
             return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
         }
-        return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
-            Self.answer(signedPlaylists.carrying(token, into: response), request: request, head: head)
+        return package.respond(to: resource, request: request, eventLoop: eventLoop).map { [packager] response in
+            let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
+            return Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head)
         }
     }
 
-    /// The ABR master playlist: every live rendition of the stream as a variant, lowest first,
-    /// with its measured peak bit rate (the template's VBV maximum plus audio until a segment
-    /// is finished), resolution, codecs and frame rate.
-    func answerMaster(of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
-                      eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
-        let variants = packager.renditions(of: stream).compactMap { name -> MultivariantPlaylist.Variant? in
-            guard let facts = packager.package(for: stream, rendition: name)?.variantFacts else { return nil }
-            let template = StreamChannel.Rendition(rawValue: name).map { $0.bitRate * 3 / 2 + 128_000 } ?? 0
-            return MultivariantPlaylist.Variant(uri: "\(name)/index.m3u8", bandwidth: facts.peakBitRate ?? template,
-                                                codecs: facts.codecs, resolution: facts.size, frameRate: facts.frameRate)
-        }.sorted { ($0.resolution?.height ?? 0, $0.bandwidth) < ($1.resolution?.height ?? 0, $1.bandwidth) }
-        guard !variants.isEmpty else {
-            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.notFound, code: "no_renditions",
-                message: "Stream \(stream) has no transcoded renditions live (transcoding off, or starting).")))
+    /// A transcoded stream's presentation: its ABR master playlists or multi-representation MPD.
+    func answer(_ resource: ABRResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?) -> APIResponse {
+        let response = packager.respond(to: resource, of: stream)
+        guard case .content = response else {
+            return APIResponse.error(APIError(.notFound, code: "no_renditions",
+                message: "Stream \(stream) has no renditions live for \(resource.rawValue) (transcoding off, or starting)."))
         }
-        let text = MultivariantPlaylist(version: 3, variants: variants).render()
-        // FNV-1a: the same playlist gets the same tag on every API node.
-        let hash = text.utf8.reduce(UInt64(0xcbf29ce484222325)) { ($0 ^ UInt64($1)) &* 0x100000001b3 }
-        let tag = "\"abr-\(String(hash, radix: 36))\""
-        let response = PackagedResponse.content(ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
-                                                entityTag: tag, isPlaylist: true)
-        return eventLoop.makeSucceededFuture(Self.answer(signedPlaylists.carrying(token, into: response),
-                                                         request: PlaylistRequest(), head: head))
+        return Self.answer(signedPlaylists.carrying(token, into: response), request: PlaylistRequest(), head: head)
     }
 
     private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {

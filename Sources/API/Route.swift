@@ -14,8 +14,9 @@ enum Route: Equatable {
     /// HLS, LL-HLS and DASH playlists, manifests, segments and parts, of the stream or of one
     /// of its renditions (`/{id}/{rendition}/…`, where `index.m3u8` is the classic playlist).
     case packaged(StreamID, rendition: String = "", PackagedResource)
-    /// `/{id}/index.m3u8`: the ABR master playlist of a transcoded stream.
-    case abrMaster(StreamID)
+    /// `/{id}/index.m3u8`, `index-llhls.m3u8`, `index.mpd`: a transcoded stream's renditions as
+    /// one presentation.
+    case abr(StreamID, ABRResource)
     /// `hls.html`, `flv.html`: the player pages.
     case playerPage(StreamID, PlayerPage)
     case preflight
@@ -41,12 +42,12 @@ enum Route: Equatable {
             return
         }
         switch segments.count {
-        case 2 where segments[1] == "index.m3u8":
+        case 2 where ABRResource(rawValue: segments[1]) != nil:
             guard let id = StreamID(segments[0]) else {
                 self = .failure(.streamNotFound(segments[0]))
                 return
             }
-            self = .abrMaster(id)
+            self = .abr(id, ABRResource(rawValue: segments[1])!)
         case 1 where segments[0] == "healthz": self = .health
         case 1 where segments[0] == "readyz": self = .ready
         case 1 where segments[0] == "metrics": self = .metrics
@@ -107,7 +108,7 @@ extension Route {
         case .api: return "api"
         case .httpFLV: return "flv"
         case .packaged(_, _, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
-        case .abrMaster: return "hls_playlist"
+        case .abr(_, let resource): return resource.protocolName + "_playlist"
         case .playerPage: return "player"
         case .preflight: return "preflight"
         case .failure: return "error"

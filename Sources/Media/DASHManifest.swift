@@ -98,7 +98,16 @@ public struct DASHManifest: Sendable, Hashable {
         ]
         for period in periods {
             lines.append("  <Period id=\"\(period.id)\" start=\"\(Self.duration(period.start))\">")
-            for representation in period.representations { lines += Self.render(representation) }
+            // Neighbouring representations of one content type (a ladder's video) share an adaptation set.
+            var sets: [[Representation]] = []
+            for representation in period.representations {
+                if sets.last?.first?.contentType == representation.contentType {
+                    sets[sets.count - 1].append(representation)
+                } else {
+                    sets.append([representation])
+                }
+            }
+            for set in sets { lines += Self.render(set) }
             lines.append("  </Period>")
         }
         lines.append(#"  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="\#(Self.date(publishTime))"/>"#)
@@ -106,25 +115,29 @@ public struct DASHManifest: Sendable, Hashable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func render(_ representation: Representation) -> [String] {
-        var attributes = "id=\"\(representation.id)\" bandwidth=\"\(representation.bandwidth)\" codecs=\"\(representation.codecs)\""
-        if let size = representation.size { attributes += " width=\"\(size.width)\" height=\"\(size.height)\"" }
-        if let rate = representation.sampleRate { attributes += " audioSamplingRate=\"\(rate)\"" }
-        var lines = [
-            "    <AdaptationSet contentType=\"\(representation.contentType)\" mimeType=\"\(representation.mimeType)\""
-                + " segmentAlignment=\"true\" startWithSAP=\"1\">",
-            "      <Representation \(attributes)>",
-            "        <SegmentTemplate timescale=\"\(representation.timescale)\""
-                + " presentationTimeOffset=\"\(representation.presentationTimeOffset)\""
-                + " initialization=\"\(representation.initialization)\" media=\"\(representation.media)\""
-                + " startNumber=\"\(representation.startNumber)\">",
-            "          <SegmentTimeline>",
-        ]
-        for entry in representation.timeline {
-            let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
-            lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
+    private static func render(_ set: [Representation]) -> [String] {
+        guard let first = set.first else { return [] }
+        var lines = ["    <AdaptationSet contentType=\"\(first.contentType)\" mimeType=\"\(first.mimeType)\""
+            + " segmentAlignment=\"true\" startWithSAP=\"1\">"]
+        for representation in set {
+            var attributes = "id=\"\(representation.id)\" bandwidth=\"\(representation.bandwidth)\" codecs=\"\(representation.codecs)\""
+            if let size = representation.size { attributes += " width=\"\(size.width)\" height=\"\(size.height)\"" }
+            if let rate = representation.sampleRate { attributes += " audioSamplingRate=\"\(rate)\"" }
+            lines += [
+                "      <Representation \(attributes)>",
+                "        <SegmentTemplate timescale=\"\(representation.timescale)\""
+                    + " presentationTimeOffset=\"\(representation.presentationTimeOffset)\""
+                    + " initialization=\"\(representation.initialization)\" media=\"\(representation.media)\""
+                    + " startNumber=\"\(representation.startNumber)\">",
+                "          <SegmentTimeline>",
+            ]
+            for entry in representation.timeline {
+                let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
+                lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
+            }
+            lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>"]
         }
-        lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>", "    </AdaptationSet>"]
+        lines.append("    </AdaptationSet>")
         return lines
     }
 

@@ -50,7 +50,10 @@ public struct FLVStreamReader: Sendable {
         let high = UInt32(timeView.readInteger(as: UInt8.self)!)
         let body = buffer.getSlice(at: start + FLV.tagHeaderSize, length: size)!
         buffer.moveReaderIndex(forwardBy: FLV.tagHeaderSize + size + 4)
-        buffer.discardReadBytes()
+        // Tag bodies are slices of the buffer, so discarding copies what is left: only once more
+        // has been read than is left (amortised), never per tag (which pinned a copy of the
+        // whole remaining input to every body).
+        if buffer.readerIndex >= 65_536, buffer.readerIndex > buffer.readableBytes { buffer.discardReadBytes() }
         return FLVReadTag(type: type, timestamp: high << 24 | low, body: body)
     }
 }

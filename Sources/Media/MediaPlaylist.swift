@@ -64,6 +64,13 @@ public struct MediaPlaylist: Sendable, Hashable {
             self.lastMediaSequence = lastMediaSequence
             self.lastPart = lastPart
         }
+
+        /// The tag as a playlist line.
+        public var line: String {
+            var line = "#EXT-X-RENDITION-REPORT:URI=\"\(uri)\",LAST-MSN=\(lastMediaSequence)"
+            if let lastPart { line += ",LAST-PART=\(lastPart)" }
+            return line
+        }
     }
 
     public var version: Int
@@ -124,11 +131,7 @@ public struct MediaPlaylist: Sendable, Hashable {
         if let map = pendingMap { lines.append("#EXT-X-MAP:URI=\"\(map)\"") }
         lines += pendingParts.map(Self.render)
         if let preloadHint { lines.append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(preloadHint)\"") }
-        for report in renditionReports {
-            var line = "#EXT-X-RENDITION-REPORT:URI=\"\(report.uri)\",LAST-MSN=\(report.lastMediaSequence)"
-            if let part = report.lastPart { line += ",LAST-PART=\(part)" }
-            lines.append(line)
-        }
+        lines += renditionReports.map(\.line)
         if endList { lines.append("#EXT-X-ENDLIST") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -8,14 +8,14 @@ import NIOCore
 /// one lock; playlists are rendered once per change and shared; blocking requests wait as
 /// promises and are answered the moment what they asked for exists.
 public final class StreamPackage: Sendable {
-    private struct Waiter {
+    struct Waiter {
         var ready: @Sendable (LiveTimeline) -> Bool
         var resource: PackagedResource
         var request: PlaylistRequest
         var promise: EventLoopPromise<PackagedResponse>
     }
 
-    private struct State {
+    struct State {
         var timeline: LiveTimeline
         var isLive = true
         var endedAt: Date?
@@ -27,7 +27,7 @@ public final class StreamPackage: Sendable {
 
     public let streamID: StreamID
     public let configuration: PackagingConfiguration
-    private let state: NIOLockedValueBox<State>
+    let state: NIOLockedValueBox<State>
 
     init(streamID: StreamID, configuration: PackagingConfiguration) {
         self.streamID = streamID

@@ -49,7 +49,9 @@ import Testing
 
     @Test func parsesRenditionsAndTheABRMaster() {
         let cam = StreamIDFixture.cam
-        #expect(Route(method: .GET, uri: "/cam1/index.m3u8") == .abrMaster(cam))
+        #expect(Route(method: .GET, uri: "/cam1/index.m3u8") == .abr(cam, .classic))
+        #expect(Route(method: .GET, uri: "/cam1/index-llhls.m3u8") == .abr(cam, .lowLatency))
+        #expect(Route(method: .GET, uri: "/cam1/index.mpd?token=x") == .abr(cam, .dash))
         #expect(Route(method: .GET, uri: "/cam1/720p/index.m3u8") == .packaged(cam, rendition: "720p", .classicPlaylist))
         #expect(Route(method: .GET, uri: "/cam1/360p/live.flv") == .httpFLV(cam, rendition: "360p"))
         #expect(Route(method: .GET, uri: "/cam1/1080p/llhls.m3u8") == .packaged(cam, rendition: "1080p", .llhlsMultivariant))
