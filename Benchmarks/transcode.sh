@@ -65,12 +65,13 @@ seconds_of() {  # command... -> wall seconds
         ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=size=$size:rate=30" -f lavfi \
             -i sine=frequency=440:sample_rate=48000 -t 20 -c:v libx264 -preset veryfast -g 60 -bf 0 -b:v 6000k \
             -c:a aac -b:a 128k -f flv "$file"
-        frames=600
         list=$(IFS=,; echo "${ladder[*]}")
         best_sluice=0
         best_ffmpeg=0
         for run in $(seq "$RUNS"); do
-            sluice_fps=$("$BIN/TranscodeBench" throughput "$file" "$list" | sed 's/.* fps=\([0-9.]*\).*/\1/')
+            sluice=$("$BIN/TranscodeBench" throughput "$file" "$list")
+            sluice_fps=$(echo "$sluice" | sed 's/.* fps=\([0-9.]*\).*/\1/')
+            frames=$(echo "$sluice" | sed 's/.* frames=\([0-9]*\).*/\1/')
             ffmpeg_seconds=$(seconds_of ffmpeg_ladder "$file" "${ladder[@]}")
             ffmpeg_fps=$(echo "$frames / $ffmpeg_seconds" | bc -l)
             printf "source=%sp ladder=%s run=%d sluice_fps=%.1f ffmpeg_fps=%.1f\n" "$source" "$list" "$run" "$sluice_fps" "$ffmpeg_fps"

@@ -1,6 +1,7 @@
 import Dispatch
 import Events
 import Foundation
+import Media
 import NIOCore
 import Workers
 
@@ -19,10 +20,11 @@ struct TranscodeBench {
             FileHandle.standardError.write(Data("usage: TranscodeBench throughput|latency FILE 360p,480p,720p\n".utf8))
             exit(2)
         }
+        FFmpegLog.install
         let renditions = arguments[3].split(separator: ",").compactMap { StreamChannel.Rendition(rawValue: String($0)) }
         let frames = try readFLV(arguments[2])
         let transcoder = try LadderTranscoder(settings: TranscodeSettings(renditions: renditions), sessionID: 1)
-        let pictures = frames.filter { $0.kind == .video && !$0.isSequenceHeader }.count
+        let pictures = frames.filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }.count
         if arguments[1] == "throughput" {
             let start = DispatchTime.now()
             var outputs = 0
@@ -49,7 +51,7 @@ struct TranscodeBench {
             let now = DispatchTime.now().uptimeNanoseconds
             if due > now { usleep(UInt32((due - now) / 1000)) }
             let arrival = max(due, DispatchTime.now().uptimeNanoseconds)
-            if frame.kind == .video, !frame.isSequenceHeader {
+            if frame.kind == .video, (try? VideoTagInfo(body: frame.payload))?.isCodedFrame == true {
                 arrivals[frame.sequence] = arrival
                 outstanding[frame.sequence] = renditions
             }

@@ -26,11 +26,16 @@ public final class ServerMetrics: Sendable {
     private let sessions: (any SessionStore)?
     private let bus: (any EventBus)?
     private let scraped = NIOLockedValueBox(Scraped())
+    private let workers: @Sendable () -> [WorkerMetric]
 
-    public init(hub: FanoutHub, sessions: (any SessionStore)?, bus: (any EventBus)? = nil) {
+    /// - Parameter workers: what the node's workers report at each scrape (the transcoder's
+    ///   streams and latency, …).
+    public init(hub: FanoutHub, sessions: (any SessionStore)?, bus: (any EventBus)? = nil,
+                workers: @escaping @Sendable () -> [WorkerMetric] = { [] }) {
         self.hub = hub
         self.sessions = sessions
         self.bus = bus
+        self.workers = workers
     }
 
     /// Counts one answered HTTP request.
@@ -105,6 +110,8 @@ public final class ServerMetrics: Sendable {
         }
         set("sluice_stream_viewer_bytes", "FLV bytes queued for the stream's viewers this session.",
             Double(fanout?.bytesQueued ?? 0))
+        set("sluice_stream_renditions", "Transcoded renditions of the stream live on this node.",
+            Double(hub.renditions(of: session.streamID).count))
         for relay in relays {
             let labels = stream + [("destination", relay.destination)]
             set("sluice_relay_up", "1 while a relay publishes to its destination.", relay.state == .live ? 1 : 0, labels)
@@ -146,6 +153,12 @@ public final class ServerMetrics: Sendable {
                 exported: &exported)
         gauge("process_resident_memory_bytes", "Resident memory of the process.").set(Double(process.residentBytes))
         gauge("process_open_fds", "Open file descriptors.").set(Double(process.openFiles))
+        for metric in workers() {
+            switch metric.kind {
+            case .gauge: gauge(metric.name, metric.help, metric.labels).set(metric.value)
+            case .counter: advance(metric.name, metric.help, to: metric.value, labels: metric.labels, exported: &exported)
+            }
+        }
     }
 }
 
@@ -173,5 +186,26 @@ struct ProcessSample {
         }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         return ProcessSample(cpuSeconds: cpu, residentBytes: resident, openFiles: files)
+    }
+}
+
+/// One value a worker reports to `/metrics`: a gauge, or a running total exported as a counter.
+public struct WorkerMetric: Sendable {
+    public enum Kind: Sendable {
+        case gauge, counter
+    }
+
+    public var name: String
+    public var help: String
+    public var kind: Kind
+    public var labels: [(String, String)]
+    public var value: Double
+
+    public init(_ name: String, _ help: String, _ kind: Kind = .gauge, labels: [(String, String)] = [], value: Double) {
+        self.name = name
+        self.help = help
+        self.kind = kind
+        self.labels = labels
+        self.value = value
     }
 }

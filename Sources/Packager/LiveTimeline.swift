@@ -44,6 +44,8 @@ struct LiveTimeline: Sendable {
     private var partStart: Int64 = 0
     private var segmentStart: Int64 = 0
     private(set) var frameInterval: Int64 = 0
+    /// First and last video dts of the session and the frames between, for the frame rate.
+    private var videoClock: (first: Int64, last: Int64, frames: Int) = (0, 0, 0)
     private var muxer: MPEGTSMuxer?
     private var nextMediaSequence = 0
     private var discontinuities = 0
@@ -66,6 +68,7 @@ struct LiveTimeline: Sendable {
         if tracks != nil { finish() }
         tracks = TrackSet(sessionID: sessionID)
         anchor = nil
+        videoClock = (0, 0, 0)
     }
 
     /// Ends the current session: its last parts and segments are closed with what they have.
@@ -162,6 +165,9 @@ struct LiveTimeline: Sendable {
             start(at: frame.dts, arrival: arrival)
         }
         guard lanes[.video] != nil else { return }
+        if videoClock.frames == 0 || videoClock.first > frame.dts { videoClock = (frame.dts, frame.dts, 0) }
+        videoClock.last = frame.dts
+        videoClock.frames += 1
         if let previous = held {
             let interval = frame.dts - previous.dts
             if interval > 0 { frameInterval = interval }
@@ -329,7 +335,15 @@ extension LiveTimeline {
                 : segment.kinds.reduce(0) { $0 + segment.parts[$1, default: []].reduce(0) { $0 + $1.bytes.readableBytes } }
             return seconds > 0.5 ? Int(Double(bytes * 8) / seconds) : nil
         }
-        return VariantFacts(codecs: codecs, size: video.size,
-                            frameRate: frameInterval > 0 ? 1000 / Double(frameInterval) : nil, peakBitRate: rates.max())
+        return VariantFacts(codecs: codecs, size: video.size, frameRate: frameRate, peakBitRate: rates.max())
+    }
+
+    /// Video frames per second over the session, snapped to a standard rate within 0.5 %
+    /// (millisecond timestamps make 30 fps look like 30.3 between two frames).
+    var frameRate: Double? {
+        guard videoClock.frames > 1, videoClock.last > videoClock.first else { return nil }
+        let measured = Double(videoClock.frames - 1) * 1000 / Double(videoClock.last - videoClock.first)
+        let standard = [23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60].min { abs($0 - measured) < abs($1 - measured) }!
+        return abs(standard - measured) / standard < 0.005 ? standard : (measured * 1000).rounded() / 1000
     }
 }

@@ -63,7 +63,9 @@ struct SingleNode {
         }
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                hub: hub, api: api, packager: packager, access: access,
-                               metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus), readiness: {
+                               metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus) {
+                                   Self.workerMetrics(transcoder: transcoder)
+                               }, readiness: {
                                    await Self.readiness(channels: channels, sessions: sessions)
                                }, group: group, logger: logger) { address in
             announcer.bound("http", address)
@@ -110,6 +112,22 @@ struct SingleNode {
             logger.error("channel lookup failed; stream not transcoded", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// The transcoder's numbers for `/metrics`.
+    static func workerMetrics(transcoder: TranscodeWorker) -> [WorkerMetric] {
+        var metrics = [
+            WorkerMetric("sluice_transcode_streams", "Streams being transcoded on this node.", value: Double(transcoder.activeStreams)),
+            WorkerMetric("sluice_transcode_dropped_frames_total", "Source video frames skipped because transcoding fell behind.",
+                         .counter, value: Double(transcoder.droppedFrames)),
+        ]
+        for quantile in [0.5, 0.95] {
+            guard let milliseconds = transcoder.latency.quantile(quantile) else { continue }
+            metrics.append(WorkerMetric("sluice_transcode_latency_seconds",
+                                        "Time from a source frame's arrival to its rendition frames, recent frames.",
+                                        labels: [("quantile", "\(quantile)")], value: milliseconds / 1000))
+        }
+        return metrics
     }
 
     /// What `/readyz` reports: the channel database and session state must answer. (The embedded

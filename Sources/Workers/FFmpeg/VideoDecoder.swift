@@ -24,6 +24,10 @@ final class VideoDecoder {
         context.pointee.extradata_size = Int32(configuration.count)
         context.pointee.time_base = millisecondTimeBase
         context.pointee.pkt_timebase = millisecondTimeBase
+        // As many threads as FFmpeg picks (frame and slice threading), as the ffmpeg command line
+        // decodes: decoding then overlaps the encoders' work. Frame threads hold back one frame
+        // per extra thread (tens of milliseconds).
+        context.pointee.thread_count = 0
         try check(avcodec_open2(context, decoder, nil), "opening the \(codec.rawValue) decoder")
     }
 

@@ -27,6 +27,9 @@ final class StreamTranscoder: @unchecked Sendable {
 
     static let maxBacklog = 120
 
+    /// Video frames dropped so far because the encoders fell behind.
+    var droppedFrames: Int { backlog.withLockedValue { $0.dropped } }
+
     init(streamID: StreamID, sessionID: UInt64, settings: TranscodeSettings, latency: TranscodeLatency, logger: Logger,
          publish: @escaping @Sendable ([MediaFrame]) -> Void) throws {
         self.streamID = streamID

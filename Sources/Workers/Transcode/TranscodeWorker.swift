@@ -23,6 +23,14 @@ public final class TranscodeWorker: Service, Sendable {
     private let streams = NIOLockedValueBox([StreamID: Stream]())
     public let latency = TranscodeLatency()
 
+    /// Streams being transcoded now.
+    public var activeStreams: Int { streams.withLockedValue { $0.values.filter { $0.transcoder != nil }.count } }
+
+    /// Source video frames dropped (to the next keyframe) because transcoding fell behind, since start.
+    public var droppedFrames: Int { dropped.withLockedValue { $0 } + streams.withLockedValue { $0.values.compactMap(\.transcoder) }
+        .reduce(0) { $0 + $1.droppedFrames } }
+    private let dropped = NIOLockedValueBox(0)
+
     public init(bus: any EventBus, logger: Logger, settings: @escaping SettingsLookup) {
         self.bus = bus
         subscription = bus.subscribe(to: .mediaSource, from: .end)
@@ -52,11 +60,13 @@ public final class TranscodeWorker: Service, Sendable {
             guard current?.sessionID == frame.sessionID else { return }
             streams.withLockedValue { $0[id] = nil }
             await current?.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
+            dropped.withLockedValue { $0 += current?.transcoder?.droppedFrames ?? 0 }
             return
         }
         var transcoder = current?.transcoder
         if current?.sessionID != frame.sessionID {
             await current?.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
+            dropped.withLockedValue { $0 += current?.transcoder?.droppedFrames ?? 0 }
             transcoder = await begin(frame.sessionID, of: id)
         }
         transcoder?.submit(frame)
