@@ -49,7 +49,7 @@ extension EndToEnd {
         @Test func aFullHDSourceGetsExactlyTheSelectedRenditionsWithAlignedKeyframes() throws {
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
             defer { server.stop() }
-            let body = #"{"name":"ladder","outputs":{"hls":true},"transcode":{"enabled":true,"renditions":["360p","720p"]}}"#
+            let body = #"{"name":"ladder","outputs":{"hls":true,"llhls":true,"dash":true},"transcode":{"enabled":true,"renditions":["360p","720p"]}}"#
             let created = try API().api(server, "POST", "/api/v1/channels", body)
             try #require(created.status == 201, "\(created.body)")
             let id = try #require(created.body["id"] as? String)
@@ -69,6 +69,19 @@ extension EndToEnd {
             #expect(try Tools.httpStatus("\(base)/1080p/index.m3u8") == 404)
             let flv = try videoPackets("\(base)/720p/live.flv", seconds: 2)
             #expect(flv.streams.first?.width == 1280, "HTTP-FLV of a rendition")
+
+            // The LL-HLS master and the multi-representation MPD list the same ladder.
+            let lowLatency = try text("\(base)/index-llhls.m3u8")
+            #expect(lowLatency.status == 200 && lowLatency.body.contains("360p/llhls-video.m3u8")
+                    && lowLatency.body.contains("720p/llhls-video.m3u8") && lowLatency.body.contains("URI=\"360p/llhls-audio.m3u8\""),
+                    "\(lowLatency.body)")
+            let rendition = try text("\(base)/360p/llhls-video.m3u8")
+            #expect(rendition.body.contains("#EXT-X-RENDITION-REPORT:URI=\"../720p/llhls-video.m3u8\""), "\(rendition.body)")
+            let dash = try RunningTool("ffprobe", ["-hide_banner", "-v", "error", "-show_entries", "stream=codec_type,width,height",
+                                                   "-of", "json", "\(base)/index.mpd"]).wait(timeout: 60)
+            #expect(dash.status == 0, "\(dash.errors)")
+            #expect(dash.output.contains("\"width\": 640") && dash.output.contains("\"width\": 1280") && dash.output.contains("audio"),
+                    "ffprobe of index.mpd: \(dash.output)")
 
             // Each rendition from its live edge to the end of the stream (about 30 s).
             Thread.sleep(forTimeInterval: 8)

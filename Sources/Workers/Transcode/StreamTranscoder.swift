@@ -9,9 +9,11 @@ import NIOConcurrencyHelpers
 /// than `maxBacklog` frames behind, video is dropped up to the next keyframe so the renditions
 /// stay live instead of drifting further behind.
 final class StreamTranscoder: @unchecked Sendable {
-    // @unchecked: `transcoder` is only touched on `queue`; `backlog` is locked.
+    // @unchecked: `transcoder` and `arrivals` are only touched on `queue`; `backlog` is locked.
     private let queue: DispatchQueue
     private let transcoder: LadderTranscoder
+    /// When each source picture in flight arrived, by sequence number.
+    private var arrivals: [UInt64: ContinuousClock.Instant] = [:]
     private let backlog = NIOLockedValueBox(Backlog())
     private let publish: @Sendable ([MediaFrame]) -> Void
     private let latency: TranscodeLatency
@@ -61,14 +63,27 @@ final class StreamTranscoder: @unchecked Sendable {
         queue.async { [self] in
             defer { backlog.withLockedValue { $0.pending -= 1 } }
             do {
+                if frame.kind == .video, !frame.isSequenceHeader { arrivals[frame.sequence] = queued }
                 let outputs = try transcoder.push(frame)
                 if !outputs.isEmpty { publish(outputs) }
-                if frame.kind == .video, outputs.contains(where: { $0.kind == .video }) {
-                    latency.record(ContinuousClock.now - queued)
-                }
+                measure(outputs)
             } catch {
                 logger.warning("frame not transcoded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Latency of each source picture: from its arrival until the last rendition of the ladder
+    /// (every rendition is encoded in turn) produced it. Runs on `queue`.
+    private func measure(_ outputs: [MediaFrame]) {
+        guard let last = transcoder.renditions.last?.name else { return }
+        let now = ContinuousClock.now
+        for output in outputs where output.kind == .video && !output.isSequenceHeader && output.rendition == last {
+            if let arrival = arrivals.removeValue(forKey: output.sequence) { latency.record(now - arrival) }
+        }
+        // Pictures the decoder dropped never come out: forget them after a while.
+        if arrivals.count > 512, let newest = arrivals.keys.max() {
+            arrivals = arrivals.filter { $0.key + 512 > newest }
         }
     }
 
@@ -88,8 +103,8 @@ final class StreamTranscoder: @unchecked Sendable {
     }
 }
 
-/// Time from a source video frame's arrival to its rendition frames' departure, over the
-/// recent frames of every stream.
+/// Time from a source picture's arrival to its last rendition's departure, over the recent
+/// pictures of every stream.
 public final class TranscodeLatency: Sendable {
     private let samples = NIOLockedValueBox([Double]())
     private let capacity = 2048
