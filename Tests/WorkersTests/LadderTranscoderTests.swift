@@ -192,4 +192,51 @@ import Testing
         #expect(pictures.count >= 75, "the GOPs around the damage still come out: \(pictures.count), \(failures) frames refused")
         #expect(Set(keyframes.dropFirst(2)).isSubset(of: Set(pictures.filter(\.isKeyframe).map(\.pts))), "later keyframes recover")
     }
+
+    @Test func mp3AudioIsReencodedToAACForTheRenditions() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("mp3.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"], seconds: 4, gop: 25,
+                                  audioCodec: "libmp3lame")
+        let frames = try MediaFixtures.frames(ofFLV: source)
+        #expect(frames.contains { $0.kind == .audio && $0.codec == "mp3" })
+        let output = try #require(try transcode(frames, TranscodeSettings(renditions: [.p360]))["360p"])
+        let audio = output.filter { $0.kind == .audio }
+        #expect(audio.allSatisfy { $0.codec == "aac" })
+        #expect(audio.filter(\.isSequenceHeader).count == 1)
+        let file = directory.appendingPathComponent("out.flv")
+        try MediaFixtures.writeFLV(output, to: file)
+        let probe = try MediaFixtures.probeAudio(file)
+        #expect(probe.codec == "aac")
+        #expect(probe.seconds > 3.5, "the stream's audio is all there: \(probe.seconds) s in \(probe.packets) frames")
+    }
+
+    @Test func aCodecChangeMidStreamStartsANewDecoder() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"], seconds: 2, gop: 25,
+                                  audio: false)
+        let h264 = try MediaFixtures.frames(ofFLV: source)
+        // The same pictures as H.265 (enhanced RTMP `hvc1` bodies), made by the transcoder itself.
+        let hevc = try #require(try transcode(h264, TranscodeSettings(renditions: [.p360], codec: .h265))["360p"])
+            .filter { $0.kind == .video }
+        let offset = (h264.last?.dts ?? 0) + 40
+        let switched = hevc.enumerated().map { index, frame in
+            var moved = frame
+            moved.rendition = ""
+            moved.dts += offset
+            moved.pts += offset
+            moved.sequence = UInt64(h264.count + index)
+            return moved
+        }
+        let output = try #require(try transcode(h264 + switched, TranscodeSettings(renditions: [.p360]))["360p"])
+        let pictures = output.filter { $0.kind == .video && !$0.isSequenceHeader }
+        let expected = h264.filter { $0.kind == .video && (try? VideoTagInfo(body: $0.payload))?.isCodedFrame == true }.count
+            + switched.filter { !$0.isSequenceHeader }.count
+        #expect(pictures.count == expected, "H.264 then H.265 in, H.264 out throughout")
+        #expect(pictures.allSatisfy { $0.codec == "avc1" })
+        #expect(pictures.contains { $0.pts >= offset })
+    }
 }

@@ -46,12 +46,14 @@ enum MediaFixtures {
     }
 
     /// An FLV made by ffmpeg from `input` arguments (lavfi sources), H.264 + AAC.
-    static func makeFLV(at url: URL, input: [String], seconds: Double, gop: Int = 30, audio: Bool = true) throws {
+    /// - Parameter audioCodec: ffmpeg's encoder for the audio (`aac`, `libmp3lame`).
+    static func makeFLV(at url: URL, input: [String], seconds: Double, gop: Int = 30, audio: Bool = true,
+                        audioCodec: String = "aac") throws {
         var arguments = ["-hide_banner", "-loglevel", "error", "-y"] + input
         if audio { arguments += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] }
         arguments += ["-t", "\(seconds)", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "\(gop)",
                       "-bf", "0"]
-        if audio { arguments += ["-c:a", "aac", "-b:a", "96k"] }
+        if audio { arguments += ["-c:a", audioCodec, "-b:a", "96k", "-ar", "44100"] }
         arguments += ["-f", "flv", url.path]
         try run("ffmpeg", arguments)
     }
@@ -75,6 +77,16 @@ enum MediaFixtures {
             FLV.writeTag(type: type, timestamp: UInt32(max(0, frame.dts)), body: frame.payload, into: &file)
         }
         try Data(file.readableBytesView).write(to: url)
+    }
+
+    /// ffprobe's codec name and packet count of a file's first audio stream.
+    static func probeAudio(_ url: URL) throws -> (codec: String, packets: Int, seconds: Double) {
+        let data = try run("ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name:packet=pts_time",
+                                       "-of", "json", url.path])
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let codec = ((json["streams"] as? [[String: Any]])?.first?["codec_name"] as? String) ?? ""
+        let times = (json["packets"] as? [[String: Any]] ?? []).compactMap { ($0["pts_time"] as? String).flatMap(Double.init) }
+        return (codec, times.count, (times.max() ?? 0) - (times.min() ?? 0))
     }
 
     /// ffprobe's JSON about a file's first video stream and its frames' key flags and times.

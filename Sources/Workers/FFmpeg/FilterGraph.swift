@@ -129,7 +129,7 @@ final class FilterGraph {
 
 /// Adds filters with options set one by one (`av_opt_set`), so values are never parsed as graph
 /// syntax.
-private struct GraphBuilder {
+struct GraphBuilder {
     let graph: UnsafeMutablePointer<AVFilterGraph>
 
     func filter(_ kind: String, _ name: String, _ options: [(String, String)]) throws -> UnsafeMutablePointer<AVFilterContext> {

@@ -36,6 +36,8 @@ public final class LadderTranscoder {
     private var sequences: [Int64: UInt64] = [:]
     private var declaredFrameRate: Double?
     private var audioHeader: MediaFrame?
+    private var audioReencoder: AudioReencoder?
+    private var audioRefused = false
     private var heldAudio: [MediaFrame] = []
     private var latestVideoDTS = Int64.min
     private var output: [MediaFrame] = []
@@ -57,7 +59,7 @@ public final class LadderTranscoder {
         output.removeAll(keepingCapacity: true)
         switch frame.kind {
         case .video: try video(frame)
-        case .audio: audio(frame)
+        case .audio: try audio(frame)
         case .metadata: declaredFrameRate = Self.frameRate(inMetadata: frame.payload) ?? declaredFrameRate
         case .end: break
         }
@@ -228,8 +230,34 @@ public final class LadderTranscoder {
 
     // MARK: Audio
 
+    /// AAC is passed through; other audio (MP3) is re-encoded to AAC first.
+    private func audio(_ frame: MediaFrame) throws {
+        guard frame.codec != AudioCodec.aac.rawValue else {
+            hold(frame)
+            return
+        }
+        if audioReencoder == nil, !audioRefused {
+            do {
+                audioReencoder = try AudioReencoder(codec: AudioCodec(rawValue: frame.codec) ?? .other)
+            } catch {
+                // Reported once; the renditions go on without audio.
+                audioRefused = true
+                throw error
+            }
+        }
+        guard let audioReencoder else { return }
+        try audioReencoder.reencode(frame.payload.readableBytesView.dropFirst(1), pts: frame.dts) { aac, pts in
+            if audioHeader == nil, let config = audioReencoder.audioSpecificConfig {
+                hold(MediaFrame(kind: .audio, flags: .sequenceHeader, codec: AudioCodec.aac.rawValue, dts: pts, sessionID: sessionID,
+                                sequence: frame.sequence, payload: ByteBuffer(bytes: [0xAF, 0x00] + config)))
+            }
+            hold(MediaFrame(kind: .audio, codec: AudioCodec.aac.rawValue, dts: pts, sessionID: sessionID, sequence: frame.sequence,
+                            payload: ByteBuffer(bytes: [0xAF, 0x01] + aac)))
+        }
+    }
+
     /// Audio goes to every rendition once video has reached it (or after a second without video).
-    private func audio(_ frame: MediaFrame) {
+    private func hold(_ frame: MediaFrame) {
         if frame.isSequenceHeader { audioHeader = frame }
         heldAudio.append(frame)
         if let first = heldAudio.first, frame.dts - first.dts > 1000 || pipeline == nil && heldAudio.count > 100 {
