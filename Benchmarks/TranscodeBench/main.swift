@@ -20,7 +20,6 @@ struct TranscodeBench {
             FileHandle.standardError.write(Data("usage: TranscodeBench throughput|latency FILE 360p,480p,720p\n".utf8))
             exit(2)
         }
-        FFmpegLog.install
         let renditions = arguments[3].split(separator: ",").compactMap { StreamChannel.Rendition(rawValue: String($0)) }
         let frames = try readFLV(arguments[2])
         let transcoder = try LadderTranscoder(settings: TranscodeSettings(renditions: renditions), sessionID: 1)

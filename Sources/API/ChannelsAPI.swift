@@ -222,12 +222,13 @@ public struct ChannelsAPI: Sendable {
         return .json(channel, headers: ["ETag": Self.etag(channel)])
     }
 
-    /// Takes a PNG or JPEG as the request body (at most `APIRouter.maxBodySize`); the watermark
-    /// draws it when `watermark.image.enabled`.
+    /// Takes a PNG or JPEG as the request body (at most `APIRouter.maxBodySize`), known by its
+    /// signature; the watermark draws it when `watermark.image.enabled`.
     private func setWatermarkImage(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
-        guard type.hasPrefix("image/png") || type.hasPrefix("image/jpeg") else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the image as image/png or image/jpeg.")
+        guard ["image/png", "image/jpeg", "application/octet-stream"].contains(where: type.hasPrefix) else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           message: "Send the image as image/png, image/jpeg or application/octet-stream.")
         }
         guard let body = request.body, let image = WatermarkImage(bytes: Array(body.readableBytesView)) else {
             throw APIError(.badRequest, code: "invalid_image", message: "The body is not a PNG or JPEG image.")

@@ -52,11 +52,12 @@ enum OpenAPIDocument {
         return ["\(route.status)": .object(success), "default": failure]
     }
 
-    /// JSON content of a schema; images (the watermark) as binary PNG or JPEG.
+    /// JSON content of a schema; images (the watermark) as binary PNG or JPEG (or octet-stream:
+    /// the server knows the image by its signature).
     private static func json(_ schema: JSONValue) -> JSONValue {
         if schema == reference(imageSchema) {
             let binary = JSONValue.object(["schema": .object(["type": .string("string"), "format": .string("binary")])])
-            return .object(["image/png": binary, "image/jpeg": binary])
+            return .object(["image/png": binary, "image/jpeg": binary, "application/octet-stream": binary])
         }
         return .object(["application/json": .object(["schema": schema])])
     }

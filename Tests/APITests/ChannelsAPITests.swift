@@ -46,6 +46,32 @@ import Testing
         return id
     }
 
+    @Test func watermarkImagesAreTakenByTheirSignatureOnly() async throws {
+        let id = try await create()
+        let path = "/api/v1/channels/\(id)/watermark-image"
+        func put(_ bytes: [UInt8], type: String) async -> APIResponse {
+            await api.handle(APIRequest(method: .PUT, uri: path, headers: ["Content-Type": type], body: ByteBuffer(bytes: bytes)))
+        }
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]
+        #expect(await call(.GET, path).status == .notFound, "none yet")
+        #expect(await put(png, type: "text/plain").status == .unsupportedMediaType)
+        #expect(await put(Array("GIF89a".utf8), type: "image/png").status == .badRequest)
+        #expect(await put([], type: "image/png").status == .badRequest)
+        let stored = await put(png, type: "application/octet-stream")
+        #expect(stored.status == .ok)
+        #expect(stored.headers.first(name: "ETag") == "\"2\"", "the channel's revision moves")
+        let read = await api.handle(APIRequest(method: .GET, uri: path, headers: [:], body: nil))
+        #expect(read.headers.first(name: "Content-Type") == "image/png")
+        #expect(read.body.map { Array($0.readableBytesView) } == png)
+        #expect(await call(.DELETE, path).status == .noContent)
+        #expect(await call(.GET, path).status == .notFound)
+        #expect(await put(png, type: "image/png").status == .ok)
+        let unknown = await api.handle(APIRequest(method: .PUT, uri: "/api/v1/channels/\(UUID().uuidString.lowercased())/watermark-image",
+                                                  headers: ["Content-Type": "image/png"], body: ByteBuffer(bytes: png)))
+        #expect(unknown.status == .notFound)
+        #expect(events.withLockedValue { $0.count } >= 3, "uploads and removals are channel updates on the audit trail")
+    }
+
     @Test func createReadListAndDelete() async throws {
         let created = await call(.POST, "/api/v1/channels", #"{"name":"Lobby","outputs":{"hls":true}}"#)
         #expect(created.status == .created)

@@ -239,4 +239,23 @@ import Testing
         #expect(pictures.allSatisfy { $0.codec == "avc1" })
         #expect(pictures.contains { $0.pts >= offset })
     }
+
+    @Test func anImageThatDoesNotDecodeIsReportedAndTheStreamGoesOn() throws {
+        let directory = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"], seconds: 1, gop: 25,
+                                  audio: false)
+        var placement = StreamChannel.Watermark.Image()
+        placement.enabled = true
+        let broken: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0x42, count: 64)
+        let settings = TranscodeSettings(renditions: [], watermark: WatermarkSettings(image: placement, imageBytes: broken))
+        let transcoder = try LadderTranscoder(settings: settings, sessionID: 7)
+        #expect(transcoder.imageProblem?.contains("watermark image not drawn") == true)
+        var pictures = 0
+        for frame in try MediaFixtures.frames(ofFLV: source) {
+            pictures += try transcoder.push(frame).filter { $0.kind == .video && !$0.isSequenceHeader }.count
+        }
+        #expect(pictures > 0, "the watermarked copy is still made")
+    }
 }

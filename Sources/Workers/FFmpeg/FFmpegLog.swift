@@ -3,11 +3,11 @@ import Logging
 
 /// Routes FFmpeg's log (libavcodec, libavfilter, and x264/x265 through them) to swift-log under
 /// the label `ffmpeg`, warnings and worse only: FFmpeg's informational output is per-frame chatter.
-public enum FFmpegLog {
+enum FFmpegLog {
     private static let logger = Logger(label: "ffmpeg")
 
     /// Installs the route once; later calls do nothing.
-    public static let install: Void = {
+    static let install: Void = {
         av_log_set_level(AV_LOG_WARNING)
         av_log_set_callback { context, level, format, arguments in
             guard level <= AV_LOG_WARNING, let format, let arguments else { return }

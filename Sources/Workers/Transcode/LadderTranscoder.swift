@@ -46,12 +46,26 @@ public final class LadderTranscoder {
     public var renditions: [RenditionSpec] { pipeline?.renditions ?? [] }
 
     public init(settings: TranscodeSettings, sessionID: UInt64) throws {
+        FFmpegLog.install
         self.settings = settings
         self.sessionID = sessionID
         decoded = try Frame()
         filtered = try Frame()
-        watermarkImage = settings.watermark.image == nil ? nil : try StillImage.decode(settings.watermark.imageBytes)
+        if settings.watermark.image != nil {
+            do {
+                watermarkImage = try StillImage.decode(settings.watermark.imageBytes)
+            } catch {
+                // The text (if any) is still drawn; the stream is not held back by a bad upload.
+                watermarkImage = nil
+                imageProblem = "watermark image not drawn: \(error)"
+            }
+        } else {
+            watermarkImage = nil
+        }
     }
+
+    /// Why the uploaded watermark image is not drawn, if it is not.
+    public private(set) var imageProblem: String?
 
     /// Takes one source frame; returns the rendition frames it completed (often those of an
     /// earlier frame). A frame that cannot be decoded throws and is skipped; the stream goes on.
@@ -70,13 +84,7 @@ public final class LadderTranscoder {
     public func finish(endingAt dts: Int64, sequence: UInt64) -> [MediaFrame] {
         output.removeAll(keepingCapacity: true)
         try? decoder?.flush(into: decoded) { try self.filter($0) }
-        if let pipeline {
-            try? pipeline.graph.close()
-            try? drainGraph(pipeline)
-            for (encoder, rendition) in zip(pipeline.encoders, pipeline.renditions) {
-                try? encoder.encode(nil) { self.emit($0, of: rendition) }
-            }
-        }
+        drainPipeline()
         releaseAudio(upTo: .max)
         for rendition in renditions {
             output.append(MediaFrame(kind: .end, dts: dts, sessionID: sessionID, sequence: sequence, rendition: rendition.name,
@@ -136,10 +144,21 @@ public final class LadderTranscoder {
         }
     }
 
+    /// Whatever the graph and the encoders still hold, out (at the end, or before a new pipeline).
+    private func drainPipeline() {
+        guard let pipeline else { return }
+        try? pipeline.graph.close()
+        try? drainGraph(pipeline)
+        for (encoder, rendition) in zip(pipeline.encoders, pipeline.renditions) {
+            try? encoder.encode(nil) { self.emit($0, of: rendition) }
+        }
+    }
+
     /// A new input format (the first picture, or a change mid-stream): a new graph and encoders,
     /// their configuration frames, and an end for renditions the new size no longer has.
     private func rebuild(for format: PictureFormat, at pts: Int64) throws {
         let previous = pipeline?.renditions ?? []
+        drainPipeline()
         pipeline = nil
         let renditions = settings.renditions.isEmpty
             ? [RenditionLadder.watermarkedSource(width: format.width, height: format.height)]

@@ -37,6 +37,7 @@ final class StreamTranscoder: @unchecked Sendable {
         self.streamID = streamID
         self.sessionID = sessionID
         transcoder = try LadderTranscoder(settings: settings, sessionID: sessionID)
+        if let problem = transcoder.imageProblem { logger.error("\(problem)", metadata: ["stream": "\(streamID)"]) }
         queue = DispatchQueue(label: "sluice.transcode.\(streamID)")
         self.latency = latency
         self.logger = logger

@@ -36,7 +36,6 @@ public final class TranscodeWorker: Service, Sendable {
         subscription = bus.subscribe(to: .mediaSource, from: .end)
         self.settings = settings
         self.logger = logger
-        FFmpegLog.install
     }
 
     public func run() async throws {
