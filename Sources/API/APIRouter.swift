@@ -14,12 +14,16 @@ public struct APIRouter: Sendable {
     let channels: ChannelsAPI
     let streams: StreamsAPI
     let settings: SQLiteSettingsStore
+    let assets: AssetsAPI?
 
-    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore) {
+    /// - Parameter assets: recordings and snapshots; nil where this node keeps none.
+    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore,
+                assets: AssetsAPI? = nil) {
         self.keys = keys
         self.channels = channels
         self.streams = streams
         self.settings = settings
+        self.assets = assets
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -43,6 +47,9 @@ public struct APIRouter: Sendable {
         case "channels": return await channels.handle(request)
         case "streams": return await streams.handle(request)
         case "settings": return await SettingsAPI(store: settings).handle(request)
+        case "assets":
+            guard let assets else { return .error(APIError(.notFound, code: "not_found", message: "This node keeps no assets.")) }
+            return await assets.handle(request)
         default: return await KeysAPI(keys: keys).handle(request)
         }
     }

@@ -23,6 +23,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let access: PlaybackAccess?
     private let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
+    private let snapshots: LatestSnapshot?
     private let logger: Logger
     private var route: Route?
     private var head: HTTPRequestHead?
@@ -34,7 +35,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var routeLabel = "error"
 
     init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?,
-         metrics: ServerMetrics, readiness: ReadinessCheck?, logger: Logger) {
+         metrics: ServerMetrics, readiness: ReadinessCheck?, snapshots: LatestSnapshot? = nil, logger: Logger) {
+        self.snapshots = snapshots
         self.hub = hub
         self.api = api
         self.packaged = packaged
@@ -127,6 +129,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             admit(id, protocol: resource.protocolName, askHook: true, context: context) { handler, context, token in
                 handler.answerABR(resource, of: id, carrying: token, context: context)
             }
+        case .snapshot(let id):
+            admit(id, protocol: "snapshot", askHook: false, context: context) { handler, context, _ in
+                handler.answerSnapshot(id, context: context)
+            }
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
@@ -182,6 +188,26 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             startStream(fanout, context: context)
         }
+    }
+
+    /// The newest snapshot, never cached by the client for long (it changes every interval).
+    private func answerSnapshot(_ id: StreamID, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: APIResponse.self)
+        let snapshots = snapshots
+        let conditional = head?.headers[canonicalForm: "If-None-Match"].map(String.init) ?? []
+        promise.completeWithTask {
+            do {
+                guard let latest = try await snapshots?(id) else {
+                    return APIResponse.error(APIError(.notFound, code: "no_snapshot", message: "Stream \(id) has no snapshot yet."))
+                }
+                let headers: HTTPHeaders = ["Content-Type": "image/jpeg", "Cache-Control": "no-cache", "ETag": latest.tag]
+                if conditional.contains(latest.tag) { return APIResponse(status: .notModified, headers: headers, body: nil) }
+                return APIResponse(status: .ok, headers: headers, body: latest.jpeg)
+            } catch {
+                return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
+            }
+        }
+        sendWhenAnswered(promise.futureResult, context: context)
     }
 
     /// Runs the API off the event loop (stores may block on disk).

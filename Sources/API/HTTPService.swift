@@ -1,4 +1,5 @@
 import Access
+import Events
 import Fanout
 import Logging
 import NIOConcurrencyHelpers
@@ -7,6 +8,10 @@ import NIOHTTP1
 import NIOPosix
 import Packager
 import ServiceLifecycle
+
+/// The newest snapshot of a stream (JPEG bytes and an entity tag), for `/{id}/snapshot.jpg`;
+/// nil when it has none.
+public typealias LatestSnapshot = @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?
 
 /// Asked by `/readyz`: nil when the node can serve, otherwise what is wrong.
 public typealias ReadinessCheck = @Sendable () async -> String?
@@ -42,6 +47,7 @@ public final class HTTPService: Service {
     private let access: PlaybackAccess?
     private let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
+    private let snapshots: LatestSnapshot?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
@@ -51,9 +57,10 @@ public final class HTTPService: Service {
     ///   - access: signed play URLs and admission hooks; nil: every stream plays openly.
     ///   - metrics: what `/metrics` exposes; nil: the fan-out's and the process's values only.
     ///   - readiness: what `/readyz` asks; nil: ready whenever the process answers.
+    ///   - snapshots: where `/{id}/snapshot.jpg` comes from; nil: it is not served.
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
                 access: PlaybackAccess? = nil, metrics: ServerMetrics? = nil, readiness: ReadinessCheck? = nil,
-                group: any EventLoopGroup,
+                snapshots: LatestSnapshot? = nil, group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
@@ -62,6 +69,7 @@ public final class HTTPService: Service {
         self.access = access
         self.metrics = metrics ?? ServerMetrics(hub: hub, sessions: nil)
         self.readiness = readiness
+        self.snapshots = snapshots
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -74,6 +82,7 @@ public final class HTTPService: Service {
         let access = access
         let metrics = metrics
         let readiness = readiness
+        let snapshots = snapshots
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -101,7 +110,7 @@ public final class HTTPService: Service {
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
                     try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
-                                                                readiness: readiness, logger: logger))
+                                                                readiness: readiness, snapshots: snapshots, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

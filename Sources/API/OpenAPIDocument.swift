@@ -52,17 +52,20 @@ enum OpenAPIDocument {
         return ["\(route.status)": .object(success), "default": failure]
     }
 
-    /// JSON content of a schema; images (the watermark) as binary PNG or JPEG (or octet-stream:
-    /// the server knows the image by its signature).
+    /// JSON content of a schema; files as binary: the watermark image as PNG or JPEG (or
+    /// octet-stream: the server knows the image by its signature), asset bytes as octet-stream.
     private static func json(_ schema: JSONValue) -> JSONValue {
-        if schema == reference(imageSchema) {
+        for (name, types) in binarySchemas where schema == reference(name) {
             let binary = JSONValue.object(["schema": .object(["type": .string("string"), "format": .string("binary")])])
-            return .object(["image/png": binary, "image/jpeg": binary, "application/octet-stream": binary])
+            return .object(Dictionary(uniqueKeysWithValues: types.map { ($0, binary) }))
         }
         return .object(["application/json": .object(["schema": schema])])
     }
 
-    private static let imageSchema = "WatermarkImage"
+    private static let binarySchemas = [
+        "WatermarkImage": ["image/png", "image/jpeg", "application/octet-stream"],
+        "AssetContent": ["application/octet-stream"],
+    ]
 
     private static func reference(_ name: String) -> JSONValue {
         .object(["$ref": .string("#/components/schemas/\(name)")])
@@ -75,6 +78,10 @@ enum OpenAPIDocument {
         let stream = StreamsAPI.LiveStream(id: "s", since: Date(), node: "n", videoCodec: "avc1", audioCodec: "aac",
                                            width: 1, height: 1, frameRate: 1, ingestBitrate: 1, viewers: ["flv": 1])
         let key = APIKey(id: "k", name: "n", scope: .readOnly, createdAt: Date())
+        let asset = (try? ChannelJSON.value(of: AssetsAPI.Shown(
+            asset: Asset(kind: .snapshot, channelID: "c", streamID: StreamID("s")!, sessionID: 1, start: Date(), duration: 0, size: 1,
+                         location: "c/snapshot/2026/01/01/s.jpg", contentType: "image/jpeg"),
+            downloadURL: "/api/v1/assets/a/content"))) ?? .null
         let examples: [String: JSONValue] = [
             "Channel": channel,
             "ChannelList": .object(["items": .array([channel]), "next": .string("")]),
@@ -95,6 +102,8 @@ enum OpenAPIDocument {
             "KeyList": .object(["items": .array([(try? ChannelJSON.value(of: key)) ?? .null])]),
             "VideoStream": SeedVideoStream.record(of: StreamChannel(name: "v", expiresAt: Date(),
                                                                     relays: [.init(url: "rtmp://h/a/k")]), key: "k"),
+            "Asset": asset,
+            "AssetList": .object(["items": .array([asset]), "next": .string("")]),
             "Error": .object(["error": .object(["code": .string("c"), "message": .string("m"),
                                                 "fields": .array([.object(["field": .string("f"),
                                                                            "message": .string("m")])])])]),

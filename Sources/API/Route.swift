@@ -17,6 +17,8 @@ enum Route: Equatable {
     /// `/{id}/index.m3u8`, `index-llhls.m3u8`, `index.mpd`: a transcoded stream's renditions as
     /// one presentation.
     case abr(StreamID, ABRResource)
+    /// `/{id}/snapshot.jpg`: the stream's newest snapshot.
+    case snapshot(StreamID)
     /// `hls.html`, `flv.html`: the player pages.
     case playerPage(StreamID, PlayerPage)
     case preflight
@@ -57,6 +59,12 @@ enum Route: Equatable {
                 return
             }
             self = .httpFLV(id)
+        case 2 where segments[1] == "snapshot.jpg":
+            guard let id = StreamID(segments[0]) else {
+                self = .failure(.streamNotFound(segments[0]))
+                return
+            }
+            self = .snapshot(id)
         case 2 where PlayerPage(rawValue: segments[1]) != nil:
             guard let id = StreamID(segments[0]) else {
                 self = .failure(.streamNotFound(segments[0]))
@@ -110,6 +118,7 @@ extension Route {
         case .packaged(_, _, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
         case .abr(_, let resource): return resource.protocolName + "_playlist"
         case .playerPage: return "player"
+        case .snapshot: return "snapshot"
         case .preflight: return "preflight"
         case .failure: return "error"
         }

@@ -7,6 +7,7 @@ public enum BusValue: Sendable, Hashable {
     case frame(MediaFrame)
     case lifecycle(LifecycleEvent)
     case channel(ChannelChange)
+    case asset(AssetCreated)
 }
 
 /// One record: a key (the stream id for every topic so far) and a value.

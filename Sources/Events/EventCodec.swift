@@ -37,6 +37,19 @@ public struct EventCodec: Sendable {
         }
     }
 
+    public func encode(_ event: AssetCreated, id: UUID = UUID(), time: Date = Date(), source: String) throws -> Data {
+        try encode(type: AssetCreated.type, event, id: id, time: time, source: source)
+    }
+
+    public func decodeAsset(_ json: Data) throws -> AssetCreated {
+        let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
+        guard header.version == Self.currentVersion else {
+            throw EventBusError(.unsupportedVersion, "\(header.type) version \(header.version)")
+        }
+        guard header.type == AssetCreated.type else { throw EventBusError(.unknownEventType, header.type) }
+        return try decoder.decode(EventEnvelope<AssetCreated>.self, from: json).data
+    }
+
     public func decodeChannel(_ json: Data) throws -> ChannelChange {
         let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
         guard header.version == Self.currentVersion else {

@@ -10,6 +10,8 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     case mediaRenditions = "sluice.media.renditions"
     /// `channel.created`, `channel.updated`, `channel.deleted`; key: channel id.
     case channels = "sluice.channels"
+    /// `asset.created`: recordings, snapshots, VOD playlists, motion clips; key: stream id.
+    case assets = "sluice.assets"
 
     public var name: String { rawValue }
 
@@ -19,6 +21,7 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
         case .streamLifecycle: return 6
         case .mediaSource, .mediaRenditions: return 12
         case .channels: return 3
+        case .assets: return 6
         }
     }
 }

@@ -43,6 +43,11 @@ struct SingleNode {
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
         }
         let sessions = InMemorySessionStore()
+        let assetIndex = SQLiteAssetIndex(database: database)
+        let assetStore = FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
+        let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
+            await Self.snapshotSettings(of: stream, channels: channels, logger: logger)
+        }
         let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, access: access, logger: logger)
@@ -53,7 +58,8 @@ struct SingleNode {
             } catch {
                 logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
             }
-        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings)
+        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
+                            assets: AssetsAPI(index: assetIndex, store: assetStore))
         let relays = RelayWorker(bus: bus, sessions: sessions, group: group, tls: settings.relayTLS,
                                  logger: logger) { stream in
             await Self.relayDestinations(of: stream, channels: channels, logger: logger)
@@ -67,12 +73,17 @@ struct SingleNode {
                                    Self.workerMetrics(transcoder: transcoder)
                                }, readiness: {
                                    await Self.readiness(channels: channels, sessions: sessions)
+                               }, snapshots: { stream in
+                                   guard let asset = try await assetIndex.latest(.snapshot, of: stream),
+                                         let jpeg = try await assetStore.get(asset.location) else { return nil }
+                                   return (ByteBuffer(bytes: jpeg), "\"\(asset.id)\"")
                                }, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
-                       .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: relays),
+                       .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
+                       .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -110,6 +121,19 @@ struct SingleNode {
             return TranscodeSettings(channel: channel, image: image, fontFile: fontFile)
         } catch {
             logger.error("channel lookup failed; stream not transcoded", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A stream's snapshot interval from its channel's `record.snapshots`; none for streams
+    /// without a channel.
+    static func snapshotSettings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> SnapshotWorker.Settings? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        do {
+            guard let channel = try await channels.channel(id), channel.record.snapshots.enabled else { return nil }
+            return SnapshotWorker.Settings(channelID: channel.streamName, intervalSeconds: Double(channel.record.snapshots.intervalSeconds))
+        } catch {
+            logger.error("channel lookup failed; no snapshots", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
     }

@@ -51,6 +51,23 @@ public final class SQLiteDatabase: Sendable {
                 table.column("bytes", .blob).notNull()
             }
         }
+        migrator.registerMigration("v5: assets") { db in
+            try db.create(table: "asset") { table in
+                table.column("id", .text).notNull().unique()
+                table.column("kind", .text).notNull()
+                table.column("channelID", .text).notNull()
+                table.column("streamID", .text).notNull()
+                table.column("sessionID", .integer).notNull()
+                table.column("start", .double).notNull()
+                table.column("duration", .double).notNull()
+                table.column("size", .integer).notNull()
+                table.column("location", .text).notNull()
+                table.column("contentType", .text).notNull()
+                table.column("createdAt", .double).notNull()
+            }
+            try db.create(index: "asset_channel", on: "asset", columns: ["channelID", "start"])
+            try db.create(index: "asset_stream_kind", on: "asset", columns: ["streamID", "kind", "start"])
+        }
         return migrator
     }
 }

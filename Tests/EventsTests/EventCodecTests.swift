@@ -49,6 +49,21 @@ import Testing
         #expect(try EventCodec().decodeChannel(golden) == .deleted(ChannelDeleted(id: channel.id, revision: 3)))
     }
 
+    @Test func assetEventsMatchTheirGoldenFile() throws {
+        let event = AssetCreated(assetID: "0b7e2f4c-54b5-4d1e-9d35-0c5a3e1f9a10", kind: "snapshot", channelID: Self.stream.rawValue,
+                                 streamID: Self.stream, sessionID: 0x1C52_AC6A_2FBF_51A1, start: Self.time, duration: 0, size: 26307,
+                                 location: "\(Self.stream.rawValue)/snapshot/2025/11/24/\(Self.stream.rawValue)-1c52ac6a2fbf51a1-6000.jpg",
+                                 contentType: "image/jpeg")
+        let url = try #require(Bundle.module.url(forResource: "asset.created.v1", withExtension: "json", subdirectory: "Golden"))
+        let golden = try Data(contentsOf: url)
+        let encoded = try EventCodec().encode(event, id: Self.id, time: Self.time, source: "worker-1")
+        #expect(String(decoding: encoded, as: UTF8.self)
+            == String(decoding: golden, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try EventCodec().decodeAsset(golden) == event)
+        #expect(String(decoding: encoded, as: UTF8.self).contains(#""sessionId":"1c52ac6a2fbf51a1""#), "64-bit ids as hex strings")
+        #expect(throws: EventBusError.self) { try EventCodec().decodeAsset(Data(#"{"type":"asset.gone","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)) }
+    }
+
     @Test func unknownTypesAndVersionsAreErrors() {
         let unknown = Data(#"{"type":"stream.exploded","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)
         #expect(throws: EventBusError.self) { try EventCodec().decodeLifecycle(unknown) }

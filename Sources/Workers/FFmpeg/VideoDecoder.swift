@@ -7,7 +7,9 @@ final class VideoDecoder {
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private let packet: Packet
 
-    init(codec: VideoCodec, configuration: [UInt8]) throws {
+    /// - Parameter threads: 0 lets FFmpeg choose (frame and slice threads); 1 decodes each
+    ///   picture at once, for callers that take single pictures.
+    init(codec: VideoCodec, configuration: [UInt8], threads: Int32 = 0) throws {
         let id: AVCodecID
         switch codec {
         case .h264: id = AV_CODEC_ID_H264
@@ -27,7 +29,7 @@ final class VideoDecoder {
         // As many threads as FFmpeg picks (frame and slice threading), as the ffmpeg command line
         // decodes: decoding then overlaps the encoders' work. Frame threads hold back one frame
         // per extra thread (tens of milliseconds).
-        context.pointee.thread_count = 0
+        context.pointee.thread_count = threads
         try check(avcodec_open2(context, decoder, nil), "opening the \(codec.rawValue) decoder")
     }
 
@@ -62,6 +64,11 @@ final class VideoDecoder {
     func flush(into frame: Frame, output: (Frame) throws -> Void) throws {
         _ = avcodec_send_packet(context, nil)
         try drain(into: frame, output: output)
+    }
+
+    /// After a flush: ready for new packets (the next must be a keyframe).
+    func reset() {
+        avcodec_flush_buffers(context)
     }
 
     private func drain(into frame: Frame, output: (Frame) throws -> Void) throws {

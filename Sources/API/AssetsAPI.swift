@@ -1,0 +1,107 @@
+import Events
+import Foundation
+import NIOCore
+import NIOHTTP1
+import State
+
+/// `/api/v1/assets…`: the stored recordings, snapshots and clips: list (filters, pages), show
+/// (with a download URL), download, delete.
+public struct AssetsAPI: Sendable {
+    let index: any AssetIndex
+    let store: any AssetStore
+
+    public init(index: any AssetIndex, store: any AssetStore) {
+        self.index = index
+        self.store = store
+    }
+
+    /// An asset as the API shows it: its listing and where to download it.
+    struct Shown: Encodable {
+        var asset: Asset
+        var downloadURL: String
+
+        func encode(to encoder: any Encoder) throws {
+            try asset.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(downloadURL, forKey: .downloadURL)
+        }
+
+        enum Key: String, CodingKey { case downloadURL = "downloadUrl" }
+    }
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        await ChannelsAPI.answering {
+            switch (request.method, request.path.count) {
+            case (.GET, 3): return try await list(request)
+            case (.GET, 4): return .json(Shown(asset: try await existing(request.path[3]), downloadURL: Self.download(request.path[3])))
+            case (.GET, 5) where request.path[4] == "content": return try await content(request.path[3], request: request)
+            case (.DELETE, 4):
+                guard let removed = try await index.remove(request.path[3]) else { throw Self.notFound(request.path[3]) }
+                try await store.delete(removed.location)
+                return APIResponse(status: .noContent)
+            default:
+                throw ChannelsAPI.methodNotAllowed(request.method)
+            }
+        }
+    }
+
+    private func list(_ request: APIRequest) async throws -> APIResponse {
+        var query = AssetQuery()
+        var problems: [FieldError] = []
+        query.limit = Int(request.query["limit"] ?? "50") ?? -1
+        if !(1...500).contains(query.limit) { problems.append(FieldError("limit", "must be 1–500")) }
+        if let kind = request.query["kind"] {
+            query.kind = Asset.Kind(rawValue: kind)
+            if query.kind == nil {
+                problems.append(FieldError("kind", "must be one of " + Asset.Kind.allCases.map(\.rawValue).joined(separator: ", ")))
+            }
+        }
+        for (name, value) in [("from", request.query["from"]), ("to", request.query["to"])] {
+            guard let value else { continue }
+            guard let date = ISO8601DateFormatter().date(from: value) else {
+                problems.append(FieldError(name, "must be an RFC 3339 time, e.g. 2026-11-30T12:00:00Z"))
+                continue
+            }
+            if name == "from" { query.from = date } else { query.to = date }
+        }
+        guard problems.isEmpty else {
+            throw APIError(.badRequest, code: "invalid_query", message: "The listing's query is not valid.", fields: problems)
+        }
+        query.channelID = request.query["channel"]
+        query.streamID = request.query["stream"]
+        query.after = request.query["after"]
+        let page = try await index.list(query)
+        return .json(AssetList(items: page.assets.map { Shown(asset: $0, downloadURL: Self.download($0.id)) }, next: page.next))
+    }
+
+    struct AssetList: Encodable {
+        var items: [Shown]
+        var next: String?
+    }
+
+    /// The bytes, with their content type; one byte range when asked (players seek in MP4s).
+    private func content(_ id: String, request: APIRequest) async throws -> APIResponse {
+        let asset = try await existing(id)
+        guard let bytes = try await store.get(asset.location) else {
+            throw APIError(.notFound, code: "asset_missing", message: "Asset \(id) is listed but its file is gone.")
+        }
+        let headers = HTTPHeaders([("Content-Type", asset.contentType), ("Accept-Ranges", "bytes"),
+                                   ("Content-Disposition", "attachment; filename=\"\(asset.location.split(separator: "/").last ?? "")\"")])
+        let body = ByteBuffer(bytes: bytes)
+        if let range = request.headers.first(name: "Range") {
+            return PackagedPlayback.ranged(body, range: range, headers: headers)
+        }
+        return APIResponse(status: .ok, headers: headers, body: body)
+    }
+
+    private func existing(_ id: String) async throws -> Asset {
+        guard let asset = try await index.asset(id) else { throw Self.notFound(id) }
+        return asset
+    }
+
+    static func download(_ id: String) -> String { "/api/v1/assets/\(id)/content" }
+
+    static func notFound(_ id: String) -> APIError {
+        APIError(.notFound, code: "asset_not_found", message: "No asset '\(id)'.")
+    }
+}

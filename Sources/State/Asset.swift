@@ -1,0 +1,148 @@
+import Events
+import Foundation
+
+/// A finished file a worker stored: an MP4 segment, a snapshot, a VOD playlist, a motion clip.
+public struct Asset: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case mp4
+        case snapshot
+        case vodPlaylist = "vod-playlist"
+        case motionClip = "motion-clip"
+        case motionSnapshot = "motion-snapshot"
+    }
+
+    public var id: String
+    public var kind: Kind
+    public var channelID: String
+    public var streamID: StreamID
+    public var sessionID: UInt64
+    /// When the media starts.
+    public var start: Date
+    /// Seconds of media; 0 for a picture.
+    public var duration: Double
+    public var size: Int
+    /// The store key: `{channel}/{kind}/{YYYY}/{MM}/{DD}/{file}`.
+    public var location: String
+    public var contentType: String
+    public var createdAt: Date
+
+    public init(id: String = UUID().uuidString.lowercased(), kind: Kind, channelID: String, streamID: StreamID, sessionID: UInt64,
+                start: Date, duration: Double, size: Int, location: String, contentType: String, createdAt: Date = Date()) {
+        self.id = id
+        self.kind = kind
+        self.channelID = channelID
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.start = start
+        self.duration = duration
+        self.size = size
+        self.location = location
+        self.contentType = contentType
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, channelID = "channelId", streamID = "streamId", sessionID = "sessionId", start, duration, size, location,
+             contentType, createdAt
+    }
+
+    /// The session id travels as 16 hex digits (as segment names carry it): JSON numbers lose
+    /// 64-bit precision in JavaScript.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        channelID = try container.decode(String.self, forKey: .channelID)
+        streamID = try container.decode(StreamID.self, forKey: .streamID)
+        guard let session = UInt64(try container.decode(String.self, forKey: .sessionID), radix: 16) else {
+            throw DecodingError.dataCorruptedError(forKey: .sessionID, in: container, debugDescription: "not 16 hex digits")
+        }
+        sessionID = session
+        start = try container.decode(Date.self, forKey: .start)
+        duration = try container.decode(Double.self, forKey: .duration)
+        size = try container.decode(Int.self, forKey: .size)
+        location = try container.decode(String.self, forKey: .location)
+        contentType = try container.decode(String.self, forKey: .contentType)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(channelID, forKey: .channelID)
+        try container.encode(streamID, forKey: .streamID)
+        try container.encode(AssetCreated.hex(sessionID), forKey: .sessionID)
+        try container.encode(start, forKey: .start)
+        try container.encode(duration, forKey: .duration)
+        try container.encode(size, forKey: .size)
+        try container.encode(location, forKey: .location)
+        try container.encode(contentType, forKey: .contentType)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
+
+    /// `{channel}/{kind}/{YYYY}/{MM}/{DD}/{file}`, the day in UTC.
+    public static func location(channel: String, kind: Kind, day: Date, file: String) -> String {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: day)
+        let date = String(format: "%04d/%02d/%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        return "\(channel)/\(kind.rawValue)/\(date)/\(file)"
+    }
+
+    /// The event announcing this asset.
+    public var created: AssetCreated {
+        AssetCreated(assetID: id, kind: kind.rawValue, channelID: channelID, streamID: streamID, sessionID: sessionID,
+                     start: start, duration: duration, size: size, location: location, contentType: contentType)
+    }
+}
+
+/// Which assets a listing wants, newest first.
+public struct AssetQuery: Sendable, Hashable {
+    public var channelID: String?
+    public var streamID: String?
+    public var kind: Asset.Kind?
+    /// Assets that start at or after `from` and before `to`.
+    public var from: Date?
+    public var to: Date?
+    public var limit: Int
+    /// The `next` of the previous page.
+    public var after: String?
+
+    public init(channelID: String? = nil, streamID: String? = nil, kind: Asset.Kind? = nil, from: Date? = nil, to: Date? = nil,
+                limit: Int = 50, after: String? = nil) {
+        self.channelID = channelID
+        self.streamID = streamID
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.limit = limit
+        self.after = after
+    }
+}
+
+public struct AssetPage: Sendable, Hashable {
+    public var assets: [Asset]
+    /// Pass as `after` for the next page; nil on the last.
+    public var next: String?
+}
+
+/// The list of stored assets. Each is listed once, after its bytes are stored whole.
+public protocol AssetIndex: Sendable {
+    /// Lists an asset; adding the same id again changes nothing.
+    func add(_ asset: Asset) async throws
+    func asset(_ id: String) async throws -> Asset?
+    func list(_ query: AssetQuery) async throws -> AssetPage
+    /// The newest asset of `kind` for a stream.
+    func latest(_ kind: Asset.Kind, of stream: StreamID) async throws -> Asset?
+    /// Removes the listing; returns what was removed.
+    func remove(_ id: String) async throws -> Asset?
+    /// Assets of a channel created before `date` (for retention), oldest first, at most `limit`.
+    func created(before date: Date, channelID: String, limit: Int) async throws -> [Asset]
+}
+
+/// Where asset bytes live: the data dir (here), or S3-compatible storage.
+public protocol AssetStore: Sendable {
+    /// Stores the bytes whole under `location` (never a partial object under that name).
+    func put(_ bytes: Data, at location: String, contentType: String) async throws
+    func get(_ location: String) async throws -> Data?
+    func delete(_ location: String) async throws
+}

@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+
+/// Assets as files under a folder (`{data-dir}/assets`). A file is written beside its final
+/// name and renamed into place, so a reader (or a crash) never sees part of one under its name.
+/// File I/O runs on a queue of its own, not on the caller's threads.
+public final class FilesystemAssetStore: AssetStore {
+    public let root: URL
+    private let queue = DispatchQueue(label: "sluice.assets.files", attributes: .concurrent)
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    public func put(_ bytes: Data, at location: String, contentType: String) async throws {
+        let url = try file(location)
+        try await run {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let partial = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
+            do {
+                try bytes.write(to: partial)
+                if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+                try FileManager.default.moveItem(at: partial, to: url)
+            } catch {
+                try? FileManager.default.removeItem(at: partial)
+                throw StateError(.storage, "asset \(location) not stored: \(error)")
+            }
+        }
+    }
+
+    public func get(_ location: String) async throws -> Data? {
+        let url = try file(location)
+        return try await run {
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            return try Data(contentsOf: url)
+        }
+    }
+
+    public func delete(_ location: String) async throws {
+        let url = try file(location)
+        try await run {
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        }
+    }
+
+    /// The file of a location; locations are relative, without `..` or empty parts.
+    func file(_ location: String) throws -> URL {
+        let parts = location.split(separator: "/", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.hasPrefix(".") }) else {
+            throw StateError(.invalid, "asset location '\(location)'")
+        }
+        return parts.reduce(root) { $0.appendingPathComponent(String($1)) }
+    }
+
+    private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Dispatch
+import Events
+import Foundation
+import Logging
+import Media
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import State
+
+/// Takes a JPEG of every live stream whose channel asks for snapshots, every
+/// `record.snapshots.intervalSeconds` (at the first keyframe past the interval, decoded on its
+/// own), stores it, lists it and announces it (`asset.created` on `sluice.assets`). The newest
+/// one is what `/{id}/snapshot.jpg` serves.
+public final class SnapshotWorker: Service, Sendable {
+    public struct Settings: Sendable, Hashable {
+        public var channelID: String
+        public var intervalSeconds: Double
+
+        public init(channelID: String, intervalSeconds: Double) {
+            self.channelID = channelID
+            self.intervalSeconds = intervalSeconds
+        }
+    }
+
+    /// A stream's snapshot settings; nil when its channel takes none.
+    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
+
+    private struct Stream {
+        var sessionID: UInt64
+        var snapshotter: StreamSnapshotter?
+    }
+
+    private let subscription: BusSubscription
+    private let settings: SettingsLookup
+    private let assets: AssetShelf
+    private let logger: Logger
+    private let streams = NIOLockedValueBox([StreamID: Stream]())
+
+    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, logger: Logger,
+                settings: @escaping SettingsLookup) {
+        subscription = bus.subscribe(to: .mediaSource, from: .end)
+        self.settings = settings
+        assets = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            for try await delivery in self.subscription {
+                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
+                      let id = StreamID(delivery.record.key) else { continue }
+                await self.handle(frame, of: id)
+            }
+        }
+    }
+
+    func handle(_ frame: MediaFrame, of id: StreamID) async {
+        var current = streams.withLockedValue { $0[id] }
+        if frame.kind == .end {
+            if current?.sessionID == frame.sessionID { streams.withLockedValue { $0[id] = nil } }
+            return
+        }
+        if current?.sessionID != frame.sessionID {
+            let found = await settings(id)
+            current = Stream(sessionID: frame.sessionID, snapshotter: found.map {
+                StreamSnapshotter(streamID: id, sessionID: frame.sessionID, settings: $0, assets: assets, logger: logger)
+            })
+            streams.withLockedValue { $0[id] = current }
+        }
+        current?.snapshotter?.offer(frame)
+    }
+}
+
+/// One stream's snapshots: keyframes past the interval go to a thread of their own, where they
+/// are decoded one at a time and encoded as JPEG. A keyframe that arrives while the previous
+/// snapshot is still being made is skipped, so a slow store never builds a queue.
+final class StreamSnapshotter: @unchecked Sendable {
+    // @unchecked: `decoder`, `configuration` and `encoder` are only touched on `queue`; `state` is locked.
+    private let queue: DispatchQueue
+    private let streamID: StreamID
+    private let sessionID: UInt64
+    private let settings: SnapshotWorker.Settings
+    private let assets: AssetShelf
+    private let logger: Logger
+    private var configuration: (codec: VideoCodec, record: [UInt8])?
+    private var decoder: VideoDecoder?
+    private var encoder: JPEGEncoder?
+    private let state = NIOLockedValueBox((lastTaken: Int64?.none, busy: false))
+
+    init(streamID: StreamID, sessionID: UInt64, settings: SnapshotWorker.Settings, assets: AssetShelf, logger: Logger) {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.settings = settings
+        self.assets = assets
+        self.logger = logger
+        queue = DispatchQueue(label: "sluice.snapshot.\(streamID)")
+    }
+
+    func offer(_ frame: MediaFrame) {
+        guard frame.kind == .video, let info = try? VideoTagInfo(body: frame.payload) else { return }
+        if info.isSequenceHeader {
+            let record = Array(frame.payload.readableBytesView.dropFirst(info.dataOffset))
+            queue.async { [self] in
+                configuration = (info.codec, record)
+                decoder = nil
+            }
+            return
+        }
+        guard info.isCodedFrame, info.isKeyframe else { return }
+        let interval = Int64(settings.intervalSeconds * 1000)
+        let due = state.withLockedValue { state -> Bool in
+            guard !state.busy, state.lastTaken.map({ frame.dts - $0 >= interval }) ?? true else { return false }
+            state = (frame.dts, true)
+            return true
+        }
+        guard due else { return }
+        queue.async { [self] in
+            let jpeg: Data
+            do {
+                jpeg = try picture(of: frame, info: info)
+            } catch {
+                state.withLockedValue { $0.busy = false }
+                logger.warning("snapshot not taken", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+                return
+            }
+            let asset = Asset(kind: .snapshot, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: Date(),
+                              duration: 0, size: jpeg.count,
+                              location: Asset.location(channel: settings.channelID, kind: .snapshot, day: Date(),
+                                                       file: "\(streamID)-\(AssetCreated.hex(sessionID))-\(frame.dts).jpg"),
+                              contentType: "image/jpeg")
+            let assets = assets
+            let state = state
+            Task {
+                await assets.shelve(jpeg, as: asset)
+                state.withLockedValue { $0.busy = false }
+            }
+        }
+    }
+
+    /// Decodes one keyframe on its own and encodes it as JPEG. Runs on `queue`.
+    private func picture(of frame: MediaFrame, info: VideoTagInfo) throws -> Data {
+        guard let configuration else { throw FFmpegError("no decoder configuration yet", code: FFmpegError.invalid) }
+        if decoder == nil {
+            decoder = try VideoDecoder(codec: configuration.codec, configuration: configuration.record, threads: 1)
+        }
+        guard let decoder else { return Data() }
+        let picture = try Frame()
+        var jpeg: Data?
+        let take: (Frame) throws -> Void = { [self] decoded in
+            guard jpeg == nil else { return }
+            if encoder?.width != decoded.width || encoder?.height != decoded.height {
+                encoder = try JPEGEncoder(width: decoded.width, height: decoded.height)
+            }
+            jpeg = try encoder?.encode(decoded)
+        }
+        defer { decoder.reset() }
+        try decoder.decode(frame.payload.readableBytesView.dropFirst(info.dataOffset), pts: frame.pts, dts: frame.dts,
+                           keyframe: true, into: picture, output: take)
+        try decoder.flush(into: picture, output: take)
+        guard let jpeg else { throw FFmpegError("the keyframe gave no picture", code: FFmpegError.invalid) }
+        return jpeg
+    }
+}
+
+/// Stores a finished file, lists it, then announces it, in that order: a listed asset is always
+/// whole, and an announced one is always listed.
+struct AssetShelf: Sendable {
+    let bus: any EventBus
+    let index: any AssetIndex
+    let store: any AssetStore
+    let logger: Logger
+
+    /// Attempts at storing the bytes, one second apart, then two, before giving up.
+    static let attempts = 3
+
+    func shelve(_ bytes: Data, as asset: Asset) async {
+        do {
+            for attempt in 1...Self.attempts {
+                do {
+                    try await store.put(bytes, at: asset.location, contentType: asset.contentType)
+                    break
+                } catch where attempt < Self.attempts {
+                    logger.warning("asset not stored; trying again", metadata: ["location": "\(asset.location)", "error": "\(error)"])
+                    try await Task.sleep(for: .seconds(attempt))
+                }
+            }
+            try await index.add(asset)
+            try bus.publish(BusRecord(key: asset.streamID.rawValue, value: .asset(asset.created)), to: .assets)
+        } catch {
+            logger.error("asset not stored", metadata: ["stream": "\(asset.streamID)", "kind": "\(asset.kind.rawValue)",
+                                                         "error": "\(error)"])
+        }
+    }
+}
