@@ -32,6 +32,7 @@ extension StreamChannel {
         check((10...3600).contains(record.mp4.segmentSeconds), "record.mp4.segmentSeconds", "must be 10–3600")
         check((10...3600).contains(record.vod.segmentSeconds), "record.vod.segmentSeconds", "must be 10–3600")
         check((1...3600).contains(record.snapshots.intervalSeconds), "record.snapshots.intervalSeconds", "must be 1–3600")
+        check((0...3650).contains(record.retentionDays), "record.retentionDays", "must be 0–3650 (0 keeps everything)")
         check((1...100).contains(motion.pixelPercent), "motion.pixelPercent", "must be 1–100")
         check((1...255).contains(motion.pixelDiff), "motion.pixelDiff", "must be 1–255")
         check((1...600).contains(motion.holdSeconds), "motion.holdSeconds", "must be 1–600")

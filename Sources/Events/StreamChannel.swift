@@ -91,7 +91,19 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         public var mp4 = Segmented()
         public var vod = Segmented()
         public var snapshots = Snapshots()
+        /// Days the channel's recordings, snapshots and clips are kept (0–3650; 0 keeps them).
+        /// Default 30.
+        public var retentionDays = 30
         public init() {}
+
+        /// Channels stored before `retentionDays` existed read with the default.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            mp4 = try container.decode(Segmented.self, forKey: .mp4)
+            vod = try container.decode(Segmented.self, forKey: .vod)
+            snapshots = try container.decode(Snapshots.self, forKey: .snapshots)
+            retentionDays = try container.decodeIfPresent(Int.self, forKey: .retentionDays) ?? retentionDays
+        }
     }
 
     public struct Motion: Codable, Sendable, Hashable {

@@ -48,6 +48,9 @@ struct SingleNode {
         let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
             await Self.snapshotSettings(of: stream, channels: channels, logger: logger)
         }
+        let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
+            try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
+        }
         let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, access: access, logger: logger)
@@ -83,7 +86,7 @@ struct SingleNode {
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
-                       .init(service: relays),
+                       .init(service: retention), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -136,6 +139,18 @@ struct SingleNode {
             logger.error("channel lookup failed; no snapshots", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// Every channel, page by page.
+    static func allChannels(_ channels: SQLiteChannelStore) async throws -> [StreamChannel] {
+        var all: [StreamChannel] = []
+        var after: String?
+        repeat {
+            let page = try await channels.list(nameContains: nil, limit: 500, after: after)
+            all += page.channels
+            after = page.next
+        } while after != nil
+        return all
     }
 
     /// The transcoder's numbers for `/metrics`.
