@@ -69,9 +69,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // Stream workers: transcoding ladder with watermarks (FFmpeg), relays to other platforms.
+        // Stream workers: transcoding ladder with watermarks (FFmpeg), snapshots, VOD recording,
+        // retention, relays to other platforms.
         .target(name: "Workers", dependencies: [
-            "CFFmpeg", "Media", "RTMP", "Events", "State",
+            "CFFmpeg", "Media", "RTMP", "Events", "State", "Packager",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -23,7 +23,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let access: PlaybackAccess?
     private let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
-    private let snapshots: LatestSnapshot?
+    private let recorded: RecordedMedia?
     private let logger: Logger
     private var route: Route?
     private var head: HTTPRequestHead?
@@ -35,8 +35,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var routeLabel = "error"
 
     init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?,
-         metrics: ServerMetrics, readiness: ReadinessCheck?, snapshots: LatestSnapshot? = nil, logger: Logger) {
-        self.snapshots = snapshots
+         metrics: ServerMetrics, readiness: ReadinessCheck?, recorded: RecordedMedia? = nil, logger: Logger) {
+        self.recorded = recorded
         self.hub = hub
         self.api = api
         self.packaged = packaged
@@ -129,6 +129,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             admit(id, protocol: resource.protocolName, askHook: true, context: context) { handler, context, token in
                 handler.answerABR(resource, of: id, carrying: token, context: context)
             }
+        case .vod(let session, let file):
+            answerVOD(session: session, file: file, context: context)
         case .snapshot(let id):
             admit(id, protocol: "snapshot", askHook: false, context: context) { handler, context, _ in
                 handler.answerSnapshot(id, context: context)
@@ -193,16 +195,39 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The newest snapshot, never cached by the client for long (it changes every interval).
     private func answerSnapshot(_ id: StreamID, context: ChannelHandlerContext) {
         let promise = context.eventLoop.makePromise(of: APIResponse.self)
-        let snapshots = snapshots
+        let recorded = recorded
         let conditional = head?.headers[canonicalForm: "If-None-Match"].map(String.init) ?? []
         promise.completeWithTask {
             do {
-                guard let latest = try await snapshots?(id) else {
+                guard let latest = try await recorded?.latestSnapshot(id) else {
                     return APIResponse.error(APIError(.notFound, code: "no_snapshot", message: "Stream \(id) has no snapshot yet."))
                 }
                 let headers: HTTPHeaders = ["Content-Type": "image/jpeg", "Cache-Control": "no-cache", "ETag": latest.tag]
                 if conditional.contains(latest.tag) { return APIResponse(status: .notModified, headers: headers, body: nil) }
                 return APIResponse(status: .ok, headers: headers, body: latest.jpeg)
+            } catch {
+                return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
+            }
+        }
+        sendWhenAnswered(promise.futureResult, context: context)
+    }
+
+    /// A VOD recording's playlist or segment. Segments never change; the playlist grows until
+    /// the stream ends.
+    private func answerVOD(session: UInt64, file: String, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: APIResponse.self)
+        let recorded = recorded
+        promise.completeWithTask {
+            do {
+                guard let body = try await recorded?.vodFile(session, file) else {
+                    return APIResponse.error(APIError(.notFound, code: "not_found", message: "No such recording or file."))
+                }
+                let isPlaylist = file.hasSuffix(".m3u8")
+                let headers: HTTPHeaders = [
+                    "Content-Type": isPlaylist ? "application/vnd.apple.mpegurl" : "video/mp2t",
+                    "Cache-Control": isPlaylist ? "max-age=2" : "public, max-age=31536000, immutable",
+                ]
+                return APIResponse(status: .ok, headers: headers, body: body)
             } catch {
                 return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
             }

@@ -9,9 +9,19 @@ import NIOPosix
 import Packager
 import ServiceLifecycle
 
-/// The newest snapshot of a stream (JPEG bytes and an entity tag), for `/{id}/snapshot.jpg`;
-/// nil when it has none.
-public typealias LatestSnapshot = @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?
+/// Stored media served outside the API: snapshots and VOD recordings.
+public struct RecordedMedia: Sendable {
+    /// The newest snapshot of a stream (JPEG bytes and an entity tag), for `/{id}/snapshot.jpg`.
+    public var latestSnapshot: @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?
+    /// A file of a VOD recording (`index.m3u8` or `{n}.ts`), for `/vod/{session}/{file}`.
+    public var vodFile: @Sendable (_ session: UInt64, _ file: String) async throws -> ByteBuffer?
+
+    public init(latestSnapshot: @escaping @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?,
+                vodFile: @escaping @Sendable (_ session: UInt64, _ file: String) async throws -> ByteBuffer?) {
+        self.latestSnapshot = latestSnapshot
+        self.vodFile = vodFile
+    }
+}
 
 /// Asked by `/readyz`: nil when the node can serve, otherwise what is wrong.
 public typealias ReadinessCheck = @Sendable () async -> String?
@@ -47,7 +57,7 @@ public final class HTTPService: Service {
     private let access: PlaybackAccess?
     private let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
-    private let snapshots: LatestSnapshot?
+    private let recorded: RecordedMedia?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
@@ -57,10 +67,10 @@ public final class HTTPService: Service {
     ///   - access: signed play URLs and admission hooks; nil: every stream plays openly.
     ///   - metrics: what `/metrics` exposes; nil: the fan-out's and the process's values only.
     ///   - readiness: what `/readyz` asks; nil: ready whenever the process answers.
-    ///   - snapshots: where `/{id}/snapshot.jpg` comes from; nil: it is not served.
+    ///   - recorded: snapshots and VOD recordings; nil: they are not served.
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
                 access: PlaybackAccess? = nil, metrics: ServerMetrics? = nil, readiness: ReadinessCheck? = nil,
-                snapshots: LatestSnapshot? = nil, group: any EventLoopGroup,
+                recorded: RecordedMedia? = nil, group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
@@ -69,7 +79,7 @@ public final class HTTPService: Service {
         self.access = access
         self.metrics = metrics ?? ServerMetrics(hub: hub, sessions: nil)
         self.readiness = readiness
-        self.snapshots = snapshots
+        self.recorded = recorded
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -82,7 +92,7 @@ public final class HTTPService: Service {
         let access = access
         let metrics = metrics
         let readiness = readiness
-        let snapshots = snapshots
+        let recorded = recorded
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -110,7 +120,7 @@ public final class HTTPService: Service {
                     try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
                                             name: HTTPHandler.decoderName)
                     try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
-                                                                readiness: readiness, snapshots: snapshots, logger: logger))
+                                                                readiness: readiness, recorded: recorded, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

@@ -17,6 +17,8 @@ enum Route: Equatable {
     /// `/{id}/index.m3u8`, `index-llhls.m3u8`, `index.mpd`: a transcoded stream's renditions as
     /// one presentation.
     case abr(StreamID, ABRResource)
+    /// `/vod/{session}/index.m3u8` and `/vod/{session}/{n}.ts`: a VOD recording.
+    case vod(session: UInt64, file: String)
     /// `/{id}/snapshot.jpg`: the stream's newest snapshot.
     case snapshot(StreamID)
     /// `hls.html`, `flv.html`: the player pages.
@@ -41,6 +43,11 @@ enum Route: Equatable {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         if segments.count >= 3, StreamChannel.Rendition(rawValue: segments[1]) != nil {
             self.init(rendition: segments[1], of: segments[0], path: Array(segments.dropFirst(2)))
+            return
+        }
+        if segments.count == 3, segments[0] == "vod", segments[1].count == 16, let session = UInt64(segments[1], radix: 16),
+           segments[2] == "index.m3u8" || (segments[2].hasSuffix(".ts") && Int(segments[2].dropLast(3)) != nil) {
+            self = .vod(session: session, file: segments[2])
             return
         }
         switch segments.count {
@@ -119,6 +126,7 @@ extension Route {
         case .abr(_, let resource): return resource.protocolName + "_playlist"
         case .playerPage: return "player"
         case .snapshot: return "snapshot"
+        case .vod(_, let file): return file.hasSuffix(".m3u8") ? "vod_playlist" : "vod_media"
         case .preflight: return "preflight"
         case .failure: return "error"
         }

@@ -94,6 +94,9 @@ public struct MediaPlaylist: Sendable, Hashable {
     public var preloadHint: String?
     public var renditionReports: [RenditionReport]
     public var endList: Bool
+    /// `EXT-X-PLAYLIST-TYPE` (§4.4.3.5): `EVENT` (only ever appended to) or `VOD`; nil for a
+    /// live sliding window.
+    public var playlistType: String?
 
     public init(version: Int, targetDuration: Int, mediaSequence: Int, discontinuitySequence: Int = 0,
                 serverControl: ServerControl? = nil, partTarget: Double? = nil, skippedSegments: Int = 0,
@@ -117,6 +120,7 @@ public struct MediaPlaylist: Sendable, Hashable {
         var lines = ["#EXTM3U", "#EXT-X-VERSION:\(version)", "#EXT-X-TARGETDURATION:\(targetDuration)"]
         if let serverControl { lines.append(Self.render(serverControl)) }
         if let partTarget { lines.append("#EXT-X-PART-INF:PART-TARGET=\(PlaylistNumber.fixed(partTarget, places: 3))") }
+        if let playlistType { lines.append("#EXT-X-PLAYLIST-TYPE:\(playlistType)") }
         lines.append("#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)")
         if discontinuitySequence > 0 { lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)") }
         if skippedSegments > 0 { lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skippedSegments)") }

@@ -48,6 +48,9 @@ struct SingleNode {
         let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
             await Self.snapshotSettings(of: stream, channels: channels, logger: logger)
         }
+        let vod = VODWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
+            await Self.vodSettings(of: stream, channels: channels, logger: logger)
+        }
         let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
             try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
         }
@@ -76,17 +79,14 @@ struct SingleNode {
                                    Self.workerMetrics(transcoder: transcoder)
                                }, readiness: {
                                    await Self.readiness(channels: channels, sessions: sessions)
-                               }, snapshots: { stream in
-                                   guard let asset = try await assetIndex.latest(.snapshot, of: stream),
-                                         let jpeg = try await assetStore.get(asset.location) else { return nil }
-                                   return (ByteBuffer(bytes: jpeg), "\"\(asset.id)\"")
-                               }, group: group, logger: logger) { address in
+                               }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
+                               group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
-                       .init(service: retention), .init(service: relays),
+                       .init(service: vod), .init(service: retention), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -137,6 +137,32 @@ struct SingleNode {
             return SnapshotWorker.Settings(channelID: channel.streamName, intervalSeconds: Double(channel.record.snapshots.intervalSeconds))
         } catch {
             logger.error("channel lookup failed; no snapshots", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Snapshots and VOD recordings for HTTP, from the asset listing and store.
+    static func recordedMedia(index: SQLiteAssetIndex, store: FilesystemAssetStore) -> RecordedMedia {
+        RecordedMedia(latestSnapshot: { stream in
+            guard let asset = try await index.latest(.snapshot, of: stream),
+                  let jpeg = try await store.get(asset.location) else { return nil }
+            return (ByteBuffer(bytes: jpeg), "\"\(asset.id)\"")
+        }, vodFile: { session, file in
+            guard let playlist = try await index.asset(.vodPlaylist, session: session) else { return nil }
+            let folder = playlist.location.split(separator: "/").dropLast().joined(separator: "/")
+            return try await store.get("\(folder)/\(file)").map { ByteBuffer(bytes: $0) }
+        })
+    }
+
+    /// A stream's VOD recording settings from its channel's `record.vod`; none for streams
+    /// without a channel.
+    static func vodSettings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> VODWorker.Settings? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        do {
+            guard let channel = try await channels.channel(id), channel.record.vod.enabled else { return nil }
+            return VODWorker.Settings(channelID: channel.streamName, segmentSeconds: Double(channel.record.vod.segmentSeconds))
+        } catch {
+            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
     }

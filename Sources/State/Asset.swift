@@ -133,6 +133,10 @@ public protocol AssetIndex: Sendable {
     func list(_ query: AssetQuery) async throws -> AssetPage
     /// The newest asset of `kind` for a stream.
     func latest(_ kind: Asset.Kind, of stream: StreamID) async throws -> Asset?
+    /// Replaces a listed asset's size, duration and location (a recording that grew).
+    func update(_ asset: Asset) async throws
+    /// The asset of `kind` made for a publish session (a VOD recording), if listed.
+    func asset(_ kind: Asset.Kind, session: UInt64) async throws -> Asset?
     /// Removes the listing; returns what was removed.
     func remove(_ id: String) async throws -> Asset?
     /// Assets of a channel created before `date` (for retention), oldest first, at most `limit`.

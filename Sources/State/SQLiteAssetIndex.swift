@@ -26,6 +26,20 @@ public final class SQLiteAssetIndex: AssetIndex {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM asset WHERE id = ?", arguments: [id]).flatMap(Self.asset) }
     }
 
+    public func update(_ asset: Asset) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE asset SET size = ?, duration = ?, location = ? WHERE id = ?",
+                           arguments: [asset.size, asset.duration, asset.location, asset.id])
+        }
+    }
+
+    public func asset(_ kind: Asset.Kind, session: UInt64) async throws -> Asset? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM asset WHERE kind = ? AND sessionID = ? ORDER BY rowid DESC LIMIT 1",
+                             arguments: [kind.rawValue, Int64(bitPattern: session)]).flatMap(Self.asset)
+        }
+    }
+
     public func list(_ query: AssetQuery) async throws -> AssetPage {
         let limit = max(1, min(query.limit, 500))
         return try await read { db in

@@ -161,34 +161,3 @@ final class StreamSnapshotter: @unchecked Sendable {
         return jpeg
     }
 }
-
-/// Stores a finished file, lists it, then announces it, in that order: a listed asset is always
-/// whole, and an announced one is always listed.
-struct AssetShelf: Sendable {
-    let bus: any EventBus
-    let index: any AssetIndex
-    let store: any AssetStore
-    let logger: Logger
-
-    /// Attempts at storing the bytes, one second apart, then two, before giving up.
-    static let attempts = 3
-
-    func shelve(_ bytes: Data, as asset: Asset) async {
-        do {
-            for attempt in 1...Self.attempts {
-                do {
-                    try await store.put(bytes, at: asset.location, contentType: asset.contentType)
-                    break
-                } catch where attempt < Self.attempts {
-                    logger.warning("asset not stored; trying again", metadata: ["location": "\(asset.location)", "error": "\(error)"])
-                    try await Task.sleep(for: .seconds(attempt))
-                }
-            }
-            try await index.add(asset)
-            try bus.publish(BusRecord(key: asset.streamID.rawValue, value: .asset(asset.created)), to: .assets)
-        } catch {
-            logger.error("asset not stored", metadata: ["stream": "\(asset.streamID)", "kind": "\(asset.kind.rawValue)",
-                                                         "error": "\(error)"])
-        }
-    }
-}
