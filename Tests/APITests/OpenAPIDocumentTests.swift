@@ -19,7 +19,9 @@ import Testing
         return APIRouter(keys: keys, channels: ChannelsAPI(store: SQLiteChannelStore(database: database), urls: { bases }),
                          streams: StreamsAPI(sessions: InMemorySessionStore(),
                                              hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _ in false },
-                         settings: try await SQLiteSettingsStore(database: database))
+                         settings: try await SQLiteSettingsStore(database: database),
+                         assets: AssetsAPI(index: SQLiteAssetIndex(database: database), store: FilesystemAssetStore(
+                             root: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-openapi-\(UUID().uuidString)"))))
     }
 
     func operations(_ document: JSONValue) -> Set<String> {
