@@ -4,6 +4,12 @@ import NIOCore
 /// samples and an `mvex` (ISO/IEC 14496-12 §8.8; ISO/IEC 23000-19 §7.3.2).
 public enum FMP4InitSegment {
     public static func write(_ track: CMAFTrack) -> ByteBuffer {
+        write(tracks: [track])
+    }
+
+    /// An initialization segment for several tracks in one file (a recording with video and
+    /// audio); their track ids must differ.
+    public static func write(tracks: [CMAFTrack]) -> ByteBuffer {
         var writer = MP4BoxWriter()
         writer.box("ftyp") { box in
             box.fourCC("iso6")
@@ -20,21 +26,25 @@ public enum FMP4InitSegment {
                 box.zeros(10)
                 box.unityMatrix()
                 box.zeros(24)
-                box.u32(track.trackID + 1)
+                box.u32((tracks.map(\.trackID).max() ?? 0) + 1)
             }
-            moov.box("trak") { trak in writeTrack(track, into: &trak) }
+            for track in tracks {
+                moov.box("trak") { trak in writeTrack(track, into: &trak) }
+            }
             moov.box("mvex") { mvex in
-                mvex.fullBox("trex") { box in
-                    box.u32(track.trackID)
-                    box.u32(1)
-                    box.zeros(12)
+                for track in tracks {
+                    mvex.fullBox("trex") { box in
+                        box.u32(track.trackID)
+                        box.u32(1)
+                        box.zeros(12)
+                    }
                 }
             }
         }
         return writer.buffer
     }
 
-    private static func writeTrack(_ track: CMAFTrack, into trak: inout MP4BoxWriter) {
+    static func writeTrack(_ track: CMAFTrack, into trak: inout MP4BoxWriter) {
         trak.fullBox("tkhd", flags: 0x3) { box in
             box.zeros(8)
             box.u32(track.trackID)
@@ -87,7 +97,7 @@ public enum FMP4InitSegment {
         }
     }
 
-    private static func writeSampleEntry(_ track: CMAFTrack, into stsd: inout MP4BoxWriter) {
+    static func writeSampleEntry(_ track: CMAFTrack, into stsd: inout MP4BoxWriter) {
         switch track.codec {
         case .avc(let config):
             writeVisualEntry("avc1", config: ("avcC", config.record), width: config.width, height: config.height, into: &stsd)

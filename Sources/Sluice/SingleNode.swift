@@ -51,6 +51,11 @@ struct SingleNode {
         let vod = VODWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
             await Self.vodSettings(of: stream, channels: channels, logger: logger)
         }
+        let mp4 = MP4Worker(bus: bus, index: assetIndex, store: assetStore,
+                            workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
+                            logger: logger) { stream in
+            await Self.mp4Settings(of: stream, channels: channels, logger: logger)
+        }
         let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
             try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
         }
@@ -86,7 +91,7 @@ struct SingleNode {
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
-                       .init(service: vod), .init(service: retention), .init(service: relays),
+                       .init(service: vod), .init(service: mp4), .init(service: retention), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -161,6 +166,19 @@ struct SingleNode {
         do {
             guard let channel = try await channels.channel(id), channel.record.vod.enabled else { return nil }
             return VODWorker.Settings(channelID: channel.streamName, segmentSeconds: Double(channel.record.vod.segmentSeconds))
+        } catch {
+            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// A stream's MP4 recording settings from its channel's `record.mp4`; none for streams
+    /// without a channel.
+    static func mp4Settings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> MP4Worker.Settings? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        do {
+            guard let channel = try await channels.channel(id), channel.record.mp4.enabled else { return nil }
+            return MP4Worker.Settings(channelID: channel.streamName, segmentSeconds: Double(channel.record.mp4.segmentSeconds))
         } catch {
             logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil

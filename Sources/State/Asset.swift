@@ -147,6 +147,9 @@ public protocol AssetIndex: Sendable {
 public protocol AssetStore: Sendable {
     /// Stores the bytes whole under `location` (never a partial object under that name).
     func put(_ bytes: Data, at location: String, contentType: String) async throws
+    /// Takes a finished local file (moved when the store is on the same disk, copied or
+    /// uploaded otherwise); the file is gone from `file` afterwards.
+    func put(file: URL, at location: String, contentType: String) async throws
     func get(_ location: String) async throws -> Data?
     func delete(_ location: String) async throws
 }

@@ -28,6 +28,20 @@ public final class FilesystemAssetStore: AssetStore {
         }
     }
 
+    public func put(file: URL, at location: String, contentType: String) async throws {
+        let url = try self.file(location)
+        try await run {
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+                // A rename on one file system: the file appears whole under its name at once.
+                try FileManager.default.moveItem(at: file, to: url)
+            } catch {
+                throw StateError(.storage, "asset \(location) not stored: \(error)")
+            }
+        }
+    }
+
     public func get(_ location: String) async throws -> Data? {
         let url = try file(location)
         return try await run {

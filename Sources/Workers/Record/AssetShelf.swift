@@ -27,6 +27,19 @@ struct AssetShelf: Sendable {
         }
     }
 
+    /// Stores a finished local file, trying again when the store fails.
+    func put(file: URL, at location: String, contentType: String) async throws {
+        for attempt in 1...Self.attempts {
+            do {
+                try await store.put(file: file, at: location, contentType: contentType)
+                return
+            } catch where attempt < Self.attempts {
+                logger.warning("asset not stored; trying again", metadata: ["location": "\(location)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(attempt))
+            }
+        }
+    }
+
     /// `asset.created` on `sluice.assets`.
     func announce(_ asset: Asset) throws {
         try bus.publish(BusRecord(key: asset.streamID.rawValue, value: .asset(asset.created)), to: .assets)

@@ -1,0 +1,260 @@
+import Dispatch
+import Events
+import Foundation
+import Logging
+import Media
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+import State
+
+/// Records every live stream whose channel has `record.mp4` as MP4 files of
+/// `record.mp4.segmentSeconds` (cut at the first keyframe past it): fragmented on local disk while
+/// recording, finished as progressive MP4s, then stored, listed (kind `mp4`) and announced.
+/// At start it shelves what a killed predecessor left half-written: those files play up to their
+/// last fragment.
+public final class MP4Worker: Service, Sendable {
+    public struct Settings: Sendable, Hashable {
+        public var channelID: String
+        public var segmentSeconds: Double
+
+        public init(channelID: String, segmentSeconds: Double) {
+            self.channelID = channelID
+            self.segmentSeconds = segmentSeconds
+        }
+    }
+
+    /// A stream's MP4 settings; nil when its channel records none.
+    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
+
+    private struct Stream {
+        var sessionID: UInt64
+        var recorder: StreamMP4Recorder?
+    }
+
+    private let subscription: BusSubscription
+    private let settings: SettingsLookup
+    private let shelf: AssetShelf
+    private let workDirectory: URL
+    private let logger: Logger
+    private let streams = NIOLockedValueBox([StreamID: Stream]())
+
+    /// - Parameter workDirectory: where files are written while they record.
+    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
+                settings: @escaping SettingsLookup) {
+        subscription = bus.subscribe(to: .mediaSource, from: .end)
+        self.settings = settings
+        shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        self.workDirectory = workDirectory
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        await recover()
+        try await cancelWhenGracefulShutdown {
+            for try await delivery in self.subscription {
+                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
+                      let id = StreamID(delivery.record.key) else { continue }
+                await self.handle(frame, of: id)
+            }
+        }
+        let open = streams.withLockedValue { streams in
+            defer { streams.removeAll() }
+            return streams.values.compactMap(\.recorder)
+        }
+        for recorder in open { await recorder.finish() }
+    }
+
+    func handle(_ frame: MediaFrame, of id: StreamID) async {
+        var current = streams.withLockedValue { $0[id] }
+        if frame.kind == .end {
+            guard current?.sessionID == frame.sessionID else { return }
+            streams.withLockedValue { $0[id] = nil }
+            await current?.recorder?.finish()
+            return
+        }
+        if current?.sessionID != frame.sessionID {
+            await current?.recorder?.finish()
+            let found = await settings(id)
+            current = Stream(sessionID: frame.sessionID, recorder: found.map {
+                StreamMP4Recorder(streamID: id, sessionID: frame.sessionID, settings: $0, workDirectory: workDirectory, shelf: shelf,
+                                  logger: logger)
+            })
+            streams.withLockedValue { $0[id] = current }
+        }
+        current?.recorder?.offer(frame)
+    }
+
+    /// Files a killed worker left recording: each is a fragmented MP4 that plays up to its last
+    /// fragment. Stored and listed as they are, once (the note beside each goes with it).
+    func recover() async {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workDirectory.path)) ?? []
+        for name in names where name.hasSuffix(".part.mp4") {
+            let part = workDirectory.appendingPathComponent(name)
+            let note = part.deletingPathExtension().appendingPathExtension("json")
+            guard let data = try? Data(contentsOf: note), var asset = try? JSONDecoder.assets.decode(Asset.self, from: data) else {
+                logger.warning("half-written recording without its note left alone", metadata: ["file": "\(name)"])
+                continue
+            }
+            asset.size = (try? FileManager.default.attributesOfItem(atPath: part.path)[.size] as? Int) ?? 0
+            do {
+                try await shelf.put(file: part, at: asset.location, contentType: asset.contentType)
+                try await shelf.index.add(asset)
+                try shelf.announce(asset)
+                try? FileManager.default.removeItem(at: note)
+                logger.info("recovered a half-written recording", metadata: ["location": "\(asset.location)"])
+            } catch {
+                logger.error("half-written recording not recovered", metadata: ["file": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension JSONDecoder {
+    /// Dates as the API writes them.
+    static var assets: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// One stream's MP4 recording: frames go to a queue of their own, where files are written; a
+/// finished file goes to the store from there.
+final class StreamMP4Recorder: @unchecked Sendable {
+    // @unchecked: everything below `queue` is only touched on it.
+    private let queue: DispatchQueue
+    private let streamID: StreamID
+    private let sessionID: UInt64
+    private let settings: MP4Worker.Settings
+    private let workDirectory: URL
+    private let shelf: AssetShelf
+    private let logger: Logger
+    private var video: (track: CMAFTrack, record: [UInt8])?
+    private var audio: CMAFTrack?
+    private var file: MP4File?
+    private var draft: Asset?
+    private var shelving: [Task<Void, Never>] = []
+
+    init(streamID: StreamID, sessionID: UInt64, settings: MP4Worker.Settings, workDirectory: URL, shelf: AssetShelf,
+         logger: Logger) {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.settings = settings
+        self.workDirectory = workDirectory
+        self.shelf = shelf
+        self.logger = logger
+        queue = DispatchQueue(label: "sluice.mp4.\(streamID)")
+    }
+
+    func offer(_ frame: MediaFrame) {
+        queue.async { [self] in
+            do {
+                try take(frame)
+            } catch {
+                logger.warning("frame not recorded to MP4", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Finishes the file being written and waits until it is stored.
+    func finish() async {
+        let tasks: [Task<Void, Never>] = await withCheckedContinuation { done in
+            queue.async { [self] in
+                close()
+                done.resume(returning: shelving)
+            }
+        }
+        for task in tasks { await task.value }
+    }
+
+    /// Runs on `queue`.
+    private func take(_ frame: MediaFrame) throws {
+        switch frame.kind {
+        case .video:
+            let info = try VideoTagInfo(body: frame.payload)
+            let data = frame.payload.getSlice(at: frame.payload.readerIndex + info.dataOffset,
+                                             length: frame.payload.readableBytes - info.dataOffset) ?? ByteBuffer()
+            if info.isSequenceHeader {
+                let record = Array(data.readableBytesView)
+                guard record != video?.record else { return }
+                let codec: CMAFTrack.Codec = info.codec == .hevc ? .hevc(try HEVCConfiguration(record: data))
+                    : .avc(try AVCConfiguration(record: data))
+                close()  // a new configuration starts a new file at the next keyframe
+                video = (CMAFTrack(codec: codec, trackID: 1), record)
+                return
+            }
+            guard info.isCodedFrame else { return }
+            if info.isKeyframe, let current = file, frame.dts - current.startDTS >= Int64(settings.segmentSeconds * 1000) {
+                close()
+            }
+            if file == nil {
+                guard info.isKeyframe else { return }
+                try open(at: frame.dts)
+            }
+            try file?.add(.init(dts: frame.dts, compositionOffset: Int32(clamping: frame.pts - frame.dts), isSync: info.isKeyframe,
+                                data: data), track: 0)
+        case .audio:
+            guard frame.codec == AudioCodec.aac.rawValue,
+                  let data = frame.payload.getSlice(at: frame.payload.readerIndex + 2, length: frame.payload.readableBytes - 2)
+            else { return }
+            if frame.isSequenceHeader {
+                audio = CMAFTrack(codec: .aac(try AACConfiguration(bytes: data)), trackID: 2)
+                return
+            }
+            guard let file, audio != nil else { return }
+            try file.add(.init(dts: frame.dts, compositionOffset: 0, isSync: true, data: data), track: 1)
+        case .metadata, .end:
+            break
+        }
+    }
+
+    /// A new file at a keyframe, with a note beside it for recovery after a crash.
+    private func open(at dts: Int64) throws {
+        guard let video else { return }
+        let name = "\(streamID)-\(AssetCreated.hex(sessionID))-\(dts)"
+        let now = Date()
+        let draft = Asset(kind: .mp4, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: now, duration: 0,
+                          size: 0, location: Asset.location(channel: settings.channelID, kind: .mp4, day: now, file: "\(name).mp4"),
+                          contentType: "video/mp4")
+        let part = workDirectory.appendingPathComponent("\(name).part.mp4")
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(draft).write(to: part.deletingPathExtension().appendingPathExtension("json"))
+        file = try MP4File(partURL: part, tracks: [video.track] + (audio.map { [$0] } ?? []), startDTS: dts)
+        self.draft = draft
+    }
+
+    /// Finishes the current file, if any, and hands it to the store. Runs on `queue`.
+    private func close() {
+        guard let file, var asset = draft else { return }
+        self.file = nil
+        draft = nil
+        let note = file.partURL.deletingPathExtension().appendingPathExtension("json")
+        let finished = workDirectory.appendingPathComponent(asset.location.split(separator: "/").last.map(String.init) ?? "recording.mp4")
+        do {
+            _ = try file.finish(into: finished)
+        } catch {
+            // The part file (fragmented, playable) stays with its note, for recovery.
+            logger.error("MP4 not finished; the fragmented file stays", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+            return
+        }
+        try? FileManager.default.removeItem(at: note)
+        asset.duration = Double(file.videoMilliseconds) / 1000
+        asset.size = (try? FileManager.default.attributesOfItem(atPath: finished.path)[.size] as? Int) ?? 0
+        let shelf = shelf
+        let logger = logger
+        // Earlier files were stored long ago; only the last few can still be in flight.
+        shelving = shelving.suffix(8)
+        shelving.append(Task {
+            do {
+                try await shelf.put(file: finished, at: asset.location, contentType: asset.contentType)
+                try await shelf.index.add(asset)
+                try shelf.announce(asset)
+            } catch {
+                logger.error("MP4 not stored", metadata: ["location": "\(asset.location)", "error": "\(error)"])
+            }
+        })
+    }
+}
