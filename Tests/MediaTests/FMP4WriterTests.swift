@@ -83,3 +83,44 @@ struct BoxTree {
         #expect(Array(trun.body[28..<44]) == [0, 0, 0x0B, 0xB8, 0, 0, 0, 2, 0x01, 0x01, 0, 0, 0xFF, 0xFF, 0xF4, 0x48])
     }
 }
+
+@Suite struct ProgressiveMP4Tests {
+    /// Reads the top-level boxes: (type, offset, size), 64-bit sizes included.
+    private func boxes(_ buffer: ByteBuffer) -> [(String, Int, UInt64)] {
+        var found: [(String, Int, UInt64)] = []
+        var offset = buffer.readerIndex
+        while offset + 8 <= buffer.writerIndex, let size = buffer.getInteger(at: offset, as: UInt32.self),
+              let type = buffer.getString(at: offset + 4, length: 4) {
+            let full = size == 1 ? buffer.getInteger(at: offset + 8, as: UInt64.self) ?? 0 : UInt64(size)
+            found.append((type, offset, full))
+            guard full >= 8, offset + Int(min(full, UInt64(Int32.max))) <= buffer.writerIndex else { break }
+            offset += Int(full)
+        }
+        return found
+    }
+
+    @Test func theIndexComesFirstWithSixtyFourBitOffsetsAndSize() throws {
+        let record: [UInt8] = [1, 0x42, 0xC0, 0x1E, 0xFF, 0xE1, 0, 25, 0x67, 0x42, 0xC0, 0x1E, 0xDA, 0x02, 0x80, 0xBF, 0xE5, 0xC0, 0x44,
+                               0x00, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0xF0, 0x3C, 0x58, 0xBA, 0x80, 1, 0, 4, 0x68,
+                               0xCE, 0x0F, 0xC8]
+        let video = CMAFTrack(codec: .avc(try AVCConfiguration(record: ByteBuffer(bytes: record))), trackID: 1)
+        let samples = (0..<4).map { RecordedSample(duration: 3000, size: 100, isSync: $0 == 0) }
+        let track = RecordedTrack(track: video, samples: samples, payloadOffsets: [0, 100, 200, 300])
+        let payload: UInt64 = 5_000_000_000  // past 4 GB
+        let header = ProgressiveMP4.header(tracks: [track], payloadSize: payload)
+        let top = boxes(header)
+        #expect(top.map(\.0) == ["ftyp", "moov", "mdat"])
+        let mdat = try #require(top.last)
+        #expect(header.getInteger(at: mdat.1, as: UInt32.self) == 1, "64-bit box size")
+        #expect(mdat.2 == 16 + payload)
+        #expect(mdat.1 + 16 == header.writerIndex, "the header ends where the samples start")
+        let text = String(decoding: header.readableBytesView, as: UTF8.self)
+        #expect(text.contains("co64") && !text.contains("stco"))
+        #expect(text.contains("stss"), "not every sample is a keyframe")
+        // The chunk offsets point right after the header, in payload order.
+        var co64 = try #require(header.readableBytesView.firstRange(of: Array("co64".utf8)).map { header.readerIndex + $0.lowerBound })
+        co64 += 4 + 4 + 4  // type, version and flags, entry count
+        let offsets = (0..<4).compactMap { header.getInteger(at: co64 + $0 * 8, as: UInt64.self) }
+        #expect(offsets == [0, 100, 200, 300].map { UInt64(header.writerIndex) + $0 })
+    }
+}
