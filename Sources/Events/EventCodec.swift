@@ -27,6 +27,8 @@ public struct EventCodec: Sendable {
         case .publishRejected(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
         case .relayStarted(let data), .relayFailed(let data):
             return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .motionStarted(let data), .motionEnded(let data):
+            return try encode(type: event.type, data, id: id, time: time, source: source)
         }
     }
 
@@ -75,6 +77,8 @@ public struct EventCodec: Sendable {
             return (.publishRejected(try decoder.decode(EventEnvelope<PublishRejected>.self, from: json).data), header)
         case "relay.started": return (.relayStarted(try decoder.decode(EventEnvelope<RelayEvent>.self, from: json).data), header)
         case "relay.failed": return (.relayFailed(try decoder.decode(EventEnvelope<RelayEvent>.self, from: json).data), header)
+        case "motion.started": return (.motionStarted(try decoder.decode(EventEnvelope<MotionEvent>.self, from: json).data), header)
+        case "motion.ended": return (.motionEnded(try decoder.decode(EventEnvelope<MotionEvent>.self, from: json).data), header)
         default:
             throw EventBusError(.unknownEventType, header.type)
         }

@@ -75,13 +75,16 @@ public struct PublishRejected: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey { case streamID = "streamId", code, reason, client }
 }
 
-/// Everything on `sluice.stream.lifecycle`: streams going on and off, refused publishers, relays.
+/// Everything on `sluice.stream.lifecycle`: streams going on and off, refused publishers, relays,
+/// motion.
 public enum LifecycleEvent: Sendable, Hashable {
     case online(StreamOnline)
     case offline(StreamOffline)
     case publishRejected(PublishRejected)
     case relayStarted(RelayEvent)
     case relayFailed(RelayEvent)
+    case motionStarted(MotionEvent)
+    case motionEnded(MotionEvent)
 
     /// The envelope `type` of this event.
     public var type: String {
@@ -91,6 +94,8 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .publishRejected: return "publish.rejected"
         case .relayStarted: return "relay.started"
         case .relayFailed: return "relay.failed"
+        case .motionStarted: return "motion.started"
+        case .motionEnded: return "motion.ended"
         }
     }
 
@@ -101,6 +106,7 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .offline(let event): return event.streamID.rawValue
         case .publishRejected(let event): return event.streamID
         case .relayStarted(let event), .relayFailed(let event): return event.streamID.rawValue
+        case .motionStarted(let event), .motionEnded(let event): return event.streamID.rawValue
         }
     }
 }

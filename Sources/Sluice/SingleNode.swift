@@ -56,6 +56,14 @@ struct SingleNode {
                             logger: logger) { stream in
             await Self.mp4Settings(of: stream, channels: channels, logger: logger)
         }
+        let motion = MotionWorker(bus: bus, index: assetIndex, store: assetStore,
+                                  workDirectory: settings.dataDirectory.appendingPathComponent("motion", isDirectory: true),
+                                  logger: logger) { stream in
+            guard let id = ChannelID(stream.rawValue), let channel = try? await channels.channel(id), channel.motion.enabled else {
+                return nil
+            }
+            return MotionWorker.Settings(channelID: channel.streamName, motion: channel.motion)
+        }
         let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
             try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
         }
@@ -91,7 +99,7 @@ struct SingleNode {
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
-                       .init(service: vod), .init(service: mp4), .init(service: retention), .init(service: relays),
+                       .init(service: vod), .init(service: mp4), .init(service: motion), .init(service: retention), .init(service: relays),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

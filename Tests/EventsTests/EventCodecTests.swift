@@ -18,6 +18,10 @@ import Testing
                                                       destination: "rtmps://live.example:443/app/ab…", reconnects: 0))),
         ("relay.failed.v1", .relayFailed(RelayEvent(streamID: stream, sessionID: 42, destination: "rtmp://127.0.0.1:1935/live/wr…",
                                                     reconnects: 2, error: "NetStream.Publish.BadName: Stream key refused"))),
+        ("motion.started.v1", .motionStarted(MotionEvent(streamID: stream, sessionID: 42, changedPercent: 37.5))),
+        ("motion.ended.v1", .motionEnded(MotionEvent(streamID: stream, sessionID: 42, changedPercent: 37.5, durationSeconds: 6.5,
+                                                     clipAssetID: "0b7e2f4c-54b5-4d1e-9d35-0c5a3e1f9a10",
+                                                     snapshotAssetID: "1c9d3e5f-7a2b-4c6d-8e0f-a1b2c3d4e5f6"))),
     ]
 
     /// Each event version's JSON is pinned by a golden file: a change to it is a schema change.

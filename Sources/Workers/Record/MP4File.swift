@@ -66,8 +66,13 @@ final class MP4File {
         return Int64(video.recorded.reduce(UInt64(0)) { $0 + UInt64($1.duration) } * 1000 / UInt64(video.track.timescale))
     }
 
+    /// Tracks in the file.
+    var trackCount: Int { lanes.count }
+
     /// A sample of track `index`; the previous one gets its duration from this one's time.
+    /// Samples of a track the file does not have (audio configured after it opened) are left out.
     func add(_ sample: Pending, track index: Int) throws {
+        guard lanes.indices.contains(index) else { return }
         let lane = lanes[index]
         if lane.firstDTS == nil {
             lane.firstDTS = sample.dts

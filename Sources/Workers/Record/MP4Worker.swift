@@ -131,8 +131,7 @@ final class StreamMP4Recorder: @unchecked Sendable {
     private let workDirectory: URL
     private let shelf: AssetShelf
     private let logger: Logger
-    private var video: (track: CMAFTrack, record: [UInt8])?
-    private var audio: CMAFTrack?
+    private var tracks = RecordingTracks()
     private var file: MP4File?
     private var draft: Asset?
     private var shelving: [Task<Void, Never>] = []
@@ -171,48 +170,28 @@ final class StreamMP4Recorder: @unchecked Sendable {
 
     /// Runs on `queue`.
     private func take(_ frame: MediaFrame) throws {
-        switch frame.kind {
-        case .video:
-            let info = try VideoTagInfo(body: frame.payload)
-            let data = frame.payload.getSlice(at: frame.payload.readerIndex + info.dataOffset,
-                                             length: frame.payload.readableBytes - info.dataOffset) ?? ByteBuffer()
-            if info.isSequenceHeader {
-                let record = Array(data.readableBytesView)
-                guard record != video?.record else { return }
-                let codec: CMAFTrack.Codec = info.codec == .hevc ? .hevc(try HEVCConfiguration(record: data))
-                    : .avc(try AVCConfiguration(record: data))
-                close()  // a new configuration starts a new file at the next keyframe
-                video = (CMAFTrack(codec: codec, trackID: 1), record)
-                return
+        switch try tracks.take(frame) {
+        case .reconfigured:
+            close()  // a new configuration starts a new file at the next keyframe
+        case .sample(let track, let sample):
+            if track == 0 {
+                if sample.isSync, let current = file, sample.dts - current.startDTS >= Int64(settings.segmentSeconds * 1000) {
+                    close()
+                }
+                if file == nil {
+                    guard sample.isSync else { return }
+                    try open(at: sample.dts)
+                }
             }
-            guard info.isCodedFrame else { return }
-            if info.isKeyframe, let current = file, frame.dts - current.startDTS >= Int64(settings.segmentSeconds * 1000) {
-                close()
-            }
-            if file == nil {
-                guard info.isKeyframe else { return }
-                try open(at: frame.dts)
-            }
-            try file?.add(.init(dts: frame.dts, compositionOffset: Int32(clamping: frame.pts - frame.dts), isSync: info.isKeyframe,
-                                data: data), track: 0)
-        case .audio:
-            guard frame.codec == AudioCodec.aac.rawValue,
-                  let data = frame.payload.getSlice(at: frame.payload.readerIndex + 2, length: frame.payload.readableBytes - 2)
-            else { return }
-            if frame.isSequenceHeader {
-                audio = CMAFTrack(codec: .aac(try AACConfiguration(bytes: data)), trackID: 2)
-                return
-            }
-            guard let file, audio != nil else { return }
-            try file.add(.init(dts: frame.dts, compositionOffset: 0, isSync: true, data: data), track: 1)
-        case .metadata, .end:
+            try file?.add(sample, track: track)
+        case .nothing:
             break
         }
     }
 
     /// A new file at a keyframe, with a note beside it for recovery after a crash.
     private func open(at dts: Int64) throws {
-        guard let video else { return }
+        guard !tracks.tracks.isEmpty else { return }
         let name = "\(streamID)-\(AssetCreated.hex(sessionID))-\(dts)"
         let now = Date()
         let draft = Asset(kind: .mp4, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: now, duration: 0,
@@ -222,7 +201,7 @@ final class StreamMP4Recorder: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         try encoder.encode(draft).write(to: part.deletingPathExtension().appendingPathExtension("json"))
-        file = try MP4File(partURL: part, tracks: [video.track] + (audio.map { [$0] } ?? []), startDTS: dts)
+        file = try MP4File(partURL: part, tracks: tracks.tracks, startDTS: dts)
         self.draft = draft
     }
 
