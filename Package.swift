@@ -40,9 +40,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // Session state (who publishes what, which streams are live) and the channel store.
+        // Session state (who publishes what, which streams are live), the channel store, assets
+        // (filesystem or S3).
         .target(name: "State", dependencies: [
             "Media", "Events",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),

@@ -28,9 +28,10 @@ if ((${#missing[@]} > 0)); then
 fi
 
 # selenium drives headless Chromium in the player-page tests; prometheus_client's parser checks
-# the /metrics exposition.
-for requirement in selenium==4.27.1 prometheus_client==0.21.1; do
-    installed=$(python3 -m pip show "${requirement%%==*}" 2>/dev/null | sed -n 's/^Version: //p' || true)
+# the /metrics exposition; moto's server is the S3 API the storage tests write to (boto3 with it).
+for requirement in selenium==4.27.1 prometheus_client==0.21.1 "moto[server]==5.1.22"; do
+    name=${requirement%%==*}
+    installed=$(python3 -m pip show "${name%%[*}" 2>/dev/null | sed -n 's/^Version: //p' || true)
     if [[ "$installed" != "${requirement##*==}" ]]; then
         python3 -m pip install -q --disable-pip-version-check "$requirement"
     fi

@@ -33,7 +33,9 @@ public struct AssetsAPI: Sendable {
         await ChannelsAPI.answering {
             switch (request.method, request.path.count) {
             case (.GET, 3): return try await list(request)
-            case (.GET, 4): return .json(Shown(asset: try await existing(request.path[3]), downloadURL: Self.download(request.path[3])))
+            case (.GET, 4):
+                let asset = try await existing(request.path[3])
+                return .json(Shown(asset: asset, downloadURL: download(asset)))
             case (.GET, 5) where request.path[4] == "content": return try await content(request.path[3], request: request)
             case (.DELETE, 4):
                 guard let removed = try await index.remove(request.path[3]) else { throw Self.notFound(request.path[3]) }
@@ -71,7 +73,7 @@ public struct AssetsAPI: Sendable {
         query.streamID = request.query["stream"]
         query.after = request.query["after"]
         let page = try await index.list(query)
-        return .json(AssetList(items: page.assets.map { Shown(asset: $0, downloadURL: Self.download($0.id)) }, next: page.next))
+        return .json(AssetList(items: page.assets.map { Shown(asset: $0, downloadURL: download($0)) }, next: page.next))
     }
 
     struct AssetList: Encodable {
@@ -82,6 +84,9 @@ public struct AssetsAPI: Sendable {
     /// The bytes, with their content type; one byte range when asked (players seek in MP4s).
     private func content(_ id: String, request: APIRequest) async throws -> APIResponse {
         let asset = try await existing(id)
+        if let direct = store.downloadURL(for: asset.location) {
+            return APIResponse(status: .found, headers: ["Location": direct])
+        }
         guard let bytes = try await store.get(asset.location) else {
             throw APIError(.notFound, code: "asset_missing", message: "Asset \(id) is listed but its file is gone.")
         }
@@ -99,7 +104,11 @@ public struct AssetsAPI: Sendable {
         return asset
     }
 
-    static func download(_ id: String) -> String { "/api/v1/assets/\(id)/content" }
+    /// Where to download an asset: straight from the store when it offers a URL (pre-signed
+    /// S3), else from this API.
+    func download(_ asset: Asset) -> String {
+        store.downloadURL(for: asset.location) ?? "/api/v1/assets/\(asset.id)/content"
+    }
 
     static func notFound(_ id: String) -> APIError {
         APIError(.notFound, code: "asset_not_found", message: "No asset '\(id)'.")

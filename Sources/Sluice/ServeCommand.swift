@@ -53,6 +53,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of extra certificate authorities trusted for rtmps:// relay destinations.")
     var relayCaFile: String?
 
+    @Option(help: "S3-compatible endpoint for recordings and snapshots, e.g. https://s3.eu-west-1.amazonaws.com (needs --s3-bucket; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Default: files under --data-dir.")
+    var s3Endpoint: String?
+
+    @Option(help: "S3 bucket for recordings and snapshots.")
+    var s3Bucket: String?
+
+    @Option(help: "S3 region (signing).")
+    var s3Region = "us-east-1"
+
+    @Option(help: "Prefix for every S3 key, e.g. sluice/.")
+    var s3Prefix = ""
+
+    @Option(help: "S3 storage class for new objects (e.g. STANDARD_IA); default: the bucket's.")
+    var s3StorageClass: String?
+
     @Option(help: "Font file for text watermarks (default: Noto Sans CJK, which covers Latin and CJK).")
     var watermarkFont = WatermarkSettings.defaultFontFile
 

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import State
 
 /// Validated settings of `serve`, from flags and environment.
 struct ServeSettings {
@@ -25,6 +26,8 @@ struct ServeSettings {
     var relayTLS: NIOSSLContext
     /// What text watermarks are drawn with.
     var watermarkFont: String
+    /// Where assets go when not under the data dir.
+    var s3: S3AssetStore.Configuration?
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -50,6 +53,22 @@ struct ServeSettings {
             throw ValidationError("--watermark-font: cannot read \(command.watermarkFont) (Debian: apt-get install fonts-noto-cjk).")
         }
         watermarkFont = command.watermarkFont
+        s3 = try Self.s3(command: command, environment: environment)
+    }
+
+    private static func s3(command: ServeCommand, environment: [String: String]) throws -> S3AssetStore.Configuration? {
+        guard command.s3Endpoint != nil || command.s3Bucket != nil else { return nil }
+        guard let text = command.s3Endpoint, let endpoint = URL(string: text), ["http", "https"].contains(endpoint.scheme ?? ""),
+              endpoint.host != nil else {
+            throw ValidationError("--s3-endpoint must be an http:// or https:// URL when --s3-bucket is set.")
+        }
+        guard let bucket = command.s3Bucket, !bucket.isEmpty else { throw ValidationError("--s3-endpoint needs --s3-bucket.") }
+        guard let access = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"],
+              !access.isEmpty, !secret.isEmpty else {
+            throw ValidationError("S3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.")
+        }
+        return S3AssetStore.Configuration(endpoint: endpoint, bucket: bucket, region: command.s3Region, prefix: command.s3Prefix,
+                                          storageClass: command.s3StorageClass, accessKey: access, secretKey: secret)
     }
 
     private static func relayTLS(caFile: String?) throws -> NIOSSLContext {

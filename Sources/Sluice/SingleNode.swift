@@ -44,7 +44,8 @@ struct SingleNode {
         }
         let sessions = InMemorySessionStore()
         let assetIndex = SQLiteAssetIndex(database: database)
-        let assetStore = FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
+        let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
+            ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
             await Self.snapshotSettings(of: stream, channels: channels, logger: logger)
         }
@@ -155,7 +156,7 @@ struct SingleNode {
     }
 
     /// Snapshots and VOD recordings for HTTP, from the asset listing and store.
-    static func recordedMedia(index: SQLiteAssetIndex, store: FilesystemAssetStore) -> RecordedMedia {
+    static func recordedMedia(index: SQLiteAssetIndex, store: any AssetStore) -> RecordedMedia {
         RecordedMedia(latestSnapshot: { stream in
             guard let asset = try await index.latest(.snapshot, of: stream),
                   let jpeg = try await store.get(asset.location) else { return nil }

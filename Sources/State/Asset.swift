@@ -152,4 +152,11 @@ public protocol AssetStore: Sendable {
     func put(file: URL, at location: String, contentType: String) async throws
     func get(_ location: String) async throws -> Data?
     func delete(_ location: String) async throws
+    /// A URL a client can download the file from directly (pre-signed for S3); nil when the API
+    /// serves the bytes itself.
+    func downloadURL(for location: String) -> String?
+}
+
+extension AssetStore {
+    public func downloadURL(for location: String) -> String? { nil }
 }
