@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode clean-data
+.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode soak clean-data
 
 deps:
 	./ops/install-deps.sh
@@ -51,6 +51,12 @@ bench-transcode:
 	./ops/install-deps.sh --bench
 	swift build -c release --product TranscodeBench
 	./Benchmarks/transcode.sh
+
+## Release build, then 30 minutes of recording (MP4, VOD, snapshots): RSS over time, segments listed once.
+soak:
+	./ops/install-deps.sh --bench
+	swift build -c release --product sluice
+	./Benchmarks/soak.sh
 
 clean-data:
 	rm -rf ./data

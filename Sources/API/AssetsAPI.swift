@@ -39,7 +39,7 @@ public struct AssetsAPI: Sendable {
             case (.GET, 5) where request.path[4] == "content": return try await content(request.path[3], request: request)
             case (.DELETE, 4):
                 guard let removed = try await index.remove(request.path[3]) else { throw Self.notFound(request.path[3]) }
-                try await store.delete(removed.location)
+                try await store.deleteFiles(of: removed)
                 return APIResponse(status: .noContent)
             default:
                 throw ChannelsAPI.methodNotAllowed(request.method)

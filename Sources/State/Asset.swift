@@ -159,4 +159,16 @@ public protocol AssetStore: Sendable {
 
 extension AssetStore {
     public func downloadURL(for location: String) -> String? { nil }
+
+    /// Deletes an asset's files: for a VOD recording, every segment its playlist lists, then the
+    /// playlist; for the rest, the one file.
+    public func deleteFiles(of asset: Asset) async throws {
+        if asset.kind == .vodPlaylist, let playlist = try await get(asset.location) {
+            let folder = asset.location.split(separator: "/").dropLast().joined(separator: "/")
+            let segments = String(decoding: playlist, as: UTF8.self).split(separator: "\n")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") && !$0.contains("/") }
+            for segment in segments { try await delete("\(folder)/\(segment)") }
+        }
+        try await delete(asset.location)
+    }
 }

@@ -59,6 +59,14 @@ extension EndToEnd {
             #expect(try Tools.httpStatus("http://127.0.0.1:\(server.httpPort)/vod/\(session)/7.ts") == 404)
             #expect(try Tools.httpStatus("http://127.0.0.1:\(server.httpPort)/vod/0000000000000000/index.m3u8") == 404)
             #expect(server.serverLog.contains("VOD recording finished"))
+
+            // Deleting the recording deletes its segments too.
+            let assetID = try #require(final.first?["id"] as? String)
+            let location = try #require(final.first?["location"] as? String)
+            let folder = server.dataDirectory + "/assets/" + location.split(separator: "/").dropLast().joined(separator: "/")
+            #expect(FileManager.default.fileExists(atPath: folder + "/0.ts"))
+            #expect(try API().api(server, "DELETE", "/api/v1/assets/\(assetID)").status == 204)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "no segment left behind")
         }
     }
 }

@@ -45,7 +45,7 @@ public final class RetentionWorker: Service, Sendable {
                     for asset in expired {
                         // Unlisted first: nothing listed is ever missing its file.
                         _ = try await index.remove(asset.id)
-                        try await store.delete(asset.location)
+                        try await store.deleteFiles(of: asset)
                         removed += 1
                     }
                     if expired.count < 100 { break }
