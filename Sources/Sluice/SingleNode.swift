@@ -47,23 +47,20 @@ struct SingleNode {
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
-            await Self.snapshotSettings(of: stream, channels: channels, logger: logger)
+            await Self.channel(of: stream, channels, logger: logger).flatMap(SnapshotWorker.Settings.init)
         }
         let vod = VODWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
-            await Self.vodSettings(of: stream, channels: channels, logger: logger)
+            await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
         }
         let mp4 = MP4Worker(bus: bus, index: assetIndex, store: assetStore,
                             workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
                             logger: logger) { stream in
-            await Self.mp4Settings(of: stream, channels: channels, logger: logger)
+            await Self.channel(of: stream, channels, logger: logger).flatMap(MP4Worker.Settings.init)
         }
         let motion = MotionWorker(bus: bus, index: assetIndex, store: assetStore,
                                   workDirectory: settings.dataDirectory.appendingPathComponent("motion", isDirectory: true),
                                   logger: logger) { stream in
-            guard let id = ChannelID(stream.rawValue), let channel = try? await channels.channel(id), channel.motion.enabled else {
-                return nil
-            }
-            return MotionWorker.Settings(channelID: channel.streamName, motion: channel.motion)
+            await Self.channel(of: stream, channels, logger: logger).flatMap(MotionWorker.Settings.init)
         }
         let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
             try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
@@ -142,15 +139,15 @@ struct SingleNode {
         }
     }
 
-    /// A stream's snapshot interval from its channel's `record.snapshots`; none for streams
-    /// without a channel.
-    static func snapshotSettings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> SnapshotWorker.Settings? {
+
+    /// A stream's channel, for the recording workers' settings; nil for streams without one, or
+    /// when the store fails (logged; the stream is then not recorded this session).
+    static func channel(of stream: StreamID, _ channels: SQLiteChannelStore, logger: Logger) async -> StreamChannel? {
         guard let id = ChannelID(stream.rawValue) else { return nil }
         do {
-            guard let channel = try await channels.channel(id), channel.record.snapshots.enabled else { return nil }
-            return SnapshotWorker.Settings(channelID: channel.streamName, intervalSeconds: Double(channel.record.snapshots.intervalSeconds))
+            return try await channels.channel(id)
         } catch {
-            logger.error("channel lookup failed; no snapshots", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
     }
@@ -168,31 +165,7 @@ struct SingleNode {
         })
     }
 
-    /// A stream's VOD recording settings from its channel's `record.vod`; none for streams
-    /// without a channel.
-    static func vodSettings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> VODWorker.Settings? {
-        guard let id = ChannelID(stream.rawValue) else { return nil }
-        do {
-            guard let channel = try await channels.channel(id), channel.record.vod.enabled else { return nil }
-            return VODWorker.Settings(channelID: channel.streamName, segmentSeconds: Double(channel.record.vod.segmentSeconds))
-        } catch {
-            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return nil
-        }
-    }
 
-    /// A stream's MP4 recording settings from its channel's `record.mp4`; none for streams
-    /// without a channel.
-    static func mp4Settings(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> MP4Worker.Settings? {
-        guard let id = ChannelID(stream.rawValue) else { return nil }
-        do {
-            guard let channel = try await channels.channel(id), channel.record.mp4.enabled else { return nil }
-            return MP4Worker.Settings(channelID: channel.streamName, segmentSeconds: Double(channel.record.mp4.segmentSeconds))
-        } catch {
-            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return nil
-        }
-    }
 
     /// Every channel, page by page.
     static func allChannels(_ channels: SQLiteChannelStore) async throws -> [StreamChannel] {

@@ -22,6 +22,12 @@ public final class MP4Worker: Service, Sendable {
             self.channelID = channelID
             self.segmentSeconds = segmentSeconds
         }
+
+        /// The channel's settings for this worker; nil when the channel has it off.
+        public init?(_ channel: StreamChannel) {
+            guard channel.record.mp4.enabled else { return nil }
+            self.init(channelID: channel.streamName, segmentSeconds: Double(channel.record.mp4.segmentSeconds))
+        }
     }
 
     /// A stream's MP4 settings; nil when its channel records none.

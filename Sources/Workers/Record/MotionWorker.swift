@@ -24,6 +24,12 @@ public final class MotionWorker: Service, Sendable {
             self.channelID = channelID
             self.motion = motion
         }
+
+        /// The channel's settings for this worker; nil when the channel has it off.
+        public init?(_ channel: StreamChannel) {
+            guard channel.motion.enabled else { return nil }
+            self.init(channelID: channel.streamName, motion: channel.motion)
+        }
     }
 
     public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?

@@ -20,6 +20,12 @@ public final class SnapshotWorker: Service, Sendable {
             self.channelID = channelID
             self.intervalSeconds = intervalSeconds
         }
+
+        /// The channel's settings for this worker; nil when the channel has it off.
+        public init?(_ channel: StreamChannel) {
+            guard channel.record.snapshots.enabled else { return nil }
+            self.init(channelID: channel.streamName, intervalSeconds: Double(channel.record.snapshots.intervalSeconds))
+        }
     }
 
     /// A stream's snapshot settings; nil when its channel takes none.

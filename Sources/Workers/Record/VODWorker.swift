@@ -21,6 +21,12 @@ public final class VODWorker: Service, Sendable {
             self.channelID = channelID
             self.segmentSeconds = segmentSeconds
         }
+
+        /// The channel's settings for this worker; nil when the channel has it off.
+        public init?(_ channel: StreamChannel) {
+            guard channel.record.vod.enabled else { return nil }
+            self.init(channelID: channel.streamName, segmentSeconds: Double(channel.record.vod.segmentSeconds))
+        }
     }
 
     /// A stream's VOD settings; nil when its channel records none.
