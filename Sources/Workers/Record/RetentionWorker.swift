@@ -28,7 +28,8 @@ public final class RetentionWorker: Service, Sendable {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.sweep(now: Date())
-                try await Task.sleep(for: self.period)
+                // Cancelled at shutdown: the loop ends, nothing is thrown (a throw fails the group).
+                try? await Task.sleep(for: self.period)
             }
         }
     }
