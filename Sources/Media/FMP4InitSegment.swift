@@ -63,17 +63,23 @@ public enum FMP4InitSegment {
                 box.u16(0x55C4)
                 box.u16(0)
             }
-            mdia.fullBox("hdlr") { box in
-                box.u32(0)
-                box.fourCC(track.isVideo ? "vide" : "soun")
-                box.zeros(12)
-                box.bytes(Array((track.isVideo ? "Sluice video" : "Sluice audio").utf8) + [0])
-            }
+            writeHandler(track, into: &mdia)
             mdia.box("minf") { minf in writeMediaInformation(track, into: &minf) }
         }
     }
 
-    private static func writeMediaInformation(_ track: CMAFTrack, into minf: inout MP4BoxWriter) {
+    /// `hdlr`: a video or a sound track.
+    static func writeHandler(_ track: CMAFTrack, into mdia: inout MP4BoxWriter) {
+        mdia.fullBox("hdlr") { box in
+            box.u32(0)
+            box.fourCC(track.isVideo ? "vide" : "soun")
+            box.zeros(12)
+            box.bytes(Array((track.isVideo ? "Sluice video" : "Sluice audio").utf8) + [0])
+        }
+    }
+
+    /// The media header (`vmhd`/`smhd`) and `dinf` (the samples are in this file).
+    static func writeMediaHeaders(_ track: CMAFTrack, into minf: inout MP4BoxWriter) {
         if track.isVideo {
             minf.fullBox("vmhd", flags: 1) { $0.zeros(8) }
         } else {
@@ -85,6 +91,10 @@ public enum FMP4InitSegment {
                 dref.fullBox("url ", flags: 1) { _ in }
             }
         }
+    }
+
+    private static func writeMediaInformation(_ track: CMAFTrack, into minf: inout MP4BoxWriter) {
+        writeMediaHeaders(track, into: &minf)
         minf.box("stbl") { stbl in
             stbl.fullBox("stsd") { stsd in
                 stsd.u32(1)

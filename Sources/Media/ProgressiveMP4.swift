@@ -121,24 +121,9 @@ public enum ProgressiveMP4 {
                 box.u16(0x55C4)
                 box.u16(0)
             }
-            mdia.fullBox("hdlr") { box in
-                box.u32(0)
-                box.fourCC(track.isVideo ? "vide" : "soun")
-                box.zeros(12)
-                box.bytes(Array((track.isVideo ? "Sluice video" : "Sluice audio").utf8) + [0])
-            }
+            FMP4InitSegment.writeHandler(track, into: &mdia)
             mdia.box("minf") { minf in
-                if track.isVideo {
-                    minf.fullBox("vmhd", flags: 1) { $0.zeros(8) }
-                } else {
-                    minf.fullBox("smhd") { $0.zeros(4) }
-                }
-                minf.box("dinf") { dinf in
-                    dinf.fullBox("dref") { dref in
-                        dref.u32(1)
-                        dref.fullBox("url ", flags: 1) { _ in }
-                    }
-                }
+                FMP4InitSegment.writeMediaHeaders(track, into: &minf)
                 minf.box("stbl") { stbl in writeSampleTables(recorded, payloadBase: payloadBase, into: &stbl) }
             }
         }

@@ -15,7 +15,7 @@ public struct Asset: Codable, Sendable, Hashable {
     public var kind: Kind
     public var channelID: String
     public var streamID: StreamID
-    public var sessionID: UInt64
+    @HexSessionID public var sessionID: UInt64
     /// When the media starts.
     public var start: Date
     /// Seconds of media; 0 for a picture.
@@ -44,41 +44,6 @@ public struct Asset: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case id, kind, channelID = "channelId", streamID = "streamId", sessionID = "sessionId", start, duration, size, location,
              contentType, createdAt
-    }
-
-    /// The session id travels as 16 hex digits (as segment names carry it): JSON numbers lose
-    /// 64-bit precision in JavaScript.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(String.self, forKey: .id)
-        kind = try container.decode(Kind.self, forKey: .kind)
-        channelID = try container.decode(String.self, forKey: .channelID)
-        streamID = try container.decode(StreamID.self, forKey: .streamID)
-        guard let session = UInt64(try container.decode(String.self, forKey: .sessionID), radix: 16) else {
-            throw DecodingError.dataCorruptedError(forKey: .sessionID, in: container, debugDescription: "not 16 hex digits")
-        }
-        sessionID = session
-        start = try container.decode(Date.self, forKey: .start)
-        duration = try container.decode(Double.self, forKey: .duration)
-        size = try container.decode(Int.self, forKey: .size)
-        location = try container.decode(String.self, forKey: .location)
-        contentType = try container.decode(String.self, forKey: .contentType)
-        createdAt = try container.decode(Date.self, forKey: .createdAt)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(channelID, forKey: .channelID)
-        try container.encode(streamID, forKey: .streamID)
-        try container.encode(AssetCreated.hex(sessionID), forKey: .sessionID)
-        try container.encode(start, forKey: .start)
-        try container.encode(duration, forKey: .duration)
-        try container.encode(size, forKey: .size)
-        try container.encode(location, forKey: .location)
-        try container.encode(contentType, forKey: .contentType)
-        try container.encode(createdAt, forKey: .createdAt)
     }
 
     /// `{channel}/{kind}/{YYYY}/{MM}/{DD}/{file}`, the day in UTC.

@@ -16,26 +16,22 @@ struct AssetShelf: Sendable {
 
     /// Stores bytes whole, trying again when the store fails.
     func put(_ bytes: Data, at location: String, contentType: String) async throws {
-        for attempt in 1...Self.attempts {
-            do {
-                try await store.put(bytes, at: location, contentType: contentType)
-                return
-            } catch where attempt < Self.attempts {
-                logger.warning("asset not stored; trying again", metadata: ["location": "\(location)", "error": "\(error)"])
-                try await Task.sleep(for: .seconds(attempt))
-            }
-        }
+        try await retrying(location) { try await store.put(bytes, at: location, contentType: contentType) }
     }
 
     /// Stores a finished local file, trying again when the store fails.
     func put(file: URL, at location: String, contentType: String) async throws {
-        for attempt in 1...Self.attempts {
+        try await retrying(location) { try await store.put(file: file, at: location, contentType: contentType) }
+    }
+
+    private func retrying(_ location: String, _ attempt: () async throws -> Void) async throws {
+        for number in 1...Self.attempts {
             do {
-                try await store.put(file: file, at: location, contentType: contentType)
+                try await attempt()
                 return
-            } catch where attempt < Self.attempts {
+            } catch where number < Self.attempts {
                 logger.warning("asset not stored; trying again", metadata: ["location": "\(location)", "error": "\(error)"])
-                try await Task.sleep(for: .seconds(attempt))
+                try await Task.sleep(for: .seconds(number))
             }
         }
     }

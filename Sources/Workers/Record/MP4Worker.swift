@@ -33,63 +33,30 @@ public final class MP4Worker: Service, Sendable {
     /// A stream's MP4 settings; nil when its channel records none.
     public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
 
-    private struct Stream {
-        var sessionID: UInt64
-        var recorder: StreamMP4Recorder?
-    }
-
-    private let subscription: BusSubscription
-    private let settings: SettingsLookup
     private let shelf: AssetShelf
     private let workDirectory: URL
     private let logger: Logger
-    private let streams = NIOLockedValueBox([StreamID: Stream]())
+    private let router: SessionRouter<StreamMP4Recorder>
 
     /// - Parameter workDirectory: where files are written while they record.
     public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
                 settings: @escaping SettingsLookup) {
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
-        self.settings = settings
-        shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        self.shelf = shelf
         self.workDirectory = workDirectory
         self.logger = logger
+        router = SessionRouter(bus: bus) { id, session in
+            await settings(id).map {
+                StreamMP4Recorder(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf,
+                                  logger: logger)
+            }
+        }
     }
 
     public func run() async throws {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         await recover()
-        try await cancelWhenGracefulShutdown {
-            for try await delivery in self.subscription {
-                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
-                      let id = StreamID(delivery.record.key) else { continue }
-                await self.handle(frame, of: id)
-            }
-        }
-        let open = streams.withLockedValue { streams in
-            defer { streams.removeAll() }
-            return streams.values.compactMap(\.recorder)
-        }
-        for recorder in open { await recorder.finish() }
-    }
-
-    func handle(_ frame: MediaFrame, of id: StreamID) async {
-        var current = streams.withLockedValue { $0[id] }
-        if frame.kind == .end {
-            guard current?.sessionID == frame.sessionID else { return }
-            streams.withLockedValue { $0[id] = nil }
-            await current?.recorder?.finish()
-            return
-        }
-        if current?.sessionID != frame.sessionID {
-            await current?.recorder?.finish()
-            let found = await settings(id)
-            current = Stream(sessionID: frame.sessionID, recorder: found.map {
-                StreamMP4Recorder(streamID: id, sessionID: frame.sessionID, settings: $0, workDirectory: workDirectory, shelf: shelf,
-                                  logger: logger)
-            })
-            streams.withLockedValue { $0[id] = current }
-        }
-        current?.recorder?.offer(frame)
+        try await router.run()
     }
 
     /// Files a killed worker left recording: each is a fragmented MP4 that plays up to its last
@@ -128,7 +95,7 @@ extension JSONDecoder {
 
 /// One stream's MP4 recording: frames go to a queue of their own, where files are written; a
 /// finished file goes to the store from there.
-final class StreamMP4Recorder: @unchecked Sendable {
+final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     // @unchecked: everything below `queue` is only touched on it.
     private let queue: DispatchQueue
     private let streamID: StreamID
@@ -198,7 +165,7 @@ final class StreamMP4Recorder: @unchecked Sendable {
     /// A new file at a keyframe, with a note beside it for recovery after a crash.
     private func open(at dts: Int64) throws {
         guard !tracks.tracks.isEmpty else { return }
-        let name = "\(streamID)-\(AssetCreated.hex(sessionID))-\(dts)"
+        let name = "\(streamID)-\(HexSessionID.text(sessionID))-\(dts)"
         let now = Date()
         let draft = Asset(kind: .mp4, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: now, duration: 0,
                           size: 0, location: Asset.location(channel: settings.channelID, kind: .mp4, day: now, file: "\(name).mp4"),

@@ -34,66 +34,28 @@ public final class MotionWorker: Service, Sendable {
 
     public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
 
-    private struct Stream {
-        var sessionID: UInt64
-        var watcher: MotionWatcher?
-    }
-
-    private let subscription: BusSubscription
-    private let settings: SettingsLookup
-    private let shelf: AssetShelf
     private let workDirectory: URL
-    private let logger: Logger
-    private let streams = NIOLockedValueBox([StreamID: Stream]())
+    private let router: SessionRouter<MotionWatcher>
 
     public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
                 settings: @escaping SettingsLookup) {
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
-        self.settings = settings
-        shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.workDirectory = workDirectory
-        self.logger = logger
+        router = SessionRouter(bus: bus) { id, session in
+            await settings(id).map {
+                MotionWatcher(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf, logger: logger)
+            }
+        }
     }
 
     public func run() async throws {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
-        try await cancelWhenGracefulShutdown {
-            for try await delivery in self.subscription {
-                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
-                      let id = StreamID(delivery.record.key) else { continue }
-                await self.handle(frame, of: id)
-            }
-        }
-        let open = streams.withLockedValue { streams in
-            defer { streams.removeAll() }
-            return streams.values.compactMap(\.watcher)
-        }
-        for watcher in open { await watcher.finish() }
-    }
-
-    func handle(_ frame: MediaFrame, of id: StreamID) async {
-        var current = streams.withLockedValue { $0[id] }
-        if frame.kind == .end {
-            guard current?.sessionID == frame.sessionID else { return }
-            streams.withLockedValue { $0[id] = nil }
-            await current?.watcher?.finish()
-            return
-        }
-        if current?.sessionID != frame.sessionID {
-            await current?.watcher?.finish()
-            let found = await settings(id)
-            current = Stream(sessionID: frame.sessionID, watcher: found.map {
-                MotionWatcher(streamID: id, sessionID: frame.sessionID, settings: $0, workDirectory: workDirectory, shelf: shelf,
-                              logger: logger)
-            })
-            streams.withLockedValue { $0[id] = current }
-        }
-        current?.watcher?.offer(frame)
+        try await router.run()
     }
 }
 
 /// One stream's motion detection and clips, on a queue of its own.
-final class MotionWatcher: @unchecked Sendable {
+final class MotionWatcher: SessionHandler, @unchecked Sendable {
     // @unchecked: everything below `queue` is only touched on it.
     private struct Event {
         var clip: MP4File
@@ -213,7 +175,7 @@ final class MotionWatcher: @unchecked Sendable {
     /// Motion seen: `motion.started`, the clip from the GOP in hand, the picture of the moment.
     private func begin(at dts: Int64, percent: Double, picture: Frame?) throws {
         guard let first = gop.first(where: { $0.track == 0 && $0.sample.isSync }) else { return }
-        let name = "\(streamID)-\(AssetCreated.hex(sessionID))-\(first.sample.dts)"
+        let name = "\(streamID)-\(HexSessionID.text(sessionID))-\(first.sample.dts)"
         let clip = try MP4File(partURL: workDirectory.appendingPathComponent("\(name).motion.part.mp4"), tracks: tracks.tracks,
                                startDTS: first.sample.dts)
         for (track, sample) in gop { try clip.add(sample, track: track) }
@@ -227,7 +189,7 @@ final class MotionWatcher: @unchecked Sendable {
             let asset = Asset(kind: .motionSnapshot, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: now,
                               duration: 0, size: jpeg.count,
                               location: Asset.location(channel: settings.channelID, kind: .motionSnapshot, day: now,
-                                                       file: "\(streamID)-\(AssetCreated.hex(sessionID))-\(dts).jpg"),
+                                                       file: "\(streamID)-\(HexSessionID.text(sessionID))-\(dts).jpg"),
                               contentType: "image/jpeg")
             snapshot = asset
             let shelf = shelf

@@ -31,56 +31,25 @@ public final class SnapshotWorker: Service, Sendable {
     /// A stream's snapshot settings; nil when its channel takes none.
     public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
 
-    private struct Stream {
-        var sessionID: UInt64
-        var snapshotter: StreamSnapshotter?
-    }
-
-    private let subscription: BusSubscription
-    private let settings: SettingsLookup
-    private let assets: AssetShelf
-    private let logger: Logger
-    private let streams = NIOLockedValueBox([StreamID: Stream]())
+    private let router: SessionRouter<StreamSnapshotter>
 
     public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, logger: Logger,
                 settings: @escaping SettingsLookup) {
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
-        self.settings = settings
-        assets = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        self.logger = logger
+        let assets = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        router = SessionRouter(bus: bus) { id, session in
+            await settings(id).map { StreamSnapshotter(streamID: id, sessionID: session, settings: $0, assets: assets, logger: logger) }
+        }
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            for try await delivery in self.subscription {
-                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
-                      let id = StreamID(delivery.record.key) else { continue }
-                await self.handle(frame, of: id)
-            }
-        }
-    }
-
-    func handle(_ frame: MediaFrame, of id: StreamID) async {
-        var current = streams.withLockedValue { $0[id] }
-        if frame.kind == .end {
-            if current?.sessionID == frame.sessionID { streams.withLockedValue { $0[id] = nil } }
-            return
-        }
-        if current?.sessionID != frame.sessionID {
-            let found = await settings(id)
-            current = Stream(sessionID: frame.sessionID, snapshotter: found.map {
-                StreamSnapshotter(streamID: id, sessionID: frame.sessionID, settings: $0, assets: assets, logger: logger)
-            })
-            streams.withLockedValue { $0[id] = current }
-        }
-        current?.snapshotter?.offer(frame)
+        try await router.run()
     }
 }
 
 /// One stream's snapshots: keyframes past the interval go to a thread of their own, where they
 /// are decoded one at a time and encoded as JPEG. A keyframe that arrives while the previous
 /// snapshot is still being made is skipped, so a slow store never builds a queue.
-final class StreamSnapshotter: @unchecked Sendable {
+final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
     // @unchecked: `decoder`, `configuration` and `encoder` are only touched on `queue`; `state` is locked.
     private let queue: DispatchQueue
     private let streamID: StreamID
@@ -101,6 +70,9 @@ final class StreamSnapshotter: @unchecked Sendable {
         self.logger = logger
         queue = DispatchQueue(label: "sluice.snapshot.\(streamID)")
     }
+
+    /// Nothing to drain: a snapshot being made finishes on its own.
+    func finish() async {}
 
     func offer(_ frame: MediaFrame) {
         guard frame.kind == .video, let info = try? VideoTagInfo(body: frame.payload) else { return }
@@ -132,7 +104,7 @@ final class StreamSnapshotter: @unchecked Sendable {
             let asset = Asset(kind: .snapshot, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: Date(),
                               duration: 0, size: jpeg.count,
                               location: Asset.location(channel: settings.channelID, kind: .snapshot, day: Date(),
-                                                       file: "\(streamID)-\(AssetCreated.hex(sessionID))-\(frame.dts).jpg"),
+                                                       file: "\(streamID)-\(HexSessionID.text(sessionID))-\(frame.dts).jpg"),
                               contentType: "image/jpeg")
             let assets = assets
             let state = state

@@ -2,7 +2,6 @@ import Events
 import Foundation
 import Logging
 import Media
-import NIOConcurrencyHelpers
 import Packager
 import ServiceLifecycle
 import State
@@ -32,147 +31,113 @@ public final class VODWorker: Service, Sendable {
     /// A stream's VOD settings; nil when its channel records none.
     public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
 
-    private struct Recording: Sendable {
-        var settings: Settings
-        var segmenter: TSSegmenter
-        /// `{channel}/vod-playlist/{YYYY}/{MM}/{DD}/{session}`: the playlist and segments go in it.
-        var folder: String
-        var listed: [MediaPlaylist.Segment] = []
-        var bytes = 0
-        var asset: Asset?
-        /// A segment could not be stored: the next one starts after a discontinuity.
-        var gap = false
-    }
-
-    private struct Stream: Sendable {
-        var sessionID: UInt64
-        var recording: Recording?
-    }
-
-    private let subscription: BusSubscription
-    private let settings: SettingsLookup
-    private let shelf: AssetShelf
-    private let logger: Logger
-    /// Touched only by `run()`'s one loop; locked so the worker stays `Sendable`.
-    private let streams = NIOLockedValueBox([StreamID: Stream]())
+    private let router: SessionRouter<VODRecorder>
 
     public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, logger: Logger,
                 settings: @escaping SettingsLookup) {
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
-        self.settings = settings
-        shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        self.logger = logger
+        let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
+        router = SessionRouter(bus: bus) { id, session in
+            await settings(id).map { VODRecorder(streamID: id, sessionID: session, settings: $0, shelf: shelf, logger: logger) }
+        }
     }
 
+    /// At shutdown, what is recorded so far is closed as a finished recording.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            for try await delivery in self.subscription {
-                guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
-                      let id = StreamID(delivery.record.key) else { continue }
-                await self.handle(frame, of: id)
-            }
-        }
-        // Shutting down: what is recorded so far is closed as a finished recording.
-        let open = streams.withLockedValue { streams in
-            defer { streams.removeAll() }
-            return streams
-        }
-        for (id, stream) in open {
-            if var recording = stream.recording { await finish(&recording, of: id, session: stream.sessionID) }
-        }
+        try await router.run()
+    }
+}
+
+/// One publish session's VOD recording. Its router calls it from one loop, in order, so its
+/// state needs no lock.
+final class VODRecorder: SessionHandler, @unchecked Sendable {
+    // @unchecked: touched only by the router's loop, one call at a time.
+    private let streamID: StreamID
+    private let sessionID: UInt64
+    private let settings: VODWorker.Settings
+    private let shelf: AssetShelf
+    private let logger: Logger
+    private var segmenter: TSSegmenter
+    /// `{channel}/vod-playlist/{YYYY}/{MM}/{DD}/{session}`: the playlist and segments go in it.
+    private let folder: String
+    private var listed: [MediaPlaylist.Segment] = []
+    private var bytes = 0
+    private var asset: Asset?
+    /// A segment could not be stored: the next one starts after a discontinuity.
+    private var gap = false
+
+    init(streamID: StreamID, sessionID: UInt64, settings: VODWorker.Settings, shelf: AssetShelf, logger: Logger) {
+        self.streamID = streamID
+        self.sessionID = sessionID
+        self.settings = settings
+        self.shelf = shelf
+        self.logger = logger
+        segmenter = TSSegmenter(segmentSeconds: settings.segmentSeconds)
+        folder = Asset.location(channel: settings.channelID, kind: .vodPlaylist, day: Date(), file: HexSessionID.text(sessionID))
     }
 
-    func handle(_ frame: MediaFrame, of id: StreamID) async {
-        var stream = streams.withLockedValue { $0[id] }
-        if frame.kind == .end {
-            guard let ended = stream, ended.sessionID == frame.sessionID else { return }
-            streams.withLockedValue { $0[id] = nil }
-            if var recording = ended.recording { await finish(&recording, of: id, session: ended.sessionID) }
-            return
-        }
-        if stream?.sessionID != frame.sessionID {
-            if let previous = stream, var recording = previous.recording {
-                await finish(&recording, of: id, session: previous.sessionID)
-            }
-            stream = Stream(sessionID: frame.sessionID, recording: await settings(id).map { found in
-                Recording(settings: found, segmenter: TSSegmenter(segmentSeconds: found.segmentSeconds),
-                          folder: Asset.location(channel: found.channelID, kind: .vodPlaylist, day: Date(),
-                                                 file: AssetCreated.hex(frame.sessionID)))
-            })
-        }
-        guard var current = stream, var recording = current.recording else {
-            streams.withLockedValue { $0[id] = stream }
-            return
-        }
+    func offer(_ frame: MediaFrame) async {
         do {
-            let segments = try recording.segmenter.append(frame)
-            for segment in segments { await keep(segment, in: &recording, of: id, session: current.sessionID, ended: false) }
+            for segment in try segmenter.append(frame) { await keep(segment) }
         } catch {
-            logger.warning("frame not recorded", metadata: ["stream": "\(id)", "error": "\(error)"])
-        }
-        current.recording = recording
-        streams.withLockedValue { $0[id] = current }
-    }
-
-    /// Stores a segment, then the playlist that lists it; lists the recording with its first segment.
-    private func keep(_ segment: TSSegmenter.Segment, in recording: inout Recording, of id: StreamID, session: UInt64,
-                      ended: Bool) async {
-        let name = "\(segment.sequence).ts"
-        do {
-            try await shelf.put(Data(segment.bytes.readableBytesView), at: "\(recording.folder)/\(name)", contentType: "video/mp2t")
-        } catch {
-            logger.error("VOD segment not stored", metadata: ["stream": "\(id)", "segment": "\(name)", "error": "\(error)"])
-            recording.gap = true
-            return
-        }
-        recording.listed.append(MediaPlaylist.Segment(uri: name, duration: segment.duration,
-                                                      discontinuity: segment.discontinuity || recording.gap))
-        recording.gap = false
-        recording.bytes += segment.bytes.readableBytes
-        await writePlaylist(&recording, of: id, session: session, ended: ended)
-    }
-
-    private func writePlaylist(_ recording: inout Recording, of id: StreamID, session: UInt64, ended: Bool) async {
-        let longest = recording.listed.map(\.duration).max() ?? 1
-        // EXTINF rounded to the nearest second must not exceed the target (RFC 8216 §4.3.3.1).
-        var playlist = MediaPlaylist(version: 3, targetDuration: max(1, Int(longest.rounded())), mediaSequence: 0,
-                                     segments: recording.listed, endList: ended)
-        playlist.playlistType = "EVENT"
-        let text = Data(playlist.render().utf8)
-        let location = "\(recording.folder)/index.m3u8"
-        let duration = recording.listed.reduce(0) { $0 + $1.duration }
-        do {
-            try await shelf.put(text, at: location, contentType: "application/vnd.apple.mpegurl")
-            if var asset = recording.asset {
-                asset.duration = duration
-                asset.size = recording.bytes + text.count
-                try await shelf.index.update(asset)
-                recording.asset = asset
-            } else {
-                let asset = Asset(kind: .vodPlaylist, channelID: recording.settings.channelID, streamID: id, sessionID: session,
-                                  start: Date().addingTimeInterval(-duration), duration: duration, size: recording.bytes + text.count,
-                                  location: location, contentType: "application/vnd.apple.mpegurl")
-                try await shelf.index.add(asset)
-                recording.asset = asset
-            }
-        } catch {
-            logger.error("VOD playlist not stored", metadata: ["stream": "\(id)", "error": "\(error)"])
+            logger.warning("frame not recorded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
     }
 
     /// The last segment, the playlist with `EXT-X-ENDLIST`, and `asset.created`.
-    private func finish(_ recording: inout Recording, of id: StreamID, session: UInt64) async {
-        for segment in recording.segmenter.finish() {
-            await keep(segment, in: &recording, of: id, session: session, ended: false)
-        }
-        guard !recording.listed.isEmpty else { return }
-        await writePlaylist(&recording, of: id, session: session, ended: true)
-        guard let asset = recording.asset else { return }
+    func finish() async {
+        for segment in segmenter.finish() { await keep(segment) }
+        guard !listed.isEmpty else { return }
+        await writePlaylist(ended: true)
+        guard let asset else { return }
         do {
             try shelf.announce(asset)
-            logger.info("VOD recording finished", metadata: ["stream": "\(id)", "seconds": "\(Int(asset.duration))"])
+            logger.info("VOD recording finished", metadata: ["stream": "\(streamID)", "seconds": "\(Int(asset.duration))"])
         } catch {
-            logger.error("VOD recording not announced", metadata: ["stream": "\(id)", "error": "\(error)"])
+            logger.error("VOD recording not announced", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
+    }
+
+    /// Stores a segment, then the playlist that lists it; lists the recording with its first segment.
+    private func keep(_ segment: TSSegmenter.Segment) async {
+        let name = "\(segment.sequence).ts"
+        do {
+            try await shelf.put(Data(segment.bytes.readableBytesView), at: "\(folder)/\(name)", contentType: "video/mp2t")
+        } catch {
+            logger.error("VOD segment not stored", metadata: ["stream": "\(streamID)", "segment": "\(name)", "error": "\(error)"])
+            gap = true
+            return
+        }
+        listed.append(MediaPlaylist.Segment(uri: name, duration: segment.duration, discontinuity: segment.discontinuity || gap))
+        gap = false
+        bytes += segment.bytes.readableBytes
+        await writePlaylist(ended: false)
+    }
+
+    private func writePlaylist(ended: Bool) async {
+        let longest = listed.map(\.duration).max() ?? 1
+        // EXTINF rounded to the nearest second must not exceed the target (RFC 8216 §4.3.3.1).
+        var playlist = MediaPlaylist(version: 3, targetDuration: max(1, Int(longest.rounded())), mediaSequence: 0,
+                                     segments: listed, endList: ended)
+        playlist.playlistType = "EVENT"
+        let text = Data(playlist.render().utf8)
+        let location = "\(folder)/index.m3u8"
+        let duration = listed.reduce(0) { $0 + $1.duration }
+        do {
+            try await shelf.put(text, at: location, contentType: "application/vnd.apple.mpegurl")
+            if var listedAsset = asset {
+                listedAsset.duration = duration
+                listedAsset.size = bytes + text.count
+                try await shelf.index.update(listedAsset)
+                asset = listedAsset
+            } else {
+                let made = Asset(kind: .vodPlaylist, channelID: settings.channelID, streamID: streamID, sessionID: sessionID,
+                                 start: Date().addingTimeInterval(-duration), duration: duration, size: bytes + text.count,
+                                 location: location, contentType: "application/vnd.apple.mpegurl")
+                try await shelf.index.add(made)
+                asset = made
+            }
+        } catch {
+            logger.error("VOD playlist not stored", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
     }
 }
