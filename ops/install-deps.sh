@@ -6,8 +6,10 @@ set -euo pipefail
 # chromium and its driver run the player pages in the end-to-end tests; nginx-rtmp is a relay
 # destination in them (and the benchmarks' point of comparison).
 # FFmpeg's libraries are the transcoder; Noto CJK draws text watermarks in any script.
+# zbarimg decodes the console's QR codes in the tests.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
-          libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk)
+          libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
+          zbar-tools)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi
