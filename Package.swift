@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], resources: [.copy("Players")]),
+        ], resources: [.copy("Players"), .copy("Console")]),
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
             "Events", "State", "Fanout", "Packager", "Access", "Ingest", "Workers", "API",

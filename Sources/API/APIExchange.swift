@@ -36,11 +36,14 @@ public struct APIResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: ByteBuffer?
+    /// Server-sent events that follow the head instead of a body.
+    public var events: EventFeed?
 
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil, events: EventFeed? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.events = events
     }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:])
@@ -55,5 +58,18 @@ public struct APIResponse: Sendable {
 
     static func error(_ error: APIError) -> APIResponse {
         APIResponse(status: error.status, headers: ["Content-Type": "application/json"], body: error.body)
+    }
+}
+
+/// A response that goes on after its head: server-sent events (`text/event-stream`), one
+/// `next()` every `interval` until it returns nil or the client goes away.
+public struct EventFeed: Sendable {
+    public var interval: Duration
+    /// The next event's text, already framed (`data: …\n\n`).
+    public var next: @Sendable () async -> String?
+
+    public init(interval: Duration, next: @escaping @Sendable () async -> String?) {
+        self.interval = interval
+        self.next = next
     }
 }

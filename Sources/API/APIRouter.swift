@@ -32,21 +32,26 @@ public struct APIRouter: Sendable {
         case .success(let found): route = found
         case .failure(let error): return .error(error)
         }
-        if route.access == .open { return .json(OpenAPIDocument.document) }
-        let scope: APIKeyScope
+        let console = ConsoleAPI(keys: keys)
+        if route.access == .open {
+            return route.path.hasSuffix("openapi.json") ? .json(OpenAPIDocument.document) : await console.handle(request, session: nil)
+        }
+        let caller: Caller
         switch await authenticate(request) {
-        case .success(let granted): scope = granted
+        case .success(let found): caller = found
         case .failure(let error): return .error(error)
         }
         switch route.access {
-        case .write where !scope.canWrite, .admin where scope != .admin: return .error(Self.forbidden)
+        case .write where !caller.scope.canWrite, .admin where caller.scope != .admin: return .error(Self.forbidden)
         default: break
         }
         switch request.path[0] == "videostream" ? "videostream" : request.path[2] {
         case "videostream": return await channels.handleSeed(request)
         case "channels": return await channels.handle(request)
         case "streams": return await streams.handle(request)
+        case "events": return streams.liveEvents()
         case "settings": return await SettingsAPI(store: settings).handle(request)
+        case "console", "qr": return await console.handle(request, session: caller.session)
         case "assets":
             guard let assets else { return .error(APIError(.notFound, code: "not_found", message: "This node keeps no assets.")) }
             return await assets.handle(request)
@@ -54,18 +59,40 @@ public struct APIRouter: Sendable {
         }
     }
 
-    private func authenticate(_ request: APIRequest) async -> Result<APIKeyScope, APIError> {
-        guard let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") else {
-            return .failure(APIError(.unauthorized, code: "unauthorized", message: "Send Authorization: Bearer <API key>."))
-        }
+    /// Who is asking: an API key, or the console with its session cookie.
+    private struct Caller {
+        var scope: APIKeyScope
+        var session: ConsoleSession?
+    }
+
+    /// `Authorization: Bearer <key>`, or the console's session cookie; a cookie-borne request
+    /// that changes something must also carry the session's CSRF token.
+    private func authenticate(_ request: APIRequest) async -> Result<Caller, APIError> {
         do {
-            guard let scope = try await keys.scope(of: String(header.dropFirst("Bearer ".count))) else {
-                return .failure(APIError(.unauthorized, code: "unauthorized", message: "Unknown API key."))
+            if let header = request.headers.first(name: "Authorization"), header.hasPrefix("Bearer ") {
+                guard let scope = try await keys.scope(of: String(header.dropFirst("Bearer ".count))) else {
+                    return .failure(APIError(.unauthorized, code: "unauthorized", message: "Unknown API key."))
+                }
+                return .success(Caller(scope: scope))
             }
-            return .success(scope)
+            if let token = ConsoleAPI.sessionToken(in: request.headers) {
+                guard let session = try await keys.session(token: token) else { return .failure(ConsoleAPI.noSession) }
+                if request.method != .GET, request.method != .HEAD,
+                   !Self.sameSecret(request.headers.first(name: ConsoleAPI.csrfHeader), session.csrfToken) {
+                    return .failure(APIError(.forbidden, code: "csrf", message: "Send the console's \(ConsoleAPI.csrfHeader)."))
+                }
+                return .success(Caller(scope: session.scope, session: session))
+            }
+            return .failure(APIError(.unauthorized, code: "unauthorized", message: "Send Authorization: Bearer <API key>."))
         } catch {
             return .failure(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
         }
+    }
+
+    /// Compares in time independent of where the two differ.
+    private static func sameSecret(_ given: String?, _ expected: String) -> Bool {
+        guard let given, given.utf8.count == expected.utf8.count else { return false }
+        return zip(given.utf8, expected.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "This key may not do that.")

@@ -138,6 +138,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
+        case .console(let name):
+            guard let file = ConsolePage.file(name) else {
+                let error = APIError(.notFound, code: "not_found", message: "No console file \(name).")
+                send(error.status, body: error.body, context: context)
+                return
+            }
+            var headers = ConsolePage.headers
+            headers.add(name: "Content-Type", value: file.contentType)
+            send(.ok, body: file.body, extraHeaders: headers, context: context)
+        case .redirect(let location):
+            send(.movedPermanently, body: nil, extraHeaders: ["Location": location], context: context)
         case .httpFLV(let id, let rendition):
             admit(id, protocol: "flv", askHook: !isHead, context: context) { handler, context, _ in
                 handler.answerFLV(id, rendition: rendition, context: context)
@@ -285,6 +296,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         answer.hop(to: context.eventLoop).whenSuccess { response in
             let (handler, context) = loopBound.value
+            if let events = response.events, !handler.isHead {
+                handler.startEvents(events, headers: response.headers, context: context)
+                return
+            }
             handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()
@@ -312,6 +327,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Server-sent events: the head now, then each event as a chunk until the feed ends or the
+    /// client leaves. The connection takes no further requests and is exempt from the idle timeout.
+    private func startEvents(_ feed: EventFeed, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
+        var headers = extra
+        headers.add(name: "Access-Control-Allow-Origin", value: "*")
+        headers.add(name: "Connection", value: "close")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                              promise: nil)
+        metrics.recordRequest(route: routeLabel, status: 200, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
+        context.pipeline.syncOperations.removeHandler(name: Self.idleName, promise: nil)
+        keepAlive = false
+        let channel = context.channel
+        let task = Task {
+            while !Task.isCancelled, channel.isActive, let event = await feed.next() {
+                let part = HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: event)))
+                do { try await channel.writeAndFlush(part) } catch { break }
+                try? await Task.sleep(for: feed.interval)
+            }
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in task.cancel() }
     }
 
     /// Replaces the HTTP codec with raw FLV: a response head without a length (the body ends when

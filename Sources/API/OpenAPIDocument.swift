@@ -53,7 +53,8 @@ enum OpenAPIDocument {
     }
 
     /// JSON content of a schema; files as binary: the watermark image as PNG or JPEG (or
-    /// octet-stream: the server knows the image by its signature), asset bytes as octet-stream.
+    /// octet-stream: the server knows the image by its signature), asset bytes as octet-stream,
+    /// QR codes as SVG, server-sent events as an event stream.
     private static func json(_ schema: JSONValue) -> JSONValue {
         for (name, types) in binarySchemas where schema == reference(name) {
             let binary = JSONValue.object(["schema": .object(["type": .string("string"), "format": .string("binary")])])
@@ -65,6 +66,8 @@ enum OpenAPIDocument {
     private static let binarySchemas = [
         "WatermarkImage": ["image/png", "image/jpeg", "application/octet-stream"],
         "AssetContent": ["application/octet-stream"],
+        "QRCode": ["image/svg+xml"],
+        "StreamEvents": ["text/event-stream"],
     ]
 
     private static func reference(_ name: String) -> JSONValue {
@@ -103,6 +106,10 @@ enum OpenAPIDocument {
             "VideoStream": SeedVideoStream.record(of: StreamChannel(name: "v", expiresAt: Date(),
                                                                     relays: [.init(url: "rtmp://h/a/k")]), key: "k"),
             "Asset": asset,
+            "SignIn": .object(["key": .string("sk_…")]),
+            "ConsoleSession": .object(["scope": .string("admin"), "csrfToken": .string("c"),
+                                       "expiresAt": .string("2030-01-01T00:00:00Z")]),
+            "QRRequest": .object(["text": .string("rtmp://h/stream/s"), "title": .string("Push URL")]),
             "AssetList": .object(["items": .array([asset]), "next": .string("")]),
             "Error": .object(["error": .object(["code": .string("c"), "message": .string("m"),
                                                 "fields": .array([.object(["field": .string("f"),

@@ -23,6 +23,10 @@ enum Route: Equatable {
     case snapshot(StreamID)
     /// `hls.html`, `flv.html`: the player pages.
     case playerPage(StreamID, PlayerPage)
+    /// `/console/…`: the web console's files (`""` is its page).
+    case console(String)
+    /// A permanent redirect, e.g. `/console` to `/console/`.
+    case redirect(String)
     case preflight
     case failure(APIError)
 
@@ -41,6 +45,14 @@ enum Route: Equatable {
             return
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if segments.first == "console" {
+            switch segments.count {
+            case 1: self = path.hasSuffix("/") ? .console("") : .redirect("/console/")
+            case 2: self = .console(segments[1])
+            default: self = .failure(APIError(.notFound, code: "not_found", message: "No route for \(path)."))
+            }
+            return
+        }
         if segments.count >= 3, StreamChannel.Rendition(rawValue: segments[1]) != nil {
             self.init(rendition: segments[1], of: segments[0], path: Array(segments.dropFirst(2)))
             return
@@ -125,6 +137,7 @@ extension Route {
         case .packaged(_, _, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
         case .abr(_, let resource): return resource.protocolName + "_playlist"
         case .playerPage: return "player"
+        case .console, .redirect: return "console"
         case .snapshot: return "snapshot"
         case .vod(_, let file): return file.hasSuffix(".m3u8") ? "vod_playlist" : "vod_media"
         case .preflight: return "preflight"

@@ -59,6 +59,36 @@ public struct StreamsAPI: Sendable {
         }
     }
 
+    /// One server-sent event a second: `{"streams": [live stream + its relays]}`.
+    func liveEvents() -> APIResponse {
+        let feed = EventFeed(interval: .seconds(1)) { [self] in
+            guard let sessions = try? await sessions.liveSessions() else { return "event: error\ndata: {}\n\n" }
+            var streams: [LiveStreamEvent] = []
+            for session in sessions {
+                let relays = (try? await self.sessions.relayStatuses(of: session.streamID)) ?? []
+                streams.append(LiveStreamEvent(stream: describe(session), relays: relays))
+            }
+            guard let data = try? ChannelJSON.encoder.encode(["streams": streams]) else { return nil }
+            return "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
+        }
+        return APIResponse(status: .ok, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-store",
+                                                  "X-Accel-Buffering": "no"], events: feed)
+    }
+
+    /// A live stream and its relays, as the event stream sends them.
+    struct LiveStreamEvent: Encodable {
+        var stream: LiveStream
+        var relays: [RelayStatus]
+
+        func encode(to encoder: any Encoder) throws {
+            try stream.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(relays, forKey: .relays)
+        }
+
+        private enum Key: String, CodingKey { case relays }
+    }
+
     private func describe(_ session: StreamSession) -> LiveStream {
         LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
                    videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,

@@ -67,6 +67,7 @@ final class ReadyAnnouncer: Sendable {
                 "The sample push URL is valid for 24 hours; POST /api/v1/channels/\(id)/push-url makes more.",
             ]
         }
+        lines.append("Console:         \(bases.play)/console/ (sign in with an admin or API key)")
         if settings.ingest.pushSecret != nil {
             lines.append("Compatibility mode: stream ids that are not channels may publish with the --push-secret signature.")
         }

@@ -30,6 +30,16 @@ public struct APIKey: Codable, Sendable, Hashable {
     }
 }
 
+/// A signed-in console: what the browser's cookie stands for.
+public struct ConsoleSession: Sendable, Hashable {
+    /// The cookie's value (never stored; only its hash is).
+    public var token: String
+    /// Sent by the console in `X-CSRF-Token` with every request that changes something.
+    public var csrfToken: String
+    public var scope: APIKeyScope
+    public var expiresAt: Date
+}
+
 /// API keys in the single-machine database, stored as SHA-256 hashes.
 public final class SQLiteAPIKeyStore: Sendable {
     private let queue: DatabaseQueue
@@ -92,6 +102,49 @@ public final class SQLiteAPIKeyStore: Sendable {
             try String.fetchOne(db, sql: "SELECT scope FROM apiKey WHERE hash = ?", arguments: [hash])
                 .flatMap(APIKeyScope.init(rawValue:))
         }
+    }
+
+    // MARK: Console sessions
+
+    /// Opens a console session for `key`: a session token for an HttpOnly cookie and a CSRF
+    /// token the console sends with every write. `nil` if the key is not a current key. Only
+    /// hashes of session tokens are stored; revoking the key ends its sessions.
+    public func openSession(key: String, lifetime: Duration) async throws -> ConsoleSession? {
+        let hash = Self.hash(key)
+        let token = "cs_" + Hex.random(byteCount: 32)
+        let csrfToken = Hex.random(byteCount: 16)
+        let now = Date()
+        let expiresAt = now.addingTimeInterval(TimeInterval(lifetime.components.seconds))
+        return try await write { db in
+            try db.execute(sql: "DELETE FROM consoleSession WHERE expiresAt <= ?", arguments: [now.timeIntervalSince1970])
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, scope FROM apiKey WHERE hash = ?", arguments: [hash]) else {
+                return nil
+            }
+            try db.execute(sql: "INSERT INTO consoleSession (tokenHash, keyID, csrfToken, expiresAt) VALUES (?, ?, ?, ?)",
+                           arguments: [Self.hash(token), row["id"] as String, csrfToken, expiresAt.timeIntervalSince1970])
+            return ConsoleSession(token: token, csrfToken: csrfToken, scope: APIKeyScope(rawValue: row["scope"]) ?? .readOnly,
+                                  expiresAt: expiresAt)
+        }
+    }
+
+    /// The session a cookie carries, or `nil` when it is unknown, expired, closed or its key
+    /// was revoked.
+    public func session(token: String) async throws -> ConsoleSession? {
+        let hash = Self.hash(token)
+        let now = Date().timeIntervalSince1970
+        return try await queue.read { db in
+            let sql = "SELECT s.csrfToken, s.expiresAt, k.scope FROM consoleSession s JOIN apiKey k ON k.id = s.keyID "
+                + "WHERE s.tokenHash = ? AND s.expiresAt > ?"
+            guard let row = try Row.fetchOne(db, sql: sql, arguments: [hash, now]) else { return nil }
+            return ConsoleSession(token: token, csrfToken: row["csrfToken"], scope: APIKeyScope(rawValue: row["scope"]) ?? .readOnly,
+                                  expiresAt: Date(timeIntervalSince1970: row["expiresAt"]))
+        }
+    }
+
+    /// Signs a console session out.
+    public func closeSession(token: String) async throws {
+        let hash = Self.hash(token)
+        try await write { db in try db.execute(sql: "DELETE FROM consoleSession WHERE tokenHash = ?", arguments: [hash]) }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

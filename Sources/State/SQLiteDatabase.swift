@@ -68,6 +68,14 @@ public final class SQLiteDatabase: Sendable {
             try db.create(index: "asset_channel", on: "asset", columns: ["channelID", "start"])
             try db.create(index: "asset_stream_kind", on: "asset", columns: ["streamID", "kind", "start"])
         }
+        migrator.registerMigration("v6: console sessions") { db in
+            try db.create(table: "consoleSession") { table in
+                table.primaryKey("tokenHash", .text)
+                table.column("keyID", .text).notNull().references("apiKey", column: "id", onDelete: .cascade)
+                table.column("csrfToken", .text).notNull()
+                table.column("expiresAt", .double).notNull()
+            }
+        }
         return migrator
     }
 }

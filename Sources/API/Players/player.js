@@ -34,14 +34,16 @@ function openMediaSource(video) {
   return new Promise((resolve) => mediaSource.addEventListener('sourceopen', () => resolve(mediaSource), { once: true }));
 }
 
-// Starts playback once something is buffered, and keeps the player near the live edge.
-function followLiveEdge(video, maxLatency) {
-  setInterval(() => {
+// Starts playback once something is buffered, and keeps the player near the live edge (until
+// `signal` aborts).
+function followLiveEdge(video, maxLatency, signal) {
+  const timer = setInterval(() => {
     if (video.buffered.length === 0) return;
     const end = video.buffered.end(video.buffered.length - 1);
     if (video.paused) { video.currentTime = Math.max(video.buffered.start(0), end - maxLatency / 2); video.play().catch(() => {}); }
     else if (end - video.currentTime > maxLatency) video.currentTime = end - maxLatency / 2;
   }, 250);
+  signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
 }
 
 // ---------- LL-HLS over MSE ----------
@@ -70,36 +72,36 @@ function parseMediaPlaylist(text) {
   return playlist;
 }
 
-async function fetchBytes(url) {
-  const response = await fetch(url);
+async function fetchBytes(url, signal) {
+  const response = await fetch(url, { signal });
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
 // Follows one media playlist: the newest whole segment first, then every part, with
 // blocking playlist reloads (_HLS_msn/_HLS_part) instead of polling.
-async function followTrack(base, uri, track) {
-  let text = await (await fetch(base + uri)).text();
+async function followTrack(base, uri, track, signal) {
+  let text = await (await fetch(base + uri, { signal })).text();
   let playlist = parseMediaPlaylist(text);
   const finished = playlist.segments.filter((s) => s.finished);
   const start = finished[finished.length - 1];
   let map = start.map;
-  track.append(await fetchBytes(base + map));
-  track.append(await fetchBytes(base + start.uri));
+  track.append(await fetchBytes(base + map, signal));
+  track.append(await fetchBytes(base + start.uri, signal));
   let next = { msn: start.msn + 1, part: 0 };
   for (;;) {
     const segment = playlist.segments.find((s) => s.msn === next.msn);
     if (segment && segment.map && segment.map !== map) {
       map = segment.map;
-      track.append(await fetchBytes(base + map));
+      track.append(await fetchBytes(base + map, signal));
     }
     if (segment && next.part < segment.parts.length) {
-      track.append(await fetchBytes(base + segment.parts[next.part]));
+      track.append(await fetchBytes(base + segment.parts[next.part], signal));
       next.part += 1;
     } else if (segment && segment.finished) {
       next = { msn: next.msn + 1, part: 0 };
     } else {
-      const response = await fetch(withQuery(base + uri, `_HLS_msn=${next.msn}&_HLS_part=${next.part}`));
+      const response = await fetch(withQuery(base + uri, `_HLS_msn=${next.msn}&_HLS_part=${next.part}`), { signal });
       if (response.status === 404) { log('stream ended'); return; }
       if (!response.ok) { await new Promise((r) => setTimeout(r, 500)); continue; }
       playlist = parseMediaPlaylist(await response.text());
@@ -107,8 +109,9 @@ async function followTrack(base, uri, track) {
   }
 }
 
-export async function playLowLatencyHLS(video, base, query = '') {
-  const master = await (await fetch(base + 'llhls.m3u8' + query)).text();
+// `signal` (optional) stops fetching and following when it aborts; likewise for HTTP-FLV.
+export async function playLowLatencyHLS(video, base, query = '', signal = undefined) {
+  const master = await (await fetch(base + 'llhls.m3u8' + query, { signal })).text();
   const lines = master.split('\n');
   const variantIndex = lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF:'));
   const variant = parseAttributes(lines[variantIndex].slice(18));
@@ -117,11 +120,11 @@ export async function playLowLatencyHLS(video, base, query = '') {
   const mediaSource = await openMediaSource(video);
   const follows = [];
   const videoCodec = codecs.find((c) => !c.startsWith('mp4a'));
-  if (videoCodec) follows.push(followTrack(base, lines[variantIndex + 1], new TrackBuffer(mediaSource, `video/mp4; codecs="${videoCodec}"`)));
+  if (videoCodec) follows.push(followTrack(base, lines[variantIndex + 1], new TrackBuffer(mediaSource, `video/mp4; codecs="${videoCodec}"`), signal));
   const audioCodec = codecs.find((c) => c.startsWith('mp4a'));
   const audioURI = audioLine ? parseAttributes(audioLine.slice(13)).URI : (!videoCodec ? lines[variantIndex + 1] : null);
-  if (audioCodec && audioURI) follows.push(followTrack(base, audioURI, new TrackBuffer(mediaSource, `audio/mp4; codecs="${audioCodec}"`)));
-  followLiveEdge(video, 3);
+  if (audioCodec && audioURI) follows.push(followTrack(base, audioURI, new TrackBuffer(mediaSource, `audio/mp4; codecs="${audioCodec}"`), signal));
+  followLiveEdge(video, 3, signal);
   log('playing LL-HLS over MSE');
   await Promise.all(follows);
 }
@@ -237,8 +240,8 @@ function avcPictureSize(record) {
 
 // Reads FLV tags from the HTTP-FLV response as they arrive and remuxes H.264 and AAC into one
 // fMP4 fragment per video frame (and per few audio frames).
-export async function playHTTPFLV(video, base, query = '') {
-  const response = await fetch(base + 'live.flv' + query);
+export async function playHTTPFLV(video, base, query = '', signal = undefined) {
+  const response = await fetch(base + 'live.flv' + query, { signal });
   if (!response.ok) { log('stream not live'); return; }
   const mediaSource = await openMediaSource(video);
   const reader = response.body.getReader();
@@ -250,7 +253,7 @@ export async function playHTTPFLV(video, base, query = '') {
     track.buffer.append(fragment(sequence++, audioQueue[0].time, audioQueue));
     audioQueue = [];
   };
-  followLiveEdge(video, 2);
+  followLiveEdge(video, 2, signal);
   log('playing HTTP-FLV remuxed to fMP4');
   for (;;) {
     const { value, done } = await reader.read();

@@ -25,7 +25,7 @@ public final class RetentionWorker: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.sweep(now: Date())
                 // Cancelled at shutdown: the loop ends, nothing is thrown (a throw fails the group).
