@@ -478,7 +478,7 @@ async function renderOverview(state, content) {
       : h('p', { class: 'muted', text: 'No outputs are enabled.' }),
     signed && h('p', { class: 'hint', text: `Signed play URLs, valid until ${formatDate(play.expiresAt)}.` }));
   content.append(h('div', { class: 'grid' }, pushPanel, playPanel),
-    h('div', { class: 'grid' }, previewPanel(channel, query), statsPanel(channel)));
+    h('div', { class: 'grid' }, previewPanel(channel, query), statsPanel(channel, query)));
   pushRow.showQR();
 }
 
@@ -501,13 +501,25 @@ function previewPanel(channel, query) {
     const failed = (error) => { if (error.name !== 'AbortError') status.textContent = error.message; };
     if (protocol.value === 'flv') playHTTPFLV(video, base, query, controller.signal).catch(failed);
     else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, query, controller.signal).catch(failed);
-    else {
-      const playlist = rendition.value ? `${base}index.m3u8` : `${base}live.m3u8`;
-      if (!video.canPlayType('application/vnd.apple.mpegurl')) { status.textContent = 'This browser has no native HLS; try LL-HLS.'; return; }
-      video.src = playlist + query;
-      video.play().catch(() => {});
-      status.textContent = 'playing HLS natively';
+    else playClassicHLS(base, controller.signal).catch(failed);
+  };
+  // The browser's own HLS player, started once the playlist holds three segments: a live
+  // playlist shorter than that is where players may not start (RFC 8216, 6.3.3), and
+  // Chromium's refuses it.
+  const playClassicHLS = async (base, signal) => {
+    const playlist = (rendition.value ? `${base}index.m3u8` : `${base}live.m3u8`) + query;
+    if (!video.canPlayType('application/vnd.apple.mpegurl')) { status.textContent = 'This browser has no native HLS; try LL-HLS.'; return; }
+    for (let attempt = 0; attempt < 60; attempt += 1) {
+      const response = await fetch(playlist, { signal, cache: 'no-store' });
+      const segments = response.ok ? (await response.text()).split('#EXTINF').length - 1 : 0;
+      if (segments >= 3) break;
+      status.textContent = response.ok ? `Waiting for HLS segments (${segments} of 3)…` : 'The stream is not live.';
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (signal.aborted) return;
     }
+    video.src = playlist;
+    video.play().catch(() => {});
+    status.textContent = 'playing HLS natively';
   };
   const button = h('button', { type: 'button', id: 'preview-start', text: 'Watch', disabled: protocols.length === 0, onclick: start });
   view.cleanups.push(stop);
@@ -517,7 +529,7 @@ function previewPanel(channel, query) {
     video, status);
 }
 
-function statsPanel(channel) {
+function statsPanel(channel, query) {
   const stat = (key, label) => h('div', { class: 'stat' }, h('div', { class: 'value', dataset: { stat: key }, text: '—' }), h('div', { class: 'label', text: label }));
   const stats = h('div', { class: 'stats', id: 'stats' }, stat('bitrate', 'Ingest bitrate'), stat('fps', 'Frames per second'),
     stat('resolution', 'Resolution'), stat('codecs', 'Codecs'), stat('viewers', 'Viewers'), stat('since', 'Live since'));
@@ -528,7 +540,7 @@ function statsPanel(channel) {
   let snapshotTag = null;
   const refreshSnapshot = async () => {
     if (!channel.record.snapshots.enabled) return;
-    const response = await fetch(`/${channel.id}/snapshot.jpg`, { cache: 'no-cache' }).catch(() => null);
+    const response = await fetch(`/${channel.id}/snapshot.jpg${query}`, { cache: 'no-cache' }).catch(() => null);
     if (!response?.ok) return;
     const tag = response.headers.get('ETag');
     if (tag && tag === snapshotTag) return;

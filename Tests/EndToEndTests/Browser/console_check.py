@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Walks through the Sluice web console in headless Chromium against a running `sluice serve`,
+the way a person would: sign in, create a channel, read its push URL (and decode its QR code
+with zbarimg), publish to it with ffmpeg, watch the preview over HTTP-FLV and HLS, change
+settings (one refused inline first), set a watermark, see the channel live with a viewer in the
+list, browse recordings and settings, sign out. Prints one JSON object of what it saw; saves a
+screenshot of every page into SCREENSHOTS. Every wait is bounded.
+
+    console_check.py BASE_URL ADMIN_KEY SCREENSHOTS
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+base, admin_key, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(shots, exist_ok=True)
+seen = {}
+children = []
+
+
+def api(path, method="GET", body=None, headers=None):
+    """The API with the admin key, or with the given headers; returns (status, parsed JSON or None)."""
+    request = urllib.request.Request(base + path, method=method, data=body,
+                                     headers=headers if headers is not None else {"Authorization": "Bearer " + admin_key})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = response.read()
+            return response.status, (json.loads(data) if data and response.headers.get_content_type() == "application/json" else None)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def png(width, height, rgb):
+    """A one-colour PNG."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def unlabeled(driver):
+    """Form controls on the page without a label (label[for], a wrapping label or aria-label)."""
+    return driver.execute_script("""
+        return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')].filter((el) => {
+          if (el.offsetParent === null) return false;
+          if (el.tagName === 'BUTTON') return !(el.textContent.trim() || el.getAttribute('aria-label'));
+          return !(el.getAttribute('aria-label') || el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)));
+        }).map((el) => el.outerHTML.slice(0, 80));""")
+
+
+def played_seconds(driver, seconds, limit=45):
+    """Waits until the preview's currentTime has moved `seconds` past its first value; returns how far it got."""
+    deadline, started, current = time.time() + limit, None, 0.0
+    while time.time() < deadline:
+        current = driver.execute_script("return document.getElementById('preview').currentTime") or 0.0
+        if started is None and current > 0:
+            started = current
+        if started is not None and current - started > seconds:
+            break
+        time.sleep(0.25)
+    return {"played": current - (started or current), "currentTime": current,
+            "status": driver.find_element(By.ID, "status").text,
+            "error": driver.execute_script("const v = document.getElementById('preview'); return v.error && v.error.message")}
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio",
+                 "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000"):
+    options.add_argument(argument)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(15)
+# Pages re-render as data arrives: a vanished element is retried, not fatal.
+retried = (NoSuchElementException, StaleElementReferenceException)
+wait = WebDriverWait(driver, 20, ignored_exceptions=retried)
+try:
+    # Sign in: a wrong key is refused in the form, the right one opens the channel list.
+    driver.get(base + "/console/")
+    key = wait.until(lambda d: d.find_element(By.ID, "api-key"))
+    driver.save_screenshot(f"{shots}/console-signin.png")
+    key.send_keys("sk_not-a-key", Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.ID, "signin-error").text)
+    seen["wrongKeyError"] = driver.find_element(By.ID, "signin-error").text
+    key = driver.find_element(By.ID, "api-key")
+    key.clear()
+    key.send_keys(admin_key, Keys.ENTER)
+    wait.until(lambda d: d.find_elements(By.ID, "channels"))
+    seen["secretsInPage"] = admin_key in driver.page_source
+    seen["localStorage"] = driver.execute_script("return localStorage.length + sessionStorage.length")
+    seen["documentCookie"] = driver.execute_script("return document.cookie")
+    # The cookie's path is /api/, so the page's own cookie list cannot show it: ask the browser.
+    cookie = next(c for c in driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"] if c["name"] == "sluice_session")
+    seen["cookie"] = {"httpOnly": cookie["httpOnly"], "sameSite": cookie.get("sameSite"), "path": cookie["path"]}
+    seen["unlabeled"] = {"list": unlabeled(driver)}
+
+    # Create a channel.
+    driver.find_element(By.ID, "new-channel").click()
+    name = wait.until(lambda d: d.find_element(By.ID, "f-name"))
+    name.send_keys("Console e2e")
+    name.submit()
+    wait.until(lambda d: d.find_elements(By.ID, "push-url"))
+    channel_id = driver.current_url.split("#/channels/")[1].split("/")[0]
+    seen["channelId"] = channel_id
+    status, stored = api(f"/api/v1/channels/{channel_id}")
+    seen["channelStored"] = status == 200 and stored["name"] == "Console e2e"
+
+    # General settings: an invalid value is refused beside its field, then HLS is turned on.
+    driver.get(f"{base}/console/#/channels/{channel_id}/general")
+    size = wait.until(lambda d: d.find_element(By.ID, "f-hls-listSize"))
+    size.clear()
+    size.send_keys("0")
+    driver.find_element(By.ID, "f-outputs-hls").click()
+    driver.find_element(By.CSS_SELECTOR, "#general-form button[type=submit]").click()
+    wait.until(lambda d: d.find_element(By.ID, "f-hls-listSize-error").text)
+    seen["inlineError"] = driver.find_element(By.ID, "f-hls-listSize-error").text
+    seen["inlineInvalid"] = size.get_attribute("aria-invalid")
+    seen["hlsAfterRefusal"] = api(f"/api/v1/channels/{channel_id}")[1]["outputs"]["hls"]
+    driver.save_screenshot(f"{shots}/console-general-error.png")
+    size.clear()
+    size.send_keys("6")
+    driver.find_element(By.CSS_SELECTOR, "#general-form button[type=submit]").click()
+    wait.until(lambda d: not d.find_element(By.ID, "f-hls-listSize-error").text and api(f"/api/v1/channels/{channel_id}")[1]["outputs"]["hls"])
+    seen["hlsSaved"] = api(f"/api/v1/channels/{channel_id}")[1]["outputs"]["hls"]
+    seen["unlabeled"]["general"] = unlabeled(driver)
+
+    # The overview: push URL as text and QR code (decoded with zbarimg).
+    driver.get(f"{base}/console/#/channels/{channel_id}")
+    push_url = wait.until(lambda d: d.find_element(By.ID, "push-url")).text
+    seen["pushURL"] = push_url
+    qr = wait.until(lambda d: d.execute_script(
+        "const i = document.getElementById('push-url-qr'); return i && !i.hidden && i.complete && i.naturalWidth > 0 ? i : null"))
+    with tempfile.NamedTemporaryFile(suffix=".png") as image:
+        image.write(qr.screenshot_as_png)
+        image.flush()
+        decoded = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sbinary", image.name], capture_output=True, timeout=20)
+    seen["qrDecoded"] = decoded.stdout.decode()
+    seen["obsServer"] = driver.find_element(By.ID, "obs-server").text
+    seen["obsKey"] = driver.find_element(By.ID, "obs-key").text
+    seen["playURLs"] = [row.get_attribute("data-url") for row in driver.find_elements(By.CSS_SELECTOR, ".url[data-url]")]
+
+    # Publish to the URL read from the page.
+    publisher = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+                                  "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+                                  "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+                                  "-t", "120", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+                                  "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", push_url],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    children.append(publisher)
+    WebDriverWait(driver, 30, ignored_exceptions=retried).until(lambda d: d.find_element(By.ID, "live-badge").text == "Live")
+    WebDriverWait(driver, 15, ignored_exceptions=retried).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-stat=resolution]").text != "—")
+    seen["stats"] = {el.get_attribute("data-stat"): el.text for el in driver.find_elements(By.CSS_SELECTOR, "[data-stat]")}
+
+    # Live preview: HTTP-FLV, then HLS, each past 2 s of playing.
+    Select(driver.find_element(By.ID, "preview-protocol")).select_by_value("flv")
+    driver.find_element(By.ID, "preview-start").click()
+    seen["previewFLV"] = played_seconds(driver, 2.5)
+    driver.execute_script("document.getElementById('preview').scrollIntoView({block: 'center'})")
+    driver.save_screenshot(f"{shots}/console-channel-flv.png")
+    Select(driver.find_element(By.ID, "preview-protocol")).select_by_value("hls")
+    driver.find_element(By.ID, "preview-start").click()
+    seen["previewHLS"] = played_seconds(driver, 2.5, limit=60)
+    driver.save_screenshot(f"{shots}/console-channel-hls.png")
+    seen["unlabeled"]["overview"] = unlabeled(driver)
+
+    # Watermark: text and an uploaded image, stored through the console.
+    driver.get(f"{base}/console/#/channels/{channel_id}/watermark")
+    text = wait.until(lambda d: d.find_element(By.ID, "f-watermark-text-text"))
+    driver.find_element(By.ID, "f-watermark-text-enabled").click()
+    text.send_keys("Sluice 直播")
+    driver.find_element(By.ID, "f-watermark-image-enabled").click()
+    with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as image:
+        image.write(png(64, 32, (220, 30, 30)))
+    driver.find_element(By.ID, "watermark-file").send_keys(image.name)
+    WebDriverWait(driver, 10, ignored_exceptions=retried).until(lambda d: api(f"/api/v1/channels/{channel_id}/watermark-image")[0] == 200)
+    driver.find_element(By.CSS_SELECTOR, "#watermark-form button[type=submit]").click()
+    WebDriverWait(driver, 10, ignored_exceptions=retried).until(lambda d: api(f"/api/v1/channels/{channel_id}")[1]["watermark"]["text"]["enabled"])
+    mark = api(f"/api/v1/channels/{channel_id}")[1]["watermark"]
+    seen["watermark"] = {"text": mark["text"]["text"], "textEnabled": mark["text"]["enabled"], "imageEnabled": mark["image"]["enabled"],
+                         "imageStored": api(f"/api/v1/channels/{channel_id}/watermark-image")[0] == 200}
+    WebDriverWait(driver, 10, ignored_exceptions=retried).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#watermark-stage .mark-image"))
+    seen["watermarkPreview"] = {"text": driver.find_element(By.CSS_SELECTOR, "#watermark-stage .mark-text").text,
+                                "image": len(driver.find_elements(By.CSS_SELECTOR, "#watermark-stage .mark-image"))}
+    driver.save_screenshot(f"{shots}/console-watermark.png")
+    seen["unlabeled"]["watermark"] = unlabeled(driver)
+
+    # The channel list shows it live with a viewer (ffmpeg watching HTTP-FLV).
+    viewer = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", f"{base}/{channel_id}/live.flv",
+                               "-t", "40", "-f", "null", "-"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children.append(viewer)
+    driver.get(f"{base}/console/#/channels")
+    row = f"tr[data-channel='{channel_id}']"
+    WebDriverWait(driver, 20, ignored_exceptions=retried).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{row} [data-status=live]")
+                                    and int(d.find_element(By.CSS_SELECTOR, f"{row} [data-viewers]").get_attribute("data-viewers")) >= 1)
+    seen["listLive"] = driver.find_element(By.CSS_SELECTOR, f"{row} [data-status]").text
+    seen["listViewers"] = int(driver.find_element(By.CSS_SELECTOR, f"{row} [data-viewers]").get_attribute("data-viewers"))
+    driver.save_screenshot(f"{shots}/console-channels.png")
+
+    # Relays, recordings, settings pages, and the list and overview at phone width.
+    for page, shot in (("channels/" + channel_id + "/relays", "relays"), ("recordings", "recordings"), ("settings", "settings")):
+        driver.get(f"{base}/console/#/{page}")
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text not in ("", "Loading…"))
+        time.sleep(0.5)
+        driver.save_screenshot(f"{shots}/console-{shot}.png")
+        seen["unlabeled"][shot] = unlabeled(driver)
+    driver.set_window_size(375, 812)
+    for page, shot in (("channels", "channels-375"), ("channels/" + channel_id, "channel-375")):
+        driver.get(f"{base}/console/#/{page}")
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text not in ("", "Loading…"))
+        time.sleep(1)
+        driver.save_screenshot(f"{shots}/console-{shot}.png")
+    seen["narrowOverflow"] = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    driver.set_window_size(1280, 1000)
+
+    # Sign out: the old cookie no longer opens the API.
+    cookie_header = {"Cookie": f"sluice_session={cookie['value']}"}
+    seen["cookieBeforeSignOut"] = api("/api/v1/channels", headers=cookie_header)[0]
+    driver.find_element(By.ID, "sign-out").click()
+    wait.until(lambda d: d.find_elements(By.ID, "signin-form"))
+    seen["cookieAfterSignOut"] = api("/api/v1/channels", headers=cookie_header)[0]
+    print(json.dumps(seen))
+finally:
+    for child in children:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    driver.quit()
