@@ -3,6 +3,7 @@
 # feeds every operation of /api/v1/openapi.json generated requests, and fails on any 5xx or
 # any response that breaks the document's schemas (or a server that stops answering).
 #   ops/api-fuzz.sh [EXAMPLES]      default 30 examples per operation, fixed seed
+# The server-sent event stream never ends by design, so it is left out (the console test reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ PORT=$(grep "http listening" "$WORK/out" | sed 's/.*://')
 
 python3 -m schemathesis.cli run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
     -H "Authorization: Bearer $KEY" --checks not_a_server_error,response_schema_conformance \
+    --exclude-path /api/v1/events/streams \
     --hypothesis-max-examples "$EXAMPLES" --hypothesis-seed 1 --hypothesis-derandomize
 if ! kill -0 "$SERVER" 2>/dev/null; then
     echo "ops/api-fuzz.sh: the server died:" >&2
