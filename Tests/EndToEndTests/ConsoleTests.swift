@@ -51,6 +51,11 @@ extension EndToEnd {
             var previewFLV: Preview
             var previewHLS: Preview
             var watermark: Watermark
+            var recordingSaved: Bool
+            var snapshotsShown: Int
+            var mp4Shown: Int
+            var mp4Played: Double
+            var snapshotDeleted: Bool
             var listLive: String
             var listViewers: Int
             var narrowOverflow: Int
@@ -91,6 +96,10 @@ extension EndToEnd {
             #expect(seen.watermark.text == "Sluice 直播" && seen.watermark.textEnabled && seen.watermark.imageEnabled
                     && seen.watermark.imageStored)
             #expect(seen.listLive == "Live" && seen.listViewers >= 1)
+            #expect(seen.recordingSaved)
+            #expect(seen.snapshotsShown >= 1 && seen.mp4Shown >= 1, "\(seen.snapshotsShown) snapshots, \(seen.mp4Shown) MP4 files")
+            #expect(seen.mp4Played > 1, "an MP4 recording plays in the page")
+            #expect(seen.snapshotDeleted, "deleted from the grid and the index")
             #expect(seen.narrowOverflow <= 0, "nothing wider than a 375 px screen")
             #expect(seen.cookieBeforeSignOut == 200 && seen.cookieAfterSignOut == 401, "signing out ends the cookie")
         }

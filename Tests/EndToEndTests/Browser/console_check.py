@@ -138,6 +138,22 @@ try:
     seen["hlsSaved"] = api(f"/api/v1/channels/{channel_id}")[1]["outputs"]["hls"]
     seen["unlabeled"]["general"] = unlabeled(driver)
 
+    # Snapshots every 2 s and MP4 files of 10 s, through their settings pages.
+    for tab, checks, values in (("snapshots", ["f-record-snapshots-enabled"], {"f-record-snapshots-intervalSeconds": "2"}),
+                                ("recording", ["f-record-mp4-enabled"], {"f-record-mp4-segmentSeconds": "10"})):
+        driver.get(f"{base}/console/#/channels/{channel_id}/{tab}")
+        wait.until(lambda d: d.find_elements(By.ID, checks[0]))
+        for box in checks:
+            driver.find_element(By.ID, box).click()
+        for field, value in values.items():
+            driver.find_element(By.ID, field).clear()
+            driver.find_element(By.ID, field).send_keys(value)
+        driver.find_element(By.CSS_SELECTOR, f"#{tab}-form button[type=submit]").click()
+        wait.until(lambda d: "Saved" in d.find_element(By.ID, "toast").text)
+    record = api(f"/api/v1/channels/{channel_id}")[1]["record"]
+    seen["recordingSaved"] = record["snapshots"] == {"enabled": True, "intervalSeconds": 2} and record["mp4"]["enabled"] \
+        and record["mp4"]["segmentSeconds"] == 10
+
     # The overview: push URL as text and QR code (decoded with zbarimg).
     driver.get(f"{base}/console/#/channels/{channel_id}")
     push_url = wait.until(lambda d: d.find_element(By.ID, "push-url")).text
@@ -210,8 +226,29 @@ try:
     seen["listViewers"] = int(driver.find_element(By.CSS_SELECTOR, f"{row} [data-viewers]").get_attribute("data-viewers"))
     driver.save_screenshot(f"{shots}/console-channels.png")
 
-    # Relays, recordings, settings pages, and the list and overview at phone width.
-    for page, shot in (("channels/" + channel_id + "/relays", "relays"), ("recordings", "recordings"), ("settings", "settings")):
+    # Recordings: the snapshot grid and an MP4 that plays in the page; a snapshot deleted from it.
+    WebDriverWait(driver, 30).until(lambda d: (api(f"/api/v1/assets?channel={channel_id}&kind=mp4")[1] or {"items": []})["items"])
+    driver.get(f"{base}/console/#/recordings")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset] img"))
+    seen["snapshotsShown"] = len(driver.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset]"))
+    seen["mp4Shown"] = len(driver.find_elements(By.XPATH, "//tr[@data-asset][td[2]='mp4']"))
+    driver.find_element(By.XPATH, "//tr[@data-asset][td[2]='mp4']//button[text()='Play']").click()
+    recording = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#asset-player video"))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return arguments[0].currentTime", recording) > 1)
+    seen["mp4Played"] = driver.execute_script("return arguments[0].currentTime", recording)
+    driver.save_screenshot(f"{shots}/console-recordings.png")
+    before = len(api(f"/api/v1/assets?channel={channel_id}&kind=snapshot&limit=500")[1]["items"])
+    first = driver.find_element(By.CSS_SELECTOR, "#assets figure[data-asset]")
+    deleted_id = first.get_attribute("data-asset")
+    first.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    WebDriverWait(driver, 5).until(lambda d: d.switch_to.alert).accept()
+    WebDriverWait(driver, 10).until(lambda d: api(f"/api/v1/assets/{deleted_id}")[0] == 404)
+    seen["snapshotDeleted"] = api(f"/api/v1/assets/{deleted_id}")[0] == 404 and not driver.find_elements(By.CSS_SELECTOR, f"[data-asset='{deleted_id}']")
+    seen["unlabeled"]["recordings"] = unlabeled(driver)
+    seen["snapshotsBeforeDelete"] = before
+
+    # Relays and settings pages, and the list and overview at phone width.
+    for page, shot in (("channels/" + channel_id + "/relays", "relays"), ("settings", "settings")):
         driver.get(f"{base}/console/#/{page}")
         wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text not in ("", "Loading…"))
         time.sleep(0.5)
