@@ -72,9 +72,10 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // Stream workers: transcoding ladder with watermarks (FFmpeg), snapshots, VOD recording,
-        // retention, relays to other platforms.
+        // retention, relays to other platforms, webhooks.
         .target(name: "Workers", dependencies: [
             "CFFmpeg", "Media", "RTMP", "Events", "State", "Packager",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -15,15 +15,19 @@ public struct APIRouter: Sendable {
     let streams: StreamsAPI
     let settings: SQLiteSettingsStore
     let assets: AssetsAPI?
+    let webhooks: WebhooksAPI?
 
-    /// - Parameter assets: recordings and snapshots; nil where this node keeps none.
+    /// - Parameters:
+    ///   - assets: recordings and snapshots; nil where this node keeps none.
+    ///   - webhooks: webhook settings and deliveries; nil where no webhook worker runs.
     public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore,
-                assets: AssetsAPI? = nil) {
+                assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil) {
         self.keys = keys
         self.channels = channels
         self.streams = streams
         self.settings = settings
         self.assets = assets
+        self.webhooks = webhooks
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -55,6 +59,9 @@ public struct APIRouter: Sendable {
         case "assets":
             guard let assets else { return .error(APIError(.notFound, code: "not_found", message: "This node keeps no assets.")) }
             return await assets.handle(request)
+        case "webhooks":
+            guard let webhooks else { return .error(APIError(.notFound, code: "not_found", message: "No webhook worker runs here.")) }
+            return await webhooks.handle(request)
         default: return await KeysAPI(keys: keys).handle(request)
         }
     }

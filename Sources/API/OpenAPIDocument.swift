@@ -107,6 +107,13 @@ enum OpenAPIDocument {
                                                                     relays: [.init(url: "rtmp://h/a/k")]), key: "k"),
             "Asset": asset,
             "SignIn": .object(["key": .string("sk_…")]),
+            "WebhookSettings": (try? ChannelJSON.value(of: WebhookSettings(
+                webhooks: [Webhook(url: "https://hooks.example/sluice", events: ["stream.online"])], signingSecret: "whsec_…"))) ?? .null,
+            "WebhookUpdate": .object(["webhooks": .array([.object(["url": .string("https://hooks.example/sluice"),
+                                                                  "events": .array([.string("stream.online")])])])]),
+            "WebhookDeliveryList": .object(["items": .array([(try? ChannelJSON.value(of: WebhookDelivery(
+                eventID: "e", eventType: "stream.online", streamID: "s", url: "https://hooks.example/sluice", status: .retrying,
+                attempts: 2, httpStatus: 503, error: "HTTP 503"))) ?? .null])]),
             "ConsoleSession": .object(["scope": .string("admin"), "csrfToken": .string("c"),
                                        "expiresAt": .string("2030-01-01T00:00:00Z")]),
             "QRRequest": .object(["text": .string("rtmp://h/stream/s"), "title": .string("Push URL")]),

@@ -43,7 +43,7 @@ extension StreamChannel {
             check(["http", "https"].contains(url?.scheme?.lowercased() ?? "") && !(url?.host ?? "").isEmpty
                   && hook.count <= 2048, "admissionURL", "must be an http:// or https:// URL")
         }
-        errors += watermarkErrors() + transcodeErrors() + relayErrors()
+        errors += watermarkErrors() + transcodeErrors() + relayErrors() + Webhook.validationErrors(webhooks, field: "webhooks")
         return errors
     }
 

@@ -8,6 +8,7 @@ public enum BusValue: Sendable, Hashable {
     case lifecycle(LifecycleEvent)
     case channel(ChannelChange)
     case asset(AssetCreated)
+    case webhookDeadLetter(WebhookDeadLetter)
 }
 
 /// One record: a key (the stream id for every topic so far) and a value.

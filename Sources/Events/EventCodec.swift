@@ -43,6 +43,21 @@ public struct EventCodec: Sendable {
         try encode(type: AssetCreated.type, event, id: id, time: time, source: source)
     }
 
+    public func encode(_ event: WebhookDeadLetter, id: UUID = UUID(), time: Date = Date(), source: String) throws -> Data {
+        try encode(type: "webhook.deadletter", event, id: id, time: time, source: source)
+    }
+
+    public func decodeWebhookDeadLetter(_ json: Data) throws -> WebhookDeadLetter {
+        try decoder.decode(EventEnvelope<WebhookDeadLetter>.self, from: json).data
+    }
+
+    /// An envelope of any type and payload, e.g. the body of a webhook (`recording.ready`
+    /// carrying an `asset.created` payload).
+    public func encode<Payload: Codable & Sendable>(type: String, _ data: Payload, id: String, time: Date,
+                                                    source: String) throws -> Data {
+        try encoder.encode(EventEnvelope(type: type, version: Self.currentVersion, id: id, time: time, source: source, data: data))
+    }
+
     public func decodeAsset(_ json: Data) throws -> AssetCreated {
         let header = try decoder.decode(EventEnvelope<Empty>.self, from: json)
         guard header.version == Self.currentVersion else {

@@ -153,7 +153,7 @@ extension BusRecord {
     var payloadBytes: Int {
         switch value {
         case .frame(let frame): return frame.payload.readableBytes + 64
-        case .lifecycle, .channel, .asset: return 256
+        case .lifecycle, .channel, .asset, .webhookDeadLetter: return 256
         }
     }
 }

@@ -24,6 +24,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     /// `http://` or `https://` URL asked before every publish and play of this channel;
     /// `nil`: the global hook, if one is configured.
     public var admissionURL: String?
+    /// Receivers of this channel's events (beside the global list).
+    public var webhooks: [Webhook]
     public var createdAt: Date
     public var updatedAt: Date
     /// Increases with every change; the API's ETag.
@@ -32,7 +34,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public init(id: ChannelID = ChannelID(), name: String, description: String = "", enabled: Bool = true,
                 expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
                 motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
-                relays: [Relay] = [], playback: Playback = .init(), admissionURL: String? = nil, createdAt: Date = Date(),
+                relays: [Relay] = [], playback: Playback = .init(), admissionURL: String? = nil, webhooks: [Webhook] = [],
+                createdAt: Date = Date(),
                 updatedAt: Date? = nil, revision: Int = 1) {
         self.id = id
         self.name = name
@@ -48,9 +51,33 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         self.relays = relays
         self.playback = playback
         self.admissionURL = admissionURL
+        self.webhooks = webhooks
         self.createdAt = createdAt
         self.updatedAt = updatedAt ?? createdAt
         self.revision = revision
+    }
+
+    /// Channels stored before a field existed read with its default.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(ChannelID.self, forKey: .id)
+        name = try container.decode(String.self, forKey: .name)
+        description = try container.decode(String.self, forKey: .description)
+        enabled = try container.decode(Bool.self, forKey: .enabled)
+        expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
+        outputs = try container.decode(Outputs.self, forKey: .outputs)
+        hls = try container.decode(HLS.self, forKey: .hls)
+        record = try container.decode(Record.self, forKey: .record)
+        motion = try container.decode(Motion.self, forKey: .motion)
+        watermark = try container.decode(Watermark.self, forKey: .watermark)
+        transcode = try container.decode(Transcode.self, forKey: .transcode)
+        relays = try container.decode([Relay].self, forKey: .relays)
+        playback = try container.decode(Playback.self, forKey: .playback)
+        admissionURL = try container.decodeIfPresent(String.self, forKey: .admissionURL)
+        webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        updatedAt = try container.decode(Date.self, forKey: .updatedAt)
+        revision = try container.decode(Int.self, forKey: .revision)
     }
 
     /// The stream id encoders publish this channel to: its id, lowercased.

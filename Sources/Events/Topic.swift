@@ -12,6 +12,8 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     case channels = "sluice.channels"
     /// `asset.created`: recordings, snapshots, VOD playlists, motion clips; key: stream id.
     case assets = "sluice.assets"
+    /// `webhook.deadletter`: events no receiver attempt accepted; key: stream id.
+    case webhookDeadLetter = "sluice.webhooks.deadletter"
 
     public var name: String { rawValue }
 
@@ -22,6 +24,7 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
         case .mediaSource, .mediaRenditions: return 12
         case .channels: return 3
         case .assets: return 6
+        case .webhookDeadLetter: return 3
         }
     }
 }

@@ -80,6 +80,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds an admission hook's answer is reused (0: ask every time).")
     var admissionCacheSeconds = 0
 
+    @Option(help: "Attempts per webhook event and receiver before it is parked on sluice.webhooks.deadletter.")
+    var webhookAttempts = 6
+
+    @Option(help: "Milliseconds before a webhook's first retry; each further retry waits twice as long.")
+    var webhookFirstRetryMs = 1000
+
     func run() async throws {
         let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }

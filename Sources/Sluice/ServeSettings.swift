@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import State
+import Workers
 
 /// Validated settings of `serve`, from flags and environment.
 struct ServeSettings {
@@ -28,6 +29,8 @@ struct ServeSettings {
     var watermarkFont: String
     /// Where assets go when not under the data dir.
     var s3: S3AssetStore.Configuration?
+    /// Webhook retries.
+    var webhooks: WebhookWorker.Configuration
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -54,6 +57,11 @@ struct ServeSettings {
         }
         watermarkFont = command.watermarkFont
         s3 = try Self.s3(command: command, environment: environment)
+        guard (1...20).contains(command.webhookAttempts) else { throw ValidationError("--webhook-attempts must be 1–20.") }
+        guard (10...600_000).contains(command.webhookFirstRetryMs) else {
+            throw ValidationError("--webhook-first-retry-ms must be 10–600000.")
+        }
+        webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs))
     }
 
     private static func s3(command: ServeCommand, environment: [String: String]) throws -> S3AssetStore.Configuration? {

@@ -26,6 +26,8 @@ struct SingleNode {
         let channels = SQLiteChannelStore(database: database)
         let keys = SQLiteAPIKeyStore(database: database)
         let serverSettings = try await SQLiteSettingsStore(database: database)
+        let webhookSettings = try await SQLiteWebhookSettingsStore(database: database)
+        let webhookDeliveries = WebhookDeliveryLog()
         let newAdminKey = try await keys.ensureAdminKey(preset: settings.adminKey)
         let announcer = ReadyAnnouncer(settings: settings, demo: try await demoChannel(channels))
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
@@ -76,7 +78,12 @@ struct SingleNode {
                 logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
             }
         }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
-                            assets: AssetsAPI(index: assetIndex, store: assetStore))
+                            assets: AssetsAPI(index: assetIndex, store: assetStore),
+                            webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries))
+        let webhooks = WebhookWorker(bus: bus, settings: webhookSettings, deliveries: webhookDeliveries,
+                                     node: settings.ingest.nodeID, configuration: settings.webhooks, logger: logger) { stream in
+            await Self.channel(of: stream, channels, logger: logger)?.webhooks ?? []
+        }
         let relays = RelayWorker(bus: bus, sessions: sessions, group: group, tls: settings.relayTLS,
                                  logger: logger) { stream in
             await Self.relayDestinations(of: stream, channels: channels, logger: logger)
@@ -98,6 +105,7 @@ struct SingleNode {
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
                        .init(service: vod), .init(service: mp4), .init(service: motion), .init(service: retention), .init(service: relays),
+                       .init(service: webhooks),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
@@ -147,7 +155,7 @@ struct SingleNode {
         do {
             return try await channels.channel(id)
         } catch {
-            logger.error("channel lookup failed; not recorded", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            logger.error("channel lookup failed; its settings are not applied this time", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil
         }
     }

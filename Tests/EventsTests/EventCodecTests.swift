@@ -68,6 +68,18 @@ import Testing
         #expect(throws: EventBusError.self) { try EventCodec().decodeAsset(Data(#"{"type":"asset.gone","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)) }
     }
 
+    @Test func webhookDeadLettersMatchTheirGoldenFile() throws {
+        let letter = WebhookDeadLetter(url: "https://hooks.example/sluice", eventType: "stream.online",
+                                       eventID: "2d7f4c1e-6a0b-5e4f-9c3d-1a2b3c4d5e6f", streamID: Self.stream.rawValue, attempts: 6,
+                                       lastError: "HTTP 503", body: #"{"type":"stream.online"}"#)
+        let url = try #require(Bundle.module.url(forResource: "webhook.deadletter.v1", withExtension: "json", subdirectory: "Golden"))
+        let golden = try Data(contentsOf: url)
+        let encoded = try EventCodec().encode(letter, id: Self.id, time: Self.time, source: "worker-1")
+        #expect(String(decoding: encoded, as: UTF8.self)
+            == String(decoding: golden, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try EventCodec().decodeWebhookDeadLetter(golden) == letter)
+    }
+
     @Test func unknownTypesAndVersionsAreErrors() {
         let unknown = Data(#"{"type":"stream.exploded","version":1,"id":"x","time":"2025-11-24T16:00:00Z","source":"a","data":{}}"#.utf8)
         #expect(throws: EventBusError.self) { try EventCodec().decodeLifecycle(unknown) }

@@ -1,0 +1,49 @@
+import Events
+import Foundation
+import NIOHTTP1
+import State
+
+/// `/api/v1/webhooks…`: the global webhook list with the signing secret (admin), and the recent
+/// deliveries of this node.
+public struct WebhooksAPI: Sendable {
+    let settings: SQLiteWebhookSettingsStore
+    let deliveries: WebhookDeliveryLog
+
+    public init(settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog) {
+        self.settings = settings
+        self.deliveries = deliveries
+    }
+
+    struct Update: Decodable {
+        var webhooks: [Webhook]
+    }
+
+    func handle(_ request: APIRequest) async -> APIResponse {
+        await ChannelsAPI.answering {
+            switch (request.method, request.path.count) {
+            case (.GET, 3): return .json(settings.current)
+            case (.PUT, 3): return try await replace(request)
+            case (.GET, 4) where request.path[3] == "deliveries": return .json(["items": deliveries.recent])
+            default: throw ChannelsAPI.methodNotAllowed(request.method)
+            }
+        }
+    }
+
+    private func replace(_ request: APIRequest) async throws -> APIResponse {
+        guard request.headers.first(name: "Content-Type")?.lowercased().hasPrefix("application/json") == true else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the body as application/json.")
+        }
+        guard let body = request.body, let update = try? ChannelJSON.decoder.decode(Update.self, from: Data(body.readableBytesView))
+        else { throw APIError(.badRequest, code: "invalid_json", message: "Send {webhooks: [{url, events?}]}.") }
+        let invalid = Webhook.validationErrors(update.webhooks, field: "webhooks")
+        guard invalid.isEmpty else {
+            throw APIError(.badRequest, code: "invalid_fields", message: "Some fields are not valid.", fields: invalid)
+        }
+        do {
+            try await settings.setWebhooks(update.webhooks)
+        } catch {
+            throw APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed.")
+        }
+        return .json(settings.current)
+    }
+}

@@ -1,0 +1,249 @@
+import AsyncHTTPClient
+import Events
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import State
+
+/// POSTs stream events to webhook receivers: each channel's `webhooks` and the global list,
+/// filtered by their `events`. The body is the event's JSON envelope (the same shape as on the
+/// bus); `X-Sluice-Signature` signs it with HMAC-SHA256. Each receiver has its own queue, so its
+/// events arrive in order and a slow or broken one delays nobody else; a failed attempt is
+/// retried with doubling waits, and an event no attempt delivered is parked on
+/// `sluice.webhooks.deadletter`.
+public final class WebhookWorker: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Attempts per event and receiver, the first included. Default 6.
+        public var attempts: Int
+        /// Wait before the first retry; each further retry waits twice as long. Default 1 s
+        /// (so 1, 2, 4, 8, 16 s: about half a minute in all).
+        public var firstRetry: Duration
+        /// Longest a receiver may take to answer one attempt. Default 10 s.
+        public var timeout: Duration
+        /// Longest an attempt keeps trying to connect (a receiver that is down fails the
+        /// attempt after this). Default 2 s.
+        public var connectTimeout: Duration
+        /// Events waiting per receiver; more are parked at once. Default 1000.
+        public var queueLimit: Int
+
+        public init(attempts: Int = 6, firstRetry: Duration = .seconds(1), timeout: Duration = .seconds(10),
+                    connectTimeout: Duration = .seconds(2), queueLimit: Int = 1000) {
+            self.attempts = max(1, attempts)
+            self.firstRetry = firstRetry
+            self.timeout = timeout
+            self.connectTimeout = connectTimeout
+            self.queueLimit = queueLimit
+        }
+    }
+
+    /// The webhooks of a stream's channel; none for streams without one.
+    public typealias ChannelWebhooks = @Sendable (StreamID) async -> [Webhook]
+
+    /// One event on its way to one receiver.
+    struct Job: Sendable {
+        var eventID: String
+        var eventType: String
+        var streamID: String
+        var body: [UInt8]
+    }
+
+    private let bus: any EventBus
+    private let lifecycle: BusSubscription
+    private let assets: BusSubscription
+    private let settings: SQLiteWebhookSettingsStore
+    private let deliveries: WebhookDeliveryLog
+    private let node: String
+    private let configuration: Configuration
+    private let logger: Logger
+    private let channelWebhooks: ChannelWebhooks
+    private let senders = NIOLockedValueBox([String: Sender]())
+    private let client: HTTPClient
+
+    public init(bus: any EventBus, settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, node: String,
+                configuration: Configuration = .init(), logger: Logger, channelWebhooks: @escaping ChannelWebhooks) {
+        self.bus = bus
+        lifecycle = bus.subscribe(to: .streamLifecycle, from: .end)
+        assets = bus.subscribe(to: .assets, from: .end)
+        self.settings = settings
+        self.deliveries = deliveries
+        self.node = node
+        self.configuration = configuration
+        self.logger = logger
+        self.channelWebhooks = channelWebhooks
+        var http = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                            timeout: .init(connect: .init(configuration.connectTimeout)))
+        http.connectionPool.idleTimeout = .seconds(30)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    for try await delivery in self.lifecycle {
+                        guard case .lifecycle(let event) = delivery.record.value else { continue }
+                        await self.dispatch(event)
+                    }
+                }
+                tasks.addTask {
+                    for try await delivery in self.assets {
+                        guard case .asset(let asset) = delivery.record.value else { continue }
+                        await self.dispatch(asset)
+                    }
+                }
+                try await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+        let ending = senders.withLockedValue { senders in
+            defer { senders.removeAll() }
+            return Array(senders.values)
+        }
+        for sender in ending { await sender.finish() }
+        try? await client.shutdown()
+    }
+
+    // MARK: Events to jobs
+
+    func dispatch(_ event: LifecycleEvent) async {
+        let id = UUID()
+        guard let body = try? EventCodec().encode(event, id: id, time: Date(), source: node) else { return }
+        await enqueue(Job(eventID: id.uuidString.lowercased(), eventType: event.type, streamID: event.key, body: Array(body)))
+    }
+
+    /// Recordings become `recording.ready`, pictures `snapshot.ready`, with the asset as data.
+    func dispatch(_ asset: AssetCreated) async {
+        let type = ["snapshot", "motion-snapshot"].contains(asset.kind) ? "snapshot.ready" : "recording.ready"
+        let id = UUID().uuidString.lowercased()
+        guard let body = try? EventCodec().encode(type: type, asset, id: id, time: Date(), source: node) else { return }
+        await enqueue(Job(eventID: id, eventType: type, streamID: asset.streamID.rawValue, body: Array(body)))
+    }
+
+    private func enqueue(_ job: Job) async {
+        var urls: [String] = []
+        var channelHooks: [Webhook] = []
+        if let id = StreamID(job.streamID) { channelHooks = await channelWebhooks(id) }
+        for hook in settings.current.webhooks + channelHooks where hook.wants(job.eventType) && !urls.contains(hook.url) {
+            urls.append(hook.url)
+        }
+        for url in urls {
+            let sender = senders.withLockedValue { senders in
+                if let sender = senders[url] { return sender }
+                let sender = Sender(url: url, worker: self)
+                senders[url] = sender
+                return sender
+            }
+            if !sender.send(job) { park(job, url: url, attempts: 0, error: "the receiver's queue is full") }
+        }
+    }
+
+    // MARK: Delivery
+
+    /// Tries `job` up to the configured attempts; parks it when none succeeds. Cancellation
+    /// (shutdown) parks it too.
+    func deliver(_ job: Job, to url: String) async {
+        var lastError = ""
+        var wait = configuration.firstRetry
+        for attempt in 1...configuration.attempts {
+            let outcome = await post(job, to: url)
+            if case .success = outcome {
+                deliveries.record(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
+                                                  status: .delivered, attempts: attempt, httpStatus: outcome.status))
+                return
+            }
+            lastError = outcome.message
+            let final = attempt == configuration.attempts || Task.isCancelled
+            deliveries.record(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
+                                              status: final ? .failed : .retrying, attempts: attempt, httpStatus: outcome.status,
+                                              error: lastError))
+            if final {
+                park(job, url: url, attempts: attempt, error: Task.isCancelled ? "shut down before delivery: \(lastError)" : lastError)
+                return
+            }
+            try? await Task.sleep(for: wait)
+            wait *= 2
+        }
+    }
+
+    enum Outcome {
+        case success(Int)
+        case failure(status: Int?, message: String)
+
+        var status: Int? {
+            switch self {
+            case .success(let status): return status
+            case .failure(let status, _): return status
+            }
+        }
+
+        var message: String {
+            if case .failure(_, let message) = self { return message }
+            return ""
+        }
+    }
+
+    private func post(_ job: Job, to url: String) async -> Outcome {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Sluice-Webhooks/1")
+        request.headers.add(name: "X-Sluice-Event", value: job.eventType)
+        request.headers.add(name: "X-Sluice-Delivery", value: job.eventID)
+        request.headers.add(name: "X-Sluice-Signature", value: settings.current.signature(of: job.body, at: Date()))
+        request.body = .bytes(ByteBuffer(bytes: job.body))
+        do {
+            let response = try await client.execute(request, timeout: .init(configuration.timeout))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            guard (200..<300).contains(response.status.code) else {
+                return .failure(status: Int(response.status.code), message: "HTTP \(response.status.code)")
+            }
+            return .success(Int(response.status.code))
+        } catch {
+            return .failure(status: nil, message: "\(error)")
+        }
+    }
+
+    private func park(_ job: Job, url: String, attempts: Int, error: String) {
+        logger.warning("webhook not delivered; parked", metadata: ["event": "\(job.eventType)", "stream": "\(job.streamID)",
+                                                                  "attempts": "\(attempts)", "error": "\(error)"])
+        let letter = WebhookDeadLetter(url: url, eventType: job.eventType, eventID: job.eventID, streamID: job.streamID,
+                                       attempts: attempts, lastError: error, body: String(decoding: job.body, as: UTF8.self))
+        do {
+            try bus.publish(BusRecord(key: job.streamID, value: .webhookDeadLetter(letter)), to: .webhookDeadLetter)
+        } catch {
+            logger.error("webhook dead letter not published", metadata: ["error": "\(error)"])
+        }
+    }
+
+    var queueLimit: Int { configuration.queueLimit }
+
+    /// One receiver's queue: a task that delivers its jobs one after another.
+    final class Sender: Sendable {
+        private let continuation: AsyncStream<Job>.Continuation
+        private let task: Task<Void, Never>
+
+        init(url: String, worker: WebhookWorker) {
+            let (jobs, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingOldest(worker.queueLimit))
+            self.continuation = continuation
+            task = Task {
+                for await job in jobs { await worker.deliver(job, to: url) }
+            }
+        }
+
+        /// `false` when the queue is full.
+        func send(_ job: Job) -> Bool {
+            if case .enqueued = continuation.yield(job) { return true }
+            return false
+        }
+
+        /// Ends the queue at shutdown: the job in flight gets parked, the rest are dropped with the process.
+        func finish() async {
+            continuation.finish()
+            task.cancel()
+            await task.value
+        }
+    }
+}
