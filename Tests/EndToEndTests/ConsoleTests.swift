@@ -30,6 +30,16 @@ extension EndToEnd {
             var path: String
         }
 
+        struct Hook: Decodable {
+            var url: String
+            var events: [String]?
+        }
+
+        struct Got: Decodable {
+            var event: String?
+            var signed: Bool
+        }
+
         struct Seen: Decodable {
             var wrongKeyError: String
             var secretsInPage: Bool
@@ -51,6 +61,9 @@ extension EndToEnd {
             var previewFLV: Preview
             var previewHLS: Preview
             var watermark: Watermark
+            var webhooksSaved: [Hook]
+            var signingSecret: Bool
+            var webhookReceived: [Got]
             var recordingSaved: Bool
             var snapshotsShown: Int
             var mp4Shown: Int
@@ -97,6 +110,10 @@ extension EndToEnd {
                     && seen.watermark.imageStored)
             #expect(seen.listLive == "Live" && seen.listViewers >= 1)
             #expect(seen.recordingSaved)
+            #expect(seen.webhooksSaved.count == 1 && seen.webhooksSaved.first?.events == ["stream.online", "stream.offline"])
+            #expect(seen.signingSecret)
+            #expect(seen.webhookReceived.first?.event == "stream.online" && seen.webhookReceived.first?.signed == true,
+                    "the receiver set in the console got the event, signed")
             #expect(seen.snapshotsShown >= 1 && seen.mp4Shown >= 1, "\(seen.snapshotsShown) snapshots, \(seen.mp4Shown) MP4 files")
             #expect(seen.mp4Played > 1, "an MP4 recording plays in the page")
             #expect(seen.snapshotDeleted, "deleted from the grid and the index")

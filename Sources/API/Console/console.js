@@ -383,6 +383,7 @@ const sections = {
     { path: 'watermark.image.y', label: 'Image y (px)', type: 'number' },
   ] },
   relays: { label: 'Relays' },
+  webhooks: { label: 'Webhooks' },
 };
 
 // ---------- Channel page ----------
@@ -403,6 +404,12 @@ async function renderChannel(id, tab) {
   });
   if (tab === 'overview') return renderOverview(state, content);
   if (tab === 'relays') return renderRelays(state, content);
+  if (tab === 'webhooks') {
+    content.append(h('div', { class: 'panel' }, h('h2', { text: 'Webhooks of this channel' }),
+      h('p', { class: 'hint', text: 'Besides the global webhooks (Settings), these receivers get this channel’s events.' }),
+      webhookEditor(state.channel.webhooks, 'channel-webhooks', async (webhooks) => { await channelSaver(state)({ webhooks }); })));
+    return;
+  }
   const section = sections[tab];
   if (!section) return navigate(`#/channels/${channel.id}`);
   const form = settingsForm(section.fields, channel, async (patch) => {
@@ -750,9 +757,75 @@ async function renderSettings() {
   if (!admin) form.querySelector('button').disabled = true;
   const children = [h('h1', { text: 'Settings' }), h('div', { class: 'panel' }, h('h2', { text: 'URL bases' }), form)];
   if (admin) children.push(await keysPanel());
-  children.push(h('div', { class: 'panel' }, h('h2', { text: 'Webhooks' }),
-    h('p', { class: 'muted', text: 'Webhook delivery (stream.online / stream.offline with an HMAC signature) comes with the webhook worker of cluster mode; its settings and recent deliveries will appear here.' })));
+  if (admin) {
+    const hooks = await api('GET', '/webhooks');
+    children.push(h('div', { class: 'panel' }, h('h2', { text: 'Global webhooks' }),
+      h('p', { class: 'hint', text: 'Every channel’s events go to these receivers (channels can add their own).' }),
+      webhookEditor(hooks.webhooks, 'global-webhooks', async (webhooks) => { await api('PUT', '/webhooks', { json: { webhooks } }); toast('Saved'); }),
+      h('h3', { text: 'Signing secret' }),
+      h('p', { class: 'hint', text: 'X-Sluice-Signature: t=UNIX,v1=hex(HMAC-SHA256(secret, "t.body")). Check it, and that t is recent.' }),
+      h('code', { id: 'signing-secret', text: hooks.signingSecret })));
+  }
+  children.push(deliveriesPanel());
   page('Settings', ...children);
+}
+
+// A list of webhook receivers (URL and the events it wants) with one Save; API field errors
+// (webhooks[1].url) are shown under the list.
+function webhookEditor(webhooks, id, save) {
+  const list = h('div', { id });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const types = ['stream.online', 'stream.offline', 'publish.rejected', 'relay.started', 'relay.failed', 'motion.started', 'motion.ended', 'recording.ready', 'snapshot.ready'];
+  const addRow = (hook = { url: '' }) => {
+    const index = list.children.length + 1;
+    const url = h('input', { type: 'url', placeholder: 'https://hooks.example.com/sluice', 'aria-label': `Webhook ${index} URL` });
+    url.value = hook.url;
+    const all = h('input', { type: 'checkbox', checked: !hook.events, 'aria-label': `Webhook ${index}: every event` });
+    const boxes = types.map((type) => h('label', { class: 'row', style: 'font-weight:500;font-size:13px' },
+      h('input', { type: 'checkbox', value: type, checked: !!hook.events?.includes(type), disabled: !hook.events }), type));
+    all.addEventListener('change', () => boxes.forEach((label) => { label.firstChild.disabled = all.checked; }));
+    const row = h('fieldset', { class: 'webhook' }, h('legend', { text: `Receiver ${index}` }),
+      h('div', { class: 'row' }, h('div', { class: 'spacer' }, url),
+        h('button', { type: 'button', class: 'ghost small', text: 'Remove', 'aria-label': `Remove webhook ${index}`, onclick: () => row.remove() })),
+      h('div', { class: 'row', style: 'margin-top:6px' }, h('label', { class: 'row', style: 'font-weight:600' }, all, 'Every event'), boxes));
+    row.read = () => {
+      const hook = { url: url.value.trim() };
+      if (!all.checked) hook.events = boxes.map((label) => label.firstChild).filter((box) => box.checked).map((box) => box.value);
+      return hook;
+    };
+    list.append(row);
+  };
+  for (const hook of webhooks) addRow(hook);
+  return h('div', {}, list, error, h('div', { class: 'row' },
+    h('button', { type: 'button', class: 'ghost', text: 'Add a receiver', onclick: () => addRow() }),
+    h('button', { type: 'button', id: `${id}-save`, disabled: !canWrite(), text: 'Save webhooks', onclick: async () => {
+      error.textContent = '';
+      try {
+        await save([...list.children].map((row) => row.read()).filter((hook) => hook.url));
+      } catch (failure) { error.textContent = failure.fields.map((f) => `${f.field}: ${f.message}`).join('. ') || failure.message; }
+    } })));
+}
+
+// The node's recent webhook deliveries, refreshed every few seconds.
+function deliveriesPanel() {
+  const body = h('tbody', { id: 'deliveries' });
+  const draw = async () => {
+    const { items } = await api('GET', '/webhooks/deliveries');
+    body.replaceChildren(...(items.length ? items.map((delivery) => h('tr', { dataset: { status: delivery.status } },
+      h('td', { text: delivery.eventType }),
+      h('td', {}, h('span', { class: delivery.status === 'delivered' ? 'badge live' : delivery.status === 'failed' ? 'badge failed' : 'badge', text: delivery.status })),
+      h('td', { text: String(delivery.attempts) }),
+      h('td', { class: 'hide-narrow', text: delivery.url }),
+      h('td', { text: delivery.error || (delivery.httpStatus ? `HTTP ${delivery.httpStatus}` : '') }),
+      h('td', { class: 'hide-narrow', text: formatDate(delivery.updatedAt) })))
+      : [h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'Nothing delivered yet.' }))]));
+  };
+  draw();
+  const timer = setInterval(() => draw().catch(() => {}), 3000);
+  view.cleanups.push(() => clearInterval(timer));
+  return h('div', { class: 'panel' }, h('h2', { text: 'Recent webhook deliveries' }),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Event' }), h('th', { text: 'Status' }), h('th', { text: 'Attempts' }),
+      h('th', { class: 'hide-narrow', text: 'Receiver' }), h('th', { text: 'Result' }), h('th', { class: 'hide-narrow', text: 'When' }))), body));
 }
 
 async function keysPanel() {

@@ -14,10 +14,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import zlib
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -63,6 +66,16 @@ def unlabeled(driver):
         }).map((el) => el.outerHTML.slice(0, 80));""")
 
 
+def full_screenshot(driver, path):
+    """A screenshot of the whole page, not just the window."""
+    width = driver.get_window_size()["width"]
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(height + 140, 600), 4000))
+    time.sleep(0.3)
+    driver.save_screenshot(path)
+    driver.set_window_size(width, 1000 if width > 500 else 812)
+
+
 def played_seconds(driver, seconds, limit=45):
     """Waits until the preview's currentTime has moved `seconds` past its first value; returns how far it got."""
     deadline, started, current = time.time() + limit, None, 0.0
@@ -77,6 +90,24 @@ def played_seconds(driver, seconds, limit=45):
             "status": driver.find_element(By.ID, "status").text,
             "error": driver.execute_script("const v = document.getElementById('preview'); return v.error && v.error.message")}
 
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver: keeps the X-Sluice-Event of every POST."""
+    got = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Receiver.got.append({"event": self.headers.get("X-Sluice-Event"), "signed": bool(self.headers.get("X-Sluice-Signature"))})
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=receiver.serve_forever, daemon=True).start()
+hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
 
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
@@ -153,6 +184,20 @@ try:
     record = api(f"/api/v1/channels/{channel_id}")[1]["record"]
     seen["recordingSaved"] = record["snapshots"] == {"enabled": True, "intervalSeconds": 2} and record["mp4"]["enabled"] \
         and record["mp4"]["segmentSeconds"] == 10
+
+    # A webhook receiver for online/offline only, through the channel's Webhooks tab.
+    driver.get(f"{base}/console/#/channels/{channel_id}/webhooks")
+    wait.until(lambda d: d.find_elements(By.ID, "channel-webhooks-save"))
+    driver.find_element(By.XPATH, "//button[text()='Add a receiver']").click()
+    driver.find_element(By.CSS_SELECTOR, "#channel-webhooks input[type=url]").send_keys(hook_url)
+    driver.find_element(By.CSS_SELECTOR, "#channel-webhooks input[aria-label$='every event']").click()
+    for event in ("stream.online", "stream.offline"):
+        driver.find_element(By.CSS_SELECTOR, f"#channel-webhooks input[value='{event}']").click()
+    driver.find_element(By.ID, "channel-webhooks-save").click()
+    wait.until(lambda d: api(f"/api/v1/channels/{channel_id}")[1]["webhooks"])
+    seen["webhooksSaved"] = api(f"/api/v1/channels/{channel_id}")[1]["webhooks"]
+    driver.save_screenshot(f"{shots}/console-webhooks.png")
+    seen["unlabeled"]["webhooks"] = unlabeled(driver)
 
     # The overview: push URL as text and QR code (decoded with zbarimg).
     driver.get(f"{base}/console/#/channels/{channel_id}")
@@ -247,19 +292,28 @@ try:
     seen["unlabeled"]["recordings"] = unlabeled(driver)
     seen["snapshotsBeforeDelete"] = before
 
+    # Settings: the signing secret and the receiver's delivery of stream.online.
+    driver.get(f"{base}/console/#/settings")
+    WebDriverWait(driver, 15, ignored_exceptions=retried).until(
+        lambda d: d.find_elements(By.XPATH, "//tbody[@id='deliveries']/tr[@data-status='delivered'][td[1]='stream.online']"))
+    seen["signingSecret"] = driver.find_element(By.ID, "signing-secret").text.startswith("whsec_")
+    full_screenshot(driver, f"{shots}/console-settings.png")
+    seen["unlabeled"]["settings"] = unlabeled(driver)
+    seen["webhookReceived"] = Receiver.got[:1]
+
     # Relays and settings pages, and the list and overview at phone width.
-    for page, shot in (("channels/" + channel_id + "/relays", "relays"), ("settings", "settings")):
+    for page, shot in (("channels/" + channel_id + "/relays", "relays"), ("channels/" + channel_id + "/general", "general")):
         driver.get(f"{base}/console/#/{page}")
         wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text not in ("", "Loading…"))
         time.sleep(0.5)
-        driver.save_screenshot(f"{shots}/console-{shot}.png")
+        full_screenshot(driver, f"{shots}/console-{shot}.png")
         seen["unlabeled"][shot] = unlabeled(driver)
     driver.set_window_size(375, 812)
     for page, shot in (("channels", "channels-375"), ("channels/" + channel_id, "channel-375")):
         driver.get(f"{base}/console/#/{page}")
         wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text not in ("", "Loading…"))
         time.sleep(1)
-        driver.save_screenshot(f"{shots}/console-{shot}.png")
+        full_screenshot(driver, f"{shots}/console-{shot}.png")
     seen["narrowOverflow"] = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
     driver.set_window_size(1280, 1000)
 
@@ -278,3 +332,4 @@ finally:
         except subprocess.TimeoutExpired:
             child.kill()
     driver.quit()
+    receiver.shutdown()
