@@ -15,7 +15,8 @@ enum ConsolePage {
     }
 
     static let headers: HTTPHeaders = [
-        "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: https:; "
+        // Pictures and media may come from the asset store (pre-signed S3 URLs); nothing else leaves the server.
+        "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob: https: http:; media-src 'self' blob: https: http:; "
             + "connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",

@@ -330,7 +330,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Server-sent events: the head now, then each event as a chunk until the feed ends or the
-    /// client leaves. The connection takes no further requests and is exempt from the idle timeout.
+    /// client leaves (a write fails). The connection reads nothing more (`sendWhenAnswered` turned
+    /// reading off and it stays off), takes no further requests and is exempt from the idle timeout.
     private func startEvents(_ feed: EventFeed, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
         var headers = extra
         headers.add(name: "Access-Control-Allow-Origin", value: "*")

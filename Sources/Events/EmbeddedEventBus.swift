@@ -26,17 +26,22 @@ public final class EmbeddedEventBus: EventBus {
     }
 
     private let logs: [Topic: PartitionLog]
+    private let journal: EventJournal?
 
-    public init(retention: Retention = Retention()) {
+    /// - Parameter journal: where control events are kept on disk for `sluice replay`; nil:
+    ///   nowhere (tests, benchmarks).
+    public init(retention: Retention = Retention(), journal: EventJournal? = nil) {
         var logs: [Topic: PartitionLog] = [:]
         for topic in Topic.allCases {
             logs[topic] = PartitionLog(topic: topic, retention: retention)
         }
         self.logs = logs
+        self.journal = journal
     }
 
     public func publish(_ record: BusRecord, to topic: Topic) throws {
         try logs[topic]!.append(record)
+        journal?.append(record, to: topic)
     }
 
     public func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription {
@@ -45,6 +50,7 @@ public final class EmbeddedEventBus: EventBus {
 
     public func shutdown() async {
         for log in logs.values { log.close() }
+        journal?.close()
     }
 
     public func statistics() -> [Topic: BusStatistics] {

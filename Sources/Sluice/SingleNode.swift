@@ -33,7 +33,9 @@ struct SingleNode {
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
-        let bus = EmbeddedEventBus()
+        let journal = try EventJournal(directory: settings.dataDirectory.appendingPathComponent("events", isDirectory: true),
+                                       source: settings.ingest.nodeID)
+        let bus = EmbeddedEventBus(journal: journal)
         let font = settings.watermarkFont
         let hub = FanoutHub(bus: bus, logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""

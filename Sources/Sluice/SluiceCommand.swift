@@ -5,7 +5,7 @@ struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A live-streaming server: RTMP/RTMPS ingest, HTTP-FLV and RTMP playback.",
-        subcommands: [ServeCommand.self, ChannelCommand.self],
+        subcommands: [ServeCommand.self, ChannelCommand.self, ReplayCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

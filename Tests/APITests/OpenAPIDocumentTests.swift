@@ -21,7 +21,9 @@ import Testing
                                              hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _ in false },
                          settings: try await SQLiteSettingsStore(database: database),
                          assets: AssetsAPI(index: SQLiteAssetIndex(database: database), store: FilesystemAssetStore(
-                             root: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-openapi-\(UUID().uuidString)"))))
+                             root: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-openapi-\(UUID().uuidString)"))),
+                         webhooks: WebhooksAPI(settings: try await SQLiteWebhookSettingsStore(database: database),
+                                               deliveries: WebhookDeliveryLog()))
     }
 
     func operations(_ document: JSONValue) -> Set<String> {
@@ -51,7 +53,8 @@ import Testing
             return id
         })
         let bodies: [String: String] = ["/api/v1/channels": #"{"name":"x"}"#, "/api/v1/settings": "{}",
-                                        "/api/v1/keys": #"{"name":"x","scope":"read-only"}"#, "/videostream": #"{"videoname":"x"}"#]
+                                        "/api/v1/keys": #"{"name":"x","scope":"read-only"}"#, "/videostream": #"{"videoname":"x"}"#,
+                                        "/api/v1/webhooks": #"{"webhooks":[]}"#]
         for route in APIRoutes.all.reversed() {  // deletes last
             let path = route.path.replacingOccurrences(of: "{id}", with: id)
             let body = [.POST, .PUT, .PATCH].contains(route.method)

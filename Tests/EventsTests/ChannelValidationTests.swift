@@ -26,7 +26,32 @@ import Testing
         ("transcode.renditions", { $0.transcode.renditions = [.p720, .p720] }),
         ("relays[0].url", { $0.relays = [StreamChannel.Relay(url: "http://example.com/live")] }),
         ("relays", { $0.relays = Array(repeating: StreamChannel.Relay(url: "rtmp://a/b"), count: 11) }),
+        ("webhooks[0].url", { $0.webhooks = [Webhook(url: "ftp://hooks.example/")] }),
+        ("webhooks[0].events", { $0.webhooks = [Webhook(url: "https://hooks.example/", events: ["stream.exploded"])] }),
+        ("webhooks[0].events", { $0.webhooks = [Webhook(url: "https://hooks.example/", events: [])] }),
+        ("webhooks", { $0.webhooks = Array(repeating: Webhook(url: "https://hooks.example/"), count: 11) }),
     ]
+
+    /// Channels stored before `webhooks` existed read with none.
+    @Test func channelsStoredBeforeWebhooksReadWithNone() throws {
+        var channel = StreamChannel(name: "old", createdAt: Date(timeIntervalSince1970: 1_764_000_000))
+        channel.webhooks = [Webhook(url: "https://hooks.example/", events: ["stream.online"])]
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var document = try #require(try JSONSerialization.jsonObject(with: encoder.encode(channel)) as? [String: Any])
+        #expect(try decoder.decode(StreamChannel.self, from: encoder.encode(channel)) == channel)
+        document["webhooks"] = nil
+        let old = try decoder.decode(StreamChannel.self, from: JSONSerialization.data(withJSONObject: document))
+        #expect(old.webhooks.isEmpty && old.name == "old")
+    }
+
+    @Test func webhookFiltersNameEventTypes() {
+        #expect(Webhook(url: "https://h/").wants("recording.ready"))
+        #expect(Webhook(url: "https://h/", events: ["stream.online"]).wants("stream.online"))
+        #expect(!Webhook(url: "https://h/", events: ["stream.online"]).wants("stream.offline"))
+    }
 
     @Test(arguments: broken.indices)
     func brokenFieldsAreNamed(index: Int) {

@@ -92,12 +92,16 @@ function onLive(listener) {
 
 // ---------- Router ----------
 
-const view = { cleanups: [] };
+// The current page: what to undo when leaving it, and a signal that aborts when it is left (a
+// page still loading then does not replace the newer one).
+const view = { cleanups: [], controller: new AbortController() };
 
 function navigate(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
 async function route() {
   for (const cleanup of view.cleanups.splice(0)) cleanup();
+  view.controller.abort();
+  view.controller = new AbortController();
   if (!session.csrf) return renderSignIn();
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   for (const link of document.querySelectorAll('[data-nav]')) {
@@ -115,7 +119,9 @@ async function route() {
   }
 }
 
-function page(title, ...children) {
+// Shows a page, unless the person has gone elsewhere since `signal`'s page started loading.
+function page(signal, title, ...children) {
+  if (signal.aborted) return;
   document.title = `${title} · Sluice console`;
   main().replaceChildren(...children);
   main().focus({ preventScroll: true });
@@ -124,6 +130,7 @@ function page(title, ...children) {
 // ---------- Sign in and out ----------
 
 function renderSignIn() {
+  const signal = view.controller.signal;
   document.getElementById('top').hidden = true;
   const error = h('p', { class: 'error', id: 'signin-error', role: 'alert' });
   const key = h('input', { type: 'password', id: 'api-key', name: 'key', autocomplete: 'current-password', required: true,
@@ -147,7 +154,7 @@ function renderSignIn() {
     h('p', { class: 'hint', text: 'sluice serve prints the admin key when it first starts. The key is exchanged for a session cookie and not kept by this page.' })),
   error,
   h('button', { type: 'submit', id: 'signin-button', text: 'Sign in' }));
-  page('Sign in', form);
+  page(signal, 'Sign in', form);
   key.focus();
 }
 
@@ -176,6 +183,7 @@ async function signOut() {
 // ---------- Channels list ----------
 
 async function renderChannels() {
+  const signal = view.controller.signal;
   const search = h('input', { type: 'search', id: 'channel-search', placeholder: 'Search by name', 'aria-label': 'Search channels by name' });
   const body = h('tbody');
   const more = h('button', { type: 'button', class: 'ghost', hidden: true, text: 'More' });
@@ -202,7 +210,7 @@ async function renderChannels() {
   let typing;
   search.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(() => load(false), 250); });
   more.addEventListener('click', () => load(true));
-  page('Channels',
+  page(signal, 'Channels',
     h('h1', { text: 'Channels' }),
     h('div', { class: 'panel' },
       h('div', { class: 'row' }, h('div', { class: 'spacer' }, search),
@@ -216,6 +224,7 @@ async function renderChannels() {
 }
 
 function renderNewChannel() {
+  const signal = view.controller.signal;
   const form = settingsForm([
     { path: 'name', label: 'Name', type: 'text', required: true },
     { path: 'description', label: 'Description', type: 'textarea' },
@@ -224,7 +233,7 @@ function renderNewChannel() {
     toast('Channel created');
     navigate(`#/channels/${channel.id}`);
   }, 'Create channel');
-  page('New channel', h('h1', { text: 'New channel' }), h('div', { class: 'panel' }, form));
+  page(signal, 'New channel', h('h1', { text: 'New channel' }), h('div', { class: 'panel' }, form));
   form.querySelector('input')?.focus();
 }
 
@@ -389,6 +398,7 @@ const sections = {
 // ---------- Channel page ----------
 
 async function renderChannel(id, tab) {
+  const signal = view.controller.signal;
   const state = { channel: await api('GET', `/channels/${encodeURIComponent(id)}`) };
   const channel = state.channel;
   const badge = h('span', { class: 'badge', id: 'live-badge', text: 'Offline' });
@@ -396,7 +406,7 @@ async function renderChannel(id, tab) {
     [['overview', 'Overview'], ...Object.entries(sections).map(([key, section]) => [key, section.label])].map(([key, label]) =>
       h('a', { href: `#/channels/${channel.id}/${key}`, text: label, 'aria-current': key === tab ? 'page' : undefined })));
   const content = h('div', {});
-  page(channel.name, h('h1', {}, h('span', { id: 'channel-name', text: channel.name }), badge), tabs, content);
+  page(signal, channel.name, h('h1', {}, h('span', { id: 'channel-name', text: channel.name }), badge), tabs, content);
   onLive(() => {
     const stream = live.streams.get(channel.id);
     badge.textContent = stream ? 'Live' : 'Offline';
@@ -671,6 +681,7 @@ function renderRelays(state, content) {
 // ---------- Recordings ----------
 
 async function renderRecordings() {
+  const signal = view.controller.signal;
   const channels = (await api('GET', '/channels?limit=500')).items;
   const names = new Map(channels.map((channel) => [channel.id, channel.name]));
   const channel = h('select', { id: 'filter-channel' }, h('option', { value: '', text: 'All channels' }),
@@ -731,7 +742,7 @@ async function renderRecordings() {
   };
   for (const control of [channel, kind, day]) control.addEventListener('change', () => load(false));
   more.addEventListener('click', () => load(true));
-  page('Recordings', h('h1', { text: 'Recordings' }),
+  page(signal, 'Recordings', h('h1', { text: 'Recordings' }),
     h('div', { class: 'panel form-grid' },
       h('div', { class: 'field' }, h('label', { for: 'filter-channel', text: 'Channel' }), channel),
       h('div', { class: 'field' }, h('label', { for: 'filter-kind', text: 'Kind' }), kind),
@@ -743,6 +754,7 @@ async function renderRecordings() {
 // ---------- Global settings ----------
 
 async function renderSettings() {
+  const signal = view.controller.signal;
   const admin = session.scope === 'admin';
   const urls = await api('GET', '/settings');
   const form = settingsForm([
@@ -767,7 +779,7 @@ async function renderSettings() {
       h('code', { id: 'signing-secret', text: hooks.signingSecret })));
   }
   children.push(deliveriesPanel());
-  page('Settings', ...children);
+  page(signal, 'Settings', ...children);
 }
 
 // A list of webhook receivers (URL and the events it wants) with one Save; API field errors

@@ -1,0 +1,156 @@
+import Foundation
+
+/// The single-machine bus's audit trail: every event on a control topic (everything but media
+/// frames) appended as one JSON line to `{directory}/{topic}.jsonl`, so `sluice replay` can read
+/// it after the process is gone. A line is `{"offset":N,"key":"…","event":{envelope}}`; offsets
+/// count per topic across restarts.
+///
+/// Appending never blocks the publisher: lines are written in order on the journal's own queue.
+/// They reach the file (the kernel) at once, so a crashed process loses nothing it wrote.
+public final class EventJournal: @unchecked Sendable {
+    // @unchecked: `handles` and `nextOffsets` are only touched on `queue`.
+    private let directory: URL
+    private let queue = DispatchQueue(label: "sluice.event-journal")
+    private var handles: [Topic: FileHandle] = [:]
+    private var nextOffsets: [Topic: Int64] = [:]
+    private let source: String
+    private let codec = EventCodec()
+
+    /// Topics the journal keeps: the control topics.
+    public static let topics = Topic.allCases.filter { ![.mediaSource, .mediaRenditions].contains($0) }
+
+    /// - Parameter source: the node name written into each envelope.
+    public init(directory: URL, source: String) throws {
+        self.directory = directory
+        self.source = source
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for topic in Self.topics {
+            let url = Self.file(of: topic, in: directory)
+            if !FileManager.default.fileExists(atPath: url.path) {
+                guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                    throw EventBusError(.closed, "cannot create \(url.path)")
+                }
+            }
+            let handle = try FileHandle(forUpdating: url)
+            try Self.dropTornLine(in: handle)
+            nextOffsets[topic] = try Self.lastOffset(in: handle).map { $0 + 1 } ?? 0
+            try handle.seekToEnd()
+            handles[topic] = handle
+        }
+    }
+
+    public static func file(of topic: Topic, in directory: URL) -> URL {
+        directory.appendingPathComponent("\(topic.name).jsonl")
+    }
+
+    /// Queues `record` for its topic's file; media frames and unknown topics are ignored.
+    public func append(_ record: BusRecord, to topic: Topic, time: Date = Date()) {
+        guard let envelope = envelope(of: record.value, time: time) else { return }
+        queue.async { [self] in
+            guard let handle = handles[topic], let offset = nextOffsets[topic] else { return }
+            let key = String(decoding: (try? JSONEncoder().encode(record.key)) ?? Data("\"\"".utf8), as: UTF8.self)
+            let line = "{\"offset\":\(offset),\"key\":\(key),\"event\":" + String(decoding: envelope, as: UTF8.self) + "}\n"
+            do {
+                try handle.write(contentsOf: Data(line.utf8))
+                nextOffsets[topic] = offset + 1
+            } catch {
+                // The in-memory bus still carries the event; only the audit copy is missing.
+                FileHandle.standardError.write(Data("sluice: event journal write failed: \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// Waits until every queued line is written, then closes the files.
+    public func close() {
+        queue.sync {
+            for handle in handles.values { try? handle.close() }
+            handles.removeAll()
+        }
+    }
+
+    private func envelope(of value: BusValue, time: Date) -> Data? {
+        switch value {
+        case .frame: return nil
+        case .lifecycle(let event): return try? codec.encode(event, time: time, source: source)
+        case .channel(let event): return try? codec.encode(event, time: time, source: source)
+        case .asset(let event): return try? codec.encode(event, time: time, source: source)
+        case .webhookDeadLetter(let event): return try? codec.encode(event, time: time, source: source)
+        }
+    }
+
+    /// Cuts a last line without its newline (a write cut short), so the next line starts clean.
+    private static func dropTornLine(in handle: FileHandle) throws {
+        let size = try handle.seekToEnd()
+        guard size > 0 else { return }
+        var end = size
+        while end > 0 {
+            let start = end > 4096 ? end - 4096 : 0
+            try handle.seek(toOffset: start)
+            let chunk = try handle.read(upToCount: Int(end - start)) ?? Data()
+            if let newline = chunk.lastIndex(of: UInt8(ascii: "\n")) {
+                let keep = start + UInt64(chunk.distance(from: chunk.startIndex, to: newline)) + 1
+                if keep < size { try handle.truncate(atOffset: keep) }
+                return
+            }
+            end = start
+        }
+        try handle.truncate(atOffset: 0)
+    }
+
+    /// The offset of the file's last whole line, read from its tail.
+    private static func lastOffset(in handle: FileHandle) throws -> Int64? {
+        let size = try handle.seekToEnd()
+        guard size > 0 else { return nil }
+        let start = size > 65_536 ? size - 65_536 : 0
+        try handle.seek(toOffset: start)
+        let tail = try handle.readToEnd() ?? Data()
+        let lines = tail.split(separator: UInt8(ascii: "\n"))
+        for line in lines.reversed() {
+            if let entry = try? JSONDecoder().decode(OffsetOnly.self, from: Data(line)) { return entry.offset }
+        }
+        return nil
+    }
+
+    private struct OffsetOnly: Decodable {
+        var offset: Int64
+    }
+
+    // MARK: Reading
+
+    /// One journal line: its offset, key, event time and the line itself.
+    public struct Entry: Sendable {
+        public var offset: Int64
+        public var key: String
+        public var time: Date?
+        public var line: String
+    }
+
+    /// The entries of `topic` in `directory`, oldest first, that pass the filters. Lines that
+    /// do not parse (a torn last line after a power loss) are skipped.
+    public static func read(_ topic: Topic, in directory: URL, fromOffset: Int64? = nil, fromTime: Date? = nil,
+                            key: String? = nil) throws -> [Entry] {
+        let data = try Data(contentsOf: file(of: topic, in: directory))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var entries: [Entry] = []
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let parsed = try? decoder.decode(Line.self, from: Data(line)) else { continue }
+            if let fromOffset, parsed.offset < fromOffset { continue }
+            if let fromTime, (parsed.event.time ?? .distantPast) < fromTime { continue }
+            if let key, parsed.key != key { continue }
+            entries.append(Entry(offset: parsed.offset, key: parsed.key, time: parsed.event.time,
+                                 line: String(decoding: line, as: UTF8.self)))
+        }
+        return entries
+    }
+
+    private struct Line: Decodable {
+        struct Header: Decodable {
+            var time: Date?
+        }
+
+        var offset: Int64
+        var key: String
+        var event: Header
+    }
+}
