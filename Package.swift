@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat", providers: [
             .apt(["libavformat-dev", "libavcodec-dev", "libavfilter-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"]),
         ]),
+        // hiredis, the Redis client library (session state in a cluster).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // Pure formats: AMF0, FLV. No I/O.
         .target(name: "Media", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -43,7 +45,7 @@ let package = Package(
         // Session state (who publishes what, which streams are live), the channel store, assets
         // (filesystem or S3).
         .target(name: "State", dependencies: [
-            "Media", "Events",
+            "Media", "Events", "CHiredis",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -134,7 +136,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Golden")]),
-        .testTarget(name: "StateTests", dependencies: ["State", "Events"]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport"]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",
             .product(name: "Logging", package: "swift-log"),
@@ -162,7 +164,7 @@ let package = Package(
         // Browser/, Hooks/ and Scripts/ hold the Python helpers the tests run (headless Chromium, a hook
         // server, the Prometheus parser).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Media", "State",
+            "Media", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], exclude: ["Browser", "Hooks", "Scripts"]),

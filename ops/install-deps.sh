@@ -6,10 +6,11 @@ set -euo pipefail
 # chromium and its driver run the player pages in the end-to-end tests; nginx-rtmp is a relay
 # destination in them (and the benchmarks' point of comparison).
 # FFmpeg's libraries are the transcoder; Noto CJK draws text watermarks in any script.
-# zbarimg decodes the console's QR codes in the tests.
+# zbarimg decodes the console's QR codes in the tests; hiredis is the Redis client library, and
+# redis-server the real Redis the session-state tests run against.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
-          zbar-tools)
+          zbar-tools libhiredis-dev redis-server)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi

@@ -38,7 +38,14 @@ struct IngestPolicy: RTMPServerDelegate {
         let sessionID = UInt64.random(in: 1...UInt64.max)
         let owner = "\(environment.configuration.nodeID)/\(sessionID)"
         let ttl = environment.configuration.publishLockTTL
-        guard (try? await environment.sessions.acquirePublishLock(id, owner: owner, ttl: ttl)) == true else {
+        let locked: Bool
+        do {
+            locked = try await environment.sessions.acquirePublishLock(id, owner: owner, ttl: ttl)
+        } catch {
+            environment.logger.error("publish lock unavailable", metadata: ["key": "\(key)", "error": "\(error)"])
+            return reject(key, connection, code: "NetStream.Publish.Failed", "Session state is unavailable; try again shortly.")
+        }
+        guard locked else {
             return reject(key, connection, code: "NetStream.Publish.BadName", "Stream \(id) is already being published.")
         }
         let session = StreamSession(streamID: id, sessionID: sessionID, node: environment.configuration.nodeID,

@@ -80,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds an admission hook's answer is reused (0: ask every time).")
     var admissionCacheSeconds = 0
 
+    @Option(help: "Keep session state (publish locks, live streams, relay states) in Redis, redis://host:port (env SLUICE_REDIS), so nodes sharing it refuse a second publisher of a stream. Default: in memory.")
+    var redis: String?
+
     @Option(help: "Attempts per webhook event and receiver before it is parked on sluice.webhooks.deadletter.")
     var webhookAttempts = 6
 

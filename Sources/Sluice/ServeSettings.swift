@@ -31,6 +31,8 @@ struct ServeSettings {
     var s3: S3AssetStore.Configuration?
     /// Webhook retries.
     var webhooks: WebhookWorker.Configuration
+    /// Session state in Redis instead of memory.
+    var redis: RedisClient?
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -60,6 +62,13 @@ struct ServeSettings {
         guard (1...20).contains(command.webhookAttempts) else { throw ValidationError("--webhook-attempts must be 1–20.") }
         guard (10...600_000).contains(command.webhookFirstRetryMs) else {
             throw ValidationError("--webhook-first-retry-ms must be 10–600000.")
+        }
+        if let url = (command.redis ?? environment["SLUICE_REDIS"]).flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                redis = try RedisClient(url: url)
+            } catch {
+                throw ValidationError("--redis must look like redis://host:port.")
+            }
         }
         webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs))
     }

@@ -46,7 +46,7 @@ struct SingleNode {
         let transcoder = TranscodeWorker(bus: bus, logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
         }
-        let sessions = InMemorySessionStore()
+        let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
         let assetIndex = SQLiteAssetIndex(database: database)
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))

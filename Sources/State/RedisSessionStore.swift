@@ -1,0 +1,119 @@
+import Events
+import Foundation
+
+/// Session state in Redis, for a cluster: the same contract as `InMemorySessionStore`, with the
+/// keys of DESIGN.md. Checks and changes that must not interleave with another node's run as
+/// Lua scripts (atomic in Redis): re-taking one's own lock, renewing and releasing only one's
+/// own lock, and ending a session only if it is still the live one.
+///
+/// - `sluice:lock:publish:{id}`: the publish lock, its value the owner, with a TTL.
+/// - `sluice:stream:{id}`: hash with `sessionId` and `session` (the session as JSON).
+/// - `sluice:streams:live`: set of live stream ids.
+/// - `sluice:stream:{id}:relays`: the relay worker's statuses as JSON.
+public final class RedisSessionStore: SessionStore {
+    private let redis: RedisClient
+
+    public init(redis: RedisClient) {
+        self.redis = redis
+    }
+
+    static func lockKey(_ stream: StreamID) -> String { "sluice:lock:publish:\(stream.rawValue)" }
+    static func streamKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue)" }
+    static func relaysKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue):relays" }
+    static let liveKey = "sluice:streams:live"
+
+    private static let acquire = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
+        """
+    private static let renew = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        return 0
+        """
+    private static let release = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        return 0
+        """
+    private static let offline = """
+        if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] then
+          redis.call('DEL', KEYS[1])
+          redis.call('SREM', KEYS[2], ARGV[2])
+        end
+        return 0
+        """
+    private static let live = """
+        local sessions = {}
+        for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+          local session = redis.call('HGET', 'sluice:stream:' .. id, 'session')
+          if session then table.insert(sessions, session) end
+        end
+        return sessions
+        """
+
+    public func acquirePublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
+        try await eval(Self.acquire, keys: [Self.lockKey(stream)], [owner, Self.milliseconds(ttl)]).integer == 1
+    }
+
+    public func renewPublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
+        try await eval(Self.renew, keys: [Self.lockKey(stream)], [owner, Self.milliseconds(ttl)]).integer == 1
+    }
+
+    public func releasePublishLock(_ stream: StreamID, owner: String) async throws {
+        _ = try await eval(Self.release, keys: [Self.lockKey(stream)], [owner])
+    }
+
+    public func markLive(_ session: StreamSession) async throws {
+        let json = String(decoding: try Self.encoder.encode(session), as: UTF8.self)
+        _ = try await redis.command(["HSET", Self.streamKey(session.streamID), "sessionId", String(session.sessionID), "session", json])
+        _ = try await redis.command(["SADD", Self.liveKey, session.streamID.rawValue])
+    }
+
+    public func markOffline(_ stream: StreamID, sessionID: UInt64) async throws {
+        _ = try await eval(Self.offline, keys: [Self.streamKey(stream), Self.liveKey], [String(sessionID), stream.rawValue])
+    }
+
+    public func liveSessions() async throws -> [StreamSession] {
+        guard case .array(let values) = try await eval(Self.live, keys: [Self.liveKey], []) else { return [] }
+        return try values.compactMap(\.string).map(Self.decodeSession).sorted { $0.streamID < $1.streamID }
+    }
+
+    public func session(_ stream: StreamID) async throws -> StreamSession? {
+        guard let json = try await redis.command(["HGET", Self.streamKey(stream), "session"]).string else { return nil }
+        return try Self.decodeSession(json)
+    }
+
+    public func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws {
+        if statuses.isEmpty {
+            _ = try await redis.command(["DEL", Self.relaysKey(stream)])
+        } else {
+            _ = try await redis.command(["SET", Self.relaysKey(stream), String(decoding: try Self.encoder.encode(statuses), as: UTF8.self)])
+        }
+    }
+
+    public func relayStatuses(of stream: StreamID) async throws -> [RelayStatus] {
+        guard let json = try await redis.command(["GET", Self.relaysKey(stream)]).string else { return [] }
+        return try Self.decoder.decode([RelayStatus].self, from: Data(json.utf8))
+    }
+
+    private func eval(_ script: String, keys: [String], _ arguments: [String]) async throws -> RedisValue {
+        try await redis.command(["EVAL", script, String(keys.count)] + keys + arguments)
+    }
+
+    private static func milliseconds(_ duration: Duration) -> String {
+        let components = duration.components
+        return String(max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
+    }
+
+    private static func decodeSession(_ json: String) throws -> StreamSession {
+        do {
+            return try decoder.decode(StreamSession.self, from: Data(json.utf8))
+        } catch {
+            throw StateError(.storage, "Redis holds a session that does not decode: \(error)")
+        }
+    }
+
+    /// Dates as numbers: they come back exactly as they went in.
+    private static var encoder: JSONEncoder { JSONEncoder() }
+    private static var decoder: JSONDecoder { JSONDecoder() }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TestSupport
+
+extension EndToEnd {
+    /// Two `sluice serve` nodes sharing one real redis-server (`--redis`): one publisher per
+    /// stream across both, each node's API sees the other's live streams, and Redis going away
+    /// refuses new publishes with a clear error until it is back.
+    @Suite(.timeLimit(.minutes(3)))
+    struct SharedSessionStateTests {
+        typealias API = ChannelsTests
+
+        func publishOnce(_ url: String, seconds: Int = 2) throws -> ToolResult {
+            try Tools.run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                                     "-t", "\(seconds)", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "flv", url],
+                          timeout: 30)
+        }
+
+        @Test func nodesOnOneRedisShareLocksAndLiveStreams() throws {
+            let redis = try RedisServer()
+            defer { redis.stop() }
+            let arguments = ["--redis", "redis://127.0.0.1:\(redis.port)"]
+            let a = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { a.stop() }
+            let b = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { b.stop() }
+
+            let first = try Tools.publish(to: a.pushURL("shared"), seconds: 8)
+            try Tools.waitUntilLive(a.flvURL("shared"))
+            let second = try publishOnce(b.pushURL("shared"))
+            #expect(second.status != 0 && second.errors.contains("already being published"), "\(second.errors)")
+            let seenByB = try API().api(b, "GET", "/api/v1/streams").body["items"] as? [[String: Any]] ?? []
+            let seenByA = try API().api(a, "GET", "/api/v1/streams").body["items"] as? [[String: Any]] ?? []
+            #expect(seenByB.map { $0["id"] as? String } == ["shared"], "B sees the stream A holds")
+            #expect(seenByB.first?["node"] as? String == seenByA.first?["node"] as? String)
+            _ = first.wait(timeout: 30)
+
+            // A's publisher is gone: the lock and the live entry went with it, so B may publish.
+            let deadline = Date().addingTimeInterval(10)
+            while (try API().api(b, "GET", "/api/v1/streams").body["items"] as? [Any])?.isEmpty == false, Date() < deadline {
+                usleep(200_000)
+            }
+            let onB = try Tools.publish(to: b.pushURL("shared"), seconds: 3)
+            try Tools.waitUntilLive(b.flvURL("shared"))
+            let seenNow = try API().api(a, "GET", "/api/v1/streams").body["items"] as? [[String: Any]] ?? []
+            #expect(seenNow.map { $0["id"] as? String } == ["shared"] && seenNow.first?["node"] as? String != seenByA.first?["node"] as? String,
+                    "A sees B's publish")
+            _ = onB.wait(timeout: 30)
+
+            // Redis away: a new publish is refused, with the reason; back: publishing works again.
+            redis.stop()
+            let refused = try publishOnce(b.pushURL("other"))
+            #expect(refused.status != 0 && refused.errors.contains("Session state is unavailable"), "\(refused.errors)")
+            #expect(b.serverLog.contains("publish lock unavailable"))
+            let again = try RedisServer(port: redis.port)
+            defer { again.stop() }
+            let accepted = try publishOnce(b.pushURL("other"))
+            #expect(accepted.status == 0, "\(accepted.errors)")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Events
+import Foundation
+import State
+import Testing
+import TestSupport
+
+/// The `SessionStore` contract, checked on every implementation: in memory, and Redis (a real
+/// `redis-server` on a free loopback port, started and stopped per test).
+@Suite struct SessionStoreTests {
+    enum Kind: String, CaseIterable, Sendable {
+        case inMemory
+        case redis
+    }
+
+    let stream = StreamID("cam1")!
+
+    /// A store of `kind`, and what stops it.
+    func store(_ kind: Kind) throws -> (store: any SessionStore, stop: () -> Void) {
+        switch kind {
+        case .inMemory: return (InMemorySessionStore(), {})
+        case .redis:
+            let server = try RedisServer()
+            return (RedisSessionStore(redis: RedisClient(host: "127.0.0.1", port: server.port)), server.stop)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func onePublisherHoldsTheLockUntilReleaseOrExpiry(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        #expect(try await store.acquirePublishLock(stream, owner: "a", ttl: .seconds(30)))
+        #expect(try await store.acquirePublishLock(stream, owner: "a", ttl: .seconds(30)), "the owner may take it again")
+        #expect(try await !store.acquirePublishLock(stream, owner: "b", ttl: .seconds(30)))
+        #expect(try await store.renewPublishLock(stream, owner: "a", ttl: .seconds(30)))
+        #expect(try await !store.renewPublishLock(stream, owner: "b", ttl: .seconds(30)))
+        try await store.releasePublishLock(stream, owner: "b")  // not the owner: no effect
+        #expect(try await !store.acquirePublishLock(stream, owner: "b", ttl: .seconds(30)))
+        try await store.releasePublishLock(stream, owner: "a")
+        #expect(try await store.acquirePublishLock(stream, owner: "b", ttl: .milliseconds(20)))
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(try await !store.renewPublishLock(stream, owner: "b", ttl: .seconds(30)), "expired")
+        #expect(try await store.acquirePublishLock(stream, owner: "c", ttl: .seconds(30)))
+    }
+
+    @Test(arguments: Kind.allCases)
+    func liveSetFollowsTheCurrentSessionOnly(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        var first = StreamSession(streamID: stream, sessionID: 1, node: "n", startedAt: Date(), videoCodec: "avc1")
+        try await store.markLive(first)
+        first.width = 1280
+        first.bitrate = 2_500_000
+        try await store.markLive(first)
+        #expect(try await store.session(stream) == first, "details update in place")
+        let second = StreamSession(streamID: stream, sessionID: 2, node: "n", startedAt: Date())
+        try await store.markLive(second)
+        let other = StreamSession(streamID: StreamID("cam0")!, sessionID: UInt64.max, node: "m", startedAt: Date())
+        try await store.markLive(other)
+        #expect(try await store.liveSessions() == [other, second], "sorted by stream id; 64-bit ids intact")
+        try await store.markOffline(stream, sessionID: 1)  // a stale session ending leaves the new one live
+        #expect(try await store.session(stream)?.sessionID == 2)
+        try await store.markOffline(stream, sessionID: 2)
+        #expect(try await store.session(stream) == nil)
+        #expect(try await store.liveSessions() == [other])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func relayStatusesAreReplacedAndRemoved(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        #expect(try await store.relayStatuses(of: stream).isEmpty)
+        let statuses = [RelayStatus(destination: "rtmp://a/app/ke…", state: .live),
+                        RelayStatus(destination: "rtmps://b/app/ke…", state: .failed, lastError: "refused")]
+        try await store.setRelayStatuses(statuses, of: stream)
+        #expect(try await store.relayStatuses(of: stream) == statuses)
+        try await store.setRelayStatuses([], of: stream)
+        #expect(try await store.relayStatuses(of: stream).isEmpty)
+    }
+
+    /// Redis going away fails calls with a clear error; when it is back, the same store works
+    /// again without being made anew.
+    @Test func aRedisRestartIsSurvived() async throws {
+        let server = try RedisServer()
+        let store = RedisSessionStore(redis: RedisClient(host: "127.0.0.1", port: server.port, timeout: .milliseconds(500)))
+        #expect(try await store.acquirePublishLock(stream, owner: "a", ttl: .seconds(30)))
+        server.stop()
+        await #expect(throws: StateError.self) { try await store.liveSessions() }
+        let again = try RedisServer(port: server.port)
+        defer { again.stop() }
+        #expect(try await store.liveSessions().isEmpty, "reconnected (the restarted server is empty: no persistence in tests)")
+        #expect(try await store.acquirePublishLock(stream, owner: "b", ttl: .seconds(30)))
+    }
+
+    @Test func redisURLsAreChecked() throws {
+        let client = try RedisClient(url: "redis://127.0.0.1:6380")
+        #expect(client.host == "127.0.0.1" && client.port == 6380)
+        #expect(try RedisClient(url: "redis://cache.internal").port == 6379)
+        #expect(throws: StateError.self) { try RedisClient(url: "http://127.0.0.1:6379") }
+    }
+}
