@@ -34,6 +34,9 @@ public struct StreamOffline: Codable, Sendable, Hashable {
         case stopped
         /// The encoder sent bytes the server could not accept.
         case protocolError
+        /// The ingest node holding the publisher stopped beating; a surviving node ended the
+        /// session (cluster session state).
+        case nodeLost
     }
 
     public var streamID: StreamID

@@ -83,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Keep session state (publish locks, live streams, relay states) in Redis, redis://host:port (env SLUICE_REDIS), so nodes sharing it refuse a second publisher of a stream. Default: in memory.")
     var redis: String?
 
+    @Option(help: "Seconds a node's heartbeat lives in session state; a node silent that long has its streams ended by another (with --redis).")
+    var nodeTtlSeconds = 10
+
     @Option(help: "Attempts per webhook event and receiver before it is parked on sluice.webhooks.deadletter.")
     var webhookAttempts = 6
 

@@ -33,6 +33,8 @@ struct ServeSettings {
     var webhooks: WebhookWorker.Configuration
     /// Session state in Redis instead of memory.
     var redis: RedisClient?
+    /// How long a node's heartbeat lives.
+    var nodeTTL: Duration
 
     init(command: ServeCommand, environment: [String: String]) throws {
         guard let level = Logger.Level(rawValue: command.logLevel) else {
@@ -70,6 +72,8 @@ struct ServeSettings {
                 throw ValidationError("--redis must look like redis://host:port.")
             }
         }
+        guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }
+        nodeTTL = .seconds(command.nodeTtlSeconds)
         webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs))
     }
 

@@ -73,6 +73,7 @@ struct SingleNode {
         let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, access: access, logger: logger)
         let publishers = environment.publishers
+        let nodeWatch = NodeWatch(environment: environment, ttl: settings.nodeTTL)
         let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
             do {
                 try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
@@ -107,7 +108,7 @@ struct SingleNode {
             services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
                        .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
                        .init(service: vod), .init(service: mp4), .init(service: motion), .init(service: retention), .init(service: relays),
-                       .init(service: webhooks),
+                       .init(service: webhooks), .init(service: nodeWatch),
                        .init(service: ingest), .init(service: http)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger

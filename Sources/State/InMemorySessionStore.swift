@@ -13,6 +13,7 @@ public final class InMemorySessionStore: SessionStore {
         var locks: [StreamID: Lock] = [:]
         var live: [StreamID: StreamSession] = [:]
         var relays: [StreamID: [RelayStatus]] = [:]
+        var nodes: [String: NIODeadline] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -59,6 +60,25 @@ public final class InMemorySessionStore: SessionStore {
 
     public func session(_ stream: StreamID) async throws -> StreamSession? {
         state.withLockedValue { $0.live[stream] }
+    }
+
+    public func heartbeat(node: String, ttl: Duration) async throws {
+        let expiry = NIODeadline.now() + TimeAmount(ttl)
+        state.withLockedValue { $0.nodes[node] = expiry }
+    }
+
+    public func isAlive(node: String) async throws -> Bool {
+        let now = NIODeadline.now()
+        return state.withLockedValue { ($0.nodes[node] ?? .distantPast) > now }
+    }
+
+    public func endSessionOfLostNode(_ session: StreamSession) async throws -> Bool {
+        state.withLockedValue { state in
+            guard state.live[session.streamID]?.sessionID == session.sessionID else { return false }
+            state.live[session.streamID] = nil
+            if state.locks[session.streamID]?.owner.hasPrefix(session.node + "/") == true { state.locks[session.streamID] = nil }
+            return true
+        }
     }
 
     public func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws {

@@ -4,12 +4,14 @@ import Foundation
 /// Session state in Redis, for a cluster: the same contract as `InMemorySessionStore`, with the
 /// keys of DESIGN.md. Checks and changes that must not interleave with another node's run as
 /// Lua scripts (atomic in Redis): re-taking one's own lock, renewing and releasing only one's
-/// own lock, and ending a session only if it is still the live one.
+/// own lock, recording a session with its live-set entry, and ending a session only if it is
+/// still the live one.
 ///
 /// - `sluice:lock:publish:{id}`: the publish lock, its value the owner, with a TTL.
 /// - `sluice:stream:{id}`: hash with `sessionId` and `session` (the session as JSON).
 /// - `sluice:streams:live`: set of live stream ids.
 /// - `sluice:stream:{id}:relays`: the relay worker's statuses as JSON.
+/// - `sluice:node:{node}`: a node's heartbeat, with a TTL.
 public final class RedisSessionStore: SessionStore {
     private let redis: RedisClient
 
@@ -21,6 +23,7 @@ public final class RedisSessionStore: SessionStore {
     static func streamKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue)" }
     static func relaysKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue):relays" }
     static let liveKey = "sluice:streams:live"
+    static func nodeKey(_ node: String) -> String { "sluice:node:\(node)" }
 
     private static let acquire = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
@@ -41,6 +44,19 @@ public final class RedisSessionStore: SessionStore {
           redis.call('SREM', KEYS[2], ARGV[2])
         end
         return 0
+        """
+    private static let markLive = """
+        redis.call('HSET', KEYS[1], 'sessionId', ARGV[1], 'session', ARGV[2])
+        redis.call('SADD', KEYS[2], ARGV[3])
+        return 0
+        """
+    private static let endLost = """
+        if redis.call('HGET', KEYS[1], 'sessionId') ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1])
+        redis.call('SREM', KEYS[2], ARGV[2])
+        local owner = redis.call('GET', KEYS[3])
+        if owner and string.sub(owner, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '/' then redis.call('DEL', KEYS[3]) end
+        return 1
         """
     private static let live = """
         local sessions = {}
@@ -65,8 +81,8 @@ public final class RedisSessionStore: SessionStore {
 
     public func markLive(_ session: StreamSession) async throws {
         let json = String(decoding: try Self.encoder.encode(session), as: UTF8.self)
-        _ = try await redis.command(["HSET", Self.streamKey(session.streamID), "sessionId", String(session.sessionID), "session", json])
-        _ = try await redis.command(["SADD", Self.liveKey, session.streamID.rawValue])
+        _ = try await eval(Self.markLive, keys: [Self.streamKey(session.streamID), Self.liveKey],
+                           [String(session.sessionID), json, session.streamID.rawValue])
     }
 
     public func markOffline(_ stream: StreamID, sessionID: UInt64) async throws {
@@ -81,6 +97,19 @@ public final class RedisSessionStore: SessionStore {
     public func session(_ stream: StreamID) async throws -> StreamSession? {
         guard let json = try await redis.command(["HGET", Self.streamKey(stream), "session"]).string else { return nil }
         return try Self.decodeSession(json)
+    }
+
+    public func heartbeat(node: String, ttl: Duration) async throws {
+        _ = try await redis.command(["SET", Self.nodeKey(node), "1", "PX", Self.milliseconds(ttl)])
+    }
+
+    public func isAlive(node: String) async throws -> Bool {
+        try await redis.command(["EXISTS", Self.nodeKey(node)]).integer == 1
+    }
+
+    public func endSessionOfLostNode(_ session: StreamSession) async throws -> Bool {
+        try await eval(Self.endLost, keys: [Self.streamKey(session.streamID), Self.liveKey, Self.lockKey(session.streamID)],
+                       [String(session.sessionID), session.streamID.rawValue, session.node]).integer == 1
     }
 
     public func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws {

@@ -47,6 +47,15 @@ public protocol SessionStore: Sendable {
     func liveSessions() async throws -> [StreamSession]
     func session(_ stream: StreamID) async throws -> StreamSession?
 
+    /// Records that `node` is alive for the next `ttl`.
+    func heartbeat(node: String, ttl: Duration) async throws
+    /// Whether `node` beat within its last TTL.
+    func isAlive(node: String) async throws -> Bool
+    /// Ends `session` for a node that stopped beating: removes it if it is still the stream's
+    /// live session, with the publish lock if that node holds it. `true` only for the one call
+    /// that ended it, so exactly one surviving node announces `stream.offline`.
+    func endSessionOfLostNode(_ session: StreamSession) async throws -> Bool
+
     /// Replaces what the relay worker reports for `stream`; an empty list removes the entry.
     func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws
     func relayStatuses(of stream: StreamID) async throws -> [RelayStatus]

@@ -57,5 +57,39 @@ extension EndToEnd {
             let accepted = try publishOnce(b.pushURL("other"))
             #expect(accepted.status == 0, "\(accepted.errors)")
         }
+
+        /// `kill -9` of the node holding a publisher: a surviving node ends the stream within the
+        /// heartbeat TTL, announces `stream.offline` (reason `nodeLost`, in its journal), and the
+        /// encoder can publish again on the survivor at once (the lost node's lock is released).
+        @Test func aLostNodesStreamsGoOfflineWithinTheTTL() throws {
+            let redis = try RedisServer()
+            defer { redis.stop() }
+            let arguments = ["--redis", "redis://127.0.0.1:\(redis.port)", "--node-ttl-seconds", "3"]
+            let a = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { a.stop() }
+            let b = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { b.stop() }
+            let publisher = try Tools.publish(to: a.pushURL("fragile"), seconds: 30)
+            defer { _ = publisher.wait(timeout: 0) }
+            try Tools.waitUntilLive(a.flvURL("fragile"))
+            sleep(4)  // older than one TTL, so the watch judges it
+            kill(a.process.processIdentifier, SIGKILL)
+            let killed = Date()
+
+            var gone: TimeInterval?
+            while gone == nil, Date().timeIntervalSince(killed) < 15 {
+                let items = try API().api(b, "GET", "/api/v1/streams").body["items"] as? [Any]
+                if items?.isEmpty == true { gone = Date().timeIntervalSince(killed) } else { usleep(200_000) }
+            }
+            let seconds = try #require(gone, "the stream stayed live on B")
+            #expect(seconds <= 3 + 1 + 1, "offline within TTL + a watch period (+1 s of polling): \(seconds) s")
+            let journal = try String(contentsOfFile: b.dataDirectory + "/events/sluice.stream.lifecycle.jsonl", encoding: .utf8)
+            let offline = journal.split(separator: "\n").filter { $0.contains("\"stream.offline\"") }
+            #expect(offline.count == 1 && offline.first?.contains("\"reason\":\"nodeLost\"") == true, "\(journal)")
+            #expect(b.serverLog.contains("ingest node lost"))
+
+            let again = try publishOnce(b.pushURL("fragile"))
+            #expect(again.status == 0, "the encoder publishes on the survivor: \(again.errors)")
+        }
     }
 }

@@ -77,6 +77,33 @@ import TestSupport
         #expect(try await store.relayStatuses(of: stream).isEmpty)
     }
 
+    @Test(arguments: Kind.allCases)
+    func aLostNodesSessionEndsOnceWithItsLock(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        #expect(try await !store.isAlive(node: "n1"), "never beat")
+        try await store.heartbeat(node: "n1", ttl: .milliseconds(50))
+        #expect(try await store.isAlive(node: "n1"))
+        try await Task.sleep(for: .milliseconds(120))
+        #expect(try await !store.isAlive(node: "n1"), "beat expired")
+
+        let session = StreamSession(streamID: stream, sessionID: 7, node: "n1", startedAt: Date())
+        #expect(try await store.acquirePublishLock(stream, owner: "n1/7", ttl: .seconds(30)))
+        try await store.markLive(session)
+        #expect(try await store.endSessionOfLostNode(session))
+        #expect(try await !store.endSessionOfLostNode(session), "only one survivor ends it")
+        #expect(try await store.session(stream) == nil)
+        #expect(try await store.liveSessions().isEmpty)
+        #expect(try await store.acquirePublishLock(stream, owner: "n2/8", ttl: .seconds(30)), "the lost node's lock went too")
+
+        // Another node's lock and a newer session are left alone.
+        let newer = StreamSession(streamID: stream, sessionID: 8, node: "n2", startedAt: Date())
+        try await store.markLive(newer)
+        #expect(try await !store.endSessionOfLostNode(session))
+        #expect(try await store.session(stream) == newer)
+        #expect(try await !store.acquirePublishLock(stream, owner: "n3/9", ttl: .seconds(30)))
+    }
+
     /// Redis going away fails calls with a clear error; when it is back, the same store works
     /// again without being made anew.
     @Test func aRedisRestartIsSurvived() async throws {
