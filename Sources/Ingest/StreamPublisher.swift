@@ -44,7 +44,10 @@ final class StreamPublisher: RTMPPublishSink {
         self.logger = logger
     }
 
-    /// Keeps the publish lock alive; a lock lost to another node kicks this publisher.
+    /// Keeps the publish lock and the live entry alive. The lock is re-taken rather than only
+    /// renewed, so after session state lost it (a Redis restart) the publisher registers again;
+    /// a lock another node holds kicks this publisher; session state that does not answer is
+    /// retried at the next round without stopping anyone.
     func startLockRenewal() {
         let ttl = environment.configuration.publishLockTTL
         let task = Task { [streamID, lockOwner, environment, connection, logger] in
@@ -53,11 +56,15 @@ final class StreamPublisher: RTMPPublishSink {
                 try? await environment.sessions.markLive(self.currentSession())
                 try? await Task.sleep(for: ttl / 3 - .seconds(1))
                 guard !Task.isCancelled else { return }
-                let held = (try? await environment.sessions.renewPublishLock(streamID, owner: lockOwner, ttl: ttl)) ?? false
-                if !held {
-                    logger.warning("publish lock lost; stopping publisher", metadata: ["stream": "\(streamID)"])
-                    connection.stop(description: "Publish lock lost.")
-                    return
+                do {
+                    guard try await environment.sessions.acquirePublishLock(streamID, owner: lockOwner, ttl: ttl) else {
+                        logger.warning("publish lock lost; stopping publisher", metadata: ["stream": "\(streamID)"])
+                        connection.stop(description: "Publish lock lost.")
+                        return
+                    }
+                } catch {
+                    logger.warning("publish lock not renewed; session state unavailable",
+                                   metadata: ["stream": "\(streamID)", "error": "\(error)"])
                 }
             }
         }

@@ -91,5 +91,34 @@ extension EndToEnd {
             let again = try publishOnce(b.pushURL("fragile"))
             #expect(again.status == 0, "the encoder publishes on the survivor: \(again.errors)")
         }
+
+        /// Redis restarting (empty) under a live publisher: the publisher keeps going and its
+        /// node registers the stream and its lock again at the next renewal round.
+        @Test func aRedisRestartKeepsPublishersAndTheyRegisterAgain() throws {
+            let redis = try RedisServer()
+            let node = try SluiceProcess(extraArguments: ["--redis", "redis://127.0.0.1:\(redis.port)"],
+                                         environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { node.stop() }
+            let publisher = try Tools.publish(to: node.pushURL("steady"), seconds: 25)
+            try Tools.waitUntilLive(node.flvURL("steady"))
+            redis.stop()
+            sleep(2)
+            let again = try RedisServer(port: redis.port)
+            defer { again.stop() }
+            #expect((try API().api(node, "GET", "/api/v1/streams").body["items"] as? [Any])?.isEmpty == true, "Redis came back empty")
+            let deadline = Date().addingTimeInterval(15)
+            var listed = false
+            while !listed, Date() < deadline {
+                listed = (try API().api(node, "GET", "/api/v1/streams").body["items"] as? [[String: Any]])?
+                    .contains { $0["id"] as? String == "steady" } == true
+                if !listed { usleep(250_000) }
+            }
+            #expect(listed, "registered again within a renewal round")
+            let other = try SluiceProcess(extraArguments: ["--redis", "redis://127.0.0.1:\(redis.port)"])
+            defer { other.stop() }
+            let second = try publishOnce(other.pushURL("steady"))
+            #expect(second.status != 0 && second.errors.contains("already being published"), "the lock is held again")
+            #expect(publisher.wait(timeout: 40).status == 0, "the publisher was never kicked")
+        }
     }
 }
