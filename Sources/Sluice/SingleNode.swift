@@ -13,9 +13,9 @@ import ServiceLifecycle
 import State
 import Workers
 
-/// The composition of `sluice serve`: embedded bus, in-memory session state, one fan-out hub,
-/// the RTMP ingest and the HTTP service, in one `ServiceGroup` that drains in reverse order on
-/// SIGTERM or SIGINT.
+/// The composition of `sluice serve`: embedded bus (journaled to the data dir), session state in
+/// memory (or Redis with `--redis`), one fan-out hub, the workers, the RTMP ingest and the HTTP
+/// service, in one `ServiceGroup` that drains in reverse order on SIGTERM or SIGINT.
 struct SingleNode {
     let settings: ServeSettings
 
