@@ -161,13 +161,13 @@ let package = Package(
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        // Browser/, Hooks/ and Scripts/ hold the Python helpers the tests run (headless Chromium, a hook
-        // server, the Prometheus parser).
+        // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
+        // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
             "Media", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-        ], exclude: ["Browser", "Hooks", "Scripts"]),
+        ], exclude: ["Browser", "Hooks", "Scripts", "Webhooks"]),
     ],
     swiftLanguageModes: [.v6]
 )

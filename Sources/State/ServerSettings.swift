@@ -37,30 +37,54 @@ public struct ServerSettings: Codable, Sendable, Hashable {
 
 /// Server settings in the single-machine database, with a copy in memory for the hot path.
 public final class SQLiteSettingsStore: Sendable {
-    private let queue: DatabaseQueue
-    private let cached = NIOLockedValueBox(ServerSettings())
+    private let setting: StoredSetting<ServerSettings>
 
     public init(database: SQLiteDatabase) async throws {
+        setting = try await StoredSetting(database: database, key: "server") { (ServerSettings(), false) }
+    }
+
+    public var current: ServerSettings { setting.value }
+
+    public func save(_ settings: ServerSettings) async throws {
+        try await setting.save(settings)
+    }
+}
+
+/// One JSON value in the `setting` table under `key`, read once and kept in memory.
+final class StoredSetting<Value: Codable & Sendable>: Sendable {
+    private let queue: DatabaseQueue
+    private let key: String
+    private let cached: NIOLockedValueBox<Value>
+
+    /// - Parameter initial: the value when none is stored (or it no longer decodes), and
+    ///   whether to store it at once.
+    init(database: SQLiteDatabase, key: String, initial: () -> (value: Value, store: Bool)) async throws {
         queue = database.queue
+        self.key = key
         let stored = try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'server'")
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key])
         }
-        if let stored, let settings = try? JSONDecoder().decode(ServerSettings.self, from: Data(stored.utf8)) {
-            cached.withLockedValue { $0 = settings }
+        if let stored, let value = try? JSONDecoder().decode(Value.self, from: Data(stored.utf8)) {
+            cached = NIOLockedValueBox(value)
+        } else {
+            let (value, store) = initial()
+            cached = NIOLockedValueBox(value)
+            if store { try await save(value) }
         }
     }
 
-    public var current: ServerSettings { cached.withLockedValue { $0 } }
+    var value: Value { cached.withLockedValue { $0 } }
 
-    public func save(_ settings: ServerSettings) async throws {
-        let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+    func save(_ value: Value) async throws {
+        let json = String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+        let key = key
         do {
             try await queue.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('server', ?)", arguments: [json])
+                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [key, json])
             }
         } catch {
             throw StateError(.storage, "\(error)")
         }
-        cached.withLockedValue { $0 = settings }
+        cached.withLockedValue { $0 = value }
     }
 }

@@ -1,7 +1,6 @@
 import Crypto
 import Events
 import Foundation
-import GRDB
 import Media
 import NIOConcurrencyHelpers
 
@@ -29,42 +28,21 @@ public struct WebhookSettings: Codable, Sendable, Hashable {
 /// Webhook settings in the single-machine database (the signing secret made once), with a copy
 /// in memory for the worker.
 public final class SQLiteWebhookSettingsStore: Sendable {
-    private let queue: DatabaseQueue
-    private let cached: NIOLockedValueBox<WebhookSettings>
+    private let setting: StoredSetting<WebhookSettings>
 
     public init(database: SQLiteDatabase) async throws {
-        queue = database.queue
-        let stored = try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'webhooks'")
-        }
-        if let stored, let settings = try? JSONDecoder().decode(WebhookSettings.self, from: Data(stored.utf8)) {
-            cached = NIOLockedValueBox(settings)
-        } else {
-            let settings = WebhookSettings(signingSecret: "whsec_" + Hex.random(byteCount: 24))
-            cached = NIOLockedValueBox(settings)
-            try await save(settings)
+        setting = try await StoredSetting(database: database, key: "webhooks") {
+            (WebhookSettings(signingSecret: "whsec_" + Hex.random(byteCount: 24)), true)
         }
     }
 
-    public var current: WebhookSettings { cached.withLockedValue { $0 } }
+    public var current: WebhookSettings { setting.value }
 
     /// Replaces the global list; the secret stays.
     public func setWebhooks(_ webhooks: [Webhook]) async throws {
         var settings = current
         settings.webhooks = webhooks
-        try await save(settings)
-    }
-
-    private func save(_ settings: WebhookSettings) async throws {
-        let json = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
-        do {
-            try await queue.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES ('webhooks', ?)", arguments: [json])
-            }
-        } catch {
-            throw StateError(.storage, "\(error)")
-        }
-        cached.withLockedValue { $0 = settings }
+        try await setting.save(settings)
     }
 }
 

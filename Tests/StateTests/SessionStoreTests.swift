@@ -82,9 +82,11 @@ import TestSupport
         let (store, stop) = try store(kind)
         defer { stop() }
         #expect(try await !store.isAlive(node: "n1"), "never beat")
-        try await store.heartbeat(node: "n1", ttl: .milliseconds(50))
+        try await store.heartbeat(node: "n1", ttl: .seconds(5))
         #expect(try await store.isAlive(node: "n1"))
-        try await Task.sleep(for: .milliseconds(120))
+        // A beat with a short TTL replaces the long one and runs out (generous margins: tests run in parallel).
+        try await store.heartbeat(node: "n1", ttl: .milliseconds(50))
+        try await Task.sleep(for: .milliseconds(300))
         #expect(try await !store.isAlive(node: "n1"), "beat expired")
 
         let session = StreamSession(streamID: stream, sessionID: 7, node: "n1", startedAt: Date())

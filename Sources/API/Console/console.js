@@ -67,6 +67,10 @@ function toast(message) {
 const formatBitrate = (bits) => bits == null ? '—' : bits >= 1e6 ? `${(bits / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bits / 1e3)} kbit/s`;
 const formatBytes = (bytes) => bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(2)} GiB` : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 const formatDate = (text) => text ? new Date(text).toLocaleString() : '—';
+// A status as a badge: green when it is `good`, red when it is `bad`, grey otherwise.
+const statusBadge = (status, good, bad = 'failed') =>
+  h('span', { class: status === good ? 'badge live' : status === bad ? 'badge failed' : 'badge', text: status });
+const relayItem = (relay) => h('li', {}, statusBadge(relay.state, 'live'), ' ', relay.destination, relay.lastError ? ` — ${relay.lastError}` : '');
 const viewerCount = (stream) => Object.values(stream?.viewers || {}).reduce((a, b) => a + b, 0);
 
 // ---------- Live stream feed (server-sent events) ----------
@@ -580,8 +584,7 @@ function statsPanel(channel, query) {
     };
     for (const element of stats.querySelectorAll('[data-stat]')) element.textContent = values[element.dataset.stat];
     perProtocol.textContent = stream ? 'Viewers by protocol: ' + (Object.entries(stream.viewers).map(([name, count]) => `${name} ${count}`).join(', ') || 'none') : 'Not live.';
-    relays.replaceChildren(...(stream?.relays || []).map((relay) => h('li', {}, h('span', { class: relay.state === 'live' ? 'badge live' : relay.state === 'failed' ? 'badge failed' : 'badge', text: relay.state }),
-      ' ', relay.destination, relay.lastError ? ` — ${relay.lastError}` : '')));
+    relays.replaceChildren(...(stream?.relays || []).map(relayItem));
   });
   return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol,
     h('h3', { text: 'Relays' }), relays, h('h3', { text: 'Newest snapshot' }), snapshot, noSnapshot);
@@ -662,7 +665,7 @@ function renderRelays(state, content) {
   const states = h('ul', { id: 'relay-states' });
   onLive(() => {
     const stream = live.streams.get(state.channel.id);
-    states.replaceChildren(...(stream ? stream.relays.map((relay) => h('li', {}, h('span', { class: relay.state === 'live' ? 'badge live' : 'badge', text: relay.state }), ' ', relay.destination, relay.lastError ? ` — ${relay.lastError}` : ''))
+    states.replaceChildren(...(stream ? stream.relays.map(relayItem)
       : [h('li', { class: 'muted', text: 'The stream is not live.' })]));
   });
   content.append(h('div', { class: 'panel' }, h('h2', { text: 'Relay to other platforms' }),
@@ -825,7 +828,7 @@ function deliveriesPanel() {
     const { items } = await api('GET', '/webhooks/deliveries');
     body.replaceChildren(...(items.length ? items.map((delivery) => h('tr', { dataset: { status: delivery.status } },
       h('td', { text: delivery.eventType }),
-      h('td', {}, h('span', { class: delivery.status === 'delivered' ? 'badge live' : delivery.status === 'failed' ? 'badge failed' : 'badge', text: delivery.status })),
+      h('td', {}, statusBadge(delivery.status, 'delivered')),
       h('td', { text: String(delivery.attempts) }),
       h('td', { class: 'hide-narrow', text: delivery.url }),
       h('td', { text: delivery.error || (delivery.httpStatus ? `HTTP ${delivery.httpStatus}` : '') }),

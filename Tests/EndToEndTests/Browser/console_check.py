@@ -22,8 +22,7 @@ import zlib
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser import chromium, wait_played
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -77,15 +76,8 @@ def full_screenshot(driver, path):
 
 
 def played_seconds(driver, seconds, limit=45):
-    """Waits until the preview's currentTime has moved `seconds` past its first value; returns how far it got."""
-    deadline, started, current = time.time() + limit, None, 0.0
-    while time.time() < deadline:
-        current = driver.execute_script("return document.getElementById('preview').currentTime") or 0.0
-        if started is None and current > 0:
-            started = current
-        if started is not None and current - started > seconds:
-            break
-        time.sleep(0.25)
+    """Waits until the preview has played `seconds` past its start; returns how far it got."""
+    started, current = wait_played(driver, "preview", seconds, limit)
     return {"played": current - (started or current), "currentTime": current,
             "status": driver.find_element(By.ID, "status").text,
             "error": driver.execute_script("const v = document.getElementById('preview'); return v.error && v.error.message")}
@@ -109,13 +101,7 @@ receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
 threading.Thread(target=receiver.serve_forever, daemon=True).start()
 hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio",
-                 "--autoplay-policy=no-user-gesture-required", "--window-size=1280,1000"):
-    options.add_argument(argument)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-driver.set_page_load_timeout(15)
+driver = chromium(1280, 1000)
 # Pages re-render as data arrives: a vanished element is retried, not fatal.
 retried = (NoSuchElementException, StaleElementReferenceException)
 wait = WebDriverWait(driver, 20, ignored_exceptions=retried)
