@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Debian's librdkafka (2.0.2) cannot talk to every broker Sluice supports (Tansu among them):
+// binaries look for librdkafka.so.1 first in `.runtime/lib` of the checkout (filled by
+// ops/install-kafka.sh; the binaries sit three folders below it in .build/<triple>/<config>)
+// and in `../lib` beside an installed binary (ops/install.sh).
+let kafkaRuntimePaths: [LinkerSetting] = ["$ORIGIN/../../../.runtime/lib", "$ORIGIN/../lib"].map {
+    .unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", $0])
+}
+
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v14)],
@@ -25,6 +33,9 @@ let package = Package(
         ]),
         // hiredis, the Redis client library (session state in a cluster).
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // librdkafka, the Kafka client library (the event bus in a cluster). Headers from Debian;
+        // the library loaded at run time is 2.16 (see `kafkaRuntimePaths`).
+        .systemLibrary(name: "Crdkafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         // Pure formats: AMF0, FLV. No I/O.
         .target(name: "Media", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -38,10 +49,11 @@ let package = Package(
         ]),
         // Event types, topic catalog, media-frame codec, EventBus and its embedded log.
         .target(name: "Events", dependencies: [
-            "Media",
+            "Media", "Crdkafka",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-        ]),
+            .product(name: "Logging", package: "swift-log"),
+        ], linkerSettings: kafkaRuntimePaths),
         // Session state (who publishes what, which streams are live), the channel store, assets
         // (filesystem or S3).
         .target(name: "State", dependencies: [
@@ -135,7 +147,10 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Golden")]),
+        .testTarget(name: "EventsTests", dependencies: [
+            "Events", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Golden")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport"]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",

@@ -7,10 +7,11 @@ set -euo pipefail
 # destination in them (and the benchmarks' point of comparison).
 # FFmpeg's libraries are the transcoder; Noto CJK draws text watermarks in any script.
 # zbarimg decodes the console's QR codes in the tests; hiredis is the Redis client library, and
-# redis-server the real Redis the session-state tests run against.
+# redis-server the real Redis the session-state tests run against; librdkafka-dev gives the
+# Kafka client's headers (the library itself comes from ops/install-kafka.sh).
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
-          zbar-tools libhiredis-dev redis-server)
+          zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi
@@ -39,6 +40,9 @@ for requirement in selenium==4.27.1 prometheus_client==0.21.1 "moto[server]==5.1
         python3 -m pip install -q --disable-pip-version-check "$requirement"
     fi
 done
+
+# librdkafka 2.16 and the Tansu broker, into .runtime/ (Debian's librdkafka cannot talk to Tansu).
+"$(dirname "$0")/install-kafka.sh"
 
 if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
     echo "ops/install-deps.sh: swift is at /opt/swift/usr/bin; add it to PATH" >&2

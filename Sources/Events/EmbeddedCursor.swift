@@ -6,22 +6,32 @@ final class EmbeddedCursor: BusCursor {
     private let log: PartitionLog
     private let position: NIOLockedValueBox<Int64>
     private let reader: UInt64
+    /// Records of other keys are passed over; nil: every record.
+    private let key: String?
+    /// Told the offset of each delivery once the reader asks for the next one (a group's commit).
+    private let handled: (@Sendable (Int64) -> Void)?
+    private let lastDelivered = NIOLockedValueBox<Int64?>(nil)
 
-    init(log: PartitionLog, start: SubscriptionStart) {
+    init(log: PartitionLog, start: SubscriptionStart, key: String? = nil, handled: (@Sendable (Int64) -> Void)? = nil) {
         self.log = log
         let offset = log.startOffset(for: start)
         self.position = NIOLockedValueBox(offset)
+        self.key = key
+        self.handled = handled
         reader = log.addReader(at: offset)
     }
 
     deinit { log.removeReader(reader) }
 
     func next() async throws -> BusDelivery? {
+        if let handled, let previous = lastDelivered.withLockedValue({ $0 }) { handled(previous) }
         while !Task.isCancelled {
             var offset = position.withLockedValue { $0 }
             switch log.read(at: &offset, reader: reader, orRegister: nil) {
             case .delivery(let delivery):
                 position.withLockedValue { $0 = delivery.offset + 1 }
+                if let key, delivery.record.key != key { continue }
+                lastDelivered.withLockedValue { $0 = delivery.offset }
                 return delivery
             case .closed, .cancelled:
                 return nil

@@ -27,6 +27,13 @@ public final class EmbeddedEventBus: EventBus {
 
     private let logs: [Topic: PartitionLog]
     private let journal: EventJournal?
+    /// Each consumer group's next offset per topic (in memory: groups start over with the process).
+    private let groupPositions = NIOLockedValueBox<[GroupPosition: Int64]>([:])
+
+    struct GroupPosition: Hashable {
+        var group: String
+        var topic: Topic
+    }
 
     /// - Parameter journal: where control events are kept on disk for `sluice replay`; nil:
     ///   nowhere (tests, benchmarks).
@@ -46,6 +53,21 @@ public final class EmbeddedEventBus: EventBus {
 
     public func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription {
         BusSubscription(cursor: EmbeddedCursor(log: logs[topic]!, start: start))
+    }
+
+    public func subscribe(to topic: Topic, key: String, from start: SubscriptionStart) -> BusSubscription {
+        BusSubscription(cursor: EmbeddedCursor(log: logs[topic]!, start: start, key: key))
+    }
+
+    /// One process has one member per group: a second member of the same group reads from the
+    /// same committed position (there is nothing to spread the records over).
+    public func subscribe(to topic: Topic, group: String) -> BusSubscription {
+        let position = GroupPosition(group: group, topic: topic)
+        let start = groupPositions.withLockedValue { $0[position] }.map(SubscriptionStart.offset) ?? .beginning
+        let positions = groupPositions
+        return BusSubscription(cursor: EmbeddedCursor(log: logs[topic]!, start: start) { handled in
+            positions.withLockedValue { $0[position] = handled + 1 }
+        })
     }
 
     public func shutdown() async {

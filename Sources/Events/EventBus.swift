@@ -51,7 +51,18 @@ public protocol EventBus: Sendable {
     func publish(_ record: BusRecord, to topic: Topic) throws
 
     /// A subscription that reads `topic` from `start`, in order, until cancelled or the bus closes.
+    /// Kafka reads every partition; `.offset` applies to each.
     func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription
+
+    /// Only the records of `key` (one stream). Kafka reads just the key's partition, and
+    /// `.offset` is a position in it as an earlier delivery of the key reported.
+    func subscribe(to topic: Topic, key: String, from start: SubscriptionStart) -> BusSubscription
+
+    /// A member of consumer group `group`: the group's members share the topic's records
+    /// (Kafka spreads partitions over them; all records of a key go to one member), and the group
+    /// resumes after the last record a member handled — a record counts as handled when its
+    /// member asks for the next one (at least once). A new group starts at the oldest record.
+    func subscribe(to topic: Topic, group: String) -> BusSubscription
 
     /// Flushes what is queued and ends every subscription.
     func shutdown() async
@@ -65,6 +76,14 @@ public protocol BusCursor: Sendable {
     /// The next delivery, waiting for one to be published; `nil` when the bus has closed or the
     /// task was cancelled.
     func next() async throws -> BusDelivery?
+
+    /// Ends the subscription now, waiting until it is done (a Kafka group member leaves its group
+    /// and commits what was handled). Dropping the subscription ends it too, without waiting.
+    func close() async
+}
+
+extension BusCursor {
+    public func close() async {}
 }
 
 /// An `AsyncSequence` of deliveries from one topic.
@@ -82,4 +101,7 @@ public struct BusSubscription: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(cursor: cursor) }
+
+    /// See `BusCursor.close()`.
+    public func close() async { await cursor.close() }
 }

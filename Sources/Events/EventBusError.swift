@@ -6,6 +6,8 @@ public struct EventBusError: Error, Hashable, Sendable, CustomStringConvertible 
         case unknownEventType
         case closed
         case queueFull
+        /// The broker (or the bus's client) cannot take or give records now.
+        case unavailable
     }
 
     public var code: Code

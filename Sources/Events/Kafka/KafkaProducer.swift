@@ -1,0 +1,164 @@
+import Crdkafka
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// An idempotent Kafka producer. `send` queues a record and returns at once; a thread of the
+/// producer serves delivery reports, and a record the broker did not take is reported to
+/// `onDeliveryFailure` (and logged). `close()` flushes what is queued.
+///
+/// librdkafka handles are thread-safe, so the class is `@unchecked Sendable`; the mutable
+/// statistics live behind a lock.
+public final class KafkaProducer: @unchecked Sendable {
+    /// What the broker said of one record.
+    public struct DeliveryFailure: Error, Sendable, CustomStringConvertible {
+        public var topic: String
+        public var partition: Int
+        public var error: String
+        public var description: String { "Kafka did not take a record for \(topic)[\(partition)]: \(error)" }
+    }
+
+    /// Delivered records and the time from `send` to the broker's acknowledgement.
+    public struct Acknowledgements: Sendable {
+        public var delivered: Int64 = 0
+        public var failed: Int64 = 0
+        public var nanoseconds: Int64 = 0
+    }
+
+    private let handle: KafkaHandle
+    private let topics = NIOLockedValueBox<[String: OpaquePointer]>([:])
+    private let context: DeliveryContext
+    private let pollThread: Thread
+    private let running = ManagedAtomicFlag()
+    private let flushTimeoutMilliseconds: Int32
+
+    public init(configuration: KafkaConfiguration, logger: Logger,
+                onDeliveryFailure: @escaping @Sendable (DeliveryFailure) -> Void = { _ in }) throws {
+        let settings = try KafkaConfiguration.make(configuration.producerProperties)
+        context = DeliveryContext(logger: logger, onFailure: onDeliveryFailure)
+        rd_kafka_conf_set_opaque(settings, Unmanaged.passUnretained(context).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(settings) { _, message, opaque in
+            guard let message, let opaque else { return }
+            Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+        }
+        var message = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, settings, &message, message.count) else {
+            rd_kafka_conf_destroy(settings)
+            throw EventBusError(.unavailable, "Kafka producer: \(String(errorBuffer: message))")
+        }
+        self.handle = KafkaHandle(handle)
+        flushTimeoutMilliseconds = Int32(configuration.flushTimeoutMilliseconds)
+        running.set(true)
+        let running = running
+        pollThread = Thread { [handle = self.handle] in
+            // Delivery reports are served here, never on an event loop or the cooperative pool.
+            while running.value { rd_kafka_poll(handle.pointer, 100) }
+        }
+        pollThread.name = "sluice-kafka-producer"
+        pollThread.start()
+    }
+
+    deinit {
+        running.set(false)
+        for topic in topics.withLockedValue({ Array($0.values) }) { rd_kafka_topic_destroy(topic) }
+        rd_kafka_destroy(handle.pointer)
+    }
+
+    /// Queues one record (key and value are copied).
+    /// - Throws: `EventBusError` `.queueFull` when the queue is at its bound, `.unavailable` for
+    ///   anything else librdkafka refuses at once (an unknown partition, a record too large).
+    public func send(topic: String, partition: Int, key: [UInt8], value: UnsafeRawBufferPointer) throws {
+        let topicHandle = try self.topic(topic)
+        let sentAt = UInt(DispatchTime.now().uptimeNanoseconds)
+        let result = key.withUnsafeBytes { key in
+            rd_kafka_produce(topicHandle, Int32(partition), RD_KAFKA_MSG_F_COPY,
+                             UnsafeMutableRawPointer(mutating: value.baseAddress), value.count,
+                             key.baseAddress, key.count, UnsafeMutableRawPointer(bitPattern: sentAt))
+        }
+        if result != 0 {
+            throw EventBusError.kafka(rd_kafka_last_error(), "publish to \(topic)[\(partition)]")
+        }
+    }
+
+    public var acknowledgements: Acknowledgements { context.acknowledgements }
+
+    /// Records not yet acknowledged by the broker.
+    public var queued: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+
+    /// Waits (on a thread of its own) until queued records are delivered or the flush timeout
+    /// passes; then stops serving delivery reports.
+    public func close() async {
+        let handle = handle
+        let timeout = flushTimeoutMilliseconds
+        let logger = context.logger
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                let result = rd_kafka_flush(handle.pointer, timeout)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger.warning("Kafka flush left records undelivered",
+                                   metadata: ["queued": "\(rd_kafka_outq_len(handle.pointer))",
+                                              "error": "\(String(cString: rd_kafka_err2str(result)))"])
+                }
+                continuation.resume()
+            }
+        }
+        running.set(false)
+    }
+
+    private func topic(_ name: String) throws -> OpaquePointer {
+        try topics.withLockedValue { topics in
+            if let topic = topics[name] { return topic }
+            guard let topic = rd_kafka_topic_new(handle.pointer, name, nil) else {
+                throw EventBusError.kafka(rd_kafka_last_error(), "topic \(name)")
+            }
+            topics[name] = topic
+            return topic
+        }
+    }
+}
+
+/// What the delivery-report callback reaches through librdkafka's opaque pointer.
+private final class DeliveryContext: Sendable {
+    let logger: Logger
+    let onFailure: @Sendable (KafkaProducer.DeliveryFailure) -> Void
+    private let counts = NIOLockedValueBox(KafkaProducer.Acknowledgements())
+
+    init(logger: Logger, onFailure: @escaping @Sendable (KafkaProducer.DeliveryFailure) -> Void) {
+        self.logger = logger
+        self.onFailure = onFailure
+    }
+
+    var acknowledgements: KafkaProducer.Acknowledgements { counts.withLockedValue { $0 } }
+
+    func report(_ message: rd_kafka_message_t) {
+        let sentAt = Int64(UInt(bitPattern: message._private))
+        let now = Int64(DispatchTime.now().uptimeNanoseconds)
+        if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            counts.withLockedValue {
+                $0.delivered += 1
+                $0.nanoseconds += now - sentAt
+            }
+            return
+        }
+        counts.withLockedValue { $0.failed += 1 }
+        let failure = KafkaProducer.DeliveryFailure(topic: String(cString: rd_kafka_topic_name(message.rkt)),
+                                                    partition: Int(message.partition),
+                                                    error: String(cString: rd_kafka_err2str(message.err)))
+        logger.error("\(failure)")
+        onFailure(failure)
+    }
+}
+
+/// A librdkafka handle (`rd_kafka_t *`). librdkafka's handles are thread-safe, so passing one
+/// between threads is sound; who destroys it is up to its owner.
+struct KafkaHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+}
+
+/// A flag read by a polling thread and set from anywhere.
+final class ManagedAtomicFlag: Sendable {
+    private let box = NIOLockedValueBox(false)
+    var value: Bool { box.withLockedValue { $0 } }
+    func set(_ value: Bool) { box.withLockedValue { $0 = value } }
+}
