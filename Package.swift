@@ -151,7 +151,7 @@ let package = Package(
             "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Golden")]),
-        .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport"]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",
             .product(name: "Logging", package: "swift-log"),

@@ -191,7 +191,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func answerFLV(_ id: StreamID, rendition: String, context: ChannelHandlerContext) {
-        guard let fanout = hub.fanout(for: id, rendition: rendition) else {
+        if let fanout = hub.fanout(for: id, rendition: rendition) {
+            serveFLV(fanout, id: id, context: context)
+            return
+        }
+        guard hub.readsOnDemand else {
+            serveFLV(nil, id: id, context: context)
+            return
+        }
+        // A cluster's API node: the stream is read from the bus for its first viewer here.
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let hub = hub
+        let opened = context.eventLoop.makePromise(of: StreamFanout?.self)
+        opened.completeWithTask { await hub.fanout(opening: id, rendition: rendition) }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        opened.futureResult.whenSuccess { fanout in
+            let (handler, context) = loopBound.value
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            handler.serveFLV(fanout, id: id, context: context)
+        }
+    }
+
+    private func serveFLV(_ fanout: StreamFanout?, id: StreamID, context: ChannelHandlerContext) {
+        guard let fanout else {
             let error = APIError.streamNotFound(id.rawValue)
             send(error.status, body: error.body, context: context)
             return

@@ -79,6 +79,9 @@ public final class EmbeddedEventBus: EventBus {
         logs.mapValues(\.statistics)
     }
 
+    /// The embedded bus lives in the process: it is there as long as its publishers are.
+    public var unavailability: String? { nil }
+
     /// Records a consumer of `topic` skipped because it fell behind retention.
     public func skippedRecords(_ topic: Topic) -> Int64 { logs[topic]!.skipped }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// What travels on the bus: typed values. The Kafka bus encodes them (`MediaFrameCodec`,
@@ -28,6 +29,48 @@ public struct BusDelivery: Sendable {
     public var partition: Int
     public var offset: Int64
     public var record: BusRecord
+    /// When the record was published (Kafka: its timestamp, the producer's clock).
+    public var publishedAt: Date
+}
+
+/// How a worker reads its topic.
+public enum WorkerFeed: Sendable, Hashable {
+    /// Every record published from now on (one machine: the only member).
+    case fromNow
+    /// As a member of consumer group `group` (a cluster): the group's share of the records,
+    /// resuming after what the group handled. Records published more than `maxAge` ago are
+    /// passed over (live media nobody wants late, after a restart); nil: none are.
+    case group(String, maxAge: Duration?)
+}
+
+extension EventBus {
+    /// A worker's subscription to `topic`, as `feed` says.
+    public func subscribe(to topic: Topic, as feed: WorkerFeed) -> BusSubscription {
+        switch feed {
+        case .fromNow:
+            return subscribe(to: topic, from: .end)
+        case .group(let group, nil):
+            return subscribe(to: topic, group: group)
+        case .group(let group, let maxAge?):
+            return BusSubscription(cursor: RecentCursor(inner: subscribe(to: topic, group: group).cursor, maxAge: maxAge))
+        }
+    }
+}
+
+/// Passes over deliveries published longer than `maxAge` ago.
+private struct RecentCursor: BusCursor {
+    let inner: any BusCursor
+    let maxAge: Duration
+
+    func next() async throws -> BusDelivery? {
+        let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+        while let delivery = try await inner.next() {
+            if Date().timeIntervalSince(delivery.publishedAt) <= seconds { return delivery }
+        }
+        return nil
+    }
+
+    func close() async { await inner.close() }
 }
 
 /// Where a new subscription starts reading.
@@ -69,6 +112,10 @@ public protocol EventBus: Sendable {
 
     /// Publish and consume counts, latencies and consumer lag per topic.
     func statistics() -> [Topic: BusStatistics]
+
+    /// Why records cannot reach the bus now (Kafka: no broker answers); nil while they can.
+    /// Ingest refuses new publishers meanwhile rather than queue their media for nobody.
+    var unavailability: String? { get }
 }
 
 /// The reading side of one subscription. Implemented by each bus.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -8,6 +9,7 @@ final class PartitionLog: Sendable {
         var record: BusRecord
         var bytes: Int
         var appendedAt: Int64
+        var publishedAt: Date
     }
 
     private struct State {
@@ -62,7 +64,7 @@ final class PartitionLog: Sendable {
         let waiters: [CheckedContinuation<Void, Never>] = try state.withLockedValue { state in
             guard !state.closed else { throw EventBusError(.closed, "publish to \(topic.name) after shutdown") }
             let bytes = record.payloadBytes
-            state.entries.append(Entry(offset: state.nextOffset, record: record, bytes: bytes, appendedAt: now))
+            state.entries.append(Entry(offset: state.nextOffset, record: record, bytes: bytes, appendedAt: now, publishedAt: Date()))
             state.nextOffset += 1
             state.bytes += bytes
             trim(&state, now: now)
@@ -123,7 +125,8 @@ final class PartitionLog: Sendable {
                 state.readers[reader] = entry.offset + 1
                 state.statistics.consumed += 1
                 state.statistics.consumeDelayNanoseconds += Int64(NIODeadline.now().uptimeNanoseconds) - entry.appendedAt
-                return .delivery(BusDelivery(topic: topic, partition: 0, offset: entry.offset, record: entry.record))
+                return .delivery(BusDelivery(topic: topic, partition: 0, offset: entry.offset, record: entry.record,
+                                             publishedAt: entry.publishedAt))
             }
             if state.closed { return .closed }
             if let waiter {

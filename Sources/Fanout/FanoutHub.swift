@@ -24,9 +24,54 @@ public final class FanoutHub: Sendable {
         var sources: [StreamID: (session: UInt64, rendition: String)] = [:]
     }
 
+    /// Where the hub's frames come from.
+    public enum Feed: Sendable {
+        /// Every stream on the bus, read from the moment the hub exists (one node, or an ingest
+        /// node serving RTMP play of its own publishers).
+        case everyStream
+        /// A stream is read only while it has viewers on this node (a cluster's API node): the
+        /// first viewer starts reading at the stream's newest keyframe, so it gets the whole GOP
+        /// at once; `idleSeconds` after the last viewer left, reading stops.
+        case onDemand(OnDemandFeed)
+    }
+
+    /// Where reading a live stream mid-session starts (from session state).
+    public struct StreamStart: Sendable {
+        /// The session's decoder configurations and metadata, handed to the fan-out first.
+        public var headers: [MediaFrame]
+        /// The newest keyframe's offset in the stream's partition of `sluice.media.source`; nil:
+        /// none recorded yet (reading starts with the records published from now on).
+        public var keyframeOffset: Int64?
+
+        public init(headers: [MediaFrame], keyframeOffset: Int64?) {
+            self.headers = headers
+            self.keyframeOffset = keyframeOffset
+        }
+    }
+
+    public struct OnDemandFeed: Sendable {
+        /// Where to start reading a stream; nil when it is not live.
+        public var streamStart: @Sendable (StreamID) async -> StreamStart?
+        public var idleSeconds: Double
+        /// How long a first viewer waits for the stream's first frame before it is told the
+        /// stream is not found.
+        public var firstFrameSeconds: Double
+
+        public init(idleSeconds: Double = 5, firstFrameSeconds: Double = 5,
+                    streamStart: @escaping @Sendable (StreamID) async -> StreamStart?) {
+            self.streamStart = streamStart
+            self.idleSeconds = idleSeconds
+            self.firstFrameSeconds = firstFrameSeconds
+        }
+    }
+
     /// Made at construction, so no frame published after the hub exists is missed, however
-    /// late `run()` starts.
+    /// late `run()` starts (`.everyStream` only).
     private let subscriptions: [BusSubscription]
+    private let bus: any EventBus
+    private let onDemand: OnDemandFeed?
+    /// Streams read on demand: the task reading them and since when they have had no viewer.
+    private let readers = NIOLockedValueBox<[StreamID: (task: Task<Void, Never>, idleSince: NIODeadline?)]>([:])
     private let configuration: StreamFanout.Configuration
     private let flushers: FlusherRegistry
     private let counters = ViewerCounters()
@@ -34,9 +79,17 @@ public final class FanoutHub: Sendable {
     private let playbackSource: PlaybackSource
     private let logger: Logger
 
-    public init(bus: any EventBus, configuration: StreamFanout.Configuration = .init(),
+    public init(bus: any EventBus, feed: Feed = .everyStream, configuration: StreamFanout.Configuration = .init(),
                 flushPolicy: FlushPolicy = .init(), logger: Logger, playbackSource: @escaping PlaybackSource = { _ in "" }) {
-        subscriptions = [bus.subscribe(to: .mediaSource, from: .end), bus.subscribe(to: .mediaRenditions, from: .end)]
+        self.bus = bus
+        switch feed {
+        case .everyStream:
+            subscriptions = [bus.subscribe(to: .mediaSource, from: .end), bus.subscribe(to: .mediaRenditions, from: .end)]
+            onDemand = nil
+        case .onDemand(let feed):
+            subscriptions = []
+            onDemand = feed
+        }
         self.configuration = configuration
         self.flushers = FlusherRegistry(policy: flushPolicy)
         self.playbackSource = playbackSource
@@ -62,8 +115,117 @@ public final class FanoutHub: Sendable {
     public var droppedGOPs: Int { counters.droppedGOPs }
     public var droppedFrames: Int { counters.droppedFrames }
 
-    /// Reads media frames from the bus until the task is cancelled or the bus closes.
+    /// Whether streams are read only while they have viewers here (`fanout(opening:)`).
+    public var readsOnDemand: Bool { onDemand != nil }
+
+    /// The fan-out of `stream` (or a rendition), starting to read the stream if it is live and
+    /// not read yet (`.onDemand`); waits for its first frame. Nil when it is not live.
+    public func fanout(opening stream: StreamID, rendition: String = "") async -> StreamFanout? {
+        if let fanout = fanout(for: stream, rendition: rendition) { return fanout }
+        guard let onDemand else { return nil }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(onDemand.firstFrameSeconds * 1000))
+        if readers.withLockedValue({ $0[stream] }) == nil {
+            // A stream that has just started may have no keyframe recorded yet: wait for one, so
+            // reading starts at a picture that decodes.
+            var start = await onDemand.streamStart(stream)
+            while start != nil, start?.keyframeOffset == nil, NIODeadline.now() < deadline, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                start = await onDemand.streamStart(stream)
+            }
+            guard let start, let offset = start.keyframeOffset else { return nil }
+            startReading(stream, headers: start.headers, from: .offset(offset))
+        }
+        while NIODeadline.now() < deadline, !Task.isCancelled {
+            if let fanout = fanout(for: stream, rendition: rendition) { return fanout }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    private func startReading(_ stream: StreamID, headers: [MediaFrame], from start: SubscriptionStart) {
+        let source = bus.subscribe(to: .mediaSource, key: stream.rawValue, from: start)
+        let renditions = bus.subscribe(to: .mediaRenditions, key: stream.rawValue, from: .end)
+        let task = Task {
+            for header in headers { await self.route(header, of: stream) }
+            await withTaskGroup(of: Void.self) { group in
+                for subscription in [source, renditions] {
+                    group.addTask { await self.read(subscription) }
+                }
+            }
+        }
+        let started = readers.withLockedValue { readers in
+            guard readers[stream] == nil else { return false }
+            readers[stream] = (task, nil)
+            return true
+        }
+        if started {
+            logger.info("reading stream for viewers on this node", metadata: ["stream": "\(stream)", "from": "\(start)"])
+        } else {
+            task.cancel()  // another viewer's request started it first
+        }
+    }
+
+    private func read(_ subscription: BusSubscription) async {
+        do {
+            for try await delivery in subscription {
+                guard case .frame(let frame) = delivery.record.value, let id = StreamID(delivery.record.key) else { continue }
+                await route(frame, of: id)
+            }
+        } catch {
+            logger.error("media subscription failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Stops reading streams that have had no viewer here for `idleSeconds`; their fan-outs end.
+    private func stopIdleReaders(idleSeconds: Double) {
+        let now = NIODeadline.now()
+        let idle = readers.withLockedValue { readers -> [StreamID] in
+            var stopped: [StreamID] = []
+            for (stream, reader) in readers {
+                let viewers = streams.withLockedValue { streams in
+                    streams.fanouts.filter { $0.key.stream == stream }.values.reduce(0) { $0 + $1.viewerCount }
+                }
+                if viewers > 0 {
+                    readers[stream]?.idleSince = nil
+                } else if let since = reader.idleSince {
+                    if now - since >= .milliseconds(Int64(idleSeconds * 1000)) { stopped.append(stream) }
+                } else {
+                    readers[stream]?.idleSince = now
+                }
+            }
+            for stream in stopped { readers.removeValue(forKey: stream)?.task.cancel() }
+            return stopped
+        }
+        for stream in idle {
+            let ended = streams.withLockedValue { streams in
+                let keys = streams.fanouts.keys.filter { $0.stream == stream }
+                defer {
+                    for key in keys { streams.fanouts[key] = nil }
+                    streams.sources[stream] = nil
+                }
+                return keys.compactMap { streams.fanouts[$0] }
+            }
+            for fanout in ended { fanout.end() }
+            logger.info("stopped reading stream: no viewers on this node", metadata: ["stream": "\(stream)"])
+        }
+    }
+
+    /// Reads media frames from the bus until the task is cancelled or the bus closes; on demand,
+    /// looks after the streams read for viewers instead.
     public func run() async throws {
+        if let onDemand {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                stopIdleReaders(idleSeconds: onDemand.idleSeconds)
+            }
+            let all = readers.withLockedValue { readers in
+                defer { readers.removeAll() }
+                return readers.values.map(\.task)
+            }
+            for task in all { task.cancel() }
+            endAll()
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for subscription in subscriptions {
                 group.addTask {

@@ -15,6 +15,9 @@ public struct IngestEnvironment: Sendable {
     public var hub: FanoutHub
     /// Admission hooks and signed play URLs.
     public var access: PlaybackAccess
+    /// Where publishers note their headers for nodes that join their streams mid-session; nil
+    /// where no other node reads them (one machine).
+    public var playbackStarts: PlaybackStartRecorder?
     /// Publishers on this node, for kicking.
     public let publishers = PublisherRegistry()
     /// The clock push signatures are checked against.

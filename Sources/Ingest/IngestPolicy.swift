@@ -35,6 +35,10 @@ struct IngestPolicy: RTMPServerDelegate {
         if case .deny(_, let reason) = admission {
             return reject(key, connection, code: "NetStream.Publish.Unauthorized", reason)
         }
+        if let outage = environment.bus.unavailability {
+            environment.logger.error("publish refused: event bus unavailable", metadata: ["key": "\(key)", "reason": "\(outage)"])
+            return reject(key, connection, code: "NetStream.Publish.Failed", "The event bus is unavailable (\(outage)); try again shortly.")
+        }
         let sessionID = UInt64.random(in: 1...UInt64.max)
         let owner = "\(environment.configuration.nodeID)/\(sessionID)"
         let ttl = environment.configuration.publishLockTTL
@@ -63,7 +67,7 @@ struct IngestPolicy: RTMPServerDelegate {
     }
 
     func authorizePlay(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPlayAnswer {
-        guard let id = StreamID(request.name), let fanout = environment.hub.fanout(for: id) else {
+        guard let id = StreamID(request.name), let fanout = await environment.hub.fanout(opening: id) else {
             return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
         }
         let admission = await environment.access.authorizePlay(

@@ -20,6 +20,8 @@ final class StreamPublisher: RTMPPublishSink {
         var droppedMessages = 0
         /// What session state says of the stream; refreshed with each lock renewal.
         var session: StreamSession
+        /// The newest metadata and decoder configurations, for readers joining mid-session.
+        var headers: [MediaFrame] = []
     }
 
     let streamID: StreamID
@@ -54,6 +56,7 @@ final class StreamPublisher: RTMPPublishSink {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 try? await environment.sessions.markLive(self.currentSession())
+                self.recordHeaders()
                 try? await Task.sleep(for: ttl / 3 - .seconds(1))
                 guard !Task.isCancelled else { return }
                 do {
@@ -80,6 +83,13 @@ final class StreamPublisher: RTMPPublishSink {
         }
     }
 
+    /// Hands the session's headers to the playback-start recorder.
+    private func recordHeaders() {
+        guard let recorder = environment.playbackStarts else { return }
+        let headers = progress.withLockedValue { $0.headers }
+        if !headers.isEmpty { recorder.headers(streamID, session: sessionID, headers) }
+    }
+
     func received(_ message: RTMPMessage) {
         let frame: MediaFrame? = progress.withLockedValue { progress in
             guard !progress.ended else { return nil }
@@ -91,9 +101,15 @@ final class StreamPublisher: RTMPPublishSink {
             }
             progress.sequence += 1
             describe(frame, in: &progress.session)
+            if frame.isConfiguration {
+                progress.headers.removeAll { $0.kind == frame.kind }
+                progress.headers.append(frame)
+                progress.headers.sort { $0.kind.rawValue > $1.kind.rawValue }  // metadata, audio, video
+            }
             return frame
         }
         guard let frame else { return }
+        if frame.isConfiguration { recordHeaders() }
         do {
             try environment.bus.publish(BusRecord(key: streamID.rawValue, value: .frame(frame)), to: .mediaSource)
         } catch {

@@ -40,7 +40,11 @@ final class ReadyAnnouncer: Sendable {
             return ports
         }
         emit("sluice: \(listener) listening on \(address.ipAddress ?? settings.httpHost):\(port)")
-        guard all["rtmp"] != nil, all["http"] != nil, all.count == (settings.ingest.tls == nil ? 2 : 3) else { return }
+        // The samples come once every listener of the node's roles is up, from a node that serves HTTP.
+        var expected: Set<String> = []
+        if settings.roles.contains(.ingest) { expected.formUnion(settings.ingest.tls == nil ? ["rtmp"] : ["rtmp", "rtmps"]) }
+        if settings.roles.contains(.api) { expected.insert("http") }
+        guard expected.contains("http"), Set(all.keys) == expected else { return }
         emit(samples(rtmps: all["rtmps"]))
     }
 

@@ -7,13 +7,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// `sluice serve`: everything in one process on embedded defaults.
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Run ingest, fan-out and playback in one process."
-    )
-
+/// The flags every node command shares (`serve`, `ingest`, `api`, `worker`).
+struct NodeOptions: ParsableArguments {
     @Option(help: "Address to listen on.")
     var host = "0.0.0.0"
 
@@ -92,16 +87,96 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds before a webhook's first retry; each further retry waits twice as long.")
     var webhookFirstRetryMs = 1000
 
-    func run() async throws {
-        let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
+    @Option(help: "Kafka brokers, host:port[,host:port…] (env SLUICE_KAFKA). Cluster nodes need them; `serve` uses its embedded bus without.")
+    var kafka: String?
+
+    /// Sets up logging as the flags say.
+    func bootstrapLogging(level: Logger.Level) throws {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
-            if json { return JSONLogHandler(label: label, logLevel: settings.logLevel) }
+            if json { return JSONLogHandler(label: label, logLevel: level) }
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
+            handler.logLevel = level
             return handler
         }
-        try await SingleNode(settings: settings).run()
+    }
+}
+
+/// `sluice serve`: everything in one process on embedded defaults (or, with `--kafka` and
+/// `--redis`, one node of a cluster doing every job).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run ingest, playback, the API and every worker in one process."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let settings = try ServeSettings(options: options, roles: Set(Role.allCases), environment: ProcessInfo.processInfo.environment)
+        try options.bootstrapLogging(level: settings.logLevel)
+        try await Node(settings: settings).run()
+    }
+}
+
+/// `sluice ingest`: a cluster's RTMP/RTMPS ingest node (and RTMP play of any stream).
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Run a cluster ingest node: RTMP/RTMPS publish and play; media and events to Kafka."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let settings = try ServeSettings(options: options, roles: [.ingest], environment: ProcessInfo.processInfo.environment)
+        try options.bootstrapLogging(level: settings.logLevel)
+        try await Node(settings: settings).run()
+    }
+}
+
+/// `sluice api`: a cluster's API node (REST API, console, playback of any stream).
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Run a cluster API node: REST API, console, HTTP-FLV/HLS/LL-HLS/DASH playback of streams on any ingest node."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let settings = try ServeSettings(options: options, roles: [.api], environment: ProcessInfo.processInfo.environment)
+        try options.bootstrapLogging(level: settings.logLevel)
+        try await Node(settings: settings).run()
+    }
+}
+
+/// `sluice worker --roles …`: a cluster's stateless worker node.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run cluster workers, each a Kafka consumer group member: transcode, record, snapshot, motion, relay, webhooks, retention."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    @Option(help: "Comma-separated: \(Role.workers.map(\.rawValue).joined(separator: ",")) (default: all).")
+    var roles: String?
+
+    func run() async throws {
+        var chosen = Set(Role.workers)
+        if let roles {
+            chosen = []
+            for name in roles.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let role = Role(rawValue: name), Role.workers.contains(role) else {
+                    throw ValidationError("--roles: unknown worker '\(name)'; choose from \(Role.workers.map(\.rawValue).joined(separator: ", ")).")
+                }
+                chosen.insert(role)
+            }
+        }
+        let settings = try ServeSettings(options: options, roles: chosen, environment: ProcessInfo.processInfo.environment)
+        try options.bootstrapLogging(level: settings.logLevel)
+        try await Node(settings: settings).run()
     }
 }

@@ -1,4 +1,5 @@
 import Access
+import Events
 import ArgumentParser
 import Foundation
 import Ingest
@@ -9,8 +10,19 @@ import NIOSSL
 import State
 import Workers
 
-/// Validated settings of `serve`, from flags and environment.
+/// What a node does. `serve` does everything; cluster nodes one part each.
+enum Role: String, CaseIterable, Sendable {
+    case ingest, api
+    case transcode, record, snapshot, motion, relay, webhooks, retention
+
+    static let workers: [Role] = [.transcode, .record, .snapshot, .motion, .relay, .webhooks, .retention]
+}
+
+/// Validated settings of a node command, from flags and environment.
 struct ServeSettings {
+    var roles: Set<Role>
+    /// The cluster's bus; nil: the embedded one (`serve` alone).
+    var kafka: KafkaConfiguration?
     var ingest: IngestConfiguration
     var httpHost: String
     var httpPort: Int
@@ -36,7 +48,8 @@ struct ServeSettings {
     /// How long a node's heartbeat lives.
     var nodeTTL: Duration
 
-    init(command: ServeCommand, environment: [String: String]) throws {
+    init(options command: NodeOptions, roles: Set<Role>, environment: [String: String]) throws {
+        self.roles = roles
         guard let level = Logger.Level(rawValue: command.logLevel) else {
             throw ValidationError("Unknown log level '\(command.logLevel)'.")
         }
@@ -72,12 +85,23 @@ struct ServeSettings {
                 throw ValidationError("--redis must look like redis://host:port.")
             }
         }
+        if let brokers = (command.kafka ?? environment["SLUICE_KAFKA"]).flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard brokers.split(separator: ",").allSatisfy({ $0.split(separator: ":").count == 2 }) else {
+                throw ValidationError("--kafka must look like host:port[,host:port…].")
+            }
+            kafka = KafkaConfiguration(brokers: brokers, clientID: "sluice-\(ingest.nodeID)")
+        }
+        if roles != Set(Role.allCases) {
+            guard kafka != nil, redis != nil else {
+                throw ValidationError("Cluster nodes need --kafka host:port and --redis redis://host:port (or SLUICE_KAFKA, SLUICE_REDIS).")
+            }
+        }
         guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }
         nodeTTL = .seconds(command.nodeTtlSeconds)
         webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs))
     }
 
-    private static func s3(command: ServeCommand, environment: [String: String]) throws -> S3AssetStore.Configuration? {
+    private static func s3(command: NodeOptions, environment: [String: String]) throws -> S3AssetStore.Configuration? {
         guard command.s3Endpoint != nil || command.s3Bucket != nil else { return nil }
         guard let text = command.s3Endpoint, let endpoint = URL(string: text), ["http", "https"].contains(endpoint.scheme ?? ""),
               endpoint.host != nil else {
@@ -108,7 +132,7 @@ struct ServeSettings {
         }
     }
 
-    private static func access(command: ServeCommand, environment: [String: String]) throws -> AccessConfiguration {
+    private static func access(command: NodeOptions, environment: [String: String]) throws -> AccessConfiguration {
         var hook: URL?
         if let text = command.admissionUrl {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),

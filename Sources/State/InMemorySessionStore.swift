@@ -14,6 +14,8 @@ public final class InMemorySessionStore: SessionStore {
         var live: [StreamID: StreamSession] = [:]
         var relays: [StreamID: [RelayStatus]] = [:]
         var nodes: [String: NIODeadline] = [:]
+        var keyframes: [StreamID: Int64] = [:]
+        var headers: [StreamID: [MediaFrame]] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -50,7 +52,31 @@ public final class InMemorySessionStore: SessionStore {
 
     public func markOffline(_ stream: StreamID, sessionID: UInt64) async throws {
         state.withLockedValue { state in
-            if state.live[stream]?.sessionID == sessionID { state.live[stream] = nil }
+            if state.live[stream]?.sessionID == sessionID {
+                state.live[stream] = nil
+                state.keyframes[stream] = nil
+                state.headers[stream] = nil
+            }
+        }
+    }
+
+    public func recordKeyframe(_ stream: StreamID, sessionID: UInt64, offset: Int64) async throws {
+        state.withLockedValue { state in
+            if state.live[stream]?.sessionID == sessionID { state.keyframes[stream] = offset }
+        }
+    }
+
+    public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
+        state.withLockedValue { state in
+            if state.live[stream]?.sessionID == sessionID { state.headers[stream] = headers }
+        }
+    }
+
+    public func playbackStart(of stream: StreamID) async throws -> PlaybackStart? {
+        state.withLockedValue { state in
+            guard let session = state.live[stream] else { return nil }
+            return PlaybackStart(sessionID: session.sessionID, headers: state.headers[stream] ?? [],
+                                 keyframeOffset: state.keyframes[stream])
         }
     }
 
@@ -76,6 +102,8 @@ public final class InMemorySessionStore: SessionStore {
         state.withLockedValue { state in
             guard state.live[session.streamID]?.sessionID == session.sessionID else { return false }
             state.live[session.streamID] = nil
+            state.keyframes[session.streamID] = nil
+            state.headers[session.streamID] = nil
             if state.locks[session.streamID]?.owner.hasPrefix(session.node + "/") == true { state.locks[session.streamID] = nil }
             return true
         }

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import NIOCore
 
 /// Session state in Redis, for a cluster: the same contract as `InMemorySessionStore`, with the
 /// keys of DESIGN.md. Checks and changes that must not interleave with another node's run as
@@ -50,6 +51,11 @@ public final class RedisSessionStore: SessionStore {
         redis.call('SADD', KEYS[2], ARGV[3])
         return 0
         """
+    /// Sets field ARGV[2] to ARGV[3] if the session is still ARGV[1].
+    private static let setIfCurrent = """
+        if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
+        return 0
+        """
     private static let endLost = """
         if redis.call('HGET', KEYS[1], 'sessionId') ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
@@ -97,6 +103,30 @@ public final class RedisSessionStore: SessionStore {
     public func session(_ stream: StreamID) async throws -> StreamSession? {
         guard let json = try await redis.command(["HGET", Self.streamKey(stream), "session"]).string else { return nil }
         return try Self.decodeSession(json)
+    }
+
+    public func recordKeyframe(_ stream: StreamID, sessionID: UInt64, offset: Int64) async throws {
+        _ = try await eval(Self.setIfCurrent, keys: [Self.streamKey(stream)], [String(sessionID), "keyframeOffset", String(offset)])
+    }
+
+    /// Headers are kept as the media-frame codec's bytes, base64 in a JSON array.
+    public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
+        let encoded = headers.map { Data(MediaFrameCodec.encode($0).readableBytesView).base64EncodedString() }
+        let json = String(decoding: try Self.encoder.encode(encoded), as: UTF8.self)
+        _ = try await eval(Self.setIfCurrent, keys: [Self.streamKey(stream)], [String(sessionID), "headers", json])
+    }
+
+    public func playbackStart(of stream: StreamID) async throws -> PlaybackStart? {
+        guard case .array(let fields) = try await redis.command(["HMGET", Self.streamKey(stream), "sessionId", "headers", "keyframeOffset"]),
+              fields.count == 3, let session = fields[0].string.flatMap({ UInt64($0) }) else { return nil }
+        var headers: [MediaFrame] = []
+        if let json = fields[1].string {
+            for base64 in try Self.decoder.decode([String].self, from: Data(json.utf8)) {
+                guard let bytes = Data(base64Encoded: base64) else { continue }
+                headers.append(try MediaFrameCodec.decode(ByteBuffer(bytes: bytes)))
+            }
+        }
+        return PlaybackStart(sessionID: session, headers: headers, keyframeOffset: fields[2].string.flatMap { Int64($0) })
     }
 
     public func heartbeat(node: String, ttl: Duration) async throws {

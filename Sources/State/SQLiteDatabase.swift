@@ -9,7 +9,10 @@ public final class SQLiteDatabase: Sendable {
     /// Opens, creating and migrating as needed; `nil` keeps the database in memory (tests).
     public init(path: String?) throws {
         do {
-            queue = try path.map { try DatabaseQueue(path: $0) } ?? DatabaseQueue()
+            // Nodes of a local cluster may share the file: a writer waits for another's lock.
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            queue = try path.map { try DatabaseQueue(path: $0, configuration: configuration) } ?? DatabaseQueue()
             try Self.migrator.migrate(queue)
         } catch {
             throw StateError(.storage, "cannot open database: \(error)")

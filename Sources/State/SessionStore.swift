@@ -28,6 +28,22 @@ public struct StreamSession: Sendable, Hashable, Codable {
     }
 }
 
+/// What a reader joining a live stream mid-session needs first.
+public struct PlaybackStart: Sendable, Hashable {
+    public var sessionID: UInt64
+    /// Decoder configurations and metadata of the session, in publish order.
+    public var headers: [MediaFrame]
+    /// The newest keyframe's offset in the stream's partition of `sluice.media.source`; nil
+    /// before the first one is recorded.
+    public var keyframeOffset: Int64?
+
+    public init(sessionID: UInt64, headers: [MediaFrame], keyframeOffset: Int64?) {
+        self.sessionID = sessionID
+        self.headers = headers
+        self.keyframeOffset = keyframeOffset
+    }
+}
+
 /// Who publishes what, and which streams are live. Implementations: in memory (one machine)
 /// and Redis (a cluster).
 public protocol SessionStore: Sendable {
@@ -46,6 +62,16 @@ public protocol SessionStore: Sendable {
     func markOffline(_ stream: StreamID, sessionID: UInt64) async throws
     func liveSessions() async throws -> [StreamSession]
     func session(_ stream: StreamID) async throws -> StreamSession?
+
+    /// Records where the newest keyframe of `stream` sits in its partition of the source topic,
+    /// if `sessionID` is still the stream's live session.
+    func recordKeyframe(_ stream: StreamID, sessionID: UInt64, offset: Int64) async throws
+    /// Records the session's current decoder configurations and metadata (the frames a reader
+    /// that starts at a keyframe has not seen), if `sessionID` is still the stream's session.
+    func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws
+    /// Where a node that starts reading `stream` mid-session begins: the live session's headers
+    /// and newest keyframe, so its first viewer gets a whole GOP at once. Nil when not live.
+    func playbackStart(of stream: StreamID) async throws -> PlaybackStart?
 
     /// Records that `node` is alive for the next `ttl`.
     func heartbeat(node: String, ttl: Duration) async throws

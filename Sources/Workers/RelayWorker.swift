@@ -32,10 +32,10 @@ public final class RelayWorker: Service, Sendable {
 
     /// - Parameters:
     ///   - tls: the client context for `rtmps://` destinations.
-    public init(bus: any EventBus, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
                 logger: Logger, destinations: @escaping Destinations) {
         self.bus = bus
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
+        subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.sessions = sessions
         self.group = group
         self.tls = tls

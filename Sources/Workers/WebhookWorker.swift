@@ -62,11 +62,11 @@ public final class WebhookWorker: Service, Sendable {
     private let senders = NIOLockedValueBox([String: Sender]())
     private let client: HTTPClient
 
-    public init(bus: any EventBus, settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, node: String,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, node: String,
                 configuration: Configuration = .init(), logger: Logger, channelWebhooks: @escaping ChannelWebhooks) {
         self.bus = bus
-        lifecycle = bus.subscribe(to: .streamLifecycle, from: .end)
-        assets = bus.subscribe(to: .assets, from: .end)
+        lifecycle = bus.subscribe(to: .streamLifecycle, as: feed)
+        assets = bus.subscribe(to: .assets, as: feed)
         self.settings = settings
         self.deliveries = deliveries
         self.node = node

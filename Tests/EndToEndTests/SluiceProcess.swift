@@ -3,14 +3,15 @@ import State
 import NIOConcurrencyHelpers
 import Testing
 
-/// A `sluice serve` process on loopback with ports picked by the kernel, stopped with SIGTERM.
+/// A `sluice serve` (or cluster node: `ingest`, `api`, `worker`) process on loopback with ports
+/// picked by the kernel, stopped with SIGTERM.
 final class SluiceProcess: @unchecked Sendable {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let binary = ProcessInfo.processInfo.environment["SLUICE_BINARY"]
         ?? packageRoot.appendingPathComponent(".build/debug/sluice").path
 
-    let secret = "e2e-" + UUID().uuidString
+    let secret: String
     let dataDirectory: String
     let process = Process()
     private(set) var ports: [String: Int] = [:]
@@ -21,10 +22,14 @@ final class SluiceProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - dataDirectory: reuse a data directory (to test restarts); a fresh one by default.
     ///   - environment: extra environment, e.g. `SLUICE_ADMIN_KEY`.
-    init(extraArguments: [String] = [], dataDirectory: String? = nil, environment: [String: String] = [:]) throws {
+    ///   - command: `serve`, or a cluster node's command.
+    ///   - secret: the `--push-secret` (nodes of one cluster share it).
+    init(command: String = "serve", extraArguments: [String] = [], dataDirectory: String? = nil,
+         environment: [String: String] = [:], secret: String = "e2e-" + UUID().uuidString) throws {
         self.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "sluice-e2e-" + UUID().uuidString
+        self.secret = secret
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
+        process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
                              "--push-secret", secret, "--data-dir", self.dataDirectory] + extraArguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
@@ -35,7 +40,13 @@ final class SluiceProcess: @unchecked Sendable {
             log.withLockedValue { $0 += text }
         }
         try process.run()
-        try readPorts(expecting: extraArguments.contains("--tls-cert") ? 3 : 2)
+        let tls = extraArguments.contains("--tls-cert")
+        switch command {
+        case "ingest": try readPorts(expecting: tls ? 2 : 1)
+        case "api": try readPorts(expecting: 1)
+        case "worker": try waitForLog("node starting")
+        default: try readPorts(expecting: tls ? 3 : 2)
+        }
     }
 
     /// Reads `sluice: NAME listening on HOST:PORT` lines until every listener reported (10 s bound).
@@ -52,6 +63,15 @@ final class SluiceProcess: @unchecked Sendable {
                 let parts = line.split(separator: " ")
                 if let port = parts.last?.split(separator: ":").last.flatMap({ Int($0) }) { ports[String(parts[1])] = port }
             }
+        }
+    }
+
+    /// Waits (10 s bound) until the log says `text`.
+    private func waitForLog(_ text: String) throws {
+        let deadline = Date().addingTimeInterval(10)
+        while !serverLog.contains(text) {
+            guard Date() < deadline, process.isRunning else { throw E2EError("sluice did not log '\(text)'; log:\n\(serverLog)") }
+            usleep(20_000)
         }
     }
 

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import NIOCore
 import State
 import Testing
 import TestSupport
@@ -62,6 +63,26 @@ import TestSupport
         try await store.markOffline(stream, sessionID: 2)
         #expect(try await store.session(stream) == nil)
         #expect(try await store.liveSessions() == [other])
+    }
+
+    @Test(arguments: Kind.allCases)
+    func playbackStartFollowsTheCurrentSession(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        try await store.recordKeyframe(stream, sessionID: 1, offset: 10)  // not live yet: ignored
+        #expect(try await store.playbackStart(of: stream) == nil)
+        try await store.markLive(StreamSession(streamID: stream, sessionID: 2, node: "n", startedAt: Date()))
+        #expect(try await store.playbackStart(of: stream) == PlaybackStart(sessionID: 2, headers: [], keyframeOffset: nil))
+        let headers = [MediaFrame(kind: .metadata, dts: 0, sessionID: 2, sequence: 0, payload: ByteBuffer(bytes: [2, 0, 1, 0x41])),
+                       MediaFrame(kind: .video, flags: [.keyframe, .sequenceHeader], codec: "avc1", dts: 0, sessionID: 2,
+                                  sequence: 1, payload: ByteBuffer(bytes: [0x17, 0, 0, 0, 0, 1, 0x64]))]
+        try await store.recordHeaders(stream, sessionID: 2, headers: headers)
+        try await store.recordKeyframe(stream, sessionID: 2, offset: 41)
+        try await store.recordKeyframe(stream, sessionID: 2, offset: 97)
+        try await store.recordKeyframe(stream, sessionID: 1, offset: 12)  // an old session's: ignored
+        #expect(try await store.playbackStart(of: stream) == PlaybackStart(sessionID: 2, headers: headers, keyframeOffset: 97))
+        try await store.markOffline(stream, sessionID: 2)
+        #expect(try await store.playbackStart(of: stream) == nil)
     }
 
     @Test(arguments: Kind.allCases)

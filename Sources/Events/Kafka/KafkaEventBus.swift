@@ -20,22 +20,31 @@ public final class KafkaEventBus: EventBus {
     private let consumers = NIOLockedValueBox<(closed: Bool, open: [ObjectIdentifier: WeakConsumer])>((false, [:]))
     private let counters = NIOLockedValueBox<[Topic: BusStatistics]>([:])
 
+    /// Told, once the broker has it, where each published source keyframe went: the stream,
+    /// its publish session and the offset in the stream's partition of `sluice.media.source`.
+    public typealias KeyframeAcknowledged = @Sendable (_ stream: String, _ session: UInt64, _ offset: Int64) -> Void
+
     /// Connects and reads the topics' partition counts; every catalog topic must exist.
     /// - Parameter source: the node name written into event envelopes.
-    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger) async throws -> KafkaEventBus {
+    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger,
+                               keyframeAcknowledged: @escaping KeyframeAcknowledged = { _, _, _ in }) async throws -> KafkaEventBus {
         let admin = try KafkaAdmin(configuration: configuration)
         let counts = try await KafkaAdmin.run { try admin.partitionCounts(Topic.allCases.map(\.name)) }
         var partitionCounts: [Topic: Int] = [:]
         for topic in Topic.allCases { partitionCounts[topic] = counts[topic.name] }
-        return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger)
+        return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger,
+                                 keyframeAcknowledged: keyframeAcknowledged)
     }
 
-    private init(configuration: KafkaConfiguration, partitionCounts: [Topic: Int], source: String, logger: Logger) throws {
+    private init(configuration: KafkaConfiguration, partitionCounts: [Topic: Int], source: String, logger: Logger,
+                 keyframeAcknowledged: @escaping KeyframeAcknowledged) throws {
         self.configuration = configuration
         self.partitionCounts = partitionCounts
         self.source = source
         self.logger = logger
-        producer = try KafkaProducer(configuration: configuration, logger: logger)
+        producer = try KafkaProducer(configuration: configuration, logger: logger, onAcknowledged: { marker, _, offset in
+            keyframeAcknowledged(marker.key, marker.session, offset)
+        })
     }
 
     /// The partition all records of `key` go to.
@@ -58,7 +67,11 @@ public final class KafkaEventBus: EventBus {
         switch record.value {
         case .frame(let frame):
             let encoded = MediaFrameCodec.encode(frame)
-            try encoded.withUnsafeReadableBytes { try producer.send(topic: topic.name, partition: partition, key: key, value: $0) }
+            let marker = topic == .mediaSource && frame.kind == .video && frame.isKeyframe && !frame.isSequenceHeader
+                ? KafkaProducer.Marker(key: record.key, session: frame.sessionID) : nil
+            try encoded.withUnsafeReadableBytes {
+                try producer.send(topic: topic.name, partition: partition, key: key, value: $0, marker: marker)
+            }
         case .lifecycle(let event):
             try send(codec.encode(event, source: source), topic: topic, partition: partition, key: key)
         case .channel(let event):
@@ -151,7 +164,8 @@ public final class KafkaEventBus: EventBus {
             $0[topic, default: BusStatistics()].consumeDelayNanoseconds += delay
         }
         return BusDelivery(topic: topic, partition: message.partition, offset: message.offset,
-                           record: BusRecord(key: key, value: value))
+                           record: BusRecord(key: key, value: value),
+                           publishedAt: Date(timeIntervalSince1970: Double(message.timestampMilliseconds) / 1000))
     }
 
     fileprivate func forget(_ consumer: KafkaConsumer) {
@@ -180,6 +194,8 @@ public final class KafkaEventBus: EventBus {
     public func statistics() -> [Topic: BusStatistics] {
         counters.withLockedValue { $0 }
     }
+
+    public var unavailability: String? { producer.outage }
 
     /// Records handed to the producer and not yet acknowledged by the broker.
     public var unacknowledged: Int { producer.queued }

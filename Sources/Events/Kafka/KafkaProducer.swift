@@ -32,14 +32,34 @@ public final class KafkaProducer: @unchecked Sendable {
     private let running = ManagedAtomicFlag()
     private let flushTimeoutMilliseconds: Int32
 
+    /// A record the caller wants to hear about once the broker took it, and where it went.
+    public typealias Acknowledged = @Sendable (_ marker: Marker, _ partition: Int, _ offset: Int64) -> Void
+
+    /// What `send` was given to pass on to `onAcknowledged`.
+    public struct Marker: Sendable {
+        public var key: String
+        public var session: UInt64
+
+        public init(key: String, session: UInt64) {
+            self.key = key
+            self.session = session
+        }
+    }
+
     public init(configuration: KafkaConfiguration, logger: Logger,
-                onDeliveryFailure: @escaping @Sendable (DeliveryFailure) -> Void = { _ in }) throws {
+                onDeliveryFailure: @escaping @Sendable (DeliveryFailure) -> Void = { _ in },
+                onAcknowledged: @escaping Acknowledged = { _, _, _ in }) throws {
         let settings = try KafkaConfiguration.make(configuration.producerProperties)
-        context = DeliveryContext(logger: logger, onFailure: onDeliveryFailure)
+        context = DeliveryContext(logger: logger, onFailure: onDeliveryFailure, onAcknowledged: onAcknowledged)
         rd_kafka_conf_set_opaque(settings, Unmanaged.passUnretained(context).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(settings) { _, message, opaque in
             guard let message, let opaque else { return }
             Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().report(message.pointee)
+        }
+        rd_kafka_conf_set_error_cb(settings) { _, error, reason, opaque in
+            guard let opaque else { return }
+            let text = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(error)))
+            Unmanaged<DeliveryContext>.fromOpaque(opaque).takeUnretainedValue().clientError(rd_kafka_resp_err_t(error), text)
         }
         var message = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, settings, &message, message.count) else {
@@ -50,9 +70,22 @@ public final class KafkaProducer: @unchecked Sendable {
         flushTimeoutMilliseconds = Int32(configuration.flushTimeoutMilliseconds)
         running.set(true)
         let running = running
+        let context = context
         pollThread = Thread { [handle = self.handle] in
             // Delivery reports are served here, never on an event loop or the cooperative pool.
-            while running.value { rd_kafka_poll(handle.pointer, 100) }
+            var lastProbe = DispatchTime.now()
+            while running.value {
+                rd_kafka_poll(handle.pointer, 100)
+                // While no broker answers, ask for metadata once a second: an answer means it is back.
+                if context.outage != nil, DispatchTime.now().uptimeNanoseconds - lastProbe.uptimeNanoseconds > 1_000_000_000 {
+                    lastProbe = DispatchTime.now()
+                    var metadata: UnsafePointer<rd_kafka_metadata_t>?
+                    if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                        rd_kafka_metadata_destroy(metadata)
+                        context.recovered()
+                    }
+                }
+            }
         }
         pollThread.name = "sluice-kafka-producer"
         pollThread.start()
@@ -67,20 +100,29 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Queues one record (key and value are copied).
     /// - Throws: `EventBusError` `.queueFull` when the queue is at its bound, `.unavailable` for
     ///   anything else librdkafka refuses at once (an unknown partition, a record too large).
-    public func send(topic: String, partition: Int, key: [UInt8], value: UnsafeRawBufferPointer) throws {
+    /// - Parameter marker: passed to `onAcknowledged` with the record's offset once the broker
+    ///   has it.
+    public func send(topic: String, partition: Int, key: [UInt8], value: UnsafeRawBufferPointer, marker: Marker? = nil) throws {
         let topicHandle = try self.topic(topic)
-        let sentAt = UInt(DispatchTime.now().uptimeNanoseconds)
+        // The record's own context travels through librdkafka as its opaque and comes back with
+        // the delivery report, which releases it.
+        let sent = Unmanaged.passRetained(SentRecord(at: DispatchTime.now().uptimeNanoseconds, marker: marker))
         let result = key.withUnsafeBytes { key in
             rd_kafka_produce(topicHandle, Int32(partition), RD_KAFKA_MSG_F_COPY,
                              UnsafeMutableRawPointer(mutating: value.baseAddress), value.count,
-                             key.baseAddress, key.count, UnsafeMutableRawPointer(bitPattern: sentAt))
+                             key.baseAddress, key.count, sent.toOpaque())
         }
         if result != 0 {
+            sent.release()
             throw EventBusError.kafka(rd_kafka_last_error(), "publish to \(topic)[\(partition)]")
         }
     }
 
     public var acknowledgements: Acknowledgements { context.acknowledgements }
+
+    /// Why the brokers cannot be reached now (all of them down, or records timing out); nil
+    /// once one answers again.
+    public var outage: String? { context.outage }
 
     /// Records not yet acknowledged by the broker.
     public var queued: Int { Int(rd_kafka_outq_len(handle.pointer)) }
@@ -117,27 +159,69 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 }
 
+/// One record's context between `send` and its delivery report.
+private final class SentRecord: Sendable {
+    let at: UInt64
+    let marker: KafkaProducer.Marker?
+
+    init(at: UInt64, marker: KafkaProducer.Marker?) {
+        self.at = at
+        self.marker = marker
+    }
+}
+
 /// What the delivery-report callback reaches through librdkafka's opaque pointer.
 private final class DeliveryContext: Sendable {
     let logger: Logger
     let onFailure: @Sendable (KafkaProducer.DeliveryFailure) -> Void
+    let onAcknowledged: KafkaProducer.Acknowledged
     private let counts = NIOLockedValueBox(KafkaProducer.Acknowledgements())
 
-    init(logger: Logger, onFailure: @escaping @Sendable (KafkaProducer.DeliveryFailure) -> Void) {
+    init(logger: Logger, onFailure: @escaping @Sendable (KafkaProducer.DeliveryFailure) -> Void,
+         onAcknowledged: @escaping KafkaProducer.Acknowledged) {
         self.logger = logger
         self.onFailure = onFailure
+        self.onAcknowledged = onAcknowledged
     }
 
     var acknowledgements: KafkaProducer.Acknowledgements { counts.withLockedValue { $0 } }
 
+    private let outageReason = NIOLockedValueBox<String?>(nil)
+    var outage: String? { outageReason.withLockedValue { $0 } }
+
+    func clientError(_ error: rd_kafka_resp_err_t, _ text: String) {
+        if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
+            if outageReason.withLockedValue({ state in
+                defer { state = "Kafka: \(text)" }
+                return state == nil
+            }) {
+                logger.error("Kafka unreachable", metadata: ["reason": "\(text)"])
+            }
+        } else {
+            logger.warning("Kafka client error", metadata: ["reason": "\(text)"])
+        }
+    }
+
+    func recovered() {
+        if outageReason.withLockedValue({ state in
+            defer { state = nil }
+            return state != nil
+        }) {
+            logger.notice("Kafka reachable again")
+        }
+    }
+
     func report(_ message: rd_kafka_message_t) {
-        let sentAt = Int64(UInt(bitPattern: message._private))
-        let now = Int64(DispatchTime.now().uptimeNanoseconds)
+        guard let opaque = message._private else { return }
+        let sent = Unmanaged<SentRecord>.fromOpaque(opaque).takeRetainedValue()
+        let now = DispatchTime.now().uptimeNanoseconds
         if message.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            recovered()
             counts.withLockedValue {
                 $0.delivered += 1
-                $0.nanoseconds += now - sentAt
+                $0.nanoseconds += Int64(now - sent.at)
             }
+            if let marker = sent.marker { onAcknowledged(marker, Int(message.partition), message.offset) }
             return
         }
         counts.withLockedValue { $0.failed += 1 }

@@ -39,13 +39,13 @@ public final class MP4Worker: Service, Sendable {
     private let router: SessionRouter<StreamMP4Recorder>
 
     /// - Parameter workDirectory: where files are written while they record.
-    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
                 settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.shelf = shelf
         self.workDirectory = workDirectory
         self.logger = logger
-        router = SessionRouter(bus: bus) { id, session in
+        router = SessionRouter(bus: bus, feed: feed) { id, session in
             await settings(id).map {
                 StreamMP4Recorder(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf,
                                   logger: logger)

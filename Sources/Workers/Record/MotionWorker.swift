@@ -37,11 +37,11 @@ public final class MotionWorker: Service, Sendable {
     private let workDirectory: URL
     private let router: SessionRouter<MotionWatcher>
 
-    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
                 settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.workDirectory = workDirectory
-        router = SessionRouter(bus: bus) { id, session in
+        router = SessionRouter(bus: bus, feed: feed) { id, session in
             await settings(id).map {
                 MotionWatcher(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf, logger: logger)
             }

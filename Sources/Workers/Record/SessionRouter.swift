@@ -26,8 +26,8 @@ final class SessionRouter<Handler: SessionHandler>: Sendable {
     private let make: Make
     private let sessions = NIOLockedValueBox([StreamID: Session]())
 
-    init(bus: any EventBus, make: @escaping Make) {
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
+    init(bus: any EventBus, feed: WorkerFeed, make: @escaping Make) {
+        subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.make = make
     }
 

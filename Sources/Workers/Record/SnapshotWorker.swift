@@ -33,10 +33,10 @@ public final class SnapshotWorker: Service, Sendable {
 
     private let router: SessionRouter<StreamSnapshotter>
 
-    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, logger: Logger,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, logger: Logger,
                 settings: @escaping SettingsLookup) {
         let assets = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        router = SessionRouter(bus: bus) { id, session in
+        router = SessionRouter(bus: bus, feed: feed) { id, session in
             await settings(id).map { StreamSnapshotter(streamID: id, sessionID: session, settings: $0, assets: assets, logger: logger) }
         }
     }

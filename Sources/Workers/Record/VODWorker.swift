@@ -33,10 +33,10 @@ public final class VODWorker: Service, Sendable {
 
     private let router: SessionRouter<VODRecorder>
 
-    public init(bus: any EventBus, index: any AssetIndex, store: any AssetStore, logger: Logger,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, logger: Logger,
                 settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        router = SessionRouter(bus: bus) { id, session in
+        router = SessionRouter(bus: bus, feed: feed) { id, session in
             await settings(id).map { VODRecorder(streamID: id, sessionID: session, settings: $0, shelf: shelf, logger: logger) }
         }
     }

@@ -31,9 +31,9 @@ public final class TranscodeWorker: Service, Sendable {
         .reduce(0) { $0 + $1.droppedFrames } }
     private let dropped = NIOLockedValueBox(0)
 
-    public init(bus: any EventBus, logger: Logger, settings: @escaping SettingsLookup) {
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, logger: Logger, settings: @escaping SettingsLookup) {
         self.bus = bus
-        subscription = bus.subscribe(to: .mediaSource, from: .end)
+        subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.settings = settings
         self.logger = logger
     }

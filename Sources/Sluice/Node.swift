@@ -13,11 +13,14 @@ import ServiceLifecycle
 import State
 import Workers
 
-/// The composition of `sluice serve`: embedded bus (journaled to the data dir), session state in
-/// memory (or Redis with `--redis`), one fan-out hub, the workers, the RTMP ingest and the HTTP
-/// service, in one `ServiceGroup` that drains in reverse order on SIGTERM or SIGINT.
-struct SingleNode {
+/// The composition of every node command. `sluice serve` runs every role on the embedded bus
+/// (journaled to the data dir) with session state in memory (or Redis with `--redis`); cluster
+/// nodes (`ingest`, `api`, `worker`) run their roles on Kafka and Redis. One `ServiceGroup`
+/// drains in reverse order on SIGTERM or SIGINT.
+struct Node {
     let settings: ServeSettings
+
+    private func has(_ role: Role) -> Bool { settings.roles.contains(role) }
 
     func run() async throws {
         let logger = Logger(label: "sluice")
@@ -28,92 +31,138 @@ struct SingleNode {
         let serverSettings = try await SQLiteSettingsStore(database: database)
         let webhookSettings = try await SQLiteWebhookSettingsStore(database: database)
         let webhookDeliveries = WebhookDeliveryLog()
-        let newAdminKey = try await keys.ensureAdminKey(preset: settings.adminKey)
-        let announcer = ReadyAnnouncer(settings: settings, demo: try await demoChannel(channels))
+        let serves = has(.api)
+        let newAdminKey = serves ? try await keys.ensureAdminKey(preset: settings.adminKey) : nil
+        let announcer = ReadyAnnouncer(settings: settings, demo: serves ? try await demoChannel(channels) : nil)
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
-        let journal = try EventJournal(directory: settings.dataDirectory.appendingPathComponent("events", isDirectory: true),
-                                       source: settings.ingest.nodeID)
-        let bus = EmbeddedEventBus(journal: journal)
+        let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
+        let bus: any EventBus
+        var playbackStarts: PlaybackStartRecorder?
+        let nodeID = settings.ingest.nodeID
+        if let kafka = settings.kafka {
+            let recorder = has(.ingest) ? PlaybackStartRecorder(sessions: sessions, logger: logger) : nil
+            playbackStarts = recorder
+            bus = try await KafkaEventBus.connect(kafka, source: nodeID, logger: logger) { stream, session, offset in
+                recorder?.keyframe(stream, session: session, offset: offset)
+            }
+        } else {
+            bus = EmbeddedEventBus(journal: try EventJournal(directory: settings.dataDirectory.appendingPathComponent("events", isDirectory: true),
+                                                             source: nodeID))
+        }
+        // On one machine every consumer reads everything; in a cluster each worker kind is a
+        // consumer group, and media workers pass over frames more than 10 s old (after a restart).
+        let clustered = settings.kafka != nil
+        func feed(_ name: String, media: Bool = true) -> WorkerFeed {
+            clustered ? .group("sluice-\(name)", maxAge: media ? .seconds(10) : nil) : .fromNow
+        }
         let font = settings.watermarkFont
-        let hub = FanoutHub(bus: bus, logger: logger) { stream in
+        let hubFeed: FanoutHub.Feed = clustered ? .onDemand(.init { stream in
+            guard let start = try? await sessions.playbackStart(of: stream) else { return nil }
+            return FanoutHub.StreamStart(headers: start.headers, keyframeOffset: start.keyframeOffset)
+        }) : .everyStream
+        let hub = FanoutHub(bus: bus, feed: hubFeed, logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
         }
-        let packager = PackagerHub(bus: bus, logger: logger) { stream in
-            await Self.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
-        }
-        let transcoder = TranscodeWorker(bus: bus, logger: logger) { stream in
+        // Workers subscribe when made: only the node's own roles are made.
+        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
-        }
-        let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
+        } : nil
         let assetIndex = SQLiteAssetIndex(database: database)
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
-        let snapshots = SnapshotWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
-            await Self.channel(of: stream, channels, logger: logger).flatMap(SnapshotWorker.Settings.init)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: BusService(bus: bus))]
+        if let playbackStarts { services.append(.init(service: playbackStarts)) }
+        if has(.ingest) || has(.api) { services.append(.init(service: HubService(hub: hub))) }
+        if let transcoder { services.append(.init(service: transcoder)) }
+        if has(.snapshot) {
+            services.append(.init(service: SnapshotWorker(bus: bus, feed: feed("snapshot"), index: assetIndex, store: assetStore, logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger).flatMap(SnapshotWorker.Settings.init)
+            }))
         }
-        let vod = VODWorker(bus: bus, index: assetIndex, store: assetStore, logger: logger) { stream in
-            await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
+        if has(.record) {
+            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), index: assetIndex, store: assetStore, logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
+            }))
+            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), index: assetIndex, store: assetStore,
+                                                     workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
+                                                     logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger).flatMap(MP4Worker.Settings.init)
+            }))
         }
-        let mp4 = MP4Worker(bus: bus, index: assetIndex, store: assetStore,
-                            workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
-                            logger: logger) { stream in
-            await Self.channel(of: stream, channels, logger: logger).flatMap(MP4Worker.Settings.init)
+        if has(.motion) {
+            services.append(.init(service: MotionWorker(bus: bus, feed: feed("motion"), index: assetIndex, store: assetStore,
+                                                        workDirectory: settings.dataDirectory.appendingPathComponent("motion", isDirectory: true),
+                                                        logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger).flatMap(MotionWorker.Settings.init)
+            }))
         }
-        let motion = MotionWorker(bus: bus, index: assetIndex, store: assetStore,
-                                  workDirectory: settings.dataDirectory.appendingPathComponent("motion", isDirectory: true),
-                                  logger: logger) { stream in
-            await Self.channel(of: stream, channels, logger: logger).flatMap(MotionWorker.Settings.init)
+        if has(.retention) {
+            services.append(.init(service: RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
+                try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
+            }))
         }
-        let retention = RetentionWorker(index: assetIndex, store: assetStore, logger: logger) {
-            try await Self.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
+        if has(.relay) {
+            services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), sessions: sessions, group: group,
+                                                       tls: settings.relayTLS, logger: logger) { stream in
+                await Self.relayDestinations(of: stream, channels: channels, logger: logger)
+            }))
+        }
+        if has(.webhooks) {
+            services.append(.init(service: WebhookWorker(bus: bus, feed: feed("webhooks", media: false), settings: webhookSettings,
+                                                         deliveries: webhookDeliveries, node: nodeID,
+                                                         configuration: settings.webhooks, logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger)?.webhooks ?? []
+            }))
         }
         let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
-        let environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
+        var environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, access: access, logger: logger)
+        environment.playbackStarts = playbackStarts
         let publishers = environment.publishers
-        let nodeWatch = NodeWatch(environment: environment, ttl: settings.nodeTTL)
-        let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
-            do {
-                try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
-            } catch {
-                logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
+        if has(.ingest) || has(.api) {
+            // Any node may end a silent node's sessions; the first to see it does.
+            services.append(.init(service: NodeWatch(environment: environment, ttl: settings.nodeTTL)))
+        }
+        if has(.ingest) {
+            services.append(.init(service: IngestService(environment: environment, group: group) { listener, address in
+                announcer.bound(listener.rawValue, address)
+            }))
+        }
+        if serves {
+            let packager = PackagerHub(bus: bus, logger: logger) { stream in
+                await Self.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
             }
-        }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
-                            assets: AssetsAPI(index: assetIndex, store: assetStore),
-                            webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries))
-        let webhooks = WebhookWorker(bus: bus, settings: webhookSettings, deliveries: webhookDeliveries,
-                                     node: settings.ingest.nodeID, configuration: settings.webhooks, logger: logger) { stream in
-            await Self.channel(of: stream, channels, logger: logger)?.webhooks ?? []
+            let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
+                do {
+                    try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
+                } catch {
+                    logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
+                }
+            }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
+                                assets: AssetsAPI(index: assetIndex, store: assetStore),
+                                webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries))
+            let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
+                                   hub: hub, api: api, packager: packager, access: access,
+                                   metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus) {
+                                       transcoder.map(Self.workerMetrics) ?? []
+                                   }, readiness: {
+                                       await Self.readiness(channels: channels, sessions: sessions)
+                                   }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
+                                   group: group, logger: logger) { address in
+                announcer.bound("http", address)
+            }
+            services += [.init(service: PackagerService(packager: packager)), .init(service: http)]
         }
-        let relays = RelayWorker(bus: bus, sessions: sessions, group: group, tls: settings.relayTLS,
-                                 logger: logger) { stream in
-            await Self.relayDestinations(of: stream, channels: channels, logger: logger)
-        }
-        let ingest = IngestService(environment: environment, group: group) { listener, address in
-            announcer.bound(listener.rawValue, address)
-        }
-        let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: api, packager: packager, access: access,
-                               metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus) {
-                                   Self.workerMetrics(transcoder: transcoder)
-                               }, readiness: {
-                                   await Self.readiness(channels: channels, sessions: sessions)
-                               }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
-                               group: group, logger: logger) { address in
-            announcer.bound("http", address)
-        }
-        let services = ServiceGroup(configuration: .init(
-            services: [.init(service: BusService(bus: bus)), .init(service: HubService(hub: hub)),
-                       .init(service: PackagerService(packager: packager)), .init(service: transcoder), .init(service: snapshots),
-                       .init(service: vod), .init(service: mp4), .init(service: motion), .init(service: retention), .init(service: relays),
-                       .init(service: webhooks), .init(service: nodeWatch),
-                       .init(service: ingest), .init(service: http)],
+        let serviceGroup = ServiceGroup(configuration: .init(
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
-        try await services.run()
+        logger.info("node starting", metadata: ["node": "\(nodeID)", "roles": "\(settings.roles.map(\.rawValue).sorted())",
+                                                "bus": "\(clustered ? "kafka" : "embedded")"])
+        try await serviceGroup.run()
         try await group.shutdownGracefully()
     }
 
@@ -246,9 +295,9 @@ struct SingleNode {
     }
 }
 
-/// Closes the embedded bus last, after every producer and consumer stopped.
+/// Closes the bus last, after every producer and consumer stopped (Kafka: flushes first).
 struct BusService: Service {
-    let bus: EmbeddedEventBus
+    let bus: any EventBus
 
     func run() async throws {
         try? await gracefulShutdown()

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+import TestSupport
+
+extension EndToEnd {
+    /// Cluster mode with real parts: a Tansu broker and a redis-server per test, topics made by
+    /// `sluice topics create`, and `sluice ingest` / `api` / `worker` processes sharing them.
+    @Suite(.timeLimit(.minutes(4)))
+    struct ClusterTests {
+        typealias API = ChannelsTests
+
+        /// The shared parts, and nodes made on them.
+        final class Cluster {
+            let broker: KafkaBroker
+            let redis: RedisServer
+            let dataDirectory = NSTemporaryDirectory() + "sluice-cluster-" + UUID().uuidString
+            let secret = "cluster-" + UUID().uuidString
+            private(set) var nodes: [SluiceProcess] = []
+
+            init() throws {
+                broker = try KafkaBroker()
+                redis = try RedisServer()
+                try Self.createTopics(broker)
+            }
+
+            static func createTopics(_ broker: KafkaBroker) throws {
+                let made = try Tools.run(SluiceProcess.binary, ["topics", "create", "--kafka", broker.address,
+                                                                "--from", KafkaBroker.topicsFolder.path], timeout: 30)
+                guard made.status == 0 else { throw E2EError("topics create failed: \(made.errors)") }
+            }
+
+            func node(_ command: String, _ extra: [String] = []) throws -> SluiceProcess {
+                let node = try SluiceProcess(command: command,
+                                             extraArguments: ["--kafka", broker.address, "--redis", "redis://127.0.0.1:\(redis.port)",
+                                                              "--node-ttl-seconds", "3"] + extra,
+                                             dataDirectory: dataDirectory, environment: ["SLUICE_ADMIN_KEY": API.adminKey],
+                                             secret: secret)
+                nodes.append(node)
+                return node
+            }
+
+            deinit {
+                for node in nodes.reversed() { node.stop() }
+                broker.stop()
+                redis.stop()
+            }
+        }
+
+        /// Seconds from connecting to `url` until the first video frame, and whether it was a keyframe.
+        func firstVideoFrame(_ url: String) throws -> (seconds: Double, keyframe: Bool) {
+            let started = Date()
+            let result = try Tools.run("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "frame=key_frame",
+                                                   "-read_intervals", "%+#1", "-of", "csv=p=0", url], timeout: 20)
+            guard result.status == 0, let first = result.output.split(separator: "\n").first else {
+                throw E2EError("no video frame from \(url): \(result.errors)")
+            }
+            return (Date().timeIntervalSince(started), first.trimmingCharacters(in: .whitespaces) == "1")
+        }
+
+        func watch(_ url: String, seconds: Int) throws -> RunningTool {
+            try RunningTool("ffmpeg", ["-v", "error", "-i", url, "-t", "\(seconds)", "-f", "null", "-"])
+        }
+
+        @Test func aStreamOnOneIngestNodePlaysFromEveryAPINode() throws {
+            let cluster = try Cluster()
+            let ingestA = try cluster.node("ingest")
+            let ingestB = try cluster.node("ingest")
+            let apiA = try cluster.node("api")
+            let apiB = try cluster.node("api")
+            let publisher = try Tools.publish(to: ingestA.pushURL("cam1"), seconds: 25)
+            try Tools.waitUntilLive(apiB.flvURL("cam1"))
+
+            let probe = try Tools.run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width",
+                                                  "-of", "csv=p=0", apiB.flvURL("cam1")], timeout: 20)
+            #expect(Set(probe.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }) == ["h264,640", "aac"],
+                    "streams seen on API node B: \(probe.output) \(probe.errors)")
+
+            // A second publisher of the same stream, on the other ingest node, is refused.
+            let second = try Tools.publish(to: ingestB.pushURL("cam1"), seconds: 3).wait(timeout: 20)
+            #expect(second.status != 0)
+            #expect(ingestB.serverLog.contains("already"), "ingest B says why: \(ingestB.serverLog.suffix(600))")
+
+            // Two viewers on two API nodes at once; then API node A dies under its viewer, which
+            // reconnects to B and gets a keyframe at once.
+            let viewerA = try watch(apiA.flvURL("cam1"), seconds: 30)
+            let viewerB = try watch(apiB.flvURL("cam1"), seconds: 4)
+            #expect(viewerB.wait(timeout: 20).status == 0, "the viewer on API node B played 4 s")
+            #expect(viewerA.process.isRunning, "the viewer on API node A is watching")
+            kill(apiA.process.processIdentifier, SIGKILL)  // node A is gone mid-stream
+            let cutDeadline = Date().addingTimeInterval(15)
+            while viewerA.process.isRunning, Date() < cutDeadline { usleep(50_000) }
+            #expect(!viewerA.process.isRunning, "the viewer on node A was cut off when A went away")
+            let reconnect = try firstVideoFrame(apiB.flvURL("cam1"))
+            #expect(reconnect.keyframe, "the first frame after reconnecting is a keyframe")
+            #expect(reconnect.seconds < 2, "and it came at once: \(reconnect.seconds) s")
+            print("cluster: first video frame on API node B after reconnecting in \(reconnect.seconds) s")
+
+            _ = publisher.wait(timeout: 40)
+            // Offline: the API node stops serving the stream once the publisher has gone.
+            let deadline = Date().addingTimeInterval(10)
+            var status = 200
+            while Date() < deadline, status == 200 {
+                usleep(200_000)
+                status = try Tools.httpStatus(apiB.flvURL("cam1") + "?probe=1")
+            }
+            #expect(status == 404)
+        }
+
+        @Test func webhooksFromAWorkerNodeAndAnOutageOfTheBroker() throws {
+            let cluster = try Cluster()
+            let ingest = try cluster.node("ingest")
+            let api = try cluster.node("api")
+            let worker = try cluster.node("worker", ["--roles", "webhooks"])
+            let port = try Tools.freePort()
+            let hooks = WebhookTests()
+            let receiver = try hooks.receiver(port: port)
+            defer { _ = receiver.wait(timeout: 0) }
+            let global = #"{"webhooks":[{"url":"http://127.0.0.1:\#(port)/cluster","events":["stream.online","stream.offline"]}]}"#
+            #expect(try API().api(api, "PUT", "/api/v1/webhooks", global).status == 200)
+            let secret = try #require(try API().api(api, "GET", "/api/v1/webhooks").body["signingSecret"] as? String)
+            // The worker read the settings at start, before they were set: start another that reads them.
+            worker.stop()
+            _ = try cluster.node("worker", ["--roles", "webhooks"])
+
+            #expect(try Tools.publish(to: ingest.pushURL("cam2"), seconds: 3).wait(timeout: 30).status == 0)
+            let got = hooks.received(receiver, atLeast: 2, within: 30)
+            #expect(got.map(\.event) == ["stream.online", "stream.offline"], "\(got.map(\.event))")
+            #expect(got.allSatisfy { hooks.signatureIsValid($0, secret: secret) })
+
+            // The broker goes away: a new publish is refused with a reason, and no node falls over.
+            cluster.broker.stop()
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline, !ingest.serverLog.contains("Kafka unreachable") { usleep(100_000) }
+            let refused = try Tools.publish(to: ingest.pushURL("cam3"), seconds: 3).wait(timeout: 20)
+            #expect(refused.status != 0)
+            #expect(ingest.serverLog.contains("event bus unavailable"), "\(ingest.serverLog.suffix(800))")
+            #expect(ingest.process.isRunning && api.process.isRunning)
+            #expect(try Tools.httpStatus("http://127.0.0.1:\(api.httpPort)/healthz") == 200)
+
+            // It comes back (a memory broker: empty, so the topics are made again): publishing works again.
+            let revived = try KafkaBroker(port: cluster.broker.port)
+            defer { revived.stop() }
+            try Cluster.createTopics(revived)
+            let back = Date().addingTimeInterval(20)
+            while Date() < back, ingest.serverLog.components(separatedBy: "Kafka reachable again").count < 2 { usleep(100_000) }
+            #expect(try Tools.publish(to: ingest.pushURL("cam3"), seconds: 3).wait(timeout: 30).status == 0)
+        }
+    }
+}
