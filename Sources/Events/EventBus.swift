@@ -50,11 +50,18 @@ extension EventBus {
         case .fromNow:
             return subscribe(to: topic, from: .end)
         case .group(let group, nil):
-            return subscribe(to: topic, group: group)
+            return subscribe(to: topic, group: Self.groupID(group, topic))
         case .group(let group, let maxAge?):
-            return BusSubscription(cursor: RecentCursor(inner: subscribe(to: topic, group: group).cursor, maxAge: maxAge))
+            return BusSubscription(cursor: RecentCursor(inner: subscribe(to: topic, group: Self.groupID(group, topic)).cursor,
+                                                        maxAge: maxAge))
         }
     }
+}
+
+extension EventBus {
+    /// A worker's consumer group on one topic: `{group}.{topic}`. One group per topic keeps a
+    /// worker that reads two topics from making each topic's members wait for the other's.
+    public static func groupID(_ group: String, _ topic: Topic) -> String { "\(group).\(topic.name)" }
 }
 
 /// Passes over deliveries published longer than `maxAge` ago.

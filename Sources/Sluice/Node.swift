@@ -26,7 +26,14 @@ struct Node {
         let logger = Logger(label: "sluice")
         try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
         let database = try SQLiteDatabase(path: settings.dataDirectory.appendingPathComponent("sluice.sqlite").path)
-        let channels = SQLiteChannelStore(database: database)
+        // Channels live in Redis in a cluster (every node sees every change; a connection of
+        // their own), in SQLite on one machine.
+        let channels: any ChannelStore
+        if settings.kafka != nil, let redis = settings.redis {
+            channels = RedisChannelStore(redis: RedisClient(host: redis.host, port: redis.port))
+        } else {
+            channels = SQLiteChannelStore(database: database)
+        }
         let keys = SQLiteAPIKeyStore(database: database)
         let serverSettings = try await SQLiteSettingsStore(database: database)
         let webhookSettings = try await SQLiteWebhookSettingsStore(database: database)
@@ -73,6 +80,13 @@ struct Node {
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: BusService(bus: bus))]
+        if clustered {
+            // Settings saved through another node's API reach this one within two seconds.
+            services.append(.init(service: SettingsReload(logger: logger) {
+                try await serverSettings.reload()
+                try await webhookSettings.reload()
+            }))
+        }
         if let playbackStarts { services.append(.init(service: playbackStarts)) }
         if has(.ingest) || has(.api) { services.append(.init(service: HubService(hub: hub))) }
         if let transcoder { services.append(.init(service: transcoder)) }
@@ -168,7 +182,7 @@ struct Node {
 
     /// A stream's HTTP packaging from its channel's outputs and HLS settings; every output on
     /// the defaults for a stream without a channel (the `--push-secret` mode).
-    static func packaging(of stream: StreamID, channels: SQLiteChannelStore, fontFile: String,
+    static func packaging(of stream: StreamID, channels: any ChannelStore, fontFile: String,
                           logger: Logger) async -> PackagingConfiguration? {
         guard let id = ChannelID(stream.rawValue) else { return PackagingConfiguration() }
         do {
@@ -186,7 +200,7 @@ struct Node {
 
     /// A stream's transcoding from its channel (ladder, watermark text and uploaded image); nil
     /// for none, or for streams without a channel.
-    static func transcoding(of stream: StreamID, channels: SQLiteChannelStore, fontFile: String,
+    static func transcoding(of stream: StreamID, channels: any ChannelStore, fontFile: String,
                             logger: Logger) async -> TranscodeSettings? {
         guard let id = ChannelID(stream.rawValue) else { return nil }
         do {
@@ -202,7 +216,7 @@ struct Node {
 
     /// A stream's channel, for the recording workers' settings; nil for streams without one, or
     /// when the store fails (logged; the stream is then not recorded this session).
-    static func channel(of stream: StreamID, _ channels: SQLiteChannelStore, logger: Logger) async -> StreamChannel? {
+    static func channel(of stream: StreamID, _ channels: any ChannelStore, logger: Logger) async -> StreamChannel? {
         guard let id = ChannelID(stream.rawValue) else { return nil }
         do {
             return try await channels.channel(id)
@@ -228,7 +242,7 @@ struct Node {
 
 
     /// Every channel, page by page.
-    static func allChannels(_ channels: SQLiteChannelStore) async throws -> [StreamChannel] {
+    static func allChannels(_ channels: any ChannelStore) async throws -> [StreamChannel] {
         var all: [StreamChannel] = []
         var after: String?
         repeat {
@@ -257,7 +271,7 @@ struct Node {
 
     /// What `/readyz` reports: the channel database and session state must answer. (The embedded
     /// bus lives and dies with the process.)
-    static func readiness(channels: SQLiteChannelStore, sessions: any SessionStore) async -> String? {
+    static func readiness(channels: any ChannelStore, sessions: any SessionStore) async -> String? {
         do {
             _ = try await channels.list(nameContains: nil, limit: 1, after: nil)
         } catch {
@@ -272,7 +286,7 @@ struct Node {
     }
 
     /// The enabled relay URLs of a stream's channel; none for streams without one.
-    static func relayDestinations(of stream: StreamID, channels: SQLiteChannelStore, logger: Logger) async -> [String] {
+    static func relayDestinations(of stream: StreamID, channels: any ChannelStore, logger: Logger) async -> [String] {
         guard let id = ChannelID(stream.rawValue) else { return [] }
         do {
             return try await channels.channel(id)?.relays.filter(\.enabled).map(\.url) ?? []
@@ -283,7 +297,7 @@ struct Node {
     }
 
     /// The first channel, made ("Demo") when there is none, so a new install has a URL to push to.
-    private func demoChannel(_ channels: SQLiteChannelStore) async throws -> (channel: StreamChannel, secret: String)? {
+    private func demoChannel(_ channels: any ChannelStore) async throws -> (channel: StreamChannel, secret: String)? {
         var channel = try await channels.list(nameContains: nil, limit: 1, after: nil).channels.first
         if channel == nil {
             var outputs = StreamChannel.Outputs()
@@ -302,6 +316,25 @@ struct BusService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await bus.shutdown()
+    }
+}
+
+/// Re-reads the shared settings every two seconds (cluster nodes).
+struct SettingsReload: Service {
+    let logger: Logger
+    let reload: @Sendable () async throws -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                do {
+                    try await reload()
+                } catch {
+                    logger.warning("settings not reloaded", metadata: ["error": "\(error)"])
+                }
+            }
+        }
     }
 }
 

@@ -157,30 +157,9 @@ public final class SQLiteChannelStore: ChannelStore {
         }
     }
 
-    private static func validate(_ channel: StreamChannel) throws {
-        let errors = channel.validationErrors()
-        guard errors.isEmpty else {
-            throw StateError(.invalid, errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "))
-        }
-    }
-
     private static func key(_ id: ChannelID) -> String { id.description }
-
-    /// Times are kept to the millisecond, so what a write returns equals what a read returns.
-    private static func stored(_ date: Date) -> Date {
-        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
-    }
-
-    private static func encode(_ channel: StreamChannel) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(channel), as: UTF8.self)
-    }
-
-    private static func decode(_ document: String) throws -> StreamChannel {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return try decoder.decode(StreamChannel.self, from: Data(document.utf8))
-    }
+    private static func validate(_ channel: StreamChannel) throws { try ChannelDocument.validate(channel) }
+    private static func stored(_ date: Date) -> Date { ChannelDocument.stored(date) }
+    private static func encode(_ channel: StreamChannel) throws -> String { try ChannelDocument.encode(channel) }
+    private static func decode(_ document: String) throws -> StreamChannel { try ChannelDocument.decode(document) }
 }

@@ -45,6 +45,9 @@ public final class SQLiteSettingsStore: Sendable {
 
     public var current: ServerSettings { setting.value }
 
+    /// Reads what another process (a cluster node on the same database) may have saved.
+    public func reload() async throws { try await setting.reload() }
+
     public func save(_ settings: ServerSettings) async throws {
         try await setting.save(settings)
     }
@@ -74,6 +77,17 @@ final class StoredSetting<Value: Codable & Sendable>: Sendable {
     }
 
     var value: Value { cached.withLockedValue { $0 } }
+
+    /// Replaces the cached value with the stored one, if one is stored and decodes.
+    func reload() async throws {
+        let key = key
+        let stored = try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key])
+        }
+        if let stored, let value = try? JSONDecoder().decode(Value.self, from: Data(stored.utf8)) {
+            cached.withLockedValue { $0 = value }
+        }
+    }
 
     func save(_ value: Value) async throws {
         let json = String(decoding: try JSONEncoder().encode(value), as: UTF8.self)

@@ -38,6 +38,9 @@ public final class SQLiteWebhookSettingsStore: Sendable {
 
     public var current: WebhookSettings { setting.value }
 
+    /// Reads what another process (a cluster node on the same database) may have saved.
+    public func reload() async throws { try await setting.reload() }
+
     /// Replaces the global list; the secret stays.
     public func setWebhooks(_ webhooks: [Webhook]) async throws {
         var settings = current

@@ -58,6 +58,9 @@ public struct KafkaConfiguration: Sendable {
             "message.max.bytes": String(maxMessageBytes + 4096),
             "session.timeout.ms": String(sessionTimeoutMilliseconds),
             "heartbeat.interval.ms": String(max(100, sessionTimeoutMilliseconds / 6)),
+            // Also the rebalance timeout: a join that a leaving member interrupted waits at most
+            // this long (librdkafka's default is 5 minutes); a reader stuck this long is let go.
+            "max.poll.interval.ms": "30000",
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
             "socket.keepalive.enable": "true",

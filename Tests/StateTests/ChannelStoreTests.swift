@@ -2,12 +2,43 @@ import Events
 import Foundation
 import State
 import Testing
+import TestSupport
 
-@Suite struct SQLiteChannelStoreTests {
-    func store() throws -> SQLiteChannelStore { try SQLiteChannelStore(path: nil) }
+/// The `ChannelStore` contract, checked on both implementations: SQLite (in memory) and Redis (a
+/// real `redis-server` on a free loopback port per test).
+@Suite struct ChannelStoreTests {
+    enum Kind: String, CaseIterable, Sendable {
+        case sqlite, redis
+    }
 
-    @Test func createsReadsAndKeepsTheSecretApart() async throws {
-        let store = try store()
+    /// A store of `kind`, kept alive (with its server) by the returned handle.
+    final class Harness: @unchecked Sendable {
+        let store: any ChannelStore
+        private let server: RedisServer?
+
+        init(_ kind: Kind) throws {
+            switch kind {
+            case .sqlite:
+                store = try SQLiteChannelStore(path: nil)
+                server = nil
+            case .redis:
+                let server = try RedisServer()
+                store = RedisChannelStore(redis: RedisClient(host: "127.0.0.1", port: server.port))
+                self.server = server
+            }
+        }
+
+        /// Another client of the same data (a new process, or another node).
+        func reopened() -> (any ChannelStore)? {
+            server.map { RedisChannelStore(redis: RedisClient(host: "127.0.0.1", port: $0.port)) }
+        }
+
+        deinit { server?.stop() }
+    }
+
+    @Test(arguments: Kind.allCases) func createsReadsAndKeepsTheSecretApart(_ kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let store = harness.store
         let created = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s1")
         #expect(try await store.channel(created.id) == created)
         #expect(try await store.pushSecret(of: created.id) == "s1")
@@ -16,8 +47,9 @@ import Testing
         #expect(try await store.channel(ChannelID()) == nil)
     }
 
-    @Test func listsInPagesAndFiltersByName() async throws {
-        let store = try store()
+    @Test(arguments: Kind.allCases) func listsInPagesAndFiltersByName(_ kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let store = harness.store
         for index in 0..<5 { _ = try await store.create(StreamChannel(name: "cam \(index)"), pushSecret: "s") }
         _ = try await store.create(StreamChannel(name: "Studio"), pushSecret: "s")
         let first = try await store.list(nameContains: nil, limit: 4, after: nil)
@@ -28,8 +60,9 @@ import Testing
         #expect(try await store.list(nameContains: "STUD", limit: 10, after: nil).channels.map(\.name) == ["Studio"])
     }
 
-    @Test func updatesBumpTheRevisionAndStaleWritesFail() async throws {
-        let store = try store()
+    @Test(arguments: Kind.allCases) func updatesBumpTheRevisionAndStaleWritesFail(_ kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let store = harness.store
         var channel = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s")
         channel.name = "Lobby (north)"
         let updated = try await store.update(channel, ifRevision: 1)
@@ -46,8 +79,9 @@ import Testing
         await #expect(throws: StateError.self) { try await store.delete(channel.id, ifRevision: nil) }
     }
 
-    @Test func concurrentWritesAreNotLost() async throws {
-        let store = try store()
+    @Test(arguments: Kind.allCases) func concurrentWritesAreNotLost(_ kind: Kind) async throws {
+        let harness = try Harness(kind)
+        let store = harness.store
         let channel = try await store.create(StreamChannel(name: "busy"), pushSecret: "s")
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<20 {
@@ -68,6 +102,14 @@ import Testing
         #expect(try await store.channel(channel.id)?.revision == 2)
     }
 
+    @Test func aRedisStoreIsSharedByItsClients() async throws {
+        let harness = try Harness(.redis)
+        let created = try await harness.store.create(StreamChannel(name: "shared"), pushSecret: "s")
+        let other = try #require(harness.reopened())
+        #expect(try await other.channel(created.id) == created)
+        #expect(try await other.list(nameContains: "SHA", limit: 5, after: nil).channels == [created])
+    }
+
     @Test func survivesReopening() async throws {
         let path = NSTemporaryDirectory() + "sluice-channels-\(UUID().uuidString).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -80,8 +122,10 @@ import Testing
 @Suite struct WatermarkImageStoreTests {
     static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]
 
-    @Test func imagesAreStoredReplacedRemovedAndGoWithTheirChannel() async throws {
-        let store = try SQLiteChannelStore(path: nil)
+    @Test(arguments: ChannelStoreTests.Kind.allCases)
+    func imagesAreStoredReplacedRemovedAndGoWithTheirChannel(_ kind: ChannelStoreTests.Kind) async throws {
+        let harness = try ChannelStoreTests.Harness(kind)
+        let store = harness.store
         let channel = try await store.create(StreamChannel(name: "wm"), pushSecret: "s")
         #expect(try await store.watermarkImage(of: channel.id) == nil)
         let png = try #require(WatermarkImage(bytes: Self.png))
