@@ -130,6 +130,17 @@ extension EndToEnd {
             #expect(frame.keyframe)
             #expect(publisher.wait(timeout: 30).status == 0)
             #expect(try API().api(apiA, "GET", "/api/v1/channels?name=LOBBY").body["items"].map { ($0 as? [Any])?.count } == 1)
+
+            // The audit trail, from Kafka; and a worker group rewound to handle it again.
+            let kafka = cluster.broker.address
+            let replay = try Tools.run(SluiceProcess.binary, ["replay", "--kafka", kafka, "--topic", "sluice.stream.lifecycle",
+                                                              "--stream", id, "--idle-seconds", "2"], timeout: 30)
+            let lines = replay.output.split(separator: "\n")
+            #expect(replay.status == 0 && lines.count == 2, "\(replay.output) \(replay.errors)")
+            #expect(lines.first?.contains("\"stream.online\"") == true && lines.last?.contains("\"stream.offline\"") == true)
+            let rewind = try Tools.run(SluiceProcess.binary, ["replay", "--kafka", kafka, "--topic", "sluice.stream.lifecycle",
+                                                              "--reset-group", "sluice-webhooks.sluice.stream.lifecycle"], timeout: 30)
+            #expect(rewind.status == 0 && rewind.output.contains("rewound to offset 0 in 6 partitions"), "\(rewind.output) \(rewind.errors)")
         }
 
         @Test func webhooksFromAWorkerNodeAndAnOutageOfTheBroker() async throws {

@@ -24,6 +24,12 @@ public enum KafkaRebalance: Sendable, Hashable {
 public struct KafkaPartition: Sendable, Hashable, CustomStringConvertible {
     public var topic: String
     public var partition: Int
+
+    public init(topic: String, partition: Int) {
+        self.topic = topic
+        self.partition = partition
+    }
+
     public var description: String { "\(topic)[\(partition)]" }
 }
 
@@ -38,6 +44,9 @@ public final class KafkaConsumer: Sendable {
     private let core: ConsumerCore
     /// Partition assignments and revocations of a group member, in order.
     public let rebalances: AsyncStream<KafkaRebalance>
+
+    /// For `assign`: the oldest record each partition still has.
+    public static let oldest = Int64(RD_KAFKA_OFFSET_BEGINNING)
 
     public init(configuration: KafkaConfiguration, group: String?, logger: Logger, bufferedMessages: Int = 512) throws {
         let (rebalances, continuation) = AsyncStream<KafkaRebalance>.makeStream()
@@ -105,6 +114,27 @@ public final class KafkaConsumer: Sendable {
         }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw EventBusError.kafka(result, "commit")
+        }
+    }
+
+    /// Commits these positions for the consumer's group now (an operator's rewind: the group
+    /// must have no members meanwhile, or they overwrite it with their own).
+    public func commit(_ positions: [(partition: KafkaPartition, offset: Int64)]) async throws {
+        let handle = core.handle
+        let list = rd_kafka_topic_partition_list_new(Int32(positions.count))!
+        for position in positions {
+            rd_kafka_topic_partition_list_add(list, position.partition.topic, Int32(position.partition.partition))!.pointee.offset = position.offset
+        }
+        let owned = KafkaPartitionList(list)
+        let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: rd_kafka_commit(handle.pointer, owned.pointer, 0)) }
+        }
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw EventBusError.kafka(result, "commit") }
+        try withExtendedLifetime(owned) {
+            for index in 0..<Int(list.pointee.cnt) where list.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let element = list.pointee.elems[index]
+                throw EventBusError.kafka(element.err, "commit \(String(cString: element.topic))[\(element.partition)]")
+            }
         }
     }
 
@@ -235,6 +265,14 @@ private final class RebalanceSink: Sendable {
             rd_kafka_assign(handle, nil)
         }
     }
+}
+
+/// A partition list handed to another thread, destroyed with this box.
+private final class KafkaPartitionList: @unchecked Sendable {
+    // @unchecked: used by one thread at a time (the committing one, then its owner).
+    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    init(_ pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) { self.pointer = pointer }
+    deinit { rd_kafka_topic_partition_list_destroy(pointer) }
 }
 
 /// A bounded hand-over from the poll thread (which blocks while it is full) to async readers.
