@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode soak clean-data
+.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode bench-cluster soak clean-data cluster-up cluster-down
 
 deps:
 	./ops/install-deps.sh
@@ -51,6 +51,21 @@ bench-transcode:
 	./ops/install-deps.sh --bench
 	swift build -c release --product TranscodeBench
 	./Benchmarks/transcode.sh
+
+## Release build, then what Kafka adds to ingest -> viewer latency, and one ingest node's throughput into it.
+bench-cluster:
+	./ops/install-deps.sh --bench
+	swift build -c release --product sluice
+	swift build -c release --product LoadGenerator
+	swift build -c release --product BusBench
+	./Benchmarks/cluster.sh
+
+## A local cluster on loopback (Tansu, Redis, two ingest, two API nodes, a worker); stop it with make cluster-down.
+cluster-up: build
+	./ops/cluster-up.sh
+
+cluster-down:
+	./ops/cluster-down.sh
 
 ## Release build, then 30 minutes of recording (MP4, VOD, snapshots): RSS over time, segments listed once.
 soak:

@@ -133,6 +133,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
 
+        // One ingest node's media throughput into Kafka, for Benchmarks/cluster.sh.
+        .executableTarget(name: "BusBench", dependencies: [
+            "Events",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/BusBench"),
+
         // Sluice's transcoding pipeline over an FLV file, for Benchmarks/transcode.sh.
         .executableTarget(name: "TranscodeBench", dependencies: [
             "Workers", "Events", "Media",

@@ -50,15 +50,16 @@ public final class FanoutHub: Sendable {
     }
 
     public struct OnDemandFeed: Sendable {
-        /// Where to start reading a stream; nil when it is not live.
-        public var streamStart: @Sendable (StreamID) async -> StreamStart?
+        /// Where to start reading a stream; nil when it is not live; throws when session state
+        /// cannot say (streams being read are then kept).
+        public var streamStart: @Sendable (StreamID) async throws -> StreamStart?
         public var idleSeconds: Double
         /// How long a first viewer waits for the stream's first frame before it is told the
         /// stream is not found.
         public var firstFrameSeconds: Double
 
         public init(idleSeconds: Double = 5, firstFrameSeconds: Double = 5,
-                    streamStart: @escaping @Sendable (StreamID) async -> StreamStart?) {
+                    streamStart: @escaping @Sendable (StreamID) async throws -> StreamStart?) {
             self.streamStart = streamStart
             self.idleSeconds = idleSeconds
             self.firstFrameSeconds = firstFrameSeconds
@@ -127,10 +128,10 @@ public final class FanoutHub: Sendable {
         if readers.withLockedValue({ $0[stream] }) == nil {
             // A stream that has just started may have no keyframe recorded yet: wait for one, so
             // reading starts at a picture that decodes.
-            var start = await onDemand.streamStart(stream)
+            var start = try? await onDemand.streamStart(stream)
             while start != nil, start?.keyframeOffset == nil, NIODeadline.now() < deadline, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
-                start = await onDemand.streamStart(stream)
+                start = try? await onDemand.streamStart(stream)
             }
             guard let start, let offset = start.keyframeOffset else { return nil }
             startReading(stream, headers: start.headers, from: .offset(offset))
@@ -176,8 +177,10 @@ public final class FanoutHub: Sendable {
         }
     }
 
-    /// Stops reading streams that have had no viewer here for `idleSeconds`; their fan-outs end.
-    private func stopIdleReaders(idleSeconds: Double) {
+    /// Stops reading streams that have had no viewer here for `idleSeconds`, or that session
+    /// state no longer lists as live (their ingest node died without ending them); their
+    /// fan-outs end, and their viewers with them.
+    private func stopReaders(idleSeconds: Double, notLive: Set<StreamID>) {
         let now = NIODeadline.now()
         let idle = readers.withLockedValue { readers -> [StreamID] in
             var stopped: [StreamID] = []
@@ -185,7 +188,9 @@ public final class FanoutHub: Sendable {
                 let viewers = streams.withLockedValue { streams in
                     streams.fanouts.filter { $0.key.stream == stream }.values.reduce(0) { $0 + $1.viewerCount }
                 }
-                if viewers > 0 {
+                if notLive.contains(stream) {
+                    stopped.append(stream)
+                } else if viewers > 0 {
                     readers[stream]?.idleSince = nil
                 } else if let since = reader.idleSince {
                     if now - since >= .milliseconds(Int64(idleSeconds * 1000)) { stopped.append(stream) }
@@ -206,7 +211,8 @@ public final class FanoutHub: Sendable {
                 return keys.compactMap { streams.fanouts[$0] }
             }
             for fanout in ended { fanout.end() }
-            logger.info("stopped reading stream: no viewers on this node", metadata: ["stream": "\(stream)"])
+            logger.info("stopped reading stream", metadata: ["stream": "\(stream)",
+                                                             "why": "\(notLive.contains(stream) ? "no longer live" : "no viewers here")"])
         }
     }
 
@@ -216,7 +222,15 @@ public final class FanoutHub: Sendable {
         if let onDemand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                stopIdleReaders(idleSeconds: onDemand.idleSeconds)
+                var notLive: Set<StreamID> = []
+                for stream in readers.withLockedValue({ Array($0.keys) }) {
+                    do {
+                        if try await onDemand.streamStart(stream) == nil { notLive.insert(stream) }
+                    } catch {
+                        // Session state does not answer: keep reading what is being read.
+                    }
+                }
+                stopReaders(idleSeconds: onDemand.idleSeconds, notLive: notLive)
             }
             let all = readers.withLockedValue { readers in
                 defer { readers.removeAll() }

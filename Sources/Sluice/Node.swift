@@ -66,8 +66,7 @@ struct Node {
         }
         let font = settings.watermarkFont
         let hubFeed: FanoutHub.Feed = clustered ? .onDemand(.init { stream in
-            guard let start = try? await sessions.playbackStart(of: stream) else { return nil }
-            return FanoutHub.StreamStart(headers: start.headers, keyframeOffset: start.keyframeOffset)
+            try await sessions.playbackStart(of: stream).map { FanoutHub.StreamStart(headers: $0.headers, keyframeOffset: $0.keyframeOffset) }
         }) : .everyStream
         let hub = FanoutHub(bus: bus, feed: hubFeed, logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""

@@ -96,15 +96,28 @@ extension EndToEnd {
             #expect(reconnect.seconds < 2, "and it came at once: \(reconnect.seconds) s")
             print("cluster: first video frame on API node B after reconnecting in \(reconnect.seconds) s")
 
-            _ = publisher.wait(timeout: 40)
-            // Offline: the API node stops serving the stream once the publisher has gone.
-            let deadline = Date().addingTimeInterval(10)
+            // Ingest node A dies under its publisher: a survivor ends the stream within the TTL
+            // (3 s), the API node stops serving it, and the encoder publishes on node B.
+            kill(ingestA.process.processIdentifier, SIGKILL)
+            let killed = Date()
+            _ = publisher.wait(timeout: 10)
             var status = 200
-            while Date() < deadline, status == 200 {
+            while Date().timeIntervalSince(killed) < 15, status == 200 {
                 usleep(200_000)
-                status = try Tools.httpStatus(apiB.flvURL("cam1") + "?probe=1")
+                status = try Tools.httpStatus(apiB.flvURL("cam1") + "?after-kill=1")
             }
-            #expect(status == 404)
+            let offlineAfter = Date().timeIntervalSince(killed)
+            #expect(status == 404, "API node B still serves a stream whose ingest node died")
+            #expect(offlineAfter < 8, "offline \(offlineAfter) s after the kill (TTL 3 s)")
+            print("cluster: stream offline on API node B \(offlineAfter) s after its ingest node was killed")
+            let replay = try Tools.run(SluiceProcess.binary, ["replay", "--kafka", cluster.broker.address, "--topic",
+                                                              "sluice.stream.lifecycle", "--stream", "cam1", "--idle-seconds", "2"], timeout: 30)
+            let offline = replay.output.split(separator: "\n").filter { $0.contains("\"stream.offline\"") }
+            #expect(offline.count == 1 && offline.first?.contains("nodeLost") == true, "\(replay.output)")
+            let again = try Tools.publish(to: ingestB.pushURL("cam1"), seconds: 6)
+            try Tools.waitUntilLive(apiB.flvURL("cam1"))
+            #expect(try firstVideoFrame(apiB.flvURL("cam1")).keyframe)
+            #expect(again.wait(timeout: 30).status == 0, "the encoder published on ingest node B")
         }
 
         /// Channels live in Redis: made on one API node, they are read, signed for and published
