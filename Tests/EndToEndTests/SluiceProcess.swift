@@ -107,7 +107,13 @@ final class SluiceProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        // A handler left on a pipe that closes keeps libdispatch watching a closed descriptor,
+        // and the number is soon reused (librdkafka opens and closes many in this process). The
+        // test process once crashed in libdispatch's event loop, which is what that looks like.
+        errors.fileHandleForReading.readabilityHandler = nil
+    }
 }
 
 struct E2EError: Error, CustomStringConvertible {

@@ -32,6 +32,14 @@ final class RunningTool: @unchecked Sendable {
         try process.run()
     }
 
+    /// Stops the program if `wait` was never called, and its pipes' handlers with it (a handler
+    /// left on a closed pipe keeps libdispatch watching a descriptor that may be reused).
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        output.fileHandleForReading.readabilityHandler = nil
+        errors.fileHandleForReading.readabilityHandler = nil
+    }
+
     /// What the program printed to standard output so far.
     var outputSoFar: String {
         String(decoding: collected.withLockedValue { $0.out }, as: UTF8.self)

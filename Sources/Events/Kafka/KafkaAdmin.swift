@@ -5,7 +5,8 @@ import Foundation
 /// Calls block (up to their timeout), so callers run them off event loops and the cooperative
 /// pool (`KafkaAdmin.run`).
 public final class KafkaAdmin: Sendable {
-    private let handle: KafkaHandle
+    /// Used by one call at a time (each blocks its caller), destroyed with the admin.
+    private let handle: KafkaPointer
 
     public init(configuration: KafkaConfiguration) throws {
         var properties = configuration.producerProperties
@@ -16,10 +17,10 @@ public final class KafkaAdmin: Sendable {
             rd_kafka_conf_destroy(settings)
             throw EventBusError(.unavailable, "Kafka admin client: \(String(errorBuffer: message))")
         }
-        self.handle = KafkaHandle(handle)
+        self.handle = KafkaPointer(raw: handle)
     }
 
-    deinit { rd_kafka_destroy(handle.pointer) }
+    deinit { rd_kafka_destroy(handle.raw) }
 
     /// Runs blocking `work` on a thread of its own.
     public static func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
@@ -43,13 +44,13 @@ public final class KafkaAdmin: Sendable {
                 let result = rd_kafka_NewTopic_set_config(topic, name, value)
                 guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw EventBusError.kafka(result, "topic \(spec.name) \(name)") }
             }
-            let queue = rd_kafka_queue_new(handle.pointer)!
+            let queue = rd_kafka_queue_new(handle.raw)!
             defer { rd_kafka_queue_destroy(queue) }
-            let options = rd_kafka_AdminOptions_new(handle.pointer, RD_KAFKA_ADMIN_OP_CREATETOPICS)!
+            let options = rd_kafka_AdminOptions_new(handle.raw, RD_KAFKA_ADMIN_OP_CREATETOPICS)!
             defer { rd_kafka_AdminOptions_destroy(options) }
             rd_kafka_AdminOptions_set_request_timeout(options, timeoutMilliseconds, &message, message.count)
             var topics: [OpaquePointer?] = [topic]
-            rd_kafka_CreateTopics(handle.pointer, &topics, 1, options, queue)
+            rd_kafka_CreateTopics(handle.raw, &topics, 1, options, queue)
             guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds + 1000) else {
                 throw EventBusError(.unavailable, "topic \(spec.name): the broker did not answer")
             }
@@ -76,9 +77,9 @@ public final class KafkaAdmin: Sendable {
     /// have is an error that says how to create it.
     public func partitionCounts(_ topics: [String], timeoutMilliseconds: Int32 = 10_000) throws -> [String: Int] {
         var metadata: UnsafePointer<rd_kafka_metadata_t>?
-        let result = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, timeoutMilliseconds)
+        let result = rd_kafka_metadata(handle.raw, 1, nil, &metadata, timeoutMilliseconds)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw EventBusError.kafka(result, "Kafka metadata from \(rd_kafka_name(handle.pointer).map { String(cString: $0) } ?? "broker")")
+            throw EventBusError.kafka(result, "Kafka metadata from \(rd_kafka_name(handle.raw).map { String(cString: $0) } ?? "broker")")
         }
         defer { rd_kafka_metadata_destroy(metadata) }
         var counts: [String: Int] = [:]

@@ -63,7 +63,7 @@ public final class KafkaConsumer: Sendable {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
-        let result = rd_kafka_subscribe(core.handle.pointer, list)
+        let result = core.handle.use { rd_kafka_subscribe($0, list) } ?? RD_KAFKA_RESP_ERR__DESTROY
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw EventBusError.kafka(result, "subscribe to \(topics)") }
     }
 
@@ -76,7 +76,7 @@ public final class KafkaConsumer: Sendable {
             let element = rd_kafka_topic_partition_list_add(list, position.partition.topic, Int32(position.partition.partition))!
             element.pointee.offset = position.offset
         }
-        let result = rd_kafka_assign(core.handle.pointer, list)
+        let result = core.handle.use { rd_kafka_assign($0, list) } ?? RD_KAFKA_RESP_ERR__DESTROY
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw EventBusError.kafka(result, "assign") }
     }
 
@@ -86,7 +86,10 @@ public final class KafkaConsumer: Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, partition.topic, Int32(partition.partition))!.pointee.offset = offset
         core.discardBuffered(partition)
-        if let error = rd_kafka_seek_partitions(core.handle.pointer, list, 5000) {
+        guard let seekError = core.handle.use({ rd_kafka_seek_partitions($0, list, 5000) }) else {
+            throw EventBusError(.closed, "seek \(partition): the consumer is closed")
+        }
+        if let error = seekError {
             defer { rd_kafka_error_destroy(error) }
             throw EventBusError(.unavailable, "seek \(partition): \(String(cString: rd_kafka_error_string(error)))")
         }
@@ -103,14 +106,16 @@ public final class KafkaConsumer: Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, message.topic, Int32(message.partition))!.pointee.offset = message.offset + 1
         // A partition revoked meanwhile refuses the store: its next owner handles the record again.
-        _ = rd_kafka_offsets_store(core.handle.pointer, list)
+        _ = core.handle.use { rd_kafka_offsets_store($0, list) }
     }
 
     /// Commits what was marked handled now, waiting for the broker's answer.
     public func commit() async throws {
         let handle = core.handle
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: rd_kafka_commit(handle.pointer, nil, 0)) }
+            Thread.detachNewThread {
+                continuation.resume(returning: handle.use { rd_kafka_commit($0, nil, 0) } ?? RD_KAFKA_RESP_ERR__DESTROY)
+            }
         }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw EventBusError.kafka(result, "commit")
@@ -127,7 +132,9 @@ public final class KafkaConsumer: Sendable {
         }
         let owned = KafkaPartitionList(list)
         let result: rd_kafka_resp_err_t = await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: rd_kafka_commit(handle.pointer, owned.pointer, 0)) }
+            Thread.detachNewThread {
+                continuation.resume(returning: handle.use { rd_kafka_commit($0, owned.pointer, 0) } ?? RD_KAFKA_RESP_ERR__DESTROY)
+            }
         }
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw EventBusError.kafka(result, "commit") }
         try withExtendedLifetime(owned) {
@@ -203,7 +210,7 @@ private final class ConsumerCore: @unchecked Sendable {
 
     private func run() {
         while running.value {
-            guard let message = rd_kafka_consumer_poll(handle.pointer, 100) else { continue }
+            guard let message = rd_kafka_consumer_poll(handle.pointer.raw, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let record = message.pointee
             guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -222,8 +229,7 @@ private final class ConsumerCore: @unchecked Sendable {
             // Waits while the reader is behind; gives up when the consumer stops.
             while running.value, !buffer.put(delivered, waitingAtMost: .milliseconds(100)) {}
         }
-        rd_kafka_consumer_close(handle.pointer)
-        rd_kafka_destroy(handle.pointer)
+        handle.destroy { rd_kafka_consumer_close($0) }
         rebalances.finish()
         buffer.finish()
         let waiters = finished.withLockedValue { state in

@@ -26,9 +26,8 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     private let handle: KafkaHandle
-    private let topics = NIOLockedValueBox<[String: OpaquePointer]>([:])
+    private let topics: TopicHandles
     private let context: DeliveryContext
-    private let pollThread: Thread
     private let running = ManagedAtomicFlag()
     private let flushTimeoutMilliseconds: Int32
 
@@ -71,31 +70,32 @@ public final class KafkaProducer: @unchecked Sendable {
         running.set(true)
         let running = running
         let context = context
-        pollThread = Thread { [handle = self.handle] in
+        let topics = TopicHandles()
+        self.topics = topics
+        let pollThread = Thread { [handle = self.handle] in
             // Delivery reports are served here, never on an event loop or the cooperative pool.
             var lastProbe = DispatchTime.now()
             while running.value {
-                rd_kafka_poll(handle.pointer, 100)
+                rd_kafka_poll(handle.pointer.raw, 100)
                 // While no broker answers, ask for metadata once a second: an answer means it is back.
                 if context.outage != nil, DispatchTime.now().uptimeNanoseconds - lastProbe.uptimeNanoseconds > 1_000_000_000 {
                     lastProbe = DispatchTime.now()
                     var metadata: UnsafePointer<rd_kafka_metadata_t>?
-                    if rd_kafka_metadata(handle.pointer, 0, nil, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                    if rd_kafka_metadata(handle.pointer.raw, 0, nil, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
                         rd_kafka_metadata_destroy(metadata)
                         context.recovered()
                     }
                 }
             }
+            handle.destroy { _ in topics.destroyAll() }
         }
         pollThread.name = "sluice-kafka-producer"
         pollThread.start()
     }
 
-    deinit {
-        running.set(false)
-        for topic in topics.withLockedValue({ Array($0.values) }) { rd_kafka_topic_destroy(topic) }
-        rd_kafka_destroy(handle.pointer)
-    }
+    /// Stops the polling thread, which then destroys the handle (queued records are dropped:
+    /// `close()` first to deliver them).
+    deinit { running.set(false) }
 
     /// Queues one record (key and value are copied).
     /// - Throws: `EventBusError` `.queueFull` when the queue is at its bound, `.unavailable` for
@@ -103,14 +103,26 @@ public final class KafkaProducer: @unchecked Sendable {
     /// - Parameter marker: passed to `onAcknowledged` with the record's offset once the broker
     ///   has it.
     public func send(topic: String, partition: Int, key: [UInt8], value: UnsafeRawBufferPointer, marker: Marker? = nil) throws {
-        let topicHandle = try self.topic(topic)
         // The record's own context travels through librdkafka as its opaque and comes back with
         // the delivery report, which releases it.
         let sent = Unmanaged.passRetained(SentRecord(at: DispatchTime.now().uptimeNanoseconds, marker: marker))
-        let result = key.withUnsafeBytes { key in
-            rd_kafka_produce(topicHandle, Int32(partition), RD_KAFKA_MSG_F_COPY,
-                             UnsafeMutableRawPointer(mutating: value.baseAddress), value.count,
-                             key.baseAddress, key.count, sent.toOpaque())
+        let result: Int32?
+        do {
+            result = try handle.use { pointer in
+                let topicHandle = try topics.handle(topic, in: pointer)
+                return key.withUnsafeBytes { key in
+                    rd_kafka_produce(topicHandle, Int32(partition), RD_KAFKA_MSG_F_COPY,
+                                     UnsafeMutableRawPointer(mutating: value.baseAddress), value.count,
+                                     key.baseAddress, key.count, sent.toOpaque())
+                }
+            }
+        } catch {
+            sent.release()
+            throw error
+        }
+        guard let result else {
+            sent.release()
+            throw EventBusError(.closed, "publish to \(topic) after the producer closed")
         }
         if result != 0 {
             sent.release()
@@ -125,7 +137,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public var outage: String? { context.outage }
 
     /// Records not yet acknowledged by the broker.
-    public var queued: Int { Int(rd_kafka_outq_len(handle.pointer)) }
+    public var queued: Int { handle.use { Int(rd_kafka_outq_len($0)) } ?? 0 }
 
     /// Waits (on a thread of its own) until queued records are delivered or the flush timeout
     /// passes; then stops serving delivery reports.
@@ -135,26 +147,42 @@ public final class KafkaProducer: @unchecked Sendable {
         let logger = context.logger
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
-                let result = rd_kafka_flush(handle.pointer, timeout)
-                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    logger.warning("Kafka flush left records undelivered",
-                                   metadata: ["queued": "\(rd_kafka_outq_len(handle.pointer))",
-                                              "error": "\(String(cString: rd_kafka_err2str(result)))"])
+                handle.use { pointer in
+                    let result = rd_kafka_flush(pointer, timeout)
+                    if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        logger.warning("Kafka flush left records undelivered",
+                                       metadata: ["queued": "\(rd_kafka_outq_len(pointer))",
+                                                  "error": "\(String(cString: rd_kafka_err2str(result)))"])
+                    }
                 }
                 continuation.resume()
             }
         }
         running.set(false)
     }
+}
 
-    private func topic(_ name: String) throws -> OpaquePointer {
-        try topics.withLockedValue { topics in
-            if let topic = topics[name] { return topic }
-            guard let topic = rd_kafka_topic_new(handle.pointer, name, nil) else {
+/// The producer's topic handles, made on first use and destroyed with the client.
+private final class TopicHandles: @unchecked Sendable {
+    // @unchecked: the dictionary is only touched under `lock`.
+    private let lock = NIOLock()
+    private var handles: [String: OpaquePointer] = [:]
+
+    func handle(_ name: String, in client: OpaquePointer) throws -> OpaquePointer {
+        try lock.withLock {
+            if let topic = handles[name] { return topic }
+            guard let topic = rd_kafka_topic_new(client, name, nil) else {
                 throw EventBusError.kafka(rd_kafka_last_error(), "topic \(name)")
             }
-            topics[name] = topic
+            handles[name] = topic
             return topic
+        }
+    }
+
+    func destroyAll() {
+        lock.withLock {
+            for topic in handles.values { rd_kafka_topic_destroy(topic) }
+            handles.removeAll()
         }
     }
 }
@@ -233,11 +261,42 @@ private final class DeliveryContext: Sendable {
     }
 }
 
-/// A librdkafka handle (`rd_kafka_t *`). librdkafka's handles are thread-safe, so passing one
-/// between threads is sound; who destroys it is up to its owner.
-struct KafkaHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+/// A librdkafka handle (`rd_kafka_t *`) used from several threads. librdkafka's handles are
+/// thread-safe; what is not is destroying one while another thread is inside a call. So calls go
+/// through `use`, which refuses once `destroy` began, and `destroy` waits for the calls in
+/// progress. The thread that polls the handle (and reads `pointer` directly) destroys it last.
+final class KafkaHandle: Sendable {
+    let pointer: KafkaPointer
+    private let state = NIOLockedValueBox((destroyed: false, inUse: 0))
+
+    init(_ pointer: OpaquePointer) {
+        self.pointer = KafkaPointer(raw: pointer)
+    }
+
+    /// Runs `body` with the handle; nil once it is destroyed.
+    func use<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T? {
+        let usable = state.withLockedValue { state in
+            if !state.destroyed { state.inUse += 1 }
+            return !state.destroyed
+        }
+        guard usable else { return nil }
+        defer { state.withLockedValue { $0.inUse -= 1 } }
+        return try body(pointer.raw)
+    }
+
+    /// Refuses new calls, waits for those in progress, runs `last` (closing, topic handles), and
+    /// destroys the handle. Called once, by the polling thread.
+    func destroy(after last: (OpaquePointer) -> Void) {
+        state.withLockedValue { $0.destroyed = true }
+        while state.withLockedValue({ $0.inUse }) > 0 { usleep(1000) }
+        last(pointer.raw)
+        rd_kafka_destroy(pointer.raw)
+    }
+}
+
+/// The raw handle, for the polling thread.
+struct KafkaPointer: @unchecked Sendable {
+    let raw: OpaquePointer
 }
 
 /// A flag read by a polling thread and set from anywhere.
