@@ -180,7 +180,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media",
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless

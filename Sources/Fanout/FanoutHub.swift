@@ -169,6 +169,8 @@ public final class FanoutHub: Sendable {
     private func read(_ subscription: BusSubscription) async {
         do {
             for try await delivery in subscription {
+                // A stopped reader's last frames must not make a fan-out nobody feeds.
+                guard !Task.isCancelled else { return }
                 guard case .frame(let frame) = delivery.record.value, let id = StreamID(delivery.record.key) else { continue }
                 await route(frame, of: id)
             }

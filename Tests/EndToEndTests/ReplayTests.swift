@@ -38,7 +38,7 @@ extension EndToEnd {
             #expect(((created.first?["event"] as? [String: Any])?["data"] as? [String: Any])?["name"] as? String == "replayed")
 
             let media = try Tools.run(SluiceProcess.binary, ["replay", "--data-dir", data, "--topic", "sluice.media.source"])
-            #expect(media.status != 0 && media.errors.contains("not journaled"))
+            #expect(media.status != 0 && media.errors.contains("media topics are not replayed"))
             let badTime = try Tools.run(SluiceProcess.binary, ["replay", "--data-dir", data, "--topic", "sluice.channels",
                                                                "--from-time", "yesterday"])
             #expect(badTime.status != 0 && badTime.errors.contains("RFC 3339"))

@@ -189,8 +189,9 @@ public final class KafkaEventBus: EventBus {
         for consumer in open { await consumer.close() }
     }
 
-    /// Publish counts with the time to the broker's acknowledgement (summed), consume counts
-    /// with the time from a record's timestamp to its delivery; no lag (Kafka's own tools say).
+    /// Publish counts with the time spent handing records to the producer (summed; the time to
+    /// the broker's acknowledgement is `acknowledgements`), consume counts with the time from a
+    /// record's timestamp to its delivery; no lag (Kafka's own tools say).
     public func statistics() -> [Topic: BusStatistics] {
         counters.withLockedValue { $0 }
     }
