@@ -7,14 +7,14 @@
 #  2. BusBench: K synthetic streams at a bit rate into Kafka from one producer, K doubling until
 #     the producer's queue backs up.
 #
-#   Benchmarks/cluster.sh        # VIEWERS=20 SECONDS=20 KBPS=2500 STEPS=1,4,16,32,64,128
+#   Benchmarks/cluster.sh        # VIEWERS=20 RUN_SECONDS=20 KBPS=2500 STEPS=1,16,64,256,384,512,768,1024 (bash owns $SECONDS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VIEWERS=${VIEWERS:-20}
-SECONDS_PER_RUN=${SECONDS:-20}
+SECONDS_PER_RUN=${RUN_SECONDS:-20}
 KBPS=${KBPS:-2500}
-STEPS=${STEPS:-1,4,16,32,64,128,256}
+STEPS=${STEPS:-1,16,64,256,384,512,768,1024}
 BIN=${BIN:-.build/release}
 WORK=$(mktemp -d /tmp/sluice-cluster-bench.XXXXXX)
 RESULTS=Benchmarks/results

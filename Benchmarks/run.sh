@@ -4,12 +4,12 @@
 # (RTMP play) go through the same generator in the same run. Loopback only.
 #
 #   Benchmarks/run.sh                 # N = 100 500 1000 2000 4000
-#   VIEWERS="100 1000" SECONDS=10 Benchmarks/run.sh
+#   VIEWERS="100 1000" RUN_SECONDS=10 Benchmarks/run.sh   (not SECONDS: bash owns it, and it starts at 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VIEWERS=${VIEWERS:-"100 500 1000 2000 4000"}
-SECONDS_PER_RUN=${SECONDS:-20}
+SECONDS_PER_RUN=${RUN_SECONDS:-${SECONDS_PER_RUN:-20}}
 TARGETS=${TARGETS:-"sluice-flv sluice-rtmp nginx-rtmp"}
 BIN=${BIN:-.build/release}
 WORK=$(mktemp -d /tmp/sluice-bench.XXXXXX)
