@@ -47,6 +47,18 @@ public struct EventCodec: Sendable {
         try encode(type: "webhook.deadletter", event, id: id, time: time, source: source)
     }
 
+    /// The envelope of a control value on the bus; nil for a media frame (frames are binary,
+    /// `MediaFrameCodec`).
+    public func encode(_ value: BusValue, time: Date = Date(), source: String) throws -> Data? {
+        switch value {
+        case .frame: return nil
+        case .lifecycle(let event): return try encode(event, time: time, source: source)
+        case .channel(let event): return try encode(event, time: time, source: source)
+        case .asset(let event): return try encode(event, time: time, source: source)
+        case .webhookDeadLetter(let event): return try encode(event, time: time, source: source)
+        }
+    }
+
     public func decodeWebhookDeadLetter(_ json: Data) throws -> WebhookDeadLetter {
         try decoder.decode(EventEnvelope<WebhookDeadLetter>.self, from: json).data
     }

@@ -45,7 +45,7 @@ public final class EventJournal: @unchecked Sendable {
 
     /// Queues `record` for its topic's file; media frames and unknown topics are ignored.
     public func append(_ record: BusRecord, to topic: Topic, time: Date = Date()) {
-        guard let envelope = envelope(of: record.value, time: time) else { return }
+        guard let envelope = try? codec.encode(record.value, time: time, source: source) else { return }
         queue.async { [self] in
             guard let handle = handles[topic], let offset = nextOffsets[topic] else { return }
             let key = String(decoding: (try? JSONEncoder().encode(record.key)) ?? Data("\"\"".utf8), as: UTF8.self)
@@ -65,16 +65,6 @@ public final class EventJournal: @unchecked Sendable {
         queue.sync {
             for handle in handles.values { try? handle.close() }
             handles.removeAll()
-        }
-    }
-
-    private func envelope(of value: BusValue, time: Date) -> Data? {
-        switch value {
-        case .frame: return nil
-        case .lifecycle(let event): return try? codec.encode(event, time: time, source: source)
-        case .channel(let event): return try? codec.encode(event, time: time, source: source)
-        case .asset(let event): return try? codec.encode(event, time: time, source: source)
-        case .webhookDeadLetter(let event): return try? codec.encode(event, time: time, source: source)
         }
     }
 

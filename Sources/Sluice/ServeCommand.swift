@@ -90,6 +90,13 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Kafka brokers, host:port[,host:port…] (env SLUICE_KAFKA). Cluster nodes need them; `serve` uses its embedded bus without.")
     var kafka: String?
 
+    /// Runs a node doing `roles` with these flags and the process environment.
+    func runNode(roles: Set<Role>) async throws {
+        let settings = try ServeSettings(options: self, roles: roles, environment: ProcessInfo.processInfo.environment)
+        try bootstrapLogging(level: settings.logLevel)
+        try await Node(settings: settings).run()
+    }
+
     /// Sets up logging as the flags say.
     func bootstrapLogging(level: Logger.Level) throws {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
@@ -113,11 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
-    func run() async throws {
-        let settings = try ServeSettings(options: options, roles: Set(Role.allCases), environment: ProcessInfo.processInfo.environment)
-        try options.bootstrapLogging(level: settings.logLevel)
-        try await Node(settings: settings).run()
-    }
+    func run() async throws { try await options.runNode(roles: Set(Role.allCases)) }
 }
 
 /// `sluice ingest`: a cluster's RTMP/RTMPS ingest node (and RTMP play of any stream).
@@ -129,11 +132,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
-    func run() async throws {
-        let settings = try ServeSettings(options: options, roles: [.ingest], environment: ProcessInfo.processInfo.environment)
-        try options.bootstrapLogging(level: settings.logLevel)
-        try await Node(settings: settings).run()
-    }
+    func run() async throws { try await options.runNode(roles: [.ingest]) }
 }
 
 /// `sluice api`: a cluster's API node (REST API, console, playback of any stream).
@@ -145,11 +144,7 @@ struct APICommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
-    func run() async throws {
-        let settings = try ServeSettings(options: options, roles: [.api], environment: ProcessInfo.processInfo.environment)
-        try options.bootstrapLogging(level: settings.logLevel)
-        try await Node(settings: settings).run()
-    }
+    func run() async throws { try await options.runNode(roles: [.api]) }
 }
 
 /// `sluice worker --roles …`: a cluster's stateless worker node.
@@ -175,8 +170,6 @@ struct WorkerCommand: AsyncParsableCommand {
                 chosen.insert(role)
             }
         }
-        let settings = try ServeSettings(options: options, roles: chosen, environment: ProcessInfo.processInfo.environment)
-        try options.bootstrapLogging(level: settings.logLevel)
-        try await Node(settings: settings).run()
+        try await options.runNode(roles: chosen)
     }
 }

@@ -26,14 +26,7 @@ public final class KafkaBroker: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        while !Loopback.accepts(self.port) {
-            guard Date() < deadline, process.isRunning else {
-                stop()
-                throw TestServerError("Tansu did not start on port \(self.port)")
-            }
-            usleep(20_000)
-        }
+        try Loopback.waitUntilListening(process, port: self.port, name: "Tansu", seconds: 10, stop: stop)
     }
 
     public func stop() {

@@ -15,6 +15,20 @@ public enum Loopback {
         }
     }
 
+    /// Waits until `process` accepts connections on `port`; stops it with `stop` and throws
+    /// if it exits or `seconds` pass first.
+    public static func waitUntilListening(_ process: Process, port: Int, name: String, seconds: Double,
+                                          stop: () -> Void) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !accepts(port) {
+            guard Date() < deadline, process.isRunning else {
+                stop()
+                throw TestServerError("\(name) did not start on port \(port)")
+            }
+            usleep(20_000)
+        }
+    }
+
     /// A port nothing listens on right now (the kernel's pick).
     public static func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

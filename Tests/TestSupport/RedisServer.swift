@@ -14,14 +14,7 @@ public final class RedisServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Ready when it accepts a connection (5 s bound).
-        let deadline = Date().addingTimeInterval(5)
-        while !Loopback.accepts(self.port) {
-            guard Date() < deadline, process.isRunning else {
-                stop()
-                throw TestServerError("redis-server did not start on port \(self.port)")
-            }
-            usleep(20_000)
-        }
+        try Loopback.waitUntilListening(process, port: self.port, name: "redis-server", seconds: 5, stop: stop)
     }
 
     /// SIGKILL: a SIGTERM from the test process left redis-server running (and the test

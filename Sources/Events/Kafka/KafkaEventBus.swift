@@ -64,32 +64,21 @@ public final class KafkaEventBus: EventBus {
         let started = DispatchTime.now().uptimeNanoseconds
         let partition = partition(of: record.key, in: topic)
         let key = Array(record.key.utf8)
-        switch record.value {
-        case .frame(let frame):
+        if case .frame(let frame) = record.value {
             let encoded = MediaFrameCodec.encode(frame)
             let marker = topic == .mediaSource && frame.kind == .video && frame.isKeyframe && !frame.isSequenceHeader
                 ? KafkaProducer.Marker(key: record.key, session: frame.sessionID) : nil
             try encoded.withUnsafeReadableBytes {
                 try producer.send(topic: topic.name, partition: partition, key: key, value: $0, marker: marker)
             }
-        case .lifecycle(let event):
-            try send(codec.encode(event, source: source), topic: topic, partition: partition, key: key)
-        case .channel(let event):
-            try send(codec.encode(event, source: source), topic: topic, partition: partition, key: key)
-        case .asset(let event):
-            try send(codec.encode(event, source: source), topic: topic, partition: partition, key: key)
-        case .webhookDeadLetter(let event):
-            try send(codec.encode(event, source: source), topic: topic, partition: partition, key: key)
+        } else if let envelope = try codec.encode(record.value, source: source) {
+            try envelope.withUnsafeBytes { try producer.send(topic: topic.name, partition: partition, key: key, value: $0) }
         }
         let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - started)
         counters.withLockedValue {
             $0[topic, default: BusStatistics()].published += 1
             $0[topic, default: BusStatistics()].publishNanoseconds += elapsed
         }
-    }
-
-    private func send(_ data: Data, topic: Topic, partition: Int, key: [UInt8]) throws {
-        try data.withUnsafeBytes { try producer.send(topic: topic.name, partition: partition, key: key, value: $0) }
     }
 
     public func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription {
