@@ -20,19 +20,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let hub: FanoutHub
     private let api: APIRouter?
     private let packaged: PackagedPlayback?
-    private let access: PlaybackAccess?
-    private let metrics: ServerMetrics
+    let access: PlaybackAccess?
+    let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
-    private let recorded: RecordedMedia?
-    private let logger: Logger
+    let recorded: RecordedMedia?
+    let logger: Logger
     private var route: Route?
-    private var head: HTTPRequestHead?
+    var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var bodyTooLarge = false
-    private var keepAlive = true
-    private var isHead = false
-    private var started = NIODeadline.now()
-    private var routeLabel = "error"
+    var keepAlive = true
+    var isHead = false
+    var started = NIODeadline.now()
+    var routeLabel = "error"
 
     init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?,
          metrics: ServerMetrics, readiness: ReadinessCheck?, recorded: RecordedMedia? = nil, logger: Logger) {
@@ -122,17 +122,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .packaged(let id, let rendition, let resource):
-            admit(id, protocol: resource.protocolName, askHook: resource.isPlaylist, context: context) { handler, context, token in
-                handler.answerPackaged(resource, of: id, rendition: rendition, carrying: token, context: context)
+            admit(id, protocol: resource.protocolName, kind: resource.isPlaylist ? .playlist : .follower, context: context) {
+                handler, context, carried in
+                handler.answerPackaged(resource, of: id, rendition: rendition, carrying: carried, context: context)
             }
         case .abr(let id, let resource):
-            admit(id, protocol: resource.protocolName, askHook: true, context: context) { handler, context, token in
-                handler.answerABR(resource, of: id, carrying: token, context: context)
+            admit(id, protocol: resource.protocolName, kind: .playlist, context: context) { handler, context, carried in
+                handler.answerABR(resource, of: id, carrying: carried, context: context)
             }
         case .vod(let session, let file):
             answerVOD(session: session, file: file, context: context)
         case .snapshot(let id):
-            admit(id, protocol: "snapshot", askHook: false, context: context) { handler, context, _ in
+            admit(id, protocol: "snapshot", kind: .start, context: context) { handler, context, _ in
                 handler.answerSnapshot(id, context: context)
             }
         case .playerPage(_, let page):
@@ -150,43 +151,57 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .redirect(let location):
             send(.movedPermanently, body: nil, extraHeaders: ["Location": location], context: context)
         case .httpFLV(let id, let rendition):
-            admit(id, protocol: "flv", askHook: !isHead, context: context) { handler, context, _ in
+            admit(id, protocol: "flv", kind: .start, context: context) { handler, context, _ in
                 handler.answerFLV(id, rendition: rendition, context: context)
             }
         }
     }
 
-    /// Checks signed URLs and admission hooks, then goes on with `proceed` on the event loop,
-    /// passing the signed URL's query for playlists to carry on. Nothing more is read from the
-    /// connection while the check runs. The hook is asked when `askHook` says so, except for
-    /// blocking LL-HLS reloads (`_HLS_msn`): it admits the playlists a player starts with.
-    private func admit(_ id: StreamID, protocol name: String, askHook: Bool, context: ChannelHandlerContext,
+    /// Admits the request (signed URL, admission hook or ticket: `PlaybackAccess.admit`), then
+    /// goes on with `proceed` on the event loop, passing the query that playlists carry on to
+    /// the URIs they list (the admission ticket and the signed URL's `expires`/`token`). A
+    /// playlist admitted by the hook without a ticket is redirected to itself with one. Nothing
+    /// more is read from the connection while the check runs.
+    func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, context: ChannelHandlerContext,
                        then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
-        let query = APIRequest.query(of: head?.uri ?? "")
-        let token = TokenCarrier.query(from: query)
+        let uri = head?.uri ?? ""
+        let query = APIRequest.query(of: uri)
         guard let access else {
-            proceed(self, context, token)
+            proceed(self, context, TokenCarrier.query(from: query, ticket: nil))
             return
         }
         let clientIP = context.channel.remoteAddress?.ipAddress
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        let decision = context.eventLoop.makePromise(of: AccessDecision.self)
-        decision.completeWithTask {
-            await access.authorizePlay(stream: id.rawValue, protocol: name, query: query, clientIP: clientIP,
-                                       askHook: askHook && query["_HLS_msn"] == nil)
+        let admission = context.eventLoop.makePromise(of: PlayAdmission.self)
+        admission.completeWithTask {
+            await access.admit(stream: id.rawValue, protocol: name, kind: kind, query: query, clientIP: clientIP)
         }
         let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
-        decision.futureResult.whenSuccess { decision in
+        whileReadingPaused(admission.futureResult, context: context) { admission in
             let (handler, context, proceed) = loopBound.value
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            switch decision {
-            case .allow:
-                proceed(handler, context, token)
+            switch admission {
+            case .allow(let ticket):
+                proceed(handler, context, TokenCarrier.query(from: query, ticket: ticket))
+            case .redirect(let ticket):
+                let location = TokenCarrier.replacingTicket(in: uri, with: ticket)
+                handler.send(.temporaryRedirect, body: nil, extraHeaders: ["Location": location, "Cache-Control": "no-store"],
+                             context: context)
             case .deny(let code, let reason):
                 let error = APIError(code == "unavailable" ? .serviceUnavailable : .forbidden, code: code, message: reason)
                 handler.send(error.status, body: error.body, context: context)
-                context.read()
             }
+        }
+    }
+
+    /// Runs `then` on the event loop once `future` has an answer, reading nothing from the
+    /// connection meanwhile (pipelined requests wait their turn).
+    func whileReadingPaused<Value: Sendable>(_ future: EventLoopFuture<Value>, context: ChannelHandlerContext,
+                                                     then: @escaping (Value) -> Void) {
+        // Options set on the loop apply in order: whatever `then` turns off again stays off.
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let channel = context.channel
+        future.hop(to: context.eventLoop).whenSuccess { value in
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            then(value)
         }
     }
 
@@ -200,14 +215,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         // A cluster's API node: the stream is read from the bus for its first viewer here.
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let hub = hub
         let opened = context.eventLoop.makePromise(of: StreamFanout?.self)
         opened.completeWithTask { await hub.fanout(opening: id, rendition: rendition) }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        opened.futureResult.whenSuccess { fanout in
+        whileReadingPaused(opened.futureResult, context: context) { fanout in
             let (handler, context) = loopBound.value
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             handler.serveFLV(fanout, id: id, context: context)
         }
     }
@@ -238,29 +251,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let headers: HTTPHeaders = ["Content-Type": "image/jpeg", "Cache-Control": "no-cache", "ETag": latest.tag]
                 if conditional.contains(latest.tag) { return APIResponse(status: .notModified, headers: headers, body: nil) }
                 return APIResponse(status: .ok, headers: headers, body: latest.jpeg)
-            } catch {
-                return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
-            }
-        }
-        sendWhenAnswered(promise.futureResult, context: context)
-    }
-
-    /// A VOD recording's playlist or segment. Segments never change; the playlist grows until
-    /// the stream ends.
-    private func answerVOD(session: UInt64, file: String, context: ChannelHandlerContext) {
-        let promise = context.eventLoop.makePromise(of: APIResponse.self)
-        let recorded = recorded
-        promise.completeWithTask {
-            do {
-                guard let body = try await recorded?.vodFile(session, file) else {
-                    return APIResponse.error(APIError(.notFound, code: "not_found", message: "No such recording or file."))
-                }
-                let isPlaylist = file.hasSuffix(".m3u8")
-                let headers: HTTPHeaders = [
-                    "Content-Type": isPlaylist ? "application/vnd.apple.mpegurl" : "video/mp2t",
-                    "Cache-Control": isPlaylist ? "max-age=2" : "public, max-age=31536000, immutable",
-                ]
-                return APIResponse(status: .ok, headers: headers, body: body)
             } catch {
                 return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
             }
@@ -313,7 +303,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends an answer that comes later, reading nothing more from the connection until it is
     /// written, so pipelined responses stay in request order.
-    private func sendWhenAnswered(_ answer: EventLoopFuture<APIResponse>, context: ChannelHandlerContext) {
+    func sendWhenAnswered(_ answer: EventLoopFuture<APIResponse>, context: ChannelHandlerContext) {
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         answer.hop(to: context.eventLoop).whenSuccess { response in
@@ -328,27 +318,39 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func send(_ status: HTTPResponseStatus, body: ByteBuffer?, contentType: String = "application/json",
-                      extraHeaders: HTTPHeaders = [:], context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: extraHeaders.first(name: "Content-Type") ?? contentType)
-        for (name, value) in extraHeaders where name.lowercased() != "content-type" { headers.add(name: name, value: value) }
-        if !extraHeaders.contains(name: "Cache-Control") { headers.add(name: "Cache-Control", value: "no-cache") }
+    func send(_ status: HTTPResponseStatus, body: ByteBuffer?, contentType: String = "application/json",
+              extraHeaders: HTTPHeaders = [:], context: ChannelHandlerContext) {
+        var headers = extraHeaders
+        if !headers.contains(name: "Content-Type") { headers.add(name: "Content-Type", value: contentType) }
+        writeHead(status, contentLength: status == .notModified ? nil : body?.readableBytes ?? 0, headers: headers, context: context)
+        if let body, !isHead { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        finish(status, context: context)
+    }
+
+    /// The response head with the headers every answer has (CORS, caching, length, connection).
+    func writeHead(_ status: HTTPResponseStatus, contentLength: Int?, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
+        var headers = extra
+        if !headers.contains(name: "Cache-Control") { headers.add(name: "Cache-Control", value: "no-cache") }
         headers.add(name: "Access-Control-Allow-Origin", value: "*")
         headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
         headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match, If-None-Match, Range")
         headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location, Content-Range, Content-Length")
-        if status != .notModified { headers.add(name: "Content-Length", value: "\(isHead ? 0 : body?.readableBytes ?? 0)") }
+        if let contentLength { headers.add(name: "Content-Length", value: "\(isHead ? 0 : contentLength)") }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                       promise: nil)
-        if let body, !isHead { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+    }
+
+    /// Ends the response: metrics, and the connection closed after it unless kept alive.
+    @discardableResult
+    func finish(_ status: HTTPResponseStatus, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         metrics.recordRequest(route: routeLabel, status: status.code, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+        return done
     }
 
     /// Server-sent events: the head now, then each event as a chunk until the feed ends or the

@@ -7,19 +7,40 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Packager
+import State
 import ServiceLifecycle
 
 /// Stored media served outside the API: snapshots and VOD recordings.
 public struct RecordedMedia: Sendable {
     /// The newest snapshot of a stream (JPEG bytes and an entity tag), for `/{id}/snapshot.jpg`.
     public var latestSnapshot: @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?
-    /// A file of a VOD recording (`index.m3u8` or `{n}.ts`), for `/vod/{session}/{file}`.
-    public var vodFile: @Sendable (_ session: UInt64, _ file: String) async throws -> ByteBuffer?
+    /// The VOD recording of a publish session, for `/vod/{session}/{file}`.
+    public var vodRecording: @Sendable (_ session: UInt64) async throws -> VODRecording?
+    /// A small stored file whole (a VOD playlist); nil when it is not there.
+    public var read: @Sendable (_ location: String) async throws -> ByteBuffer?
+    /// Where a stored file (a VOD segment) is sent from, never read whole into memory.
+    public var source: @Sendable (_ location: String) async throws -> StoredFileSource?
 
     public init(latestSnapshot: @escaping @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?,
-                vodFile: @escaping @Sendable (_ session: UInt64, _ file: String) async throws -> ByteBuffer?) {
+                vodRecording: @escaping @Sendable (_ session: UInt64) async throws -> VODRecording?,
+                read: @escaping @Sendable (_ location: String) async throws -> ByteBuffer?,
+                source: @escaping @Sendable (_ location: String) async throws -> StoredFileSource?) {
         self.latestSnapshot = latestSnapshot
-        self.vodFile = vodFile
+        self.vodRecording = vodRecording
+        self.read = read
+        self.source = source
+    }
+}
+
+/// A VOD recording: the stream whose playback rules it follows, and the store folder of its
+/// playlist and segments.
+public struct VODRecording: Sendable, Hashable {
+    public var stream: StreamID
+    public var folder: String
+
+    public init(stream: StreamID, folder: String) {
+        self.stream = stream
+        self.folder = folder
     }
 }
 

@@ -1,14 +1,33 @@
+import Access
 import Foundation
 
-/// Carries a signed play URL's `expires` and `token` on to every URI a playlist or manifest
-/// lists, so one signed URL plays a whole HLS, LL-HLS or DASH session. Playlists are rendered
-/// once per change and shared; the query is added per response, after rendering.
+/// Carries a viewer's admission ticket (`adm`) and a signed play URL's `expires` and `token` on
+/// to every URI a playlist or manifest lists, so one admission plays a whole HLS, LL-HLS or DASH
+/// session. Playlists are rendered once per change and shared; the query is added per response,
+/// after rendering.
 enum TokenCarrier {
-    /// `expires=…&token=…` from a request's query, or nil when it carries no token.
-    static func query(from query: [String: String]) -> String? {
-        guard let expires = query["expires"], let token = query["token"],
-              expires.allSatisfy(\.isNumber), token.allSatisfy(\.isHexDigit) else { return nil }
-        return "expires=\(expires)&token=\(token)"
+    /// `adm=…&expires=…&token=…` (the parts there are), or nil when there is nothing to carry.
+    /// Only well-formed values are carried: a client's query is never copied into a playlist.
+    static func query(from query: [String: String], ticket: String?) -> String? {
+        var parts: [String] = []
+        if let ticket, ticket.utf8.count <= 64, ticket.allSatisfy({ $0.isHexDigit || $0.isNumber || $0 == "." }) {
+            parts.append("\(AdmissionTicket.parameter)=\(ticket)")
+        }
+        if let expires = query["expires"], let token = query["token"], expires.utf8.count <= 20, token.utf8.count <= 128,
+           expires.allSatisfy(\.isASCIIDigit), token.allSatisfy(\.isHexDigit) {
+            parts.append("expires=\(expires)&token=\(token)")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "&")
+    }
+
+    /// A request URI with its `adm` parameter (if any) replaced by `ticket`: where an admitted
+    /// playlist request is sent back to.
+    static func replacingTicket(in uri: String, with ticket: String) -> String {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let kept = (parts.count > 1 ? parts[1] : "").split(separator: "&").filter {
+            !$0.hasPrefix("\(AdmissionTicket.parameter)=") && $0 != Substring(AdmissionTicket.parameter)
+        }
+        return "\(parts[0])?" + (["\(AdmissionTicket.parameter)=\(ticket)"] + kept.map(String.init)).joined(separator: "&")
     }
 
     /// An M3U8 playlist with `query` on every URI line and every `URI="…"` attribute.
@@ -56,4 +75,8 @@ enum TokenCarrier {
         }
         return result
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

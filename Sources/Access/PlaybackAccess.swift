@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Media
 import State
 
 /// Decides whether a publish or play may go ahead, beyond push signatures: signed play URLs for
@@ -13,6 +14,8 @@ public final class PlaybackAccess: Sendable {
         /// Set when the channel requires signed play URLs.
         var token: PlayToken?
         var hookURL: URL?
+        /// Signs and checks admission tickets of the stream's viewers.
+        var tickets: AdmissionTicket
     }
 
     private let channels: any ChannelStore
@@ -21,11 +24,17 @@ public final class PlaybackAccess: Sendable {
     private let policies = ExpiringCache<String, ChannelPolicy>()
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// Tickets of streams without a channel.
+    private let nodeTickets: AdmissionTicket
 
-    public init(channels: any ChannelStore, configuration: AccessConfiguration = .init(),
+    /// - Parameter ticketSecret: signs the admission tickets of streams without a channel (the
+    ///   channels' own are derived from their push secrets); nodes that serve the same viewers
+    ///   must share it. Default: a random one, good for one node.
+    public init(channels: any ChannelStore, configuration: AccessConfiguration = .init(), ticketSecret: String? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.channels = channels
         self.configuration = configuration
+        self.nodeTickets = AdmissionTicket(secret: ticketSecret ?? Hex.random(byteCount: 32))
         self.hook = AdmissionHook(configuration: configuration, logger: logger)
         self.now = now
         self.logger = logger
@@ -56,6 +65,69 @@ public final class PlaybackAccess: Sendable {
         return await hook.ask(request, at: url, now: now())
     }
 
+    /// Admits one HTTP request of a viewing. A `.start` request (HTTP-FLV, a snapshot) passes the
+    /// signed URL and the hook each time. A `.playlist` request carrying a live admission ticket
+    /// passes at once; without one (or with one near its end) it passes the full check and, where
+    /// a hook decides, is sent back with a fresh ticket (`.redirect`) so every URL the player
+    /// uses from then on carries it. A `.follower` (segment, part, init segment, VOD file) needs
+    /// the ticket where a hook decides and the signed URL where the channel signs playback: a
+    /// client that was not admitted gets none of it, whatever its query says.
+    public func admit(stream: String, protocol name: String, kind: PlayRequestKind, query: [String: String],
+                      clientIP: String?) async -> PlayAdmission {
+        let policy: ChannelPolicy
+        do {
+            policy = try await self.policy(for: stream)
+        } catch {
+            return .deny(code: error.decision.code, reason: error.decision.reason)
+        }
+        let instant = now()
+        let ticketLeft = policy.tickets.remaining(query[AdmissionTicket.parameter], stream: stream, clientIP: clientIP, now: instant)
+        guard policy.hookURL != nil else {
+            // No hook: the signed URL, where there is one, is the admission record itself.
+            if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
+                return refusal
+            }
+            return .allow(ticket: nil)
+        }
+        switch kind {
+        case .follower:
+            guard let ticket = query[AdmissionTicket.parameter], ticketLeft != nil else {
+                return .deny(code: "forbidden", reason: "This request needs the admission ticket of a playlist (adm); load the playlist again.")
+            }
+            return .allow(ticket: ticket)
+        case .playlist where (ticketLeft ?? 0) >= AdmissionTicket.renewalMargin:
+            return .allow(ticket: query[AdmissionTicket.parameter])
+        case .playlist, .start:
+            if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
+                return refusal
+            }
+            var asked = query
+            asked[AdmissionTicket.parameter] = nil
+            switch await authorizePlay(stream: stream, protocol: name, query: asked, clientIP: clientIP) {
+            case .deny(let code, let reason):
+                return .deny(code: code, reason: reason)
+            case .allow where kind == .start:
+                return .allow(ticket: nil)
+            case .allow:
+                return .redirect(ticket: policy.tickets.issue(stream: stream, clientIP: clientIP, now: instant))
+            }
+        }
+    }
+
+    /// The denial a missing, malformed, expired or foreign signed URL gets; nil when `token` is
+    /// nil (the channel does not sign playback) or the URL's signature holds.
+    private static func refusal(of token: PlayToken?, query: [String: String], stream: String, clientIP: String?,
+                                now: Date) -> PlayAdmission? {
+        guard let token else { return nil }
+        do {
+            try token.verify(expires: query["expires"], token: query["token"], prefix: PlayToken.prefix(of: stream),
+                             clientIP: clientIP, now: now)
+            return nil
+        } catch {
+            return .deny(code: "forbidden", reason: error.message)
+        }
+    }
+
     /// Asks the admission hook about a publish whose push signature has already been checked.
     public func authorizePublish(stream: String, protocol: String, query: [String: String],
                                  clientIP: String?) async -> AccessDecision {
@@ -71,7 +143,7 @@ public final class PlaybackAccess: Sendable {
         return await hook.ask(request, at: url, now: now())
     }
 
-    private struct Refusal: Error {
+    struct Refusal: Error {
         var decision: AccessDecision
     }
 
@@ -79,14 +151,16 @@ public final class PlaybackAccess: Sendable {
     private func policy(for stream: String) async throws(Refusal) -> ChannelPolicy {
         let instant = now()
         if let cached = policies.value(for: stream, now: instant) { return cached }
-        var policy = ChannelPolicy(channel: nil, token: nil, hookURL: configuration.admissionURL)
+        var policy = ChannelPolicy(channel: nil, token: nil, hookURL: configuration.admissionURL, tickets: nodeTickets)
         if let id = ChannelID(stream), id.description == stream {
             do {
                 if let channel = try await channels.channel(id) {
                     policy.channel = id
                     if let own = channel.admissionURL.flatMap(URL.init(string:)) { policy.hookURL = own }
+                    let secret = try await channels.pushSecret(of: id)
+                    if let secret { policy.tickets = AdmissionTicket(secret: secret) }
                     if channel.playback.signedUrls {
-                        guard let secret = try await channels.pushSecret(of: id) else {
+                        guard let secret else {
                             throw Refusal(decision: .deny(code: "forbidden", reason: "The channel has no secret to check tokens with."))
                         }
                         policy.token = PlayToken(pushSecret: secret)
@@ -99,5 +173,36 @@ public final class PlaybackAccess: Sendable {
         }
         policies.store(policy, for: stream, lifetime: configuration.policyCacheSeconds, now: instant)
         return policy
+    }
+}
+
+/// Where a request stands in a viewing, for `PlaybackAccess.admit`.
+public enum PlayRequestKind: Sendable, Hashable {
+    /// A request that is a viewing of its own: HTTP-FLV, a snapshot.
+    case start
+    /// A playlist or manifest: where a viewing starts, and what it reloads.
+    case playlist
+    /// What a playlist lists: segments, parts, init segments, VOD files.
+    case follower
+}
+
+/// What `PlaybackAccess.admit` answered.
+public enum PlayAdmission: Sendable, Hashable {
+    /// Go ahead; `ticket` is the admission ticket to carry on to the URIs a playlist lists.
+    case allow(ticket: String?)
+    /// Admitted: the same request again with `adm={ticket}` (a playlist without a ticket).
+    case redirect(ticket: String)
+    case deny(code: String, reason: String)
+}
+
+extension AccessDecision {
+    var code: String {
+        if case .deny(let code, _) = self { return code }
+        return ""
+    }
+
+    var reason: String {
+        if case .deny(_, let reason) = self { return reason }
+        return ""
     }
 }

@@ -129,7 +129,10 @@ struct Node {
                 await Self.channel(of: stream, channels, logger: logger)?.webhooks ?? []
             }))
         }
-        let access = PlaybackAccess(channels: channels, configuration: settings.access, logger: logger)
+        // Tickets of streams without a channel are signed with a secret every node of a cluster
+        // has (the global push or admission secret); channels' tickets with their own secrets.
+        let ticketSecret = [settings.ingest.pushSecret, settings.access.admissionSecret].compactMap { $0 }.first { !$0.isEmpty }
+        let access = PlaybackAccess(channels: channels, configuration: settings.access, ticketSecret: ticketSecret, logger: logger)
         var environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
                                             channels: channels, hub: hub, access: access, logger: logger)
         environment.playbackStarts = playbackStarts
@@ -231,10 +234,14 @@ struct Node {
             guard let asset = try await index.latest(.snapshot, of: stream),
                   let jpeg = try await store.get(asset.location) else { return nil }
             return (ByteBuffer(bytes: jpeg), "\"\(asset.id)\"")
-        }, vodFile: { session, file in
+        }, vodRecording: { session in
             guard let playlist = try await index.asset(.vodPlaylist, session: session) else { return nil }
-            let folder = playlist.location.split(separator: "/").dropLast().joined(separator: "/")
-            return try await store.get("\(folder)/\(file)").map { ByteBuffer(bytes: $0) }
+            return VODRecording(stream: playlist.streamID,
+                                folder: playlist.location.split(separator: "/").dropLast().joined(separator: "/"))
+        }, read: { location in
+            try await store.get(location).map { ByteBuffer(bytes: $0) }
+        }, source: { location in
+            try await store.source(of: location)
         })
     }
 

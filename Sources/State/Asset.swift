@@ -120,10 +120,21 @@ public protocol AssetStore: Sendable {
     /// A URL a client can download the file from directly (pre-signed for S3); nil when the API
     /// serves the bytes itself.
     func downloadURL(for location: String) -> String?
+    /// The local file of a stored asset, for the HTTP edge to send without reading it into
+    /// memory; nil when the store is not a local disk or the file is not there.
+    func localFile(_ location: String) async throws -> URL?
 }
 
 extension AssetStore {
     public func downloadURL(for location: String) -> String? { nil }
+    public func localFile(_ location: String) async throws -> URL? { nil }
+
+    /// Where the HTTP edge sends a stored file from: the local file, or a redirect to the
+    /// store's own (pre-signed) URL, which serves byte ranges itself. Nil when neither is there.
+    public func source(of location: String) async throws -> StoredFileSource? {
+        if let file = try await localFile(location) { return .file(file.path) }
+        return downloadURL(for: location).map(StoredFileSource.redirect)
+    }
 
     /// Deletes an asset's files: for a VOD recording, every segment its playlist lists, then the
     /// playlist; for the rest, the one file.
@@ -136,4 +147,12 @@ extension AssetStore {
         }
         try await delete(asset.location)
     }
+}
+
+/// Where a stored file is served from.
+public enum StoredFileSource: Sendable, Hashable {
+    /// A local file, sent as it is (byte ranges from it).
+    case file(String)
+    /// A URL the client is sent to (S3's pre-signed URL).
+    case redirect(String)
 }

@@ -50,6 +50,11 @@ public final class FilesystemAssetStore: AssetStore {
         }
     }
 
+    public func localFile(_ location: String) async throws -> URL? {
+        let url = try file(location)
+        return try await run { FileManager.default.fileExists(atPath: url.path) ? url : nil }
+    }
+
     public func delete(_ location: String) async throws {
         let url = try file(location)
         try await run {

@@ -39,7 +39,7 @@ public struct PushSignature: Sendable, Hashable {
         Hex.encode(Insecure.MD5.hash(data: Array("\(path)-\(expires)-\(secret)".utf8)))
     }
 
-    static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    public static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }
         var difference: UInt8 = 0
         for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }

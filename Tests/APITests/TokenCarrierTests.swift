@@ -5,10 +5,10 @@ import Testing
     let query = "expires=1800000000&token=00ff"
 
     @Test func onlyWellFormedTokensAreCarried() {
-        #expect(TokenCarrier.query(from: ["expires": "1800000000", "token": "00ff", "x": "1"]) == query)
-        #expect(TokenCarrier.query(from: ["expires": "1800000000"]) == nil)
-        #expect(TokenCarrier.query(from: ["expires": "1\n#EXT", "token": "00ff"]) == nil)
-        #expect(TokenCarrier.query(from: ["expires": "1", "token": "zz\"><"]) == nil)
+        #expect(TokenCarrier.query(from: ["expires": "1800000000", "token": "00ff", "x": "1"], ticket: nil) == query)
+        #expect(TokenCarrier.query(from: ["expires": "1800000000"], ticket: nil) == nil)
+        #expect(TokenCarrier.query(from: ["expires": "1\n#EXT", "token": "00ff"], ticket: nil) == nil)
+        #expect(TokenCarrier.query(from: ["expires": "1", "token": "zz\"><"], ticket: nil) == nil)
     }
 
     @Test func everyURIOfAPlaylistCarriesTheToken() {
