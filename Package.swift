@@ -159,6 +159,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Golden")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",
             .product(name: "Logging", package: "swift-log"),
@@ -186,7 +189,7 @@ let package = Package(
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Media", "State", "TestSupport",
+            "Media", "RTMP", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], exclude: ["Browser", "Hooks", "Scripts", "Webhooks"]),

@@ -4,12 +4,24 @@ import RTMP
 
 /// The publishers connected to this node, so an operator can stop one (`DELETE /streams/{id}`).
 public final class PublisherRegistry: Sendable {
-    private let publishers = NIOLockedValueBox([StreamID: (sessionID: UInt64, connection: RTMPConnection)]())
+    private struct Entry {
+        var sessionID: UInt64
+        var connection: RTMPConnection
+        /// The push secret the publish was signed with.
+        var secret: String
+    }
+
+    private let publishers = NIOLockedValueBox([StreamID: Entry]())
 
     public init() {}
 
-    func add(_ publisher: StreamPublisher, connection: RTMPConnection) {
-        publishers.withLockedValue { $0[publisher.streamID] = (publisher.sessionID, connection) }
+    func add(_ publisher: StreamPublisher, connection: RTMPConnection, secret: String) {
+        publishers.withLockedValue { $0[publisher.streamID] = Entry(sessionID: publisher.sessionID, connection: connection, secret: secret) }
+    }
+
+    /// Every publisher here, with the secret its publish was signed with.
+    func signedWith() -> [(stream: StreamID, secret: String)] {
+        publishers.withLockedValue { $0.map { ($0.key, $0.value.secret) } }
     }
 
     func remove(_ publisher: StreamPublisher) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An admission hook for the end-to-end tests, on a free loopback port.
 
-POST /allow answers 204, /deny 403, /slow sleeps 3 s then answers 204. Every request is
+POST /allow answers 204, /deny 403, /slow sleeps 3 s then answers 204; /pass allows publishes
+and plays whose query has pass=yes and denies the rest. Every request is
 printed to stdout as one JSON line: path, the parsed body, and whether its X-Sluice-Signature
 matches HMAC-SHA256 of the body under the secret given as the first argument. The first line
 printed is {"port": N}.
@@ -41,6 +42,9 @@ class Hook(BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(3)
         status = 403 if self.path == "/deny" else 204
+        if self.path == "/pass" and not (isinstance(parsed, dict) and (
+                parsed.get("action") == "publish" or (parsed.get("query") or {}).get("pass") == "yes")):
+            status = 403
         self.send_response(status)
         payload = b"denied by test hook" if status == 403 else b""
         self.send_header("Content-Length", str(len(payload)))

@@ -1,0 +1,202 @@
+import Foundation
+import RTMP
+import Testing
+
+extension EndToEnd {
+    /// Strangers try everything the hardening issue lists against a real server while a healthy
+    /// publisher and viewer keep going: the viewer must play on without a gap, the server must
+    /// answer each attempt with a refusal and its memory must stay bounded.
+    @Suite(.timeLimit(.minutes(4)))
+    struct HostileClientTests {
+        typealias API = ChannelsTests
+
+        private func status(_ url: String, _ extra: [String] = []) throws -> Int {
+            Int(try Tools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + extra + [url],
+                              timeout: 10).output) ?? 0
+        }
+
+        private func body(_ url: String) throws -> String {
+            try Tools.run("curl", ["-s", "--max-time", "5", url], timeout: 10).output
+        }
+
+        /// The largest gap between consecutive video packets a player saw, in seconds.
+        private func largestGap(_ probe: Tools.Probe) -> Double {
+            let times = probe.packets.filter { $0.codec_type == "video" }.compactMap { $0.pts_time.flatMap(Double.init) }.sorted()
+            return zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .infinity
+        }
+
+        @Test func attacksOnEveryPortLeaveAHealthyStreamAndViewerUnharmed() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { server.stop() }
+            let base = "http://127.0.0.1:\(server.httpPort)"
+            let publisher = try Tools.publish(to: server.pushURL("steady"), seconds: 36)
+            defer { _ = publisher.wait(timeout: 1) }
+            try Tools.waitUntilLive(server.flvURL("steady"), seconds: 20)
+            let viewer = try Tools.startProbe(server.flvURL("steady"))
+            let baseline = server.residentKilobytes
+
+            // 1. Extreme numbers in playback URLs: refused, never a crash.
+            var session = ""
+            for _ in 0..<60 where session.isEmpty {
+                let playlist = try body("\(base)/steady/llhls.m3u8")
+                session = playlist.components(separatedBy: "cmaf/").dropFirst().first?.split(separator: "/").first.map(String.init) ?? ""
+                if session.isEmpty { usleep(100_000) }
+            }
+            try #require(!session.isEmpty, "no LL-HLS playlist")
+            let hostilePaths = [
+                "cmaf/\(session)/video--9223372036854775808.m4s", "cmaf/\(session)/video-9223372036854775807.m4s",
+                "cmaf/\(session)/video-18446744073709551616.m4s", "cmaf/\(session)/video-0.-1.m4s",
+                "cmaf/\(session)/video-4294967295.4294967295.m4s", "cmaf/\(session)/audio--1.m4s",
+                "cmaf/ffffffffffffffffffff/video-1.m4s", "ts/\(session)--9223372036854775808.ts",
+                "llhls.m3u8?_HLS_msn=9223372036854775807", "llhls.m3u8?_HLS_msn=-9223372036854775808",
+                "llhls.m3u8?_HLS_msn=1&_HLS_part=9223372036854775807", "llhls.m3u8?_HLS_msn=99999999999999999999",
+                "llhls.m3u8?_HLS_msn=4294967295&_HLS_part=4294967295", "manifest.mpd?_HLS_msn=1e300",
+            ]
+            for path in hostilePaths {
+                let code = try status("\(base)/steady/\(path)")
+                #expect((400..<500).contains(code) || code == 503, "\(path): \(code)")
+            }
+            #expect(try status("\(base)/healthz") == 200)
+
+            // 2. A publisher with hostile metadata, codec configurations and timestamps.
+            let hostile = try HostilePublisher(port: server.rtmpPort, name: "hostile?sign=\(signature("hostile", server))")
+            #expect(hostile.waitFor("NetStream.Publish.Start"), "hostile publisher was not admitted")
+            hostile.metadata([("width", .nan), ("height", 1e300), ("framerate", -.infinity), ("videodatarate", -1e308),
+                              ("audiosamplerate", .nan), ("duration", .greatestFiniteMagnitude), ("audiochannels", 9e18)])
+            hostile.video(HostilePublisher.hostileAVCSequenceHeader, timestamp: 0)
+            hostile.video(HostilePublisher.hostileHEVCSequenceHeader, timestamp: 0)
+            let keyframe: [UInt8] = [0x17, 1, 0, 0, 0, 0, 0, 0x10, 0x04] + [0x65] + [UInt8](repeating: 0x88, count: 16_383)
+            for frame in 0..<3_000 {
+                // Frozen, then jumping back and forth across the 32-bit range.
+                let timestamp: UInt32 = frame < 2_000 ? 40 : [0x7FFF_FFFF, 0, 0xFFFF_FFFF, 1, 0x8000_0000][frame % 5]
+                hostile.video(keyframe, timestamp: timestamp)
+            }
+            // 3. Abort messages that once drove the chunk decoder's byte count negative, then
+            //    partial messages that would pass the cap if it had.
+            for _ in 0..<2_000 {
+                hostile.message(RTMPMessage(type: .abort, chunkStreamID: RTMPChunkStream.control,
+                                            payload: .init(bytes: [0, 0, 0, UInt8(RTMPChunkStream.video)])))
+            }
+            // 4. Publish names that must be refused before they are logged: megabytes, control characters.
+            let longName = try HostilePublisher(port: server.rtmpPort, name: String(repeating: "n", count: 1 << 20))
+            #expect(!longName.waitFor("NetStream.Publish.Start", seconds: 3))
+            let forged = try HostilePublisher(port: server.rtmpPort, name: "cam\n2026-12-06T00:00:00Z critical sluice : forged")
+            #expect(!forged.waitFor("NetStream.Publish.Start", seconds: 3))
+            // 5. HTTP garbage and oversized requests.
+            let http = try HostilePeerTests.RawClient(port: server.httpPort)
+            http.send(Array("GET /steady/live.flv?\(String(repeating: "a", count: 200_000)) HTTP/1.1\r\n\r\n".utf8))
+            let answer = String(decoding: http.receive(), as: UTF8.self)
+            #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 4"), "\(answer.prefix(80))")
+
+            let probe = try Tools.probeResult(viewer, timeout: 90)
+            #expect(probe.video?.codec_name == "h264")
+            #expect(probe.videoSeconds >= 25, "healthy viewer played \(probe.videoSeconds) s")
+            #expect(largestGap(probe) < 1.0, "healthy viewer saw a gap of \(largestGap(probe)) s")
+            let grown = server.residentKilobytes - baseline
+            #expect(grown < 150_000, "server grew \(grown) KB under attack")
+            #expect(try status("\(base)/healthz") == 200)
+            let log = server.serverLog
+            #expect(!log.contains(String(repeating: "n", count: 1000)), "a megabyte publish name reached the log")
+            #expect(!log.contains("\n2026-12-06T00:00:00Z critical"), "a forged log line")
+            #expect(publisher.wait().status == 0)
+        }
+
+        private func signature(_ stream: String, _ server: SluiceProcess) -> String {
+            let url = server.pushURL(stream)
+            return String(url[url.range(of: "sign=")!.upperBound...])
+        }
+
+        @Test func noWayAroundTheAdmissionHook() throws {
+            let secret = "hook-secret-\(UUID().uuidString)"
+            let script = SluiceProcess.packageRoot.appendingPathComponent("Tests/EndToEndTests/Hooks/admission_hook.py").path
+            let hook = try RunningTool("python3", [script, secret])
+            defer {
+                hook.process.terminate()
+                _ = hook.wait(timeout: 5)
+            }
+            var port: Int?
+            for _ in 0..<100 where port == nil {
+                if let line = hook.outputSoFar.split(separator: "\n").first,
+                   let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
+                    port = object["port"] as? Int
+                } else {
+                    usleep(50_000)
+                }
+            }
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey, "SLUICE_ADMISSION_SECRET": secret])
+            defer { server.stop() }
+            let api = API()
+            let created = try api.api(server, "POST", "/api/v1/channels", #"""
+                {"name":"gated","outputs":{"flv":true,"hls":true,"llhls":true,"dash":true},"hls":{"segmentSeconds":1},
+                 "record":{"vod":true,"snapshots":{"enabled":true,"intervalSeconds":2}},
+                 "admissionURL":"http://127.0.0.1:\#(try #require(port))/pass"}
+                """#)
+            try #require(created.status == 201, "\(created.body)")
+            let id = try #require(created.body["id"] as? String)
+            let publisher = try Tools.publish(to: try api.pushURL(server, id), seconds: 30)
+            defer {
+                publisher.process.terminate()
+                _ = publisher.wait()
+            }
+            let base = "http://127.0.0.1:\(server.httpPort)/\(id)"
+            try Tools.waitUntilLive("\(base)/live.flv?pass=yes", seconds: 20)
+
+            // Not admitted: every way in is refused, whatever the query holds.
+            for path in ["live.flv?_HLS_msn=1", "live.flv?pass=no&_HLS_msn=1", "llhls.m3u8?_HLS_msn=1",
+                         "llhls.m3u8?_HLS_msn=1&_HLS_part=0", "live.m3u8", "manifest.mpd", "snapshot.jpg",
+                         "llhls.m3u8?adm=1.00000000000000000000000000000000"] {
+                #expect(try status("\(base)/\(path)") == 403, "\(path)")
+            }
+            // Admitted: the playlist sends the player back with a ticket, and everything it
+            // lists carries it; without the ticket the same URIs are refused.
+            let location = try Tools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5",
+                                                  "\(base)/llhls.m3u8?pass=yes"], timeout: 10).output
+            #expect(location.hasPrefix("307 ") && location.contains("adm="), "\(location)")
+            var playlist = ""
+            for _ in 0..<50 where !playlist.contains(".m4s") {
+                playlist = try body(String(location.dropFirst(4)))
+                if !playlist.contains(".m4s") { usleep(200_000) }
+            }
+            let parts = playlist.split(separator: "\n").compactMap { line -> String? in
+                guard let start = line.range(of: "URI=\"")?.upperBound else { return line.hasPrefix("#") || line.isEmpty ? nil : String(line) }
+                return String(line[start...].prefix { $0 != "\"" })
+            }
+            let media = try #require(parts.first { $0.contains(".m4s") })
+            #expect(media.contains("adm="), "\(media)")
+            #expect(try status("\(base)/\(media)") == 200, "\(media)")
+            #expect(try status("\(base)/\(media.prefix { $0 != "?" })") == 403)
+            #expect(try status("\(base)/\(media.prefix { $0 != "?" })?_HLS_msn=1&pass=yes") == 403)
+            // Another address with the same ticket is refused too (tickets are bound to the client).
+            #expect(try status("\(base)/\(media)".replacingOccurrences(of: "127.0.0.1", with: "127.0.0.2")) == 403)
+
+            // A player that follows the redirect plays the whole LL-HLS session.
+            let probe = try RunningTool("ffprobe", ["-hide_banner", "-v", "error", "-read_intervals", "%+4", "-show_packets",
+                                                    "-show_streams", "-of", "json", "\(base)/llhls.m3u8?pass=yes"])
+            let seen = try Tools.probeResult(probe, timeout: 60)
+            #expect(seen.video?.codec_name == "h264" && seen.videoSeconds >= 2, "\(seen.videoSeconds) s")
+            #expect(try status("\(base)/snapshot.jpg?pass=yes") != 403)
+        }
+
+        @Test func publishersOfAChannelThatNoLongerAdmitsThemAreStopped() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { server.stop() }
+            let api = API()
+            for change in [#"{"enabled":false}"#, "rotate", "delete"] {
+                let created = try api.api(server, "POST", "/api/v1/channels", #"{"name":"kick","outputs":{"flv":true}}"#)
+                let id = try #require(created.body["id"] as? String)
+                let publisher = try Tools.publish(to: try api.pushURL(server, id), seconds: 60)
+                try Tools.waitUntilLive(server.flvURL(id), seconds: 20)
+                let changed = Date()
+                switch change {
+                case "rotate": _ = try api.api(server, "POST", "/api/v1/channels/\(id)/rotate-secret")
+                case "delete": _ = try api.api(server, "DELETE", "/api/v1/channels/\(id)")
+                default: _ = try api.api(server, "PATCH", "/api/v1/channels/\(id)", change)
+                }
+                let ended = publisher.wait(timeout: 15)
+                #expect(ended.status != 0, "\(change): the publisher kept streaming")
+                #expect(Date().timeIntervalSince(changed) < 10, "\(change): stopped after \(Date().timeIntervalSince(changed)) s")
+                #expect(try status(server.flvURL(id)) != 200, "\(change)")
+            }
+        }
+    }
+}
