@@ -40,11 +40,15 @@ public struct ChannelsAPI: Sendable {
     let makeSecret: @Sendable () -> String
     /// Told every change after it is stored (the composition puts it on `sluice.channels`).
     let announce: @Sendable (ChannelChange) -> Void
+    /// Where webhooks, admission hooks and relays may point (`--allow-destination`).
+    let destinations: DestinationPolicy
 
     public init(store: any ChannelStore, urls: @escaping @Sendable () -> URLBases,
                 now: @escaping @Sendable () -> Date = { Date() },
                 makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret,
+                destinations: DestinationPolicy = .init(),
                 announce: @escaping @Sendable (ChannelChange) -> Void = { _ in }) {
+        self.destinations = destinations
         self.store = store
         self.bases = urls
         self.announce = announce
@@ -122,7 +126,9 @@ public struct ChannelsAPI: Sendable {
         try requireJSON(request)
         let patch = try ChannelJSON.parseObject(request.body)
         let base = StreamChannel(name: "", createdAt: now())
-        let channel = try await store.create(try ChannelJSON.apply(patch, to: base), pushSecret: makeSecret())
+        let applied = try ChannelJSON.apply(patch, to: base)
+        try checkDestinations(of: applied)
+        let channel = try await store.create(applied, pushSecret: makeSecret())
         announce(.created(channel))
         return .json(channel, status: .created, headers: ["ETag": Self.etag(channel),
                                                            "Location": "/api/v1/channels/\(channel.streamName)"])
@@ -142,6 +148,7 @@ public struct ChannelsAPI: Sendable {
             base = StreamChannel(id: current.id, name: "", createdAt: current.createdAt, revision: current.revision)
         }
         let changed = try ChannelJSON.apply(patch, to: base)
+        try checkDestinations(of: changed)
         let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
         announce(.updated(stored))
         return .json(stored, headers: ["ETag": Self.etag(stored)])
@@ -245,6 +252,17 @@ public struct ChannelsAPI: Sendable {
         }
         return APIResponse(status: .ok, headers: ["Content-Type": image.contentType, "Cache-Control": "no-cache"],
                            body: ByteBuffer(bytes: image.bytes))
+    }
+
+    // MARK: Destination policy
+
+    /// A 400 naming each URL field whose host the destination policy refuses as written.
+    private func checkDestinations(of channel: StreamChannel) throws(APIError) {
+        let refused = channel.destinationErrors(policy: destinations)
+        guard refused.isEmpty else {
+            throw APIError(.badRequest, code: "invalid_fields", message: "Some destinations are refused by the destination policy.",
+                           fields: refused)
+        }
     }
 
     // MARK: Helpers

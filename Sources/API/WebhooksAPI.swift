@@ -8,10 +8,13 @@ import State
 public struct WebhooksAPI: Sendable {
     let settings: SQLiteWebhookSettingsStore
     let deliveries: WebhookDeliveryLog
+    /// Where receivers may be (`--allow-destination`).
+    let destinations: DestinationPolicy
 
-    public init(settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog) {
+    public init(settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, destinations: DestinationPolicy = .init()) {
         self.settings = settings
         self.deliveries = deliveries
+        self.destinations = destinations
     }
 
     struct Update: Decodable {
@@ -38,6 +41,12 @@ public struct WebhooksAPI: Sendable {
         let invalid = Webhook.validationErrors(update.webhooks, field: "webhooks")
         guard invalid.isEmpty else {
             throw APIError(.badRequest, code: "invalid_fields", message: "Some fields are not valid.", fields: invalid)
+        }
+        // Destination policy: receivers on refused literals (loopback, private …) are a 400.
+        let refused = Webhook.destinationErrors(update.webhooks, field: "webhooks", policy: destinations)
+        guard refused.isEmpty else {
+            throw APIError(.badRequest, code: "invalid_fields", message: "Some destinations are refused by the destination policy.",
+                           fields: refused)
         }
         do {
             try await settings.setWebhooks(update.webhooks)

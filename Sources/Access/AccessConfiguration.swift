@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// Settings for admission hooks and signed playback.
@@ -16,14 +17,19 @@ public struct AccessConfiguration: Sendable {
     /// How long a channel's playback settings are reused before the store is asked again.
     /// Default 2 s: a channel that turns on signed URLs enforces them within that.
     public var policyCacheSeconds: Double
+    /// Where channels' admission hooks may point (`--allow-destination`). Default: no
+    /// loopback or private addresses. The operator's `admissionURL` may also use those; the
+    /// addresses no allow-list lifts stay refused for it too.
+    public var destinations: DestinationPolicy
 
     public init(admissionURL: URL? = nil, admissionSecret: String = "", admissionTimeout: Duration = .seconds(1),
-                admissionCacheSeconds: Int = 0, policyCacheSeconds: Double = 2) {
+                admissionCacheSeconds: Int = 0, policyCacheSeconds: Double = 2, destinations: DestinationPolicy = .init()) {
         precondition(admissionCacheSeconds >= 0 && policyCacheSeconds >= 0, "cache times are not negative")
         self.admissionURL = admissionURL
         self.admissionSecret = admissionSecret
         self.admissionTimeout = admissionTimeout
         self.admissionCacheSeconds = admissionCacheSeconds
         self.policyCacheSeconds = policyCacheSeconds
+        self.destinations = destinations
     }
 }

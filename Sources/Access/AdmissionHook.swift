@@ -1,10 +1,12 @@
 import AsyncHTTPClient
 import Crypto
+import Events
 import Foundation
 import Logging
 import Media
 import NIOCore
 import NIOHTTP1
+import State
 
 /// Asks an HTTP endpoint whether a publish or play may go ahead: `POST` of an
 /// `AdmissionRequest` as JSON with an HMAC-SHA256 signature header and a short timeout. Any 2xx
@@ -16,6 +18,8 @@ public final class AdmissionHook: Sendable {
     private let configuration: AccessConfiguration
     private let answers = ExpiringCache<AnswerKey, AccessDecision>()
     private let logger: Logger
+    /// Pooled connections pinned to addresses the destination policy allowed.
+    private let client: DestinationHTTPClient
 
     private struct AnswerKey: Hashable, Sendable {
         var url: URL
@@ -25,6 +29,13 @@ public final class AdmissionHook: Sendable {
     public init(configuration: AccessConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        client = DestinationHTTPClient(configuration: .init(connectTimeout: configuration.admissionTimeout))
+    }
+
+    /// The channel's own hooks answer to the destination policy; the operator's
+    /// `--admission-url` may also be on loopback or a private network.
+    private func policy(for url: URL) -> DestinationPolicy {
+        url == configuration.admissionURL ? .alwaysRefusedOnly : configuration.destinations
     }
 
     public func ask(_ request: AdmissionRequest, at url: URL, now: Date = Date()) async -> AccessDecision {
@@ -55,13 +66,11 @@ public final class AdmissionHook: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            // The library's shared client: pooled connections, nothing to shut down; the
-            // deadline covers connecting, sending and the answer.
-            let response = try await HTTPClient.shared.execute(request, timeout: .init(configuration.admissionTimeout))
-            let reply = try await response.body.collect(upTo: 4096)
-            guard (200..<300).contains(response.status.code) else {
-                return (deny(admission, "hook answered \(response.status.code) \(String(buffer: reply).prefix(200))"), true)
-            }
+            // The deadline covers the lookup, connecting, sending and the answer. Only the
+            // status is kept: what the hook wrote back is not repeated anywhere.
+            let status = try await client.execute(request, policy: policy(for: url), timeout: configuration.admissionTimeout,
+                                                  maxResponseBytes: 4096)
+            guard (200..<300).contains(status) else { return (deny(admission, "hook answered \(status)"), true) }
             return (.allow, true)
         } catch {
             return (deny(admission, "hook failed: \(error)"), false)

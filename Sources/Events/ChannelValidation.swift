@@ -44,7 +44,25 @@ extension StreamChannel {
                   && hook.count <= 2048, "admissionURL", "must be an http:// or https:// URL")
         }
         errors += watermarkErrors() + transcodeErrors() + relayErrors() + Webhook.validationErrors(webhooks, field: "webhooks")
+        // The floor no operator lifts (metadata, link-local …); the API adds its allow-list's check.
+        errors += destinationErrors(policy: .alwaysRefusedOnly).filter { !errors.map(\.field).contains($0.field) }
         return errors
+    }
+
+    /// URL fields (`admissionURL`, `relays[].url`, `webhooks[].url`) whose host `policy`
+    /// refuses before any lookup: a refused IP literal or `localhost`. Names are judged again
+    /// on their addresses when connected to.
+    public func destinationErrors(policy: DestinationPolicy) -> [FieldError] {
+        var errors: [FieldError] = []
+        if let hook = admissionURL, case .failure(let refusal) = policy.validate(urlString: hook) {
+            errors.append(FieldError("admissionURL", refusal.fieldMessage))
+        }
+        for (index, relay) in relays.enumerated() {
+            if case .failure(let refusal) = policy.validate(urlString: relay.url) {
+                errors.append(FieldError("relays[\(index)].url", refusal.fieldMessage))
+            }
+        }
+        return errors + Webhook.destinationErrors(webhooks, field: "webhooks", policy: policy)
     }
 
     private func watermarkErrors() -> [FieldError] {

@@ -35,7 +35,17 @@ public struct Webhook: Codable, Sendable, Hashable {
                                          "must be left out (every event) or name some of " + eventTypes.joined(separator: ", ")))
             }
         }
-        return errors
+        let floor = destinationErrors(hooks, field: field, policy: .alwaysRefusedOnly)
+        return errors + floor.filter { refused in !errors.contains { $0.field == refused.field } }
+    }
+
+    /// Receivers whose host `policy` refuses before any lookup (see `DestinationPolicy.validate(urlString:)`),
+    /// with field paths under `field`.
+    public static func destinationErrors(_ hooks: [Webhook], field: String, policy: DestinationPolicy) -> [FieldError] {
+        hooks.enumerated().compactMap { index, hook in
+            guard case .failure(let refusal) = policy.validate(urlString: hook.url) else { return nil }
+            return FieldError("\(field)[\(index)].url", refusal.fieldMessage)
+        }
     }
 }
 

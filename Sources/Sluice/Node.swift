@@ -118,7 +118,7 @@ struct Node {
         }
         if has(.relay) {
             services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), sessions: sessions, group: group,
-                                                       tls: settings.relayTLS, logger: logger) { stream in
+                                                       tls: settings.relayTLS, policy: settings.destinations, logger: logger) { stream in
                 await Self.relayDestinations(of: stream, channels: channels, logger: logger)
             }))
         }
@@ -150,7 +150,8 @@ struct Node {
             let packager = PackagerHub(bus: bus, logger: logger) { stream in
                 await Self.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
             }
-            let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) }, announce: { event in
+            let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) },
+                                                                  destinations: settings.destinations, announce: { event in
                 do {
                     try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
                 } catch {
@@ -158,7 +159,8 @@ struct Node {
                 }
             }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
                                 assets: AssetsAPI(index: assetIndex, store: assetStore),
-                                webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries))
+                                webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries,
+                                                      destinations: settings.destinations))
             let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                    hub: hub, api: api, packager: packager, access: access,
                                    metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus) {

@@ -90,6 +90,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Kafka brokers, host:port[,host:port…] (env SLUICE_KAFKA). Cluster nodes need them; `serve` uses its embedded bus without.")
     var kafka: String?
 
+    @Option(help: "A CIDR block (10.0.0.0/8, fd00::/8, 127.0.0.1) webhooks, channel admission hooks and relays may reach although it is loopback, private or CGNAT; repeatable, also env SLUICE_ALLOW_DESTINATIONS (comma-separated). Link-local and cloud metadata addresses stay refused.")
+    var allowDestination: [String] = []
+
     /// Runs a node doing `roles` with these flags and the process environment.
     func runNode(roles: Set<Role>) async throws {
         let settings = try ServeSettings(options: self, roles: roles, environment: ProcessInfo.processInfo.environment)

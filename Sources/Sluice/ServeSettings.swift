@@ -47,6 +47,9 @@ struct ServeSettings {
     var redis: RedisClient?
     /// How long a node's heartbeat lives.
     var nodeTTL: Duration
+    /// Where webhooks, admission hooks and relays may connect (`--allow-destination`,
+    /// `SLUICE_ALLOW_DESTINATIONS`).
+    var destinations: DestinationPolicy
 
     init(options command: NodeOptions, roles: Set<Role>, environment: [String: String]) throws {
         self.roles = roles
@@ -55,6 +58,7 @@ struct ServeSettings {
         }
         logLevel = level
         guard (0...65535).contains(command.httpPort) else { throw ValidationError("--http-port must be 0–65535.") }
+        destinations = try Self.destinations(flags: command.allowDestination, environment: environment)
         let secret = (command.pushSecret ?? environment["SLUICE_PUSH_SECRET"]).flatMap { $0.isEmpty ? nil : $0 }
         adminKey = environment["SLUICE_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let tls = try Self.tlsContext(cert: command.tlsCert, key: command.tlsKey)
@@ -68,6 +72,7 @@ struct ServeSettings {
         let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
         access = try Self.access(command: command, environment: environment)
+        access.destinations = destinations
         relayTLS = try Self.relayTLS(caFile: command.relayCaFile)
         guard FileManager.default.isReadableFile(atPath: command.watermarkFont) else {
             throw ValidationError("--watermark-font: cannot read \(command.watermarkFont) (Debian: apt-get install fonts-noto-cjk).")
@@ -98,7 +103,24 @@ struct ServeSettings {
         }
         guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }
         nodeTTL = .seconds(command.nodeTtlSeconds)
-        webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs))
+        webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs),
+                                               destinations: destinations)
+    }
+
+    /// The allow-list from every `--allow-destination` and `SLUICE_ALLOW_DESTINATIONS`.
+    static func destinations(flags: [String], environment: [String: String]) throws -> DestinationPolicy {
+        let listed = (environment["SLUICE_ALLOW_DESTINATIONS"] ?? "").split(separator: ",").map(String.init)
+        var ranges: [IPAddressRange] = []
+        for text in flags + listed {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { continue }
+            guard let range = IPAddressRange(trimmed) else {
+                throw ValidationError("--allow-destination '\(trimmed.prefix(64))' is not a CIDR block (10.0.0.0/8, fd00::/8, 127.0.0.1) with no bits set past its prefix.")
+            }
+            ranges.append(range)
+        }
+        guard ranges.count <= 256 else { throw ValidationError("--allow-destination: at most 256 blocks.") }
+        return DestinationPolicy(allowing: ranges)
     }
 
     private static func s3(command: NodeOptions, environment: [String: String]) throws -> S3AssetStore.Configuration? {
@@ -138,6 +160,9 @@ struct ServeSettings {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
                   url.host != nil else {
                 throw ValidationError("--admission-url must be an http:// or https:// URL.")
+            }
+            if case .failure(let refusal) = DestinationPolicy.alwaysRefusedOnly.validate(urlString: text) {
+                throw ValidationError("--admission-url: \(refusal)")
             }
             hook = url
         }

@@ -16,6 +16,10 @@ import State
 /// made is retried after 1, 2, 4 … up to `maxBackoff` seconds; a destination that refuses the
 /// publish (a wrong key, say) is marked failed and left alone. A destination slower than the
 /// stream loses whole GOPs, never the publisher's time.
+///
+/// Every connection goes to an address resolved here and allowed by the destination policy
+/// (a refused one fails the relay, not retried); the status and events carry Sluice's own
+/// short messages, never text the destination sent.
 final class RelayPusher: @unchecked Sendable {
     // Every `var` below is read and written on `loop` only; `status` has its own lock because the
     // worker reads it from elsewhere. That is why this class may be `@unchecked Sendable`.
@@ -31,6 +35,8 @@ final class RelayPusher: @unchecked Sendable {
     private let tls: NIOSSLContext?
     private let onEvent: @Sendable (Event) -> Void
     private let logger: Logger
+    private let policy: DestinationPolicy
+    private let resolver: DestinationResolver
     private let status: NIOLockedValueBox<RelayStatus>
 
     private var channel: (any Channel)?
@@ -44,11 +50,13 @@ final class RelayPusher: @unchecked Sendable {
     private var retry: Scheduled<Void>?
     private var stopped = false
 
-    init(target: RTMPPublishTarget, loop: any EventLoop, tls: NIOSSLContext?, logger: Logger,
-         onEvent: @escaping @Sendable (Event) -> Void) {
+    init(target: RTMPPublishTarget, loop: any EventLoop, tls: NIOSSLContext?, policy: DestinationPolicy = .init(),
+         resolver: DestinationResolver = DestinationResolver(), logger: Logger, onEvent: @escaping @Sendable (Event) -> Void) {
         self.target = target
         self.loop = loop
         self.tls = tls
+        self.policy = policy
+        self.resolver = resolver
         self.onEvent = onEvent
         self.logger = logger
         status = NIOLockedValueBox(RelayStatus(destination: target.description, state: .connecting))
@@ -94,15 +102,60 @@ final class RelayPusher: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(handler.value)
                 }
             }
-        bootstrap.connect(host: target.host, port: target.port).hop(to: loop).whenComplete { result in
+        let checked = loop.makePromise(of: SocketAddress.self)
+        let (resolver, policy) = (resolver, policy)
+        checked.completeWithTask {
+            let addresses = try await resolver.allowedAddresses(of: target.host, policy: policy)
+            return try SocketAddress(ipAddress: addresses[0].description, port: target.port)
+        }
+        checked.futureResult.flatMap { bootstrap.connect(to: $0) }.hop(to: loop).whenComplete { result in
             switch result {
             case .success(let channel):
                 self.connected(channel, published: published.futureResult, closed: closed.futureResult)
             case .failure(let error):
                 published.fail(error)
                 closed.succeed(nil)
-                self.scheduleRetry(after: "\(error)")
+                if case .refused(let refusal) = error as? DestinationFailure {
+                    self.fail(refusal.description, detail: refusal.description)
+                } else {
+                    self.scheduleRetry(after: Self.summary(of: error))
+                }
             }
+        }
+    }
+
+    /// Marks the relay failed for this publish session: no more attempts.
+    private func fail(_ message: String, detail: String) {
+        update(.failed, error: message)
+        let reconnects = status.withLockedValue { $0.reconnects }
+        logger.warning("relay refused", metadata: ["destination": "\(target)", "error": "\(detail)"])
+        onEvent(.failed(reconnects: reconnects, error: message))
+    }
+
+    /// Sluice's short message for what ended a connection: a refusing server's status code at
+    /// most, never its description or other text it sent.
+    static func summary(of error: any Error) -> String {
+        switch error {
+        case let failure as DestinationFailure:
+            return failure.description
+        case let rtmp as RTMPError:
+            switch rtmp.code {
+            case .refused:
+                let code = rtmp.context.prefix { $0 != ":" }.prefix(64)
+                let safe = code.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+                return safe && !code.isEmpty ? "the destination refused the publish (\(code))" : "the destination refused the publish"
+            case .connectionClosed: return "the destination closed the connection"
+            case .handshakeFailed, .handshakeTimeout: return "the RTMP handshake failed"
+            default: return "the destination broke the RTMP protocol (\(rtmp.code.rawValue))"
+            }
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
+            return "TLS handshake failed"
+        case ChannelError.connectTimeout:
+            return "connecting timed out"
+        case is NIOConnectionError, is IOError, is ChannelError:
+            return "could not connect"
+        default:
+            return "the connection failed"
         }
     }
 
@@ -125,12 +178,9 @@ final class RelayPusher: @unchecked Sendable {
             self.channel = nil
             guard !self.stopped else { return }
             if let outcome, outcome.code == .refused {
-                self.update(.failed, error: outcome.context)
-                let reconnects = self.status.withLockedValue { $0.reconnects }
-                self.logger.warning("relay refused", metadata: ["destination": "\(self.target)", "error": "\(outcome.context)"])
-                self.onEvent(.failed(reconnects: reconnects, error: outcome.context))
+                self.fail(Self.summary(of: outcome), detail: outcome.context)
             } else {
-                self.scheduleRetry(after: outcome.map { "\($0)" } ?? "the destination closed the connection")
+                self.scheduleRetry(after: outcome.map { Self.summary(of: $0) } ?? "the destination closed the connection")
             }
         }
     }

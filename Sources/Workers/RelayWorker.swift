@@ -27,18 +27,23 @@ public final class RelayWorker: Service, Sendable {
     private let destinations: Destinations
     private let group: any EventLoopGroup
     private let tls: NIOSSLContext
+    private let policy: DestinationPolicy
+    private let resolver = DestinationResolver()
     private let logger: Logger
     private let streams = NIOLockedValueBox([StreamID: Relayed]())
 
     /// - Parameters:
     ///   - tls: the client context for `rtmps://` destinations.
+    ///   - policy: where destinations may be (`--allow-destination`); default: no loopback or
+    ///     private addresses. Checked on the address connected to, after each lookup.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
-                logger: Logger, destinations: @escaping Destinations) {
+                policy: DestinationPolicy = .init(), logger: Logger, destinations: @escaping Destinations) {
         self.bus = bus
         subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.sessions = sessions
         self.group = group
         self.tls = tls
+        self.policy = policy
         self.logger = logger
         self.destinations = destinations
     }
@@ -95,7 +100,8 @@ public final class RelayWorker: Service, Sendable {
                 logger.warning("relay URL not usable", metadata: ["stream": "\(id)"])
                 return nil
             }
-            let pusher = RelayPusher(target: target, loop: group.next(), tls: target.secure ? tls : nil, logger: logger) {
+            let pusher = RelayPusher(target: target, loop: group.next(), tls: target.secure ? tls : nil, policy: policy,
+                                     resolver: resolver, logger: logger) {
                 [weak self] event in self?.announce(event, of: id, session: sessionID, destination: target.description)
             }
             return pusher

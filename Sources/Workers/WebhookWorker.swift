@@ -28,14 +28,18 @@ public final class WebhookWorker: Service, Sendable {
         public var connectTimeout: Duration
         /// Events waiting per receiver; more are parked at once. Default 1000.
         public var queueLimit: Int
+        /// Where receivers may be (`--allow-destination`). Default: no loopback or private
+        /// addresses. A receiver the policy refuses fails at once, without retries.
+        public var destinations: DestinationPolicy
 
         public init(attempts: Int = 6, firstRetry: Duration = .seconds(1), timeout: Duration = .seconds(10),
-                    connectTimeout: Duration = .seconds(2), queueLimit: Int = 1000) {
+                    connectTimeout: Duration = .seconds(2), queueLimit: Int = 1000, destinations: DestinationPolicy = .init()) {
             self.attempts = max(1, attempts)
             self.firstRetry = firstRetry
             self.timeout = timeout
             self.connectTimeout = connectTimeout
             self.queueLimit = queueLimit
+            self.destinations = destinations
         }
     }
 
@@ -60,7 +64,7 @@ public final class WebhookWorker: Service, Sendable {
     private let logger: Logger
     private let channelWebhooks: ChannelWebhooks
     private let senders = NIOLockedValueBox([String: Sender]())
-    private let client: HTTPClient
+    private let client: DestinationHTTPClient
 
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, node: String,
                 configuration: Configuration = .init(), logger: Logger, channelWebhooks: @escaping ChannelWebhooks) {
@@ -73,10 +77,7 @@ public final class WebhookWorker: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.channelWebhooks = channelWebhooks
-        var http = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                            timeout: .init(connect: .init(configuration.connectTimeout)))
-        http.connectionPool.idleTimeout = .seconds(30)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        client = DestinationHTTPClient(configuration: .init(connectTimeout: configuration.connectTimeout))
     }
 
     public func run() async throws {
@@ -103,7 +104,7 @@ public final class WebhookWorker: Service, Sendable {
             return Array(senders.values)
         }
         for sender in ending { await sender.finish() }
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     // MARK: Events to jobs
@@ -155,7 +156,7 @@ public final class WebhookWorker: Service, Sendable {
                 return
             }
             lastError = outcome.message
-            let final = attempt == configuration.attempts || Task.isCancelled
+            let final = attempt == configuration.attempts || Task.isCancelled || outcome.isRefusal
             deliveries.record(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
                                               status: final ? .failed : .retrying, attempts: attempt, httpStatus: outcome.status,
                                               error: lastError))
@@ -168,20 +169,31 @@ public final class WebhookWorker: Service, Sendable {
         }
     }
 
+    /// How one attempt went. Messages are Sluice's own; a receiver's body is never kept.
     enum Outcome {
         case success(Int)
         case failure(status: Int?, message: String)
+        /// The destination policy refused the receiver: no point in trying again.
+        case refused(String)
+
+        var isRefusal: Bool {
+            if case .refused = self { return true }
+            return false
+        }
 
         var status: Int? {
             switch self {
             case .success(let status): return status
             case .failure(let status, _): return status
+            case .refused: return nil
             }
         }
 
         var message: String {
-            if case .failure(_, let message) = self { return message }
-            return ""
+            switch self {
+            case .success: return ""
+            case .failure(_, let message), .refused(let message): return message
+            }
         }
     }
 
@@ -195,14 +207,16 @@ public final class WebhookWorker: Service, Sendable {
         request.headers.add(name: "X-Sluice-Signature", value: settings.current.signature(of: job.body, at: Date()))
         request.body = .bytes(ByteBuffer(bytes: job.body))
         do {
-            let response = try await client.execute(request, timeout: .init(configuration.timeout))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            guard (200..<300).contains(response.status.code) else {
-                return .failure(status: Int(response.status.code), message: "HTTP \(response.status.code)")
-            }
-            return .success(Int(response.status.code))
+            let status = try await client.execute(request, policy: configuration.destinations, timeout: configuration.timeout)
+            guard (200..<300).contains(status) else { return .failure(status: status, message: "HTTP \(status)") }
+            return .success(status)
         } catch {
-            return .failure(status: nil, message: "\(error)")
+            if case .refused(let refusal) = error {
+                logger.warning("webhook receiver refused by the destination policy",
+                               metadata: ["event": "\(job.eventType)", "stream": "\(job.streamID)", "refusal": "\(refusal)"])
+                return .refused(refusal.description)
+            }
+            return .failure(status: nil, message: error.description)
         }
     }
 

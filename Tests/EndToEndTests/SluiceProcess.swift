@@ -30,7 +30,9 @@ final class SluiceProcess: @unchecked Sendable {
         self.secret = secret
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
-                             "--push-secret", secret, "--data-dir", self.dataDirectory] + extraArguments
+                             "--push-secret", secret, "--data-dir", self.dataDirectory,
+                             // Hooks, webhook receivers and relay targets of these tests listen on loopback.
+                             "--allow-destination", "127.0.0.0/8", "--allow-destination", "::1/128"] + extraArguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = errors
