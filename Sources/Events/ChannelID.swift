@@ -9,9 +9,10 @@ public struct ChannelID: Hashable, Sendable, Codable, CustomStringConvertible {
         self.uuid = uuid
     }
 
-    /// Parses any spelling of a UUID.
+    /// Parses a UUID in its 36-character form (`8-4-4-4-12` hex digits, either case). `StreamID`
+    /// canonicalises exactly the names this accepts, to `description`.
     public init?(_ string: String) {
-        guard let uuid = UUID(uuidString: string) else { return nil }
+        guard string.utf8.count == 36, let uuid = UUID(uuidString: string) else { return nil }
         self.uuid = uuid
     }
 

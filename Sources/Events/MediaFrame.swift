@@ -53,6 +53,11 @@ public struct MediaFrame: Sendable, Hashable {
         self.payload = payload
     }
 
+    /// The decode and presentation times a frame may carry, milliseconds: ±2⁴⁰ (about ±34.8
+    /// years). Ingest's unwrapped RTMP time lines stay inside it, and so every consumer can scale
+    /// a time to 90 kHz, or to microseconds, in 64 bits without overflow.
+    public static let timeRange: ClosedRange<Int64> = -(1 << 40)...(1 << 40)
+
     public var isKeyframe: Bool { flags.contains(.keyframe) }
     public var isSequenceHeader: Bool { flags.contains(.sequenceHeader) }
     /// Metadata and sequence headers: what a decoder needs before any picture.
@@ -61,15 +66,19 @@ public struct MediaFrame: Sendable, Hashable {
 
 extension MediaFrame {
     /// A frame from an FLV tag or RTMP media message body (audio 8, video 9, AMF0 data 18, the
-    /// `@setDataFrame` prefix already removed); nil for other types and bodies that do not parse.
+    /// `@setDataFrame` prefix already removed); nil for other types, bodies that do not parse and
+    /// times outside `timeRange`.
     public init?(tag type: FLVTagType, body: ByteBuffer, dts: Int64, sessionID: UInt64, sequence: UInt64) {
+        guard Self.timeRange.contains(dts) else { return nil }
         switch type {
         case .video:
             guard let info = try? VideoTagInfo(body: body) else { return nil }
+            let pts = dts + Int64(info.compositionTime)  // cannot overflow: dts is inside timeRange
+            guard Self.timeRange.contains(pts) else { return nil }
             var flags: Flags = []
             if info.isKeyframe { flags.insert(.keyframe) }
             if info.isSequenceHeader { flags.insert(.sequenceHeader) }
-            self.init(kind: .video, flags: flags, codec: info.codec.rawValue, dts: dts, pts: dts + Int64(info.compositionTime),
+            self.init(kind: .video, flags: flags, codec: info.codec.rawValue, dts: dts, pts: pts,
                       sessionID: sessionID, sequence: sequence, payload: body)
         case .audio:
             guard let info = try? AudioTagInfo(body: body) else { return nil }

@@ -45,6 +45,9 @@ public enum MediaFrameCodec {
               let length = buffer.readInteger(as: UInt32.self), let payload = buffer.readSlice(length: Int(length))
         else { throw EventBusError(.malformedRecord, "media frame header truncated") }
         guard buffer.readableBytes == 0 else { throw EventBusError(.malformedRecord, "trailing bytes after media frame") }
+        guard MediaFrame.timeRange.contains(dts), MediaFrame.timeRange.contains(pts) else {
+            throw EventBusError(.malformedRecord, "media frame time \(dts)/\(pts) ms out of range")
+        }
         return MediaFrame(kind: kind, flags: .init(rawValue: flags), codec: codec, dts: dts, pts: pts,
                           sessionID: session, sequence: sequence, rendition: rendition, payload: payload)
     }

@@ -18,19 +18,21 @@ struct IngestPolicy: RTMPServerDelegate {
         guard let id = StreamID(request.name) else {
             return reject(key, connection, code: "NetStream.Publish.BadName", "Invalid stream id.")
         }
+        // From here on only the canonical id is used (a channel's UUID in lowercase), so the
+        // channel's secret, admission hook and relays all apply however the encoder spelled it.
         let secret: String
-        switch await pushSecret(for: request.name) {
+        switch await pushSecret(for: id) {
         case .success(let found): secret = found
         case .failure(let refusal): return reject(key, connection, code: refusal.code, refusal.reason)
         }
         do {
-            try PushSignature(secret: secret).verify(key.sign, path: "/\(request.app)/\(request.name)",
+            try PushSignature(secret: secret).verify(key.sign, path: "/\(request.app)/\(id)",
                                                      now: environment.now())
         } catch {
             return reject(key, connection, code: "NetStream.Publish.Unauthorized", error.message)
         }
         let admission = await environment.access.authorizePublish(
-            stream: request.name, protocol: protocolName, query: request.query,
+            stream: id.rawValue, protocol: protocolName, query: request.query,
             clientIP: connection.clientIP)
         if case .deny(_, let reason) = admission {
             return reject(key, connection, code: "NetStream.Publish.Unauthorized", reason)
@@ -71,7 +73,7 @@ struct IngestPolicy: RTMPServerDelegate {
             return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
         }
         let admission = await environment.access.authorizePlay(
-            stream: request.name, protocol: protocolName, query: request.query,
+            stream: id.rawValue, protocol: protocolName, query: request.query,
             clientIP: connection.clientIP)
         if case .deny(let code, let reason) = admission {
             environment.logger.notice("play refused", metadata: [
@@ -89,9 +91,9 @@ struct IngestPolicy: RTMPServerDelegate {
 
     /// The secret a push to `name` must be signed with: its channel's, if it names an enabled,
     /// unexpired channel; the global one in compatibility mode; otherwise a refusal.
-    private func pushSecret(for name: String) async -> Result<String, Refusal> {
+    private func pushSecret(for stream: StreamID) async -> Result<String, Refusal> {
         let unauthorized = "NetStream.Publish.Unauthorized"
-        if let id = ChannelID(name), id.description == name {
+        if let id = stream.channelID {
             do {
                 if let channel = try await environment.channels.channel(id) {
                     guard channel.enabled else { return .failure(Refusal(code: unauthorized, reason: "Channel is disabled.")) }

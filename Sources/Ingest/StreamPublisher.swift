@@ -94,8 +94,8 @@ final class StreamPublisher: RTMPPublishSink {
         let frame: MediaFrame? = progress.withLockedValue { progress in
             guard !progress.ended else { return nil }
             progress.bytes += UInt64(message.payload.readableBytes)
-            let dts = progress.unwrapper.unwrap(message.timestamp)
-            guard let frame = makeFrame(message, dts: dts, sequence: progress.sequence) else {
+            guard let dts = progress.unwrapper.unwrap(message.timestamp),
+                  let frame = makeFrame(message, dts: dts, sequence: progress.sequence) else {
                 progress.droppedMessages += 1
                 return nil
             }
@@ -123,11 +123,11 @@ final class StreamPublisher: RTMPPublishSink {
         case .video where session.videoCodec == nil: session.videoCodec = frame.codec
         case .audio where session.audioCodec == nil: session.audioCodec = frame.codec
         case .metadata:
-            var payload = frame.payload
-            guard let values = try? AMF0Decoder().decodeAll(&payload), values.count >= 2 else { return }
-            session.width = values[1]["width"]?.numberValue.map { Int($0) }
-            session.height = values[1]["height"]?.numberValue.map { Int($0) }
-            session.frameRate = values[1]["framerate"]?.numberValue
+            // StreamMetadata checks every number (a hostile `width: 1e300` once trapped here).
+            guard let metadata = try? StreamMetadata(script: frame.payload) else { return }
+            session.width = metadata.width
+            session.height = metadata.height
+            session.frameRate = metadata.frameRate
         default:
             break
         }

@@ -9,28 +9,37 @@ public struct AMF0Decoder: Sendable {
     public var maxDepth: Int
     /// Most elements accepted in one object, ECMA array or strict array. Default 4096.
     public var maxElements: Int
+    /// Most values accepted in one call, counting every nested value. Default 65,536. A value
+    /// can be one byte on the wire but takes tens in memory, so without this an 8 MiB message
+    /// of nested arrays of nulls would decode into hundreds of megabytes.
+    public var maxValues: Int
 
-    public init(maxDepth: Int = 16, maxElements: Int = 4096) {
+    public init(maxDepth: Int = 16, maxElements: Int = 4096, maxValues: Int = 65_536) {
         self.maxDepth = maxDepth
         self.maxElements = maxElements
+        self.maxValues = maxValues
     }
 
     /// Decodes every value until the buffer is empty.
     public func decodeAll(_ buffer: inout ByteBuffer) throws -> [AMF0Value] {
         var values: [AMF0Value] = []
+        var budget = maxValues
         while buffer.readableBytes > 0 {
-            values.append(try decode(&buffer))
+            values.append(try decode(&buffer, depth: 0, budget: &budget))
         }
         return values
     }
 
     /// Decodes one value.
     public func decode(_ buffer: inout ByteBuffer) throws -> AMF0Value {
-        try decode(&buffer, depth: 0)
+        var budget = maxValues
+        return try decode(&buffer, depth: 0, budget: &budget)
     }
 
-    private func decode(_ buffer: inout ByteBuffer, depth: Int) throws -> AMF0Value {
+    private func decode(_ buffer: inout ByteBuffer, depth: Int, budget: inout Int) throws -> AMF0Value {
         guard depth <= maxDepth else { throw MediaFormatError(.tooDeep, "AMF0 nesting over \(maxDepth)") }
+        guard budget > 0 else { throw MediaFormatError(.tooLarge, "AMF0 message over \(maxValues) values") }
+        budget -= 1
         guard let byte = buffer.readInteger(as: UInt8.self) else {
             throw MediaFormatError(.truncated, "AMF0 type marker")
         }
@@ -45,14 +54,14 @@ public struct AMF0Decoder: Sendable {
         case .xmlDocument: return .xmlDocument(try readString(&buffer, lengthBytes: 4))
         case .null: return .null
         case .undefined, .unsupported: return .undefined
-        case .object: return .object(try readProperties(&buffer, depth: depth))
+        case .object: return .object(try readProperties(&buffer, depth: depth, budget: &budget))
         case .typedObject:
             _ = try readString(&buffer, lengthBytes: 2)  // class name; Sluice keeps plain properties
-            return .object(try readProperties(&buffer, depth: depth))
+            return .object(try readProperties(&buffer, depth: depth, budget: &budget))
         case .ecmaArray:
             _ = try readUInt32(&buffer)  // count hint, not trusted
-            return .ecmaArray(try readProperties(&buffer, depth: depth))
-        case .strictArray: return .strictArray(try readStrictArray(&buffer, depth: depth))
+            return .ecmaArray(try readProperties(&buffer, depth: depth, budget: &budget))
+        case .strictArray: return .strictArray(try readStrictArray(&buffer, depth: depth, budget: &budget))
         case .date:
             let milliseconds = try readDouble(&buffer)
             _ = try readUInt16(&buffer)  // reserved time zone
@@ -63,7 +72,7 @@ public struct AMF0Decoder: Sendable {
         }
     }
 
-    private func readProperties(_ buffer: inout ByteBuffer, depth: Int) throws -> [AMF0Property] {
+    private func readProperties(_ buffer: inout ByteBuffer, depth: Int, budget: inout Int) throws -> [AMF0Property] {
         var properties: [AMF0Property] = []
         while true {
             let key = try readString(&buffer, lengthBytes: 2)
@@ -74,17 +83,19 @@ public struct AMF0Decoder: Sendable {
             guard properties.count < maxElements else {
                 throw MediaFormatError(.tooLarge, "AMF0 object over \(maxElements) properties")
             }
-            properties.append(AMF0Property(key, try decode(&buffer, depth: depth + 1)))
+            properties.append(AMF0Property(key, try decode(&buffer, depth: depth + 1, budget: &budget)))
         }
     }
 
-    private func readStrictArray(_ buffer: inout ByteBuffer, depth: Int) throws -> [AMF0Value] {
+    private func readStrictArray(_ buffer: inout ByteBuffer, depth: Int, budget: inout Int) throws -> [AMF0Value] {
         let count = Int(try readUInt32(&buffer))
         guard count <= maxElements else { throw MediaFormatError(.tooLarge, "AMF0 array of \(count)") }
         var values: [AMF0Value] = []
-        values.reserveCapacity(count)
+        // The count is the peer's claim; each element takes at least one byte, so reserve no
+        // more than the bytes that are actually there.
+        values.reserveCapacity(min(count, buffer.readableBytes))
         for _ in 0..<count {
-            values.append(try decode(&buffer, depth: depth + 1))
+            values.append(try decode(&buffer, depth: depth + 1, budget: &budget))
         }
         return values
     }

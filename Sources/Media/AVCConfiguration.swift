@@ -56,9 +56,9 @@ public struct AVCConfiguration: Sendable, Hashable {
         let profile = try reader.bits(8)
         try reader.skip(16)
         _ = try reader.unsignedGolomb()
-        var chromaFormat: UInt32 = 1
+        var chromaFormat = 1
         if [100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].contains(profile) {
-            chromaFormat = try reader.unsignedGolomb()
+            chromaFormat = try reader.unsignedGolomb(atMost: 3, "chroma_format_idc")
             if chromaFormat == 3 { try reader.skip(1) }
             _ = try reader.unsignedGolomb()
             _ = try reader.unsignedGolomb()
@@ -83,30 +83,41 @@ public struct AVCConfiguration: Sendable, Hashable {
         }
         _ = try reader.unsignedGolomb()
         try reader.skip(1)
-        let widthInMacroblocks = Int(try reader.unsignedGolomb()) + 1
-        let heightInMapUnits = Int(try reader.unsignedGolomb()) + 1
+        // Bounded so the largest picture is PictureSize.dimensions.upperBound (1024 × 16 samples).
+        let macroblocks = PictureSize.dimensions.upperBound / 16
+        let widthInMacroblocks = try reader.unsignedGolomb(atMost: macroblocks - 1, "pic_width_in_mbs_minus1") + 1
+        let heightInMapUnits = try reader.unsignedGolomb(atMost: macroblocks - 1, "pic_height_in_map_units_minus1") + 1
         let frameMacroblocksOnly = try reader.flag()
         if !frameMacroblocksOnly { try reader.skip(1) }
         try reader.skip(1)
         var crop = (left: 0, right: 0, top: 0, bottom: 0)
         if try reader.flag() {
-            crop = (Int(try reader.unsignedGolomb()), Int(try reader.unsignedGolomb()),
-                    Int(try reader.unsignedGolomb()), Int(try reader.unsignedGolomb()))
+            let limit = PictureSize.dimensions.upperBound
+            crop = (try reader.unsignedGolomb(atMost: limit, "frame_crop_left_offset"),
+                    try reader.unsignedGolomb(atMost: limit, "frame_crop_right_offset"),
+                    try reader.unsignedGolomb(atMost: limit, "frame_crop_top_offset"),
+                    try reader.unsignedGolomb(atMost: limit, "frame_crop_bottom_offset"))
         }
+        // Every term is bounded above, so this arithmetic cannot overflow (H.264 §7.4.2.1.1, (7-19)–(7-22)).
         let fieldFactor = frameMacroblocksOnly ? 1 : 2
         let unitX = chromaFormat == 0 || chromaFormat == 3 ? 1 : 2
         let unitY = (chromaFormat == 1 ? 2 : 1) * fieldFactor
         let width = widthInMacroblocks * 16 - (crop.left + crop.right) * unitX
         let height = fieldFactor * heightInMapUnits * 16 - (crop.top + crop.bottom) * unitY
-        guard width > 0, height > 0 else { throw MediaFormatError(.malformed, "SPS picture size") }
+        guard PictureSize.dimensions.contains(width), PictureSize.dimensions.contains(height) else {
+            throw MediaFormatError(.malformed, "SPS picture size \(width)×\(height)")
+        }
         return (width, height)
     }
 
+    /// scaling_list() (H.264 §7.3.2.1.1.1); delta_scale is −128…127 (§7.4.2.1.1.1).
     private static func skipScalingList(_ reader: inout NALBitReader, size: Int) throws {
-        var last: Int32 = 8
-        var next: Int32 = 8
+        var last: Int64 = 8
+        var next: Int64 = 8
         for _ in 0..<size where next != 0 {
-            next = (last + (try reader.signedGolomb()) + 256) % 256
+            let delta = try reader.signedGolomb()
+            guard (-128...127).contains(delta) else { throw MediaFormatError(.malformed, "SPS delta_scale \(delta)") }
+            next = (last + delta + 256) % 256
             last = next == 0 ? last : next
         }
     }
@@ -117,6 +128,11 @@ extension AVCConfiguration {
     public static func record(sequenceParameterSets: [[UInt8]], pictureParameterSets: [[UInt8]]) throws -> [UInt8] {
         guard let sps = sequenceParameterSets.first, sps.count >= 4 else {
             throw MediaFormatError(.malformed, "no SPS to build an AVC configuration from")
+        }
+        // The record counts SPSs in 5 bits, PPSs in 8, and each set's length in 16 (§5.3.3.1.2).
+        guard sequenceParameterSets.count <= 31, pictureParameterSets.count <= 255,
+              (sequenceParameterSets + pictureParameterSets).allSatisfy({ $0.count <= Int(UInt16.max) }) else {
+            throw MediaFormatError(.tooLarge, "parameter sets do not fit an AVC configuration record")
         }
         var record: [UInt8] = [1, sps[1], sps[2], sps[3], 0xFF, 0xE0 | UInt8(sequenceParameterSets.count)]
         for set in sequenceParameterSets {

@@ -49,6 +49,10 @@ public struct PictureSize: Sendable, Hashable {
     public var width: Int
     public var height: Int
 
+    /// The widths and heights Sluice accepts from a parameter set or `onMetaData`, pixels:
+    /// 1…16384 (H.264 level 6.2 and HEVC level 6.2 top out at 8192 × 4320 and 16888 wide).
+    public static let dimensions = 1...16384
+
     public init(width: Int, height: Int) {
         self.width = width
         self.height = height

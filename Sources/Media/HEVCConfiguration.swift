@@ -74,17 +74,24 @@ public struct HEVCConfiguration: Sendable, Hashable {
             if levelPresent[layer] { try reader.skip(8) }
         }
         _ = try reader.unsignedGolomb()
-        let chromaFormat = try reader.unsignedGolomb()
+        let chromaFormat = try reader.unsignedGolomb(atMost: 3, "chroma_format_idc")
         if chromaFormat == 3 { try reader.skip(1) }
-        var width = Int(try reader.unsignedGolomb())
-        var height = Int(try reader.unsignedGolomb())
+        let limit = PictureSize.dimensions.upperBound
+        var width = try reader.unsignedGolomb(atMost: limit, "pic_width_in_luma_samples")
+        var height = try reader.unsignedGolomb(atMost: limit, "pic_height_in_luma_samples")
         if try reader.flag() {
+            // Each offset is bounded above, so neither the sums nor the products can overflow
+            // (H.265 §7.4.3.2.1, conf_win_*_offset and SubWidthC/SubHeightC of Table 6-1).
             let unitX = chromaFormat == 1 || chromaFormat == 2 ? 2 : 1
             let unitY = chromaFormat == 1 ? 2 : 1
-            width -= unitX * Int(try reader.unsignedGolomb() + reader.unsignedGolomb())
-            height -= unitY * Int(try reader.unsignedGolomb() + reader.unsignedGolomb())
+            width -= unitX * (try reader.unsignedGolomb(atMost: limit, "conf_win_left_offset")
+                + reader.unsignedGolomb(atMost: limit, "conf_win_right_offset"))
+            height -= unitY * (try reader.unsignedGolomb(atMost: limit, "conf_win_top_offset")
+                + reader.unsignedGolomb(atMost: limit, "conf_win_bottom_offset"))
         }
-        guard width > 0, height > 0 else { throw MediaFormatError(.malformed, "HEVC SPS picture size") }
+        guard PictureSize.dimensions.contains(width), PictureSize.dimensions.contains(height) else {
+            throw MediaFormatError(.malformed, "HEVC SPS picture size \(width)×\(height)")
+        }
         return (width, height)
     }
 }
@@ -96,6 +103,12 @@ extension HEVCConfiguration {
     public static func record(videoParameterSets: [[UInt8]], sequenceParameterSets: [[UInt8]], pictureParameterSets: [[UInt8]],
                               chromaFormat: UInt8 = 1, bitDepth: UInt8 = 8) throws -> [UInt8] {
         guard let sps = sequenceParameterSets.first else { throw MediaFormatError(.malformed, "no SPS to build an HEVC configuration from") }
+        // Arrays count units in 16 bits and each unit's length in 16, bit depth − 8 in 3 bits (§8.3.3.1.2).
+        let sets = [videoParameterSets, sequenceParameterSets, pictureParameterSets]
+        guard sets.allSatisfy({ $0.count <= Int(UInt16.max) && $0.allSatisfy { $0.count <= Int(UInt16.max) } }),
+              (8...15).contains(bitDepth) else {
+            throw MediaFormatError(.tooLarge, "parameter sets or bit depth do not fit an HEVC configuration record")
+        }
         // NAL header (2 bytes), then vps id / max sub-layers / nesting (1 byte), then the 12 bytes
         // of general profile_tier_level (§7.3.3), read from the RBSP.
         let rbsp = removingEmulationPrevention(sps.prefix(40))

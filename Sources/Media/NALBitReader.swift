@@ -33,7 +33,7 @@ struct NALBitReader {
 
     mutating func skip(_ count: Int) throws { _ = try bits(count) }
 
-    /// ue(v).
+    /// ue(v): at most 2³² − 2, since codes longer than 32 bits are refused.
     mutating func unsignedGolomb() throws -> UInt32 {
         var leadingZeros = 0
         while try bits(1) == 0 {
@@ -43,9 +43,18 @@ struct NALBitReader {
         return leadingZeros == 0 ? 0 : (1 << leadingZeros) - 1 + (try bits(leadingZeros))
     }
 
-    /// se(v).
-    mutating func signedGolomb() throws -> Int32 {
-        let code = try unsignedGolomb()
-        return code & 1 == 1 ? Int32(code / 2 + 1) : -Int32(code / 2)
+    /// ue(v) for a syntax element whose semantics bound it to `0...limit`; anything larger is a
+    /// malformed parameter set, refused before any arithmetic runs on it.
+    mutating func unsignedGolomb(atMost limit: Int, _ element: String) throws -> Int {
+        let value = Int(try unsignedGolomb())
+        guard value <= limit else { throw MediaFormatError(.malformed, "\(element) \(value) over \(limit)") }
+        return value
+    }
+
+    /// se(v) (H.264 §9.1.1): codeNum k maps to (−1)^(k+1)·⌈k÷2⌉, so −(2³¹ − 1)…2³¹ − 1 here,
+    /// which needs 64 bits to hold without trapping.
+    mutating func signedGolomb() throws -> Int64 {
+        let code = Int64(try unsignedGolomb())
+        return code & 1 == 1 ? code / 2 + 1 : -(code / 2)
     }
 }

@@ -48,7 +48,10 @@ public struct ChunkDecoder: ByteToMessageDecoder {
     public let limits: Limits
     public private(set) var chunkSize = 128
     private var streams: [UInt32: ChunkStreamState] = [:]
-    private var bufferedBytes = 0
+    /// Bytes held in partly received messages, which `Limits.maxBufferedBytes` bounds: always the
+    /// sum of the chunk streams' partial buffers (added as a chunk is held, released once, when
+    /// its message completes or is aborted), so never negative.
+    private(set) var bufferedBytes = 0
     private var bytesReceived: UInt64 = 0
     private var bytesAcknowledged: UInt64 = 0
     /// Set by the peer's Window Acknowledgement Size; 0 until then (no acknowledgements owed).
@@ -106,35 +109,41 @@ public struct ChunkDecoder: ByteToMessageDecoder {
         var view = buffer
         guard let header = try readHeader(&view) else { return nil }
         var state = header.state
-        let remaining = state.length - (state.partial?.readableBytes ?? 0)
-        let size = min(chunkSize, remaining)
-        guard let body = view.readSlice(length: size) else { return nil }
+        let held = state.partial?.readableBytes ?? 0
+        let size = min(chunkSize, state.length - held)
+        guard var body = view.readSlice(length: size) else { return nil }
 
         bytesReceived += UInt64(buffer.readableBytes - view.readableBytes)
         buffer.moveReaderIndex(to: view.readerIndex)
-        defer { streams[header.chunkStreamID] = state }
 
-        if size == state.length {
-            return try complete(RTMPMessage(typeID: state.typeID, streamID: state.streamID, timestamp: state.timestamp,
-                                            chunkStreamID: header.chunkStreamID, payload: body))
-        }
-        var partial = state.partial ?? ByteBuffer()
-        if state.partial == nil { partial.reserveCapacity(min(state.length, 1 << 20)) }
-        var chunk = body
-        partial.writeBuffer(&chunk)
-        bufferedBytes += size
-        guard bufferedBytes <= limits.maxBufferedBytes else {
-            throw RTMPError(.bufferLimitExceeded, "\(bufferedBytes) bytes in partial messages")
-        }
-        guard partial.readableBytes == state.length else {
+        guard held + size == state.length else {
+            guard size <= limits.maxBufferedBytes - bufferedBytes else {
+                throw RTMPError(.bufferLimitExceeded, "\(bufferedBytes + size) bytes in partial messages")
+            }
+            var partial = state.partial ?? ByteBuffer()
+            if state.partial == nil { partial.reserveCapacity(min(state.length, 1 << 20)) }
+            partial.writeBuffer(&body)
             state.partial = partial
+            bufferedBytes += size
+            streams[header.chunkStreamID] = state
             return nil
         }
+        var payload = body
+        if var partial = state.partial {
+            partial.writeBuffer(&body)
+            payload = partial
+        }
+        // The stream's state is stored before `complete` runs, so an Abort naming this very
+        // chunk stream finds no partial message left to release (it once released it twice).
         state.partial = nil
-        bufferedBytes -= state.length
+        bufferedBytes -= held
+        streams[header.chunkStreamID] = state
         return try complete(RTMPMessage(typeID: state.typeID, streamID: state.streamID, timestamp: state.timestamp,
-                                        chunkStreamID: header.chunkStreamID, payload: partial))
+                                        chunkStreamID: header.chunkStreamID, payload: payload))
     }
+
+    /// `bufferedBytes` counted afresh; tests check that the two always agree.
+    var partialBytesCounted: Int { streams.values.reduce(0) { $0 + ($1.partial?.readableBytes ?? 0) } }
 
     private struct Header {
         var chunkStreamID: UInt32
@@ -218,14 +227,15 @@ public struct ChunkDecoder: ByteToMessageDecoder {
             guard let raw = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self) else {
                 throw RTMPError(.malformedChunk, "short Set Chunk Size")
             }
-            let size = Int(raw & 0x7FFF_FFFF)
-            guard (1...0xFF_FFFF).contains(size) else { throw RTMPError(.invalidChunkSize, "chunk size \(size)") }
-            chunkSize = size
+            // §5.4.1: the top bit is zero and the size at least 1; a chunk never needs to be larger
+            // than the largest message (24-bit length), so larger sizes are refused too.
+            guard (1...0xFF_FFFF).contains(raw) else { throw RTMPError(.invalidChunkSize, "chunk size \(raw)") }
+            chunkSize = Int(raw)
         case .abort?:
             if let id = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self),
                let partial = streams[id]?.partial {
-                bufferedBytes -= partial.readableBytes
                 streams[id]?.partial = nil
+                bufferedBytes -= partial.readableBytes
             }
         case .windowAcknowledgementSize?:
             if let window = message.payload.getInteger(at: message.payload.readerIndex, as: UInt32.self) {

@@ -9,6 +9,8 @@ public struct RTMPError: Error, Hashable, Sendable, CustomStringConvertible {
         case bufferLimitExceeded
         case invalidChunkSize
         case malformedCommand
+        /// A publish or play name, app or tcUrl that is too long or has characters no stream id has.
+        case invalidStreamName
         case unexpectedMessage
         /// The server refused a client's connect, createStream or publish.
         case refused

@@ -138,14 +138,18 @@ public struct RTMPServerSession: Sendable {
     private mutating func command(_ command: RTMPCommand, streamID: UInt32) throws -> [RTMPServerAction] {
         switch command.name {
         case "connect": return connect(command)
-        case "createStream": return createStream(command)
+        case "createStream": return try createStream(command)
         case "publish": return try publish(command, streamID: streamID)
         case "play": return try play(command, streamID: streamID)
         case "releaseStream", "_checkbw":
             return [result(command, .undefined)]
         case "FCPublish":
+            // Echoes the name as sent when it could be a stream name, else only its loggable form.
+            let name = command.arguments.first?.stringValue ?? ""
+            let echo = Self.isBoundedText(name, maxBytes: StreamRequest.maxNameBytes + 1 + StreamRequest.maxQueryBytes)
+                ? name : StreamRequest.loggable(name)
             return [.send(RTMPCommand(name: "onFCPublish", transactionID: 0, arguments: [statusObject(
-                code: "NetStream.Publish.Start", description: command.arguments.first?.stringValue ?? "")]).message())]
+                code: "NetStream.Publish.Start", description: echo)]).message())]
         case "getStreamLength":
             return [result(command, .number(0))]
         case "FCUnpublish", "deleteStream", "closeStream":
@@ -156,21 +160,28 @@ public struct RTMPServerSession: Sendable {
             guard command.transactionID > 0 else { return [] }
             return [.send(RTMPCommand(name: "_error", transactionID: command.transactionID, arguments: [statusObject(
                 level: "error", code: "NetConnection.Call.Failed",
-                description: "Method not found (\(command.name)).")]).message())]
+                description: "Method not found (\(StreamRequest.loggable(command.name))).")]).message())]
         }
     }
 
     private mutating func connect(_ command: RTMPCommand) -> [RTMPServerAction] {
         guard phase == .awaitingConnect else { return [] }
-        let (name, query) = StreamRequest.split(command.object["app"]?.stringValue ?? "")
+        let rawApp = command.object["app"]?.stringValue ?? ""
+        let rawTCURL = command.object["tcUrl"]?.stringValue ?? ""
+        // The app may carry a query (merged into every stream request) and tcUrl is handed to
+        // the application: both are bounded and printable before they are kept.
+        guard Self.isBoundedText(rawApp, maxBytes: StreamRequest.maxNameBytes + 1 + StreamRequest.maxQueryBytes),
+              Self.isBoundedText(rawTCURL, maxBytes: Self.maxTCURLBytes) else {
+            return refuseConnect(command, description: "Invalid application \(StreamRequest.loggable(rawApp)) or tcUrl.",
+                                 reason: "invalid application or tcUrl")
+        }
+        let (name, query) = StreamRequest.split(rawApp)
         app = name.hasSuffix("/") ? String(name.dropLast()) : name
         appQuery = query
-        tcURL = command.object["tcUrl"]?.stringValue ?? ""
+        tcURL = rawTCURL
         guard configuration.applications.contains(app) else {
-            phase = .closed
-            return [.send(RTMPCommand(name: "_error", transactionID: command.transactionID, arguments: [statusObject(
-                level: "error", code: "NetConnection.Connect.Rejected",
-                description: "Unknown application '\(app)'.")]).message()), .close(reason: "unknown application")]
+            return refuseConnect(command, description: "Unknown application \(StreamRequest.loggable(app)).",
+                                 reason: "unknown application")
         }
         phase = .connected
         let encoding = command.object["objectEncoding"]?.numberValue ?? 0
@@ -191,8 +202,29 @@ public struct RTMPServerSession: Sendable {
         ]
     }
 
-    private mutating func createStream(_ command: RTMPCommand) -> [RTMPServerAction] {
+    private mutating func refuseConnect(_ command: RTMPCommand, description: String, reason: String) -> [RTMPServerAction] {
+        phase = .closed
+        return [.send(RTMPCommand(name: "_error", transactionID: command.transactionID, arguments: [statusObject(
+            level: "error", code: "NetConnection.Connect.Rejected", description: description)]).message()),
+                .close(reason: reason)]
+    }
+
+    /// Longest `tcUrl` kept, bytes.
+    static let maxTCURLBytes = 2048
+    /// Most `createStream` calls answered on one connection; a publisher or player needs one.
+    static let maxStreams: UInt32 = 64
+
+    /// Whether `text` is at most `maxBytes` of visible ASCII (no spaces, controls or non-ASCII).
+    static func isBoundedText(_ text: String, maxBytes: Int) -> Bool {
+        text.utf8.count <= maxBytes && text.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
+    private mutating func createStream(_ command: RTMPCommand) throws -> [RTMPServerAction] {
         guard phase != .awaitingConnect else { return [] }
+        // A peer looping on createStream would otherwise run the 32-bit id counter into a trap.
+        guard nextStreamID < RTMPDefaults.firstStreamID + Self.maxStreams else {
+            throw RTMPError(.unexpectedMessage, "more than \(Self.maxStreams) createStream calls")
+        }
         defer { nextStreamID += 1 }
         return [result(command, .number(Double(nextStreamID)))]
     }
@@ -206,7 +238,14 @@ public struct RTMPServerSession: Sendable {
             return [status(streamID, level: "error", code: "NetStream.Publish.BadName", description: "No stream name."),
                     .close(reason: "publish without a name")]
         }
-        let request = makeRequest(raw, publishType: command.arguments.dropFirst().first?.stringValue ?? "live")
+        let request: StreamRequest
+        do throws(RTMPError) {
+            request = try makeRequest(raw, publishType: command.arguments.dropFirst().first?.stringValue ?? "live")
+        } catch {
+            phase = .closed
+            return [status(streamID, level: "error", code: "NetStream.Publish.BadName", description: "\(error.context)."),
+                    .close(reason: "publish refused: \(error.context)")]
+        }
         phase = .publishPending(request, streamID: streamID)
         return [.requestPublish(request)]
     }
@@ -220,7 +259,14 @@ public struct RTMPServerSession: Sendable {
             return [status(streamID, level: "error", code: "NetStream.Play.StreamNotFound", description: "No stream name."),
                     .close(reason: "play without a name")]
         }
-        let request = makeRequest(raw, publishType: "")
+        let request: StreamRequest
+        do throws(RTMPError) {
+            request = try makeRequest(raw, publishType: "")
+        } catch {
+            phase = .closed
+            return [status(streamID, level: "error", code: "NetStream.Play.StreamNotFound", description: "\(error.context)."),
+                    .close(reason: "play refused: \(error.context)")]
+        }
         phase = .playPending(request, streamID: streamID)
         return [.requestPlay(request)]
     }
@@ -280,10 +326,14 @@ public struct RTMPServerSession: Sendable {
 
     // MARK: Building replies
 
-    private func makeRequest(_ raw: String, publishType: String) -> StreamRequest {
-        let (name, query) = StreamRequest.split(raw)
+    /// The one place a publish or play name becomes a request: validated first, so no refused
+    /// name reaches the application, a log line or an event.
+    private func makeRequest(_ raw: String, publishType: String) throws(RTMPError) -> StreamRequest {
+        let (name, query) = try StreamRequest.validated(raw)
+        // Publish types are `live`, `record` or `append`; nothing long or unprintable is passed on.
+        let type = Self.isBoundedText(publishType, maxBytes: 16) ? publishType : "live"
         return StreamRequest(app: app, name: name, query: appQuery.merging(query) { $1 }, tcURL: tcURL,
-                             publishType: publishType)
+                             publishType: type)
     }
 
     private func result(_ command: RTMPCommand, _ value: AMF0Value) -> RTMPServerAction {
