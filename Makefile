@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz bench bench-hls bench-access bench-transcode bench-cluster soak clean-data cluster-up cluster-down
+.PHONY: deps build run test api-fuzz fuzz bench bench-hls bench-access bench-transcode bench-cluster soak clean-data cluster-up cluster-down
 
 deps:
 	./ops/install-deps.sh
@@ -11,21 +11,32 @@ deps:
 build: deps
 	swift build -c release --product sluice
 
-## Builds and starts `sluice serve`; it prints the push and play URLs.
+## Builds and starts `sluice serve`; it prints the push and play URLs. Webhooks, hooks and relays
+## may reach this machine's own loopback (a local hook or nginx-rtmp); other private ranges stay refused.
 run: build
-	.build/release/sluice serve $(SLUICE_FLAGS)
+	.build/release/sluice serve --allow-destination 127.0.0.0/8 --allow-destination ::1/128 $(SLUICE_FLAGS)
 
 ## Runs every test: unit tests and end-to-end tests with ffmpeg/ffprobe.
 test: deps
 	swift build --product sluice
 	swift build --build-tests
 	swift test --skip-build
+	swift build --product SluiceFuzz
+	.build/debug/SluiceFuzz
 	./ops/api-fuzz.sh
 
 ## schemathesis against the OpenAPI document (part of `make test`; more examples here).
 api-fuzz:
 	swift build --product sluice
 	./ops/api-fuzz.sh 200
+
+## libFuzzer over every parser and request path, FUZZ_SECONDS (default 60) per target (Fuzz/README.md).
+## Builds in .build-fuzz so the normal .build stays as it is; fails on any crash, leak or timeout.
+FUZZ_SECONDS ?= 60
+fuzz:
+	swift build --product SluiceFuzz --scratch-path .build-fuzz --sanitize fuzzer \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./Fuzz/run.sh
 
 ## Release build, then the fan-out benchmark (Sluice and nginx-rtmp, one core each).
 bench:
