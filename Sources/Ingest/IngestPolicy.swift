@@ -63,7 +63,7 @@ struct IngestPolicy: RTMPServerDelegate {
                                                   node: environment.configuration.nodeID,
                                                   client: connection.remoteAddress, protocolName: protocolName)))
         publisher.startLockRenewal()
-        environment.publishers.add(publisher, connection: connection)
+        environment.publishers.add(publisher, connection: connection, secret: secret)
         environment.logger.info("stream online", metadata: ["key": "\(key)", "peer": "\(connection.remoteAddress)"])
         return .accept(publisher)
     }
@@ -84,14 +84,16 @@ struct IngestPolicy: RTMPServerDelegate {
         return .accept(RTMPViewerSink(fanout: fanout, connection: connection))
     }
 
-    private struct Refusal: Error {
+    struct Refusal: Error {
         var code: String
         var reason: String
+        /// The channel store did not answer: the same question may pass later.
+        var isOutage = false
     }
 
     /// The secret a push to `name` must be signed with: its channel's, if it names an enabled,
     /// unexpired channel; the global one in compatibility mode; otherwise a refusal.
-    private func pushSecret(for stream: StreamID) async -> Result<String, Refusal> {
+    func pushSecret(for stream: StreamID) async -> Result<String, Refusal> {
         let unauthorized = "NetStream.Publish.Unauthorized"
         if let id = stream.channelID {
             do {
@@ -104,7 +106,7 @@ struct IngestPolicy: RTMPServerDelegate {
                 }
             } catch {
                 environment.logger.error("channel store failed", metadata: ["error": "\(error)"])
-                return .failure(Refusal(code: unauthorized, reason: "Channel store unavailable."))
+                return .failure(Refusal(code: unauthorized, reason: "Channel store unavailable.", isOutage: true))
             }
         }
         if let global = environment.configuration.pushSecret { return .success(global) }

@@ -26,6 +26,7 @@ struct Node {
         let logger = Logger(label: "sluice")
         try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
         let database = try SQLiteDatabase(path: settings.dataDirectory.appendingPathComponent("sluice.sqlite").path)
+        try Self.restrictToOwner(settings.dataDirectory, files: ["sluice.sqlite", "sluice.sqlite-wal", "sluice.sqlite-shm"])
         // Channels live in Redis in a cluster (every node sees every change; a connection of
         // their own), in SQLite on one machine.
         let channels: any ChannelStore
@@ -142,6 +143,8 @@ struct Node {
             services.append(.init(service: NodeWatch(environment: environment, ttl: settings.nodeTTL)))
         }
         if has(.ingest) {
+            // Publishers whose channel is disabled, deleted, expired or re-keyed are stopped.
+            services.append(.init(service: PublishRevalidation(environment: environment)))
             services.append(.init(service: IngestService(environment: environment, group: group) { listener, address in
                 announcer.bound(listener.rawValue, address)
             }))
@@ -182,6 +185,16 @@ struct Node {
                                                 "bus": "\(clustered ? "kafka" : "embedded")"])
         try await serviceGroup.run()
         try await group.shutdownGracefully()
+    }
+
+    /// The data dir 0700 and its database files 0600, also when an older Sluice (or another
+    /// umask) made them readable to others.
+    static func restrictToOwner(_ folder: URL, files: [String]) throws {
+        let manager = FileManager.default
+        try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path)
+        for file in files.map({ folder.appendingPathComponent($0).path }) where manager.fileExists(atPath: file) {
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
     }
 
     /// A stream's HTTP packaging from its channel's outputs and HLS settings; every output on

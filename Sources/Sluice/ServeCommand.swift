@@ -97,6 +97,9 @@ struct NodeOptions: ParsableArguments {
     func runNode(roles: Set<Role>) async throws {
         let settings = try ServeSettings(options: self, roles: roles, environment: ProcessInfo.processInfo.environment)
         try bootstrapLogging(level: settings.logLevel)
+        // The data dir holds secrets (push secrets, key hashes, the webhook signing secret):
+        // everything this process creates is for its own user only (folders 0700, files 0600).
+        umask(0o077)
         try await Node(settings: settings).run()
     }
 
@@ -106,9 +109,7 @@ struct NodeOptions: ParsableArguments {
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, logLevel: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            return TextLogHandler(label: label, logLevel: level)
         }
     }
 }
