@@ -146,6 +146,16 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "Benchmarks/TranscodeBench"),
 
+        // libFuzzer targets for every parser and request path (Fuzz/README.md). Built with
+        // `-D FUZZING -sanitize=fuzzer,address` by `make fuzz`; a plain debug build runs the
+        // seeded pass of `make test`.
+        .executableTarget(name: "SluiceFuzz", dependencies: [
+            "Media", "RTMP", "Events", "Packager", "API",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Fuzz/SluiceFuzz"),
+
         // Helpers shared by test targets (a seeded generator for random-input tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], resources: [.copy("Golden")]),
@@ -159,6 +169,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Golden")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SluiceTests", dependencies: ["Sluice"]),
         .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

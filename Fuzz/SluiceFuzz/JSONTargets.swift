@@ -1,0 +1,35 @@
+@testable import API
+import Events
+import Foundation
+import NIOCore
+
+/// Request bodies of the REST API, parsed and validated as the handlers do.
+enum JSONTargets {
+    static let all = [channel, videoStream]
+
+    /// A fixed stored channel for PATCH-style merges; the clock plays no part in the result.
+    private static let stored = StreamChannel(name: "stored", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+
+    /// `/api/v1/channels` bodies: `ChannelJSON.parseObject`, then `ChannelJSON.apply` (merge,
+    /// unknown fields, decode, `validationErrors`) onto a new channel (POST) and onto a stored
+    /// one (PATCH), and an accepted channel encoded for the response.
+    static let channel = FuzzTarget("channel-json", "ChannelJSON.parseObject + apply (POST and PATCH) + encode") { input in
+        guard let patch = try? ChannelJSON.parseObject(input) else { return }
+        let fresh = StreamChannel(name: "", createdAt: stored.createdAt)
+        for (base, current) in [(fresh, nil), (stored, stored)] {
+            if let channel = try? ChannelJSON.apply(patch, to: base, stored: current) {
+                _ = try? ChannelJSON.encoder.encode(channel)
+            }
+        }
+    }
+
+    /// `/videostream` bodies: `ChannelJSON.parseObject`, `SeedVideoStream.apply` onto a stored
+    /// channel, `validationErrors`, and the flat record written back.
+    static let videoStream = FuzzTarget("videostream-json", "SeedVideoStream.apply + validationErrors + record(of:)") { input in
+        guard case .object(let record)? = try? ChannelJSON.parseObject(input) else { return }
+        var channel = stored
+        guard (try? SeedVideoStream.apply(record, to: &channel)) != nil else { return }
+        guard channel.validationErrors().isEmpty else { return }
+        _ = SeedVideoStream.record(of: channel, key: "1700000000-0123456789abcdef0123456789abcdef")
+    }
+}
