@@ -1,11 +1,15 @@
 import Events
 import Foundation
+import Media
 import NIOCore
 import NIOHTTP1
 import State
 
 /// An HTTP error as clients see it: a status and one JSON shape,
 /// `{"error":{"code":"…","message":"…","fields":[…]}}`. Every error response is built here.
+///
+/// Failures inside the server (`internal`, `unavailable`) show clients only a request id; what
+/// went wrong stays in `detail`, which the router logs under that id and no body ever carries.
 public struct APIError: Error, Sendable, Hashable {
     public var status: HTTPResponseStatus
     /// Stable, machine-readable: `stream_not_found`, `not_found`, `method_not_allowed`, …
@@ -13,6 +17,10 @@ public struct APIError: Error, Sendable, Hashable {
     public var message: String
     /// The fields that failed validation, for a 400; omitted when empty.
     public var fields: [FieldError]
+    /// The underlying error's text, for the log only.
+    var detail: String?
+    /// Names the failure in the body, the `X-Request-ID` header and the log line.
+    var requestID: String?
 
     public init(_ status: HTTPResponseStatus, code: String, message: String, fields: [FieldError] = []) {
         self.status = status
@@ -37,6 +45,24 @@ public struct APIError: Error, Sendable, Hashable {
         let detail = Body.Detail(code: code, message: message, fields: fields.isEmpty ? nil : fields)
         let data = (try? encoder.encode(Body(error: detail))) ?? Data()
         return ByteBuffer(bytes: data)
+    }
+
+    /// A 500: `Internal error (request id …).`; `underlying` is logged, never answered.
+    static func `internal`(_ underlying: any Error) -> APIError {
+        failure(.internalServerError, code: "internal", message: "Internal error", detail: "\(underlying)")
+    }
+
+    /// A 503 for a store or service that failed: `<what> (request id …).`, `underlying` logged.
+    static func unavailable(_ what: String, _ underlying: any Error, code: String = "storage_unavailable") -> APIError {
+        failure(.serviceUnavailable, code: code, message: what, detail: "\(underlying)")
+    }
+
+    private static func failure(_ status: HTTPResponseStatus, code: String, message: String, detail: String) -> APIError {
+        let id = Hex.random(byteCount: 8)
+        var error = APIError(status, code: code, message: "\(message) (request id \(id)).")
+        error.detail = detail
+        error.requestID = id
+        return error
     }
 
     static func streamNotFound(_ name: String) -> APIError {

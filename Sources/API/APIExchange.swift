@@ -38,6 +38,8 @@ public struct APIResponse: Sendable {
     public var body: ByteBuffer?
     /// Server-sent events that follow the head instead of a body.
     public var events: EventFeed?
+    /// A failure inside the server this answers, for the router to log under its request id.
+    var failure: APIError?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: ByteBuffer? = nil, events: EventFeed? = nil) {
         self.status = status
@@ -48,8 +50,11 @@ public struct APIResponse: Sendable {
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok, headers: HTTPHeaders = [:])
         -> APIResponse {
-        guard let data = try? ChannelJSON.encoder.encode(value) else {
-            return error(APIError(.internalServerError, code: "internal", message: "Response could not be encoded."))
+        let data: Data
+        do {
+            data = try ChannelJSON.encoder.encode(value)
+        } catch {
+            return Self.error(.internal(error))
         }
         var headers = headers
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
@@ -57,7 +62,12 @@ public struct APIResponse: Sendable {
     }
 
     static func error(_ error: APIError) -> APIResponse {
-        APIResponse(status: error.status, headers: ["Content-Type": "application/json"], body: error.body)
+        var response = APIResponse(status: error.status, headers: ["Content-Type": "application/json"], body: error.body)
+        if let id = error.requestID {
+            response.headers.add(name: "X-Request-ID", value: id)
+            response.failure = error
+        }
+        return response
     }
 }
 

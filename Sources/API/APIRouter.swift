@@ -1,11 +1,13 @@
 import Events
 import Foundation
+import Logging
 import NIOHTTP1
 import State
 
 /// Everything under `/api`: authenticates the key, checks its scope, hands the request on.
 /// `Authorization: Bearer <key>`; 401 without a valid key, 403 when its scope does not allow
-/// the request.
+/// the request (`APIRoutes.all` says which scope each route needs; docs/SCOPES.md lists them).
+/// Failures inside the server are logged here, under the request id their answer names.
 public struct APIRouter: Sendable {
     /// Largest request body accepted, bytes; more is a 413. Default 1 MiB.
     public static let maxBodySize = 1 << 20
@@ -16,21 +18,36 @@ public struct APIRouter: Sendable {
     let settings: SQLiteSettingsStore
     let assets: AssetsAPI?
     let webhooks: WebhooksAPI?
+    let logger: Logger
 
     /// - Parameters:
     ///   - assets: recordings and snapshots; nil where this node keeps none.
     ///   - webhooks: webhook settings and deliveries; nil where no webhook worker runs.
+    ///   - logger: where failures inside the server are logged with their request ids.
     public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore,
-                assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil) {
+                assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil, logger: Logger = Logger(label: "sluice.api")) {
         self.keys = keys
         self.channels = channels
         self.streams = streams
         self.settings = settings
         self.assets = assets
         self.webhooks = webhooks
+        self.logger = logger
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
+        let response = await answer(request)
+        if let failure = response.failure {
+            logger.error("API request failed", metadata: [
+                "request": "\(failure.requestID ?? "")", "method": "\(request.method.rawValue)",
+                "path": "/\(request.path.joined(separator: "/"))", "status": "\(failure.status.code)",
+                "error": "\(failure.detail ?? "")",
+            ])
+        }
+        return response
+    }
+
+    private func answer(_ request: APIRequest) async -> APIResponse {
         let route: APIRoute
         switch APIRoutes.route(for: request) {
         case .success(let found): route = found
@@ -50,8 +67,8 @@ public struct APIRouter: Sendable {
         default: break
         }
         switch request.path[0] == "videostream" ? "videostream" : request.path[2] {
-        case "videostream": return await channels.handleSeed(request)
-        case "channels": return await channels.handle(request)
+        case "videostream": return await channels.handleSeed(request, scope: caller.scope)
+        case "channels": return await channels.handle(request, scope: caller.scope)
         case "streams": return await streams.handle(request)
         case "events": return streams.liveEvents()
         case "settings": return await SettingsAPI(store: settings).handle(request)
@@ -61,7 +78,7 @@ public struct APIRouter: Sendable {
             return await assets.handle(request)
         case "webhooks":
             guard let webhooks else { return .error(APIError(.notFound, code: "not_found", message: "No webhook worker runs here.")) }
-            return await webhooks.handle(request)
+            return await webhooks.handle(request, scope: caller.scope)
         default: return await KeysAPI(keys: keys).handle(request)
         }
     }
@@ -92,7 +109,7 @@ public struct APIRouter: Sendable {
             }
             return .failure(APIError(.unauthorized, code: "unauthorized", message: "Send Authorization: Bearer <API key>."))
         } catch {
-            return .failure(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
+            return .failure(.unavailable("The key store failed", error))
         }
     }
 
@@ -142,7 +159,7 @@ struct KeysAPI: Sendable {
                 return .error(ChannelsAPI.methodNotAllowed(request.method))
             }
         } catch {
-            return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
+            return .error(.unavailable("The key store failed", error))
         }
     }
 }

@@ -1,7 +1,11 @@
 import NIOHTTP1
 
 /// Every route under `/api/v1` and `/videostream`. The router serves nothing that is not here,
-/// and the OpenAPI document is generated from it, so the two cannot drift apart.
+/// and the OpenAPI document and docs/SCOPES.md are generated from it, so they cannot drift apart.
+///
+/// Scopes: anything that hands out a credential needs a read-write key (push URLs, signed play
+/// URLs, a rotated secret); keys, settings and the global webhooks need the admin key. What a
+/// route shows a weaker key is in `redacted`.
 struct APIRoute: Sendable {
     enum Access: String, Sendable {
         /// Any valid key.
@@ -12,6 +16,16 @@ struct APIRoute: Sendable {
         case admin
         /// No key (the OpenAPI document itself).
         case open
+
+        /// The weakest key scope that may call the route, as docs name it.
+        var scope: String {
+            switch self {
+            case .read: return "read-only"
+            case .write: return "read-write"
+            case .admin: return "admin"
+            case .open: return "none"
+            }
+        }
     }
 
     var method: HTTPMethod
@@ -23,6 +37,8 @@ struct APIRoute: Sendable {
     var request: String?
     var response: String?
     var status: Int
+    /// What the answer hides from keys below admin; nil: nothing.
+    var redacted: String? = nil
 
     /// Whether `segments` (a split request path) fit this route's path.
     func matches(_ segments: [String]) -> Bool {
@@ -33,31 +49,35 @@ struct APIRoute: Sendable {
 }
 
 enum APIRoutes {
+    private static let channelSecrets = "relays[].url (stream key, query), webhooks[].url and admissionURL (path, query)"
+    private static let seedSecrets = "relayURL (stream key, query); key (the push sign) is left out for read-only keys"
+    private static let relayStates = "destination hides the stream key from every key (its first two characters only)"
+
     static let all: [APIRoute] = [
         APIRoute(method: .GET, path: "/api/v1/openapi.json", summary: "This document", access: .open, status: 200),
         APIRoute(method: .GET, path: "/api/v1/channels", summary: "List channels (query: name, limit, after)",
-                 access: .read, response: "ChannelList", status: 200),
+                 access: .read, response: "ChannelList", status: 200, redacted: channelSecrets),
         APIRoute(method: .POST, path: "/api/v1/channels", summary: "Create a channel", access: .write,
-                 request: "Channel", response: "Channel", status: 201),
+                 request: "Channel", response: "Channel", status: 201, redacted: channelSecrets),
         APIRoute(method: .GET, path: "/api/v1/channels/{id}", summary: "Show a channel", access: .read,
-                 response: "Channel", status: 200),
+                 response: "Channel", status: 200, redacted: channelSecrets),
         APIRoute(method: .PATCH, path: "/api/v1/channels/{id}", summary: "Change fields (merge patch; If-Match)",
-                 access: .write, request: "Channel", response: "Channel", status: 200),
+                 access: .write, request: "Channel", response: "Channel", status: 200, redacted: channelSecrets),
         APIRoute(method: .PUT, path: "/api/v1/channels/{id}", summary: "Replace a channel's settings (If-Match)",
-                 access: .write, request: "Channel", response: "Channel", status: 200),
+                 access: .write, request: "Channel", response: "Channel", status: 200, redacted: channelSecrets),
         APIRoute(method: .DELETE, path: "/api/v1/channels/{id}", summary: "Delete a channel (If-Match)",
                  access: .write, status: 204),
         APIRoute(method: .POST, path: "/api/v1/channels/{id}/push-url", summary: "A signed push URL",
-                 access: .read, request: "PushURLRequest", response: "PushURL", status: 200),
+                 access: .write, request: "PushURLRequest", response: "PushURL", status: 200),
         APIRoute(method: .GET, path: "/api/v1/channels/{id}/play-urls", summary: "Play URLs of enabled outputs",
                  access: .read, response: "PlayURLs", status: 200),
         APIRoute(method: .POST, path: "/api/v1/channels/{id}/play-url", summary: "Signed play URLs",
-                 access: .read, request: "PlayURLRequest", response: "PlayURL", status: 200),
+                 access: .write, request: "PlayURLRequest", response: "PlayURL", status: 200),
         APIRoute(method: .POST, path: "/api/v1/channels/{id}/rotate-secret", summary: "Rotate the push secret",
-                 access: .write, response: "Channel", status: 200),
+                 access: .write, response: "Channel", status: 200, redacted: channelSecrets),
         APIRoute(method: .PUT, path: "/api/v1/channels/{id}/watermark-image",
                  summary: "Upload the watermark image (body: image/png or image/jpeg, at most 1 MiB)", access: .write,
-                 request: "WatermarkImage", response: "Channel", status: 200),
+                 request: "WatermarkImage", response: "Channel", status: 200, redacted: channelSecrets),
         APIRoute(method: .GET, path: "/api/v1/channels/{id}/watermark-image", summary: "The watermark image",
                  access: .read, response: "WatermarkImage", status: 200),
         APIRoute(method: .DELETE, path: "/api/v1/channels/{id}/watermark-image", summary: "Remove the watermark image",
@@ -75,7 +95,7 @@ enum APIRoutes {
         APIRoute(method: .GET, path: "/api/v1/streams/{id}", summary: "One live stream", access: .read,
                  response: "LiveStream", status: 200),
         APIRoute(method: .GET, path: "/api/v1/streams/{id}/relays", summary: "Relay states of a live stream",
-                 access: .read, response: "RelayList", status: 200),
+                 access: .read, response: "RelayList", status: 200, redacted: relayStates),
         APIRoute(method: .DELETE, path: "/api/v1/streams/{id}", summary: "Stop the publisher", access: .write,
                  status: 204),
         APIRoute(method: .GET, path: "/api/v1/settings", summary: "URL bases", access: .read,
@@ -92,10 +112,11 @@ enum APIRoutes {
         APIRoute(method: .PUT, path: "/api/v1/webhooks", summary: "Replace the global webhooks", access: .admin,
                  request: "WebhookUpdate", response: "WebhookSettings", status: 200),
         APIRoute(method: .GET, path: "/api/v1/webhooks/deliveries", summary: "Recent webhook deliveries of this node, newest first",
-                 access: .read, response: "WebhookDeliveryList", status: 200),
+                 access: .read, response: "WebhookDeliveryList", status: 200,
+                 redacted: "URLs (only scheme, host and port are shown)"),
         APIRoute(method: .GET, path: "/api/v1/events/streams",
                  summary: "Server-sent events: every live stream with its stats and relay states, once a second",
-                 access: .read, response: "StreamEvents", status: 200),
+                 access: .read, response: "StreamEvents", status: 200, redacted: relayStates),
         APIRoute(method: .POST, path: "/api/v1/console/session",
                  summary: "Console sign-in: an API key for an HttpOnly session cookie and a CSRF token", access: .open,
                  request: "SignIn", response: "ConsoleSession", status: 201),
@@ -105,15 +126,25 @@ enum APIRoutes {
         APIRoute(method: .POST, path: "/api/v1/qr", summary: "A QR code of a text (SVG)", access: .read,
                  request: "QRRequest", response: "QRCode", status: 200),
         APIRoute(method: .GET, path: "/videostream", summary: "Seed API: list", access: .read,
-                 response: "VideoStreamList", status: 200),
+                 response: "VideoStreamList", status: 200, redacted: seedSecrets),
         APIRoute(method: .POST, path: "/videostream", summary: "Seed API: create", access: .write,
-                 request: "VideoStream", response: "VideoStream", status: 201),
+                 request: "VideoStream", response: "VideoStream", status: 201, redacted: seedSecrets),
         APIRoute(method: .GET, path: "/videostream/{id}", summary: "Seed API: show", access: .read,
-                 response: "VideoStream", status: 200),
+                 response: "VideoStream", status: 200, redacted: seedSecrets),
         APIRoute(method: .PUT, path: "/videostream/{id}", summary: "Seed API: change", access: .write,
-                 request: "VideoStream", response: "VideoStream", status: 200),
+                 request: "VideoStream", response: "VideoStream", status: 200, redacted: seedSecrets),
         APIRoute(method: .DELETE, path: "/videostream/{id}", summary: "Seed API: delete", access: .write, status: 204),
     ]
+
+    /// The table of docs/SCOPES.md (`ScopeTableTests` checks the file holds it): route, method,
+    /// the weakest key scope that may call it, and what keys below admin see redacted.
+    static var scopeTable: String {
+        let rows = all.map { route in
+            "| `\(route.path)` | \(route.method.rawValue) | \(route.access.scope) | \(route.redacted ?? "—") |"
+        }
+        let head = ["| Route | Method | Scope needed | Redacted for keys below admin |", "| --- | --- | --- | --- |"]
+        return (head + rows).joined(separator: "\n") + "\n"
+    }
 
     /// The route for a request, or the error a client gets: 404 for an unknown path, 405 for a
     /// known path with another method.

@@ -6,7 +6,8 @@ import State
 /// Channels as the API reads and writes them: JSON with RFC 3339 times, unknown fields refused,
 /// read-only fields (`id`, `createdAt`, `updatedAt`, `revision`) ignored on input, and every
 /// write applied as a merge onto a base channel (defaults for POST and PUT, the stored channel
-/// for PATCH), then validated.
+/// for PATCH), then validated. Redacted URLs a client sends back (it PUTs what a non-admin key
+/// read) keep the stored values (`StreamChannel.restoringSecrets(from:)`).
 enum ChannelJSON {
     static let readOnly: Set<String> = ["id", "createdAt", "updatedAt", "revision"]
 
@@ -53,8 +54,9 @@ enum ChannelJSON {
         return parsed
     }
 
-    /// `base` with `patch` merged in, checked field by field.
-    static func apply(_ patch: JSONValue, to base: StreamChannel) throws(APIError) -> StreamChannel {
+    /// `base` with `patch` merged in, redacted URLs restored from `stored` (the channel as it
+    /// is now; nil for a new one), checked field by field.
+    static func apply(_ patch: JSONValue, to base: StreamChannel, stored: StreamChannel? = nil) throws(APIError) -> StreamChannel {
         guard case .object(var fields) = patch else {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be a JSON object.")
         }
@@ -64,7 +66,7 @@ enum ChannelJSON {
             throw APIError(.badRequest, code: "unknown_fields", message: "Unknown fields.",
                            fields: unknown.map { FieldError($0, "is not a channel field") })
         }
-        var channel: StreamChannel
+        let channel: StreamChannel
         do {
             let merged = try value(of: base).merging(.object(fields))
             channel = try decoder.decode(StreamChannel.self, from: encoder.encode(merged))
@@ -72,13 +74,20 @@ enum ChannelJSON {
             throw APIError(.badRequest, code: "invalid_fields", message: "Some fields have the wrong type.",
                            fields: [fieldError(error)])
         } catch {
-            throw APIError(.badRequest, code: "invalid_fields", message: "\(error)")
+            throw .internal(error)
         }
+        return try checked(channel, base: base, stored: stored)
+    }
+
+    /// `channel` with its read-only fields from `base` and its secrets restored from `stored`,
+    /// or the field errors of what is left.
+    static func checked(_ sent: StreamChannel, base: StreamChannel, stored: StreamChannel?) throws(APIError) -> StreamChannel {
+        var channel = stored.map(sent.restoringSecrets(from:)) ?? sent
         channel.id = base.id
         channel.createdAt = base.createdAt
         channel.updatedAt = base.updatedAt
         channel.revision = base.revision
-        let invalid = channel.validationErrors()
+        let invalid = channel.redactedValueErrors() + channel.validationErrors()
         guard invalid.isEmpty else {
             throw APIError(.badRequest, code: "invalid_fields", message: "Some fields are not valid.", fields: invalid)
         }

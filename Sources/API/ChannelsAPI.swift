@@ -31,14 +31,18 @@ extension URLBases {
 }
 
 /// `/api/v1/channels…`: create, read, list, change and delete channels, hand out their push and
-/// play URLs, rotate their push secrets. Authentication happens before this is reached.
+/// play URLs, rotate their push secrets. Authentication and the route's scope check happen
+/// before this is reached; the caller's scope only decides what is shown: channels reach
+/// non-admin keys `redacted` (relay, webhook and admission URLs), and a redacted URL sent back
+/// keeps the stored one.
 public struct ChannelsAPI: Sendable {
     let store: any ChannelStore
     /// Asked per request: the bases are known only once the listeners are bound.
     let bases: @Sendable () -> URLBases
     let now: @Sendable () -> Date
     let makeSecret: @Sendable () -> String
-    /// Told every change after it is stored (the composition puts it on `sluice.channels`).
+    /// Told every change after it is stored, always redacted (the composition puts it on
+    /// `sluice.channels`, which every worker and the audit trail read).
     let announce: @Sendable (ChannelChange) -> Void
     /// Where webhooks, admission hooks and relays may point (`--allow-destination`).
     let destinations: DestinationPolicy
@@ -51,7 +55,7 @@ public struct ChannelsAPI: Sendable {
         self.destinations = destinations
         self.store = store
         self.bases = urls
-        self.announce = announce
+        self.announce = { announce($0.redacted) }
         self.now = now
         self.makeSecret = makeSecret
     }
@@ -60,9 +64,14 @@ public struct ChannelsAPI: Sendable {
         Hex.random(byteCount: 16)
     }
 
-    /// Handles a request whose path starts `api/v1/channels`.
-    public func handle(_ request: APIRequest) async -> APIResponse {
-        await Self.answering { try await route(request) }
+    /// Handles a request whose path starts `api/v1/channels`, for a caller with `scope`.
+    public func handle(_ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
+        await Self.answering { try await route(request, scope: scope) }
+    }
+
+    /// A channel as a caller with `scope` sees it: whole for admin keys, else redacted.
+    static func shown(_ channel: StreamChannel, to scope: APIKeyScope) -> StreamChannel {
+        scope == .admin ? channel : channel.redacted
     }
 
     /// Runs a handler, turning what it throws into the one error shape.
@@ -74,15 +83,15 @@ public struct ChannelsAPI: Sendable {
         } catch let error as StateError {
             return .error(Self.apiError(error))
         } catch {
-            return .error(APIError(.internalServerError, code: "internal", message: "\(error)"))
+            return .error(.internal(error))
         }
     }
 
-    private func route(_ request: APIRequest) async throws -> APIResponse {
+    private func route(_ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
         let rest = Array(request.path.dropFirst(3))
         switch (request.method, rest.count) {
-        case (.GET, 0): return try await list(request)
-        case (.POST, 0): return try await create(request)
+        case (.GET, 0): return try await list(request, scope: scope)
+        case (.POST, 0): return try await create(request, scope: scope)
         case (_, 0): throw Self.methodNotAllowed(request.method)
         default: break
         }
@@ -90,15 +99,15 @@ public struct ChannelsAPI: Sendable {
             throw APIError(.notFound, code: "channel_not_found", message: "No channel '\(rest[0])'.")
         }
         switch (request.method, rest.count > 1 ? rest[1] : nil) {
-        case (.GET, nil): return try await show(id)
-        case (.PATCH, nil): return try await change(id, request, replacing: false)
-        case (.PUT, nil): return try await change(id, request, replacing: true)
+        case (.GET, nil): return try await show(id, scope: scope)
+        case (.PATCH, nil): return try await change(id, request, replacing: false, scope: scope)
+        case (.PUT, nil): return try await change(id, request, replacing: true, scope: scope)
         case (.DELETE, nil): return try await delete(id, request)
         case (.POST, "push-url"): return try await pushURL(id, request)
         case (.GET, "play-urls"): return .json(playURLs(of: try await existing(id)))
         case (.POST, "play-url"): return try await signedPlayURLs(id, request)
-        case (.POST, "rotate-secret"): return try await rotate(id)
-        case (.PUT, "watermark-image"): return try await setWatermarkImage(id, request)
+        case (.POST, "rotate-secret"): return try await rotate(id, scope: scope)
+        case (.PUT, "watermark-image"): return try await setWatermarkImage(id, request, scope: scope)
         case (.GET, "watermark-image"): return try await watermarkImage(id)
         case (.DELETE, "watermark-image"):
             let channel = try await store.setWatermarkImage(nil, of: id)
@@ -112,17 +121,17 @@ public struct ChannelsAPI: Sendable {
 
     // MARK: Routes
 
-    private func list(_ request: APIRequest) async throws -> APIResponse {
+    private func list(_ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
         let limit = Int(request.query["limit"] ?? "50") ?? -1
         guard (1...500).contains(limit) else {
             throw APIError(.badRequest, code: "invalid_query", message: "limit must be 1–500.",
                            fields: [FieldError("limit", "must be 1–500")])
         }
         let page = try await store.list(nameContains: request.query["name"], limit: limit, after: request.query["after"])
-        return .json(ChannelList(items: page.channels, next: page.next))
+        return .json(ChannelList(items: page.channels.map { Self.shown($0, to: scope) }, next: page.next))
     }
 
-    private func create(_ request: APIRequest) async throws -> APIResponse {
+    private func create(_ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
         try requireJSON(request)
         let patch = try ChannelJSON.parseObject(request.body)
         let base = StreamChannel(name: "", createdAt: now())
@@ -130,16 +139,16 @@ public struct ChannelsAPI: Sendable {
         try checkDestinations(of: applied)
         let channel = try await store.create(applied, pushSecret: makeSecret())
         announce(.created(channel))
-        return .json(channel, status: .created, headers: ["ETag": Self.etag(channel),
+        return .json(Self.shown(channel, to: scope), status: .created, headers: ["ETag": Self.etag(channel),
                                                            "Location": "/api/v1/channels/\(channel.streamName)"])
     }
 
-    private func show(_ id: ChannelID) async throws -> APIResponse {
+    private func show(_ id: ChannelID, scope: APIKeyScope) async throws -> APIResponse {
         let channel = try await existing(id)
-        return .json(channel, headers: ["ETag": Self.etag(channel)])
+        return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
     }
 
-    private func change(_ id: ChannelID, _ request: APIRequest, replacing: Bool) async throws -> APIResponse {
+    private func change(_ id: ChannelID, _ request: APIRequest, replacing: Bool, scope: APIKeyScope) async throws -> APIResponse {
         try requireJSON(request)
         let patch = try ChannelJSON.parseObject(request.body)
         let current = try await existing(id)
@@ -147,11 +156,11 @@ public struct ChannelsAPI: Sendable {
         if replacing {
             base = StreamChannel(id: current.id, name: "", createdAt: current.createdAt, revision: current.revision)
         }
-        let changed = try ChannelJSON.apply(patch, to: base)
+        let changed = try ChannelJSON.apply(patch, to: base, stored: current)
         try checkDestinations(of: changed)
         let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
         announce(.updated(stored))
-        return .json(stored, headers: ["ETag": Self.etag(stored)])
+        return .json(Self.shown(stored, to: scope), headers: ["ETag": Self.etag(stored)])
     }
 
     private func delete(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
@@ -161,6 +170,7 @@ public struct ChannelsAPI: Sendable {
         return APIResponse(status: .noContent)
     }
 
+    /// A push URL signed with the channel's secret: a credential, so its route needs read-write.
     private func pushURL(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let channel = try await existing(id)
         var expires = channel.expiresAt ?? now().addingTimeInterval(24 * 3600)
@@ -201,6 +211,8 @@ public struct ChannelsAPI: Sendable {
 
     /// Signed play URLs (`?expires=…&token=…`) for every enabled output; optionally bound to
     /// one client address. Issued for any channel; enforced for those with `playback.signedUrls`.
+    /// A token opens a signed channel to whoever holds it, so minting one needs read-write: a
+    /// dashboard's read-only key that could mint them would make the signature pointless.
     private func signedPlayURLs(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let channel = try await existing(id)
         let asked = try optionalBody(PlayURLRequest.self, request, expecting: "{ttlSeconds, clientIP}, both optional")
@@ -223,15 +235,15 @@ public struct ChannelsAPI: Sendable {
                              clientIP: asked.clientIP))
     }
 
-    private func rotate(_ id: ChannelID) async throws -> APIResponse {
+    private func rotate(_ id: ChannelID, scope: APIKeyScope) async throws -> APIResponse {
         let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
         announce(.updated(channel))
-        return .json(channel, headers: ["ETag": Self.etag(channel)])
+        return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
     }
 
     /// Takes a PNG or JPEG as the request body (at most `APIRouter.maxBodySize`), known by its
     /// signature; the watermark draws it when `watermark.image.enabled`.
-    private func setWatermarkImage(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
+    private func setWatermarkImage(_ id: ChannelID, _ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
         let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
         guard ["image/png", "image/jpeg", "application/octet-stream"].contains(where: type.hasPrefix) else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
@@ -242,7 +254,7 @@ public struct ChannelsAPI: Sendable {
         }
         let channel = try await store.setWatermarkImage(image, of: id)
         announce(.updated(channel))
-        return .json(channel, headers: ["ETag": Self.etag(channel)])
+        return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
     }
 
     private func watermarkImage(_ id: ChannelID) async throws -> APIResponse {
@@ -317,7 +329,7 @@ public struct ChannelsAPI: Sendable {
         case .staleRevision: return APIError(.preconditionFailed, code: "stale_revision", message: error.context)
         case .conflict: return APIError(.conflict, code: "conflict", message: error.context)
         case .invalid: return APIError(.badRequest, code: "invalid_fields", message: error.context)
-        case .storage: return APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed.")
+        case .storage: return .unavailable("The store failed", error)
         }
     }
 }

@@ -48,7 +48,7 @@ struct ConsoleAPI: Sendable {
         } catch let error as APIError {
             return .error(error)
         } catch {
-            return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The key store failed."))
+            return .error(.unavailable("The key store failed", error))
         }
     }
 

@@ -42,6 +42,8 @@ enum OpenAPIDocument {
                                                 "content": json(reference(request))])
         }
         if route.access == .open { operation["security"] = .array([]) }
+        operation["x-required-scope"] = .string(route.access.scope)
+        if let redacted = route.redacted { operation["description"] = .string("Redacted for keys below admin: \(redacted).") }
         return .object(operation)
     }
 

@@ -88,7 +88,9 @@ enum SeedVideoStream {
         }
     }
 
-    /// The flat record of a channel, plus `id` and `key` (the push sign valid until `outdate`).
+    /// The flat record of a channel, plus `id` and `key` (the push sign valid until `outdate`;
+    /// left out when nil, as for read-only keys). `relayURL` is shown as `channel` has it: the
+    /// caller passes a redacted channel to non-admin keys.
     static func record(of channel: StreamChannel, key: String?) -> JSONValue {
         func number(_ value: Int) -> JSONValue { .number(Double(value)) }
         let renditions = channel.transcode.renditions

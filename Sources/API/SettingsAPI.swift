@@ -29,7 +29,7 @@ struct SettingsAPI: Sendable {
             do {
                 try await store.save(settings)
             } catch {
-                return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed."))
+                return .error(.unavailable("The store failed", error))
             }
             return .json(settings)
         default:

@@ -55,7 +55,7 @@ public struct StreamsAPI: Sendable {
                 return .error(ChannelsAPI.methodNotAllowed(request.method))
             }
         } catch {
-            return .error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "Session state failed."))
+            return .error(.unavailable("Session state failed", error))
         }
     }
 

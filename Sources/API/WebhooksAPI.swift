@@ -4,7 +4,8 @@ import NIOHTTP1
 import State
 
 /// `/api/v1/webhooks…`: the global webhook list with the signing secret (admin), and the recent
-/// deliveries of this node.
+/// deliveries of this node (any key; non-admin keys see only where each went, not the URL, whose
+/// path and query often hold a receiver's token).
 public struct WebhooksAPI: Sendable {
     let settings: SQLiteWebhookSettingsStore
     let deliveries: WebhookDeliveryLog
@@ -21,12 +22,13 @@ public struct WebhooksAPI: Sendable {
         var webhooks: [Webhook]
     }
 
-    func handle(_ request: APIRequest) async -> APIResponse {
+    func handle(_ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
         await ChannelsAPI.answering {
             switch (request.method, request.path.count) {
             case (.GET, 3): return .json(settings.current)
             case (.PUT, 3): return try await replace(request)
-            case (.GET, 4) where request.path[3] == "deliveries": return .json(["items": deliveries.recent])
+            case (.GET, 4) where request.path[3] == "deliveries":
+                return .json(["items": scope == .admin ? deliveries.recent : deliveries.recent.map(Self.redacted)])
             default: throw ChannelsAPI.methodNotAllowed(request.method)
             }
         }
@@ -51,8 +53,16 @@ public struct WebhooksAPI: Sendable {
         do {
             try await settings.setWebhooks(update.webhooks)
         } catch {
-            throw APIError(.serviceUnavailable, code: "storage_unavailable", message: "The store failed.")
+            throw APIError.unavailable("The store failed", error)
         }
         return .json(settings.current)
+    }
+
+    /// A delivery with its URL as `scheme://host[:port]/…redacted`, also where its error quotes it.
+    static func redacted(_ delivery: WebhookDelivery) -> WebhookDelivery {
+        var shown = delivery
+        shown.url = ChannelRedaction.webhookURL(delivery.url)
+        shown.error = delivery.error?.replacingOccurrences(of: delivery.url, with: shown.url)
+        return shown
     }
 }

@@ -1,5 +1,6 @@
 /// Everything on `sluice.channels`: the audit trail of channel configuration. Channels travel
-/// without their push secrets, which are not part of the model.
+/// without their push secrets, which are not part of the model, and, once `redacted`, without
+/// the relay keys and hook tokens in their URLs.
 public enum ChannelChange: Sendable, Hashable {
     case created(StreamChannel)
     case updated(StreamChannel)
@@ -18,6 +19,17 @@ public enum ChannelChange: Sendable, Hashable {
         switch self {
         case .created(let channel), .updated(let channel): return channel.id.description
         case .deleted(let deleted): return deleted.id.description
+        }
+    }
+
+    /// The change as `sluice.channels` carries it: every channel redacted
+    /// (`StreamChannel.redacted`). The topic is read by every worker and replayed by the audit
+    /// trail, so it never holds relay stream keys or hook tokens.
+    public var redacted: ChannelChange {
+        switch self {
+        case .created(let channel): return .created(channel.redacted)
+        case .updated(let channel): return .updated(channel.redacted)
+        case .deleted: return self
         }
     }
 }

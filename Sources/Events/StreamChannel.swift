@@ -19,12 +19,13 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public var motion: Motion
     public var watermark: Watermark
     public var transcode: Transcode
+    /// Secret (stream keys): see `redacted`.
     public var relays: [Relay]
     public var playback: Playback
     /// `http://` or `https://` URL asked before every publish and play of this channel;
-    /// `nil`: the global hook, if one is configured.
+    /// `nil`: the global hook, if one is configured. Secret (tokens): see `redacted`.
     public var admissionURL: String?
-    /// Receivers of this channel's events (beside the global list).
+    /// Receivers of this channel's events (beside the global list). Secret (tokens): see `redacted`.
     public var webhooks: [Webhook]
     public var createdAt: Date
     public var updatedAt: Date

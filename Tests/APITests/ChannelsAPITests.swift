@@ -23,11 +23,12 @@ import Testing
     }
 
     func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil, headers: HTTPHeaders = [:],
-              contentType: String = "application/json") async -> (status: HTTPResponseStatus, headers: HTTPHeaders, json: JSONValue?) {
+              contentType: String = "application/json", scope: APIKeyScope = .admin)
+        async -> (status: HTTPResponseStatus, headers: HTTPHeaders, json: JSONValue?) {
         var headers = headers
         if body != nil { headers.replaceOrAdd(name: "Content-Type", value: contentType) }
         let response = await api.handle(APIRequest(method: method, uri: path, headers: headers,
-                                                    body: body.map { ByteBuffer(string: $0) }))
+                                                    body: body.map { ByteBuffer(string: $0) }), scope: scope)
         let json = response.body.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.readableBytesView)) }
         return (response.status, response.headers, json)
     }
@@ -50,7 +51,7 @@ import Testing
         let id = try await create()
         let path = "/api/v1/channels/\(id)/watermark-image"
         func put(_ bytes: [UInt8], type: String) async -> APIResponse {
-            await api.handle(APIRequest(method: .PUT, uri: path, headers: ["Content-Type": type], body: ByteBuffer(bytes: bytes)))
+            await api.handle(APIRequest(method: .PUT, uri: path, headers: ["Content-Type": type], body: ByteBuffer(bytes: bytes)), scope: .admin)
         }
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]
         #expect(await call(.GET, path).status == .notFound, "none yet")
@@ -60,14 +61,14 @@ import Testing
         let stored = await put(png, type: "application/octet-stream")
         #expect(stored.status == .ok)
         #expect(stored.headers.first(name: "ETag") == "\"2\"", "the channel's revision moves")
-        let read = await api.handle(APIRequest(method: .GET, uri: path, headers: [:], body: nil))
+        let read = await api.handle(APIRequest(method: .GET, uri: path, headers: [:], body: nil), scope: .admin)
         #expect(read.headers.first(name: "Content-Type") == "image/png")
         #expect(read.body.map { Array($0.readableBytesView) } == png)
         #expect(await call(.DELETE, path).status == .noContent)
         #expect(await call(.GET, path).status == .notFound)
         #expect(await put(png, type: "image/png").status == .ok)
         let unknown = await api.handle(APIRequest(method: .PUT, uri: "/api/v1/channels/\(UUID().uuidString.lowercased())/watermark-image",
-                                                  headers: ["Content-Type": "image/png"], body: ByteBuffer(bytes: png)))
+                                                  headers: ["Content-Type": "image/png"], body: ByteBuffer(bytes: png)), scope: .admin)
         #expect(unknown.status == .notFound)
         #expect(events.withLockedValue { $0.count } >= 3, "uploads and removals are channel updates on the audit trail")
     }

@@ -17,10 +17,11 @@ import Testing
                           now: { Date(timeIntervalSince1970: 1_800_000_000) })
     }
 
-    func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil) async -> (HTTPResponseStatus, JSONValue?) {
+    func call(_ method: HTTPMethod, _ path: String, _ body: String? = nil,
+              scope: APIKeyScope = .admin) async -> (HTTPResponseStatus, JSONValue?) {
         let response = await api.handleSeed(APIRequest(method: method, uri: path,
                                                        headers: body == nil ? [:] : ["Content-Type": "application/json"],
-                                                       body: body.map { ByteBuffer(string: $0) }))
+                                                       body: body.map { ByteBuffer(string: $0) }), scope: scope)
         return (response.status, response.body.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.readableBytesView)) })
     }
 

@@ -470,20 +470,22 @@ function urlRow(name, url, { id, qr = true } = {}) {
 
 async function renderOverview(state, content) {
   const channel = state.channel;
-  const push = await api('POST', `/channels/${channel.id}/push-url`, { json: {} });
-  const signed = channel.playback.signedUrls;
+  // Push URLs and signed play URLs are credentials: only read-write and admin keys get them.
+  const push = canWrite() ? await api('POST', `/channels/${channel.id}/push-url`, { json: {} }) : null;
+  const signed = channel.playback.signedUrls && canWrite();
   const play = signed ? await api('POST', `/channels/${channel.id}/play-url`, { json: { ttlSeconds: 6 * 3600 } }) : null;
   const urls = signed ? play.urls : await api('GET', `/channels/${channel.id}/play-urls`);
   const query = signed ? '?' + play.query : '';
-  const pushRow = urlRow('Push', push.url, { id: 'push-url' });
-  const pushPanel = h('div', { class: 'panel' }, h('h2', { text: 'Publish' }), pushRow,
-    h('p', { class: 'hint', text: `Signed; valid until ${formatDate(push.expiresAt)}.` }),
-    h('h3', { text: 'OBS settings' }),
-    h('table', { class: 'obs' }, h('tbody', {},
-      h('tr', {}, h('th', { text: 'Service' }), h('td', { text: 'Custom…' })),
-      h('tr', {}, h('th', { text: 'Server' }), h('td', {}, h('code', { id: 'obs-server', text: push.server }))),
-      h('tr', {}, h('th', { text: 'Stream key' }), h('td', {}, h('code', { id: 'obs-key', text: push.streamKey }))),
-      h('tr', {}, h('th', { text: 'Output' }), h('td', { text: 'x264 or hardware H.264, CBR, keyframe interval 2 s, profile high, no B-frames for the lowest latency; AAC 128 kbit/s 48 kHz.' })))),
+  const pushRow = push && urlRow('Push', push.url, { id: 'push-url' });
+  const pushPanel = h('div', { class: 'panel' }, h('h2', { text: 'Publish' }),
+    push ? [pushRow, h('p', { class: 'hint', text: `Signed; valid until ${formatDate(push.expiresAt)}.` }),
+      h('h3', { text: 'OBS settings' }),
+      h('table', { class: 'obs' }, h('tbody', {},
+        h('tr', {}, h('th', { text: 'Service' }), h('td', { text: 'Custom…' })),
+        h('tr', {}, h('th', { text: 'Server' }), h('td', {}, h('code', { id: 'obs-server', text: push.server }))),
+        h('tr', {}, h('th', { text: 'Stream key' }), h('td', {}, h('code', { id: 'obs-key', text: push.streamKey }))),
+        h('tr', {}, h('th', { text: 'Output' }), h('td', { text: 'x264 or hardware H.264, CBR, keyframe interval 2 s, profile high, no B-frames for the lowest latency; AAC 128 kbit/s 48 kHz.' }))))]
+      : h('p', { class: 'muted', id: 'push-hidden', text: 'Push URLs are credentials: sign in with a read-write key to see them.' }),
     h('div', { class: 'row', style: 'margin-top:12px' },
       h('button', { type: 'button', class: 'ghost', id: 'kick', disabled: !canWrite(), text: 'Stop the publisher', onclick: async () => {
         try { await api('DELETE', `/streams/${channel.id}`); toast('Publisher stopped'); } catch (error) { toast(error.status === 404 ? 'Nobody is publishing.' : error.message); }
@@ -497,10 +499,11 @@ async function renderOverview(state, content) {
   const playPanel = h('div', { class: 'panel' }, h('h2', { text: 'Play' }),
     Object.keys(urls).length ? Object.entries(urls).map(([name, url]) => urlRow(name.toUpperCase(), url, { id: `play-${name}` }))
       : h('p', { class: 'muted', text: 'No outputs are enabled.' }),
-    signed && h('p', { class: 'hint', text: `Signed play URLs, valid until ${formatDate(play.expiresAt)}.` }));
+    signed && h('p', { class: 'hint', text: `Signed play URLs, valid until ${formatDate(play.expiresAt)}.` }),
+    channel.playback.signedUrls && !signed && h('p', { class: 'hint', text: 'This channel needs signed play URLs; minting them needs a read-write key.' }));
   content.append(h('div', { class: 'grid' }, pushPanel, playPanel),
     h('div', { class: 'grid' }, previewPanel(channel, query), statsPanel(channel, query)));
-  pushRow.showQR();
+  pushRow?.showQR();
 }
 
 function previewPanel(channel, query) {
@@ -670,6 +673,7 @@ function renderRelays(state, content) {
   });
   content.append(h('div', { class: 'panel' }, h('h2', { text: 'Relay to other platforms' }),
     h('p', { class: 'hint', text: 'Each enabled rtmp:// or rtmps:// destination gets the stream while it is live.' }),
+    session.scope !== 'admin' && h('p', { class: 'hint', text: 'Stream keys show as …redacted to keys below admin; a destination left as it is keeps its key.' }),
     list, error,
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'ghost', text: 'Add a destination', onclick: () => addRow() }),
       h('button', { type: 'button', id: 'relays-save', disabled: !canWrite(), text: 'Save', onclick: async () => {
