@@ -184,6 +184,12 @@ extension EndToEnd {
         @Test func publishersOfAChannelThatNoLongerAdmitsThemAreStopped() throws {
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
             defer { server.stop() }
+            // The data dir holds every channel's push secret: the server's user only.
+            let mode = { (path: String) in
+                ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? NSNumber)?.intValue ?? -1
+            }
+            #expect(mode(server.dataDirectory) == 0o700)
+            #expect(mode(server.dataDirectory + "/sluice.sqlite") == 0o600)
             let api = API()
             for change in [#"{"enabled":false}"#, "rotate", "delete"] {
                 let created = try api.api(server, "POST", "/api/v1/channels", #"{"name":"kick","outputs":{"flv":true}}"#)
