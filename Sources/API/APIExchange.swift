@@ -38,6 +38,9 @@ public struct APIResponse: Sendable {
     public var body: ByteBuffer?
     /// Server-sent events that follow the head instead of a body.
     public var events: EventFeed?
+    /// A stored file (an asset-store location) sent after the head instead of a body: from
+    /// disk with `sendfile` (byte ranges from the request's `Range`), never read into memory.
+    public var storedFile: String?
     /// A failure inside the server this answers, for the router to log under its request id.
     var failure: APIError?
 

@@ -87,16 +87,14 @@ public struct AssetsAPI: Sendable {
         if let direct = store.downloadURL(for: asset.location) {
             return APIResponse(status: .found, headers: ["Location": direct])
         }
-        guard let bytes = try await store.get(asset.location) else {
+        guard try await store.localFile(asset.location) != nil else {
             throw APIError(.notFound, code: "asset_missing", message: "Asset \(id) is listed but its file is gone.")
         }
-        let headers = HTTPHeaders([("Content-Type", asset.contentType), ("Accept-Ranges", "bytes"),
+        let headers = HTTPHeaders([("Content-Type", asset.contentType), ("Cache-Control", "private, max-age=3600"),
                                    ("Content-Disposition", "attachment; filename=\"\(asset.location.split(separator: "/").last ?? "")\"")])
-        let body = ByteBuffer(bytes: bytes)
-        if let range = request.headers.first(name: "Range") {
-            return PackagedPlayback.ranged(body, range: range, headers: headers)
-        }
-        return APIResponse(status: .ok, headers: headers, body: body)
+        var response = APIResponse(status: .ok, headers: headers)
+        response.storedFile = asset.location
+        return response
     }
 
     private func existing(_ id: String) async throws -> Asset {

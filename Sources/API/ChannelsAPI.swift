@@ -269,7 +269,7 @@ public struct ChannelsAPI: Sendable {
     // MARK: Destination policy
 
     /// A 400 naming each URL field whose host the destination policy refuses as written.
-    private func checkDestinations(of channel: StreamChannel) throws(APIError) {
+    func checkDestinations(of channel: StreamChannel) throws(APIError) {
         let refused = channel.destinationErrors(policy: destinations)
         guard refused.isEmpty else {
             throw APIError(.badRequest, code: "invalid_fields", message: "Some destinations are refused by the destination policy.",

@@ -37,7 +37,9 @@ extension HTTPHandler {
                 if isPlaylist {
                     handler.answerVODPlaylist(location, carrying: carried, context: context)
                 } else {
-                    handler.answerStoredFile(location, contentType: "video/mp2t", context: context)
+                    handler.answerStoredFile(location, headers: ["Content-Type": "video/mp2t",
+                                                                 "Cache-Control": "public, max-age=31536000, immutable"],
+                                             context: context)
                 }
             }
         }
@@ -67,7 +69,7 @@ extension HTTPHandler {
 
     /// A stored file from disk (one byte range when asked, sent with `sendfile`) or a redirect
     /// to the object store's own URL.
-    func answerStoredFile(_ location: String, contentType: String, context: ChannelHandlerContext) {
+    func answerStoredFile(_ location: String, headers: HTTPHeaders, context: ChannelHandlerContext) {
         typealias Opened = (source: StoredFileSource, file: NIOFileHandle?, region: FileRegion?)?
         let lookup = context.eventLoop.makePromise(of: StoredFileSource?.self)
         let recorded = recorded
@@ -93,7 +95,7 @@ extension HTTPHandler {
             case (.redirect(let url), _, _)?:
                 handler.send(.found, body: nil, extraHeaders: ["Location": url, "Cache-Control": "no-store"], context: context)
             case (_, let file?, let region?)?:
-                handler.sendFile(file, region: region, contentType: contentType, context: context)
+                handler.sendFile(file, region: region, headers: headers, context: context)
             default:
                 let failure = APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed.")
                 handler.send(failure.status, body: failure.body, context: context)
@@ -110,10 +112,11 @@ extension HTTPHandler {
 
     /// Writes the head, the file (or its one asked-for range) and the end; closes the file
     /// when the write is done.
-    private func sendFile(_ file: NIOFileHandle, region whole: FileRegion, contentType: String, context: ChannelHandlerContext) {
+    private func sendFile(_ file: NIOFileHandle, region whole: FileRegion, headers given: HTTPHeaders,
+                          context: ChannelHandlerContext) {
         let size = whole.readableBytes
-        var headers: HTTPHeaders = ["Content-Type": contentType, "Accept-Ranges": "bytes",
-                                    "Cache-Control": "public, max-age=31536000, immutable"]
+        var headers = given
+        headers.replaceOrAdd(name: "Accept-Ranges", value: "bytes")
         var status = HTTPResponseStatus.ok
         var region = whole
         if let range = head?.headers.first(name: "Range") {

@@ -312,6 +312,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.startEvents(events, headers: response.headers, context: context)
                 return
             }
+            if let location = response.storedFile, response.status == .ok {
+                handler.answerStoredFile(location, headers: response.headers, context: context)
+                return
+            }
             handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()

@@ -27,7 +27,9 @@ struct PackagedPlayback: Sendable {
         do {
             request = try PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
         } catch {
-            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive", message: "\(error)")))
+            // The client's own text is not echoed back.
+            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive",
+                message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part or _HLS_skip).")))
         }
         return package.respond(to: resource, request: request, eventLoop: eventLoop).map { [packager] response in
             let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)

@@ -19,6 +19,7 @@ extension ChannelsAPI {
             case (.POST, 1):
                 try requireJSON(request)
                 let channel = try Self.applySeed(request, to: StreamChannel(name: "", createdAt: now()), stored: nil)
+                try checkDestinations(of: channel)
                 let created = try await store.create(channel, pushSecret: makeSecret())
                 announce(.created(created))
                 return .json(try await seedRecord(created, scope: scope), status: .created)
@@ -39,6 +40,7 @@ extension ChannelsAPI {
         case .PUT:
             try requireJSON(request)
             let changed = try Self.applySeed(request, to: channel, stored: channel)
+            try checkDestinations(of: changed)
             let updated = try await store.update(changed, ifRevision: channel.revision)
             announce(.updated(updated))
             return .json(try await seedRecord(updated, scope: scope))

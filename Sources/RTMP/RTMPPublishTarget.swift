@@ -31,7 +31,8 @@ public struct RTMPPublishTarget: Sendable, Hashable, CustomStringConvertible {
         "\(secure ? "rtmps" : "rtmp")://\(host):\(port)/\(app)"
     }
 
+    /// The destination without any of the stream key: shown to every API scope and logged.
     public var description: String {
-        "\(tcURL)/\(streamName.prefix(2))…"
+        "\(tcURL)/…"
     }
 }

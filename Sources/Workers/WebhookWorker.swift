@@ -223,7 +223,8 @@ public final class WebhookWorker: Service, Sendable {
     private func park(_ job: Job, url: String, attempts: Int, error: String) {
         logger.warning("webhook not delivered; parked", metadata: ["event": "\(job.eventType)", "stream": "\(job.streamID)",
                                                                   "attempts": "\(attempts)", "error": "\(error)"])
-        let letter = WebhookDeadLetter(url: url, eventType: job.eventType, eventID: job.eventID, streamID: job.streamID,
+        // The topic is read by every worker and by audits: the receiver only, never its tokens.
+        let letter = WebhookDeadLetter(url: ChannelRedaction.webhookURL(url), eventType: job.eventType, eventID: job.eventID, streamID: job.streamID,
                                        attempts: attempts, lastError: error, body: String(decoding: job.body, as: UTF8.self))
         do {
             try bus.publish(BusRecord(key: job.streamID, value: .webhookDeadLetter(letter)), to: .webhookDeadLetter)

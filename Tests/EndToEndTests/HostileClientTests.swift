@@ -128,7 +128,7 @@ extension EndToEnd {
             let api = API()
             let created = try api.api(server, "POST", "/api/v1/channels", #"""
                 {"name":"gated","outputs":{"flv":true,"hls":true,"llhls":true,"dash":true},"hls":{"segmentSeconds":1},
-                 "record":{"vod":{"enabled":true},"snapshots":{"enabled":true,"intervalSeconds":2}},
+                 "record":{"vod":{"enabled":true,"segmentSeconds":10},"snapshots":{"enabled":true,"intervalSeconds":2}},
                  "admissionURL":"http://127.0.0.1:\#(try #require(port))/pass"}
                 """#)
             try #require(created.status == 201, "\(created.body)")
@@ -179,6 +179,34 @@ extension EndToEnd {
             let seen = try Tools.probeResult(probe, timeout: 60)
             #expect(seen.video?.codec_name == "h264" && seen.videoSeconds >= 2, "\(seen.videoSeconds) s")
             #expect(try status("\(base)/snapshot.jpg?pass=yes") != 403)
+
+            // The VOD recording of the session plays under the same rules, sent from its file.
+            let root = "http://127.0.0.1:\(server.httpPort)"
+            var session: String?
+            for _ in 0..<40 where session == nil {
+                let listed = try api.api(server, "GET", "/api/v1/assets?channel=\(id)&kind=vod-playlist")
+                session = (listed.body["items"] as? [[String: Any]])?.first?["sessionId"] as? String
+                if session == nil { usleep(500_000) }
+            }
+            let vod = "\(root)/vod/\(try #require(session))/index.m3u8"
+            #expect(try status(vod) == 403 && status(vod + "?pass=no") == 403)
+            let admitted = try Tools.run("curl", ["-s", "-L", "--max-time", "5", vod + "?pass=yes"], timeout: 10).output
+            let segment = try #require(admitted.split(separator: "\n").first { $0.hasSuffix(".ts") || $0.contains(".ts?") })
+            #expect(segment.contains("adm="), "\(admitted)")
+            let segmentURL = "\(root)/vod/\(session!)/\(segment)"
+            #expect(try status(segmentURL) == 200)
+            #expect(try status("\(root)/vod/\(session!)/\(segment.prefix { $0 != "?" })") == 403)
+            let ranged = try Tools.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Range: bytes=188-375", "--max-time", "5",
+                                                segmentURL], timeout: 10).output
+            #expect(ranged.hasPrefix("HTTP/1.1 206") && ranged.contains("Content-Length: 188"), "\(ranged)")
+            // An asset's bytes through the API come from the file too, ranges included.
+            let snapshots = try api.api(server, "GET", "/api/v1/assets?channel=\(id)&kind=snapshot")
+            let snapshot = try #require((snapshots.body["items"] as? [[String: Any]])?.first)
+            let content = try Tools.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer \(API.adminKey)",
+                                                 "-H", "Range: bytes=0-1", "--max-time", "5",
+                                                 "\(root)/api/v1/assets/\(try #require(snapshot["id"] as? String))/content"],
+                                        timeout: 10).output
+            #expect(content.hasPrefix("HTTP/1.1 206") && content.contains("Content-Range: bytes 0-1/"), "\(content)")
         }
 
         @Test func publishersOfAChannelThatNoLongerAdmitsThemAreStopped() throws {
