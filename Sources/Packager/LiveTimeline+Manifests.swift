@@ -66,7 +66,7 @@ extension LiveTimeline {
                      size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
                      initialization: template + "init.mp4", media: template + "$Number$.m4s",
                      startNumber: first.mediaSequence,
-                     presentationTimeOffset: UInt64(max(0, first.sessionAnchor.dts)) * UInt64(track.timescale) / 1000,
+                     presentationTimeOffset: UInt64(milliseconds: first.sessionAnchor.dts, timescale: track.timescale),
                      timeline: timeline)
     }
 

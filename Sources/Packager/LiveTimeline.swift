@@ -50,6 +50,14 @@ struct LiveTimeline: Sendable {
     private var nextMediaSequence = 0
     private var discontinuities = 0
     private var nextIsDiscontinuity = false
+    /// Each track's media time, from its publisher's untrusted timestamps.
+    private var clocks: [TrackKind: MediaClock] = [:]
+    /// Bytes taken in since the last part cut and segment cut (all tracks, each frame's payload
+    /// plus `PackagingConfiguration.frameOverhead`), and driver frames in a row at which its
+    /// media time stood still: what forces cuts when media time does not.
+    private var intake = (part: 0, segment: 0, stalledFrames: 0)
+    /// The driver's latest media time, ms.
+    private var driverTime: Int64 = 0
 
     init(configuration: PackagingConfiguration) {
         self.configuration = configuration
@@ -69,6 +77,7 @@ struct LiveTimeline: Sendable {
         tracks = TrackSet(sessionID: sessionID)
         anchor = nil
         videoClock = (0, 0, 0)
+        clocks = [:]
     }
 
     /// Ends the current session: its last parts and segments are closed with what they have.
@@ -117,11 +126,13 @@ struct LiveTimeline: Sendable {
             let info = try VideoTagInfo(body: frame.payload)
             guard info.isCodedFrame, let data = frame.payload.getSlice(
                 at: frame.payload.readerIndex + info.dataOffset, length: frame.payload.readableBytes - info.dataOffset) else { return }
-            takeVideo(HeldFrame(dts: frame.dts, pts: frame.pts, isKeyframe: frame.isKeyframe, data: data), arrival: arrival)
+            let dts = clocks[.video, default: MediaClock()].time(of: frame.dts)
+            let pts = dts + MediaClock.compositionOffset(pts: frame.pts, dts: frame.dts)
+            takeVideo(HeldFrame(dts: dts, pts: pts, isKeyframe: frame.isKeyframe, data: data), arrival: arrival)
         case .audio:
             guard let data = frame.payload.getSlice(at: frame.payload.readerIndex + 2, length: frame.payload.readableBytes - 2),
                   data.readableBytes > 0 else { return }
-            takeAudio(data, dts: frame.dts, arrival: arrival)
+            takeAudio(data, dts: clocks[.audio, default: MediaClock()].time(of: frame.dts), arrival: arrival)
         }
     }
 
@@ -156,6 +167,8 @@ struct LiveTimeline: Sendable {
         muxer = MPEGTSMuxer(video: tracks.tsVideoStream, hasAudio: tracks.audio != nil)
         partStart = dts
         segmentStart = dts
+        driverTime = dts
+        intake = (0, 0, 0)
         openSegment()
     }
 
@@ -165,6 +178,7 @@ struct LiveTimeline: Sendable {
             start(at: frame.dts, arrival: arrival)
         }
         guard lanes[.video] != nil else { return }
+        noteDriverTime(frame.dts)
         if videoClock.frames == 0 || videoClock.first > frame.dts { videoClock = (frame.dts, frame.dts, 0) }
         videoClock.last = frame.dts
         videoClock.frames += 1
@@ -186,14 +200,17 @@ struct LiveTimeline: Sendable {
         }
         guard let lane = lanes[.audio], let config = tracks?.aac else { return }
         if driver == .audio {
+            noteDriverTime(dts)
             if !lane.isEmpty { decideBoundary(at: dts, isRandomAccess: true) }
         } else {
+            if let startsSegment = dueForcedCut(), !lane.isEmpty { forceCut(startsSegment: startsSegment) }
             while let boundary = followerBoundaries.first, dts >= boundary.time {
                 followerBoundaries.removeFirst()
                 close(.audio, endsSegment: boundary.startsSegment)
             }
         }
         lanes[.audio]!.add(FMP4Sample(duration: UInt32(AACConfiguration.samplesPerFrame), isSync: true, data: data), dts: dts)
+        noteIntake(data.readableBytes)
         noteStart(of: .audio)
         writeTSAudio(data, dts: dts, config: config)
     }
@@ -202,6 +219,7 @@ struct LiveTimeline: Sendable {
         let sample = FMP4Sample(duration: UInt32(clamping: duration * 90), compositionOffset: Int32(clamping: (frame.pts - frame.dts) * 90),
                                 isSync: frame.isKeyframe, data: frame.data)
         lanes[.video]?.add(sample, dts: frame.dts)
+        noteIntake(frame.data.readableBytes)
         noteStart(of: .video)
     }
 
@@ -222,6 +240,10 @@ struct LiveTimeline: Sendable {
 
     /// Called by the driver track at each of its frames, before that frame joins a part.
     private mutating func decideBoundary(at time: Int64, isRandomAccess: Bool) {
+        if let startsSegment = dueForcedCut() {
+            forceCut(startsSegment: startsSegment)
+            return
+        }
         let segmentTarget = Int64(configuration.segmentSeconds * 1000)
         let partTarget = Int64(configuration.partSeconds * 1000)
         // Timestamps are whole milliseconds, so frame intervals jitter by one: a keyframe due
@@ -233,8 +255,55 @@ struct LiveTimeline: Sendable {
         close(driver, endsSegment: startsSegment)
         if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: startsSegment)) }
         partStart = time
+        intake.part = 0
         if startsSegment {
             segmentStart = time
+            intake.segment = 0
+            intake.stalledFrames = 0
+            openSegment()
+        }
+    }
+
+    // MARK: Bounds
+
+    private mutating func noteIntake(_ payloadBytes: Int) {
+        let cost = payloadBytes + PackagingConfiguration.frameOverhead
+        intake.part += cost
+        intake.segment += cost
+    }
+
+    /// Counts driver frames whose media time did not move past the newest one.
+    private mutating func noteDriverTime(_ time: Int64) {
+        if time > driverTime {
+            driverTime = time
+            intake.stalledFrames = 0
+        } else {
+            intake.stalledFrames += 1
+        }
+    }
+
+    /// A cut the bounds force whatever the media time says (frozen, backwards or flooding
+    /// timestamps): nil when none is due, else whether it starts a segment.
+    private func dueForcedCut() -> Bool? {
+        if intake.segment >= configuration.maxSegmentBytes || intake.stalledFrames >= configuration.maxStalledFrames { return true }
+        return intake.part >= configuration.maxPartBytes ? false : nil
+    }
+
+    /// Cuts every track now. Followers close here rather than when their media reaches the
+    /// cut's time, which a frozen or runaway follower clock might never do.
+    private mutating func forceCut(startsSegment: Bool) {
+        close(driver, endsSegment: startsSegment)
+        for kind in lanes.keys where kind != driver {
+            for boundary in followerBoundaries { close(kind, endsSegment: boundary.startsSegment) }
+            close(kind, endsSegment: startsSegment)
+        }
+        followerBoundaries = []
+        partStart = driverTime
+        intake.part = 0
+        if startsSegment {
+            segmentStart = driverTime
+            intake.segment = 0
+            intake.stalledFrames = 0
             openSegment()
         }
     }
@@ -271,6 +340,7 @@ struct LiveTimeline: Sendable {
         if endsSegment, kind == driver {
             targetDuration = max(targetDuration, Int(segments[index].duration.rounded()))
         }
+        evict()
     }
 
     private mutating func noteStart(of kind: TrackKind) {
@@ -302,7 +372,9 @@ struct LiveTimeline: Sendable {
     }
 
     private func index(of mediaSequence: Int) -> Int? {
-        guard let first = segments.first?.mediaSequence else { return nil }
+        // Numbers count up from 0, so once `mediaSequence` is at least the first the difference
+        // cannot overflow, whatever a request asked for.
+        guard let first = segments.first?.mediaSequence, mediaSequence >= first else { return nil }
         let index = mediaSequence - first
         return segments.indices.contains(index) ? index : nil
     }
@@ -311,12 +383,27 @@ struct LiveTimeline: Sendable {
         let complete = segments.filter(\.isComplete).count
         let excess = complete - configuration.retainedSegments
         if excess > 0, segments.prefix(excess).allSatisfy(\.isComplete) { segments.removeFirst(excess) }
+        // Then by bytes: the oldest finished segments go while the window holds more than leaves
+        // room for the part being filled (its samples and their MPEG-TS); the newest finished
+        // segment stays, so playlists always have one to list.
+        var held = segments.reduce(0) { $0 + $1.heldBytes }
+        while held > configuration.maxWindowBytes - 2 * configuration.maxPartBytes, segments.first?.isComplete == true,
+              segments.dropFirst().contains(where: \.isComplete) {
+            held -= segments.removeFirst().heldBytes
+        }
     }
 
     // MARK: Reading
 
     /// The segment numbered `mediaSequence`, if still kept.
     func segment(_ mediaSequence: Int) -> SegmentRecord? { index(of: mediaSequence).map { segments[$0] } }
+
+    /// Bytes the timeline keeps: every kept segment's, the samples of the open parts and the
+    /// video frame waiting for its successor.
+    var heldBytes: Int {
+        segments.reduce(0) { $0 + $1.heldBytes } + lanes.values.reduce(0) { $0 + $1.pendingBytes }
+            + (held?.data.readableBytes ?? 0)
+    }
 
     /// Where `kind` is now: the segment it is filling and how many of its parts are done.
     func position(of kind: TrackKind) -> (mediaSequence: Int, completedParts: Int)? {

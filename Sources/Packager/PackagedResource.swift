@@ -32,10 +32,12 @@ public enum PackagedResource: Hashable, Sendable {
             }
         case 2 where path[0] == "ts":
             guard path[1].hasSuffix(".ts") else { return nil }
-            let parts = path[1].dropLast(3).split(separator: "-", maxSplits: 2)
-            guard parts.count >= 2, let sequence = Int(parts[parts.count - 1]) else { return nil }
-            self = .tsSegment(session: parts.dropLast().joined(separator: "-"), mediaSequence: sequence)
+            let name = path[1].dropLast(3)
+            guard let dash = name.lastIndex(of: "-"), Self.isSessionName(name[..<dash]),
+                  let sequence = SegmentNumber(parsing: name[name.index(after: dash)...]) else { return nil }
+            self = .tsSegment(session: String(name[..<dash]), mediaSequence: sequence.value)
         case 3 where path[0] == "cmaf":
+            guard Self.isSessionName(path[1]) else { return nil }
             self.init(cmafSession: String(path[1]), file: path[2])
         default:
             return nil
@@ -50,16 +52,41 @@ public enum PackagedResource: Hashable, Sendable {
             return
         }
         guard rest.hasSuffix(".m4s") else { return nil }
-        let numbers = rest.dropLast(4).split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        let numbers = rest.dropLast(4).split(separator: ".", omittingEmptySubsequences: false).map(SegmentNumber.init(parsing:))
         switch numbers.count {
         case 1:
             guard let sequence = numbers[0] else { return nil }
-            self = .cmafSegment(session: session, track: track, mediaSequence: sequence)
+            self = .cmafSegment(session: session, track: track, mediaSequence: sequence.value)
         case 2:
             guard let sequence = numbers[0], let part = numbers[1] else { return nil }
-            self = .cmafPart(session: session, track: track, mediaSequence: sequence, part: part)
+            self = .cmafPart(session: session, track: track, mediaSequence: sequence.value, part: part.value)
         default:
             return nil
+        }
+    }
+
+    /// A session as names carry it (`TrackSet.name`): sixteen lowercase hex digits, then
+    /// `-{n}` after re-initialisations.
+    static func isSessionName(_ text: Substring) -> Bool {
+        let id = text.prefix(16)
+        guard id.utf8.count == 16, id.utf8.allSatisfy({ Self.lowercaseHex.contains($0) }) else { return false }
+        let epoch = text.dropFirst(16)
+        guard let dash = epoch.first else { return true }
+        return dash == "-" && (SegmentNumber(parsing: epoch.dropFirst()).map { $0.rawValue > 0 } ?? false)
+    }
+
+    private static let lowercaseHex = Set("0123456789abcdef".utf8)
+
+    /// Whether every number in the resource is one a name could carry (0…UInt32.max); values made
+    /// in code can be anything.
+    var numbersAreInRange: Bool {
+        switch self {
+        case .tsSegment(_, let sequence), .cmafSegment(_, _, let sequence):
+            return SegmentNumber.isInRange(sequence)
+        case .cmafPart(_, _, let sequence, let part):
+            return SegmentNumber.isInRange(sequence) && SegmentNumber.isInRange(part)
+        case .classicPlaylist, .llhlsMultivariant, .llhlsMedia, .dashManifest, .initSegment:
+            return true
         }
     }
 

@@ -16,9 +16,30 @@ public struct PackagingConfiguration: Sendable, Hashable {
     /// The rendition packaged at the stream's own URLs in place of its source (a watermarked
     /// copy); empty for the source itself.
     public var sourceRendition: String
+    /// Bytes the part being filled may take in, all tracks together, before it is closed early.
+    /// A frame counts its payload plus `frameOverhead`. Default 2 MiB (a 0.5 s part at 33 Mbit/s).
+    public var maxPartBytes: Int
+    /// Bytes the segment being filled may take in before a new one starts at the next frame,
+    /// keyframe or not. Default 16 MiB (a 2 s segment at 67 Mbit/s); at least `maxPartBytes`.
+    public var maxSegmentBytes: Int
+    /// Bytes the stream's packaging may hold: every kept segment (MPEG-TS, CMAF parts and whole
+    /// CMAF segments) and the part being filled, give or take the frame being taken; past it the
+    /// oldest finished segments go before `retainedSegments` says. Default 256 MiB; at least
+    /// 8 × `maxSegmentBytes`, so the newest finished segment and the open one always fit.
+    public var maxWindowBytes: Int
+    /// Frames in a row of the track that decides cuts (video, or audio without video) whose media
+    /// time did not move forward; reaching it starts a new segment. Default 300 (10 s at 30 fps).
+    /// Frozen or backwards timestamps would otherwise keep one part open forever.
+    public var maxStalledFrames: Int
+
+    /// What a frame costs against the byte bounds beyond its payload: its sample entry, its
+    /// `trun` line and the MPEG-TS packet and PES header it starts. Bounds floods of tiny frames.
+    static let frameOverhead = 256
 
     public init(segmentSeconds: Double = 2, listSize: Int = 6, partSeconds: Double = 0.5,
-                hls: Bool = true, llhls: Bool = true, dash: Bool = true, sourceRendition: String = "") {
+                hls: Bool = true, llhls: Bool = true, dash: Bool = true, sourceRendition: String = "",
+                maxPartBytes: Int = 2 << 20, maxSegmentBytes: Int = 16 << 20, maxWindowBytes: Int = 256 << 20,
+                maxStalledFrames: Int = 300) {
         self.segmentSeconds = max(0.5, segmentSeconds)
         self.listSize = max(2, listSize)
         self.partSeconds = min(max(0.1, partSeconds), self.segmentSeconds)
@@ -26,6 +47,10 @@ public struct PackagingConfiguration: Sendable, Hashable {
         self.llhls = llhls
         self.dash = dash
         self.sourceRendition = sourceRendition
+        self.maxPartBytes = min(max(Self.frameOverhead, maxPartBytes), 1 << 40)
+        self.maxSegmentBytes = min(max(self.maxPartBytes, maxSegmentBytes), 1 << 40)
+        self.maxWindowBytes = min(max(8 * self.maxSegmentBytes, maxWindowBytes), 1 << 50)
+        self.maxStalledFrames = max(2, maxStalledFrames)
     }
 
     /// How a transcoded rendition is packaged: as the stream, and always as classic HLS, which

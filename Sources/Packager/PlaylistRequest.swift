@@ -12,7 +12,8 @@ public struct PlaylistRequest: Sendable, Hashable {
     }
 
     /// Reads the directives from a query string; other parameters (tokens) are ignored.
-    /// Throws for values that are not numbers and for `_HLS_part` without `_HLS_msn` (§6.2.5.2).
+    /// Throws for values that are not decimal numbers in 0…UInt32.max (`SegmentNumber`) and for
+    /// `_HLS_part` without `_HLS_msn` (§6.2.5.2).
     public init(query: Substring?) throws {
         self.init()
         for pair in (query ?? "").split(separator: "&") {
@@ -20,11 +21,11 @@ public struct PlaylistRequest: Sendable, Hashable {
             let value = field.count == 2 ? field[1] : ""
             switch field[0] {
             case "_HLS_msn":
-                guard let number = Int(value), number >= 0 else { throw PackagerError.badDirective("_HLS_msn=\(value)") }
-                mediaSequence = number
+                guard let number = SegmentNumber(parsing: value) else { throw PackagerError.badDirective("_HLS_msn=\(value.prefix(32))") }
+                mediaSequence = number.value
             case "_HLS_part":
-                guard let number = Int(value), number >= 0 else { throw PackagerError.badDirective("_HLS_part=\(value)") }
-                part = number
+                guard let number = SegmentNumber(parsing: value) else { throw PackagerError.badDirective("_HLS_part=\(value.prefix(32))") }
+                part = number.value
             case "_HLS_skip":
                 skip = value == "YES" || value == "v2"
             default:
@@ -35,6 +36,12 @@ public struct PlaylistRequest: Sendable, Hashable {
     }
 
     public var blocks: Bool { mediaSequence != nil }
+
+    /// Whether the directives are ones a query could carry (0…UInt32.max); values made in code
+    /// can be anything.
+    var numbersAreInRange: Bool {
+        (mediaSequence.map(SegmentNumber.isInRange) ?? true) && (part.map(SegmentNumber.isInRange) ?? true)
+    }
 }
 
 /// Why a packaged resource could not be served.

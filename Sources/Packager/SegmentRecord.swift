@@ -41,6 +41,12 @@ struct SegmentRecord: Sendable {
     /// The duration playlists list: the video's when there is video.
     var duration: Double { duration(kinds.first ?? .video) }
 
+    /// Bytes the segment keeps in memory: MPEG-TS, CMAF parts and whole CMAF segments.
+    var heldBytes: Int {
+        ts.readableBytes + parts.values.joined().reduce(0) { $0 + $1.bytes.readableBytes }
+            + cmaf.values.reduce(0) { $0 + $1.readableBytes }
+    }
+
     /// The finished segment of `kind`, its parts back to back.
     func cmafBytes(_ kind: TrackKind) -> ByteBuffer? { cmaf[kind] }
 

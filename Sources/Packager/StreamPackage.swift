@@ -94,6 +94,12 @@ public final class StreamPackage: Sendable {
     /// hints, when what they ask for exists (at most `timeout`).
     public func respond(to resource: PackagedResource, request: PlaylistRequest, eventLoop: any EventLoop,
                         timeout: TimeAmount? = nil) -> EventLoopFuture<PackagedResponse> {
+        // Parsed names and queries are in range already; values made in code are checked here
+        // so none reaches the timeline's arithmetic.
+        guard resource.numbersAreInRange else { return eventLoop.makeSucceededFuture(.notFound) }
+        guard request.numbersAreInRange else {
+            return eventLoop.makeSucceededFuture(.tooFarAhead("_HLS_msn or _HLS_part outside 0…\(UInt32.max)"))
+        }
         let promise = eventLoop.makePromise(of: PackagedResponse.self)
         let immediate: PackagedResponse? = state.withLockedValue { state in
             switch Self.readiness(resource, request, state.timeline) {

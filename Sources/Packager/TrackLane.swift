@@ -35,15 +35,17 @@ struct TrackLane: Sendable {
     }
 
     var isEmpty: Bool { samples.isEmpty }
+    /// Payload bytes of the samples waiting for the part to close.
+    var pendingBytes: Int { samples.reduce(0) { $0 + $1.data.readableBytes } }
     var firstSampleIsSync: Bool { samples.first?.isSync ?? false }
 
     /// Decode time of the part being filled (or of the next sample), in the track's timescale.
     var partStartTime: UInt64 { baseTime ?? clock ?? 0 }
 
-    /// Adds a sample decoded at `dts` milliseconds. Audio runs on its own sample clock, resynced
+    /// Adds a sample decoded at `dts` milliseconds (a `MediaClock` time). Audio runs on its own sample clock, resynced
     /// only on gaps, so AAC frames stay exactly 1024 samples apart.
     mutating func add(_ sample: FMP4Sample, dts: Int64) {
-        let ideal = UInt64(max(0, dts)) * UInt64(track.timescale) / 1000
+        let ideal = UInt64(milliseconds: dts, timescale: track.timescale)
         if let expected = clock, expected.distance(to: ideal).magnitude <= 2 * UInt64(max(sample.duration, 1)) {
             baseTime = baseTime ?? expected
         } else {

@@ -12,7 +12,11 @@ import Testing
         #expect(resource.relativePath == path)
     }
 
-    @Test(arguments: ["live.m3u", "ts/abc.ts", "cmaf/x/subtitle-1.m4s", "cmaf/x/video-1.2.3.m4s", "cmaf/x/video-a.m4s", "a/b/c/d"])
+    @Test(arguments: ["live.m3u", "ts/abc.ts", "cmaf/x/subtitle-1.m4s", "cmaf/x/video-1.2.3.m4s", "cmaf/x/video-a.m4s", "a/b/c/d",
+                      "cmaf/00000000000000ab/video--9223372036854775808.m4s", "cmaf/00000000000000ab/video-4294967296.m4s",
+                      "cmaf/00000000000000ab/video-1.-1.m4s", "cmaf/00000000000000ab/video-01.m4s", "ts/00000000000000ab--1.ts",
+                      "ts/00000000000000ab-1--9223372036854775808.ts", "cmaf/00000000000000AB/video-1.m4s",
+                      "cmaf/00000000000000ab-0/video-1.m4s", "cmaf/00000000000000ab-x/video-1.m4s", "ts/ab-12.ts"])
     func rejectsOtherNames(_ path: String) {
         #expect(PackagedResource(path: path.split(separator: "/")) == nil)
     }

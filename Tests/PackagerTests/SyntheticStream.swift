@@ -59,6 +59,24 @@ struct SyntheticStream {
         }
     }
 
+    /// One coded frame at the given times (a hostile publisher's clock), `size` payload bytes.
+    mutating func coded(_ kind: MediaFrame.Kind, dts: Int64, pts: Int64? = nil, keyframe: Bool = false, size: Int) -> MediaFrame {
+        var frame: MediaFrame
+        if kind == .video {
+            let nal: [UInt8] = [keyframe ? 0x65 : 0x41] + Array(repeating: 0x5A, count: max(size - 10, 1))
+            let length = UInt32(nal.count)
+            let body: [UInt8] = [keyframe ? 0x17 : 0x27, 0x01, 0, 0, 0,
+                                 UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + nal
+            frame = make(.video, flags: keyframe ? .keyframe : [], codec: "avc1", dts: dts, body: body)
+        } else {
+            frame = make(.audio, codec: "aac", dts: dts, body: [0xAF, 0x01] + Array(repeating: 0x21, count: max(size - 2, 1)))
+        }
+        frame.pts = pts ?? dts
+        frame.sequence = sequence
+        sequence += 1
+        return frame
+    }
+
     private var videoHeader: [UInt8] {
         let record: [UInt8] = [1, 0x42, 0xC0, 0x1E, 0xFF, 0xE1, 0, UInt8(Self.sps.count)] + Self.sps + [1, 0, UInt8(pps.count)] + pps
         return [0x17, 0x00, 0, 0, 0] + record
