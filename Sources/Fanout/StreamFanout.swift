@@ -12,10 +12,34 @@ public final class StreamFanout: Sendable {
         public var maxViewerLag: Int64
         /// Largest GOP cached for joining viewers, bytes; a longer GOP is not cached. Default 16 MiB.
         public var maxGOPBytes: Int
+        /// FLV bytes a viewer's backlog may hold before whole GOPs are dropped. With timestamps
+        /// that stand still the lag bound never trips; this one does. Default 8 MiB.
+        public var maxViewerBytes: Int
+        /// Frames a viewer's backlog may hold before whole GOPs are dropped. Default 4096.
+        public var maxViewerFrames: Int
+        /// Most frames cached for joining viewers; a GOP with more is not cached. Default 4096
+        /// (a 30 s GOP at 60 fps with 48 kHz audio is about 3200).
+        public var maxGOPFrames: Int
 
-        public init(maxViewerLag: Int64 = 2000, maxGOPBytes: Int = 16 << 20) {
-            self.maxViewerLag = maxViewerLag
+        public init(maxViewerLag: Int64 = 2000, maxGOPBytes: Int = 16 << 20, maxViewerBytes: Int = 8 << 20,
+                    maxViewerFrames: Int = 4096, maxGOPFrames: Int = 4096) {
+            self.maxViewerLag = max(0, maxViewerLag)
             self.maxGOPBytes = maxGOPBytes
+            self.maxViewerBytes = max(1, maxViewerBytes)
+            self.maxViewerFrames = max(1, maxViewerFrames)
+            self.maxGOPFrames = maxGOPFrames
+        }
+
+        /// A joining viewer starts a whole cached GOP behind; with long GOPs that alone may
+        /// exceed the backlog bounds, so its bounds leave room for the snapshot it was given.
+        func viewerLimits(joiningWith snapshot: [PreparedFrame]) -> ViewerQueue.Limits {
+            let start = snapshot.first { !$0.isConfiguration }?.dts ?? 0
+            let cachedSpan = ViewerQueue.span(from: start, to: snapshot.last?.dts ?? start)
+            let cachedBytes = snapshot.reduce(0) { $0 + $1.flvTag.readableBytes }
+            let (duration, overflow) = cachedSpan.addingReportingOverflow(maxViewerLag / 2)
+            return ViewerQueue.Limits(duration: overflow ? .max : max(maxViewerLag, duration),
+                                      bytes: max(maxViewerBytes, cachedBytes + maxViewerBytes / 2),
+                                      frames: max(maxViewerFrames, snapshot.count + maxViewerFrames / 2))
         }
     }
 
@@ -75,7 +99,11 @@ public final class StreamFanout: Sendable {
             let prepared = PreparedFrame(frame, sequence: state.nextSequence, isRandomAccess: randomAccess)
             state.nextSequence += 1
             if frame.kind == .video, randomAccess {
-                if let last = state.lastKeyframeDTS { state.keyframeInterval = frame.dts - last }
+                if let last = state.lastKeyframeDTS {
+                    // Timestamps are the publisher's: they may stand still, go back or jump.
+                    let (interval, overflow) = frame.dts.subtractingReportingOverflow(last)
+                    if !overflow, interval > 0 { state.keyframeInterval = interval }
+                }
                 state.lastKeyframeDTS = frame.dts
             }
             state.bytesQueued += prepared.flvTag.readableBytes * state.viewers.values.reduce(0, +)
@@ -96,7 +124,7 @@ public final class StreamFanout: Sendable {
                 state.gopBytes = frame.flvTag.readableBytes
             } else if !state.gop.isEmpty {
                 state.gopBytes += frame.flvTag.readableBytes
-                if state.gopBytes > configuration.maxGOPBytes {
+                if state.gopBytes > configuration.maxGOPBytes || state.gop.count >= configuration.maxGOPFrames {
                     state.gop = []
                 } else {
                     state.gop.append(frame)
@@ -125,11 +153,7 @@ public final class StreamFanout: Sendable {
                 return (snapshot(state), state.nextSequence - 1, group, state.audioConfig != nil, state.videoConfig != nil)
             }
         guard let joined else { return nil }
-        // A joining viewer starts a whole cached GOP behind; with long GOPs that alone may exceed
-        // the lag bound, so its bound leaves room for the GOP it was given.
-        let cachedSpan = (joined.snapshot.last?.dts ?? 0) - (joined.snapshot.first { !$0.isConfiguration }?.dts ?? 0)
-        let viewer = Viewer(channel: channel, format: format,
-                            maxQueueDuration: max(configuration.maxViewerLag, cachedSpan + configuration.maxViewerLag / 2),
+        let viewer = Viewer(channel: channel, format: format, queueLimits: configuration.viewerLimits(joiningWith: joined.snapshot),
                             flusher: flusher, counters: counters, onEnd: onEnd)
         flusher.viewerCount += 1
         if format == .flv { viewer.writeRaw(FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo)) }

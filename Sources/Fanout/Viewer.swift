@@ -35,14 +35,14 @@ public final class Viewer: @unchecked Sendable {
     private(set) var isClosed = false
     private let counters: ViewerCounters
 
-    init(channel: any Channel, format: Format, maxQueueDuration: Int64, flusher: LoopFlusher,
+    init(channel: any Channel, format: Format, queueLimits: ViewerQueue.Limits, flusher: LoopFlusher,
          counters: ViewerCounters, onEnd: @escaping @Sendable () -> Void) {
         self.channel = channel
         self.format = format
         self.flusher = flusher
         self.counters = counters
         self.onEnd = onEnd
-        self.queue = ViewerQueue(maxDuration: maxQueueDuration)
+        self.queue = ViewerQueue(limits: queueLimits)
     }
 
     /// Writes raw bytes ahead of any frame (the FLV file header).

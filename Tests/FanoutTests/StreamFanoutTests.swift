@@ -135,4 +135,60 @@ import Testing
         hub.handle(MediaFrame(kind: .end, dts: 0, sessionID: 2, sequence: 1, payload: ByteBuffer()), of: stream)
         #expect(hub.fanout(for: stream) == nil)
     }
+
+    /// Frozen timestamps: media duration never grows, so the GOP cache and a stalled viewer's
+    /// backlog are bounded by frames and bytes instead.
+    @Test func frozenTimestampsKeepTheCacheAndAStalledViewerBounded() throws {
+        let hub = makeHub()
+        for frame in [TestFrames.metadata, TestFrames.videoConfig, TestFrames.audioConfig] { hub.handle(frame, of: stream) }
+        hub.handle(TestFrames.video(0), of: stream)
+        let fanout = try #require(hub.fanout(for: stream))
+        let stalled = Player(try connectedChannel())
+        let slow = try #require(fanout.attach(channel: stalled.channel, format: .flv) {})
+        _ = try stalled.tags()
+        stalled.channel.isWritable = false
+        for index in 1...10_000 {
+            var frame = TestFrames.video(index, gop: 1_000_000)
+            frame.dts = 0
+            frame.pts = 0
+            hub.handle(frame, of: stream)
+        }
+        _ = try stalled.tags()
+        let joining = Player(try connectedChannel())
+        _ = fanout.attach(channel: joining.channel, format: .flv) {}
+        let joined = try joining.tags()
+        #expect(joined.count <= 3 + 4096, "a joining viewer was sent \(joined.count) tags")
+        stalled.channel.isWritable = true
+        slow.writabilityChanged(isWritable: true)
+        let resumed = try stalled.tags()
+        #expect(resumed.count <= 4096, "a stalled viewer had \(resumed.count) frames queued")
+        #expect(hub.droppedGOPs > 0)
+    }
+
+    /// RTMP's 32-bit wrap, negative composition offsets and timestamps anywhere in Int64: every
+    /// frame still reaches viewers, and nothing traps.
+    @Test func hostileTimestampsReachViewersWithoutATrap() throws {
+        let hub = makeHub()
+        for frame in [TestFrames.metadata, TestFrames.videoConfig, TestFrames.audioConfig] { hub.handle(frame, of: stream) }
+        let fanout = try #require(hub.fanout(for: stream))
+        let watching = Player(try connectedChannel())
+        _ = try #require(fanout.attach(channel: watching.channel, format: .flv) {})
+        let stalled = Player(try connectedChannel())
+        _ = try #require(fanout.attach(channel: stalled.channel, format: .rtmp(streamID: 1)) {})
+        _ = try watching.tags()
+        stalled.channel.isWritable = false
+        let times: [(dts: Int64, pts: Int64)] = [(4_294_967_200, 4_294_967_200), (4_294_967_296 + 40, 4_294_967_296 + 20),
+                                                 (.max, .min), (.min, .max), (-1, -5_000), (.max, .max), (0, .min), (1 << 40, 0)]
+        for (index, time) in times.enumerated() {
+            var frame = TestFrames.video(index, gop: 2)
+            frame.dts = time.dts
+            frame.pts = time.pts
+            hub.handle(frame, of: stream)
+        }
+        #expect(try watching.tags().count == times.count)
+        #expect((fanout.keyframeIntervalSeconds ?? 0) >= 0)
+        let joining = Player(try connectedChannel())
+        _ = fanout.attach(channel: joining.channel, format: .flv) {}
+        #expect(try joining.tags().count >= 3)
+    }
 }

@@ -64,3 +64,38 @@ enum TestFrames {
         #expect(queue.droppedGOPs == 0)
     }
 }
+
+/// A publisher whose timestamps stand still: the queue's duration bound never trips, so bytes
+/// and frames bound it.
+@Suite struct ViewerQueueFrozenClockTests {
+    static func frozen(_ index: Int, gop: Int = 25, size: Int = 2048, configuration: Bool = false) -> PreparedFrame {
+        let key = index % gop == 0
+        let flags: MediaFrame.Flags = configuration ? [.keyframe, .sequenceHeader] : (key ? [.keyframe] : [])
+        let frame = MediaFrame(kind: .video, flags: flags, codec: "avc1", dts: 1000, sessionID: 1, sequence: UInt64(index),
+                               payload: ByteBuffer(bytes: [key ? 0x17 : 0x27, configuration ? 0 : 1, 0, 0, 0] + Array(repeating: 7, count: size)))
+        return PreparedFrame(frame, sequence: UInt64(index) + 1, isRandomAccess: key && !configuration)
+    }
+
+    @Test func frozenTimestampsAreBoundedByBytes() {
+        var queue = ViewerQueue(maxDuration: 2000)
+        for index in 0..<10_000 { queue.push(Self.frozen(index)) }
+        let bytes = queue.frames.reduce(0) { $0 + $1.flvTag.readableBytes }
+        #expect(queue.droppedGOPs > 0)
+        #expect(bytes <= 8 << 20, "\(bytes) bytes queued")
+        #expect(queue.frames.first?.isRandomAccess == true)
+    }
+
+    @Test func floodsOfTinyFramesAreBoundedByCount() {
+        var queue = ViewerQueue(maxDuration: 2000)
+        for index in 0..<20_000 { queue.push(Self.frozen(index, gop: 5000, size: 1)) }
+        #expect(queue.droppedGOPs > 0)
+        #expect(queue.frames.count <= 4096, "\(queue.frames.count) frames queued")
+    }
+
+    @Test func repeatedSequenceHeadersDoNotPileUp() {
+        var queue = ViewerQueue(maxDuration: 2000)
+        for index in 0..<20_000 { queue.push(Self.frozen(index, size: 64, configuration: index % 2 == 0)) }
+        #expect(queue.frames.count <= 4096, "\(queue.frames.count) frames queued")
+        #expect(queue.frames.contains { $0.isConfiguration })
+    }
+}
