@@ -51,7 +51,7 @@ struct APIRoute: Sendable {
 enum APIRoutes {
     private static let channelSecrets = "relays[].url (stream key, query), webhooks[].url and admissionURL (path, query)"
     private static let seedSecrets = "relayURL (stream key, query); key (the push sign) is left out for read-only keys"
-    private static let relayStates = "destination hides the stream key from every key (its first two characters only)"
+    private static let relayStates = "destination shows no part of the stream key, to any key"
 
     static let all: [APIRoute] = [
         APIRoute(method: .GET, path: "/api/v1/openapi.json", summary: "This document", access: .open, status: 200),

@@ -5,7 +5,7 @@ import Foundation
 public struct RelayEvent: Codable, Sendable, Hashable {
     public var streamID: StreamID
     public var sessionID: UInt64
-    /// `rtmps://host:port/app/ab…`: the stream key cut to its first two characters.
+    /// `rtmps://host:port/app/…`: no part of the stream key.
     public var destination: String
     /// Reconnects so far in this publish session.
     public var reconnects: Int
