@@ -88,6 +88,36 @@ extension EndToEnd {
             let answer = String(decoding: http.receive(), as: UTF8.self)
             #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 4"), "\(answer.prefix(80))")
 
+            // 6. A read-only key reads, and gets no credential and no secret; a write key cannot
+            //    aim the server's outgoing connections at metadata or link-local addresses.
+            let api = API()
+            let readOnly = try #require(api.api(server, "POST", "/api/v1/keys", #"{"name":"dash","scope":"read-only"}"#)
+                .body["key"] as? String)
+            let writer = try #require(api.api(server, "POST", "/api/v1/keys", #"{"name":"ops","scope":"read-write"}"#)
+                .body["key"] as? String)
+            let made = try api.api(server, "POST", "/api/v1/channels", #"""
+                {"name":"secrets","relays":[{"url":"rtmp://a.rtmp.example.com/live2/STREAMKEY-7f3a9","enabled":false}],
+                 "webhooks":[{"url":"https://hooks.example.com/in?token=HOOKTOKEN-51c2"}]}
+                """#)
+            let channel = try #require(made.body["id"] as? String, "\(made.body)")
+            for path in ["/api/v1/channels/\(channel)", "/api/v1/channels", "/videostream", "/videostream/\(channel)",
+                         "/api/v1/webhooks/deliveries"] {
+                let text = try Tools.run("curl", ["-s", "--max-time", "5", "-H", "Authorization: Bearer \(readOnly)", "\(base)\(path)"],
+                                         timeout: 10).output
+                #expect(!text.contains("STREAMKEY-7f3a9") && !text.contains("HOOKTOKEN-51c2"), "\(path): \(text.prefix(300))")
+                #expect(!text.contains("\"key\""), "\(path) gave a read-only key a push key")
+            }
+            for path in ["push-url", "play-url", "rotate-secret"] {
+                #expect(try api.api(server, "POST", "/api/v1/channels/\(channel)/\(path)", key: readOnly).status == 403, "\(path)")
+            }
+            for (field, body) in [("webhooks[0].url", #"{"webhooks":[{"url":"http://169.254.169.254/latest/meta-data/"}]}"#),
+                                  ("relays[0].url", #"{"relays":[{"url":"rtmp://[::ffff:169.254.169.254]/live/x"}]}"#),
+                                  ("admissionURL", #"{"admissionURL":"http://0.0.0.0:80/"}"#)] {
+                let refused = try api.api(server, "PATCH", "/api/v1/channels/\(channel)", body, key: writer)
+                let fields = (refused.body["error"] as? [String: Any])?["fields"] as? [[String: Any]] ?? []
+                #expect(refused.status == 400 && fields.contains { $0["field"] as? String == field }, "\(field): \(refused.body)")
+            }
+
             let probe = try Tools.probeResult(viewer, timeout: 90)
             #expect(probe.video?.codec_name == "h264")
             #expect(probe.videoSeconds >= 25, "healthy viewer played \(probe.videoSeconds) s")
