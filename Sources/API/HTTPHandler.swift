@@ -339,7 +339,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
         headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match, If-None-Match, Range")
         headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location, Content-Range, Content-Length")
-        if let contentLength { headers.add(name: "Content-Length", value: "\(isHead ? 0 : contentLength)") }
+        // A HEAD answer says the length a GET would have (RFC 9110 §9.3.2).
+        if let contentLength { headers.add(name: "Content-Length", value: "\(contentLength)") }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                       promise: nil)

@@ -7,27 +7,32 @@ import Foundation
 /// after rendering.
 enum TokenCarrier {
     /// `adm=…&expires=…&token=…` (the parts there are), or nil when there is nothing to carry.
-    /// Only well-formed values are carried: a client's query is never copied into a playlist.
+    /// Only well-formed ASCII values are carried (digits, hex, a dot): nothing else of a client's query
+    /// reaches a playlist.
     static func query(from query: [String: String], ticket: String?) -> String? {
         var parts: [String] = []
-        if let ticket, ticket.utf8.count <= 64, ticket.allSatisfy({ $0.isHexDigit || $0.isNumber || $0 == "." }) {
+        if let ticket, ticket.utf8.count <= 64, ticket.allSatisfy({ $0.isASCIIHexDigit || $0 == "." }) {
             parts.append("\(AdmissionTicket.parameter)=\(ticket)")
         }
         if let expires = query["expires"], let token = query["token"], expires.utf8.count <= 20, token.utf8.count <= 128,
-           expires.allSatisfy(\.isASCIIDigit), token.allSatisfy(\.isHexDigit) {
+           expires.allSatisfy(\.isASCIIDigit), token.allSatisfy(\.isASCIIHexDigit) {
             parts.append("expires=\(expires)&token=\(token)")
         }
         return parts.isEmpty ? nil : parts.joined(separator: "&")
     }
 
-    /// A request URI with its `adm` parameter (if any) replaced by `ticket`: where an admitted
-    /// playlist request is sent back to.
+    /// Where an admitted playlist request is sent back to: a relative reference to the same
+    /// resource (its last path segment, so the redirect never leaves the request's host and
+    /// folder, whatever the path held) with the query's `adm` (however it was spelled) replaced
+    /// by `ticket`.
     static func replacingTicket(in uri: String, with ticket: String) -> String {
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let kept = (parts.count > 1 ? parts[1] : "").split(separator: "&").filter {
-            !$0.hasPrefix("\(AdmissionTicket.parameter)=") && $0 != Substring(AdmissionTicket.parameter)
+        let resource = parts[0].split(separator: "/").last.map(String.init) ?? ""
+        let kept = (parts.count > 1 ? parts[1] : "").split(separator: "&").filter { pair in
+            let name = pair.prefix { $0 != "=" }
+            return (String(name).removingPercentEncoding ?? String(name)) != AdmissionTicket.parameter
         }
-        return "\(parts[0])?" + (["\(AdmissionTicket.parameter)=\(ticket)"] + kept.map(String.init)).joined(separator: "&")
+        return "\(resource)?" + (["\(AdmissionTicket.parameter)=\(ticket)"] + kept.map(String.init)).joined(separator: "&")
     }
 
     /// An M3U8 playlist with `query` on every URI line and every `URI="…"` attribute.
@@ -79,4 +84,5 @@ enum TokenCarrier {
 
 extension Character {
     fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+    fileprivate var isASCIIHexDigit: Bool { isASCIIDigit || ("a"..."f").contains(self) || ("A"..."F").contains(self) }
 }

@@ -8,8 +8,9 @@ import State
 /// every playlist reload, blocking LL-HLS reload, segment, part and VOD file of that viewing
 /// carries the ticket, and any node checks it with one HMAC instead of asking the hook again.
 ///
-/// The ticket is bound to the stream's play namespace (`/{id}/`) and to the client's address,
-/// lives `lifetime` seconds, and is signed with a key derived from the channel's push secret:
+/// The ticket is bound to the stream's play namespace (`/{id}/`), to its live outputs or its VOD
+/// recordings, and to the client's address, lives `lifetime` seconds (never past the signed URL it
+/// was issued on), and is signed with a key derived from the channel's push secret:
 /// rotating the secret (or deleting the channel) revokes every ticket, and every node that can
 /// read the channel can verify one (no node-local memory, so round-robin edges work).
 public struct AdmissionTicket: Sendable {
@@ -32,15 +33,22 @@ public struct AdmissionTicket: Sendable {
         key = SymmetricKey(data: Array(derived))
     }
 
-    /// A ticket for `stream` and `clientIP` valid from `now` for `lifetime` seconds.
-    public func issue(stream: String, clientIP: String?, now: Date) -> String {
-        let expires = Int64(now.timeIntervalSince1970.rounded(.down)) + Self.lifetime
-        return "\(expires).\(mac(stream: stream, clientIP: clientIP, expires: expires))"
+    /// What a ticket admits to: a stream's live outputs, or its VOD recordings.
+    public enum Scope: String, Sendable {
+        case live
+        case vod
+    }
+
+    /// A ticket for `stream`, `scope` and `clientIP` valid from `now` for `lifetime` seconds,
+    /// or until `notAfter` (Unix seconds: a signed URL's expiry) when that comes first.
+    public func issue(stream: String, scope: Scope = .live, clientIP: String?, now: Date, notAfter: Int64? = nil) -> String {
+        let expires = min(Int64(now.timeIntervalSince1970.rounded(.down)) + Self.lifetime, notAfter ?? .max)
+        return "\(expires).\(mac(stream: stream, scope: scope, clientIP: clientIP, expires: expires))"
     }
 
     /// The seconds a ticket has left, or nil when it is malformed, expired, or made for another
-    /// stream, client or key.
-    public func remaining(_ ticket: String?, stream: String, clientIP: String?, now: Date) -> Int64? {
+    /// stream, scope, client or key.
+    public func remaining(_ ticket: String?, stream: String, scope: Scope = .live, clientIP: String?, now: Date) -> Int64? {
         guard let ticket, ticket.utf8.count <= 64 else { return nil }
         let parts = ticket.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].utf8.count <= 12, let expires = Int64(parts[0]), parts[1].utf8.count == 32 else {
@@ -48,13 +56,13 @@ public struct AdmissionTicket: Sendable {
         }
         let left = expires - Int64(now.timeIntervalSince1970.rounded(.down))
         guard left > 0, left <= Self.lifetime else { return nil }
-        let expected = Array(mac(stream: stream, clientIP: clientIP, expires: expires).utf8)
+        let expected = Array(mac(stream: stream, scope: scope, clientIP: clientIP, expires: expires).utf8)
         return PushSignature.constantTimeEqual(expected, Array(parts[1].utf8)) ? left : nil
     }
 
     /// The first 16 bytes of HMAC-SHA256 over the namespace, expiry and client, as lowercase hex.
-    private func mac(stream: String, clientIP: String?, expires: Int64) -> String {
-        let message = "\(PlayToken.prefix(of: stream))\n\(expires)\n\(clientIP ?? "")"
+    private func mac(stream: String, scope: Scope, clientIP: String?, expires: Int64) -> String {
+        let message = "\(PlayToken.prefix(of: stream))\n\(scope.rawValue)\n\(expires)\n\(clientIP ?? "")"
         return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key).prefix(16))
     }
 }

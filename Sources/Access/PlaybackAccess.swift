@@ -81,7 +81,14 @@ public final class PlaybackAccess: Sendable {
             return .deny(code: error.decision.code, reason: error.decision.reason)
         }
         let instant = now()
-        let ticketLeft = policy.tickets.remaining(query[AdmissionTicket.parameter], stream: stream, clientIP: clientIP, now: instant)
+        let scope: AdmissionTicket.Scope = name == "vod" ? .vod : .live
+        // A signed URL's expiry bounds what it admitted: a ticket is renewed only when a new one
+        // would last longer.
+        let signedUntil = policy.token == nil ? nil : query["expires"].flatMap { Int64($0) }
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        func renewable(left: Int64) -> Bool { signedUntil.map { $0 > seconds + left } ?? true }
+        let ticketLeft = policy.tickets.remaining(query[AdmissionTicket.parameter], stream: stream, scope: scope,
+                                                  clientIP: clientIP, now: instant)
         guard policy.hookURL != nil else {
             // No hook: the signed URL, where there is one, is the admission record itself.
             if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
@@ -95,7 +102,7 @@ public final class PlaybackAccess: Sendable {
                 return .deny(code: "forbidden", reason: "This request needs the admission ticket of a playlist (adm); load the playlist again.")
             }
             return .allow(ticket: ticket)
-        case .playlist where (ticketLeft ?? 0) >= AdmissionTicket.renewalMargin:
+        case .playlist where ticketLeft.map({ $0 >= AdmissionTicket.renewalMargin || !renewable(left: $0) }) ?? false:
             return .allow(ticket: query[AdmissionTicket.parameter])
         case .playlist, .start:
             if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
@@ -109,7 +116,8 @@ public final class PlaybackAccess: Sendable {
             case .allow where kind == .start:
                 return .allow(ticket: nil)
             case .allow:
-                return .redirect(ticket: policy.tickets.issue(stream: stream, clientIP: clientIP, now: instant))
+                return .redirect(ticket: policy.tickets.issue(stream: stream, scope: scope, clientIP: clientIP, now: instant,
+                                                              notAfter: signedUntil))
             }
         }
     }

@@ -130,6 +130,7 @@ public struct DestinationPolicy: Sendable, Hashable {
         Entry("169.254.169.254/32", .cloudMetadata),
         Entry("100.100.100.200/32", .cloudMetadata),
         Entry("fd00:ec2::254/128", .cloudMetadata),
+        Entry("168.63.129.16/32", .cloudMetadata),        // Azure's WireServer
         Entry("0.0.0.0/8", .unspecified),
         Entry("::/128", .unspecified),
         Entry("169.254.0.0/16", .linkLocal),
@@ -137,6 +138,9 @@ public struct DestinationPolicy: Sendable, Hashable {
         Entry("224.0.0.0/4", .multicast),
         Entry("ff00::/8", .multicast),
         Entry("240.0.0.0/4", .reserved),
+        Entry("192.0.0.0/24", .reserved),                 // IETF protocol assignments
+        Entry("198.18.0.0/15", .reserved),                // benchmarking
+        Entry("64:ff9b:1::/48", .reserved),               // local-use NAT64
     ]
 
     /// Refused unless the allow-list holds the address.

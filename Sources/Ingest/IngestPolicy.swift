@@ -69,9 +69,10 @@ struct IngestPolicy: RTMPServerDelegate {
     }
 
     func authorizePlay(_ request: StreamRequest, connection: RTMPConnection) async -> RTMPPlayAnswer {
-        guard let id = StreamID(request.name), let fanout = await environment.hub.fanout(opening: id) else {
+        guard let id = StreamID(request.name) else {
             return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(request.name)'.")
         }
+        // Admitted first: a refused viewer must not make a cluster node start reading the stream.
         let admission = await environment.access.authorizePlay(
             stream: id.rawValue, protocol: protocolName, query: request.query,
             clientIP: connection.clientIP)
@@ -80,6 +81,9 @@ struct IngestPolicy: RTMPServerDelegate {
                 "stream": "\(id)", "code": "\(code)", "reason": "\(reason)", "peer": "\(connection.remoteAddress)",
             ])
             return .reject(code: "NetStream.Play.Failed", description: reason)
+        }
+        guard let fanout = await environment.hub.fanout(opening: id) else {
+            return .reject(code: "NetStream.Play.StreamNotFound", description: "No live stream '\(id)'.")
         }
         return .accept(RTMPViewerSink(fanout: fanout, connection: connection))
     }

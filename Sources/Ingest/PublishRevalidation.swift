@@ -31,7 +31,7 @@ public final class PublishRevalidation: Service, Sendable {
     func revalidate() async -> [StreamID] {
         let policy = IngestPolicy(environment: environment)
         var stopped: [StreamID] = []
-        for (stream, secret) in environment.publishers.signedWith() {
+        for (stream, session, secret) in environment.publishers.signedWith() {
             let reason: String
             switch await policy.pushSecret(for: stream) {
             case .success(let current) where current == secret: continue
@@ -39,7 +39,7 @@ public final class PublishRevalidation: Service, Sendable {
             case .failure(let refusal) where refusal.isOutage: continue
             case .failure(let refusal): reason = refusal.reason
             }
-            if environment.publishers.kick(stream, description: reason) {
+            if environment.publishers.kick(stream, session: session, description: reason) {
                 environment.logger.notice("publisher stopped: its channel no longer admits it",
                                           metadata: ["stream": "\(stream)", "reason": "\(reason)"])
                 stopped.append(stream)

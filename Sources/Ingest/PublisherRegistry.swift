@@ -19,9 +19,9 @@ public final class PublisherRegistry: Sendable {
         publishers.withLockedValue { $0[publisher.streamID] = Entry(sessionID: publisher.sessionID, connection: connection, secret: secret) }
     }
 
-    /// Every publisher here, with the secret its publish was signed with.
-    func signedWith() -> [(stream: StreamID, secret: String)] {
-        publishers.withLockedValue { $0.map { ($0.key, $0.value.secret) } }
+    /// Every publisher here, with its session and the secret its publish was signed with.
+    func signedWith() -> [(stream: StreamID, session: UInt64, secret: String)] {
+        publishers.withLockedValue { $0.map { ($0.key, $0.value.sessionID, $0.value.secret) } }
     }
 
     func remove(_ publisher: StreamPublisher) {
@@ -31,8 +31,11 @@ public final class PublisherRegistry: Sendable {
     }
 
     /// Stops the publisher of `stream` with an `onStatus` saying why; `false` if none is here.
-    public func kick(_ stream: StreamID, description: String = "Stopped by an operator.") -> Bool {
-        guard let entry = publishers.withLockedValue({ $0[stream] }) else { return false }
+    /// With `session`, only that publish session is stopped (not one that replaced it).
+    public func kick(_ stream: StreamID, session: UInt64? = nil, description: String = "Stopped by an operator.") -> Bool {
+        guard let entry = publishers.withLockedValue({ $0[stream] }), session.map({ $0 == entry.sessionID }) ?? true else {
+            return false
+        }
         entry.connection.stop(description: description)
         return true
     }

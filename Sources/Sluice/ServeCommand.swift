@@ -105,12 +105,10 @@ struct NodeOptions: ParsableArguments {
 
     /// Sets up logging as the flags say.
     func bootstrapLogging(level: Logger.Level) throws {
-        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
-        let json = logFormat == "json"
-        LoggingSystem.bootstrap { label in
-            if json { return JSONLogHandler(label: label, logLevel: level) }
-            return TextLogHandler(label: label, logLevel: level)
+        guard let format = LineLogHandler.Format(rawValue: logFormat) else {
+            throw ValidationError("--log-format must be text or json.")
         }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, logLevel: level) }
     }
 }
 

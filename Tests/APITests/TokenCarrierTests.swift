@@ -43,3 +43,24 @@ import Testing
             + #"" media="cmaf/s/$RepresentationID$-$Number$.m4s?"# + escaped + #"" startNumber="5">"#)
     }
 }
+
+@Suite struct TicketRedirectTests {
+    @Test func theRedirectStaysOnTheRequestsHostAndFolder() {
+        #expect(TokenCarrier.replacingTicket(in: "/abc/llhls.m3u8?pass=yes", with: "1.ff") == "llhls.m3u8?adm=1.ff&pass=yes")
+        #expect(TokenCarrier.replacingTicket(in: "//evil.example/live.m3u8", with: "1.ff") == "live.m3u8?adm=1.ff")
+        #expect(TokenCarrier.replacingTicket(in: "/abc/720p/index.m3u8?_HLS_msn=3", with: "1.ff") == "index.m3u8?adm=1.ff&_HLS_msn=3")
+    }
+
+    @Test func everySpellingOfAnOldTicketIsReplaced() {
+        for query in ["adm=old", "%61dm=old", "adm", "a%64m=old&adm=other"] {
+            let location = TokenCarrier.replacingTicket(in: "/abc/live.m3u8?\(query)&x=1", with: "1.ff")
+            #expect(location == "live.m3u8?adm=1.ff&x=1", "\(query)")
+        }
+    }
+
+    @Test func onlyASCIIValuesAreCarried() {
+        #expect(TokenCarrier.query(from: ["expires": "1800000000", "token": "００ff"], ticket: nil) == nil)
+        #expect(TokenCarrier.query(from: [:], ticket: "1.ｆｆ") == nil)
+        #expect(TokenCarrier.query(from: [:], ticket: "1800000000.00ff") == "adm=1800000000.00ff")
+    }
+}

@@ -87,6 +87,7 @@ extension EndToEnd {
             http.send(Array("GET /steady/live.flv?\(String(repeating: "a", count: 200_000)) HTTP/1.1\r\n\r\n".utf8))
             let answer = String(decoding: http.receive(), as: UTF8.self)
             #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 4"), "\(answer.prefix(80))")
+            #expect(try status("\(base)/healthz") == 200, "the server died on an oversized request")
 
             // 6. A read-only key reads, and gets no credential and no secret; a write key cannot
             //    aim the server's outgoing connections at metadata or link-local addresses.
@@ -138,28 +139,14 @@ extension EndToEnd {
 
         @Test func noWayAroundTheAdmissionHook() throws {
             let secret = "hook-secret-\(UUID().uuidString)"
-            let script = SluiceProcess.packageRoot.appendingPathComponent("Tests/EndToEndTests/Hooks/admission_hook.py").path
-            let hook = try RunningTool("python3", [script, secret])
-            defer {
-                hook.process.terminate()
-                _ = hook.wait(timeout: 5)
-            }
-            var port: Int?
-            for _ in 0..<100 where port == nil {
-                if let line = hook.outputSoFar.split(separator: "\n").first,
-                   let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
-                    port = object["port"] as? Int
-                } else {
-                    usleep(50_000)
-                }
-            }
+            let hook = try AdmissionHookServer(secret: secret)
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey, "SLUICE_ADMISSION_SECRET": secret])
             defer { server.stop() }
             let api = API()
             let created = try api.api(server, "POST", "/api/v1/channels", #"""
                 {"name":"gated","outputs":{"flv":true,"hls":true,"llhls":true,"dash":true},"hls":{"segmentSeconds":1},
                  "record":{"vod":{"enabled":true,"segmentSeconds":10},"snapshots":{"enabled":true,"intervalSeconds":2}},
-                 "admissionURL":"http://127.0.0.1:\#(try #require(port))/pass"}
+                 "admissionURL":"\#(hook.base)/pass"}
                 """#)
             try #require(created.status == 201, "\(created.body)")
             let id = try #require(created.body["id"] as? String)

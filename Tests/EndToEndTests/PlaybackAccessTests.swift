@@ -82,22 +82,8 @@ extension EndToEnd {
 
         @Test func admissionHooksAllowDenyAndTimeOut() throws {
             let secret = "hook-secret-\(UUID().uuidString)"
-            let script = SluiceProcess.packageRoot.appendingPathComponent("Tests/EndToEndTests/Hooks/admission_hook.py").path
-            let hook = try RunningTool("python3", [script, secret])
-            defer {
-                hook.process.terminate()
-                _ = hook.wait(timeout: 5)
-            }
-            var port: Int?
-            for _ in 0..<100 where port == nil {
-                if let line = hook.outputSoFar.split(separator: "\n").first,
-                   let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
-                    port = object["port"] as? Int
-                } else {
-                    usleep(50_000)
-                }
-            }
-            let hookBase = "http://127.0.0.1:\(try #require(port))"
+            let hook = try AdmissionHookServer(secret: secret)
+            let hookBase = hook.base
             let server = try SluiceProcess(extraArguments: ["--admission-url", "\(hookBase)/allow",
                                                             "--admission-timeout-ms", "500"],
                                            environment: ["SLUICE_ADMIN_KEY": API.adminKey, "SLUICE_ADMISSION_SECRET": secret])

@@ -12,7 +12,8 @@ import TestSupport
     }
 
     static let alwaysRefused: [(String, DestinationPolicy.Reason)] = [
-        ("169.254.169.254", .cloudMetadata), ("100.100.100.200", .cloudMetadata), ("fd00:ec2::254", .cloudMetadata),
+        ("169.254.169.254", .cloudMetadata), ("100.100.100.200", .cloudMetadata), ("fd00:ec2::254", .cloudMetadata), ("168.63.129.16", .cloudMetadata),
+        ("192.0.0.8", .reserved), ("198.19.255.1", .reserved), ("64:ff9b:1::a", .reserved),
         ("169.254.0.1", .linkLocal), ("fe80::1", .linkLocal), ("febf:ffff::1", .linkLocal),
         ("0.0.0.0", .unspecified), ("0.1.2.3", .unspecified), ("::", .unspecified),
         ("224.0.0.1", .multicast), ("239.255.255.250", .multicast), ("ff02::1", .multicast),
