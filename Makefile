@@ -35,7 +35,7 @@ api-fuzz:
 FUZZ_SECONDS ?= 60
 fuzz:
 	swift build --product SluiceFuzz --scratch-path .build-fuzz --sanitize fuzzer \
-		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library -Xswiftc -O
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./Fuzz/run.sh
 
 ## Release build, then the fan-out benchmark (Sluice and nginx-rtmp, one core each).

@@ -3,7 +3,7 @@
 # each, one after another, and prints one line per target. Exits non-zero when any target
 # crashed, leaked, timed out or ran out of memory.
 #
-#   FUZZ_SECONDS=60 FUZZ_TARGETS="amf0 rtmp-chunk" Fuzz/run.sh
+#   FUZZ_SECONDS=60 FUZZ_TARGETS="amf0 rtmp-chunk" [FUZZ_BINARY=…] Fuzz/run.sh
 #
 # Each target starts from a scratch copy of its committed corpus (.build-fuzz/corpus/<target>;
 # the committed corpus never grows) and writes crash artifacts to .build-fuzz/artifacts/<target>/.
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-$(ls Fuzz/Corpus)}
-binary=.build-fuzz/debug/SluiceFuzz
+binary=${FUZZ_BINARY:-.build-fuzz/debug/SluiceFuzz}
 [ -x "$binary" ] || { echo "no fuzz build at $binary (make fuzz builds it)" >&2; exit 2; }
 # libFuzzer prints its own stack for a trap; Swift's backtracer would race it (and trip ASan).
 export SWIFT_BACKTRACE=enable=no
