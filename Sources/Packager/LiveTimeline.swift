@@ -413,8 +413,11 @@ struct LiveTimeline: Sendable {
 }
 
 extension LiveTimeline {
+    /// What a master playlist says of this variant; nil until two video frames have measured the
+    /// frame rate, so a variant is never listed without an attribute it gains a moment later
+    /// (a slow transcoder's first picture can come alone).
     var variantFacts: VariantFacts? {
-        guard let tracks = currentTracks, let video = tracks.video else { return nil }
+        guard let tracks = currentTracks, let video = tracks.video, let frameRate else { return nil }
         let codecs = [video.codecString] + (tracks.audio.map { [$0.codecString] } ?? [])
         let rates = segments.filter(\.isComplete).compactMap { segment -> Int? in
             let seconds = segment.duration(.video)

@@ -63,6 +63,28 @@ import Testing
         #expect(!mpd.contains("$RepresentationID$"), "renamed representations name their files outright")
     }
 
+    /// A slow transcoder's first picture can come alone: the rendition is listed once its frame
+    /// rate is known, never first without FRAME-RATE and then with it.
+    @Test func aRenditionIsListedOnlyWithEveryAttribute() async throws {
+        let hub = hub()
+        var synthetic = SyntheticStream()
+        let frames = synthetic.frames(seconds: 1)
+        let firstVideo = try #require(frames.firstIndex { $0.kind == .video && $0.isKeyframe && !$0.isConfiguration })
+        let origin = Date(timeIntervalSince1970: 1_800_000_000)
+        for (index, frame) in frames.enumerated() {
+            var copy = frame
+            copy.rendition = "360p"
+            await hub.handle(copy, of: stream, arrival: origin.addingTimeInterval(Double(frame.dts) / 1000))
+            let master = text(hub.respond(to: .classic, of: stream))
+            if index <= firstVideo {
+                #expect(master == nil, "listed after \(index + 1) frames: \(master ?? "")")
+            } else if let master {
+                #expect(master.contains("FRAME-RATE="), "\(master)")
+            }
+        }
+        #expect(text(hub.respond(to: .classic, of: stream))?.contains("FRAME-RATE=30.000") == true)
+    }
+
     @Test func renditionPlaylistsReportTheirSiblings() async throws {
         let hub = hub()
         await feed(hub, renditions: ["360p", "720p"])
