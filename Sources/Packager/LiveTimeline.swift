@@ -254,14 +254,18 @@ struct LiveTimeline: Sendable {
         guard startsSegment || time - partStart + step > partTarget + 1 else { return }
         close(driver, endsSegment: startsSegment)
         if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: startsSegment)) }
+        beginPart(at: time, startsSegment: startsSegment)
+    }
+
+    /// A new part (and with `startsSegment` a new segment) begins at `time`.
+    private mutating func beginPart(at time: Int64, startsSegment: Bool) {
         partStart = time
         intake.part = 0
-        if startsSegment {
-            segmentStart = time
-            intake.segment = 0
-            intake.stalledFrames = 0
-            openSegment()
-        }
+        guard startsSegment else { return }
+        segmentStart = time
+        intake.segment = 0
+        intake.stalledFrames = 0
+        openSegment()
     }
 
     // MARK: Bounds
@@ -298,14 +302,7 @@ struct LiveTimeline: Sendable {
             close(kind, endsSegment: startsSegment)
         }
         followerBoundaries = []
-        partStart = driverTime
-        intake.part = 0
-        if startsSegment {
-            segmentStart = driverTime
-            intake.segment = 0
-            intake.stalledFrames = 0
-            openSegment()
-        }
+        beginPart(at: driverTime, startsSegment: startsSegment)
     }
 
     // MARK: Segments
