@@ -163,7 +163,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// playlist admitted by the hook without a ticket is redirected to itself with one. Nothing
     /// more is read from the connection while the check runs.
     func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, context: ChannelHandlerContext,
-                       then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
+               then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
         let uri = head?.uri ?? ""
         let query = APIRequest.query(of: uri)
         guard let access else {
@@ -195,7 +195,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Runs `then` on the event loop once `future` has an answer, reading nothing from the
     /// connection meanwhile (pipelined requests wait their turn).
     func whileReadingPaused<Value: Sendable>(_ future: EventLoopFuture<Value>, context: ChannelHandlerContext,
-                                                     then: @escaping (Value) -> Void) {
+                                             then: @escaping (Value) -> Void) {
         // Options set on the loop apply in order: whatever `then` turns off again stays off.
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let channel = context.channel
