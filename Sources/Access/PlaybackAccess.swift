@@ -59,8 +59,15 @@ public final class PlaybackAccess: Sendable {
                 return .deny(code: "forbidden", reason: error.message)
             }
         }
-        guard askHook, let url = policy.hookURL else { return .allow }
-        let request = AdmissionRequest(action: .play, protocol: `protocol`, channel: policy.channel?.description,
+        guard askHook else { return .allow }
+        return await hookAnswer(policy, play: stream, protocol: `protocol`, query: query, clientIP: clientIP)
+    }
+
+    /// The hook's answer to a play whose signed URL (if the channel has one) was checked.
+    private func hookAnswer(_ policy: ChannelPolicy, play stream: String, protocol name: String, query: [String: String],
+                            clientIP: String?) async -> AccessDecision {
+        guard let url = policy.hookURL else { return .allow }
+        let request = AdmissionRequest(action: .play, protocol: name, channel: policy.channel?.description,
                                        stream: stream, clientIP: clientIP, query: query)
         return await hook.ask(request, at: url, now: now())
     }
@@ -110,7 +117,7 @@ public final class PlaybackAccess: Sendable {
             }
             var asked = query
             asked[AdmissionTicket.parameter] = nil
-            switch await authorizePlay(stream: stream, protocol: name, query: asked, clientIP: clientIP) {
+            switch await hookAnswer(policy, play: stream, protocol: name, query: asked, clientIP: clientIP) {
             case .deny(let code, let reason):
                 return .deny(code: code, reason: reason)
             case .allow where kind == .start:
