@@ -78,6 +78,8 @@ private struct RecentCursor: BusCursor {
     }
 
     func close() async { await inner.close() }
+
+    var revokedPartitions: AsyncStream<[Int]> { inner.revokedPartitions }
 }
 
 /// Where a new subscription starts reading.
@@ -134,10 +136,17 @@ public protocol BusCursor: Sendable {
     /// Ends the subscription now, waiting until it is done (a Kafka group member leaves its group
     /// and commits what was handled). Dropping the subscription ends it too, without waiting.
     func close() async
+
+    /// The partitions a group member stopped reading, each time its group takes some away
+    /// (another member reads them from then on); records of them already fetched are not
+    /// delivered after it. Other subscriptions never see one.
+    var revokedPartitions: AsyncStream<[Int]> { get }
 }
 
 extension BusCursor {
     public func close() async {}
+
+    public var revokedPartitions: AsyncStream<[Int]> { AsyncStream { $0.finish() } }
 }
 
 /// An `AsyncSequence` of deliveries from one topic.
@@ -158,4 +167,7 @@ public struct BusSubscription: AsyncSequence, Sendable {
 
     /// See `BusCursor.close()`.
     public func close() async { await cursor.close() }
+
+    /// See `BusCursor.revokedPartitions`.
+    public var revokedPartitions: AsyncStream<[Int]> { cursor.revokedPartitions }
 }

@@ -168,7 +168,7 @@ private final class ConsumerCore: @unchecked Sendable {
         self.rebalances = rebalances
         var message = [CChar](repeating: 0, count: 512)
         // This object (and so the sink) outlives the handle: the poll thread holds it until destroy.
-        rebalanceSink = RebalanceSink(rebalances, logger)
+        rebalanceSink = RebalanceSink(rebalances, logger, buffer)
         rd_kafka_conf_set_opaque(settings, Unmanaged.passUnretained(rebalanceSink).toOpaque())
         rd_kafka_conf_set_rebalance_cb(settings) { handle, error, partitions, opaque in
             guard let handle, let opaque else { return }
@@ -245,10 +245,12 @@ private final class ConsumerCore: @unchecked Sendable {
 private final class RebalanceSink: Sendable {
     private let continuation: AsyncStream<KafkaRebalance>.Continuation
     private let logger: Logger
+    private let buffer: MessageBuffer
 
-    init(_ continuation: AsyncStream<KafkaRebalance>.Continuation, _ logger: Logger) {
+    init(_ continuation: AsyncStream<KafkaRebalance>.Continuation, _ logger: Logger, _ buffer: MessageBuffer) {
         self.continuation = continuation
         self.logger = logger
+        self.buffer = buffer
     }
 
     func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
@@ -263,6 +265,8 @@ private final class RebalanceSink: Sendable {
             logger.info("Kafka partitions assigned", metadata: ["partitions": "\(list)"])
             continuation.yield(.assigned(list))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // What was fetched of them is the next owner's now: not delivered here after this.
+            buffer.removeAll { message in list.contains { $0.topic == message.topic && $0.partition == message.partition } }
             continuation.yield(.revoked(list))
             logger.info("Kafka partitions revoked", metadata: ["partitions": "\(list)"])
             rd_kafka_assign(handle, nil)

@@ -210,6 +210,7 @@ private final class KafkaCursor: BusCursor {
     private let notBefore: Int64?
     private let commits: Bool
     private let previous = NIOLockedValueBox<KafkaMessage?>(nil)
+    let revokedPartitions: AsyncStream<[Int]>
 
     init(bus: KafkaEventBus, topic: Topic, consumer: KafkaConsumer, key: String?, notBefore: Int64?, commits: Bool) {
         self.bus = bus
@@ -218,6 +219,14 @@ private final class KafkaCursor: BusCursor {
         self.key = key
         self.notBefore = notBefore
         self.commits = commits
+        let rebalances = consumer.rebalances
+        revokedPartitions = AsyncStream { continuation in
+            let relay = Task {
+                for await change in rebalances { if case .revoked(let gone) = change { continuation.yield(gone.map(\.partition)) } }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in relay.cancel() }
+        }
     }
 
     deinit { bus.forget(consumer) }
