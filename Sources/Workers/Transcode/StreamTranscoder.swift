@@ -15,6 +15,8 @@ final class StreamTranscoder: @unchecked Sendable {
     /// When each source picture in flight arrived, by sequence number.
     private var arrivals: [UInt64: ContinuousClock.Instant] = [:]
     private let backlog = NIOLockedValueBox(Backlog())
+    /// Set by `stop()`: nothing more is transcoded or published.
+    private let stopped = NIOLockedValueBox(false)
     private let publish: @Sendable ([MediaFrame]) -> Void
     private let latency: TranscodeLatency
     private let logger: Logger
@@ -63,10 +65,12 @@ final class StreamTranscoder: @unchecked Sendable {
         let queued = ContinuousClock.now
         queue.async { [self] in
             defer { backlog.withLockedValue { $0.pending -= 1 } }
+            guard !isStopped else { return }
             do {
                 if frame.kind == .video, !frame.isSequenceHeader { arrivals[frame.sequence] = queued }
                 let outputs = try transcoder.push(frame)
-                if !outputs.isEmpty { publish(outputs) }
+                // Stopped meanwhile: the stream is someone else's, its frames are theirs to make.
+                if !outputs.isEmpty, !isStopped { publish(outputs) }
                 measure(outputs)
             } catch {
                 logger.warning("frame not transcoded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
@@ -88,11 +92,23 @@ final class StreamTranscoder: @unchecked Sendable {
         }
     }
 
+    private var isStopped: Bool { stopped.withLockedValue { $0 } }
+
+    /// Stops at once, ending nothing: frames still queued are dropped and nothing more is
+    /// published. For a stream this worker no longer owns (its partition went to another member,
+    /// or this worker is going away while the stream goes on): renditions are ended only by the
+    /// publisher's end, or another worker would find them ended under it.
+    func stop() {
+        stopped.withLockedValue { $0 = true }
+        let dropped = backlog.withLockedValue { $0.dropped }
+        logger.info("transcoding handed over", metadata: ["stream": "\(streamID)", "dropped": "\(dropped)"])
+    }
+
     /// Drains what is in flight and ends every rendition; returns when done.
     func finish(at dts: Int64, sequence: UInt64) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             queue.async { [self] in
-                publish(transcoder.finish(endingAt: dts, sequence: sequence))
+                if !isStopped { publish(transcoder.finish(endingAt: dts, sequence: sequence)) }
                 let dropped = backlog.withLockedValue { $0.dropped }
                 if dropped > 0 {
                     logger.warning("transcoding fell behind; video dropped to the next keyframe",
