@@ -19,6 +19,10 @@ public final class RelayWorker: Service, Sendable {
     private struct Relayed {
         var sessionID: UInt64
         var pushers: [RelayPusher]
+        /// The stream's partition of `sluice.media.source`.
+        var partition = 0
+        /// While joining a session under way: frames are passed over until it opens.
+        var join: SessionJoin?
     }
 
     private let bus: any EventBus
@@ -31,14 +35,20 @@ public final class RelayWorker: Service, Sendable {
     private let resolver = DestinationResolver()
     private let logger: Logger
     private let streams = NIOLockedValueBox([StreamID: Relayed]())
+    private let joining: SessionJoining?
 
     /// - Parameters:
     ///   - tls: the client context for `rtmps://` destinations.
     ///   - policy: where destinations may be (`--allow-destination`); default: no loopback or
     ///     private addresses. Checked on the address connected to, after each lookup.
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, sessions: any SessionStore, group: any EventLoopGroup, tls: NIOSSLContext,
-                policy: DestinationPolicy = .init(), logger: Logger, destinations: @escaping Destinations) {
+    ///   - joining: how to start on sessions under way (a cluster): a worker that takes a stream
+    ///     over connects to its destinations at the next keyframe, headers first, so a destination
+    ///     sees one reconnect.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, sessions: any SessionStore,
+                group: any EventLoopGroup, tls: NIOSSLContext, policy: DestinationPolicy = .init(), logger: Logger,
+                destinations: @escaping Destinations) {
         self.bus = bus
+        self.joining = joining
         subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.sessions = sessions
         self.group = group
@@ -52,6 +62,11 @@ public final class RelayWorker: Service, Sendable {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { await self.reportStatuses() }
+                tasks.addTask {
+                    for await partitions in self.subscription.revokedPartitions { self.release(partitions) }
+                    // Other buses never revoke: wait for the frames to end.
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                }
                 tasks.addTask { try await self.relayFrames() }
                 // The frames end when the subscription does (shutdown); reporting goes with them.
                 try await tasks.next()
@@ -72,11 +87,22 @@ public final class RelayWorker: Service, Sendable {
         for try await delivery in subscription {
             guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
                   let id = StreamID(delivery.record.key) else { continue }
-            await handle(frame, of: id)
+            await handle(frame, of: id, partition: delivery.partition, publishedAt: delivery.publishedAt)
         }
     }
 
-    func handle(_ frame: MediaFrame, of id: StreamID) async {
+    /// The group gave these partitions to another member: their relays stop here (and start
+    /// there, at the next keyframe).
+    func release(_ partitions: [Int]) {
+        let gone = streams.withLockedValue { streams in
+            let gone = streams.filter { partitions.contains($0.value.partition) }
+            for id in gone.keys { streams[id] = nil }
+            return gone
+        }
+        for relayed in gone.values { relayed.pushers.forEach { $0.stop() } }
+    }
+
+    func handle(_ frame: MediaFrame, of id: StreamID, partition: Int = 0, publishedAt: Date = Date()) async {
         let current = streams.withLockedValue { $0[id] }
         if frame.kind == .end {
             guard current?.sessionID == frame.sessionID else { return }
@@ -85,12 +111,27 @@ public final class RelayWorker: Service, Sendable {
             try? await sessions.setRelayStatuses([], of: id)
             return
         }
-        var pushers = current?.pushers ?? []
-        if current?.sessionID != frame.sessionID {
+        var relayed: Relayed
+        if let current, current.sessionID == frame.sessionID {
+            relayed = current
+        } else {
             current?.pushers.forEach { $0.stop() }
-            pushers = await begin(frame.sessionID, of: id)
+            let join = await joining?.join(frame, of: id, publishedAt: publishedAt, opener: .keyframe)
+            relayed = Relayed(sessionID: frame.sessionID, pushers: [], partition: partition, join: join)
+            if join == nil { relayed.pushers = await begin(frame.sessionID, of: id) }
         }
-        for pusher in pushers { pusher.send(frame) }
+        var frames = [frame]
+        if var join = relayed.join {
+            if case .open(let opening) = join.step(frame, publishedAt: publishedAt) {
+                frames = opening
+                relayed.pushers = await begin(frame.sessionID, of: id)
+            } else {
+                frames = []
+            }
+            relayed.join = join.isOpen ? nil : join
+        }
+        streams.withLockedValue { $0[id] = relayed }
+        for frame in frames { relayed.pushers.forEach { $0.send(frame) } }
     }
 
     private func begin(_ sessionID: UInt64, of id: StreamID) async -> [RelayPusher] {
@@ -106,7 +147,6 @@ public final class RelayWorker: Service, Sendable {
             }
             return pusher
         }
-        streams.withLockedValue { $0[id] = Relayed(sessionID: sessionID, pushers: pushers) }
         if !pushers.isEmpty { logger.info("relaying stream", metadata: ["stream": "\(id)", "destinations": "\(pushers.count)"]) }
         pushers.forEach { $0.start() }
         return pushers

@@ -39,13 +39,15 @@ public final class MP4Worker: Service, Sendable {
     private let router: SessionRouter<StreamMP4Recorder>
 
     /// - Parameter workDirectory: where files are written while they record.
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
-                settings: @escaping SettingsLookup) {
+    /// - Parameter joining: how to start on sessions under way (a cluster): a new file at the
+    ///   first keyframe read, beside the files the previous worker stored.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, index: any AssetIndex,
+                store: any AssetStore, workDirectory: URL, logger: Logger, settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.shelf = shelf
         self.workDirectory = workDirectory
         self.logger = logger
-        router = SessionRouter(bus: bus, feed: feed) { id, session in
+        router = SessionRouter(bus: bus, feed: feed, joining: joining) { id, session in
             await settings(id).map {
                 StreamMP4Recorder(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf,
                                   logger: logger)

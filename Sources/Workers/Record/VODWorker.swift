@@ -33,10 +33,12 @@ public final class VODWorker: Service, Sendable {
 
     private let router: SessionRouter<VODRecorder>
 
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, logger: Logger,
-                settings: @escaping SettingsLookup) {
+    /// - Parameter joining: how to start on sessions under way (a cluster): a session another
+    ///   worker recorded part of goes on in the same playlist, after a discontinuity.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, index: any AssetIndex,
+                store: any AssetStore, logger: Logger, settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        router = SessionRouter(bus: bus, feed: feed) { id, session in
+        router = SessionRouter(bus: bus, feed: feed, joining: joining) { id, session in
             await settings(id).map { VODRecorder(streamID: id, sessionID: session, settings: $0, shelf: shelf, logger: logger) }
         }
     }
@@ -58,8 +60,11 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
     private let logger: Logger
     private var segmenter: TSSegmenter
     /// `{channel}/vod-playlist/{YYYY}/{MM}/{DD}/{session}`: the playlist and segments go in it.
-    private let folder: String
+    private var folder: String
     private var listed: [MediaPlaylist.Segment] = []
+    /// Added to the segmenter's numbers: past the segments an earlier worker stored.
+    private var numbering = 0
+    private var resumed = false
     private var bytes = 0
     private var asset: Asset?
     /// A segment could not be stored: the next one starts after a discontinuity.
@@ -76,11 +81,35 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
     }
 
     func offer(_ frame: MediaFrame) async {
+        if !resumed { await resume() }
         do {
             for segment in try segmenter.append(frame) { await keep(segment) }
         } catch {
             logger.warning("frame not recorded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
+    }
+
+    /// The stream goes on at another worker: what is recorded is stored and listed, the playlist
+    /// stays open for it to go on.
+    func handOver() async {
+        for segment in segmenter.finish() { await keep(segment) }
+    }
+
+    /// A session another worker began recording (it died, or the group moved the stream): its
+    /// playlist goes on, after a discontinuity, with segments numbered past its own.
+    private func resume() async {
+        resumed = true
+        guard let earlier = try? await shelf.index.asset(.vodPlaylist, session: sessionID),
+              let text = try? await shelf.store.get(earlier.location) else { return }
+        let segments = VODPlaylistText.segments(String(decoding: text, as: UTF8.self))
+        guard !segments.isEmpty else { return }
+        folder = String(earlier.location.dropLast("/index.m3u8".count))
+        listed = segments
+        numbering = (segments.compactMap { Int($0.uri.dropLast(3)) }.max() ?? -1) + 1
+        bytes = max(0, earlier.size - text.count)
+        asset = earlier
+        gap = true
+        logger.info("VOD recording goes on", metadata: ["stream": "\(streamID)", "segments": "\(segments.count)"])
     }
 
     /// The last segment, the playlist with `EXT-X-ENDLIST`, and `asset.created`.
@@ -99,7 +128,7 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
 
     /// Stores a segment, then the playlist that lists it; lists the recording with its first segment.
     private func keep(_ segment: TSSegmenter.Segment) async {
-        let name = "\(segment.sequence).ts"
+        let name = "\(segment.sequence + numbering).ts"
         do {
             try await shelf.put(Data(segment.bytes.readableBytesView), at: "\(folder)/\(name)", contentType: "video/mp2t")
         } catch {
@@ -139,5 +168,27 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
         } catch {
             logger.error("VOD playlist not stored", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
+    }
+}
+
+/// Reads back the segments of a playlist `VODRecorder` wrote (its own output: `#EXTINF`,
+/// `#EXT-X-DISCONTINUITY` and segment names; other tags are passed over).
+enum VODPlaylistText {
+    static func segments(_ text: String) -> [MediaPlaylist.Segment] {
+        var segments: [MediaPlaylist.Segment] = []
+        var duration: Double?
+        var discontinuity = false
+        for line in text.split(whereSeparator: \.isNewline).prefix(100_000) {
+            if line.hasPrefix("#EXTINF:") {
+                duration = Double(line.dropFirst(8).prefix { $0 != "," })
+            } else if line == "#EXT-X-DISCONTINUITY" {
+                discontinuity = true
+            } else if !line.hasPrefix("#"), let seconds = duration, seconds.isFinite, seconds >= 0 {
+                segments.append(MediaPlaylist.Segment(uri: String(line), duration: seconds, discontinuity: discontinuity))
+                duration = nil
+                discontinuity = false
+            }
+        }
+        return segments
     }
 }
