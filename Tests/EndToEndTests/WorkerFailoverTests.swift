@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import TestSupport
+
+extension EndToEnd {
+    /// Issue 17 item 5: two transcode workers share the streams as a Kafka consumer group; the
+    /// one holding a stream is killed (`kill -9`) while it transcodes, and the other takes the
+    /// stream over at the next source segment start. A viewer of the rendition's LL-HLS playlist
+    /// sees one gap: the media sequence goes on upward and program date times never step back.
+    @Suite(.timeLimit(.minutes(4)))
+    struct WorkerFailoverTests {
+        typealias API = ChannelsTests
+        typealias Cluster = ClusterTests.Cluster
+
+        /// What one look at a rendition's LL-HLS media playlist shows.
+        struct PlaylistView: Equatable {
+            /// Number of the newest segment listed (finished or open).
+            var lastSegment: Int
+            /// Parts listed in the newest segment.
+            var parts: Int
+            /// The newest `EXT-X-PROGRAM-DATE-TIME` (ISO 8601 with milliseconds: sorts as text).
+            var newestDate: String
+
+            init?(_ text: String) {
+                let lines = text.split(separator: "\n").map(String.init)
+                guard let sequence = lines.first(where: { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") })
+                    .flatMap({ Int($0.dropFirst("#EXT-X-MEDIA-SEQUENCE:".count)) }) else { return nil }
+                let segments = lines.filter { $0.hasPrefix("#EXTINF:") }.count
+                let afterLastSegment = lines.split { $0.hasPrefix("#EXTINF:") }.last ?? []
+                parts = afterLastSegment.filter { $0.hasPrefix("#EXT-X-PART:") }.count
+                // The open segment (parts after the last EXTINF) counts as the newest.
+                lastSegment = sequence + segments - (parts > 0 ? 0 : 1)
+                newestDate = lines.filter { $0.hasPrefix("#EXT-X-PROGRAM-DATE-TIME:") }.map { String($0.dropFirst(25)) }.max() ?? ""
+            }
+        }
+
+        private func view(_ url: String) throws -> PlaylistView? {
+            let result = try Tools.run("curl", ["-s", "--max-time", "3", url], timeout: 5)
+            return PlaylistView(result.output)
+        }
+
+        @Test func aKilledTranscodeWorkersStreamGoesOnAtTheOtherWorker() throws {
+            let cluster = try Cluster()
+            let ingest = try cluster.node("ingest")
+            let api = try cluster.node("api")
+            let workers = [try cluster.node("worker", ["--roles", "transcode"]), try cluster.node("worker", ["--roles", "transcode"])]
+            let body = #"{"name":"failover","outputs":{"hls":true,"llhls":true},"transcode":{"enabled":true,"renditions":["360p"]}}"#
+            let created = try API().api(api, "POST", "/api/v1/channels", body)
+            try #require(created.status == 201, "\(created.body)")
+            let id = try #require(created.body["id"] as? String)
+            let signed = try API().pushURL(api, id)
+            let query = try #require(signed.split(separator: "?").last)
+            let publisher = try Tools.publish(to: "rtmp://127.0.0.1:\(ingest.rtmpPort)/stream/\(id)?\(query)", seconds: 90)
+            defer {
+                publisher.process.terminate()
+                _ = publisher.wait()
+            }
+            let playlist = "http://127.0.0.1:\(api.httpPort)/\(id)/360p/llhls-video.m3u8"
+
+            // The rendition plays (the group's first join takes a few seconds).
+            var before: PlaylistView?
+            let playing = Date().addingTimeInterval(60)
+            while Date() < playing {
+                if let seen = try view(playlist), seen.lastSegment > 0, seen != before, before != nil { before = seen; break }
+                before = try view(playlist) ?? before
+                usleep(200_000)
+            }
+            try #require(before != nil, "the 360p rendition never played")
+            let holders = workers.filter { $0.serverLog.contains("transcoding stream") && $0.serverLog.contains(id) }
+            try #require(holders.count == 1, "one worker transcodes the stream: \(workers.map { $0.serverLog.suffix(400) })")
+            let holder = holders[0]
+            let survivor = workers.first { $0 !== holder }!
+
+            // Watch for 3 s, kill the holder, then watch until the rendition has gone on for 4 s.
+            var last = try #require(try view(playlist))
+            var lastChange = Date()
+            let watchedUntil = Date().addingTimeInterval(3)
+            while Date() < watchedUntil {
+                if let seen = try view(playlist), seen != last { (last, lastChange) = (seen, Date()) }
+                usleep(50_000)
+            }
+            let beforeKill = last
+            kill(holder.process.processIdentifier, SIGKILL)
+            let killed = Date()
+            var changes = [lastChange]
+            var views: [PlaylistView] = []
+            let deadline = killed.addingTimeInterval(40)
+            while Date() < deadline {
+                if let seen = try view(playlist), seen != last {
+                    last = seen
+                    changes.append(Date())
+                    views.append(seen)
+                }
+                // Done once the rendition has gone on steadily for 4 s after a stall.
+                if let latest = changes.last, latest.timeIntervalSince(killed) > 5,
+                   changes.filter({ $0 > latest.addingTimeInterval(-4) }).count > 8, latest.timeIntervalSince(changes[0]) > 8 { break }
+                usleep(50_000)
+            }
+            // The viewer's gap: the longest wait between two playlist changes, from the last part
+            // before the kill on.
+            let gap = zip(changes, changes.dropFirst()).map { $1.timeIntervalSince($0) }.max() ?? 0
+            try #require(changes.count > 8 && changes.last!.timeIntervalSince(killed) > 5,
+                         "the rendition never went on after the kill: \(survivor.serverLog.suffix(1500))")
+            print("worker failover: rendition gap \(String(format: "%.2f", gap)) s (last part before the kill to the first after); "
+                  + "segments \(beforeKill.lastSegment) → \(last.lastSegment)")
+            #expect(survivor.serverLog.contains("joined a session under way"), "\(survivor.serverLog.suffix(1500))")
+            #expect(gap < 6 + 1 + 3, "under the session timeout (6 s) + one GOP (1 s), with 3 s for the group's join: \(gap) s")
+            #expect(views.allSatisfy { $0.lastSegment >= beforeKill.lastSegment }, "the media sequence never restarts lower")
+            #expect(views.allSatisfy { $0.newestDate >= beforeKill.newestDate }, "program date times never step back")
+            #expect(last.lastSegment > beforeKill.lastSegment + 1, "segments went on after the kill: \(beforeKill) → \(last)")
+        }
+    }
+}
