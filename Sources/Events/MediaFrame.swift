@@ -22,6 +22,9 @@ public struct MediaFrame: Sendable, Hashable {
         public static let keyframe = Flags(rawValue: 1 << 0)
         /// A decoder configuration (AVC/HEVC record, AudioSpecificConfig), not a picture or sample.
         public static let sequenceHeader = Flags(rawValue: 1 << 1)
+        /// The first frame of a segment (`timeline.segment`): a keyframe of the track that decides
+        /// cuts, or any frame where a bound forced a cut.
+        public static let segmentStart = Flags(rawValue: 1 << 2)
     }
 
     public var kind: Kind
@@ -38,10 +41,13 @@ public struct MediaFrame: Sendable, Hashable {
     public var sequence: UInt64
     /// Empty for the source; `360p` etc. for transcoded renditions.
     public var rendition: String
+    /// The frame's place in the packaging timeline; nil for frames no writer stamped (tests,
+    /// files), which a packager then cuts itself.
+    public var timeline: MediaTimeline?
     public var payload: ByteBuffer
 
     public init(kind: Kind, flags: Flags = [], codec: String = "", dts: Int64, pts: Int64? = nil, sessionID: UInt64,
-                sequence: UInt64, rendition: String = "", payload: ByteBuffer) {
+                sequence: UInt64, rendition: String = "", timeline: MediaTimeline? = nil, payload: ByteBuffer) {
         self.kind = kind
         self.flags = flags
         self.codec = codec
@@ -50,6 +56,7 @@ public struct MediaFrame: Sendable, Hashable {
         self.sessionID = sessionID
         self.sequence = sequence
         self.rendition = rendition
+        self.timeline = timeline
         self.payload = payload
     }
 
@@ -62,6 +69,7 @@ public struct MediaFrame: Sendable, Hashable {
     public var isSequenceHeader: Bool { flags.contains(.sequenceHeader) }
     /// Metadata and sequence headers: what a decoder needs before any picture.
     public var isConfiguration: Bool { kind == .metadata || isSequenceHeader }
+    public var startsSegment: Bool { flags.contains(.segmentStart) }
 }
 
 extension MediaFrame {

@@ -57,7 +57,7 @@ struct IngestPolicy: RTMPServerDelegate {
         let session = StreamSession(streamID: id, sessionID: sessionID, node: environment.configuration.nodeID,
                                     startedAt: Date())
         let publisher = StreamPublisher(session: session, lockOwner: owner, environment: environment,
-                                        connection: connection, logger: environment.logger)
+                                        connection: connection, cutRules: await cutRules(for: id), logger: environment.logger)
         try? await environment.sessions.markLive(session)
         environment.announce(.online(StreamOnline(streamID: id, sessionID: sessionID,
                                                   node: environment.configuration.nodeID,
@@ -97,6 +97,13 @@ struct IngestPolicy: RTMPServerDelegate {
 
     /// The secret a push to `name` must be signed with: its channel's, if it names an enabled,
     /// unexpired channel; the global one in compatibility mode; otherwise a refusal.
+    /// Where the stream's segments are cut: at its channel's HLS segment duration (the default
+    /// for streams without a channel, or when the store does not answer).
+    func cutRules(for stream: StreamID) async -> SegmentCutter.Rules {
+        guard let id = ChannelID(stream.rawValue), let channel = try? await environment.channels.channel(id) else { return .init() }
+        return SegmentCutter.Rules(segmentSeconds: channel.hls.segmentSeconds)
+    }
+
     func pushSecret(for stream: StreamID) async -> Result<String, Refusal> {
         let unauthorized = "NetStream.Publish.Unauthorized"
         if let id = stream.channelID {

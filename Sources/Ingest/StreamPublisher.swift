@@ -22,6 +22,8 @@ final class StreamPublisher: RTMPPublishSink {
         var session: StreamSession
         /// The newest metadata and decoder configurations, for readers joining mid-session.
         var headers: [MediaFrame] = []
+        /// Stamps each frame with its segment: ingest is where the stream's timeline is decided.
+        var cutter: SegmentCutter
     }
 
     let streamID: StreamID
@@ -35,12 +37,12 @@ final class StreamPublisher: RTMPPublishSink {
     private let logger: Logger
 
     init(session: StreamSession, lockOwner: String, environment: IngestEnvironment, connection: RTMPConnection,
-         logger: Logger) {
+         cutRules: SegmentCutter.Rules, logger: Logger) {
         self.streamID = session.streamID
         self.sessionID = session.sessionID
         self.lockOwner = lockOwner
         self.startedAt = session.startedAt
-        self.progress = NIOLockedValueBox(Progress(session: session))
+        self.progress = NIOLockedValueBox(Progress(session: session, cutter: SegmentCutter(rules: cutRules)))
         self.environment = environment
         self.connection = connection
         self.logger = logger
@@ -95,10 +97,11 @@ final class StreamPublisher: RTMPPublishSink {
             guard !progress.ended else { return nil }
             progress.bytes += UInt64(message.payload.readableBytes)
             guard let dts = progress.unwrapper.unwrap(message.timestamp),
-                  let frame = makeFrame(message, dts: dts, sequence: progress.sequence) else {
+                  var frame = makeFrame(message, dts: dts, sequence: progress.sequence) else {
                 progress.droppedMessages += 1
                 return nil
             }
+            progress.cutter.stamp(&frame, arrivedAt: environment.now())
             progress.sequence += 1
             describe(frame, in: &progress.session)
             if frame.isConfiguration {

@@ -143,10 +143,8 @@ public struct DASHManifest: Sendable, Hashable {
 
     /// `xs:dateTime` in UTC with milliseconds.
     static func date(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        return UTCDate.string(unixMilliseconds: milliseconds.isFinite ? Int64(min(max(milliseconds, 0), 0x1p62)) : 0)
     }
 
     /// `xs:duration` in seconds (`PT2.5S`).

@@ -2,8 +2,11 @@ import NIOCore
 
 /// An MPEG-2 transport stream muxer (ISO/IEC 13818-1) for one program with at most one video
 /// (H.264 or HEVC) and one AAC audio elementary stream: PAT and PMT, PES packets with PTS/DTS,
-/// PCR on the first packet of every video PES, and continuity counters that run on across
-/// segments. Timestamps are 90 kHz and wrap at 33 bits.
+/// PCR on the first packet of every video PES, and continuity counters that start again in every
+/// segment (`writeTables` begins one): a segment's bytes depend on its own frames alone, so every
+/// node packaging a stream writes it the same, and the first packet of each elementary stream in
+/// a segment says so with its discontinuity indicator (§2.4.3.5). Timestamps are 90 kHz and wrap
+/// at 33 bits.
 public struct MPEGTSMuxer: Sendable {
     public static let packetSize = 188
     static let patPID: UInt16 = 0
@@ -19,6 +22,8 @@ public struct MPEGTSMuxer: Sendable {
     private let video: VideoStream?
     private let hasAudio: Bool
     private var continuity: [UInt16: UInt8] = [:]
+    /// Elementary streams whose next packet is their first in the segment.
+    private var startingStreams: Set<UInt16> = []
 
     public init(video: VideoStream?, hasAudio: Bool) {
         self.video = video
@@ -27,8 +32,11 @@ public struct MPEGTSMuxer: Sendable {
 
     private var pcrPID: UInt16 { video != nil ? Self.videoPID : Self.audioPID }
 
-    /// PAT and PMT; write them first in every segment so each one is decodable alone.
+    /// PAT and PMT, which begin a segment: write them first in every segment so each one is
+    /// decodable alone. Continuity counters start again from here.
     public mutating func writeTables(into buffer: inout ByteBuffer) {
+        continuity = [:]
+        startingStreams = [Self.videoPID, Self.audioPID]
         let pat: [UInt8] = [0x00, 0x01, 0xC1, 0x00, 0x00, 0x00, 0x01,
                             0xE0 | UInt8(Self.pmtPID >> 8), UInt8(Self.pmtPID & 0xFF)]
         writeSection(tableID: 0x00, body: pat, pid: Self.patPID, into: &buffer)
@@ -70,7 +78,8 @@ public struct MPEGTSMuxer: Sendable {
         var first = true
         while first || remaining.readableBytes > 0 {
             let available = pendingHeader.count + remaining.readableBytes
-            var adaptation = AdaptationField(pcr: first ? pcr : nil, randomAccess: first && randomAccess)
+            var adaptation = AdaptationField(pcr: first ? pcr : nil, randomAccess: first && randomAccess,
+                                             discontinuity: startingStreams.remove(pid) != nil)
             adaptation.stuffToFit(payload: available)
             writePacketHeader(pid: pid, payloadStart: first, adaptation: adaptation, into: &buffer)
             var room = Self.packetSize - 4 - adaptation.length
@@ -116,13 +125,16 @@ public struct MPEGTSMuxer: Sendable {
 private struct AdaptationField {
     var pcr: Int64?
     var randomAccess: Bool
+    /// The continuity counter starts again here.
+    var discontinuity: Bool
     /// Bytes the field takes in the packet, its length byte included; 0 when there is none.
     private(set) var length: Int
 
-    init(pcr: Int64?, randomAccess: Bool) {
+    init(pcr: Int64?, randomAccess: Bool, discontinuity: Bool = false) {
         self.pcr = pcr
         self.randomAccess = randomAccess
-        length = pcr != nil ? 8 : (randomAccess ? 2 : 0)
+        self.discontinuity = discontinuity
+        length = pcr != nil ? 8 : (randomAccess || discontinuity ? 2 : 0)
     }
 
     /// Grows the field with stuffing so `payload` bytes exactly fill the packet when they are
@@ -136,7 +148,7 @@ private struct AdaptationField {
         guard length > 0 else { return }
         buffer.writeInteger(UInt8(length - 1))
         guard length > 1 else { return }
-        buffer.writeInteger((randomAccess ? 0x40 : 0) | (pcr != nil ? 0x10 : 0) as UInt8)
+        buffer.writeInteger((discontinuity ? 0x80 : 0) | (randomAccess ? 0x40 : 0) | (pcr != nil ? 0x10 : 0) as UInt8)
         if let pcr {
             let base = UInt64(bitPattern: pcr) & 0x1_FFFF_FFFF
             buffer.writeBytes([UInt8(base >> 25 & 0xFF), UInt8(base >> 17 & 0xFF), UInt8(base >> 9 & 0xFF),

@@ -28,13 +28,17 @@ public struct MediaPlaylist: Sendable, Hashable {
         public var map: String?
         /// The parts of this segment, listed before it; empty for segments far from the live edge.
         public var parts: [Part]
+        /// Unix ms of the segment's first sample (`EXT-X-PROGRAM-DATE-TIME`, §4.4.4.6).
+        public var programDate: Int64?
 
-        public init(uri: String, duration: Double, discontinuity: Bool = false, map: String? = nil, parts: [Part] = []) {
+        public init(uri: String, duration: Double, discontinuity: Bool = false, map: String? = nil, parts: [Part] = [],
+                    programDate: Int64? = nil) {
             self.uri = uri
             self.duration = duration
             self.discontinuity = discontinuity
             self.map = map
             self.parts = parts
+            self.programDate = programDate
         }
     }
 
@@ -90,6 +94,8 @@ public struct MediaPlaylist: Sendable, Hashable {
     /// written starts a new timeline or is the first one listed.
     public var pendingDiscontinuity = false
     public var pendingMap: String?
+    /// Unix ms of the pending parts' segment (`EXT-X-PROGRAM-DATE-TIME` before its parts).
+    public var pendingProgramDate: Int64?
     /// `EXT-X-PRELOAD-HINT:TYPE=PART` (§4.4.5.3).
     public var preloadHint: String?
     public var renditionReports: [RenditionReport]
@@ -127,12 +133,14 @@ public struct MediaPlaylist: Sendable, Hashable {
         for segment in segments {
             if segment.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }
             if let map = segment.map { lines.append("#EXT-X-MAP:URI=\"\(map)\"") }
+            if let date = segment.programDate { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(UTCDate.string(unixMilliseconds: date))") }
             lines += segment.parts.map(Self.render)
             lines.append("#EXTINF:\(PlaylistNumber.fixed(segment.duration, places: 3)),")
             lines.append(segment.uri)
         }
         if pendingDiscontinuity { lines.append("#EXT-X-DISCONTINUITY") }
         if let map = pendingMap { lines.append("#EXT-X-MAP:URI=\"\(map)\"") }
+        if let date = pendingProgramDate { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(UTCDate.string(unixMilliseconds: date))") }
         lines += pendingParts.map(Self.render)
         if let preloadHint { lines.append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(preloadHint)\"") }
         lines += renditionReports.map(\.line)

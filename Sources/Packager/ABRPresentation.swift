@@ -33,13 +33,13 @@ extension PackagerHub {
 
     /// The presentation over the renditions live now; `.notFound` while there are none (or none
     /// packaged for that output).
-    public func respond(to resource: ABRResource, of stream: StreamID, now: Date = Date()) -> PackagedResponse {
+    public func respond(to resource: ABRResource, of stream: StreamID) -> PackagedResponse {
         let renditions = renditionPackages(of: stream)
         let text: String?
         switch resource {
         case .classic: text = Self.classicMaster(renditions)
         case .lowLatency: text = Self.lowLatencyMaster(renditions.filter { $0.package.configuration.llhls })
-        case .dash: text = Self.manifest(renditions.filter { $0.package.configuration.dash }, now: now)
+        case .dash: text = Self.manifest(renditions.filter { $0.package.configuration.dash })
         }
         guard let text else { return .notFound }
         let body = ByteBuffer(string: text)
@@ -99,8 +99,8 @@ extension PackagerHub {
 
     /// The lowest rendition's manifest, with every rendition's video as a representation of one
     /// adaptation set per period.
-    private static func manifest(_ renditions: [(name: String, package: StreamPackage)], now: Date) -> String? {
-        let manifests = renditions.compactMap { name, package in package.dashManifest(now: now).map { (name, $0) } }
+    private static func manifest(_ renditions: [(name: String, package: StreamPackage)]) -> String? {
+        let manifests = renditions.compactMap { name, package in package.dashManifest().map { (name, $0) } }
         guard var combined = manifests.first?.1 else { return nil }
         combined.periods = combined.periods.map { period in
             var merged = period
@@ -133,8 +133,8 @@ extension PackagerHub {
 }
 
 extension StreamPackage {
-    func dashManifest(now: Date) -> DASHManifest? {
-        state.withLockedValue { $0.timeline.dashManifest(now: now) }
+    func dashManifest() -> DASHManifest? {
+        state.withLockedValue { $0.timeline.dashManifest() }
     }
 
     func lowLatencyMaster() -> MultivariantPlaylist? {

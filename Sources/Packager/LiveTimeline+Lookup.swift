@@ -2,6 +2,31 @@ import NIOCore
 
 /// Finding segments and parts by name, and deciding when a blocking request can be answered.
 extension LiveTimeline {
+    /// The segment numbered `mediaSequence`, if still kept.
+    func segment(_ mediaSequence: Int) -> SegmentRecord? { index(of: mediaSequence).map { segments[$0] } }
+
+    /// Bytes the timeline keeps: every kept segment's, the samples of the open parts and the
+    /// video frame waiting for its successor.
+    var heldBytes: Int {
+        segments.reduce(0) { $0 + $1.heldBytes } + lanes.values.reduce(0) { $0 + $1.pendingBytes }
+            + (held?.data.readableBytes ?? 0)
+    }
+
+    /// Where `kind` is now: the segment it is filling and how many of its parts are done.
+    func position(of kind: TrackKind) -> (mediaSequence: Int, completedParts: Int)? {
+        guard let lane = lanes[kind] else { return nil }
+        return (lane.mediaSequence, lane.partIndex)
+    }
+
+    /// Where segment `mediaSequence` sits in `segments`, whose numbers follow on without gaps.
+    func index(of mediaSequence: Int) -> Int? {
+        // Numbers are never negative, so once `mediaSequence` is at least the first the
+        // difference cannot overflow, whatever a request asked for.
+        guard let first = segments.first?.mediaSequence, mediaSequence >= first else { return nil }
+        let index = mediaSequence - first
+        return segments.indices.contains(index) ? index : nil
+    }
+
     func hasFinishedSegment(_ kind: TrackKind) -> Bool {
         segments.contains { $0.isFinished(kind) && $0.tracks.track(kind) != nil }
     }

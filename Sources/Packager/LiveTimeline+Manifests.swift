@@ -26,20 +26,27 @@ extension LiveTimeline {
         return playlist
     }
 
-    /// A dynamic MPD over the CMAF window: one period per session, one adaptation set per track.
-    func dashManifest(now: Date) -> DASHManifest? {
-        guard let availabilityStart else { return nil }
+    /// A dynamic MPD over the CMAF window: one period per session (and re-initialisation), one
+    /// adaptation set per track. Timing follows the DASH-IF live guidelines from the writer's
+    /// stamps alone, so every node writes the same MPD for the same window:
+    /// `availabilityStartTime` is the Unix epoch; a period starts at the wall-clock time of its
+    /// first segment (`origin + periodMediaStart`) with that media time as its
+    /// `presentationTimeOffset`, so a segment's `S@t` maps to the time it was captured; and
+    /// `publishTime` (also the `UTCTiming` value) is when the newest listed segment ended.
+    func dashManifest() -> DASHManifest? {
         let window = segments.filter(\.isComplete).suffix(configuration.cmafWindow)
-        guard !window.isEmpty else { return nil }
+        guard let newest = window.last else { return nil }
         var periods: [DASHManifest.Period] = []
         for segment in window where periods.last?.id != segment.tracks.name {
             let members = window.filter { $0.tracks.name == segment.tracks.name }
-            let start = segment.sessionAnchor.arrival.timeIntervalSince(availabilityStart)
             let representations = segment.kinds.compactMap { representation($0, of: Array(members)) }
-            periods.append(.init(id: segment.tracks.name, start: max(0, start), representations: representations))
+            periods.append(.init(id: segment.tracks.name, start: Double(segment.origin + segment.periodMediaStart) / 1000,
+                                 representations: representations))
         }
         let depth = window.reduce(0) { $0 + $1.duration }
-        return DASHManifest(availabilityStartTime: availabilityStart, publishTime: now,
+        let published = newest.programDate + Int64((newest.duration * 1000).rounded())
+        return DASHManifest(availabilityStartTime: Date(timeIntervalSince1970: 0),
+                            publishTime: Date(timeIntervalSince1970: Double(published) / 1000),
                             minimumUpdatePeriod: configuration.segmentSeconds, timeShiftBufferDepth: depth,
                             minBufferTime: configuration.segmentSeconds,
                             suggestedPresentationDelay: 2 * configuration.segmentSeconds, periods: periods)
@@ -66,7 +73,7 @@ extension LiveTimeline {
                      size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
                      initialization: template + "init.mp4", media: template + "$Number$.m4s",
                      startNumber: first.mediaSequence,
-                     presentationTimeOffset: UInt64(milliseconds: first.sessionAnchor.dts, timescale: track.timescale),
+                     presentationTimeOffset: UInt64(milliseconds: first.periodMediaStart, timescale: track.timescale),
                      timeline: timeline)
     }
 
@@ -78,5 +85,31 @@ extension LiveTimeline {
             return seconds > 0 && bytes > 0 ? Double(bytes * 8) / seconds : nil
         }
         return rates.max().map { Int($0.rounded(.up)) } ?? fallback
+    }
+}
+
+extension LiveTimeline {
+    /// What a master playlist says of this variant; nil until two video frames have measured the
+    /// frame rate, so a variant is never listed without an attribute it gains a moment later
+    /// (a slow transcoder's first picture can come alone).
+    var variantFacts: VariantFacts? {
+        guard let tracks = currentTracks, let video = tracks.video, let frameRate else { return nil }
+        let codecs = [video.codecString] + (tracks.audio.map { [$0.codecString] } ?? [])
+        let rates = segments.filter(\.isComplete).compactMap { segment -> Int? in
+            let seconds = segment.duration(.video)
+            let bytes = segment.ts.readableBytes > 0 ? segment.ts.readableBytes
+                : segment.kinds.reduce(0) { $0 + segment.parts[$1, default: []].reduce(0) { $0 + $1.bytes.readableBytes } }
+            return seconds > 0.5 ? Int(Double(bytes * 8) / seconds) : nil
+        }
+        return VariantFacts(codecs: codecs, size: video.size, frameRate: frameRate, peakBitRate: rates.max())
+    }
+
+    /// Video frames per second over the session, snapped to a standard rate within 0.5 %
+    /// (millisecond timestamps make 30 fps look like 30.3 between two frames).
+    var frameRate: Double? {
+        guard videoClock.frames > 1, videoClock.last > videoClock.first else { return nil }
+        let measured = Double(videoClock.frames - 1) * 1000 / Double(videoClock.last - videoClock.first)
+        let standard = [23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60].min { abs($0 - measured) < abs($1 - measured) }!
+        return abs(standard - measured) / standard < 0.005 ? standard : (measured * 1000).rounded() / 1000
     }
 }

@@ -6,11 +6,14 @@ import NIOCore
 /// The packaging state machine of one stream: frames in, segments and parts out, for classic
 /// HLS (MPEG-TS), LL-HLS and DASH (CMAF) at once, from one set of cut decisions.
 ///
-/// Cuts follow the media alone, so any node packaging the same session produces the same names
-/// and bytes: segments start at the first keyframe past the segment target (first audio frame
-/// for audio-only streams), parts end before they would pass the part target. The video
-/// (or, without video, the audio) track decides the boundaries; the other track closes its
-/// parts at the same media times as its frames pass them.
+/// Cuts follow the log alone, so any node packaging the stream produces the same names and
+/// bytes whenever it started reading: segments begin where the frames' writer stamped them
+/// (`MediaFrame.timeline`, decided by `SegmentCutter`: the first keyframe past the segment
+/// target) and carry the stamped numbers, dates and discontinuities; parts end before they would
+/// pass the part target, counted from the segment's start. Frames nobody stamped (tests, files)
+/// are cut here by the same `SegmentCutter`. The video (or, without video, the audio) track
+/// decides the boundaries; the other track closes its parts at the same media times as its
+/// frames pass them.
 struct LiveTimeline: Sendable {
     /// A decided cut: media time (ms) and whether a new segment starts there.
     private struct Boundary: Sendable {
@@ -18,8 +21,14 @@ struct LiveTimeline: Sendable {
         var startsSegment: Bool
     }
 
+    /// The writer's word on a frame: its timeline stamp and whether it opens a segment.
+    struct Cut {
+        var stamp: MediaTimeline
+        var startsSegment: Bool
+    }
+
     /// A video frame waiting for the next one, which gives its duration.
-    private struct HeldFrame: Sendable {
+    struct HeldFrame: Sendable {
         var dts: Int64
         var pts: Int64
         var isKeyframe: Bool
@@ -28,40 +37,37 @@ struct LiveTimeline: Sendable {
 
     let configuration: PackagingConfiguration
     private(set) var segments: [SegmentRecord] = []
-    /// Highest rounded segment duration so far, never below the configured target.
-    private(set) var targetDuration: Int
     /// Counts closed parts and finished track segments: what playlists list changes only when
     /// it moves, so callers compare it instead of the segments.
     private(set) var progress = 0
     private var tracks: TrackSet?
-    /// When the first session's first frame arrived: DASH's `availabilityStartTime`.
-    private(set) var availabilityStart: Date?
-    private var anchor: SessionAnchor?
-    private var lanes: [TrackKind: TrackLane] = [:]
+    /// Stamps the frames that arrive without a writer's timeline.
+    private var cutter: SegmentCutter
+    private(set) var lanes: [TrackKind: TrackLane] = [:]
     private var driver: TrackKind = .video
     private var followerBoundaries: [Boundary] = []
-    private var held: HeldFrame?
+    private(set) var held: HeldFrame?
     private var partStart: Int64 = 0
-    private var segmentStart: Int64 = 0
     private(set) var frameInterval: Int64 = 0
     /// First and last video dts of the session and the frames between, for the frame rate.
-    private var videoClock: (first: Int64, last: Int64, frames: Int) = (0, 0, 0)
+    private(set) var videoClock: (first: Int64, last: Int64, frames: Int) = (0, 0, 0)
     private var muxer: MPEGTSMuxer?
-    private var nextMediaSequence = 0
-    private var discontinuities = 0
-    private var nextIsDiscontinuity = false
     /// Each track's media time, from its publisher's untrusted timestamps.
     private var clocks: [TrackKind: MediaClock] = [:]
-    /// Bytes taken in since the last part cut and segment cut (all tracks, each frame's payload
-    /// plus `PackagingConfiguration.frameOverhead`), and driver frames in a row at which its
-    /// media time stood still: what forces cuts when media time does not.
-    private var intake = (part: 0, segment: 0, stalledFrames: 0)
+    /// Bytes taken in since the last part cut (all tracks, each frame's payload plus
+    /// `PackagingConfiguration.frameOverhead`): what closes a part early when media time does
+    /// not. (Segments are bounded by the writer's cutter.)
+    private var partIntake = 0
     /// The driver's latest media time, ms.
     private var driverTime: Int64 = 0
+    /// Where the tracks started, ms: follower frames from before it belong to a segment this node
+    /// did not package (it started reading there), so they are left out, as the node that did
+    /// package it put them in that one.
+    private var startTime: Int64 = 0
 
     init(configuration: PackagingConfiguration) {
         self.configuration = configuration
-        targetDuration = Int(configuration.segmentSeconds.rounded(.up))
+        cutter = SegmentCutter(rules: configuration.cutRules, numbersFromClock: false)
     }
 
     /// The session being packaged, once its tracks are known.
@@ -75,7 +81,7 @@ struct LiveTimeline: Sendable {
     mutating func begin(sessionID: UInt64) {
         if tracks != nil { finish() }
         tracks = TrackSet(sessionID: sessionID)
-        anchor = nil
+        cutter.endSession()
         videoClock = (0, 0, 0)
         clocks = [:]
     }
@@ -91,17 +97,12 @@ struct LiveTimeline: Sendable {
             for boundary in followerBoundaries { close(kind, endsSegment: boundary.startsSegment) }
             close(kind, endsSegment: true)
         }
-        // A segment opened by the last cut but given no media is taken back, number included.
-        if let last = segments.last, last.parts.isEmpty {
-            segments.removeLast()
-            nextMediaSequence -= 1
-            if last.discontinuity { discontinuities -= 1 }
-        }
+        // A segment opened by the last cut but given no media is taken back.
+        if let last = segments.last, last.parts.isEmpty { segments.removeLast() }
         for index in segments.indices {
             for kind in segments[index].kinds { segments[index].finish(kind) }
         }
         progress += 1
-        if !segments.isEmpty { nextIsDiscontinuity = true }
         lanes = [:]
         followerBoundaries = []
         held = nil
@@ -112,9 +113,14 @@ struct LiveTimeline: Sendable {
     // MARK: Frames
 
     /// Takes the session's next frame. Throws for configurations it cannot package (the
-    /// caller reports it; the stream goes on without that track).
+    /// caller reports it; the stream goes on without that track). `arrival` dates the frames
+    /// that come without a writer's timeline.
     mutating func append(_ frame: MediaFrame, arrival: Date) throws {
         guard tracks?.sessionID == frame.sessionID else { return }
+        var frame = frame
+        if frame.timeline == nil { cutter.stamp(&frame, arrivedAt: arrival) }
+        guard let stamp = frame.timeline else { return }
+        let cut = Cut(stamp: stamp, startsSegment: frame.startsSegment)
         if frame.isSequenceHeader {
             try reconfigure(with: frame)
             return
@@ -128,11 +134,11 @@ struct LiveTimeline: Sendable {
                 at: frame.payload.readerIndex + info.dataOffset, length: frame.payload.readableBytes - info.dataOffset) else { return }
             let dts = clocks[.video, default: MediaClock()].time(of: frame.dts)
             let pts = dts + MediaClock.compositionOffset(pts: frame.pts, dts: frame.dts)
-            takeVideo(HeldFrame(dts: dts, pts: pts, isKeyframe: frame.isKeyframe, data: data), arrival: arrival)
+            takeVideo(HeldFrame(dts: dts, pts: pts, isKeyframe: frame.isKeyframe, data: data), cut: cut)
         case .audio:
             guard let data = frame.payload.getSlice(at: frame.payload.readerIndex + 2, length: frame.payload.readableBytes - 2),
                   data.readableBytes > 0 else { return }
-            takeAudio(data, dts: clocks[.audio, default: MediaClock()].time(of: frame.dts), arrival: arrival)
+            takeAudio(data, dts: clocks[.audio, default: MediaClock()].time(of: frame.dts), cut: cut)
         }
     }
 
@@ -145,37 +151,44 @@ struct LiveTimeline: Sendable {
             return
         }
         // Same configuration again (encoders repeat it): nothing to do. Otherwise the stream
-        // is re-initialised: new init segments, after a discontinuity.
+        // is re-initialised: new init segments from the writer's next segment (its epoch).
         guard updated.track(kind) != tracks?.track(kind) else { return }
         finish()
-        updated.epoch += 1
         tracks = updated
-        // The new timeline is anchored at its own first frame (a new DASH period).
-        anchor = nil
     }
 
-    private mutating func start(at dts: Int64, arrival: Date) {
-        guard let tracks else { return }
+    /// Starts the tracks at a segment the writer began (`cut.startsSegment`).
+    private mutating func start(at dts: Int64, cut: Cut) {
+        guard var tracks else { return }
+        tracks.epoch = Int(cut.stamp.epoch)
+        self.tracks = tracks
         driver = tracks.video != nil ? .video : .audio
         for kind in TrackKind.allCases {
             guard let track = tracks.track(kind) else { continue }
-            lanes[kind] = TrackLane(kind: kind, track: track, mediaSequence: nextMediaSequence,
+            lanes[kind] = TrackLane(kind: kind, track: track, mediaSequence: Int(cut.stamp.segment),
                                     writesCMAF: configuration.makesCMAF)
         }
-        anchor = anchor ?? SessionAnchor(arrival: arrival, dts: dts)
-        availabilityStart = availabilityStart ?? arrival
         muxer = MPEGTSMuxer(video: tracks.tsVideoStream, hasAudio: tracks.audio != nil)
         partStart = dts
-        segmentStart = dts
         driverTime = dts
-        intake = (0, 0, 0)
-        openSegment()
+        startTime = dts
+        partIntake = 0
+        openSegment(cut.stamp, at: dts)
     }
 
-    private mutating func takeVideo(_ frame: HeldFrame, arrival: Date) {
+    /// Whether a frame the writer marked as a segment start belongs to another epoch than the
+    /// tracks (a re-initialisation this node only learns of from the stamp): start afresh there.
+    private mutating func restartIfEpochChanged(_ cut: Cut) {
+        guard cut.startsSegment, isStarted, let kept = tracks, Int(cut.stamp.epoch) != kept.epoch else { return }
+        finish()
+        tracks = kept
+    }
+
+    private mutating func takeVideo(_ frame: HeldFrame, cut: Cut) {
+        restartIfEpochChanged(cut)
         if !isStarted {
-            guard tracks?.video != nil, frame.isKeyframe else { return }
-            start(at: frame.dts, arrival: arrival)
+            guard tracks?.video != nil, frame.isKeyframe, cut.startsSegment else { return }
+            start(at: frame.dts, cut: cut)
         }
         guard lanes[.video] != nil else { return }
         noteDriverTime(frame.dts)
@@ -186,24 +199,31 @@ struct LiveTimeline: Sendable {
             let interval = frame.dts - previous.dts
             if interval > 0 { frameInterval = interval }
             appendVideo(previous, duration: max(interval, 0))
-            decideBoundary(at: frame.dts, isRandomAccess: frame.isKeyframe)
+            decideBoundary(at: frame.dts, isRandomAccess: frame.isKeyframe, cut: cut)
             closeStalledFollower(at: frame.dts)
         }
         held = frame
         writeTSVideo(frame)
     }
 
-    private mutating func takeAudio(_ data: ByteBuffer, dts: Int64, arrival: Date) {
+    private mutating func takeAudio(_ data: ByteBuffer, dts: Int64, cut: Cut) {
+        if driver == .audio { restartIfEpochChanged(cut) }
         if !isStarted {
-            guard tracks?.video == nil, tracks?.audio != nil else { return }
-            start(at: dts, arrival: arrival)
+            guard tracks?.video == nil, tracks?.audio != nil, cut.startsSegment else { return }
+            start(at: dts, cut: cut)
         }
         guard let lane = lanes[.audio], let config = tracks?.aac else { return }
         if driver == .audio {
             noteDriverTime(dts)
-            if !lane.isEmpty { decideBoundary(at: dts, isRandomAccess: true) }
+            if !lane.isEmpty { decideBoundary(at: dts, isRandomAccess: true, cut: cut) }
         } else {
-            if let startsSegment = dueForcedCut(), !lane.isEmpty { forceCut(startsSegment: startsSegment) }
+            guard dts >= startTime else { return }
+            if isNewSegment(cut) {
+                // The writer cut where the driver did not (a bound forced it): cut every track now.
+                forceCut(opening: cut.stamp)
+            } else if partIntake >= configuration.maxPartBytes, !lane.isEmpty {
+                forceCut(opening: nil)
+            }
             while let boundary = followerBoundaries.first, dts >= boundary.time {
                 followerBoundaries.removeFirst()
                 close(.audio, endsSegment: boundary.startsSegment)
@@ -239,81 +259,81 @@ struct LiveTimeline: Sendable {
     static let followerPatience: Int64 = 1000
 
     /// Called by the driver track at each of its frames, before that frame joins a part.
-    private mutating func decideBoundary(at time: Int64, isRandomAccess: Bool) {
-        if let startsSegment = dueForcedCut() {
-            forceCut(startsSegment: startsSegment)
+    private mutating func decideBoundary(at time: Int64, isRandomAccess: Bool, cut: Cut) {
+        if isNewSegment(cut) {
+            guard isRandomAccess else {
+                forceCut(opening: cut.stamp)
+                return
+            }
+            close(driver, endsSegment: true)
+            if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: true)) }
+            beginPart(at: time, opening: cut.stamp)
             return
         }
-        let segmentTarget = Int64(configuration.segmentSeconds * 1000)
+        if partIntake >= configuration.maxPartBytes {
+            forceCut(opening: nil)
+            return
+        }
         let partTarget = Int64(configuration.partSeconds * 1000)
-        // Timestamps are whole milliseconds, so frame intervals jitter by one: a keyframe due
-        // at the target may arrive a millisecond early, and a part may end a millisecond late.
+        // Timestamps are whole milliseconds, so frame intervals jitter by one: a part may end a
+        // millisecond late.
         let step = driver == .video ? frameInterval
             : Int64(AACConfiguration.samplesPerFrame * 1000 / max(tracks?.aac?.sampleRate ?? 44100, 1))
-        let startsSegment = isRandomAccess && time - segmentStart >= segmentTarget - step / 2
-        guard startsSegment || time - partStart + step > partTarget + 1 else { return }
-        close(driver, endsSegment: startsSegment)
-        if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: startsSegment)) }
-        beginPart(at: time, startsSegment: startsSegment)
+        guard time - partStart + step > partTarget + 1 else { return }
+        close(driver, endsSegment: false)
+        if lanes.count > 1 { followerBoundaries.append(Boundary(time: time, startsSegment: false)) }
+        beginPart(at: time, opening: nil)
     }
 
-    /// A new part (and with `startsSegment` a new segment) begins at `time`.
-    private mutating func beginPart(at time: Int64, startsSegment: Bool) {
+    /// Whether the writer opened a segment other than the one being filled.
+    private func isNewSegment(_ cut: Cut) -> Bool {
+        cut.startsSegment && segments.last?.mediaSequence != Int(cut.stamp.segment)
+    }
+
+    /// A new part (and with `opening`, the segment it stamps) begins at `time`.
+    private mutating func beginPart(at time: Int64, opening stamp: MediaTimeline?) {
         partStart = time
-        intake.part = 0
-        guard startsSegment else { return }
-        segmentStart = time
-        intake.segment = 0
-        intake.stalledFrames = 0
-        openSegment()
+        partIntake = 0
+        guard let stamp else { return }
+        openSegment(stamp, at: time)
     }
 
     // MARK: Bounds
 
     private mutating func noteIntake(_ payloadBytes: Int) {
-        let cost = payloadBytes + PackagingConfiguration.frameOverhead
-        intake.part += cost
-        intake.segment += cost
+        partIntake += payloadBytes + PackagingConfiguration.frameOverhead
     }
 
-    /// Counts driver frames whose media time did not move past the newest one.
     private mutating func noteDriverTime(_ time: Int64) {
-        if time > driverTime {
-            driverTime = time
-            intake.stalledFrames = 0
-        } else {
-            intake.stalledFrames += 1
-        }
+        driverTime = max(driverTime, time)
     }
 
-    /// A cut the bounds force whatever the media time says (frozen, backwards or flooding
-    /// timestamps): nil when none is due, else whether it starts a segment.
-    private func dueForcedCut() -> Bool? {
-        if intake.segment >= configuration.maxSegmentBytes || intake.stalledFrames >= configuration.maxStalledFrames { return true }
-        return intake.part >= configuration.maxPartBytes ? false : nil
-    }
-
-    /// Cuts every track now. Followers close here rather than when their media reaches the
+    /// Cuts every track now (a part the byte bound closes, or a segment the writer's bounds
+    /// opened off a keyframe). Followers close here rather than when their media reaches the
     /// cut's time, which a frozen or runaway follower clock might never do.
-    private mutating func forceCut(startsSegment: Bool) {
-        close(driver, endsSegment: startsSegment)
+    private mutating func forceCut(opening stamp: MediaTimeline?) {
+        close(driver, endsSegment: stamp != nil)
         for kind in lanes.keys where kind != driver {
             for boundary in followerBoundaries { close(kind, endsSegment: boundary.startsSegment) }
-            close(kind, endsSegment: startsSegment)
+            close(kind, endsSegment: stamp != nil)
         }
         followerBoundaries = []
-        beginPart(at: driverTime, startsSegment: startsSegment)
+        beginPart(at: driverTime, opening: stamp)
     }
 
     // MARK: Segments
 
-    private mutating func openSegment() {
-        guard let tracks, let anchor else { return }
-        let record = SegmentRecord(mediaSequence: nextMediaSequence, tracks: tracks, discontinuity: nextIsDiscontinuity,
-                                   discontinuitiesBefore: discontinuities, sessionAnchor: anchor)
-        if nextIsDiscontinuity { discontinuities += 1 }
-        nextIsDiscontinuity = false
-        nextMediaSequence += 1
+    /// Opens the segment `stamp` names, starting at media time `time` (ms). Numbers that do not
+    /// follow on (a failover gap, a new session's clock-derived numbers) start a new window: a
+    /// playlist's numbers never skip.
+    private mutating func openSegment(_ stamp: MediaTimeline, at time: Int64) {
+        guard let tracks else { return }
+        let number = Int(stamp.segment)
+        if let last = segments.last, last.mediaSequence + 1 != number { segments.removeAll() }
+        let discontinuity = segments.last.map { $0.discontinuitySequence != Int(stamp.discontinuity) } ?? false
+        let record = SegmentRecord(mediaSequence: number, tracks: tracks, discontinuity: discontinuity,
+                                   discontinuitySequence: Int(stamp.discontinuity),
+                                   origin: stamp.origin, periodMediaStart: stamp.periodStart, programDate: stamp.origin + time)
         segments.append(record)
         if configuration.hls, var muxer {
             muxer.writeTables(into: &segments[segments.count - 1].ts)
@@ -334,9 +354,6 @@ struct LiveTimeline: Sendable {
         if let part { segments[index].add(part, of: kind) }
         if endsSegment { segments[index].finish(kind) }
         progress += 1
-        if endsSegment, kind == driver {
-            targetDuration = max(targetDuration, Int(segments[index].duration.rounded()))
-        }
         evict()
     }
 
@@ -368,14 +385,6 @@ struct LiveTimeline: Sendable {
         self.muxer = muxer
     }
 
-    private func index(of mediaSequence: Int) -> Int? {
-        // Numbers count up from 0, so once `mediaSequence` is at least the first the difference
-        // cannot overflow, whatever a request asked for.
-        guard let first = segments.first?.mediaSequence, mediaSequence >= first else { return nil }
-        let index = mediaSequence - first
-        return segments.indices.contains(index) ? index : nil
-    }
-
     private mutating func evict() {
         let complete = segments.filter(\.isComplete).count
         let excess = complete - configuration.retainedSegments
@@ -388,49 +397,5 @@ struct LiveTimeline: Sendable {
               segments.dropFirst().contains(where: \.isComplete) {
             held -= segments.removeFirst().heldBytes
         }
-    }
-
-    // MARK: Reading
-
-    /// The segment numbered `mediaSequence`, if still kept.
-    func segment(_ mediaSequence: Int) -> SegmentRecord? { index(of: mediaSequence).map { segments[$0] } }
-
-    /// Bytes the timeline keeps: every kept segment's, the samples of the open parts and the
-    /// video frame waiting for its successor.
-    var heldBytes: Int {
-        segments.reduce(0) { $0 + $1.heldBytes } + lanes.values.reduce(0) { $0 + $1.pendingBytes }
-            + (held?.data.readableBytes ?? 0)
-    }
-
-    /// Where `kind` is now: the segment it is filling and how many of its parts are done.
-    func position(of kind: TrackKind) -> (mediaSequence: Int, completedParts: Int)? {
-        guard let lane = lanes[kind] else { return nil }
-        return (lane.mediaSequence, lane.partIndex)
-    }
-}
-
-extension LiveTimeline {
-    /// What a master playlist says of this variant; nil until two video frames have measured the
-    /// frame rate, so a variant is never listed without an attribute it gains a moment later
-    /// (a slow transcoder's first picture can come alone).
-    var variantFacts: VariantFacts? {
-        guard let tracks = currentTracks, let video = tracks.video, let frameRate else { return nil }
-        let codecs = [video.codecString] + (tracks.audio.map { [$0.codecString] } ?? [])
-        let rates = segments.filter(\.isComplete).compactMap { segment -> Int? in
-            let seconds = segment.duration(.video)
-            let bytes = segment.ts.readableBytes > 0 ? segment.ts.readableBytes
-                : segment.kinds.reduce(0) { $0 + segment.parts[$1, default: []].reduce(0) { $0 + $1.bytes.readableBytes } }
-            return seconds > 0.5 ? Int(Double(bytes * 8) / seconds) : nil
-        }
-        return VariantFacts(codecs: codecs, size: video.size, frameRate: frameRate, peakBitRate: rates.max())
-    }
-
-    /// Video frames per second over the session, snapped to a standard rate within 0.5 %
-    /// (millisecond timestamps make 30 fps look like 30.3 between two frames).
-    var frameRate: Double? {
-        guard videoClock.frames > 1, videoClock.last > videoClock.first else { return nil }
-        let measured = Double(videoClock.frames - 1) * 1000 / Double(videoClock.last - videoClock.first)
-        let standard = [23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60].min { abs($0 - measured) < abs($1 - measured) }!
-        return abs(standard - measured) / standard < 0.005 ? standard : (measured * 1000).rounded() / 1000
     }
 }

@@ -1,3 +1,5 @@
+import Events
+
 /// How one stream is packaged for HTTP playback. Comes from the channel's `hls` and `outputs`
 /// settings; without a channel, everything is on with the defaults.
 public struct PackagingConfiguration: Sendable, Hashable {
@@ -70,6 +72,11 @@ public struct PackagingConfiguration: Sendable, Hashable {
         case .dash: return dash
         case .cmaf: return makesCMAF
         }
+    }
+
+    /// Where a writer cuts this stream's segments (`SegmentCutter`).
+    public var cutRules: SegmentCutter.Rules {
+        SegmentCutter.Rules(segmentSeconds: segmentSeconds, maxSegmentBytes: maxSegmentBytes, maxStalledFrames: maxStalledFrames)
     }
 
     var makesCMAF: Bool { llhls || dash }

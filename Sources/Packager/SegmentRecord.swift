@@ -6,12 +6,18 @@ import NIOCore
 struct SegmentRecord: Sendable {
     let mediaSequence: Int
     let tracks: TrackSet
-    /// The first segment after a republish or re-initialisation.
+    /// Its discontinuity sequence differs from the segment before it here (a republish or a
+    /// re-initialisation). Playlists never mark the first segment they list.
     let discontinuity: Bool
-    /// Discontinuities strictly before this segment, for `EXT-X-DISCONTINUITY-SEQUENCE`.
-    let discontinuitiesBefore: Int
-    /// When the session's first frame arrived, and its dts (ms): anchors DASH's wall clock.
-    let sessionAnchor: SessionAnchor
+    /// The writer's discontinuity sequence number of this segment (`EXT-X-DISCONTINUITY-SEQUENCE`
+    /// of a playlist that starts with it).
+    let discontinuitySequence: Int
+    /// Unix ms of media time 0 in its session (the writer's `MediaTimeline.origin`).
+    let origin: Int64
+    /// Media time (ms) where its epoch's first segment starts: where its DASH period starts.
+    let periodMediaStart: Int64
+    /// Unix ms its first frame was captured at (`EXT-X-PROGRAM-DATE-TIME`).
+    let programDate: Int64
     var parts: [TrackKind: [PartRecord]] = [:]
     /// Decode time of the segment's first sample, per track, in the track's timescale.
     var startTime: [TrackKind: UInt64] = [:]
@@ -20,12 +26,15 @@ struct SegmentRecord: Sendable {
     private(set) var cmaf: [TrackKind: ByteBuffer] = [:]
     var ts = ByteBuffer()
 
-    init(mediaSequence: Int, tracks: TrackSet, discontinuity: Bool, discontinuitiesBefore: Int, sessionAnchor: SessionAnchor) {
+    init(mediaSequence: Int, tracks: TrackSet, discontinuity: Bool, discontinuitySequence: Int, origin: Int64,
+         periodMediaStart: Int64, programDate: Int64) {
         self.mediaSequence = mediaSequence
         self.tracks = tracks
         self.discontinuity = discontinuity
-        self.discontinuitiesBefore = discontinuitiesBefore
-        self.sessionAnchor = sessionAnchor
+        self.discontinuitySequence = discontinuitySequence
+        self.origin = origin
+        self.periodMediaStart = periodMediaStart
+        self.programDate = programDate
     }
 
     var kinds: [TrackKind] { TrackKind.allCases.filter { tracks.track($0) != nil } }
@@ -62,11 +71,4 @@ struct SegmentRecord: Sendable {
         for part in parts[kind, default: []] { whole.writeImmutableBuffer(part.bytes) }
         cmaf[kind] = whole
     }
-}
-
-/// Relates one session's media time to the wall clock: its first frame's dts and arrival.
-struct SessionAnchor: Sendable, Hashable {
-    var arrival: Date
-    /// Milliseconds.
-    var dts: Int64
 }

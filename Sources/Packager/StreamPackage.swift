@@ -158,13 +158,15 @@ public final class StreamPackage: Sendable {
 
     private static func render(_ resource: PackagedResource, _ request: PlaylistRequest, _ state: inout State) -> PackagedResponse {
         if resource.isPlaylist {
-            let key = "\(resource.relativePath)|\(request.skip)"
+            let key = "\(resource.relativePath)|\(request.skip)|\(request.mediaSequence ?? -1)|\(request.part ?? -1)"
             if let cached = state.rendered[key], cached.version == state.version {
                 return .content(cached.body, contentType: resource.contentType, entityTag: cached.tag, isPlaylist: true)
             }
             guard let text = playlistText(resource, request, state.timeline) else { return .notFound }
             let body = ByteBuffer(string: text)
             let tag = EntityTag.of(body)
+            // Blocking requests key the cache by the part they name: keep only the current version's.
+            if state.rendered.count >= 64 { state.rendered = state.rendered.filter { $0.value.version == state.version } }
             state.rendered[key] = (state.version, body, tag)
             return .content(body, contentType: resource.contentType, entityTag: tag, isPlaylist: true)
         }
@@ -176,8 +178,15 @@ public final class StreamPackage: Sendable {
         switch resource {
         case .classicPlaylist: return timeline.classicPlaylist().render()
         case .llhlsMultivariant: return timeline.multivariantPlaylist()?.render()
-        case .llhlsMedia(let kind): return timeline.lowLatencyPlaylist(kind, skip: request.skip)?.render()
-        case .dashManifest: return timeline.dashManifest(now: Date())?.render()
+        case .llhlsMedia(let kind):
+            // A blocking request gets the playlist as it stood when its part appeared: the same
+            // bytes from every node, however late this one answers.
+            // (A segment this node no longer has, or never had, gets the playlist as it stands.)
+            let end = request.mediaSequence.flatMap { number in
+                timeline.segment(number).map { _ in timeline.end(of: kind, answering: number, part: request.part) }
+            }
+            return timeline.lowLatencyPlaylist(kind, skip: request.skip, end: end)?.render()
+        case .dashManifest: return timeline.dashManifest()?.render()
         default: return nil
         }
     }

@@ -24,7 +24,6 @@ struct TrackLane: Sendable {
     private var baseTime: UInt64?
     /// Where the next sample starts, in the track's timescale.
     private var clock: UInt64?
-    private var fragmentSequence: UInt32 = 0
     private let writesCMAF: Bool
 
     init(kind: TrackKind, track: CMAFTrack, mediaSequence: Int, writesCMAF: Bool) {
@@ -42,17 +41,24 @@ struct TrackLane: Sendable {
     /// Decode time of the part being filled (or of the next sample), in the track's timescale.
     var partStartTime: UInt64 { baseTime ?? clock ?? 0 }
 
-    /// Adds a sample decoded at `dts` milliseconds (a `MediaClock` time). Audio runs on its own sample clock, resynced
-    /// only on gaps, so AAC frames stay exactly 1024 samples apart.
+    /// Adds a sample decoded at `dts` milliseconds (a `MediaClock` time). Video follows its
+    /// timestamps (sample durations are their differences). Audio sits on a grid of whole AAC
+    /// frames counted from media time 0, so frames stay exactly 1024 samples apart and a node
+    /// that started reading later lands on the same sample times; a frame whose timestamp
+    /// jitters back onto an earlier slot follows the previous one instead.
     mutating func add(_ sample: FMP4Sample, dts: Int64) {
         let ideal = UInt64(milliseconds: dts, timescale: track.timescale)
-        if let expected = clock, expected.distance(to: ideal).magnitude <= 2 * UInt64(max(sample.duration, 1)) {
-            baseTime = baseTime ?? expected
+        let time: UInt64
+        if kind == .audio, sample.duration > 0 {
+            let frame = UInt64(sample.duration)
+            time = max((ideal + frame / 2) / frame * frame, clock ?? 0)
+        } else if let expected = clock, expected.distance(to: ideal).magnitude <= 2 * UInt64(max(sample.duration, 1)) {
+            time = expected
         } else {
-            clock = ideal
-            baseTime = baseTime ?? ideal
+            time = ideal
         }
-        clock! += UInt64(sample.duration)
+        baseTime = baseTime ?? time
+        clock = time + UInt64(sample.duration)
         samples.append(sample)
     }
 
@@ -67,7 +73,8 @@ struct TrackLane: Sendable {
         let duration = samples.reduce(0) { $0 + UInt64($1.duration) }
         var bytes = ByteBuffer()
         if writesCMAF {
-            fragmentSequence += 1
+            // From the part's name, not from how many this node wrote: every node numbers alike.
+            let fragmentSequence = UInt32(truncatingIfNeeded: mediaSequence) &* 64 &+ UInt32(truncatingIfNeeded: partIndex) &+ 1
             bytes = FMP4Fragment.write(sequenceNumber: fragmentSequence, trackID: track.trackID,
                                        baseDecodeTime: partStartTime, samples: samples)
         }

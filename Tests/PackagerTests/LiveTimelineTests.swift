@@ -99,7 +99,7 @@ import Testing
         #expect(video.contains("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"cmaf/00000000000000ab-1/video-init.mp4\""), "\(video)")
         let names = timeline.classicPlaylist().segments.map(\.uri)
         #expect(names.contains("ts/00000000000000ab-1-3.ts"), "\(names)")
-        let periods = try #require(timeline.dashManifest(now: Date())).periods
+        let periods = try #require(timeline.dashManifest()).periods
         #expect(periods.map(\.id) == ["00000000000000ab", "00000000000000ab-1"])
         #expect(periods[1].start > periods[0].start)
     }
@@ -116,7 +116,7 @@ import Testing
         #expect(delta.segments.first?.map != nil, "the first listed segment names its map")
         let skippedSeconds = full.segments.prefix(delta.skippedSegments).reduce(0) { $0 + $1.duration }
         let total = full.segments.reduce(0) { $0 + $1.duration } + full.pendingParts.reduce(0) { $0 + $1.duration }
-        #expect(total - skippedSeconds + (full.segments[delta.skippedSegments].duration) > timeline.canSkipUntil)
+        #expect(total - skippedSeconds + (full.segments[delta.skippedSegments].duration) > Double(6 * timeline.targetDuration))
     }
 
     @Test func sameFramesMakeTheSameNamesAndBytes() throws {
@@ -126,8 +126,15 @@ import Testing
         var two = LiveTimeline(configuration: PackagingConfiguration())
         try one.feed(frames, origin: Date(timeIntervalSince1970: 1_800_000_000))
         try two.feed(frames, origin: Date(timeIntervalSince1970: 1_900_000_000))
-        #expect(one.classicPlaylist() == two.classicPlaylist())
-        #expect(one.lowLatencyPlaylist(.video, skip: false) == two.lowLatencyPlaylist(.video, skip: false))
+        // Frames nobody stamped are dated by their arrival here; everything else is the same.
+        var dated = two.classicPlaylist()
+        dated.segments = dated.segments.map { segment in
+            var shifted = segment
+            shifted.programDate = segment.programDate.map { $0 - 100_000_000_000 }
+            return shifted
+        }
+        #expect(one.classicPlaylist() == dated)
+        #expect(one.lowLatencyPlaylist(.video, skip: false)?.segments.map(\.uri) == two.lowLatencyPlaylist(.video, skip: false)?.segments.map(\.uri))
         for segment in one.segments where segment.isComplete {
             let other = try #require(two.segment(segment.mediaSequence))
             #expect(segment.ts == other.ts)

@@ -7,9 +7,11 @@ import NIOCore
 /// once, scale to every rendition, encode each. Synchronous and single-owner: `StreamTranscoder`
 /// runs it on a thread of its own.
 ///
-/// Rendition frames keep the source's timestamps and session, and carry the sequence number of
-/// the source frame they came from, so the same source frame always yields the same rendition
-/// frame identity. Keyframes fall exactly where the source has them, in every rendition.
+/// Rendition frames keep the source's timestamps and session, and carry the sequence number and
+/// timeline stamp of the source frame they came from, so the same source frame always yields the
+/// same rendition frame identity, and every rendition's segments are the source's (same numbers,
+/// same boundaries: players switch renditions at any segment). Keyframes fall exactly where the
+/// source has them, in every rendition.
 /// Audio is passed through to every rendition, held back until video has caught up with it so
 /// each rendition stays interleaved.
 public final class LadderTranscoder {
@@ -32,8 +34,15 @@ public final class LadderTranscoder {
     private let filtered: Frame
     /// Source keyframe timestamps whose pictures are still inside the decoder or the graph.
     private var keyframes: Set<Int64> = []
-    /// Source sequence numbers by presentation time, for the frames in flight.
-    private var sequences: [Int64: UInt64] = [:]
+    /// What a rendition frame takes from its source frame.
+    private struct SourceFrame {
+        var sequence: UInt64
+        var timeline: MediaTimeline?
+        var startsSegment: Bool
+    }
+
+    /// Source frames by presentation time, for the frames in flight.
+    private var sources: [Int64: SourceFrame] = [:]
     private var declaredFrameRate: Double?
     private var audioHeader: MediaFrame?
     private var audioReencoder: AudioReencoder?
@@ -114,7 +123,7 @@ public final class LadderTranscoder {
             awaitingKeyframe = false
         }
         if info.isKeyframe { keyframes.insert(frame.pts) }
-        sequences[frame.pts] = frame.sequence
+        sources[frame.pts] = SourceFrame(sequence: frame.sequence, timeline: frame.timeline, startsSegment: frame.startsSegment)
         try decoder.decode(data, pts: frame.pts, dts: frame.dts, keyframe: info.isKeyframe, into: decoded) { try self.filter($0) }
         if declaredFrameRate == nil, let rate = decoder.declaredFrameRate { declaredFrameRate = av_q2d(rate) }
     }
@@ -131,7 +140,7 @@ public final class LadderTranscoder {
         try drainGraph(pipeline)
         // Whatever is older than this picture has been through every output.
         keyframes = keyframes.filter { $0 >= picture.pts }
-        if sequences.count > 256 { sequences = sequences.filter { $0.key >= picture.pts - 10_000 } }
+        if sources.count > 256 { sources = sources.filter { $0.key >= picture.pts - 10_000 } }
     }
 
     private func drainGraph(_ pipeline: Pipeline) throws {
@@ -163,7 +172,8 @@ public final class LadderTranscoder {
         let renditions = settings.renditions.isEmpty
             ? [RenditionLadder.watermarkedSource(width: format.width, height: format.height)]
             : RenditionLadder.plan(settings.renditions, sourceWidth: format.width, sourceHeight: format.height)
-        let sequence = sequences[pts] ?? 0
+        let source = sources[pts]
+        let sequence = source?.sequence ?? 0
         for gone in previous where !renditions.contains(where: { $0.name == gone.name }) {
             output.append(MediaFrame(kind: .end, dts: pts, sessionID: sessionID, sequence: sequence, rendition: gone.name,
                                      payload: ByteBuffer()))
@@ -178,12 +188,16 @@ public final class LadderTranscoder {
         let graph = try FilterGraph(input: format, outputs: renditions.map { ($0.width, $0.height) }, watermark: layers())
         pipeline = Pipeline(input: format, graph: graph, encoders: encoders, renditions: renditions)
         for (encoder, rendition) in zip(encoders, renditions) {
-            output.append(metadata(rendition, frameRate: frameRate, at: pts, sequence: sequence))
-            output.append(try sequenceHeader(encoder, rendition: rendition, at: pts, sequence: sequence))
+            var headers = [metadata(rendition, frameRate: frameRate, at: pts, sequence: sequence),
+                           try sequenceHeader(encoder, rendition: rendition, at: pts, sequence: sequence)]
             if var header = audioHeader {
                 header.rendition = rendition.name
                 header.dts = pts
                 header.pts = pts
+                headers.append(header)
+            }
+            for var header in headers {
+                header.timeline = source?.timeline
                 output.append(header)
             }
         }
@@ -238,9 +252,12 @@ public final class LadderTranscoder {
         let data = AnnexB.lengthPrefixed(Array(packet.bytes), codec: annexBCodec)
         let body = FLV.videoBody(codec: outputCodec, keyframe: packet.isKeyframe,
                                  compositionTime: Int32(clamping: packet.pts - packet.dts), data: data)
-        output.append(MediaFrame(kind: .video, flags: packet.isKeyframe ? .keyframe : [], codec: outputCodec.rawValue,
-                                 dts: packet.dts, pts: packet.pts, sessionID: sessionID,
-                                 sequence: sequences[packet.pts] ?? 0, rendition: rendition.name, payload: body))
+        let source = sources[packet.pts]
+        var flags: MediaFrame.Flags = packet.isKeyframe ? .keyframe : []
+        if source?.startsSegment == true { flags.insert(.segmentStart) }
+        output.append(MediaFrame(kind: .video, flags: flags, codec: outputCodec.rawValue,
+                                 dts: packet.dts, pts: packet.pts, sessionID: sessionID, sequence: source?.sequence ?? 0,
+                                 rendition: rendition.name, timeline: source?.timeline, payload: body))
         if rendition == renditions.first {
             latestVideoDTS = max(latestVideoDTS, packet.dts)
             releaseAudio(upTo: latestVideoDTS)
@@ -271,7 +288,7 @@ public final class LadderTranscoder {
                                 sequence: frame.sequence, payload: ByteBuffer(bytes: [0xAF, 0x00] + config)))
             }
             hold(MediaFrame(kind: .audio, codec: AudioCodec.aac.rawValue, dts: pts, sessionID: sessionID, sequence: frame.sequence,
-                            payload: ByteBuffer(bytes: [0xAF, 0x01] + aac)))
+                            timeline: frame.timeline, payload: ByteBuffer(bytes: [0xAF, 0x01] + aac)))
         }
     }
 
