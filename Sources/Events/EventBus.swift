@@ -10,6 +10,7 @@ public enum BusValue: Sendable, Hashable {
     case channel(ChannelChange)
     case asset(AssetCreated)
     case webhookDeadLetter(WebhookDeadLetter)
+    case command(ClusterCommand)
 }
 
 /// One record: a key (the stream id for every topic so far) and a value.

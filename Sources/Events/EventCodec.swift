@@ -56,6 +56,7 @@ public struct EventCodec: Sendable {
         case .channel(let event): return try encode(event, time: time, source: source)
         case .asset(let event): return try encode(event, time: time, source: source)
         case .webhookDeadLetter(let event): return try encode(event, time: time, source: source)
+        case .command(let command): return try encode(command, time: time, source: source)
         }
     }
 
@@ -128,7 +129,7 @@ public struct EventCodec: Sendable {
         return encoder
     }
 
-    private var decoder: JSONDecoder {
+    var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder

@@ -156,7 +156,7 @@ extension BusRecord {
     var payloadBytes: Int {
         switch value {
         case .frame(let frame): return frame.payload.readableBytes + 64
-        case .lifecycle, .channel, .asset, .webhookDeadLetter: return 256
+        case .lifecycle, .channel, .asset, .webhookDeadLetter, .command: return 256
         }
     }
 }

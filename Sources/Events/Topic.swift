@@ -14,6 +14,9 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
     case assets = "sluice.assets"
     /// `webhook.deadletter`: events no receiver attempt accepted; key: stream id.
     case webhookDeadLetter = "sluice.webhooks.deadletter"
+    /// Cluster-wide actions (`ClusterCommand`): kick a publisher, drop a stream's viewers,
+    /// reload settings; every node reads them all; key: stream id.
+    case commands = "sluice.commands"
 
     public var name: String { rawValue }
 
@@ -25,6 +28,7 @@ public enum Topic: String, CaseIterable, Sendable, Hashable {
         case .channels: return 3
         case .assets: return 6
         case .webhookDeadLetter: return 3
+        case .commands: return 1
         }
     }
 }

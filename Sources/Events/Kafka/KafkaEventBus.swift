@@ -146,6 +146,8 @@ public final class KafkaEventBus: EventBus {
             value = .asset(try codec.decodeAsset(Data(message.value.readableBytesView)))
         case .webhookDeadLetter:
             value = .webhookDeadLetter(try codec.decodeWebhookDeadLetter(Data(message.value.readableBytesView)))
+        case .commands:
+            value = .command(try codec.decodeCommand(Data(message.value.readableBytesView)))
         }
         let delay = max(0, Int64(Date().timeIntervalSince1970 * 1000) - message.timestampMilliseconds) * 1_000_000
         counters.withLockedValue {
