@@ -44,6 +44,9 @@ public struct ChannelsAPI: Sendable {
     /// Told every change after it is stored, always redacted (the composition puts it on
     /// `sluice.channels`, which every worker and the audit trail read).
     let announce: @Sendable (ChannelChange) -> Void
+    /// Told when a change altered a channel's playback rules (`playbackRulesDiffer`): the
+    /// composition sends `viewers.drop`, so every node drops the viewers admitted under the old rules.
+    let playbackRulesChanged: @Sendable (StreamID) -> Void
     /// Where webhooks, admission hooks and relays may point (`--allow-destination`).
     let destinations: DestinationPolicy
 
@@ -51,7 +54,9 @@ public struct ChannelsAPI: Sendable {
                 now: @escaping @Sendable () -> Date = { Date() },
                 makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret,
                 destinations: DestinationPolicy = .init(),
-                announce: @escaping @Sendable (ChannelChange) -> Void = { _ in }) {
+                announce: @escaping @Sendable (ChannelChange) -> Void = { _ in },
+                playbackRulesChanged: @escaping @Sendable (StreamID) -> Void = { _ in }) {
+        self.playbackRulesChanged = playbackRulesChanged
         self.destinations = destinations
         self.store = store
         self.bases = urls
@@ -160,6 +165,7 @@ public struct ChannelsAPI: Sendable {
         try checkDestinations(of: changed)
         let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
         announce(.updated(stored))
+        if stored.playbackRulesDiffer(from: current), let stream = StreamID(stored.streamName) { playbackRulesChanged(stream) }
         return .json(Self.shown(stored, to: scope), headers: ["ETag": Self.etag(stored)])
     }
 

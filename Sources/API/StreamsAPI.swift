@@ -9,10 +9,11 @@ import State
 public struct StreamsAPI: Sendable {
     let sessions: any SessionStore
     let hub: FanoutHub
-    /// Stops the publisher of a stream on this node; `false` if it is not here.
-    let kick: @Sendable (StreamID) -> Bool
+    /// Asks the cluster to stop a stream's publisher in the given publish session, wherever it
+    /// publishes (the composition sends `publisher.kick`); throws when the request cannot be sent.
+    let kick: @Sendable (StreamID, UInt64) throws -> Void
 
-    public init(sessions: any SessionStore, hub: FanoutHub, kick: @escaping @Sendable (StreamID) -> Bool) {
+    public init(sessions: any SessionStore, hub: FanoutHub, kick: @escaping @Sendable (StreamID, UInt64) throws -> Void) {
         self.sessions = sessions
         self.hub = hub
         self.kick = kick
@@ -49,7 +50,16 @@ public struct StreamsAPI: Sendable {
                 }
                 return .json(["items": try await sessions.relayStatuses(of: id)])
             case (.DELETE, 4):
-                guard let id = StreamID(request.path[3]), kick(id) else { return .error(.streamNotFound(request.path[3])) }
+                // Any API node may be asked: the stream is live if session state says so, and the
+                // node holding its publisher stops it.
+                guard let id = StreamID(request.path[3]), let session = try await sessions.session(id) else {
+                    return .error(.streamNotFound(request.path[3]))
+                }
+                do {
+                    try kick(id, session.sessionID)
+                } catch {
+                    return .error(.unavailable("The event bus failed", error))
+                }
                 return APIResponse(status: .noContent)
             default:
                 return .error(ChannelsAPI.methodNotAllowed(request.method))

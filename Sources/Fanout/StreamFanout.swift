@@ -179,6 +179,14 @@ public final class StreamFanout: Sendable {
         group?.remove(viewer)
     }
 
+    /// Ends every viewer attached now as if the stream had ended for it (its playback rules
+    /// changed: it must be admitted again); the fan-out goes on for viewers who come back.
+    /// Each viewer's protocol detaches it as usual.
+    public func dropViewers() {
+        let groups = state.withLockedValue { Array($0.groups.values) }
+        for group in groups { group.endAll() }
+    }
+
     /// The session ended: every viewer is told, after the frames it was already sent.
     func end() {
         let groups = state.withLockedValue { state -> [LoopGroup] in

@@ -30,6 +30,14 @@ public final class PublisherRegistry: Sendable {
         }
     }
 
+    /// Publishers connected to this node now.
+    public var count: Int { publishers.withLockedValue { $0.count } }
+
+    /// The publish session of `stream` on this node; nil when it is not published here.
+    public func session(of stream: StreamID) -> UInt64? {
+        publishers.withLockedValue { $0[stream]?.sessionID }
+    }
+
     /// Stops the publisher of `stream` with an `onStatus` saying why; `false` if none is here.
     /// With `session`, only that publish session is stopped (not one that replaced it).
     public func kick(_ stream: StreamID, session: UInt64? = nil, description: String = "Stopped by an operator.") -> Bool {

@@ -138,6 +138,15 @@ struct Node {
                                             channels: channels, hub: hub, access: access, logger: logger)
         environment.playbackStarts = playbackStarts
         let publishers = environment.publishers
+        // Every node reads every command; the one holding what it names acts (CommandService).
+        let commands = CommandService(bus: bus, publishers: publishers, hub: hub, logger: logger) {
+            try await serverSettings.reload()
+            try await webhookSettings.reload()
+        }
+        let status = NodeStatus(settings: settings, bus: bus, channels: channels, sessions: sessions, publishers: publishers,
+                                announcer: announcer, commands: commands, transcoder: transcoder)
+        services.append(.init(service: commands))
+        if !serves { services.append(.init(service: status.service(hub: hub, group: group, logger: logger))) }
         if has(.ingest) || has(.api) {
             // Any node may end a silent node's sessions; the first to see it does.
             services.append(.init(service: NodeWatch(environment: environment, ttl: settings.nodeTTL)))
@@ -160,17 +169,21 @@ struct Node {
                 } catch {
                     logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
                 }
-            }), streams: StreamsAPI(sessions: sessions, hub: hub) { publishers.kick($0) }, settings: serverSettings,
+            }, playbackRulesChanged: { stream in
+                do {
+                    try commands.send(.dropViewers(DropViewers(streamID: stream)))
+                } catch {
+                    logger.error("viewers.drop not sent", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                }
+            }), streams: StreamsAPI(sessions: sessions, hub: hub) { stream, session in
+                try commands.send(.kickPublisher(KickPublisher(streamID: stream, sessionID: session)))
+            }, settings: serverSettings,
                                 assets: AssetsAPI(index: assetIndex, store: assetStore),
                                 webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries,
                                                       destinations: settings.destinations))
             let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                    hub: hub, api: api, packager: packager, access: access,
-                                   metrics: ServerMetrics(hub: hub, sessions: sessions, bus: bus) {
-                                       transcoder.map(Self.workerMetrics) ?? []
-                                   }, readiness: {
-                                       await Self.readiness(channels: channels, sessions: sessions)
-                                   }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
+                                   metrics: status.serverMetrics(hub: hub), readiness: { await status.readiness() }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
                                    group: group, logger: logger) { address in
                 announcer.bound("http", address)
             }

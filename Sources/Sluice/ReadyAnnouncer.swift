@@ -33,6 +33,11 @@ final class ReadyAnnouncer: Sendable {
             """)
     }
 
+    /// Whether `listener` (`rtmp`, `http`, `status`, …) has been bound.
+    func isBound(_ listener: String) -> Bool {
+        ports.withLockedValue { $0[listener] != nil }
+    }
+
     func bound(_ listener: String, _ address: SocketAddress) {
         let port = address.port ?? 0
         let all = ports.withLockedValue { ports -> [String: Int] in

@@ -21,6 +21,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "HTTP port for playback and health (0 picks a free port).")
     var httpPort = 8080
 
+    @Option(help: "Port of /healthz, /readyz and /metrics on ingest and worker nodes (env SLUICE_STATUS_PORT; default 9102 on ingest, 9103 on workers; 0 picks a free port). Nodes with the API serve them on --http-port.")
+    var statusPort: Int?
+
     @Option(help: "Folder for the channel database and, later, recordings.")
     var dataDir = "./data"
 

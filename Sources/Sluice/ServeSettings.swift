@@ -26,6 +26,8 @@ struct ServeSettings {
     var ingest: IngestConfiguration
     var httpHost: String
     var httpPort: Int
+    /// The status port of nodes without the API role (`--status-port`, `SLUICE_STATUS_PORT`).
+    var statusPort: Int
     var dataDirectory: URL
     var eventLoops: Int
     var logLevel: Logger.Level
@@ -66,6 +68,7 @@ struct ServeSettings {
                                          tls: tls, pushSecret: secret, nodeID: Self.nodeID())
         httpHost = command.host
         httpPort = command.httpPort
+        statusPort = try NodeStatus.port(flag: command.statusPort, environment: environment, roles: roles)
         dataDirectory = URL(fileURLWithPath: command.dataDir, isDirectory: true)
         eventLoops = command.eventLoops ?? System.coreCount
         guard eventLoops > 0 else { throw ValidationError("--event-loops must be positive.") }

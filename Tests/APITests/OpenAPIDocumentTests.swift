@@ -18,7 +18,7 @@ import Testing
         let bases = URLBases(push: "rtmp://h:1935", play: "http://h:8080", rtmpPlay: "rtmp://h:1935")
         return APIRouter(keys: keys, channels: ChannelsAPI(store: SQLiteChannelStore(database: database), urls: { bases }),
                          streams: StreamsAPI(sessions: InMemorySessionStore(),
-                                             hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _ in false },
+                                             hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _, _ in },
                          settings: try await SQLiteSettingsStore(database: database),
                          assets: AssetsAPI(index: SQLiteAssetIndex(database: database), store: FilesystemAssetStore(
                              root: FileManager.default.temporaryDirectory.appendingPathComponent("sluice-openapi-\(UUID().uuidString)"))),

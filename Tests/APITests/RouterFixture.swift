@@ -35,7 +35,7 @@ struct RouterFixture {
         router = APIRouter(
             keys: keyStore,
             channels: ChannelsAPI(store: store, urls: { bases }, announce: { [events] change in events.withLockedValue { $0.append(change) } }),
-            streams: StreamsAPI(sessions: InMemorySessionStore(), hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _ in false },
+            streams: StreamsAPI(sessions: InMemorySessionStore(), hub: FanoutHub(bus: bus, logger: Logger(label: "test"))) { _, _ in },
             settings: try await SQLiteSettingsStore(database: database),
             webhooks: WebhooksAPI(settings: try await SQLiteWebhookSettingsStore(database: database), deliveries: deliveries),
             logger: Logger(label: "test") { _ in CapturingLogHandler(lines: logged) })
