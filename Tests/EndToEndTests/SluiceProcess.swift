@@ -29,7 +29,7 @@ final class SluiceProcess: @unchecked Sendable {
         self.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "sluice-e2e-" + UUID().uuidString
         self.secret = secret
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0",
+        process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0", "--status-port", "0",
                              "--push-secret", secret, "--data-dir", self.dataDirectory,
                              // Hooks, webhook receivers and relay targets of these tests listen on loopback.
                              "--allow-destination", "127.0.0.0/8", "--allow-destination", "::1/128"] + extraArguments
@@ -44,9 +44,9 @@ final class SluiceProcess: @unchecked Sendable {
         try process.run()
         let tls = extraArguments.contains("--tls-cert")
         switch command {
-        case "ingest": try readPorts(expecting: tls ? 2 : 1)
+        case "ingest": try readPorts(expecting: tls ? 3 : 2)  // RTMP(S) and the status port
         case "api": try readPorts(expecting: 1)
-        case "worker": try waitForLog("node starting")
+        case "worker": try readPorts(expecting: 1)  // the status port
         default: try readPorts(expecting: tls ? 3 : 2)
         }
     }
@@ -79,6 +79,8 @@ final class SluiceProcess: @unchecked Sendable {
 
     var rtmpPort: Int { ports["rtmp"]! }
     var httpPort: Int { ports["http"]! }
+    /// `/healthz`, `/readyz` and `/metrics` of ingest and worker nodes.
+    var statusPort: Int { ports["status"]! }
     var serverLog: String { log.withLockedValue { $0 } }
 
     func pushURL(_ stream: String, expires: Date = Date().addingTimeInterval(3600), scheme: String = "rtmp",
