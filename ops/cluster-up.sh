@@ -4,7 +4,8 @@
 # Logs and pids go to $SLUICE_CLUSTER_DIR (default ./data/cluster); nodes share its data dir.
 #   SLUICE_BIN       the sluice binary (default: the newer of .build/release/sluice and .build/debug/sluice)
 #   SLUICE_PORT_BASE first of the ports used (default 19000): +92 Kafka, +79 Redis,
-#                    +35/+36 RTMP of ingest A/B, +80/+81 HTTP of API A/B
+#                    +35/+36 RTMP of ingest A/B, +80/+81 HTTP of API A/B,
+#                    +2/+3 status (/healthz, /readyz, /metrics) of ingest A/B, +4 of the worker
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,9 +57,9 @@ common=(--host 127.0.0.1 --data-dir "$dir/data" --public-host 127.0.0.1 --rtmps-
 start api-a "$bin" api "${common[@]}" --http-port $((base + 80)) --rtmp-port $((base + 35))
 wait_port $((base + 80)) "API node A"
 start api-b "$bin" api "${common[@]}" --http-port $((base + 81)) --rtmp-port $((base + 35))
-start ingest-a "$bin" ingest "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80))
-start ingest-b "$bin" ingest "${common[@]}" --rtmp-port $((base + 36)) --http-port $((base + 80))
-start worker "$bin" worker "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80))
+start ingest-a "$bin" ingest "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80)) --status-port $((base + 2))
+start ingest-b "$bin" ingest "${common[@]}" --rtmp-port $((base + 36)) --http-port $((base + 80)) --status-port $((base + 3))
+start worker "$bin" worker "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80)) --status-port $((base + 4))
 wait_port $((base + 81)) "API node B"
 wait_port $((base + 35)) "ingest node A"
 wait_port $((base + 36)) "ingest node B"
