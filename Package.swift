@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // FFmpeg's C libraries (libavcodec, libavfilter, libavformat, libswscale, libavutil), through pkg-config.
@@ -62,6 +63,10 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
         .target(name: "Fanout", dependencies: [
@@ -168,7 +173,8 @@ let package = Package(
             "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Golden")]),
-        .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                                                  .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SluiceTests", dependencies: ["Sluice"]),
         .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -12,10 +12,10 @@ public struct APIRouter: Sendable {
     /// Largest request body accepted, bytes; more is a 413. Default 1 MiB.
     public static let maxBodySize = 1 << 20
 
-    let keys: SQLiteAPIKeyStore
+    let keys: any APIKeyStore
     let channels: ChannelsAPI
     let streams: StreamsAPI
-    let settings: SQLiteSettingsStore
+    let settings: any ServerSettingsStore
     let assets: AssetsAPI?
     let webhooks: WebhooksAPI?
     let logger: Logger
@@ -24,7 +24,7 @@ public struct APIRouter: Sendable {
     ///   - assets: recordings and snapshots; nil where this node keeps none.
     ///   - webhooks: webhook settings and deliveries; nil where no webhook worker runs.
     ///   - logger: where failures inside the server are logged with their request ids.
-    public init(keys: SQLiteAPIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: SQLiteSettingsStore,
+    public init(keys: any APIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: any ServerSettingsStore,
                 assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil, logger: Logger = Logger(label: "sluice.api")) {
         self.keys = keys
         self.channels = channels
@@ -124,7 +124,7 @@ public struct APIRouter: Sendable {
 
 /// `/api/v1/keys`: list, create and revoke API keys (admin only).
 struct KeysAPI: Sendable {
-    let keys: SQLiteAPIKeyStore
+    let keys: any APIKeyStore
 
     struct NewKey: Decodable {
         var name: String

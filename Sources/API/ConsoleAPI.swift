@@ -8,7 +8,7 @@ import State
 /// HttpOnly, SameSite=Strict session cookie and a CSRF token kept in the page's memory),
 /// signing out, and QR codes of URLs.
 struct ConsoleAPI: Sendable {
-    let keys: SQLiteAPIKeyStore
+    let keys: any APIKeyStore
 
     static let cookieName = "sluice_session"
     static let csrfHeader = "X-CSRF-Token"

@@ -5,7 +5,7 @@ import State
 
 /// `/api/v1/settings`: the URL bases every handed-out URL is built on.
 struct SettingsAPI: Sendable {
-    let store: SQLiteSettingsStore
+    let store: any ServerSettingsStore
 
     func handle(_ request: APIRequest) async -> APIResponse {
         switch request.method {

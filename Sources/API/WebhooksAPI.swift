@@ -4,15 +4,15 @@ import NIOHTTP1
 import State
 
 /// `/api/v1/webhooks…`: the global webhook list with the signing secret (admin), and the recent
-/// deliveries of this node (any key; non-admin keys see only where each went, not the URL, whose
+/// deliveries (this node's, or the cluster's with PostgreSQL) (any key; non-admin keys see only where each went, not the URL, whose
 /// path and query often hold a receiver's token).
 public struct WebhooksAPI: Sendable {
-    let settings: SQLiteWebhookSettingsStore
-    let deliveries: WebhookDeliveryLog
+    let settings: any WebhookSettingsStore
+    let deliveries: any WebhookDeliveryStore
     /// Where receivers may be (`--allow-destination`).
     let destinations: DestinationPolicy
 
-    public init(settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, destinations: DestinationPolicy = .init()) {
+    public init(settings: any WebhookSettingsStore, deliveries: any WebhookDeliveryStore, destinations: DestinationPolicy = .init()) {
         self.settings = settings
         self.deliveries = deliveries
         self.destinations = destinations
@@ -28,7 +28,8 @@ public struct WebhooksAPI: Sendable {
             case (.GET, 3): return .json(settings.current)
             case (.PUT, 3): return try await replace(request)
             case (.GET, 4) where request.path[3] == "deliveries":
-                return .json(["items": scope == .admin ? deliveries.recent : deliveries.recent.map(Self.redacted)])
+                let recent = try await deliveries.recent()
+                return .json(["items": scope == .admin ? recent : recent.map(Self.redacted)])
             default: throw ChannelsAPI.methodNotAllowed(request.method)
             }
         }

@@ -25,20 +25,11 @@ struct Node {
     func run() async throws {
         let logger = Logger(label: "sluice")
         try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
-        let database = try SQLiteDatabase(path: settings.dataDirectory.appendingPathComponent("sluice.sqlite").path)
-        try Self.restrictToOwner(settings.dataDirectory, files: ["sluice.sqlite", "sluice.sqlite-wal", "sluice.sqlite-shm"])
-        // Channels live in Redis in a cluster (every node sees every change; a connection of
-        // their own), in SQLite on one machine.
-        let channels: any ChannelStore
-        if settings.kafka != nil, let redis = settings.redis {
-            channels = RedisChannelStore(redis: RedisClient(host: redis.host, port: redis.port))
-        } else {
-            channels = SQLiteChannelStore(database: database)
-        }
-        let keys = SQLiteAPIKeyStore(database: database)
-        let serverSettings = try await SQLiteSettingsStore(database: database)
-        let webhookSettings = try await SQLiteWebhookSettingsStore(database: database)
-        let webhookDeliveries = WebhookDeliveryLog()
+        // Metadata lives in PostgreSQL with --database (every node sees every change), else in
+        // SQLite in the data dir.
+        let stores = try await MetadataStores.open(settings, logger: logger)
+        let (channels, keys, serverSettings) = (stores.channels, stores.keys, stores.serverSettings)
+        let (webhookSettings, webhookDeliveries) = (stores.webhookSettings, stores.webhookDeliveries)
         let serves = has(.api)
         let newAdminKey = serves ? try await keys.ensureAdminKey(preset: settings.adminKey) : nil
         let announcer = ReadyAnnouncer(settings: settings, demo: serves ? try await demoChannel(channels) : nil)
@@ -76,11 +67,12 @@ struct Node {
         let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), logger: logger) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
         } : nil
-        let assetIndex = SQLiteAssetIndex(database: database)
+        let assetIndex = stores.assetIndex
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: BusService(bus: bus))]
-        if clustered {
+        if let database = stores.service { services.insert(.init(service: database), at: 0) }
+        if clustered || settings.database != nil {
             // Settings saved through another node's API reach this one within two seconds.
             services.append(.init(service: SettingsReload(logger: logger) {
                 try await serverSettings.reload()
@@ -257,7 +249,7 @@ struct Node {
     }
 
     /// Snapshots and VOD recordings for HTTP, from the asset listing and store.
-    static func recordedMedia(index: SQLiteAssetIndex, store: any AssetStore) -> RecordedMedia {
+    static func recordedMedia(index: any AssetIndex, store: any AssetStore) -> RecordedMedia {
         RecordedMedia(latestSnapshot: { stream in
             guard let asset = try await index.latest(.snapshot, of: stream),
                   let jpeg = try await store.get(asset.location) else { return nil }

@@ -24,7 +24,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Port of /healthz, /readyz and /metrics on ingest and worker nodes (env SLUICE_STATUS_PORT; default 9102 on ingest, 9103 on workers; 0 picks a free port). Nodes with the API serve them on --http-port.")
     var statusPort: Int?
 
-    @Option(help: "Folder for the channel database and, later, recordings.")
+    @Option(help: "Folder for this node's files: the SQLite metadata database (without --database), the embedded bus's journal, recordings being written, and assets when not on S3.")
     var dataDir = "./data"
 
     @Option(help: "Compatibility mode: one secret (env SLUICE_PUSH_SECRET) for stream ids that are not channels.")
@@ -80,6 +80,9 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: "Keep session state (publish locks, live streams, relay states) in Redis, redis://host:port (env SLUICE_REDIS), so nodes sharing it refuse a second publisher of a stream. Default: in memory.")
     var redis: String?
+
+    @Option(help: "Keep metadata (channels, API keys, settings, the asset index, webhook deliveries) in PostgreSQL, postgres://user[:password]@host:port/db (env SLUICE_DATABASE). Cluster nodes need it; `serve` uses SQLite in --data-dir without.")
+    var database: String?
 
     @Option(help: "Seconds a node's heartbeat lives in session state; a node silent that long has its streams ended by another (with --redis).")
     var nodeTtlSeconds = 10

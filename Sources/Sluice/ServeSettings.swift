@@ -47,6 +47,8 @@ struct ServeSettings {
     var webhooks: WebhookWorker.Configuration
     /// Session state in Redis instead of memory.
     var redis: RedisClient?
+    /// Metadata in PostgreSQL (`--database`, `SLUICE_DATABASE`) instead of SQLite in the data dir.
+    var database: PostgresLocation?
     /// How long a node's heartbeat lives.
     var nodeTTL: Duration
     /// Where webhooks, admission hooks and relays may connect (`--allow-destination`,
@@ -99,9 +101,16 @@ struct ServeSettings {
             }
             kafka = KafkaConfiguration(brokers: brokers, clientID: "sluice-\(ingest.nodeID)")
         }
+        if let url = (command.database ?? environment["SLUICE_DATABASE"]).flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                database = try PostgresLocation(url: url)
+            } catch let error as StateError {
+                throw ValidationError("--database: \(error.context).")
+            }
+        }
         if roles != Set(Role.allCases) {
-            guard kafka != nil, redis != nil else {
-                throw ValidationError("Cluster nodes need --kafka host:port and --redis redis://host:port (or SLUICE_KAFKA, SLUICE_REDIS).")
+            guard kafka != nil, redis != nil, database != nil else {
+                throw ValidationError("Cluster nodes need --kafka host:port, --redis redis://host:port and --database postgres://user@host:port/db (or SLUICE_KAFKA, SLUICE_REDIS, SLUICE_DATABASE).")
             }
         }
         guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }

@@ -8,7 +8,7 @@ public struct ChannelPage: Sendable, Hashable {
     public var next: String?
 }
 
-/// Where channels live. Implementations: SQLite (one machine) and Redis (a cluster).
+/// Where channels live. Implementations: SQLite (one machine) and PostgreSQL (a cluster).
 ///
 /// Writes are checked against the channel's validation; a write with `ifRevision` fails with
 /// `.staleRevision` unless the stored revision still matches.

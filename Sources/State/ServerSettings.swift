@@ -36,7 +36,7 @@ public struct ServerSettings: Codable, Sendable, Hashable {
 }
 
 /// Server settings in the single-machine database, with a copy in memory for the hot path.
-public final class SQLiteSettingsStore: Sendable {
+public final class SQLiteSettingsStore: ServerSettingsStore {
     private let setting: StoredSetting<ServerSettings>
 
     public init(database: SQLiteDatabase) async throws {

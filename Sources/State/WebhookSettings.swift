@@ -27,7 +27,7 @@ public struct WebhookSettings: Codable, Sendable, Hashable {
 
 /// Webhook settings in the single-machine database (the signing secret made once), with a copy
 /// in memory for the worker.
-public final class SQLiteWebhookSettingsStore: Sendable {
+public final class SQLiteWebhookSettingsStore: WebhookSettingsStore {
     private let setting: StoredSetting<WebhookSettings>
 
     public init(database: SQLiteDatabase) async throws {
@@ -88,9 +88,9 @@ public struct WebhookDelivery: Codable, Sendable, Hashable {
     }
 }
 
-/// The most recent deliveries of this node, newest first (one entry per event and receiver,
-/// updated as its attempts go).
-public final class WebhookDeliveryLog: Sendable {
+/// The most recent deliveries of this node, in memory, newest first (one entry per event and
+/// receiver, updated as its attempts go).
+public final class WebhookDeliveryLog: WebhookDeliveryStore {
     private let entries = NIOLockedValueBox([WebhookDelivery]())
     private let capacity: Int
 
@@ -106,5 +106,5 @@ public final class WebhookDeliveryLog: Sendable {
         }
     }
 
-    public var recent: [WebhookDelivery] { entries.withLockedValue { $0 } }
+    public func recent() -> [WebhookDelivery] { entries.withLockedValue { $0 } }
 }

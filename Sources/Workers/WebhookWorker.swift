@@ -57,8 +57,8 @@ public final class WebhookWorker: Service, Sendable {
     private let bus: any EventBus
     private let lifecycle: BusSubscription
     private let assets: BusSubscription
-    private let settings: SQLiteWebhookSettingsStore
-    private let deliveries: WebhookDeliveryLog
+    private let settings: any WebhookSettingsStore
+    private let deliveries: any WebhookDeliveryStore
     private let node: String
     private let configuration: Configuration
     private let logger: Logger
@@ -66,7 +66,7 @@ public final class WebhookWorker: Service, Sendable {
     private let senders = NIOLockedValueBox([String: Sender]())
     private let client: DestinationHTTPClient
 
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, settings: SQLiteWebhookSettingsStore, deliveries: WebhookDeliveryLog, node: String,
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, settings: any WebhookSettingsStore, deliveries: any WebhookDeliveryStore, node: String,
                 configuration: Configuration = .init(), logger: Logger, channelWebhooks: @escaping ChannelWebhooks) {
         self.bus = bus
         lifecycle = bus.subscribe(to: .streamLifecycle, as: feed)
@@ -151,21 +151,31 @@ public final class WebhookWorker: Service, Sendable {
         for attempt in 1...configuration.attempts {
             let outcome = await post(job, to: url)
             if case .success = outcome {
-                deliveries.record(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
-                                                  status: .delivered, attempts: attempt, httpStatus: outcome.status))
+                await note(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
+                                           status: .delivered, attempts: attempt, httpStatus: outcome.status))
                 return
             }
             lastError = outcome.message
             let final = attempt == configuration.attempts || Task.isCancelled || outcome.isRefusal
-            deliveries.record(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
-                                              status: final ? .failed : .retrying, attempts: attempt, httpStatus: outcome.status,
-                                              error: lastError))
+            await note(WebhookDelivery(eventID: job.eventID, eventType: job.eventType, streamID: job.streamID, url: url,
+                                       status: final ? .failed : .retrying, attempts: attempt, httpStatus: outcome.status,
+                                       error: lastError))
             if final {
                 park(job, url: url, attempts: attempt, error: Task.isCancelled ? "shut down before delivery: \(lastError)" : lastError)
                 return
             }
             try? await Task.sleep(for: wait)
             wait *= 2
+        }
+    }
+
+    /// Records how a delivery went for the console; a store that fails costs the record, not
+    /// the delivery.
+    private func note(_ delivery: WebhookDelivery) async {
+        do {
+            try await deliveries.record(delivery)
+        } catch {
+            logger.warning("webhook delivery not recorded", metadata: ["event": "\(delivery.eventID)", "error": "\(error)"])
         }
     }
 

@@ -4,40 +4,44 @@ import State
 import Testing
 import TestSupport
 
-/// The `ChannelStore` contract, checked on both implementations: SQLite (in memory) and Redis (a
-/// real `redis-server` on a free loopback port per test).
+/// The `ChannelStore` contract, checked on both implementations: SQLite (in memory) and
+/// PostgreSQL (a real server on a free loopback port per test).
 @Suite struct ChannelStoreTests {
     enum Kind: String, CaseIterable, Sendable {
-        case sqlite, redis
+        case sqlite, postgres
     }
 
     /// A store of `kind`, kept alive (with its server) by the returned handle.
     final class Harness: @unchecked Sendable {
         let store: any ChannelStore
-        private let server: RedisServer?
+        let database: PostgresTestDatabase?
 
-        init(_ kind: Kind) throws {
+        private init(store: any ChannelStore, database: PostgresTestDatabase?) {
+            self.store = store
+            self.database = database
+        }
+
+        static func make(_ kind: Kind) async throws -> Harness {
             switch kind {
             case .sqlite:
-                store = try SQLiteChannelStore(path: nil)
-                server = nil
-            case .redis:
-                let server = try RedisServer()
-                store = RedisChannelStore(redis: RedisClient(host: "127.0.0.1", port: server.port))
-                self.server = server
+                return Harness(store: try SQLiteChannelStore(path: nil), database: nil)
+            case .postgres:
+                let database = try await PostgresTestDatabase.start()
+                return Harness(store: PostgresChannelStore(storage: database.storage), database: database)
             }
         }
 
-        /// Another client of the same data (a new process, or another node).
-        func reopened() -> (any ChannelStore)? {
-            server.map { RedisChannelStore(redis: RedisClient(host: "127.0.0.1", port: $0.port)) }
+        /// Another client of the same data (another node).
+        func reopened() async throws -> (any ChannelStore)? {
+            guard let database else { return nil }
+            return PostgresChannelStore(storage: try await database.open())
         }
 
-        deinit { server?.stop() }
+        func shutDown() async { await database?.shutDown() }
     }
 
     @Test(arguments: Kind.allCases) func createsReadsAndKeepsTheSecretApart(_ kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness.make(kind)
         let store = harness.store
         let created = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s1")
         #expect(try await store.channel(created.id) == created)
@@ -45,10 +49,11 @@ import TestSupport
         await #expect(throws: StateError.self) { try await store.create(created, pushSecret: "s2") }
         await #expect(throws: StateError.self) { try await store.create(StreamChannel(name: ""), pushSecret: "s") }
         #expect(try await store.channel(ChannelID()) == nil)
+        await harness.shutDown()
     }
 
     @Test(arguments: Kind.allCases) func listsInPagesAndFiltersByName(_ kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness.make(kind)
         let store = harness.store
         for index in 0..<5 { _ = try await store.create(StreamChannel(name: "cam \(index)"), pushSecret: "s") }
         _ = try await store.create(StreamChannel(name: "Studio"), pushSecret: "s")
@@ -58,10 +63,11 @@ import TestSupport
         #expect(second.channels.map(\.name) == ["cam 4", "Studio"])
         #expect(second.next == nil)
         #expect(try await store.list(nameContains: "STUD", limit: 10, after: nil).channels.map(\.name) == ["Studio"])
+        await harness.shutDown()
     }
 
     @Test(arguments: Kind.allCases) func updatesBumpTheRevisionAndStaleWritesFail(_ kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness.make(kind)
         let store = harness.store
         var channel = try await store.create(StreamChannel(name: "Lobby"), pushSecret: "s")
         channel.name = "Lobby (north)"
@@ -77,10 +83,11 @@ import TestSupport
         try await store.delete(channel.id, ifRevision: 3)
         #expect(try await store.channel(channel.id) == nil)
         await #expect(throws: StateError.self) { try await store.delete(channel.id, ifRevision: nil) }
+        await harness.shutDown()
     }
 
     @Test(arguments: Kind.allCases) func concurrentWritesAreNotLost(_ kind: Kind) async throws {
-        let harness = try Harness(kind)
+        let harness = try await Harness.make(kind)
         let store = harness.store
         let channel = try await store.create(StreamChannel(name: "busy"), pushSecret: "s")
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -100,14 +107,20 @@ import TestSupport
         }
         #expect(winners == 1)
         #expect(try await store.channel(channel.id)?.revision == 2)
+        await harness.shutDown()
     }
 
-    @Test func aRedisStoreIsSharedByItsClients() async throws {
-        let harness = try Harness(.redis)
+    @Test func aPostgresStoreIsSharedByItsNodes() async throws {
+        let harness = try await Harness.make(.postgres)
         let created = try await harness.store.create(StreamChannel(name: "shared"), pushSecret: "s")
-        let other = try #require(harness.reopened())
+        let other = try #require(try await harness.reopened())
         #expect(try await other.channel(created.id) == created)
         #expect(try await other.list(nameContains: "SHA", limit: 5, after: nil).channels == [created])
+        var changed = created
+        changed.description = "from the other node"
+        _ = try await other.update(changed, ifRevision: 1)
+        await #expect(throws: StateError.self) { try await harness.store.update(created, ifRevision: 1) }
+        await harness.shutDown()
     }
 
     @Test func survivesReopening() async throws {
@@ -124,7 +137,7 @@ import TestSupport
 
     @Test(arguments: ChannelStoreTests.Kind.allCases)
     func imagesAreStoredReplacedRemovedAndGoWithTheirChannel(_ kind: ChannelStoreTests.Kind) async throws {
-        let harness = try ChannelStoreTests.Harness(kind)
+        let harness = try await ChannelStoreTests.Harness.make(kind)
         let store = harness.store
         let channel = try await store.create(StreamChannel(name: "wm"), pushSecret: "s")
         #expect(try await store.watermarkImage(of: channel.id) == nil)
@@ -143,5 +156,6 @@ import TestSupport
         #expect(try await store.watermarkImage(of: channel.id) == nil)
         await #expect(throws: StateError.self) { try await store.setWatermarkImage(png, of: channel.id) }
         #expect(WatermarkImage(bytes: Array("GIF89a".utf8)) == nil)
+        await harness.shutDown()
     }
 }

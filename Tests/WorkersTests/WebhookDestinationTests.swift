@@ -19,7 +19,7 @@ import Testing
                                    logger: Logger(label: "test")) { _ in [] }
         let job = WebhookWorker.Job(eventID: "e1", eventType: "stream.online", streamID: "s1", body: Array("{}".utf8))
         await worker.deliver(job, to: url)
-        let delivery = try #require(deliveries.recent.first)
+        let delivery = try #require(deliveries.recent().first)
         #expect(delivery.status == .failed)
         #expect(delivery.attempts == 1, "a refusal is not retried")
         #expect(delivery.httpStatus == nil)
@@ -39,7 +39,7 @@ import Testing
                                    logger: Logger(label: "test")) { _ in [] }
         // Port 9 (discard) on loopback: nothing listens in the test environment.
         await worker.deliver(WebhookWorker.Job(eventID: "e2", eventType: "stream.online", streamID: "s1", body: []), to: "http://127.0.0.1:9/")
-        let delivery = try #require(deliveries.recent.first)
+        let delivery = try #require(deliveries.recent().first)
         #expect(["could not connect", "timed out"].contains(delivery.error ?? ""), "\(delivery)")
     }
 }
