@@ -71,7 +71,7 @@ bench-cluster:
 	swift build -c release --product BusBench
 	./Benchmarks/cluster.sh
 
-## A local cluster on loopback (Tansu, Redis, two ingest, two API nodes, a worker); stop it with make cluster-down.
+## A local cluster on loopback (Tansu, Redis, PostgreSQL, two ingest, two API nodes, a worker); stop it with make cluster-down.
 cluster-up: build
 	./ops/cluster-up.sh
 

@@ -8,10 +8,11 @@ set -euo pipefail
 # FFmpeg's libraries are the transcoder; Noto CJK draws text watermarks in any script.
 # zbarimg decodes the console's QR codes in the tests; hiredis is the Redis client library, and
 # redis-server the real Redis the session-state tests run against; librdkafka-dev gives the
-# Kafka client's headers (the library itself comes from ops/install-kafka.sh).
+# Kafka client's headers (the library itself comes from ops/install-kafka.sh); postgresql (15)
+# is a cluster's metadata database, which the store tests and make cluster-up start themselves.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
-          zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip)
+          zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi

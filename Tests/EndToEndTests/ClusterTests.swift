@@ -3,8 +3,9 @@ import Testing
 import TestSupport
 
 extension EndToEnd {
-    /// Cluster mode with real parts: a Tansu broker and a redis-server per test, topics made by
-    /// `sluice topics create`, and `sluice ingest` / `api` / `worker` processes sharing them.
+    /// Cluster mode with real parts: a Tansu broker, a redis-server and a PostgreSQL per test,
+    /// topics made by `sluice topics create`, and `sluice ingest` / `api` / `worker` processes
+    /// sharing them.
     @Suite(.timeLimit(.minutes(4)))
     struct ClusterTests {
         typealias API = ChannelsTests
@@ -13,6 +14,7 @@ extension EndToEnd {
         final class Cluster {
             let broker: KafkaBroker
             let redis: RedisServer
+            let database: PostgresServer
             let dataDirectory = NSTemporaryDirectory() + "sluice-cluster-" + UUID().uuidString
             let secret = "cluster-" + UUID().uuidString
             private(set) var nodes: [SluiceProcess] = []
@@ -20,6 +22,7 @@ extension EndToEnd {
             init() throws {
                 broker = try KafkaBroker()
                 redis = try RedisServer()
+                database = try PostgresServer()
                 try Self.createTopics(broker)
             }
 
@@ -32,7 +35,7 @@ extension EndToEnd {
             func node(_ command: String, _ extra: [String] = []) throws -> SluiceProcess {
                 let node = try SluiceProcess(command: command,
                                              extraArguments: ["--kafka", broker.address, "--redis", "redis://127.0.0.1:\(redis.port)",
-                                                              "--node-ttl-seconds", "3"] + extra,
+                                                              "--database", database.url, "--node-ttl-seconds", "3"] + extra,
                                              dataDirectory: dataDirectory, environment: ["SLUICE_ADMIN_KEY": API.adminKey],
                                              secret: secret)
                 nodes.append(node)
@@ -43,6 +46,7 @@ extension EndToEnd {
                 for node in nodes.reversed() { node.stop() }
                 broker.stop()
                 redis.stop()
+                database.shutDown()
             }
         }
 
@@ -120,8 +124,8 @@ extension EndToEnd {
             #expect(again.wait(timeout: 30).status == 0, "the encoder published on ingest node B")
         }
 
-        /// Channels live in Redis: made on one API node, they are read, signed for and published
-        /// to through every other node.
+        /// Channels live in PostgreSQL: made on one API node, they are read, signed for and
+        /// published to through every other node; no node keeps metadata in its data dir.
         @Test func aChannelMadeOnOneAPINodeWorksOnEveryNode() throws {
             let cluster = try Cluster()
             let ingest = try cluster.node("ingest")
@@ -143,6 +147,7 @@ extension EndToEnd {
             #expect(frame.keyframe)
             #expect(publisher.wait(timeout: 30).status == 0)
             #expect(try API().api(apiA, "GET", "/api/v1/channels?name=LOBBY").body["items"].map { ($0 as? [Any])?.count } == 1)
+            #expect(!FileManager.default.fileExists(atPath: cluster.dataDirectory + "/sluice.sqlite"))
 
             // The audit trail, from Kafka; and a worker group rewound to handle it again.
             let kafka = cluster.broker.address
@@ -175,6 +180,15 @@ extension EndToEnd {
             let got = hooks.received(receiver, atLeast: 2, within: 30)
             #expect(got.map(\.event) == ["stream.online", "stream.offline"], "\(got.map(\.event)); worker: \(worker.serverLog.suffix(3000))")
             #expect(got.allSatisfy { hooks.signatureIsValid($0, secret: secret) })
+            // The worker recorded its deliveries in PostgreSQL: the API node lists them.
+            var delivered = 0
+            let listedBy = Date().addingTimeInterval(5)
+            while delivered < 2, Date() < listedBy {
+                let items = try API().api(api, "GET", "/api/v1/webhooks/deliveries").body["items"] as? [[String: Any]]
+                delivered = items?.filter { $0["status"] as? String == "delivered" }.count ?? 0
+                if delivered < 2 { usleep(100_000) }
+            }
+            #expect(delivered == 2, "the API node lists the worker node's deliveries")
 
             // The broker goes away: a new publish is refused with a reason, and no node falls over.
             cluster.broker.stop()
