@@ -35,9 +35,19 @@ public final class EmbeddedEventBus: EventBus {
         var topic: Topic
     }
 
+    private let segmentStartAcknowledged: SegmentStartAcknowledged?
+    private let keyframeAcknowledged: KafkaEventBus.KeyframeAcknowledged?
+
     /// - Parameter journal: where control events are kept on disk for `sluice replay`; nil:
     ///   nowhere (tests, benchmarks).
-    public init(retention: Retention = Retention(), journal: EventJournal? = nil) {
+    /// - Parameter keyframeAcknowledged: told where each published source keyframe went, as it
+    ///   is appended (the Kafka bus tells it on the broker's acknowledgement).
+    /// - Parameter segmentStartAcknowledged: the same for each published segment start.
+    public init(retention: Retention = Retention(), journal: EventJournal? = nil,
+                keyframeAcknowledged: KafkaEventBus.KeyframeAcknowledged? = nil,
+                segmentStartAcknowledged: SegmentStartAcknowledged? = nil) {
+        self.segmentStartAcknowledged = segmentStartAcknowledged
+        self.keyframeAcknowledged = keyframeAcknowledged
         var logs: [Topic: PartitionLog] = [:]
         for topic in Topic.allCases {
             logs[topic] = PartitionLog(topic: topic, retention: retention)
@@ -47,8 +57,15 @@ public final class EmbeddedEventBus: EventBus {
     }
 
     public func publish(_ record: BusRecord, to topic: Topic) throws {
-        try logs[topic]!.append(record)
+        let offset = try logs[topic]!.append(record)
         journal?.append(record, to: topic)
+        guard case .frame(let frame) = record.value else { return }
+        if let keyframeAcknowledged, topic == .mediaSource, frame.kind == .video, frame.isKeyframe, !frame.isSequenceHeader {
+            keyframeAcknowledged(record.key, frame.sessionID, offset)
+        }
+        if let segmentStartAcknowledged, let start = SegmentStart(frame, key: record.key, topic: topic, offset: offset) {
+            segmentStartAcknowledged(start)
+        }
     }
 
     public func subscribe(to topic: Topic, from start: SubscriptionStart) -> BusSubscription {

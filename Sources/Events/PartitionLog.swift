@@ -59,9 +59,11 @@ final class PartitionLog: Sendable {
         state.withLockedValue { _ = $0.readers.removeValue(forKey: id) }
     }
 
-    func append(_ record: BusRecord) throws {
+    /// Appends `record`; returns its offset.
+    @discardableResult
+    func append(_ record: BusRecord) throws -> Int64 {
         let now = Int64(NIODeadline.now().uptimeNanoseconds)
-        let waiters: [CheckedContinuation<Void, Never>] = try state.withLockedValue { state in
+        let (offset, waiters): (Int64, [CheckedContinuation<Void, Never>]) = try state.withLockedValue { state in
             guard !state.closed else { throw EventBusError(.closed, "publish to \(topic.name) after shutdown") }
             let bytes = record.payloadBytes
             state.entries.append(Entry(offset: state.nextOffset, record: record, bytes: bytes, appendedAt: now, publishedAt: Date()))
@@ -71,9 +73,10 @@ final class PartitionLog: Sendable {
             state.statistics.published += 1
             state.statistics.publishNanoseconds += Int64(NIODeadline.now().uptimeNanoseconds) - now
             defer { state.waiters.removeAll(keepingCapacity: true) }
-            return Array(state.waiters.values)
+            return (state.nextOffset - 1, Array(state.waiters.values))
         }
         for waiter in waiters { waiter.resume() }
+        return offset
     }
 
     private func trim(_ state: inout State, now: Int64) {

@@ -4,13 +4,15 @@ import ServiceLifecycle
 import State
 
 /// Writes to session state what a node joining a stream mid-session needs (see
-/// `SessionStore.playbackStart`): each session's headers as they change, and where each
-/// keyframe landed once the bus acknowledged it. Writes are queued and made one at a time, in
-/// order, so an older keyframe never overwrites a newer one; callers never wait.
+/// `SessionStore.playbackStart` and `packagingStart`): each session's headers (the source's and
+/// each rendition's) as they change, and where each keyframe and segment start landed once the
+/// bus acknowledged it. Writes are queued and made one at a time, in order, so an older offset
+/// never overwrites a newer one; callers never wait.
 public final class PlaybackStartRecorder: Service, Sendable {
     private enum Write {
-        case headers(StreamID, session: UInt64, [MediaFrame])
+        case headers(StreamID, rendition: String, session: UInt64, [MediaFrame])
         case keyframe(StreamID, session: UInt64, offset: Int64)
+        case segmentStart(StreamID, rendition: String, session: UInt64, offset: Int64)
     }
 
     private let sessions: any SessionStore
@@ -31,24 +33,41 @@ public final class PlaybackStartRecorder: Service, Sendable {
         queue.yield(.keyframe(id, session: session, offset: offset))
     }
 
+    /// The bus acknowledged a frame that opens a segment.
+    public func segmentStart(_ start: SegmentStart) {
+        guard let id = StreamID(start.stream) else { return }
+        queue.yield(.segmentStart(id, rendition: start.rendition, session: start.session, offset: start.offset))
+    }
+
+    /// A rendition's headers changed (its transcoder began, or re-initialised an encoder).
+    public func headers(_ stream: StreamID, rendition: String, session: UInt64, _ headers: [MediaFrame]) {
+        queue.yield(.headers(stream, rendition: rendition, session: session, headers))
+    }
+
     func headers(_ stream: StreamID, session: UInt64, _ headers: [MediaFrame]) {
-        queue.yield(.headers(stream, session: session, headers))
+        queue.yield(.headers(stream, rendition: "", session: session, headers))
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             for await write in self.writes {
                 do {
-                    switch write {
-                    case .headers(let stream, let session, let headers):
-                        try await self.sessions.recordHeaders(stream, sessionID: session, headers: headers)
-                    case .keyframe(let stream, let session, let offset):
-                        try await self.sessions.recordKeyframe(stream, sessionID: session, offset: offset)
-                    }
+                    try await self.record(write)
                 } catch {
                     self.logger.warning("playback start not recorded; session state unavailable", metadata: ["error": "\(error)"])
                 }
             }
+        }
+    }
+
+    private func record(_ write: Write) async throws {
+        switch write {
+        case .headers(let stream, let rendition, let session, let headers):
+            try await sessions.recordHeaders(stream, rendition: rendition, sessionID: session, headers: headers)
+        case .keyframe(let stream, let session, let offset):
+            try await sessions.recordKeyframe(stream, sessionID: session, offset: offset)
+        case .segmentStart(let stream, let rendition, let session, let offset):
+            try await sessions.recordSegmentStart(stream, rendition: rendition, sessionID: session, offset: offset)
         }
     }
 }

@@ -15,7 +15,16 @@ public final class InMemorySessionStore: SessionStore {
         var relays: [StreamID: [RelayStatus]] = [:]
         var nodes: [String: NIODeadline] = [:]
         var keyframes: [StreamID: Int64] = [:]
-        var headers: [StreamID: [MediaFrame]] = [:]
+        /// Per stream, by rendition ("" the source).
+        var headers: [StreamID: [String: [MediaFrame]]] = [:]
+        var segmentStarts: [StreamID: [String: [Int64]]] = [:]
+
+        mutating func forget(_ stream: StreamID) {
+            live[stream] = nil
+            keyframes[stream] = nil
+            headers[stream] = nil
+            segmentStarts[stream] = nil
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -47,16 +56,16 @@ public final class InMemorySessionStore: SessionStore {
     }
 
     public func markLive(_ session: StreamSession) async throws {
-        state.withLockedValue { $0.live[session.streamID] = session }
+        state.withLockedValue { state in
+            // A new session starts with nothing recorded (a crashed node's leftovers go).
+            if let current = state.live[session.streamID], current.sessionID != session.sessionID { state.forget(session.streamID) }
+            state.live[session.streamID] = session
+        }
     }
 
     public func markOffline(_ stream: StreamID, sessionID: UInt64) async throws {
         state.withLockedValue { state in
-            if state.live[stream]?.sessionID == sessionID {
-                state.live[stream] = nil
-                state.keyframes[stream] = nil
-                state.headers[stream] = nil
-            }
+            if state.live[stream]?.sessionID == sessionID { state.forget(stream) }
         }
     }
 
@@ -66,17 +75,41 @@ public final class InMemorySessionStore: SessionStore {
         }
     }
 
-    public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
+    public func recordHeaders(_ stream: StreamID, rendition: String, sessionID: UInt64, headers: [MediaFrame]) async throws {
         state.withLockedValue { state in
-            if state.live[stream]?.sessionID == sessionID { state.headers[stream] = headers }
+            if state.live[stream]?.sessionID == sessionID { state.headers[stream, default: [:]][rendition] = headers }
+        }
+    }
+
+    public func recordSegmentStart(_ stream: StreamID, rendition: String, sessionID: UInt64, offset: Int64) async throws {
+        state.withLockedValue { state in
+            guard state.live[stream]?.sessionID == sessionID else { return }
+            var starts = state.segmentStarts[stream, default: [:]][rendition, default: []]
+            starts.append(offset)
+            state.segmentStarts[stream, default: [:]][rendition] = starts.suffix(Self.segmentStartsKept)
         }
     }
 
     public func playbackStart(of stream: StreamID) async throws -> PlaybackStart? {
         state.withLockedValue { state in
             guard let session = state.live[stream] else { return nil }
-            return PlaybackStart(sessionID: session.sessionID, headers: state.headers[stream] ?? [],
+            return PlaybackStart(sessionID: session.sessionID, headers: state.headers[stream]?[""] ?? [],
                                  keyframeOffset: state.keyframes[stream])
+        }
+    }
+
+    public func packagingStart(of stream: StreamID) async throws -> PackagingStart? {
+        state.withLockedValue { state in
+            guard let session = state.live[stream] else { return nil }
+            let headers = state.headers[stream] ?? [:]
+            let starts = state.segmentStarts[stream] ?? [:]
+            var tracks: [String: PackagingStart.Track] = [:]
+            for rendition in Set(headers.keys).union(starts.keys).union([""]) {
+                let fallback = rendition.isEmpty ? state.keyframes[stream] : nil
+                tracks[rendition] = PackagingStart.Track(headers: headers[rendition] ?? [],
+                                                         offset: starts[rendition]?.first ?? fallback)
+            }
+            return PackagingStart(sessionID: session.sessionID, tracks: tracks)
         }
     }
 
@@ -101,9 +134,7 @@ public final class InMemorySessionStore: SessionStore {
     public func endSessionOfLostNode(_ session: StreamSession) async throws -> Bool {
         state.withLockedValue { state in
             guard state.live[session.streamID]?.sessionID == session.sessionID else { return false }
-            state.live[session.streamID] = nil
-            state.keyframes[session.streamID] = nil
-            state.headers[session.streamID] = nil
+            state.forget(session.streamID)
             if state.locks[session.streamID]?.owner.hasPrefix(session.node + "/") == true { state.locks[session.streamID] = nil }
             return true
         }

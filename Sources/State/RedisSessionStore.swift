@@ -9,7 +9,10 @@ import NIOCore
 /// still the live one.
 ///
 /// - `sluice:lock:publish:{id}`: the publish lock, its value the owner, with a TTL.
-/// - `sluice:stream:{id}`: hash with `sessionId` and `session` (the session as JSON).
+/// - `sluice:stream:{id}`: hash with `sessionId` and `session` (the session as JSON), and what
+///   readers joining mid-session need: `keyframeOffset`, `headers` (the source's), and per
+///   rendition `headers:{rendition}` and `segmentStarts:{rendition}` (offsets, oldest first,
+///   space-separated; the source's rendition is empty).
 /// - `sluice:streams:live`: set of live stream ids.
 /// - `sluice:stream:{id}:relays`: the relay worker's statuses as JSON.
 /// - `sluice:node:{node}`: a node's heartbeat, with a TTL.
@@ -47,6 +50,8 @@ public final class RedisSessionStore: SessionStore {
         return 0
         """
     private static let markLive = """
+        local current = redis.call('HGET', KEYS[1], 'sessionId')
+        if current and current ~= ARGV[1] then redis.call('DEL', KEYS[1]) end
         redis.call('HSET', KEYS[1], 'sessionId', ARGV[1], 'session', ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[3])
         return 0
@@ -54,6 +59,17 @@ public final class RedisSessionStore: SessionStore {
     /// Sets field ARGV[2] to ARGV[3] if the session is still ARGV[1].
     private static let setIfCurrent = """
         if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
+        return 0
+        """
+    /// Appends offset ARGV[3] to the space-separated list in field ARGV[2], keeping the newest
+    /// ARGV[4], if the session is still ARGV[1].
+    private static let appendSegmentStart = """
+        if redis.call('HGET', KEYS[1], 'sessionId') ~= ARGV[1] then return 0 end
+        local offsets = {}
+        for offset in string.gmatch(redis.call('HGET', KEYS[1], ARGV[2]) or '', '%S+') do table.insert(offsets, offset) end
+        table.insert(offsets, ARGV[3])
+        while #offsets > tonumber(ARGV[4]) do table.remove(offsets, 1) end
+        redis.call('HSET', KEYS[1], ARGV[2], table.concat(offsets, ' '))
         return 0
         """
     private static let endLost = """
@@ -110,23 +126,58 @@ public final class RedisSessionStore: SessionStore {
     }
 
     /// Headers are kept as the media-frame codec's bytes, base64 in a JSON array.
-    public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
+    public func recordHeaders(_ stream: StreamID, rendition: String, sessionID: UInt64, headers: [MediaFrame]) async throws {
         let encoded = headers.map { Data(MediaFrameCodec.encode($0).readableBytesView).base64EncodedString() }
         let json = String(decoding: try Self.encoder.encode(encoded), as: UTF8.self)
-        _ = try await eval(Self.setIfCurrent, keys: [Self.streamKey(stream)], [String(sessionID), "headers", json])
+        _ = try await eval(Self.setIfCurrent, keys: [Self.streamKey(stream)], [String(sessionID), Self.headersField(rendition), json])
+    }
+
+    public func recordSegmentStart(_ stream: StreamID, rendition: String, sessionID: UInt64, offset: Int64) async throws {
+        _ = try await eval(Self.appendSegmentStart, keys: [Self.streamKey(stream)],
+                           [String(sessionID), "segmentStarts:\(rendition)", String(offset), String(Self.segmentStartsKept)])
     }
 
     public func playbackStart(of stream: StreamID) async throws -> PlaybackStart? {
         guard case .array(let fields) = try await redis.command(["HMGET", Self.streamKey(stream), "sessionId", "headers", "keyframeOffset"]),
               fields.count == 3, let session = fields[0].string.flatMap({ UInt64($0) }) else { return nil }
-        var headers: [MediaFrame] = []
-        if let json = fields[1].string {
-            for base64 in try Self.decoder.decode([String].self, from: Data(json.utf8)) {
-                guard let bytes = Data(base64Encoded: base64) else { continue }
-                headers.append(try MediaFrameCodec.decode(ByteBuffer(bytes: bytes)))
+        return PlaybackStart(sessionID: session, headers: try Self.decodeHeaders(fields[1].string),
+                             keyframeOffset: fields[2].string.flatMap { Int64($0) })
+    }
+
+    /// One `HGETALL`: the source's fields and every rendition's.
+    public func packagingStart(of stream: StreamID) async throws -> PackagingStart? {
+        guard case .array(let flat) = try await redis.command(["HGETALL", Self.streamKey(stream)]) else { return nil }
+        var fields: [String: String] = [:]
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            if let name = flat[index].string, let value = flat[index + 1].string { fields[name] = value }
+        }
+        guard let session = fields["sessionId"].flatMap({ UInt64($0) }) else { return nil }
+        var tracks: [String: PackagingStart.Track] = ["": PackagingStart.Track(headers: [], offset: nil)]
+        for name in fields.keys {
+            for prefix in ["headers:", "segmentStarts:"] where name.hasPrefix(prefix) {
+                tracks[String(name.dropFirst(prefix.count))] = PackagingStart.Track(headers: [], offset: nil)
             }
         }
-        return PlaybackStart(sessionID: session, headers: headers, keyframeOffset: fields[2].string.flatMap { Int64($0) })
+        for rendition in tracks.keys {
+            let starts = fields["segmentStarts:\(rendition)"]?.split(separator: " ").compactMap { Int64($0) } ?? []
+            let fallback = rendition.isEmpty ? fields["keyframeOffset"].flatMap { Int64($0) } : nil
+            tracks[rendition] = PackagingStart.Track(headers: try Self.decodeHeaders(fields[Self.headersField(rendition)]),
+                                                     offset: starts.first ?? fallback)
+        }
+        return PackagingStart(sessionID: session, tracks: tracks)
+    }
+
+    /// The source's headers keep their field name from before renditions had any.
+    private static func headersField(_ rendition: String) -> String { rendition.isEmpty ? "headers" : "headers:\(rendition)" }
+
+    private static func decodeHeaders(_ json: String?) throws -> [MediaFrame] {
+        guard let json else { return [] }
+        var headers: [MediaFrame] = []
+        for base64 in try decoder.decode([String].self, from: Data(json.utf8)) {
+            guard let bytes = Data(base64Encoded: base64) else { continue }
+            headers.append(try MediaFrameCodec.decode(ByteBuffer(bytes: bytes)))
+        }
+        return headers
     }
 
     public func heartbeat(node: String, ttl: Duration) async throws {

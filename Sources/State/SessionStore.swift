@@ -44,6 +44,38 @@ public struct PlaybackStart: Sendable, Hashable {
     }
 }
 
+/// Where a packager that joins a live stream mid-session begins reading, per track: a few
+/// segments back, so its first playlist lists whole segments at once.
+public struct PackagingStart: Sendable, Hashable {
+    public struct Track: Sendable, Hashable {
+        /// The track's decoder configurations and metadata, handed to the packager first.
+        public var headers: [MediaFrame]
+        /// The oldest of the newest recorded segment starts (at most `SessionStore.segmentStartsKept`
+        /// back) in the stream's partition of the track's topic; for the source, the newest
+        /// keyframe while no segment start is recorded; nil: nothing recorded yet.
+        public var offset: Int64?
+
+        public init(headers: [MediaFrame], offset: Int64?) {
+            self.headers = headers
+            self.offset = offset
+        }
+    }
+
+    public var sessionID: UInt64
+    /// By rendition name; the source is "" (always present while the stream is live).
+    public var tracks: [String: Track]
+
+    public init(sessionID: UInt64, tracks: [String: Track]) {
+        self.sessionID = sessionID
+        self.tracks = tracks
+    }
+
+    /// The source's track: `sluice.media.source`.
+    public var source: Track { tracks[""] ?? Track(headers: [], offset: nil) }
+    /// The renditions' tracks, by name: `sluice.media.renditions`.
+    public var renditions: [String: Track] { tracks.filter { !$0.key.isEmpty } }
+}
+
 /// Who publishes what, and which streams are live. Implementations: in memory (one machine)
 /// and Redis (a cluster).
 public protocol SessionStore: Sendable {
@@ -68,10 +100,17 @@ public protocol SessionStore: Sendable {
     func recordKeyframe(_ stream: StreamID, sessionID: UInt64, offset: Int64) async throws
     /// Records the session's current decoder configurations and metadata (the frames a reader
     /// that starts at a keyframe has not seen), if `sessionID` is still the stream's session.
-    func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws
+    /// The same for one of the stream's renditions ("" is the source), as its transcoder writes them.
+    func recordHeaders(_ stream: StreamID, rendition: String, sessionID: UInt64, headers: [MediaFrame]) async throws
+    /// Records a frame that opens a segment of `rendition` ("" for the source) at `offset`, if
+    /// `sessionID` is still the stream's session; the newest `segmentStartsKept` are kept per rendition.
+    func recordSegmentStart(_ stream: StreamID, rendition: String, sessionID: UInt64, offset: Int64) async throws
     /// Where a node that starts reading `stream` mid-session begins: the live session's headers
     /// and newest keyframe, so its first viewer gets a whole GOP at once. Nil when not live.
     func playbackStart(of stream: StreamID) async throws -> PlaybackStart?
+    /// Where a packager that starts reading `stream` mid-session begins, for the source and each
+    /// rendition with anything recorded. Nil when not live.
+    func packagingStart(of stream: StreamID) async throws -> PackagingStart?
 
     /// Records that `node` is alive for the next `ttl`.
     func heartbeat(node: String, ttl: Duration) async throws
@@ -85,4 +124,15 @@ public protocol SessionStore: Sendable {
     /// Replaces what the relay worker reports for `stream`; an empty list removes the entry.
     func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws
     func relayStatuses(of stream: StreamID) async throws -> [RelayStatus]
+}
+
+extension SessionStore {
+    /// Segment starts kept per stream and rendition: a packager joining late starts this many
+    /// segments back. 4.
+    public static var segmentStartsKept: Int { 4 }
+
+    /// Records the source's headers (see `recordHeaders(_:rendition:sessionID:headers:)`).
+    public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
+        try await recordHeaders(stream, rendition: "", sessionID: sessionID, headers: headers)
+    }
 }

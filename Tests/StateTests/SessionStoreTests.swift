@@ -86,6 +86,41 @@ import TestSupport
     }
 
     @Test(arguments: Kind.allCases)
+    func packagingStartKeepsTheNewestSegmentStartsPerRendition(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        try await store.recordSegmentStart(stream, rendition: "", sessionID: 2, offset: 5)  // not live yet: ignored
+        #expect(try await store.packagingStart(of: stream) == nil)
+        try await store.markLive(StreamSession(streamID: stream, sessionID: 2, node: "n", startedAt: Date()))
+        let empty = PackagingStart.Track(headers: [], offset: nil)
+        #expect(try await store.packagingStart(of: stream) == PackagingStart(sessionID: 2, tracks: ["": empty]))
+        try await store.recordKeyframe(stream, sessionID: 2, offset: 3)
+        #expect(try await store.packagingStart(of: stream)?.source.offset == 3, "the newest keyframe until segments are recorded")
+
+        let source = [MediaFrame(kind: .audio, flags: .sequenceHeader, codec: "aac", dts: 0, sessionID: 2, sequence: 0,
+                                 payload: ByteBuffer(bytes: [0xAF, 0, 0x12, 0x10]))]
+        var rendition = source
+        rendition[0].rendition = "360p"
+        try await store.recordHeaders(stream, sessionID: 2, headers: source)
+        try await store.recordHeaders(stream, rendition: "360p", sessionID: 2, headers: rendition)
+        for offset in [10, 20, 30, 40, 50, 60] as [Int64] {
+            try await store.recordSegmentStart(stream, rendition: "", sessionID: 2, offset: offset)
+        }
+        try await store.recordSegmentStart(stream, rendition: "360p", sessionID: 2, offset: 7)
+        try await store.recordSegmentStart(stream, rendition: "360p", sessionID: 1, offset: 1)  // an old session's: ignored
+        let start = try #require(try await store.packagingStart(of: stream))
+        #expect(start.source == PackagingStart.Track(headers: source, offset: 30), "the oldest of the newest four")
+        #expect(start.renditions == ["360p": PackagingStart.Track(headers: rendition, offset: 7)])
+        #expect(try await store.playbackStart(of: stream)?.headers == source, "the source's headers as before")
+
+        try await store.markLive(StreamSession(streamID: stream, sessionID: 3, node: "n", startedAt: Date()))
+        #expect(try await store.packagingStart(of: stream) == PackagingStart(sessionID: 3, tracks: ["": empty]),
+                "a new session starts with nothing recorded")
+        try await store.markOffline(stream, sessionID: 3)
+        #expect(try await store.packagingStart(of: stream) == nil)
+    }
+
+    @Test(arguments: Kind.allCases)
     func relayStatusesAreReplacedAndRemoved(_ kind: Kind) async throws {
         let (store, stop) = try store(kind)
         defer { stop() }

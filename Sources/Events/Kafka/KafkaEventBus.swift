@@ -26,24 +26,31 @@ public final class KafkaEventBus: EventBus {
 
     /// Connects and reads the topics' partition counts; every catalog topic must exist.
     /// - Parameter source: the node name written into event envelopes.
+    /// - Parameter segmentStartAcknowledged: told where each published segment start went.
     public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger,
-                               keyframeAcknowledged: @escaping KeyframeAcknowledged = { _, _, _ in }) async throws -> KafkaEventBus {
+                               keyframeAcknowledged: @escaping KeyframeAcknowledged = { _, _, _ in },
+                               segmentStartAcknowledged: @escaping SegmentStartAcknowledged = { _ in }) async throws -> KafkaEventBus {
         let admin = try KafkaAdmin(configuration: configuration)
         let counts = try await KafkaAdmin.run { try admin.partitionCounts(Topic.allCases.map(\.name)) }
         var partitionCounts: [Topic: Int] = [:]
         for topic in Topic.allCases { partitionCounts[topic] = counts[topic.name] }
         return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger,
-                                 keyframeAcknowledged: keyframeAcknowledged)
+                                 keyframeAcknowledged: keyframeAcknowledged, segmentStartAcknowledged: segmentStartAcknowledged)
     }
 
     private init(configuration: KafkaConfiguration, partitionCounts: [Topic: Int], source: String, logger: Logger,
-                 keyframeAcknowledged: @escaping KeyframeAcknowledged) throws {
+                 keyframeAcknowledged: @escaping KeyframeAcknowledged,
+                 segmentStartAcknowledged: @escaping SegmentStartAcknowledged) throws {
         self.configuration = configuration
         self.partitionCounts = partitionCounts
         self.source = source
         self.logger = logger
         producer = try KafkaProducer(configuration: configuration, logger: logger, onAcknowledged: { marker, _, offset in
-            keyframeAcknowledged(marker.key, marker.session, offset)
+            if marker.isKeyframe { keyframeAcknowledged(marker.key, marker.session, offset) }
+            if var start = marker.segmentStart {
+                start.offset = offset
+                segmentStartAcknowledged(start)
+            }
         })
     }
 
@@ -66,8 +73,10 @@ public final class KafkaEventBus: EventBus {
         let key = Array(record.key.utf8)
         if case .frame(let frame) = record.value {
             let encoded = MediaFrameCodec.encode(frame)
-            let marker = topic == .mediaSource && frame.kind == .video && frame.isKeyframe && !frame.isSequenceHeader
-                ? KafkaProducer.Marker(key: record.key, session: frame.sessionID) : nil
+            let isKeyframe = topic == .mediaSource && frame.kind == .video && frame.isKeyframe && !frame.isSequenceHeader
+            let start = SegmentStart(frame, key: record.key, topic: topic, offset: -1)
+            let marker = isKeyframe || start != nil
+                ? KafkaProducer.Marker(key: record.key, session: frame.sessionID, isKeyframe: isKeyframe, segmentStart: start) : nil
             try encoded.withUnsafeReadableBytes {
                 try producer.send(topic: topic.name, partition: partition, key: key, value: $0, marker: marker)
             }

@@ -38,10 +38,16 @@ public final class KafkaProducer: @unchecked Sendable {
     public struct Marker: Sendable {
         public var key: String
         public var session: UInt64
+        /// A source video keyframe (where HTTP-FLV/RTMP readers start).
+        public var isKeyframe: Bool
+        /// The segment start the record is, if it is one (its offset still to be filled in).
+        public var segmentStart: SegmentStart?
 
-        public init(key: String, session: UInt64) {
+        public init(key: String, session: UInt64, isKeyframe: Bool = true, segmentStart: SegmentStart? = nil) {
             self.key = key
             self.session = session
+            self.isKeyframe = isKeyframe
+            self.segmentStart = segmentStart
         }
     }
 
