@@ -285,7 +285,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             send(error.status, body: error.body, context: context)
             return
         }
-        sendWhenAnswered(context.eventLoop.makeSucceededFuture(packaged.answer(resource, of: id, head: head, carrying: token)),
+        sendWhenAnswered(packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop),
                          context: context)
     }
 

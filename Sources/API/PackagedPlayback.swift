@@ -17,12 +17,11 @@ struct PackagedPlayback: Sendable {
     static let blockingMaxAge = 6
 
     /// - Parameter token: a signed URL's `expires=…&token=…`, carried on to the URIs playlists list.
+    ///
+    /// A stream not packaged on this node yet starts being read (when the packager reads on
+    /// demand) and the request waits for its package, then for what it asked.
     func answer(_ resource: PackagedResource, of stream: StreamID, rendition: String = "", head: HTTPRequestHead,
                 carrying token: String?, eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
-        guard let package = packager.package(for: stream, rendition: rendition), package.configuration.serves(resource),
-              package.isLive || !resource.isPlaylist else {
-            return eventLoop.makeSucceededFuture(APIResponse.error(.streamNotFound(stream.rawValue)))
-        }
         let request: PlaylistRequest
         do {
             request = try PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
@@ -31,20 +30,34 @@ struct PackagedPlayback: Sendable {
             return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive",
                 message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part or _HLS_skip).")))
         }
-        return package.respond(to: resource, request: request, eventLoop: eventLoop).map { [packager] response in
-            let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
-            return Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head)
+        return packager.package(opening: stream, rendition: rendition, eventLoop: eventLoop).flatMap { [packager, signedPlaylists] package in
+            guard let package, package.configuration.serves(resource), package.isLive || !resource.isPlaylist else {
+                return eventLoop.makeSucceededFuture(APIResponse.error(.streamNotFound(stream.rawValue)))
+            }
+            return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
+                let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
+                return Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head)
+            }
         }
     }
 
     /// A transcoded stream's presentation: its ABR master playlists or multi-representation MPD.
-    func answer(_ resource: ABRResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?) -> APIResponse {
-        let response = packager.respond(to: resource, of: stream)
-        guard case .content = response else {
-            return APIResponse.error(APIError(.notFound, code: "no_renditions",
-                message: "Stream \(stream) has no renditions live for \(resource.rawValue) (transcoding off, or starting)."))
+    /// On a node that was not reading the stream, it waits for a rendition's first segment (the
+    /// presentation lists renditions by what their segments measured).
+    func answer(_ resource: ABRResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
+                eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
+        let waited = resource.readiness
+        return packager.package(opening: stream, rendition: nil, eventLoop: eventLoop).flatMap { package in
+            guard let package, package.configuration.serves(waited) else { return eventLoop.makeSucceededFuture(()) }
+            return package.respond(to: waited, request: PlaylistRequest(), eventLoop: eventLoop).map { _ in }
+        }.map { [packager, signedPlaylists] in
+            let response = packager.respond(to: resource, of: stream)
+            guard case .content = response else {
+                return APIResponse.error(APIError(.notFound, code: "no_renditions",
+                    message: "Stream \(stream) has no renditions live for \(resource.rawValue) (transcoding off, or starting)."))
+            }
+            return Self.answer(signedPlaylists.carrying(token, into: response), request: PlaylistRequest(), head: head)
         }
-        return Self.answer(signedPlaylists.carrying(token, into: response), request: PlaylistRequest(), head: head)
     }
 
     private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {
@@ -84,6 +97,17 @@ struct PackagedPlayback: Sendable {
         headers.add(name: "Content-Range", value: "bytes \(bounds.lowerBound)-\(bounds.upperBound)/\(size)")
         return APIResponse(status: .partialContent, headers: headers,
                           body: body.getSlice(at: body.readerIndex + bounds.lowerBound, length: bounds.count))
+    }
+}
+
+extension ABRResource {
+    /// A rendition's own resource that is ready when the rendition can be listed in this one.
+    var readiness: PackagedResource {
+        switch self {
+        case .classic: return .classicPlaylist
+        case .lowLatency: return .llhlsMultivariant
+        case .dash: return .dashManifest
+        }
     }
 }
 

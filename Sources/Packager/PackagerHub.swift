@@ -2,36 +2,107 @@ import Events
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 
-/// Packages every live stream on this node for HTTP playback, fed from `sluice.media.source`
-/// and `sluice.media.renditions`: one package per stream and per rendition. A package outlives
+/// Packages live streams on this node for HTTP playback, fed from `sluice.media.source` and
+/// `sluice.media.renditions`: one package per stream and per rendition. A package outlives
 /// its publisher for `republishGrace`, so a republish continues the same playlists after a
 /// discontinuity; afterwards it is dropped.
+///
+/// Which streams are read is the `Feed`'s choice: every stream on the bus, or (an API node)
+/// only the streams HTTP requests ask for, while they ask (`PackagingFeed`).
 public final class PackagerHub: Sendable {
     /// How a stream is packaged, or nil when its channel enables no HTTP segment output.
     public typealias SettingsLookup = @Sendable (StreamID) async -> PackagingConfiguration?
 
-    private struct Key: Hashable {
+    /// Where the hub's frames come from.
+    public enum Feed: Sendable {
+        /// Every stream on the bus, from the moment the hub exists.
+        case everyStream
+        /// A stream is read only while requests ask for it (`package(opening:…)`).
+        case onDemand(PackagingFeed)
+    }
+
+    struct Key: Hashable {
         var stream: StreamID
         var rendition: String
     }
 
-    private struct Streams {
+    /// A request waiting for a package to begin; `rendition` nil: any rendition's.
+    struct Waiter {
+        var id: UInt64
+        var rendition: String?
+        var promise: EventLoopPromise<StreamPackage?>
+    }
+
+    /// A stream read on demand.
+    struct Reader {
+        /// Tells this reading apart from an earlier or later one of the same stream.
+        var generation: UInt64
+        var lastRequest: NIODeadline
+        var task: Task<Void, Never>?
+    }
+
+    struct Streams {
         var packages: [Key: StreamPackage] = [:]
         /// Sessions seen, packaged or not, so the lookup runs once per session.
         var sessions: [Key: UInt64] = [:]
         /// Per stream, the session its settings were looked up for, and the answer.
         var settings: [StreamID: (session: UInt64, configuration: PackagingConfiguration?)] = [:]
+        /// On demand: the streams being read, and the requests waiting for a package.
+        var readers: [StreamID: Reader] = [:]
+        /// Readings told to stop and not finished yet: a new reading of the stream waits for its
+        /// predecessor, so no frame of the old one reaches the new packages.
+        var stopping: [StreamID: (generation: UInt64, task: Task<Void, Never>)] = [:]
+        var waiters: [StreamID: [Waiter]] = [:]
+        /// Packages read up to the live edge: a request waits for that, not just for the
+        /// package's first frame (which, read from a few segments back, is seconds old).
+        var caughtUp: Set<Key> = []
+        var nextID: UInt64 = 0
+
+        /// The package a waiter for `rendition` of `stream` (nil: any rendition) would get now.
+        func package(of stream: StreamID, rendition: String?, caughtUpOnly: Bool) -> StreamPackage? {
+            if let rendition {
+                let key = Key(stream: stream, rendition: rendition)
+                return !caughtUpOnly || caughtUp.contains(key) ? packages[key] : nil
+            }
+            return packages.first { key, package in
+                key.stream == stream && !key.rendition.isEmpty && package.isLive && (!caughtUpOnly || caughtUp.contains(key))
+            }?.value
+        }
+
+        /// Takes the waiters of `stream` that `rendition`'s package (or its absence) answers.
+        mutating func takeWaiters(of stream: StreamID, answeredBy rendition: String?) -> [Waiter] {
+            guard let all = waiters[stream] else { return [] }
+            let answered = { (waiter: Waiter) in
+                rendition == nil || waiter.rendition == rendition || (waiter.rendition == nil && rendition?.isEmpty == false)
+            }
+            waiters[stream] = all.filter { !answered($0) }
+            if waiters[stream]?.isEmpty == true { waiters[stream] = nil }
+            return all.filter(answered)
+        }
     }
 
+    /// Made at construction (`.everyStream`), so no frame published after the hub exists is missed.
     private let subscriptions: [BusSubscription]
+    let bus: any EventBus
+    let onDemand: PackagingFeed?
     private let settings: SettingsLookup
     private let republishGrace: TimeInterval
-    private let streams = NIOLockedValueBox(Streams())
-    private let logger: Logger
+    let streams = NIOLockedValueBox(Streams())
+    let logger: Logger
 
-    public init(bus: any EventBus, republishGrace: TimeInterval = 60, logger: Logger, settings: @escaping SettingsLookup) {
-        subscriptions = [bus.subscribe(to: .mediaSource, from: .end), bus.subscribe(to: .mediaRenditions, from: .end)]
+    public init(bus: any EventBus, feed: Feed = .everyStream, republishGrace: TimeInterval = 60, logger: Logger,
+                settings: @escaping SettingsLookup) {
+        self.bus = bus
+        switch feed {
+        case .everyStream:
+            subscriptions = [bus.subscribe(to: .mediaSource, from: .end), bus.subscribe(to: .mediaRenditions, from: .end)]
+            onDemand = nil
+        case .onDemand(let feed):
+            subscriptions = []
+            onDemand = feed
+        }
         self.settings = settings
         self.republishGrace = republishGrace
         self.logger = logger
@@ -49,7 +120,14 @@ public final class PackagerHub: Sendable {
         }.sorted()
     }
 
+    /// Reads every stream (`.everyStream`) until the bus closes or the task is cancelled; on
+    /// demand, waits for cancellation and then stops every read.
     public func run() async throws {
+        if onDemand != nil {
+            await waitForCancellation()
+            stopAllReaders()
+            return
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for subscription in subscriptions {
                 group.addTask {
@@ -63,7 +141,9 @@ public final class PackagerHub: Sendable {
         }
     }
 
-    func handle(_ frame: MediaFrame, of id: StreamID, arrival: Date) async {
+    /// Packages `frame`; returns the key of the package it went to, if any.
+    @discardableResult
+    func handle(_ frame: MediaFrame, of id: StreamID, arrival: Date) async -> Key? {
         var looked = streams.withLockedValue { $0.settings[id] }
         if looked?.session != frame.sessionID {
             looked = (frame.sessionID, await settings(id))
@@ -71,7 +151,8 @@ public final class PackagerHub: Sendable {
         }
         guard let streamConfiguration = looked?.configuration else {
             if frame.kind == .end { streams.withLockedValue { $0.settings[id] = nil } }
-            return
+            answerWaiters(of: id, rendition: nil, with: nil)  // its channel packages nothing
+            return nil
         }
         let key: Key
         let configuration: PackagingConfiguration
@@ -80,11 +161,11 @@ public final class PackagerHub: Sendable {
         } else if !frame.rendition.isEmpty {
             (key, configuration) = (Key(stream: id, rendition: frame.rendition), streamConfiguration.forRendition)
         } else {
-            return  // a source another rendition stands in for
+            return nil  // a source another rendition stands in for
         }
         let (known, current) = streams.withLockedValue { ($0.sessions[key], $0.packages[key]) }
         if frame.kind == .end {
-            guard known == frame.sessionID else { return }
+            guard known == frame.sessionID else { return nil }
             streams.withLockedValue { streams in
                 streams.sessions[key] = nil
                 // The stream's settings go with its last session (source and renditions end apart).
@@ -92,15 +173,16 @@ public final class PackagerHub: Sendable {
             }
             current?.finish(at: arrival)
             sweep(now: arrival)
-            return
+            return nil
         }
         let package = known == frame.sessionID ? current : beginSession(frame.sessionID, of: key, configuration, at: arrival)
-        guard let package, package.isLive else { return }
+        guard let package, package.isLive else { return nil }
         do {
             try package.append(frame, arrival: arrival)
         } catch {
             logger.warning("frame not packaged", metadata: ["stream": "\(id)", "rendition": "\(frame.rendition)", "error": "\(error)"])
         }
+        return key
     }
 
     /// The package the new session goes to, or nil when its channel packages nothing.
@@ -122,7 +204,16 @@ public final class PackagerHub: Sendable {
         if package != nil {
             logger.info("packaging stream", metadata: ["stream": "\(key.stream)", "rendition": "\(key.rendition)"])
         }
+        if package == nil || onDemand == nil || streams.withLockedValue({ $0.caughtUp.contains(key) }) {
+            answerWaiters(of: key.stream, rendition: key.rendition, with: package)
+        }
         return package
+    }
+
+    /// Answers the requests waiting for `rendition`'s package of `stream` (nil: for any of its packages).
+    func answerWaiters(of stream: StreamID, rendition: String?, with package: StreamPackage?) {
+        let answered = streams.withLockedValue { $0.takeWaiters(of: stream, answeredBy: rendition) }
+        for waiter in answered { waiter.promise.succeed(package) }
     }
 
     /// Drops packages whose publisher left longer than the grace ago.

@@ -38,17 +38,18 @@ struct Node {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops)
         let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
         let bus: any EventBus
-        var playbackStarts: PlaybackStartRecorder?
+        // Ingest and transcode nodes record where readers joining a stream mid-session start.
+        let playbackStarts = has(.ingest) || has(.transcode) ? PlaybackStartRecorder(sessions: sessions, logger: logger) : nil
         let nodeID = settings.ingest.nodeID
         if let kafka = settings.kafka {
-            let recorder = has(.ingest) ? PlaybackStartRecorder(sessions: sessions, logger: logger) : nil
-            playbackStarts = recorder
             bus = try await KafkaEventBus.connect(kafka, source: nodeID, logger: logger) { stream, session, offset in
-                recorder?.keyframe(stream, session: session, offset: offset)
-            }
+                playbackStarts?.keyframe(stream, session: session, offset: offset)
+            } segmentStartAcknowledged: { playbackStarts?.segmentStart($0) }
         } else {
             bus = EmbeddedEventBus(journal: try EventJournal(directory: settings.dataDirectory.appendingPathComponent("events", isDirectory: true),
-                                                             source: nodeID))
+                                                             source: nodeID),
+                                   keyframeAcknowledged: { playbackStarts?.keyframe($0, session: $1, offset: $2) },
+                                   segmentStartAcknowledged: { playbackStarts?.segmentStart($0) })
         }
         // On one machine every consumer reads everything; in a cluster each worker kind is a
         // consumer group, and media workers pass over frames more than 10 s old (after a restart).
@@ -64,7 +65,9 @@ struct Node {
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
         }
         // Workers subscribe when made: only the node's own roles are made.
-        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), logger: logger) { stream in
+        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), logger: logger, headersChanged: {
+            playbackStarts?.headers($0, rendition: $1, session: $2, $3)
+        }) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
         } : nil
         let assetIndex = stores.assetIndex
@@ -151,7 +154,8 @@ struct Node {
             }))
         }
         if serves {
-            let packager = PackagerHub(bus: bus, logger: logger) { stream in
+            // Streams are packaged only while HTTP requests ask for them.
+            let packager = PackagerHub(bus: bus, feed: .onDemand(.fromSessionState(sessions)), logger: logger) { stream in
                 await Self.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
             }
             let api = APIRouter(keys: keys, channels: ChannelsAPI(store: channels, urls: { announcer.bases.overridden(by: serverSettings.current) },
