@@ -91,6 +91,9 @@ extension EndToEnd {
             defer { server.stop() }
             let base = "http://127.0.0.1:\(server.httpPort)/re1"
             let first = try Tools.publish(to: server.pushURL("re1"), seconds: 5)
+            // A viewer during the first session: streams are packaged while someone asks.
+            try Tools.waitUntilLive("\(base)/live.flv")
+            #expect(try get("\(base)/live.m3u8").status == 200)
             #expect(first.wait().status == 0)
             let second = try Tools.publish(to: server.pushURL("re1"), seconds: 9)
             try Tools.waitUntilLive("\(base)/live.flv")
