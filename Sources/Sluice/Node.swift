@@ -57,6 +57,10 @@ struct Node {
         func feed(_ name: String, media: Bool = true) -> WorkerFeed {
             clustered ? .group("sluice-\(name)", maxAge: media ? .seconds(10) : nil) : .fromNow
         }
+        // Cluster workers take streams over mid-session (a rebalance): live work from the next
+        // keyframe at most a few seconds back, recordings from the first keyframe read.
+        let liveJoining = clustered ? SessionJoining(sessions: sessions) : nil
+        let recordJoining = clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil
         let font = settings.watermarkFont
         let hubFeed: FanoutHub.Feed = clustered ? .onDemand(.init { stream in
             try await sessions.playbackStart(of: stream).map { FanoutHub.StreamStart(headers: $0.headers, keyframeOffset: $0.keyframeOffset) }
@@ -65,7 +69,7 @@ struct Node {
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
         }
         // Workers subscribe when made: only the node's own roles are made.
-        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), logger: logger, headersChanged: {
+        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), joining: liveJoining, logger: logger, headersChanged: {
             playbackStarts?.headers($0, rendition: $1, session: $2, $3)
         }) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
@@ -91,10 +95,10 @@ struct Node {
             }))
         }
         if has(.record) {
-            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), index: assetIndex, store: assetStore, logger: logger) { stream in
+            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: recordJoining, index: assetIndex, store: assetStore, logger: logger) { stream in
                 await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
             }))
-            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), index: assetIndex, store: assetStore,
+            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: recordJoining, index: assetIndex, store: assetStore,
                                                      workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
                                                      logger: logger) { stream in
                 await Self.channel(of: stream, channels, logger: logger).flatMap(MP4Worker.Settings.init)
@@ -113,7 +117,7 @@ struct Node {
             }))
         }
         if has(.relay) {
-            services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), sessions: sessions, group: group,
+            services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), joining: liveJoining, sessions: sessions, group: group,
                                                        tls: settings.relayTLS, policy: settings.destinations, logger: logger) { stream in
                 await Self.relayDestinations(of: stream, channels: channels, logger: logger)
             }))
