@@ -36,6 +36,18 @@ public struct SegmentCutter: Sendable {
         }
     }
 
+    /// Where a stream's numbering goes on from its previous session (ingest notes it in session
+    /// state): the first segment number and discontinuity sequence of the next session.
+    public struct Continuation: Sendable, Hashable {
+        public var segment: UInt32
+        public var discontinuity: UInt32
+
+        public init(segment: UInt32, discontinuity: UInt32) {
+            self.segment = segment
+            self.discontinuity = discontinuity
+        }
+    }
+
     /// Unix milliseconds of 2026-01-01T00:00:00Z: where session numbering counts from.
     static let numberingEpoch: Int64 = 1_767_225_600_000
 
@@ -43,6 +55,8 @@ public struct SegmentCutter: Sendable {
     /// Number sessions from the wall clock (writers of record), or from 0 (a packager cutting
     /// frames nobody stamped: tests and files, on one node).
     private let numbersFromClock: Bool
+    /// Numbers the first session takes instead of the clock's, once.
+    private var continuing: Continuation?
     private var origin: Int64?
     private var periodStart: Int64 = 0
     private var segment: UInt32 = 0
@@ -59,9 +73,18 @@ public struct SegmentCutter: Sendable {
     private var bytes = 0
     private var stalledFrames = 0
 
-    public init(rules: Rules, numbersFromClock: Bool = true) {
+    /// `continuing`: where the stream's previous session left its numbers, if known; its first
+    /// session goes on from there (a republish continues the playlists after a discontinuity)
+    /// rather than from the clock.
+    public init(rules: Rules, numbersFromClock: Bool = true, continuing: Continuation? = nil) {
         self.rules = rules
         self.numbersFromClock = numbersFromClock
+        self.continuing = continuing
+    }
+
+    /// Where the next session would go on, once this one has begun a segment.
+    public var continuation: Continuation? {
+        sessionHasSegments ? Continuation(segment: segment &+ 1, discontinuity: discontinuity &+ 1) : nil
     }
 
     /// Stamps `frame` with its place in the timeline; `arrival` is the writer's clock as the
@@ -96,9 +119,14 @@ public struct SegmentCutter: Sendable {
         let since = numbersFromClock ? max(0, wall - Self.numberingEpoch) : 0
         let firstSegment = UInt32(clamping: since / 250)
         let firstDiscontinuity = UInt32(clamping: since / 100)
-        // Never back: a clock that stepped back keeps counting up from the previous session.
-        segment = sessionHasSegments ? max(firstSegment, segment &+ 1) : firstSegment
-        discontinuity = sessionHasSegments ? max(firstDiscontinuity, discontinuity &+ 1) : firstDiscontinuity
+        if let continuing {
+            (segment, discontinuity) = (continuing.segment, continuing.discontinuity)
+            self.continuing = nil
+        } else {
+            // Never back: a clock that stepped back keeps counting up from the previous session.
+            segment = sessionHasSegments ? max(firstSegment, segment &+ 1) : firstSegment
+            discontinuity = sessionHasSegments ? max(firstDiscontinuity, discontinuity &+ 1) : firstDiscontinuity
+        }
         epoch = 0
         started = false
         sessionHasSegments = false

@@ -57,7 +57,8 @@ struct IngestPolicy: RTMPServerDelegate {
         let session = StreamSession(streamID: id, sessionID: sessionID, node: environment.configuration.nodeID,
                                     startedAt: Date())
         let publisher = StreamPublisher(session: session, lockOwner: owner, environment: environment,
-                                        connection: connection, cutRules: await cutRules(for: id), logger: environment.logger)
+                                        connection: connection, cutRules: await cutRules(for: id),
+                                        continuing: try? await environment.sessions.continuation(of: id), logger: environment.logger)
         try? await environment.sessions.markLive(session)
         environment.announce(.online(StreamOnline(streamID: id, sessionID: sessionID,
                                                   node: environment.configuration.nodeID,

@@ -37,12 +37,12 @@ final class StreamPublisher: RTMPPublishSink {
     private let logger: Logger
 
     init(session: StreamSession, lockOwner: String, environment: IngestEnvironment, connection: RTMPConnection,
-         cutRules: SegmentCutter.Rules, logger: Logger) {
+         cutRules: SegmentCutter.Rules, continuing: SegmentCutter.Continuation?, logger: Logger) {
         self.streamID = session.streamID
         self.sessionID = session.sessionID
         self.lockOwner = lockOwner
         self.startedAt = session.startedAt
-        self.progress = NIOLockedValueBox(Progress(session: session, cutter: SegmentCutter(rules: cutRules)))
+        self.progress = NIOLockedValueBox(Progress(session: session, cutter: SegmentCutter(rules: cutRules, continuing: continuing)))
         self.environment = environment
         self.connection = connection
         self.logger = logger
@@ -58,6 +58,7 @@ final class StreamPublisher: RTMPPublishSink {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 try? await environment.sessions.markLive(self.currentSession())
+                await self.recordContinuation()
                 self.recordHeaders()
                 try? await Task.sleep(for: ttl / 3 - .seconds(1))
                 guard !Task.isCancelled else { return }
@@ -74,6 +75,12 @@ final class StreamPublisher: RTMPPublishSink {
             }
         }
         renewal.withLockedValue { $0 = task }
+    }
+
+    /// Notes where the stream's next session goes on numbering (see `SegmentCutter.Continuation`).
+    private func recordContinuation() async {
+        guard let next = progress.withLockedValue({ $0.cutter.continuation }) else { return }
+        try? await environment.sessions.recordContinuation(streamID, next)
     }
 
     /// The session as it should read in session state now, with an up-to-date bitrate.
@@ -166,6 +173,7 @@ final class StreamPublisher: RTMPPublishSink {
             "unreadableMessages": "\(final.dropped)",
         ])
         Task { [environment, streamID, sessionID, lockOwner] in
+            await self.recordContinuation()
             try? await environment.sessions.markOffline(streamID, sessionID: sessionID)
             try? await environment.sessions.releasePublishLock(streamID, owner: lockOwner)
         }

@@ -26,26 +26,27 @@ extension LiveTimeline {
         return playlist
     }
 
-    /// A dynamic MPD over the CMAF window: one period per session (and re-initialisation), one
-    /// adaptation set per track. Timing follows the DASH-IF live guidelines from the writer's
-    /// stamps alone, so every node writes the same MPD for the same window:
-    /// `availabilityStartTime` is the Unix epoch; a period starts at the wall-clock time of its
-    /// first segment (`origin + periodMediaStart`) with that media time as its
+    /// A dynamic MPD over the CMAF window of the current session: one period per
+    /// re-initialisation, one adaptation set per track. Timing follows the DASH-IF live
+    /// guidelines from the writer's stamps alone, so every node writes the same MPD for the same
+    /// window: `availabilityStartTime` is the session's origin (the wall-clock time of its media
+    /// time 0); a period starts at its first segment's media time, which is also its
     /// `presentationTimeOffset`, so a segment's `S@t` maps to the time it was captured; and
-    /// `publishTime` (also the `UTCTiming` value) is when the newest listed segment ended.
+    /// `publishTime` (also the `UTCTiming` value) is when the newest listed segment ended. A
+    /// republish starts a new presentation (a new origin), as a new session is.
     func dashManifest() -> DASHManifest? {
-        let window = segments.filter(\.isComplete).suffix(configuration.cmafWindow)
-        guard let newest = window.last else { return nil }
+        guard let newest = segments.last(where: \.isComplete) else { return nil }
+        let window = segments.filter { $0.isComplete && $0.origin == newest.origin }.suffix(configuration.cmafWindow)
         var periods: [DASHManifest.Period] = []
         for segment in window where periods.last?.id != segment.tracks.name {
             let members = window.filter { $0.tracks.name == segment.tracks.name }
             let representations = segment.kinds.compactMap { representation($0, of: Array(members)) }
-            periods.append(.init(id: segment.tracks.name, start: Double(segment.origin + segment.periodMediaStart) / 1000,
+            periods.append(.init(id: segment.tracks.name, start: Double(max(0, segment.periodMediaStart)) / 1000,
                                  representations: representations))
         }
         let depth = window.reduce(0) { $0 + $1.duration }
         let published = newest.programDate + Int64((newest.duration * 1000).rounded())
-        return DASHManifest(availabilityStartTime: Date(timeIntervalSince1970: 0),
+        return DASHManifest(availabilityStartTime: Date(timeIntervalSince1970: Double(newest.origin) / 1000),
                             publishTime: Date(timeIntervalSince1970: Double(published) / 1000),
                             minimumUpdatePeriod: configuration.segmentSeconds, timeShiftBufferDepth: depth,
                             minBufferTime: configuration.segmentSeconds,

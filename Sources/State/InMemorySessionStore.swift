@@ -18,6 +18,8 @@ public final class InMemorySessionStore: SessionStore {
         /// Per stream, by rendition ("" the source).
         var headers: [StreamID: [String: [MediaFrame]]] = [:]
         var segmentStarts: [StreamID: [String: [Int64]]] = [:]
+        /// Outlives the stream's sessions (`forget` keeps it).
+        var continuations: [StreamID: SegmentCutter.Continuation] = [:]
 
         mutating func forget(_ stream: StreamID) {
             live[stream] = nil
@@ -111,6 +113,14 @@ public final class InMemorySessionStore: SessionStore {
             }
             return PackagingStart(sessionID: session.sessionID, tracks: tracks)
         }
+    }
+
+    public func recordContinuation(_ stream: StreamID, _ continuation: SegmentCutter.Continuation) async throws {
+        state.withLockedValue { $0.continuations[stream] = continuation }
+    }
+
+    public func continuation(of stream: StreamID) async throws -> SegmentCutter.Continuation? {
+        state.withLockedValue { $0.continuations[stream] }
     }
 
     public func liveSessions() async throws -> [StreamSession] {

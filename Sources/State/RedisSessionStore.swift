@@ -26,6 +26,7 @@ public final class RedisSessionStore: SessionStore {
     static func lockKey(_ stream: StreamID) -> String { "sluice:lock:publish:\(stream.rawValue)" }
     static func streamKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue)" }
     static func relaysKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue):relays" }
+    static func continuationKey(_ stream: StreamID) -> String { "sluice:stream:\(stream.rawValue):continuation" }
     static let liveKey = "sluice:streams:live"
     static func nodeKey(_ node: String) -> String { "sluice:node:\(node)" }
 
@@ -199,6 +200,19 @@ public final class RedisSessionStore: SessionStore {
         } else {
             _ = try await redis.command(["SET", Self.relaysKey(stream), String(decoding: try Self.encoder.encode(statuses), as: UTF8.self)])
         }
+    }
+
+    public func recordContinuation(_ stream: StreamID, _ continuation: SegmentCutter.Continuation) async throws {
+        _ = try await redis.command(["SET", Self.continuationKey(stream), "\(continuation.segment):\(continuation.discontinuity)",
+                                     "EX", "604800"])
+    }
+
+    /// "segment:discontinuity"; anything else stored there counts as nothing noted.
+    public func continuation(of stream: StreamID) async throws -> SegmentCutter.Continuation? {
+        guard let text = try await redis.command(["GET", Self.continuationKey(stream)]).string else { return nil }
+        let numbers = text.split(separator: ":").compactMap { UInt32($0) }
+        guard numbers.count == 2 else { return nil }
+        return SegmentCutter.Continuation(segment: numbers[0], discontinuity: numbers[1])
     }
 
     public func relayStatuses(of stream: StreamID) async throws -> [RelayStatus] {

@@ -111,6 +111,11 @@ public protocol SessionStore: Sendable {
     /// Where a packager that starts reading `stream` mid-session begins, for the source and each
     /// rendition with anything recorded. Nil when not live.
     func packagingStart(of stream: StreamID) async throws -> PackagingStart?
+    /// Notes where `stream`'s next session goes on numbering its segments and discontinuities,
+    /// so a republish continues its playlists rather than jumping (kept for a week).
+    func recordContinuation(_ stream: StreamID, _ continuation: SegmentCutter.Continuation) async throws
+    /// Where `stream`'s next session goes on numbering; nil when nothing was noted.
+    func continuation(of stream: StreamID) async throws -> SegmentCutter.Continuation?
 
     /// Records that `node` is alive for the next `ttl`.
     func heartbeat(node: String, ttl: Duration) async throws

@@ -76,10 +76,37 @@ import Testing
         #expect(text.contains("#EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:00:06.000Z\n#EXTINF:2.000,"))
         #expect(text.contains("#EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:00:08.000Z"))
         let manifest = try #require(timeline.dashManifest()).render()
-        #expect(manifest.contains(#"availabilityStartTime="1970-01-01T00:00:00.000Z""#))
-        #expect(manifest.contains(#"<Period id="00000000000000ab" start="PT1800000000S">"#))
+        // The presentation starts at the session's media time 0; its period where its first segment does.
+        #expect(manifest.contains(#"availabilityStartTime="2027-01-15T08:00:00.000Z""#))
+        #expect(manifest.contains(#"<Period id="00000000000000ab" start="PT0S">"#))
         // Published when the newest complete segment (8–10 s) ended; the clock of the node plays no part.
         #expect(manifest.contains(#"publishTime="2027-01-15T08:00:10.000Z""#))
+    }
+
+    @Test func aRepublishGoesOnFromTheNotedNumbersWithOneDiscontinuity() throws {
+        var first = SegmentCutter(rules: .init(segmentSeconds: 2))
+        var stream = SyntheticStream()
+        var log = stream.frames(seconds: 6.1).map { frame -> MediaFrame in
+            var stamped = frame
+            first.stamp(&stamped, arrivedAt: Self.published.addingTimeInterval(Double(frame.dts) / 1000))
+            return stamped
+        }
+        // The next session is another publisher's (maybe on another ingest node), continuing from
+        // what the first noted in session state.
+        var second = SegmentCutter(rules: .init(segmentSeconds: 2), continuing: try #require(first.continuation))
+        var again = SyntheticStream()
+        again.sessionID = 0xCD
+        log += again.frames(seconds: 6.1).map { frame -> MediaFrame in
+            var stamped = frame
+            second.stamp(&stamped, arrivedAt: Self.published.addingTimeInterval(60 + Double(frame.dts) / 1000))
+            return stamped
+        }
+        var timeline = LiveTimeline(configuration: PackagingConfiguration(segmentSeconds: 2, listSize: 5))
+        try timeline.feed(log)
+        let playlist = timeline.classicPlaylist()
+        let numbers = playlist.segments.map { Int($0.uri.split(separator: "-").last!.dropLast(3))! }
+        #expect(numbers == Array(numbers[0]..<numbers[0] + 5), "one run of numbers across the republish: \(numbers)")
+        #expect(playlist.segments.map(\.discontinuity) == [false, false, true, false, false])
     }
 
     @Test func aRepublishContinuesAboveThePreviousNumbersAfterADiscontinuity() throws {

@@ -164,6 +164,18 @@ import TestSupport
 
     /// Redis going away fails calls with a clear error; when it is back, the same store works
     /// again without being made anew.
+    @Test(arguments: Kind.allCases)
+    func aStreamsNumberingContinuesAcrossItsSessions(_ kind: Kind) async throws {
+        let (store, stop) = try store(kind)
+        defer { stop() }
+        #expect(try await store.continuation(of: stream) == nil)
+        try await store.recordContinuation(stream, .init(segment: 117_000_042, discontinuity: 7))
+        try await store.markLive(StreamSession(streamID: stream, sessionID: 9, node: "n", startedAt: Date()))
+        try await store.markOffline(stream, sessionID: 9)
+        #expect(try await store.continuation(of: stream) == .init(segment: 117_000_042, discontinuity: 7), "outlives the session")
+        #expect(try await store.continuation(of: StreamID("other")!) == nil)
+    }
+
     @Test func aRedisRestartIsSurvived() async throws {
         let server = try RedisServer()
         let store = RedisSessionStore(redis: RedisClient(host: "127.0.0.1", port: server.port, timeout: .milliseconds(500)))
