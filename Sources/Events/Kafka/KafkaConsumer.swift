@@ -156,6 +156,9 @@ private final class ConsumerCore: @unchecked Sendable {
     let handle: KafkaHandle
     let buffer: MessageBuffer
     private let logger: Logger
+    /// Partitions assigned whose first record is not read yet (its offset and age are logged:
+    /// where a member that took them over starts, and how far back).
+    private let awaitingFirst: NIOLockedValueBox<Set<KafkaPartition>>
     private let running = ManagedAtomicFlag()
     private let finished = NIOLockedValueBox<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     let rebalances: AsyncStream<KafkaRebalance>.Continuation
@@ -166,9 +169,10 @@ private final class ConsumerCore: @unchecked Sendable {
         buffer = MessageBuffer(capacity: capacity)
         self.logger = logger
         self.rebalances = rebalances
+        awaitingFirst = NIOLockedValueBox([])
         var message = [CChar](repeating: 0, count: 512)
         // This object (and so the sink) outlives the handle: the poll thread holds it until destroy.
-        rebalanceSink = RebalanceSink(rebalances, logger, buffer)
+        rebalanceSink = RebalanceSink(rebalances, logger, buffer, awaitingFirst)
         rd_kafka_conf_set_opaque(settings, Unmanaged.passUnretained(rebalanceSink).toOpaque())
         rd_kafka_conf_set_rebalance_cb(settings) { handle, error, partitions, opaque in
             guard let handle, let opaque else { return }
@@ -226,6 +230,7 @@ private final class ConsumerCore: @unchecked Sendable {
             let delivered = KafkaMessage(topic: String(cString: rd_kafka_topic_name(record.rkt)),
                                          partition: Int(record.partition), offset: record.offset, key: key,
                                          value: value, timestampMilliseconds: timestamp)
+            logIfFirst(delivered)
             // Waits while the reader is behind; gives up when the consumer stops.
             while running.value, !buffer.put(delivered, waitingAtMost: .milliseconds(100)) {}
         }
@@ -239,6 +244,14 @@ private final class ConsumerCore: @unchecked Sendable {
         }
         for waiter in waiters { waiter.resume() }
     }
+
+    private func logIfFirst(_ message: KafkaMessage) {
+        let partition = KafkaPartition(topic: message.topic, partition: message.partition)
+        guard awaitingFirst.withLockedValue({ $0.isEmpty ? false : $0.remove(partition) != nil }) else { return }
+        let age = Int64(Date().timeIntervalSince1970 * 1000) - message.timestampMilliseconds
+        logger.info("Kafka partition's first record since its assignment",
+                    metadata: ["partition": "\(partition)", "offset": "\(message.offset)", "age_ms": "\(age)"])
+    }
 }
 
 /// Serves librdkafka's rebalance callback (on the poll thread): eager assignment, reported.
@@ -246,11 +259,14 @@ private final class RebalanceSink: Sendable {
     private let continuation: AsyncStream<KafkaRebalance>.Continuation
     private let logger: Logger
     private let buffer: MessageBuffer
+    private let awaitingFirst: NIOLockedValueBox<Set<KafkaPartition>>
 
-    init(_ continuation: AsyncStream<KafkaRebalance>.Continuation, _ logger: Logger, _ buffer: MessageBuffer) {
+    init(_ continuation: AsyncStream<KafkaRebalance>.Continuation, _ logger: Logger, _ buffer: MessageBuffer,
+         _ awaitingFirst: NIOLockedValueBox<Set<KafkaPartition>>) {
         self.continuation = continuation
         self.logger = logger
         self.buffer = buffer
+        self.awaitingFirst = awaitingFirst
     }
 
     func rebalance(_ handle: OpaquePointer, _ error: rd_kafka_resp_err_t,
@@ -262,11 +278,13 @@ private final class RebalanceSink: Sendable {
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             rd_kafka_assign(handle, partitions)
+            awaitingFirst.withLockedValue { $0 = Set(list) }
             logger.info("Kafka partitions assigned", metadata: ["partitions": "\(list)"])
             continuation.yield(.assigned(list))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             // What was fetched of them is the next owner's now: not delivered here after this.
             buffer.removeAll { message in list.contains { $0.topic == message.topic && $0.partition == message.partition } }
+            awaitingFirst.withLockedValue { $0.subtract(list) }
             continuation.yield(.revoked(list))
             logger.info("Kafka partitions revoked", metadata: ["partitions": "\(list)"])
             rd_kafka_assign(handle, nil)
