@@ -17,6 +17,9 @@ final class StreamTranscoder: @unchecked Sendable {
     private let backlog = NIOLockedValueBox(Backlog())
     /// Set by `stop()`: nothing more is transcoded or published.
     private let stopped = NIOLockedValueBox(false)
+    /// Whether a rendition picture went out yet (its time is logged: when a stream's renditions
+    /// start, after a failover too). Only touched on `queue`.
+    private var published = false
     private let publish: @Sendable ([MediaFrame]) -> Void
     private let latency: TranscodeLatency
     private let logger: Logger
@@ -70,12 +73,22 @@ final class StreamTranscoder: @unchecked Sendable {
                 if frame.kind == .video, !frame.isSequenceHeader { arrivals[frame.sequence] = queued }
                 let outputs = try transcoder.push(frame)
                 // Stopped meanwhile: the stream is someone else's, its frames are theirs to make.
-                if !outputs.isEmpty, !isStopped { publish(outputs) }
+                if !outputs.isEmpty, !isStopped {
+                    if !published { logFirst(outputs) }
+                    publish(outputs)
+                }
                 measure(outputs)
             } catch {
                 logger.warning("frame not transcoded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
             }
         }
+    }
+
+    private func logFirst(_ outputs: [MediaFrame]) {
+        guard let picture = outputs.first(where: { $0.kind == .video && !$0.isSequenceHeader }) else { return }
+        published = true
+        logger.info("first rendition frames out", metadata: ["stream": "\(streamID)", "rendition": "\(picture.rendition)",
+                                                              "sequence": "\(picture.sequence)"])
     }
 
     /// Latency of each source picture: from its arrival until the last rendition of the ladder

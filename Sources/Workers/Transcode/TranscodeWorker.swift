@@ -124,7 +124,11 @@ public final class TranscodeWorker: Service, Sendable {
             stream = Stream(sessionID: frame.sessionID, partition: partition, settings: await settings(id))
             if stream.settings != nil {
                 stream.join = await joining?.join(frame, of: id, publishedAt: publishedAt, opener: .segmentStart)
-                if stream.join == nil { stream.transcoder = begin(frame.sessionID, of: id, settings: stream.settings) }
+                if stream.join == nil {
+                    stream.transcoder = begin(frame.sessionID, of: id, settings: stream.settings)
+                } else {
+                    logger.info("joining a session under way", metadata: ["stream": "\(id)", "age_ms": "\(Self.age(publishedAt))"])
+                }
             }
         }
         var frames = [frame]
@@ -134,7 +138,7 @@ public final class TranscodeWorker: Service, Sendable {
             case .open(let opening):
                 frames = opening
                 logger.info("joined a session under way", metadata: ["stream": "\(id)", "at": "\(frame.dts)",
-                                                                    "skipped": "\(join.skipped)"])
+                                                                    "skipped": "\(join.skipped)", "age_ms": "\(Self.age(publishedAt))"])
                 stream.transcoder = begin(frame.sessionID, of: id, settings: stream.settings)
             }
             stream.join = join.isOpen ? nil : join
@@ -142,6 +146,9 @@ public final class TranscodeWorker: Service, Sendable {
         streams.withLockedValue { $0[id] = stream }
         for frame in frames { stream.transcoder?.submit(frame) }
     }
+
+    /// Milliseconds since `publishedAt` (for logs).
+    private static func age(_ publishedAt: Date) -> Int { Int((Date().timeIntervalSince(publishedAt) * 1000).rounded()) }
 
     private func begin(_ sessionID: UInt64, of id: StreamID, settings: TranscodeSettings?) -> StreamTranscoder? {
         var transcoder: StreamTranscoder?
