@@ -7,7 +7,7 @@ import NIOCore
 /// ```
 /// magic "SF" | version u8 | kind u8 | flags u8 | codec len u8 | codec | rendition len u8 | rendition
 /// | dts i64 | pts i64 | session id u64 | sequence u64
-/// | timeline u8 (0 or 1) [| origin i64 | segment u32 | discontinuity u32 | epoch u16 | period start i64]
+/// | timeline u8 (0 or 1) [| origin i64 | segment u32 | discontinuity u32 | epoch u16 | period start i64 | period first segment u32]
 /// | payload length u32 | payload
 /// ```
 /// Version 1 (no timeline byte) is still read.
@@ -35,6 +35,7 @@ public enum MediaFrameCodec {
             buffer.writeInteger(timeline.discontinuity)
             buffer.writeInteger(timeline.epoch)
             buffer.writeInteger(timeline.periodStart)
+            buffer.writeInteger(timeline.periodFirstSegment)
         } else {
             buffer.writeInteger(UInt8(0))
         }
@@ -76,12 +77,13 @@ public enum MediaFrameCodec {
         }
         guard let origin = buffer.readInteger(as: Int64.self), let segment = buffer.readInteger(as: UInt32.self),
               let discontinuity = buffer.readInteger(as: UInt32.self), let epoch = buffer.readInteger(as: UInt16.self),
-              let periodStart = buffer.readInteger(as: Int64.self)
+              let periodStart = buffer.readInteger(as: Int64.self), let periodFirst = buffer.readInteger(as: UInt32.self)
         else { throw EventBusError(.malformedRecord, "media frame header truncated") }
         guard MediaTimeline.originRange.contains(origin), MediaFrame.timeRange.contains(periodStart) else {
             throw EventBusError(.malformedRecord, "media frame timeline origin \(origin) or period start \(periodStart) ms out of range")
         }
-        return MediaTimeline(origin: origin, segment: segment, discontinuity: discontinuity, epoch: epoch, periodStart: periodStart)
+        return MediaTimeline(origin: origin, segment: segment, discontinuity: discontinuity, epoch: epoch, periodStart: periodStart,
+                             periodFirstSegment: periodFirst)
     }
 
     private static func writeShortString(_ string: String, into buffer: inout ByteBuffer) {

@@ -19,13 +19,17 @@ public struct MediaTimeline: Sendable, Hashable {
     /// Media time (ms) where the epoch's first segment starts: with `origin`, where a DASH period
     /// of it starts. 0 until that segment has begun.
     public var periodStart: Int64
+    /// The number of the epoch's first segment: DASH numbers a period's segments from it.
+    public var periodFirstSegment: UInt32
 
-    public init(origin: Int64, segment: UInt32, discontinuity: UInt32, epoch: UInt16 = 0, periodStart: Int64 = 0) {
+    public init(origin: Int64, segment: UInt32, discontinuity: UInt32, epoch: UInt16 = 0, periodStart: Int64 = 0,
+                periodFirstSegment: UInt32 = 0) {
         self.origin = origin
         self.segment = segment
         self.discontinuity = discontinuity
         self.epoch = epoch
         self.periodStart = periodStart
+        self.periodFirstSegment = periodFirstSegment
     }
 
     /// Origins a frame may carry: the Unix epoch to about the year 2527, so `origin + t` for any

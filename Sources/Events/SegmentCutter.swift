@@ -59,6 +59,7 @@ public struct SegmentCutter: Sendable {
     private var continuing: Continuation?
     private var origin: Int64?
     private var periodStart: Int64 = 0
+    private var periodFirstSegment: UInt32 = 0
     private var segment: UInt32 = 0
     private var discontinuity: UInt32 = 0
     private var epoch: UInt16 = 0
@@ -102,7 +103,7 @@ public struct SegmentCutter: Sendable {
             cut(at: &frame)
         }
         frame.timeline = MediaTimeline(origin: origin ?? 0, segment: segment, discontinuity: discontinuity, epoch: epoch,
-                                       periodStart: periodStart)
+                                       periodStart: periodStart, periodFirstSegment: periodFirstSegment)
     }
 
     /// The next frames belong to a new publish session: numbering starts again from its clock.
@@ -155,6 +156,7 @@ public struct SegmentCutter: Sendable {
             open(at: &frame, time: frame.dts, advances: sessionHasSegments)
             sessionHasSegments = true
             periodStart = frame.dts
+            periodFirstSegment = segment
         } else if bytes >= rules.maxSegmentBytes || stalledFrames >= rules.maxStalledFrames {
             open(at: &frame, time: lastDriverTime ?? frame.dts, advances: true)
         } else if drives, frame.kind == .audio || frame.isKeyframe, isDue(frame.dts) {

@@ -40,6 +40,9 @@ extension LiveTimeline {
         case .initSegment(let session, let kind):
             return (currentTracks?.name == session ? currentTracks : segments.last { $0.tracks.name == session }?.tracks)?
                 .initSegment(kind)
+        case .dashSegment(let session, let kind, let number):
+            let segment = segments.first { $0.tracks.name == session && $0.mediaSequence - $0.periodFirstSegment == number }
+            return segment?.cmafBytes(kind)
         case .cmafSegment(let session, let kind, let sequence):
             guard let segment = segment(sequence), segment.tracks.name == session else { return nil }
             return segment.cmafBytes(kind)

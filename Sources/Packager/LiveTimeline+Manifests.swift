@@ -72,8 +72,8 @@ extension LiveTimeline {
         return .init(id: kind.rawValue, contentType: kind.rawValue, mimeType: kind == .video ? "video/mp4" : "audio/mp4",
                      codecs: track.codecString, bandwidth: estimatedBandwidth(kind, fallback: kind == .video ? 2_000_000 : 128_000),
                      size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
-                     initialization: template + "init.mp4", media: template + "$Number$.m4s",
-                     startNumber: first.mediaSequence,
+                     initialization: template + "init.mp4", media: template + "d$Number$.m4s",
+                     startNumber: max(0, first.mediaSequence - first.periodFirstSegment),
                      presentationTimeOffset: UInt64(milliseconds: first.periodMediaStart, timescale: track.timescale),
                      timeline: timeline)
     }

@@ -333,7 +333,8 @@ struct LiveTimeline: Sendable {
         let discontinuity = segments.last.map { $0.discontinuitySequence != Int(stamp.discontinuity) } ?? false
         let record = SegmentRecord(mediaSequence: number, tracks: tracks, discontinuity: discontinuity,
                                    discontinuitySequence: Int(stamp.discontinuity),
-                                   origin: stamp.origin, periodMediaStart: stamp.periodStart, programDate: stamp.origin + time)
+                                   origin: stamp.origin, periodMediaStart: stamp.periodStart,
+                                   periodFirstSegment: Int(stamp.periodFirstSegment), programDate: stamp.origin + time)
         segments.append(record)
         if configuration.hls, var muxer {
             muxer.writeTables(into: &segments[segments.count - 1].ts)

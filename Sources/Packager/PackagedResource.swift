@@ -17,6 +17,10 @@ public enum PackagedResource: Hashable, Sendable {
     case cmafSegment(session: String, track: TrackKind, mediaSequence: Int)
     /// `cmaf/{session}/{track}-{msn}.{part}.m4s`.
     case cmafPart(session: String, track: TrackKind, mediaSequence: Int, part: Int)
+    /// `cmaf/{session}/{track}-d{n}.m4s`: the same whole segment as DASH's `$Number$` names it,
+    /// counted from 0 at its period's first segment (DASH clients such as ffmpeg's mistake a
+    /// large `startNumber` for a position in the timeline).
+    case dashSegment(session: String, track: TrackKind, number: Int)
 
     /// Reads the path segments after the stream id; nil for anything else.
     public init?(path: [Substring]) {
@@ -52,6 +56,11 @@ public enum PackagedResource: Hashable, Sendable {
             return
         }
         guard rest.hasSuffix(".m4s") else { return nil }
+        if rest.first == "d" {
+            guard let number = SegmentNumber(parsing: rest.dropFirst().dropLast(4)) else { return nil }
+            self = .dashSegment(session: session, track: track, number: number.value)
+            return
+        }
         let numbers = rest.dropLast(4).split(separator: ".", omittingEmptySubsequences: false).map(SegmentNumber.init(parsing:))
         switch numbers.count {
         case 1:
@@ -81,7 +90,7 @@ public enum PackagedResource: Hashable, Sendable {
     /// in code can be anything.
     var numbersAreInRange: Bool {
         switch self {
-        case .tsSegment(_, let sequence), .cmafSegment(_, _, let sequence):
+        case .tsSegment(_, let sequence), .cmafSegment(_, _, let sequence), .dashSegment(_, _, let sequence):
             return SegmentNumber.isInRange(sequence)
         case .cmafPart(_, _, let sequence, let part):
             return SegmentNumber.isInRange(sequence) && SegmentNumber.isInRange(part)
@@ -102,6 +111,7 @@ public enum PackagedResource: Hashable, Sendable {
         case .cmafSegment(let session, let track, let sequence): return "cmaf/\(session)/\(track.rawValue)-\(sequence).m4s"
         case .cmafPart(let session, let track, let sequence, let part):
             return "cmaf/\(session)/\(track.rawValue)-\(sequence).\(part).m4s"
+        case .dashSegment(let session, let track, let number): return "cmaf/\(session)/\(track.rawValue)-d\(number).m4s"
         }
     }
 
@@ -110,7 +120,7 @@ public enum PackagedResource: Hashable, Sendable {
         case .classicPlaylist, .llhlsMultivariant, .llhlsMedia: return "application/vnd.apple.mpegurl"
         case .dashManifest: return "application/dash+xml"
         case .tsSegment: return "video/mp2t"
-        case .initSegment(_, let track), .cmafSegment(_, let track, _), .cmafPart(_, let track, _, _):
+        case .initSegment(_, let track), .cmafSegment(_, let track, _), .cmafPart(_, let track, _, _), .dashSegment(_, let track, _):
             return track == .video ? "video/mp4" : "audio/mp4"
         }
     }
@@ -123,6 +133,7 @@ public enum PackagedResource: Hashable, Sendable {
         case .classicPlaylist, .tsSegment: return "hls"
         case .dashManifest: return "dash"
         case .llhlsMultivariant, .llhlsMedia, .initSegment, .cmafSegment, .cmafPart: return "llhls"
+        case .dashSegment: return "dash"
         }
     }
 
@@ -139,7 +150,7 @@ public enum PackagedResource: Hashable, Sendable {
         case .classicPlaylist, .tsSegment: return .hls
         case .llhlsMultivariant, .llhlsMedia: return .llhls
         case .dashManifest: return .dash
-        case .initSegment, .cmafSegment, .cmafPart: return .cmaf
+        case .initSegment, .cmafSegment, .cmafPart, .dashSegment: return .cmaf
         }
     }
 

@@ -16,6 +16,8 @@ struct SegmentRecord: Sendable {
     let origin: Int64
     /// Media time (ms) where its epoch's first segment starts: where its DASH period starts.
     let periodMediaStart: Int64
+    /// The number of its epoch's first segment: DASH numbers the period's segments from there.
+    let periodFirstSegment: Int
     /// Unix ms its first frame was captured at (`EXT-X-PROGRAM-DATE-TIME`).
     let programDate: Int64
     var parts: [TrackKind: [PartRecord]] = [:]
@@ -27,13 +29,14 @@ struct SegmentRecord: Sendable {
     var ts = ByteBuffer()
 
     init(mediaSequence: Int, tracks: TrackSet, discontinuity: Bool, discontinuitySequence: Int, origin: Int64,
-         periodMediaStart: Int64, programDate: Int64) {
+         periodMediaStart: Int64, periodFirstSegment: Int, programDate: Int64) {
         self.mediaSequence = mediaSequence
         self.tracks = tracks
         self.discontinuity = discontinuity
         self.discontinuitySequence = discontinuitySequence
         self.origin = origin
         self.periodMediaStart = periodMediaStart
+        self.periodFirstSegment = periodFirstSegment
         self.programDate = programDate
     }
 

@@ -151,7 +151,7 @@ public final class StreamPackage: Sendable {
             // A preload hint names the next part before it exists: hold the request for it.
             guard timeline.isNextPart(session: session, kind, sequence, part) else { return .missing }
             return .wait({ $0.part(session: session, kind, sequence, part) != nil })
-        case .tsSegment, .initSegment, .cmafSegment:
+        case .tsSegment, .initSegment, .cmafSegment, .dashSegment:
             return .ready
         }
     }

@@ -11,7 +11,7 @@ import Testing
         var frame = Self.frame
         frame.flags.insert(.segmentStart)
         frame.timeline = MediaTimeline(origin: 1_800_000_000_000, segment: 131_097_600, discontinuity: 327_744_000, epoch: 2,
-                                       periodStart: 90_000)
+                                       periodStart: 90_000, periodFirstSegment: 131_097_590)
         return frame
     }()
 
@@ -21,7 +21,7 @@ import Testing
         #expect(encoded.readableBytes == 6 + 4 + 1 + 4 + 8 * 4 + 1 + 4 + 6)
         #expect(try MediaFrameCodec.decode(encoded) == Self.frame)
         let withTimeline = MediaFrameCodec.encode(Self.stamped)
-        #expect(withTimeline.readableBytes == encoded.readableBytes + 8 + 4 + 4 + 2 + 8)
+        #expect(withTimeline.readableBytes == encoded.readableBytes + 8 + 4 + 4 + 2 + 8 + 4)
         #expect(withTimeline.getInteger(at: 2 + 1 + 1, as: UInt8.self) == 0b101, "keyframe and segment start")
         #expect(try MediaFrameCodec.decode(withTimeline) == Self.stamped)
     }
