@@ -24,10 +24,15 @@ public struct TSSegmenter: Sendable {
                                                                       llhls: false, dash: false))
     }
 
-    /// Takes the session's frames in order; returns the segments they completed.
+    /// Takes the session's frames in order; returns the segments they completed. A recording
+    /// cuts at its own segment duration, counted from its own first segment: the live stamps
+    /// (`MediaFrame.timeline`) are for the live outputs and left out here.
     public mutating func append(_ frame: MediaFrame, arrival: Date = Date()) throws -> [Segment] {
         if timeline.currentTracks?.sessionID != frame.sessionID { timeline.begin(sessionID: frame.sessionID) }
-        try timeline.append(frame, arrival: arrival)
+        var unstamped = frame
+        unstamped.timeline = nil
+        unstamped.flags.remove(.segmentStart)
+        try timeline.append(unstamped, arrival: arrival)
         return completed()
     }
 
