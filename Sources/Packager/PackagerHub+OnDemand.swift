@@ -29,6 +29,8 @@ extension PackagerHub {
             if reading {
                 streams.readers[stream]?.lastRequest = .now()
                 if let found = streams.package(of: stream, rendition: rendition, caughtUpOnly: true) { return (found, nil, nil) }
+                // No such rendition: answered below, outside the lock, with nothing.
+                if streams.lacks(stream, rendition: rendition) { return (nil, nil, nil) }
             }
             streams.waiters[stream, default: []].append(Waiter(id: id, rendition: rendition, promise: promise))
             guard !reading else { return (nil, id, nil) }
@@ -36,7 +38,7 @@ extension PackagerHub {
             streams.readers[stream] = Reader(generation: id, lastRequest: .now())
             return (nil, id, id)
         }
-        if let found {
+        if found != nil || (waiter == nil && generation == nil) {
             promise.succeed(found)
             return promise.futureResult
         }
@@ -75,6 +77,10 @@ extension PackagerHub {
         guard let start else {
             abandon(stream, generation: generation)
             return
+        }
+        let known = Set(start.headers.map(\.rendition).filter { !$0.isEmpty })
+        streams.withLockedValue { streams in
+            if streams.readers[stream]?.generation == generation { streams.readers[stream]?.renditions = known }
         }
         if let previous = streams.withLockedValue({ $0.stopping[stream] }) { await previous.task.value }
         let source = bus.subscribe(to: .mediaSource, key: stream.rawValue, from: start.sourceOffset.map(SubscriptionStart.offset) ?? .end)
@@ -115,11 +121,13 @@ extension PackagerHub {
 
     /// `key`'s package got a frame from the live edge: requests waiting for it are answered.
     private func reachedLiveEdge(_ key: Key, _ generation: UInt64) {
-        let (waiting, package) = streams.withLockedValue { streams -> ([Waiter], StreamPackage?) in
-            guard streams.readers[key.stream]?.generation == generation, streams.caughtUp.insert(key).inserted else { return ([], nil) }
-            return (streams.takeWaiters(of: key.stream, answeredBy: key.rendition), streams.packages[key])
+        let (waiting, package, missing) = streams.withLockedValue { streams -> ([Waiter], StreamPackage?, [Waiter]) in
+            guard streams.readers[key.stream]?.generation == generation, streams.caughtUp.insert(key).inserted else { return ([], nil, []) }
+            let waiting = streams.takeWaiters(of: key.stream, answeredBy: key.rendition)
+            return (waiting, streams.packages[key], streams.takeWaitersForMissingRenditions(of: key.stream))
         }
         for waiter in waiting { waiter.promise.succeed(package) }
+        for waiter in missing { waiter.promise.succeed(nil) }
     }
 
     func isReading(_ stream: StreamID, _ generation: UInt64) -> Bool {

@@ -41,6 +41,8 @@ public final class PackagerHub: Sendable {
         var generation: UInt64
         var lastRequest: NIODeadline
         var task: Task<Void, Never>?
+        /// The renditions session state knew of when reading began; nil until then.
+        var renditions: Set<String>?
     }
 
     struct Streams {
@@ -72,6 +74,25 @@ public final class PackagerHub: Sendable {
         }
 
         /// Takes the waiters of `stream` that `rendition`'s package (or its absence) answers.
+        /// Whether a request for `rendition` of `stream` can be told at once that there is none:
+        /// reading has caught up (the source, or any rendition: a channel may package only its
+        /// renditions), and the rendition was neither known when reading began nor packaged
+        /// since (a rendition the channel's ladder does not make).
+        func lacks(_ stream: StreamID, rendition: String?) -> Bool {
+            guard let rendition, !rendition.isEmpty, let known = readers[stream]?.renditions,
+                  caughtUp.contains(where: { $0.stream == stream }) else { return false }
+            return !known.contains(rendition) && packages[Key(stream: stream, rendition: rendition)] == nil
+        }
+
+        /// The waiters `lacks` answers now, taken out.
+        mutating func takeWaitersForMissingRenditions(of stream: StreamID) -> [Waiter] {
+            guard let all = waiters[stream] else { return [] }
+            let missing = all.filter { lacks(stream, rendition: $0.rendition) }
+            waiters[stream] = all.filter { !lacks(stream, rendition: $0.rendition) }
+            if waiters[stream]?.isEmpty == true { waiters[stream] = nil }
+            return missing
+        }
+
         mutating func takeWaiters(of stream: StreamID, answeredBy rendition: String?) -> [Waiter] {
             guard let all = waiters[stream] else { return [] }
             let answered = { (waiter: Waiter) in
