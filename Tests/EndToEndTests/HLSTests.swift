@@ -6,12 +6,7 @@ extension EndToEnd {
     /// output, curl acts as a scripted LL-HLS client.
     @Suite struct HLSTests {
         private func get(_ url: String, timeout: Int = 10) throws -> (status: Int, body: String, seconds: Double) {
-            let marker = "\n--sluice-status--"
-            let output = try Tools.run("curl", ["-s", "--max-time", "\(timeout)", "-w", "\(marker)%{http_code} %{time_total}", url],
-                                       timeout: TimeInterval(timeout + 5)).output
-            let split = output.components(separatedBy: marker)
-            let fields = (split.last ?? "").split(separator: " ")
-            return (Int(fields.first ?? "") ?? 0, split.dropLast().joined(separator: marker), Double(fields.last ?? "") ?? 0)
+            try Tools.get(url, timeout: timeout)
         }
 
         private func durations(_ playlist: String) -> [Double] {

@@ -33,11 +33,6 @@ extension EndToEnd.ClusterTests {
     }
 
     private func get(_ url: String, timeout: Int = 10) throws -> (status: Int, body: String, seconds: Double) {
-        let marker = "\n--sluice-status--"
-        let output = try Tools.run("curl", ["-s", "--max-time", "\(timeout)", "-w", "\(marker)%{http_code} %{time_total}", url],
-                                   timeout: TimeInterval(timeout + 5)).output
-        let split = output.components(separatedBy: marker)
-        let fields = (split.last ?? "").split(separator: " ")
-        return (Int(fields.first ?? "") ?? 0, split.dropLast().joined(separator: marker), Double(fields.last ?? "") ?? 0)
+        try Tools.get(url, timeout: timeout)
     }
 }

@@ -133,6 +133,16 @@ enum Tools {
         return port
     }
 
+    /// A GET with curl: status, body as text, and seconds it took.
+    static func get(_ url: String, timeout: Int = 10) throws -> (status: Int, body: String, seconds: Double) {
+        let marker = "\n--sluice-status--"
+        let output = try run("curl", ["-s", "--max-time", "\(timeout)", "-w", "\(marker)%{http_code} %{time_total}", url],
+                             timeout: TimeInterval(timeout + 5)).output
+        let split = output.components(separatedBy: marker)
+        let fields = (split.last ?? "").split(separator: " ")
+        return (Int(fields.first ?? "") ?? 0, split.dropLast().joined(separator: marker), Double(fields.last ?? "") ?? 0)
+    }
+
     /// The status code of a GET, with curl.
     static func httpStatus(_ url: String) throws -> Int {
         Int(try run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url], timeout: 10).output) ?? 0
