@@ -113,8 +113,7 @@ public struct SegmentCutter: Sendable {
         videoDrives = false
     }
 
-    private mutating func beginSession(firstFrame frame: MediaFrame, wallMilliseconds: Int64) {
-        let wall = wallMilliseconds
+    private mutating func beginSession(firstFrame frame: MediaFrame, wallMilliseconds wall: Int64) {
         // `frame.dts` is inside MediaFrame.timeRange and `wall` inside originRange: no overflow.
         origin = min(max(wall - frame.dts, MediaTimeline.originRange.lowerBound), MediaTimeline.originRange.upperBound)
         let since = numbersFromClock ? max(0, wall - Self.numberingEpoch) : 0
