@@ -329,7 +329,12 @@ struct LiveTimeline: Sendable {
     private mutating func openSegment(_ stamp: MediaTimeline, at time: Int64) {
         guard let tracks else { return }
         let number = Int(stamp.segment)
-        if let last = segments.last, last.mediaSequence + 1 != number { segments.removeAll() }
+        if let last = segments.last, last.mediaSequence + 1 != number {
+            // Every track goes on in the new window; cuts the follower had yet to reach were in the old one.
+            segments.removeAll()
+            for kind in lanes.keys { lanes[kind]?.move(toSegment: number) }
+            followerBoundaries = []
+        }
         let discontinuity = segments.last.map { $0.discontinuitySequence != Int(stamp.discontinuity) } ?? false
         let record = SegmentRecord(mediaSequence: number, tracks: tracks, discontinuity: discontinuity,
                                    discontinuitySequence: Int(stamp.discontinuity),

@@ -64,7 +64,13 @@ struct TrackLane: Sendable {
 
     /// Moves to the next segment without closing a part (the current one is empty).
     mutating func moveToNextSegment() {
-        mediaSequence += 1
+        move(toSegment: mediaSequence + 1)
+    }
+
+    /// Moves to segment `number` (numbering jumped: a failover gap); samples waiting for a part
+    /// go into that segment's first.
+    mutating func move(toSegment number: Int) {
+        mediaSequence = number
         partIndex = 0
     }
 

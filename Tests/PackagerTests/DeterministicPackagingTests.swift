@@ -83,6 +83,25 @@ import Testing
         #expect(manifest.contains(#"publishTime="2027-01-15T08:00:10.000Z""#))
     }
 
+    @Test func afterAGapInTheNumbersEveryTrackGoesOnInTheNewWindow() throws {
+        // A rendition whose transcoder was replaced: the new one's segments are numbered past a gap.
+        let log = Self.stampedLog(seconds: 20).map { frame -> MediaFrame in
+            guard frame.dts >= 9000, var stamp = frame.timeline else { return frame }
+            stamp.segment += 5
+            var moved = frame
+            moved.timeline = stamp
+            return moved
+        }
+        var timeline = LiveTimeline(configuration: PackagingConfiguration(segmentSeconds: 2, listSize: 3))
+        try timeline.feed(log)
+        let complete = timeline.segments.filter(\.isComplete)
+        let first = try #require(log.first?.timeline?.segment)
+        #expect(complete.map(\.mediaSequence) == (5...8).map { Int(first) + $0 + 5 }, "the window after the gap")
+        #expect(complete.allSatisfy { $0.isFinished(.audio) && $0.duration(.audio) > 1.9 }, "audio went on too")
+        let playlist = try #require(timeline.lowLatencyPlaylist(.audio, skip: false))
+        #expect(playlist.segments.count == 4 && playlist.mediaSequence == Int(first) + 10)
+    }
+
     @Test func aRepublishGoesOnFromTheNotedNumbersWithOneDiscontinuity() throws {
         var first = SegmentCutter(rules: .init(segmentSeconds: 2))
         var stream = SyntheticStream()
