@@ -117,7 +117,7 @@ extension PackagerHub {
     }
 
     /// A frame published less than this long before it was read is at the live edge.
-    static var liveEdgeSeconds: Double { 1 }
+    static var liveEdgeSeconds: Double { 3 }
 
     /// `key`'s package got a frame from the live edge: requests waiting for it are answered.
     private func reachedLiveEdge(_ key: Key, _ generation: UInt64) {

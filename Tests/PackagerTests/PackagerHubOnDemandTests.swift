@@ -99,7 +99,7 @@ import Testing
         let listed = try #require(text(playlist), "answered before a new segment was published: \(playlist), segments \(segments)")
         #expect(listed.components(separatedBy: "#EXTINF:").count - 1 >= 3, "whole segments from the start: \(listed)")
         #expect(listed.contains("#EXT-X-PART:"), "and the live edge's parts")
-        #expect(elapsed < .milliseconds(500), "answered in \(elapsed)")
+        #expect(elapsed < .seconds(3), "answered in \(elapsed), well before the 5 s first-package wait")
         #expect(hub.streamsRead == [stream], "only the stream asked for is read")
         #expect(hub.package(for: StreamID("other")!) == nil)
     }
@@ -124,12 +124,12 @@ import Testing
         try log.publish(synthetic.frames(seconds: 1), key: stream.rawValue, configurationsOnBus: true)
         #expect(try await waiting.get() != nil, "the waiting request got its package when it began")
 
-        let short = makeHub(log, log.feed(firstPackageSeconds: 0.2))
+        let other = makeHub(log, log.feed(firstPackageSeconds: 10))
         let started = ContinuousClock.now
-        #expect(try await short.package(opening: stream, rendition: "720p", eventLoop: loop).get() == nil,
+        #expect(try await other.package(opening: stream, rendition: "720p", eventLoop: loop).get() == nil,
                 "a rendition that never comes is not found")
-        #expect(ContinuousClock.now - started < .milliseconds(200),
-                "and not waited for: session state knew no such rendition, and reading has caught up")
+        #expect(ContinuousClock.now - started < .seconds(5),
+                "and not waited for (10 s): session state knew no such rendition, and reading has caught up")
     }
 
     @Test func readingStopsWhenRequestsStopAndStartsAgainOnTheNext() async throws {
@@ -139,9 +139,10 @@ import Testing
         let hub = makeHub(log, log.feed(idleSeconds: 30))
         let first = try await hub.package(opening: stream, rendition: "", eventLoop: loop).get()
         #expect(first != nil)
-        #expect(!hub.stopIfIdle(stream, idleSeconds: 30, now: .now() + .seconds(29)), "asked within the idle period")
+        // (Margins of seconds: the request's time and this test's `.now()` lie apart on a busy machine.)
+        #expect(!hub.stopIfIdle(stream, idleSeconds: 30, now: .now() + .seconds(25)), "asked within the idle period")
         #expect(hub.streamsRead == [stream])
-        #expect(hub.stopIfIdle(stream, idleSeconds: 30, now: .now() + .seconds(31)))
+        #expect(hub.stopIfIdle(stream, idleSeconds: 30, now: .now() + .seconds(35)))
         #expect(hub.streamsRead.isEmpty)
         #expect(hub.package(for: stream) == nil, "its packages went with it")
 
