@@ -91,7 +91,7 @@ import Testing
         let started = ContinuousClock.now
         let package = try #require(try await hub.package(opening: stream, rendition: "", eventLoop: loop).get())
         let playlist = try await package.respond(to: .llhlsMedia(.video), request: PlaylistRequest(), eventLoop: loop,
-                                                 timeout: .seconds(1)).get()
+                                                 timeout: .seconds(3)).get()
         let elapsed = ContinuousClock.now - started
         let segments = package.state.withLockedValue { state in
             state.timeline.segments.map { "\($0.mediaSequence) finished \($0.isFinished(.video)) complete \($0.isComplete)" }
@@ -165,7 +165,7 @@ import Testing
         // A presentation over the renditions asks for any of them.
         let package = try #require(try await hub.package(opening: stream, rendition: nil, eventLoop: loop).get())
         let playlist = try await package.respond(to: .classicPlaylist, request: PlaylistRequest(), eventLoop: loop,
-                                                 timeout: .seconds(1)).get()
+                                                 timeout: .seconds(3)).get()
         #expect(text(playlist)?.contains("#EXTINF:") == true, "\(playlist)")
         #expect(hub.renditions(of: stream) == ["360p"])
     }
