@@ -60,6 +60,12 @@ extension EventBus {
 }
 
 extension EventBus {
+    /// Both media topics (sources and renditions) from now on: what a node that handles every
+    /// stream reads.
+    public func subscribeToAllMedia() -> [BusSubscription] {
+        [subscribe(to: .mediaSource, from: .end), subscribe(to: .mediaRenditions, from: .end)]
+    }
+
     /// A worker's consumer group on one topic: `{group}.{topic}`. One group per topic keeps a
     /// worker that reads two topics from making each topic's members wait for the other's.
     public static func groupID(_ group: String, _ topic: Topic) -> String { "\(group).\(topic.name)" }

@@ -118,7 +118,7 @@ public final class PackagerHub: Sendable {
         self.bus = bus
         switch feed {
         case .everyStream:
-            subscriptions = [bus.subscribe(to: .mediaSource, from: .end), bus.subscribe(to: .mediaRenditions, from: .end)]
+            subscriptions = bus.subscribeToAllMedia()
             onDemand = nil
         case .onDemand(let feed):
             subscriptions = []
