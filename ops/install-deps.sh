@@ -10,9 +10,14 @@ set -euo pipefail
 # redis-server the real Redis the session-state tests run against; librdkafka-dev gives the
 # Kafka client's headers (the library itself comes from ops/install-kafka.sh); postgresql (15)
 # is a cluster's metadata database, which the store tests and make cluster-up start themselves.
+# GStreamer is the independent DASH client of the end-to-end tests: plugins-good has dashdemux2
+# (adaptivedemux2 in 1.22) and qtdemux for the CMAF segments, plugins-bad the H.264 parser,
+# plugins-base decodebin3 and the AAC parser, and libav decodes H.264 and AAC.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
-          zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql)
+          zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql
+          gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+          gstreamer1.0-libav)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi
