@@ -11,8 +11,8 @@ set -euo pipefail
 # Kafka client's headers (the library itself comes from ops/install-kafka.sh); postgresql (15)
 # is a cluster's metadata database, which the store tests and make cluster-up start themselves.
 # GStreamer is the independent DASH client of the end-to-end tests: plugins-good has dashdemux2
-# (adaptivedemux2 in 1.22) and qtdemux for the CMAF segments, plugins-bad the H.264 parser,
-# plugins-base decodebin3 and the AAC parser, and libav decodes H.264 and AAC.
+# (adaptivedemux2 in 1.22), qtdemux for the CMAF segments and the AAC parser, plugins-bad the
+# H.264 parser, plugins-base decodebin3 and playbin3, and libav decodes H.264 and AAC.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
           zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql
