@@ -69,7 +69,13 @@ struct Node {
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
         }
         // Workers subscribe when made: only the node's own roles are made.
-        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), joining: liveJoining, logger: logger, headersChanged: {
+        // Cluster transcode workers agree by leases in Redis who transcodes a session, so a dead
+        // worker's sessions move on within seconds, before the group's rebalance.
+        let leasing = clustered ? settings.redis.map {
+            TranscodeLeasing(leases: RedisLeaseStore(redis: $0), sessions: sessions, owner: nodeID)
+        } : nil
+        let transcoder = has(.transcode) ? TranscodeWorker(bus: bus, feed: feed("transcode"), joining: liveJoining, leasing: leasing,
+                                                           logger: logger, headersChanged: {
             playbackStarts?.headers($0, rendition: $1, session: $2, $3)
         }) { stream in
             await Self.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
@@ -98,7 +104,10 @@ struct Node {
             services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: recordJoining, index: assetIndex, store: assetStore, logger: logger) { stream in
                 await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
             }))
-            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: recordJoining, index: assetIndex, store: assetStore,
+            // A cluster notes where each recording stands in the log, for a worker taking it over.
+            let progress = clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil
+            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: recordJoining, progress: progress,
+                                                     index: assetIndex, store: assetStore,
                                                      workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),
                                                      logger: logger) { stream in
                 await Self.channel(of: stream, channels, logger: logger).flatMap(MP4Worker.Settings.init)

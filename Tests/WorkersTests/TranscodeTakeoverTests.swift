@@ -89,9 +89,9 @@ import TestSupport
         // Seen from its start: transcoded from the first frame.
         for frame in frames.prefix(60) { await worker.handle(frame, of: id, partition: 4, publishedAt: Date()) }
         #expect(worker.activeStreams == 1)
-        worker.release([3])
+        await worker.release([3])
         #expect(worker.activeStreams == 1, "another partition's revocation leaves the stream alone")
-        worker.release([4])
+        await worker.release([4])
         #expect(worker.activeStreams == 0)
         let last = try #require(frames.last)
         // A stale end of the session, still in flight when the partition went, ends nothing either.

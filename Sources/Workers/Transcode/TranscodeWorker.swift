@@ -18,21 +18,40 @@ public final class TranscodeWorker: Service, Sendable {
     /// A stream's transcoding, or nil for none.
     public typealias SettingsLookup = @Sendable (StreamID) async -> TranscodeSettings?
 
-    private struct Stream {
+    struct Stream {
+        /// Where the stream's frames come from here.
+        enum Origin: Equatable {
+            /// The group's delivery of the stream's partition of `sluice.media.source`.
+            case partition(Int)
+            /// This worker's own read of the partition, after it took a lapsed lease over.
+            case takeover
+        }
+
         var sessionID: UInt64
-        /// The stream's partition of `sluice.media.source`.
-        var partition: Int
+        var origin: Origin
         var transcoder: StreamTranscoder?
         /// While joining a session under way: frames are passed over until it opens.
         var join: SessionJoin?
         var settings: TranscodeSettings?
+        /// Another worker held the session's lease: its frames are passed over here (until this
+        /// worker takes the lease over, `takeOverLapsedSessions`).
+        var heldElsewhere = false
+        /// Tells this entry from a later one of the same stream (a frame handled while the entry
+        /// was replaced or removed must not bring it back).
+        var generation: UInt64 = 0
+
+        var isTakeover: Bool { origin == .takeover }
+        var partition: Int? { if case .partition(let partition) = origin { partition } else { nil } }
     }
 
-    private let bus: any EventBus
+    let bus: any EventBus
     private let subscription: BusSubscription
-    private let settings: SettingsLookup
-    private let logger: Logger
-    private let streams = NIOLockedValueBox([StreamID: Stream]())
+    let settings: SettingsLookup
+    let logger: Logger
+    let streams = NIOLockedValueBox([StreamID: Stream]())
+    private let generations = NIOLockedValueBox(UInt64(0))
+    /// The session each stream finished last here: its frames still in flight are passed over.
+    let finished = NIOLockedValueBox([StreamID: UInt64]())
     public let latency = TranscodeLatency()
 
     /// Streams being transcoded now.
@@ -47,14 +66,18 @@ public final class TranscodeWorker: Service, Sendable {
     public typealias HeadersChanged = @Sendable (StreamID, _ rendition: String, _ session: UInt64, [MediaFrame]) -> Void
     private let headersChanged: HeadersChanged?
 
-    private let joining: SessionJoining?
+    let joining: SessionJoining?
+    let leases: HeldLeases?
 
     /// - Parameter joining: how to start on sessions under way (a cluster); nil: every session
     ///   is transcoded from the first frame read.
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, logger: Logger,
-                headersChanged: HeadersChanged? = nil, settings: @escaping SettingsLookup) {
+    /// - Parameter leasing: how the workers of a cluster agree who transcodes a session
+    ///   (`TranscodeLeasing`); nil: whoever reads the stream's partition does.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, leasing: TranscodeLeasing? = nil,
+                logger: Logger, headersChanged: HeadersChanged? = nil, settings: @escaping SettingsLookup) {
         self.bus = bus
         self.joining = joining
+        leases = leasing.map { HeldLeases($0, logger: logger) }
         self.headersChanged = headersChanged
         subscription = bus.subscribe(to: .mediaSource, as: feed)
         self.settings = settings
@@ -65,92 +88,193 @@ public final class TranscodeWorker: Service, Sendable {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Bool.self) { tasks in
                 tasks.addTask {
-                    for await partitions in self.subscription.revokedPartitions { self.release(partitions) }
+                    for await partitions in self.subscription.revokedPartitions { await self.release(partitions) }
                     return false
+                }
+                if let leases = self.leases {
+                    tasks.addTask {
+                        await leases.renewForever { name in self.leaseLost(name) }
+                        return false
+                    }
+                    tasks.addTask {
+                        await self.takeOverLapsedSessions(leases)
+                        return false
+                    }
                 }
                 tasks.addTask {
                     for try await delivery in self.subscription {
                         guard case .frame(let frame) = delivery.record.value, frame.rendition.isEmpty,
                               let id = StreamID(delivery.record.key) else { continue }
-                        await self.handle(frame, of: id, partition: delivery.partition, publishedAt: delivery.publishedAt)
+                        await self.handle(frame, of: id, via: .partition(delivery.partition), publishedAt: delivery.publishedAt)
                     }
                     return true
                 }
-                // The frames end when the subscription does; the revocations go with them.
+                // The frames end when the subscription does; the revocations and leases go with them.
                 while let framesEnded = try await tasks.next(), !framesEnded {}
                 tasks.cancelAll()
             }
         }
         // Going away is not the publisher stopping: in a cluster another worker takes the
-        // streams on, so none of their renditions is ended here.
+        // streams on (at once: the leases are given up), so none of their renditions is ended here.
         let running = streams.withLockedValue { streams in
             defer { streams.removeAll() }
-            return streams.values.compactMap(\.transcoder)
+            return Array(streams)
         }
-        for transcoder in running { transcoder.stop() }
+        for (id, stream) in running {
+            stream.transcoder?.stop()
+            if !stream.heldElsewhere { await leases?.release(id, session: stream.sessionID) }
+        }
     }
 
     /// The group gave these partitions to another member: their streams' transcoding stops now,
-    /// with no end (the stream goes on there).
-    func release(_ partitions: [Int]) {
+    /// with no end (the stream goes on there), and their leases are given up for the next owner.
+    func release(_ partitions: [Int]) async {
         let gone = streams.withLockedValue { streams in
-            let gone = streams.filter { partitions.contains($0.value.partition) }
+            let gone = streams.filter { $0.value.partition.map(partitions.contains) ?? false }
             for id in gone.keys { streams[id] = nil }
             return gone
         }
         for (id, stream) in gone {
             stream.transcoder?.stop()
             dropped.withLockedValue { $0 += stream.transcoder?.droppedFrames ?? 0 }
-            logger.info("stream handed to another worker", metadata: ["stream": "\(id)", "partition": "\(stream.partition)"])
+            if !stream.heldElsewhere { await leases?.release(id, session: stream.sessionID) }
+            logger.info("stream handed to another worker", metadata: ["stream": "\(id)", "partition": "\(stream.partition ?? -1)"])
         }
     }
 
+    /// A lease this worker held lapsed or went to another worker: that session's transcoding
+    /// stops at once, with no end (the other worker goes on with it).
+    private func leaseLost(_ name: String) {
+        let gone = streams.withLockedValue { streams in
+            let gone = streams.filter { TranscodeLeasing.name($0.key, $0.value.sessionID) == name && !$0.value.heldElsewhere }
+            for id in gone.keys { streams[id] = nil }
+            return gone
+        }
+        for stream in gone.values {
+            stream.transcoder?.stop()
+            dropped.withLockedValue { $0 += stream.transcoder?.droppedFrames ?? 0 }
+        }
+    }
+
+    /// One source frame (the worker's own tests call this with the partition's frames).
     func handle(_ frame: MediaFrame, of id: StreamID, partition: Int = 0, publishedAt: Date = Date()) async {
+        await handle(frame, of: id, via: .partition(partition), publishedAt: publishedAt)
+    }
+
+    func handle(_ frame: MediaFrame, of id: StreamID, via origin: Stream.Origin, publishedAt: Date) async {
         let current = streams.withLockedValue { $0[id] }
-        if frame.kind == .end {
-            guard current?.sessionID == frame.sessionID else { return }
-            streams.withLockedValue { $0[id] = nil }
-            await current?.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
-            dropped.withLockedValue { $0 += current?.transcoder?.droppedFrames ?? 0 }
+        guard var stream = current, stream.sessionID == frame.sessionID else {
+            // Only the partition's frames begin a session here; a take-over's read ends with its session.
+            if case .partition = origin { await begin(frame, of: id, via: origin, replacing: current, publishedAt: publishedAt) }
             return
         }
-        var stream: Stream
-        if let current, current.sessionID == frame.sessionID {
-            stream = current
-        } else {
+        // Each session is read one way: the other reader's frames of it are passed over.
+        guard stream.origin == origin else { return }
+        if frame.kind == .end {
+            guard let ended = take(id, generation: stream.generation) else { return }
+            await ended.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
+            dropped.withLockedValue { $0 += ended.transcoder?.droppedFrames ?? 0 }
+            finished.withLockedValue { $0[id] = ended.sessionID }
+            leases?.forget(id, session: ended.sessionID)
+            return
+        }
+        if stream.heldElsewhere { return }
+        let frames = step(&stream, of: id, frame, publishedAt: publishedAt)
+        let kept = streams.withLockedValue { streams in
+            guard streams[id]?.generation == stream.generation else { return false }
+            streams[id] = stream
+            return true
+        }
+        guard kept else { return }
+        for frame in frames { stream.transcoder?.submit(frame) }
+    }
+
+    /// The first frame of a session read from the stream's partition (or the first read at all).
+    private func begin(_ frame: MediaFrame, of id: StreamID, via origin: Stream.Origin, replacing current: Stream?,
+                       publishedAt: Date) async {
+        if frame.kind == .end || finished.withLockedValue({ $0[id] }) == frame.sessionID { return }
+        if let current, let previous = take(id, generation: current.generation) {
             // The stream's previous session ended without its end frame reaching this worker.
-            await current?.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
-            dropped.withLockedValue { $0 += current?.transcoder?.droppedFrames ?? 0 }
-            stream = Stream(sessionID: frame.sessionID, partition: partition, settings: await settings(id))
-            if stream.settings != nil {
+            await previous.transcoder?.finish(at: frame.dts, sequence: frame.sequence)
+            dropped.withLockedValue { $0 += previous.transcoder?.droppedFrames ?? 0 }
+            if !previous.heldElsewhere { leases?.forget(id, session: previous.sessionID) }
+        }
+        var stream = Stream(sessionID: frame.sessionID, origin: origin, settings: await settings(id))
+        if stream.settings != nil {
+            if let leases, await !leases.claim(id, session: frame.sessionID) {
+                stream.heldElsewhere = true
+                logger.info("session transcoded by another worker", metadata: ["stream": "\(id)", "session": "\(frame.sessionID)"])
+            } else {
+                var joining = joining
+                if let leases { joining?.lookback = leases.leasing.lookback }
                 stream.join = await joining?.join(frame, of: id, publishedAt: publishedAt, opener: .segmentStart)
-                if stream.join == nil {
-                    stream.transcoder = begin(frame.sessionID, of: id, settings: stream.settings)
-                } else {
+                if stream.join != nil {
                     logger.info("joining a session under way", metadata: ["stream": "\(id)", "age_ms": "\(Self.age(publishedAt))"])
                 }
             }
         }
-        var frames = [frame]
-        if var join = stream.join {
-            switch join.step(frame, publishedAt: publishedAt) {
-            case .skip, .pass: frames = []
-            case .open(let opening):
-                frames = opening
-                logger.info("joined a session under way", metadata: ["stream": "\(id)", "at": "\(frame.dts)",
-                                                                    "skipped": "\(join.skipped)", "age_ms": "\(Self.age(publishedAt))"])
-                stream.transcoder = begin(frame.sessionID, of: id, settings: stream.settings)
+        guard let inserted = insert(stream, of: id) else { return }  // a take-over of the session came first
+        stream = inserted
+        var frames: [MediaFrame] = []
+        if stream.settings != nil, !stream.heldElsewhere {
+            if stream.join == nil {
+                stream.transcoder = start(frame.sessionID, of: id, settings: stream.settings)
+                frames = [frame]
+            } else {
+                frames = step(&stream, of: id, frame, publishedAt: publishedAt)
             }
-            stream.join = join.isOpen ? nil : join
         }
-        streams.withLockedValue { $0[id] = stream }
-        for frame in frames { stream.transcoder?.submit(frame) }
+        let kept = streams.withLockedValue { streams in
+            guard streams[id]?.generation == stream.generation else { return false }
+            streams[id] = stream
+            return true
+        }
+        if kept { for frame in frames { stream.transcoder?.submit(frame) } } else { stream.transcoder?.stop() }
+    }
+
+    /// A frame for a stream being joined or transcoded: what goes to the transcoder.
+    private func step(_ stream: inout Stream, of id: StreamID, _ frame: MediaFrame, publishedAt: Date) -> [MediaFrame] {
+        guard var join = stream.join else { return [frame] }
+        defer { stream.join = join.isOpen ? nil : join }
+        switch join.step(frame, publishedAt: publishedAt) {
+        case .skip, .pass:
+            return []
+        case .open(let opening):
+            logger.info("joined a session under way", metadata: ["stream": "\(id)", "at": "\(frame.dts)",
+                                                                "skipped": "\(join.skipped)", "age_ms": "\(Self.age(publishedAt))"])
+            stream.transcoder = start(frame.sessionID, of: id, settings: stream.settings)
+            return opening
+        }
+    }
+
+    /// Adds `stream` under a new generation unless an entry of the same session is there already
+    /// (one that passes the session over gives way to a take-over); returns it as added.
+    func insert(_ stream: Stream, of id: StreamID) -> Stream? {
+        var stream = stream
+        stream.generation = generations.withLockedValue { $0 += 1; return $0 }
+        return streams.withLockedValue { streams in
+            if let existing = streams[id], existing.sessionID == stream.sessionID, !(stream.isTakeover && existing.heldElsewhere) {
+                return nil
+            }
+            streams[id] = stream
+            return stream
+        }
+    }
+
+    /// Removes the stream's entry if it is still `generation`; the one caller that gets it back
+    /// stops or finishes its transcoding.
+    func take(_ id: StreamID, generation: UInt64) -> Stream? {
+        streams.withLockedValue { streams in
+            guard let stream = streams[id], stream.generation == generation else { return nil }
+            streams[id] = nil
+            return stream
+        }
     }
 
     /// Milliseconds since `publishedAt` (for logs).
-    private static func age(_ publishedAt: Date) -> Int { Int((Date().timeIntervalSince(publishedAt) * 1000).rounded()) }
+    static func age(_ publishedAt: Date) -> Int { Int((Date().timeIntervalSince(publishedAt) * 1000).rounded()) }
 
-    private func begin(_ sessionID: UInt64, of id: StreamID, settings: TranscodeSettings?) -> StreamTranscoder? {
+    func start(_ sessionID: UInt64, of id: StreamID, settings: TranscodeSettings?) -> StreamTranscoder? {
         var transcoder: StreamTranscoder?
         if let settings {
             do {
