@@ -18,6 +18,7 @@ run: build
 
 ## Runs every test: unit tests and end-to-end tests with ffmpeg/ffprobe.
 test: deps
+	./ops/check-imports.py
 	swift build --product sluice
 	swift build --build-tests
 	swift test --skip-build

@@ -67,6 +67,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
         .target(name: "Fanout", dependencies: [
@@ -89,6 +92,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Stream workers: transcoding ladder with watermarks (FFmpeg), snapshots, VOD recording,
         // retention, relays to other platforms, webhooks.
@@ -101,6 +106,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // RTMP/RTMPS ingest service: publish/play policy, lifecycle publisher.
         .target(name: "Ingest", dependencies: [
@@ -110,6 +116,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         // HTTP: playback (HTTP-FLV), health.
         .target(name: "API", dependencies: [
@@ -120,6 +127,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], resources: [.copy("Players"), .copy("Console")]),
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
@@ -129,6 +137,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // Load generator: N RTMP or HTTP-FLV viewers of one published stream.
         .executableTarget(name: "LoadGenerator", dependencies: [
@@ -163,52 +173,67 @@ let package = Package(
 
         // Helpers shared by test targets (a seeded generator for random-input tests).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], resources: [.copy("Golden")]),
         .testTarget(name: "RTMPTests", dependencies: [
             "RTMP", "Media", "TestSupport",
             .product(name: "NIOTestUtils", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventsTests", dependencies: [
             "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Golden")]),
         .testTarget(name: "StateTests", dependencies: ["State", "Events", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
-                                                  .product(name: "Logging", package: "swift-log")]),
+                                                  .product(name: "Logging", package: "swift-log"),
+                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                  .product(name: "NIOPosix", package: "swift-nio"),
+                                              ]),
         .testTarget(name: "SluiceTests", dependencies: ["Sluice"]),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events", "TestSupport",
+        .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FanoutTests", dependencies: [
             "Fanout", "Events", "Media",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "Events", "Fanout", "RTMP", "State",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "PackagerTests", dependencies: ["Packager", "Events", "Media", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "APITests", dependencies: [
             "API", "State", "Events", "Fanout", "Packager",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            "State",
         ]),
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
             "Media", "RTMP", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], exclude: ["Browser", "Hooks", "Scripts", "Webhooks"]),
     ],
     swiftLanguageModes: [.v6]
