@@ -152,17 +152,7 @@ public struct ChunkDecoder: ByteToMessageDecoder {
 
     /// Parses a basic and message header (§5.3.1.1–5.3.1.3) against the chunk stream's state.
     private func readHeader(_ view: inout ByteBuffer) throws -> Header? {
-        guard let first = view.readInteger(as: UInt8.self) else { return nil }
-        let format = first >> 6
-        var chunkStreamID = UInt32(first & 0x3F)
-        if chunkStreamID == 0 {
-            guard let byte = view.readInteger(as: UInt8.self) else { return nil }
-            chunkStreamID = 64 + UInt32(byte)
-        } else if chunkStreamID == 1 {
-            guard let low = view.readInteger(as: UInt8.self), let high = view.readInteger(as: UInt8.self) else { return nil }
-            chunkStreamID = 64 + UInt32(low) + UInt32(high) * 256
-        }
-
+        guard let (format, chunkStreamID) = Self.readBasicHeader(&view) else { return nil }
         let known = streams[chunkStreamID]
         guard known != nil || format == 0 else {
             throw RTMPError(.malformedChunk, "chunk stream \(chunkStreamID) starts with a type \(format) header")
@@ -175,35 +165,59 @@ public struct ChunkDecoder: ByteToMessageDecoder {
         guard !continuing || format == 3 else {
             throw RTMPError(.malformedChunk, "type \(format) header inside a message on chunk stream \(chunkStreamID)")
         }
+        guard Self.readMessageHeader(format: format, continuing: continuing, into: &state, from: &view) else { return nil }
+        guard state.length <= limits.maxMessageSize else {
+            throw RTMPError(.messageTooLarge, "message of \(state.length) bytes (limit \(limits.maxMessageSize))")
+        }
+        return Header(chunkStreamID: chunkStreamID, state: state)
+    }
 
+    /// The basic header (§5.3.1.1): the format and the chunk stream id in one to three bytes;
+    /// nil until they are all there.
+    private static func readBasicHeader(_ view: inout ByteBuffer) -> (format: UInt8, chunkStreamID: UInt32)? {
+        guard let first = view.readInteger(as: UInt8.self) else { return nil }
+        var chunkStreamID = UInt32(first & 0x3F)
+        if chunkStreamID == 0 {
+            guard let byte = view.readInteger(as: UInt8.self) else { return nil }
+            chunkStreamID = 64 + UInt32(byte)
+        } else if chunkStreamID == 1 {
+            guard let low = view.readInteger(as: UInt8.self), let high = view.readInteger(as: UInt8.self) else { return nil }
+            chunkStreamID = 64 + UInt32(low) + UInt32(high) * 256
+        }
+        return (first >> 6, chunkStreamID)
+    }
+
+    /// The message header of type `format` (§5.3.1.2) and any extended timestamp (§5.3.1.3),
+    /// applied to the chunk stream's state; false until all of it is there.
+    private static func readMessageHeader(format: UInt8, continuing: Bool, into state: inout ChunkStreamState,
+                                          from view: inout ByteBuffer) -> Bool {
         var timeField: UInt32 = 0
         if format <= 2 {
-            guard let field = view.readUInt24() else { return nil }
+            guard let field = view.readUInt24() else { return false }
             timeField = field
         }
         if format <= 1 {
-            guard let length = view.readUInt24(), let typeID = view.readInteger(as: UInt8.self) else { return nil }
+            guard let length = view.readUInt24(), let typeID = view.readInteger(as: UInt8.self) else { return false }
             state.length = Int(length)
             state.typeID = typeID
         }
         if format == 0 {
-            guard let streamID = view.readInteger(endianness: .little, as: UInt32.self) else { return nil }
+            guard let streamID = view.readInteger(endianness: .little, as: UInt32.self) else { return false }
             state.streamID = streamID
         }
         if format <= 2 {
             state.hasExtendedTimestamp = timeField == 0xFF_FFFF
             if state.hasExtendedTimestamp {
-                guard let extended = view.readInteger(as: UInt32.self) else { return nil }
+                guard let extended = view.readInteger(as: UInt32.self) else { return false }
                 timeField = extended
                 state.extendedTimestamp = extended
             }
         } else if state.hasExtendedTimestamp {
             // Type-3 chunks repeat the extended timestamp, but some encoders omit it: accept the
             // four bytes only when they match what the chunk stream last carried.
-            guard let peek = view.getInteger(at: view.readerIndex, as: UInt32.self) else { return nil }
+            guard let peek = view.getInteger(at: view.readerIndex, as: UInt32.self) else { return false }
             if peek == state.extendedTimestamp { view.moveReaderIndex(forwardBy: 4) }
         }
-
         switch format {
         case 0:
             state.timestamp = timeField
@@ -214,10 +228,7 @@ public struct ChunkDecoder: ByteToMessageDecoder {
         default:
             if !continuing { state.timestamp &+= state.delta }
         }
-        guard state.length <= limits.maxMessageSize else {
-            throw RTMPError(.messageTooLarge, "message of \(state.length) bytes (limit \(limits.maxMessageSize))")
-        }
-        return Header(chunkStreamID: chunkStreamID, state: state)
+        return true
     }
 
     /// Applies protocol control messages that change how the following chunks are read.
