@@ -88,6 +88,19 @@ struct ServeSettings {
         guard (10...600_000).contains(command.webhookFirstRetryMs) else {
             throw ValidationError("--webhook-first-retry-ms must be 10–600000.")
         }
+        (redis, kafka, database) = try Self.clusterServices(command: command, environment: environment, roles: roles,
+                                                            clientID: "sluice-\(ingest.nodeID)")
+        guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }
+        nodeTTL = .seconds(command.nodeTtlSeconds)
+        webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs),
+                                               destinations: destinations)
+    }
+
+    /// Redis, Kafka and PostgreSQL from their flags or environment; a cluster node (any but
+    /// every role) needs all three.
+    static func clusterServices(command: NodeOptions, environment: [String: String], roles: Set<Role>,
+                                clientID: String) throws -> (RedisClient?, KafkaConfiguration?, PostgresLocation?) {
+        var (redis, kafka, database): (RedisClient?, KafkaConfiguration?, PostgresLocation?) = (nil, nil, nil)
         if let url = (command.redis ?? environment["SLUICE_REDIS"]).flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
                 redis = try RedisClient(url: url)
@@ -99,7 +112,7 @@ struct ServeSettings {
             guard brokers.split(separator: ",").allSatisfy({ $0.split(separator: ":").count == 2 }) else {
                 throw ValidationError("--kafka must look like host:port[,host:port…].")
             }
-            kafka = KafkaConfiguration(brokers: brokers, clientID: "sluice-\(ingest.nodeID)")
+            kafka = KafkaConfiguration(brokers: brokers, clientID: clientID)
         }
         if let url = (command.database ?? environment["SLUICE_DATABASE"]).flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
@@ -113,10 +126,7 @@ struct ServeSettings {
                 throw ValidationError("Cluster nodes need --kafka host:port, --redis redis://host:port and --database postgres://user@host:port/db (or SLUICE_KAFKA, SLUICE_REDIS, SLUICE_DATABASE).")
             }
         }
-        guard (2...600).contains(command.nodeTtlSeconds) else { throw ValidationError("--node-ttl-seconds must be 2–600.") }
-        nodeTTL = .seconds(command.nodeTtlSeconds)
-        webhooks = WebhookWorker.Configuration(attempts: command.webhookAttempts, firstRetry: .milliseconds(command.webhookFirstRetryMs),
-                                               destinations: destinations)
+        return (redis, kafka, database)
     }
 
     /// The allow-list from every `--allow-destination` and `SLUICE_ALLOW_DESTINATIONS`.
