@@ -14,6 +14,32 @@ public struct DASHManifest: Sendable, Hashable {
             self.duration = duration
             self.repeatCount = repeatCount
         }
+
+        /// The `count` segments of a period that left the window before `end`, as one run from the
+        /// period's start: their number is exact, so `$Number$` of every later segment stays
+        /// right with `startNumber` at the period's first segment, and their duration is the
+        /// average (exact when the segments are of one length, as a fixed GOP gives). They are
+        /// outside `timeShiftBufferDepth`, so no player fetches them; the run is there because a
+        /// timeline that starts at its period's start is what GStreamer's dashdemux2 (1.22)
+        /// needs: it adds the first listed segment's start to every live position it seeks to.
+        /// Nil when there is nothing to describe or less than a tick per segment.
+        public init?(expiredSegments count: Int, from start: UInt64, to end: UInt64) {
+            guard count > 0, end > start, (end - start) / UInt64(count) > 0 else { return nil }
+            self.init(time: start, duration: (end - start) / UInt64(count), repeatCount: count - 1)
+        }
+
+        /// The time just past the run's last segment.
+        public var end: UInt64 { time + duration * UInt64(repeatCount + 1) }
+    }
+
+    /// Adds a segment to a timeline: one more repeat of the last `S` when it has the same
+    /// duration and follows it without a gap, a new `S` otherwise.
+    public static func append(time: UInt64, duration: UInt64, to timeline: inout [TimelineEntry]) {
+        if let last = timeline.last, last.duration == duration, last.end == time {
+            timeline[timeline.count - 1].repeatCount += 1
+        } else {
+            timeline.append(.init(time: time, duration: duration))
+        }
     }
 
     public struct Representation: Sendable, Hashable {

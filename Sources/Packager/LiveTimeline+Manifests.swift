@@ -32,8 +32,9 @@ extension LiveTimeline {
     /// window: `availabilityStartTime` is the session's origin (the wall-clock time of its media
     /// time 0); a period starts at its first segment's media time, which is also its
     /// `presentationTimeOffset`, so a segment's `S@t` maps to the time it was captured; and
-    /// `publishTime` (also the `UTCTiming` value) is when the newest listed segment ended. A
-    /// republish starts a new presentation (a new origin), as a new session is.
+    /// `publishTime` (also the `UTCTiming` value) is when the newest listed segment ended. Each
+    /// timeline starts at its period's start (the segments that left the window as one run), so
+    /// `startNumber` is 0. A republish starts a new presentation (a new origin), as a new session is.
     func dashManifest() -> DASHManifest? {
         guard let newest = segments.last(where: \.isComplete) else { return nil }
         let window = segments.filter { $0.isComplete && $0.origin == newest.origin }.suffix(configuration.cmafWindow)
@@ -53,29 +54,30 @@ extension LiveTimeline {
                             suggestedPresentationDelay: 2 * configuration.segmentSeconds, periods: periods)
     }
 
+    /// One track of a period: its window of segments after a run standing for the period's
+    /// segments that left the window (see `TimelineEntry(expiredSegments:from:to:)`), so the
+    /// timeline starts at the period's start and `startNumber` is the period's first segment, 0.
     private func representation(_ kind: TrackKind, of segments: [SegmentRecord]) -> DASHManifest.Representation? {
         guard let first = segments.first, let track = first.tracks.track(kind) else { return nil }
+        let periodStart = UInt64(milliseconds: first.periodMediaStart, timescale: track.timescale)
+        let expired = max(0, first.mediaSequence - first.periodFirstSegment)
         var timeline: [DASHManifest.TimelineEntry] = []
+        if let windowStart = first.startTime[kind],
+           let run = DASHManifest.TimelineEntry(expiredSegments: expired, from: periodStart, to: windowStart) {
+            timeline.append(run)
+        }
+        let startNumber = timeline.isEmpty ? expired : 0
         for segment in segments {
             guard let time = segment.startTime[kind] else { continue }
-            let duration = segment.ticks(kind)
-            if var last = timeline.last, last.duration == duration,
-               last.time + last.duration * UInt64(last.repeatCount + 1) == time {
-                last.repeatCount += 1
-                timeline[timeline.count - 1] = last
-            } else {
-                timeline.append(.init(time: time, duration: duration))
-            }
+            DASHManifest.append(time: time, duration: segment.ticks(kind), to: &timeline)
         }
         let session = first.tracks.name
         let template = "cmaf/\(session)/$RepresentationID$-"
         return .init(id: kind.rawValue, contentType: kind.rawValue, mimeType: kind == .video ? "video/mp4" : "audio/mp4",
                      codecs: track.codecString, bandwidth: estimatedBandwidth(kind, fallback: kind == .video ? 2_000_000 : 128_000),
                      size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
-                     initialization: template + "init.mp4", media: template + "d$Number$.m4s",
-                     startNumber: max(0, first.mediaSequence - first.periodFirstSegment),
-                     presentationTimeOffset: UInt64(milliseconds: first.periodMediaStart, timescale: track.timescale),
-                     timeline: timeline)
+                     initialization: template + "init.mp4", media: template + "d$Number$.m4s", startNumber: startNumber,
+                     presentationTimeOffset: periodStart, timeline: timeline)
     }
 
     /// Peak bits per second of `kind` over the finished segments kept, or `fallback` before any.
