@@ -127,35 +127,49 @@ final class PostgresPool: Sendable {
     /// Whether a connection of its own reaches the server and logs in, within the deadline.
     private func reachable() async -> Bool {
         guard let configuration = probeConfiguration else { return false }
-        let (logger, deadline) = (logger, deadline)
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                guard let connection = try? await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
-                                                                             configuration: configuration, id: 0, logger: logger)
-                else { return false }
-                try? await connection.close()
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
-            }
-            defer { group.cancelAll() }
-            return await group.next() ?? false
+        let logger = logger
+        return await Self.answer(within: deadline) {
+            guard let connection = try? await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                                         configuration: configuration, id: 0, logger: logger)
+            else { return false }
+            try? await connection.close()
+            return true
         }
     }
 
     /// Whether the current pool runs `SELECT 1` within the deadline.
     private func poolAnswers() async -> Bool {
-        let (client, logger, deadline) = (state.withLockedValue { $0.client }, logger, deadline)
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await client.withConnection { try await $0.query("SELECT 1", logger: logger) }) != nil }
-            group.addTask {
+        let (client, logger) = (state.withLockedValue { $0.client }, logger)
+        return await Self.answer(within: deadline) {
+            (try? await client.withConnection { try await $0.query("SELECT 1", logger: logger) }) != nil
+        }
+    }
+
+    /// What `check` answers, or false once `deadline` passed. Unlike a task group this returns
+    /// at the deadline even when `check` does not end when cancelled (a connection's login
+    /// waits on a future), so a server that accepts and then says nothing cannot stall probing.
+    private static func answer(within deadline: Duration, _ check: @escaping @Sendable () async -> Bool) async -> Bool {
+        let waiting = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(nil)
+        let finish: @Sendable (Bool) -> Void = { value in
+            waiting.withLockedValue { waiter in
+                defer { waiter = nil }
+                return waiter
+            }?.resume(returning: value)
+        }
+        return await withCheckedContinuation { continuation in
+            waiting.withLockedValue { $0 = continuation }
+            let attempt = NIOLockedValueBox<Task<Void, Never>?>(nil)
+            let timer = Task {
                 try? await Task.sleep(for: deadline)
-                return false
+                guard !Task.isCancelled else { return }
+                attempt.withLockedValue { $0 }?.cancel()
+                finish(false)
             }
-            defer { group.cancelAll() }
-            return await group.next() ?? false
+            attempt.withLockedValue { $0 = Task {
+                let value = await check()
+                timer.cancel()
+                finish(value)
+            } }
         }
     }
 
