@@ -22,6 +22,9 @@ public final class FanoutHub: Sendable {
         var fanouts: [Key: StreamFanout] = [:]
         /// Per stream, the session the playback source was looked up for, and the answer.
         var sources: [StreamID: (session: UInt64, rendition: String)] = [:]
+        /// First viewers waiting for a fan-out to be made (`fanout(opening:)`), by a number each.
+        var waiters: [Key: [UInt64: CheckedContinuation<StreamFanout?, Never>]] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     /// Where the hub's frames come from.
@@ -127,7 +130,8 @@ public final class FanoutHub: Sendable {
         let deadline = NIODeadline.now() + .milliseconds(Int64(onDemand.firstFrameSeconds * 1000))
         if readers.withLockedValue({ $0[stream] }) == nil {
             // A stream that has just started may have no keyframe recorded yet: wait for one, so
-            // reading starts at a picture that decodes.
+            // reading starts at a picture that decodes. (Session state is another node's to
+            // write, and nothing tells this one when it does: it is asked again every 100 ms.)
             var start = try? await onDemand.streamStart(stream)
             while start != nil, start?.keyframeOffset == nil, NIODeadline.now() < deadline, !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
@@ -136,11 +140,39 @@ public final class FanoutHub: Sendable {
             guard let start, let offset = start.keyframeOffset else { return nil }
             startReading(stream, headers: start.headers, from: .offset(offset))
         }
-        while NIODeadline.now() < deadline, !Task.isCancelled {
-            if let fanout = fanout(for: stream, rendition: rendition) { return fanout }
-            try? await Task.sleep(for: .milliseconds(20))
+        return await firstFanout(of: Key(stream: stream, rendition: rendition), by: deadline)
+    }
+
+    /// The fan-out of `key` as soon as its first frame makes it (`handle` resumes the waiter),
+    /// or nil at `deadline` or on cancellation.
+    private func firstFanout(of key: Key, by deadline: NIODeadline) async -> StreamFanout? {
+        let number = streams.withLockedValue { streams in
+            defer { streams.nextWaiter += 1 }
+            return streams.nextWaiter
         }
-        return nil
+        let timer = Task {
+            try? await Task.sleep(for: .nanoseconds(max(0, (deadline - .now()).nanoseconds)))
+            self.resumeWaiter(number, of: key, with: nil)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<StreamFanout?, Never>) in
+                let made = streams.withLockedValue { streams -> StreamFanout?? in
+                    if let fanout = streams.fanouts[key] { return .some(fanout) }
+                    if Task.isCancelled || deadline <= .now() { return .some(nil) }
+                    streams.waiters[key, default: [:]][number] = continuation
+                    return .none
+                }
+                if let made { continuation.resume(returning: made) }
+            }
+        } onCancel: {
+            resumeWaiter(number, of: key, with: nil)
+        }
+    }
+
+    private func resumeWaiter(_ number: UInt64, of key: Key, with fanout: StreamFanout?) {
+        let waiter = streams.withLockedValue { $0.waiters[key]?.removeValue(forKey: number) }
+        waiter?.resume(returning: fanout)
     }
 
     private func startReading(_ stream: StreamID, headers: [MediaFrame], from start: SubscriptionStart) {
@@ -184,12 +216,13 @@ public final class FanoutHub: Sendable {
     /// fan-outs end, and their viewers with them.
     private func stopReaders(idleSeconds: Double, notLive: Set<StreamID>) {
         let now = NIODeadline.now()
+        let viewersByStream = streams.withLockedValue { streams in
+            streams.fanouts.reduce(into: [StreamID: Int]()) { $0[$1.key.stream, default: 0] += $1.value.viewerCount }
+        }
         let idle = readers.withLockedValue { readers -> [StreamID] in
             var stopped: [StreamID] = []
             for (stream, reader) in readers {
-                let viewers = streams.withLockedValue { streams in
-                    streams.fanouts.filter { $0.key.stream == stream }.values.reduce(0) { $0 + $1.viewerCount }
-                }
+                let viewers = viewersByStream[stream] ?? 0
                 if notLive.contains(stream) {
                     stopped.append(stream)
                 } else if viewers > 0 {
@@ -290,17 +323,20 @@ public final class FanoutHub: Sendable {
             if ended != nil, key.rendition.isEmpty { logger.info("stream left fan-out", metadata: ["stream": "\(key.stream)"]) }
             return
         }
-        let (fanout, replaced) = streams.withLockedValue { streams -> (StreamFanout, StreamFanout?) in
-            if let current = streams.fanouts[key], current.sessionID == frame.sessionID { return (current, nil) }
+        let (fanout, replaced, waiters) = streams.withLockedValue { streams in
+            if let current = streams.fanouts[key], current.sessionID == frame.sessionID {
+                return (current, StreamFanout?.none, [CheckedContinuation<StreamFanout?, Never>]())
+            }
             let fresh = StreamFanout(streamID: key.stream, sessionID: frame.sessionID, configuration: configuration,
                                      flushers: flushers, counters: counters)
             defer { streams.fanouts[key] = fresh }
-            return (fresh, streams.fanouts[key])
+            return (fresh, streams.fanouts[key], Array((streams.waiters.removeValue(forKey: key) ?? [:]).values))
         }
         if let replaced {
             replaced.end()
         }
         fanout.publish(frame)
+        for waiter in waiters { waiter.resume(returning: fanout) }
     }
 
     private func endAll() {

@@ -70,3 +70,57 @@ struct FanoutHubTests {
         #expect(hub.fanout(for: stream) == nil)
     }
 }
+
+/// A cluster's API node reads a stream only once a viewer asks (`.onDemand`): the first viewer
+/// is answered when the stream's first frame makes its fan-out, and told "not found" at the
+/// deadline when none comes.
+@Suite(.timeLimit(.minutes(1)))
+struct FanoutHubOnDemandTests {
+    let stream = StreamID("cam1")!
+
+    private func hub(_ bus: EmbeddedEventBus, live: Bool, firstFrameSeconds: Double) -> FanoutHub {
+        FanoutHub(bus: bus, feed: .onDemand(.init(firstFrameSeconds: firstFrameSeconds) { _ in
+            // No headers: only a frame read from the bus makes the fan-out.
+            live ? FanoutHub.StreamStart(headers: [], keyframeOffset: 0) : nil
+        }), logger: Logger(label: "test"))
+    }
+
+    @Test func theFirstViewerIsAnsweredWhenTheFirstFrameArrives() async throws {
+        let bus = EmbeddedEventBus()
+        let hub = hub(bus, live: true, firstFrameSeconds: 10)
+        let waiting = Task { await hub.fanout(opening: stream) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(hub.fanout(for: stream) == nil)
+        let published = ContinuousClock.now
+        try bus.publish(BusRecord(key: stream.rawValue, value: .frame(TestFrames.video(0))), to: .mediaSource)
+        let fanout = await waiting.value
+        let waited = ContinuousClock.now - published
+        #expect(fanout != nil && fanout === hub.fanout(for: stream))
+        #expect(waited < .seconds(2), "answered when the frame came, not at the 10 s deadline: \(waited)")
+        await bus.shutdown()
+    }
+
+    @Test func aViewerOfAStreamWhoseFramesNeverComeIsToldAtTheDeadline() async throws {
+        let bus = EmbeddedEventBus()
+        let hub = hub(bus, live: true, firstFrameSeconds: 0.4)
+        let asked = ContinuousClock.now
+        let fanout = await hub.fanout(opening: stream)
+        let waited = ContinuousClock.now - asked
+        #expect(fanout == nil)
+        #expect(waited >= .milliseconds(350) && waited < .seconds(5), "told at the deadline: \(waited)")
+        #expect(await self.hub(bus, live: false, firstFrameSeconds: 5).fanout(opening: stream) == nil, "not live: told at once")
+        await bus.shutdown()
+    }
+
+    @Test func aCancelledViewerStopsWaiting() async throws {
+        let bus = EmbeddedEventBus()
+        let hub = hub(bus, live: true, firstFrameSeconds: 30)
+        let asked = ContinuousClock.now
+        let waiting = Task { await hub.fanout(opening: stream) }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        #expect(await waiting.value == nil)
+        #expect(ContinuousClock.now - asked < .seconds(10))
+        await bus.shutdown()
+    }
+}
