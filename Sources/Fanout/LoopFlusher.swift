@@ -34,18 +34,20 @@ final class LoopFlusher: @unchecked Sendable {
     private let policy: FlushPolicy
     private var dirty: [Viewer] = []
     private var scheduled = false
-    var viewerCount = 0
+    /// Viewers on the loop: the window grows with them.
+    private var viewerCount = 0
 
     init(eventLoop: any EventLoop, policy: FlushPolicy) {
         self.eventLoop = eventLoop
         self.policy = policy
     }
 
-    func markDirty(_ viewer: Viewer) {
-        if !viewer.isDirty {
-            viewer.isDirty = true
-            dirty.append(viewer)
-        }
+    func viewerJoined() { viewerCount += 1 }
+    func viewerLeft() { viewerCount -= 1 }
+
+    /// Flushes `viewer` at the end of the window (it asks once per window: `Viewer.markDirty`).
+    func flushSoon(_ viewer: Viewer) {
+        dirty.append(viewer)
         guard !scheduled else { return }
         scheduled = true
         let window = policy.window(viewers: viewerCount)
@@ -60,10 +62,7 @@ final class LoopFlusher: @unchecked Sendable {
         scheduled = false
         let batch = dirty
         dirty.removeAll(keepingCapacity: true)
-        for viewer in batch {
-            viewer.isDirty = false
-            viewer.channel.flush()
-        }
+        for viewer in batch { viewer.flush() }
     }
 }
 

@@ -155,11 +155,10 @@ public final class StreamFanout: Sendable {
         guard let joined else { return nil }
         let viewer = Viewer(channel: channel, format: format, queueLimits: configuration.viewerLimits(joiningWith: joined.snapshot),
                             flusher: flusher, counters: counters, onEnd: onEnd)
-        flusher.viewerCount += 1
+        flusher.viewerJoined()
         if format == .flv { viewer.writeRaw(FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo)) }
-        for frame in joined.snapshot { viewer.deliver(frame) }
         // Frames already queued for this loop were in the snapshot.
-        viewer.skipThrough = joined.through
+        viewer.start(with: joined.snapshot, through: joined.through)
         joined.group.add(viewer)
         return viewer
     }
@@ -167,15 +166,13 @@ public final class StreamFanout: Sendable {
     /// Removes a viewer that left. Must be called on its event loop.
     public func detach(_ viewer: Viewer) {
         viewer.channel.eventLoop.preconditionInEventLoop()
-        guard !viewer.isDetached else { return }
-        viewer.isDetached = true
+        guard viewer.detach() else { return }
         let key = ObjectIdentifier(viewer.channel.eventLoop)
         let group = state.withLockedValue { state -> LoopGroup? in
             state.viewers[viewer.format.protocolName, default: 1] -= 1
             return state.groups[key]
         }
-        viewer.close()
-        flushers.flusher(for: viewer.channel.eventLoop).viewerCount -= 1
+        flushers.flusher(for: viewer.channel.eventLoop).viewerLeft()
         group?.remove(viewer)
     }
 

@@ -29,9 +29,10 @@ public final class Viewer: @unchecked Sendable {
     private let onEnd: @Sendable () -> Void
     private var queue: ViewerQueue
     /// Frames up to this fan-out sequence came with the join snapshot.
-    var skipThrough: UInt64 = 0
-    var isDirty = false
-    var isDetached = false
+    private var skipThrough: UInt64 = 0
+    /// Written to since the loop's flusher last flushed it (it is in the flusher's batch).
+    private var isDirty = false
+    private var isDetached = false
     private(set) var isClosed = false
     private let counters: ViewerCounters
 
@@ -49,7 +50,35 @@ public final class Viewer: @unchecked Sendable {
     func writeRaw(_ bytes: ByteBuffer) {
         channel.eventLoop.assertInEventLoop()
         channel.write(bytes, promise: nil)
-        flusher.markDirty(self)
+        markDirty()
+    }
+
+    /// Starts the viewer with what a joiner needs (`StreamFanout.attach`); frames up to
+    /// `through` came with it and are passed over when the loop delivers them again.
+    func start(with snapshot: [PreparedFrame], through: UInt64) {
+        for frame in snapshot { deliver(frame) }
+        skipThrough = through
+    }
+
+    /// Marks the viewer gone from its fan-out; false if it was already.
+    func detach() -> Bool {
+        guard !isDetached else { return false }
+        isDetached = true
+        isClosed = true
+        return true
+    }
+
+    /// Asks the loop's flusher for a flush, once per window.
+    private func markDirty() {
+        guard !isDirty else { return }
+        isDirty = true
+        flusher.flushSoon(self)
+    }
+
+    /// The flusher's pass: what was written goes out.
+    func flush() {
+        isDirty = false
+        channel.flush()
     }
 
     func deliver(_ frame: PreparedFrame) {
@@ -63,7 +92,7 @@ public final class Viewer: @unchecked Sendable {
             queue.push(frame)
             counters.recordDrops(gops: queue.droppedGOPs - before.0, frames: queue.droppedFrames - before.1)
         }
-        flusher.markDirty(self)
+        markDirty()
     }
 
     /// The connection can take more: write the backlog until it cannot.
@@ -71,7 +100,7 @@ public final class Viewer: @unchecked Sendable {
         channel.eventLoop.assertInEventLoop()
         guard isWritable, !isClosed else { return }
         while channel.isWritable, let frame = queue.pop() { write(frame) }
-        flusher.markDirty(self)
+        markDirty()
     }
 
     /// The stream ended: flush what was written and let the protocol say goodbye.
@@ -81,11 +110,6 @@ public final class Viewer: @unchecked Sendable {
         isClosed = true
         channel.flush()
         onEnd()
-    }
-
-    /// The viewer left; nothing more is written.
-    func close() {
-        isClosed = true
     }
 
     private func write(_ frame: PreparedFrame) {
