@@ -44,8 +44,10 @@ public struct ChannelsAPI: Sendable {
     /// Told every change after it is stored, always redacted (the composition puts it on
     /// `sluice.channels`, which every worker and the audit trail read).
     let announce: @Sendable (ChannelChange) -> Void
-    /// Told when a change altered a channel's playback rules (`playbackRulesDiffer`): the
-    /// composition sends `viewers.drop`, so every node drops the viewers admitted under the old rules.
+    /// Told when a change ended the rules a channel's viewers were admitted under
+    /// (`viewersMustGo`, a deletion, a rotated secret of a signed channel): the composition sends
+    /// `viewers.drop`, so every node that holds viewers of the stream drops them, and they are
+    /// admitted again under the new rules (or refused).
     let playbackRulesChanged: @Sendable (StreamID) -> Void
     /// Where webhooks, admission hooks and relays may point (`--allow-destination`).
     let destinations: DestinationPolicy
@@ -60,7 +62,13 @@ public struct ChannelsAPI: Sendable {
         self.destinations = destinations
         self.store = store
         self.bases = urls
-        self.announce = { announce($0.redacted) }
+        // Every route that deletes a channel (this API's and the seed's) announces it, so the
+        // drop rides on the announcement and no route can forget it: the stream's viewers were
+        // admitted under rules that are gone (without a channel a stream plays unsigned).
+        self.announce = { change in
+            announce(change.redacted)
+            if case .deleted(let gone) = change, let stream = StreamID(gone.id.description) { playbackRulesChanged(stream) }
+        }
         self.now = now
         self.makeSecret = makeSecret
     }
@@ -165,7 +173,9 @@ public struct ChannelsAPI: Sendable {
         try checkDestinations(of: changed)
         let stored = try await store.update(changed, ifRevision: try Self.ifMatch(request) ?? current.revision)
         announce(.updated(stored))
-        if stored.playbackRulesDiffer(from: current), let stream = StreamID(stored.streamName) { playbackRulesChanged(stream) }
+        if Self.viewersMustGo(before: current, after: stored, now: now()), let stream = StreamID(stored.streamName) {
+            playbackRulesChanged(stream)
+        }
         return .json(Self.shown(stored, to: scope), headers: ["ETag": Self.etag(stored)])
     }
 
@@ -244,6 +254,8 @@ public struct ChannelsAPI: Sendable {
     private func rotate(_ id: ChannelID, scope: APIKeyScope) async throws -> APIResponse {
         let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
         announce(.updated(channel))
+        // Signed play URLs are signed with the secret: the old ones no longer admit anybody.
+        if channel.playback.signedUrls, let stream = StreamID(channel.streamName) { playbackRulesChanged(stream) }
         return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
     }
 
@@ -270,6 +282,14 @@ public struct ChannelsAPI: Sendable {
         }
         return APIResponse(status: .ok, headers: ["Content-Type": image.contentType, "Cache-Control": "no-cache"],
                            body: ByteBuffer(bytes: image.bytes))
+    }
+
+    /// Whether a change ends what the channel's viewers were admitted under: other playback
+    /// rules (signed URLs, the admission hook), or a channel that no longer takes a stream
+    /// (disabled, or its expiry moved into the past; its publisher is stopped too).
+    static func viewersMustGo(before: StreamChannel, after: StreamChannel, now: Date) -> Bool {
+        func open(_ channel: StreamChannel) -> Bool { channel.enabled && (channel.expiresAt.map { $0 > now } ?? true) }
+        return after.playbackRulesDiffer(from: before) || (open(before) && !open(after))
     }
 
     // MARK: Destination policy
