@@ -101,11 +101,12 @@ struct Node {
             }))
         }
         if has(.record) {
-            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: recordJoining, index: assetIndex, store: assetStore, logger: logger) { stream in
-                await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
-            }))
             // A cluster notes where each recording stands in the log, for a worker taking it over.
             let progress = clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil
+            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: recordJoining, progress: progress,
+                                                     index: assetIndex, store: assetStore, logger: logger) { stream in
+                await Self.channel(of: stream, channels, logger: logger).flatMap(VODWorker.Settings.init)
+            }))
             services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: recordJoining, progress: progress,
                                                      index: assetIndex, store: assetStore,
                                                      workDirectory: settings.dataDirectory.appendingPathComponent("recording", isDirectory: true),

@@ -4,8 +4,8 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// Where a recording of a stream's publish session stands in `sluice.media.source`: the position
-/// (in the stream's partition) of the first frame of the file being written, and that file's
-/// listing-to-be. A cluster worker notes it each time it opens a file, so a worker that takes the
+/// (in the stream's partition) of the first frame of the file (MP4) or segment (VOD) being
+/// written, and its listing-to-be. A cluster worker notes it each time it opens a file, so a worker that takes the
 /// stream over after a crash re-reads the file from its start, makes it again whole under the
 /// same asset id and name, and goes on from there. Cluster nodes share no disk: the half-written
 /// file of a dead worker is out of reach, the log is not.
@@ -13,13 +13,16 @@ public struct RecordingProgress: Codable, Sendable, Hashable {
     @HexSessionID public var sessionID: UInt64
     /// The opening keyframe's offset in the stream's partition.
     public var offset: Int64
-    /// The file being written, as it will be listed.
-    public var asset: Asset
+    /// The file being written (MP4) or the recording (VOD, once listed), as it is to be listed.
+    public var asset: Asset?
+    /// The number of the VOD segment that starts at `offset`; nil for MP4.
+    public var segment: Int?
 
-    public init(sessionID: UInt64, offset: Int64, asset: Asset) {
+    public init(sessionID: UInt64, offset: Int64, asset: Asset?, segment: Int? = nil) {
         self.sessionID = sessionID
         self.offset = offset
         self.asset = asset
+        self.segment = segment
     }
 }
 

@@ -173,6 +173,7 @@ extension EndToEnd {
                                                      "-show_entries", "stream=codec_name,codec_type:packet=codec_type,pts_time",
                                                      "-of", "json", relayURL])
             let played = try? Tools.probeResult(player, timeout: 30)
+            let playedBy = Date().timeIntervalSince(killed)
             #expect(played?.video?.codec_name == "h264" && (played?.videoSeconds ?? 0) > 1.5,
                     "the destination plays after the failover: \(played.map { "\($0.videoSeconds) s" } ?? "nothing")")
 
@@ -218,7 +219,7 @@ extension EndToEnd {
                   + "(recorded \(String(format: "%.2f", recordedBeforeKill)) s of it before the kill); "
                   + "catch-up \(catchUp.map { "+\(String(format: "%.2f", $0.time.timeIntervalSince(killed))) s, \($0.fields["frames"] ?? "?") frames, \($0.fields["read_ms"] ?? "?") ms" } ?? "none"); "
                   + "relay live again +\(relayAgain.map { String(format: "%.2f", $0.time.timeIntervalSince(killed)) } ?? "?") s; "
-                  + "nginx publishes \(nginx.publishes(of: "failover")); killed \(Int(killed.timeIntervalSince(published))) s and "
+                  + "nginx publishes \(nginx.publishes(of: "failover")), played by +\(Int(playedBy)) s; killed \(Int(killed.timeIntervalSince(published))) s and "
                   + "publisher stopped \(Int(stopped.timeIntervalSince(published))) s after publishing began")
             #expect(interruptedRecording != nil, "the interrupted file \(interruptedName) is listed")
             // It covers from its start to at least the last keyframe before the kill (a GOP is

@@ -73,12 +73,12 @@ struct RecordingResumeTests {
         for _ in 0..<100 {
             noted = try await progress.progress(of: id, kind: StreamMP4Recorder.progressKind)
             // Noted once the second file is listed.
-            if let noted, try await index.list(AssetQuery(kind: .mp4)).assets.count == 2,
-               try await index.asset(noted.asset.id) == nil { break }
+            if let file = noted?.asset, try await index.list(AssetQuery(kind: .mp4)).assets.count == 2,
+               try await index.asset(file.id) == nil { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let interrupted = try #require(noted, "the third file's start is noted")
-        #expect(try await index.asset(interrupted.asset.id) == nil, "the third file is not listed")
+        let interrupted = try #require(noted?.asset, "the third file's start is noted")
+        #expect(try await index.asset(interrupted.id) == nil, "the third file is not listed")
         let beforeDeath = try await index.list(AssetQuery(kind: .mp4)).assets
         #expect(beforeDeath.count == 2, "the files before it are listed before its start is noted: \(beforeDeath.map(\.location))")
 
@@ -103,8 +103,8 @@ struct RecordingResumeTests {
         let starts = listed.compactMap(startDTS)
         print("recording resume: files start at \(starts) ms, last \(listed.last.map { $0.duration } ?? 0) s")
         #expect(Set(listed.map(\.id)).count == listed.count, "nothing listed twice")
-        let remade = try #require(listed.first { $0.id == interrupted.asset.id }, "the interrupted file is listed")
-        #expect(remade.location == interrupted.asset.location && abs(remade.start.timeIntervalSince(interrupted.asset.start)) < 1, "as the first worker drafted it")
+        let remade = try #require(listed.first { $0.id == interrupted.id }, "the interrupted file is listed")
+        #expect(remade.location == interrupted.location && abs(remade.start.timeIntervalSince(interrupted.start)) < 1, "as the first worker drafted it")
         #expect(abs(remade.duration - 4) < 0.2, "whole from its first frame: \(remade.duration) s")
         #expect(starts.count == 4, "0, 4, 8 and 12 s: \(starts)")
         for (earlier, later) in zip(listed, listed.dropFirst()) {
@@ -117,7 +117,69 @@ struct RecordingResumeTests {
         await restarted.recover()
         let afterRecovery = try await index.list(AssetQuery(kind: .mp4)).assets
         #expect(afterRecovery.count == listed.count, "the recovery lists nothing twice")
-        #expect(try await index.asset(interrupted.asset.id)?.duration == remade.duration, "the whole file stays listed")
+        #expect(try await index.asset(interrupted.id)?.duration == remade.duration, "the whole file stays listed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: deadWork.path).isEmpty, "the half-written file is removed")
+    }
+
+    private func vodRouter(_ bus: any EventBus, progress: any RecordingProgressStore, joining: SessionJoining?,
+                           shelf: AssetShelf) -> SessionRouter<VODRecorder> {
+        let settings = VODWorker.Settings(channelID: "resumed", segmentSeconds: 4)
+        return SessionRouter(bus: bus, feed: .fromNow, joining: joining, logger: logger) { id, session in
+            let noted = try? await progress.progress(of: id, kind: VODRecorder.progressKind)
+            return VODRecorder(streamID: id, sessionID: session, settings: settings, shelf: shelf, progress: progress,
+                               resuming: noted?.sessionID == session ? noted : nil, logger: logger)
+        }
+    }
+
+    @Test func aSurvivorMakesTheDeadWorkersUnfinishedVODSegmentAgainAndThePlaylistGoesOnWithoutAGap() async throws {
+        let bus = EmbeddedEventBus()
+        let deliveries = try await publishedStream(bus)
+        let folder = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let index = SQLiteAssetIndex(database: try SQLiteDatabase(path: nil))
+        // VOD segments and playlists live in the store the workers share (S3 in a cluster).
+        let shelf = AssetShelf(bus: bus, index: index, store: FilesystemAssetStore(root: folder), logger: logger)
+        let progress = InMemoryRecordingProgressStore()
+        func frames(from seconds: Int64) -> Int {
+            deliveries.firstIndex { delivery in
+                if case .frame(let frame) = delivery.record.value { return frame.dts >= seconds } else { return false }
+            } ?? deliveries.count
+        }
+
+        // The first worker stores segments 0 and 1 and dies 1.5 s into segment 2.
+        let dead = vodRouter(bus, progress: progress, joining: nil, shelf: shelf)
+        for delivery in deliveries[..<frames(from: 9_500)] {
+            guard case .frame(let frame) = delivery.record.value else { continue }
+            await dead.route(frame, of: id, offset: delivery.offset, publishedAt: delivery.publishedAt)
+        }
+        let noted = try await progress.progress(of: id, kind: VODRecorder.progressKind)
+        #expect(noted?.segment == 2, "segment 2's start is noted: \(String(describing: noted))")
+
+        let headers = deliveries.compactMap { delivery -> MediaFrame? in
+            guard case .frame(let frame) = delivery.record.value, frame.isConfiguration else { return nil }
+            return frame
+        }
+        let survivor = vodRouter(bus, progress: progress, joining: SessionJoining(lookback: nil) { _, _ in headers }, shelf: shelf)
+        var last: MediaFrame?
+        for delivery in deliveries[frames(from: 11_500)...] {
+            guard case .frame(let frame) = delivery.record.value else { continue }
+            await survivor.route(frame, of: id, offset: delivery.offset, publishedAt: delivery.publishedAt)
+            last = frame
+        }
+        let end = try #require(last)
+        await survivor.route(MediaFrame(kind: .end, codec: "", dts: end.dts, sessionID: end.sessionID, sequence: end.sequence + 1,
+                                        payload: .init()), of: id)
+
+        let recordings = try await index.list(AssetQuery(kind: .vodPlaylist)).assets
+        #expect(recordings.count == 1, "one recording for the session")
+        let recording = try #require(recordings.first)
+        let playlist = try #require(try await shelf.store.get(recording.location))
+        let segments = VODPlaylistText.segments(String(decoding: playlist, as: UTF8.self))
+        print("VOD resume: segments \(segments.map { "\($0.uri) \($0.duration) s\($0.discontinuity ? " (discontinuity)" : "")" })")
+        #expect(segments.map(\.uri) == ["0.ts", "1.ts", "2.ts", "3.ts"])
+        #expect(segments.allSatisfy { !$0.discontinuity }, "no gap: segment 2 is made again from its first frame")
+        #expect(segments.prefix(3).allSatisfy { abs($0.duration - 4) < 0.1 }, "whole segments")
+        let total = segments.reduce(0) { $0 + $1.duration }
+        #expect(abs(total - 14) < 0.2, "the whole stream: \(total) s")
     }
 }

@@ -231,9 +231,9 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
                           sessionID: sessionID, start: start, duration: 0, size: 0,
                           location: Asset.location(channel: settings.channelID, kind: .mp4, day: start, file: "\(name).mp4"),
                           contentType: "video/mp4")
-        if let resuming, resuming.offset == offset, resuming.asset.id == draft.id {
+        if let resuming, resuming.offset == offset, let begun = resuming.asset, begun.id == draft.id {
             // The file another worker began: listed as it would have listed it.
-            draft = resuming.asset
+            draft = begun
         }
         let part = workDirectory.appendingPathComponent("\(name).part.mp4")
         let encoder = JSONEncoder()

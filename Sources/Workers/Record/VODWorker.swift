@@ -11,6 +11,12 @@ import State
 /// grows while the stream is live (`EXT-X-PLAYLIST-TYPE:EVENT`) and gets `EXT-X-ENDLIST` when it
 /// stops. The recording is listed (kind `vod-playlist`) from its first segment, so it plays at
 /// `/vod/{session}/index.m3u8` while live; `asset.created` goes out when it is finished.
+///
+/// In a cluster (`progress` set) the position in the log of each segment's first frame is noted
+/// once the segments before it are stored and listed, so a worker that takes the stream over
+/// (its previous worker died) makes the unfinished segment again from the log under the same
+/// number, and the playlist goes on without a gap. Segments and playlist live in the asset store,
+/// which the workers of a cluster share (S3).
 public final class VODWorker: Service, Sendable {
     public struct Settings: Sendable, Hashable {
         public var channelID: String
@@ -34,12 +40,19 @@ public final class VODWorker: Service, Sendable {
     private let router: SessionRouter<VODRecorder>
 
     /// - Parameter joining: how to start on sessions under way (a cluster): a session another
-    ///   worker recorded part of goes on in the same playlist, after a discontinuity.
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, index: any AssetIndex,
-                store: any AssetStore, logger: Logger, settings: @escaping SettingsLookup) {
+    ///   worker recorded part of goes on in the same playlist: from the segment it did not
+    ///   finish with `progress`, else after a discontinuity.
+    /// - Parameter progress: where each stream's recording stands in the log (a cluster); nil on
+    ///   one machine.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil,
+                progress: (any RecordingProgressStore)? = nil, index: any AssetIndex, store: any AssetStore, logger: Logger,
+                settings: @escaping SettingsLookup) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
-        router = SessionRouter(bus: bus, feed: feed, joining: joining) { id, session in
-            await settings(id).map { VODRecorder(streamID: id, sessionID: session, settings: $0, shelf: shelf, logger: logger) }
+        router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
+            guard let settings = await settings(id) else { return nil }
+            let noted = try? await progress?.progress(of: id, kind: VODRecorder.progressKind)
+            return VODRecorder(streamID: id, sessionID: session, settings: settings, shelf: shelf, progress: progress,
+                               resuming: noted?.sessionID == session ? noted : nil, logger: logger)
         }
     }
 
@@ -52,7 +65,18 @@ public final class VODWorker: Service, Sendable {
 /// One publish session's VOD recording. Its router calls it from one loop, in order, so its
 /// state needs no lock.
 final class VODRecorder: SessionHandler, @unchecked Sendable {
+    /// The recorder kind its progress is noted under.
+    static let progressKind = "vod"
+
     // @unchecked: touched only by the router's loop, one call at a time.
+    let resumeOffset: Int64?
+    private let resuming: RecordingProgress?
+    private let progress: (any RecordingProgressStore)?
+    /// Whether the first segment's start is noted.
+    private var notedFirst = false
+    /// The offset of the newest video keyframe: where a segment completed now began (the
+    /// segmenter hands a segment out at the frame after the keyframe that ends it).
+    private var keyframeOffset: Int64?
     private let streamID: StreamID
     private let sessionID: UInt64
     private let settings: VODWorker.Settings
@@ -70,7 +94,13 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
     /// A segment could not be stored: the next one starts after a discontinuity.
     private var gap = false
 
-    init(streamID: StreamID, sessionID: UInt64, settings: VODWorker.Settings, shelf: AssetShelf, logger: Logger) {
+    /// - Parameter resuming: the session's progress another worker noted: the router feeds this
+    ///   recorder from the first frame of the segment it did not finish.
+    init(streamID: StreamID, sessionID: UInt64, settings: VODWorker.Settings, shelf: AssetShelf,
+         progress: (any RecordingProgressStore)? = nil, resuming: RecordingProgress? = nil, logger: Logger) {
+        self.progress = progress
+        self.resuming = resuming
+        resumeOffset = resuming?.segment == nil ? nil : resuming?.offset
         self.streamID = streamID
         self.sessionID = sessionID
         self.settings = settings
@@ -81,33 +111,72 @@ final class VODRecorder: SessionHandler, @unchecked Sendable {
     }
 
     func offer(_ frame: MediaFrame) async {
+        await take(frame, offset: nil)
+    }
+
+    func offer(_ frame: MediaFrame, at offset: Int64) async {
+        await take(frame, offset: offset)
+    }
+
+    private func take(_ frame: MediaFrame, offset: Int64?) async {
         if !resumed { await resume() }
+        if !notedFirst, let offset {
+            notedFirst = true
+            await note(offset, segment: numbering)
+        }
+        if frame.kind == .video, frame.isKeyframe, !frame.isConfiguration { keyframeOffset = offset }
         do {
-            for segment in try segmenter.append(frame) { await keep(segment) }
+            let segments = try segmenter.append(frame)
+            for segment in segments { await keep(segment) }
+            if let last = segments.last, let start = keyframeOffset ?? offset {
+                await note(start, segment: last.sequence + numbering + 1)
+            }
         } catch {
             logger.warning("frame not recorded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
     }
 
+    /// Notes that segment `segment` starts at `offset`: every segment before it is stored and
+    /// listed.
+    private func note(_ offset: Int64, segment: Int) async {
+        guard let progress else { return }
+        do {
+            try await progress.note(RecordingProgress(sessionID: sessionID, offset: offset, asset: asset, segment: segment),
+                                    of: streamID, kind: Self.progressKind)
+        } catch {
+            logger.warning("recording progress not noted", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
+    }
+
     /// The stream goes on at another worker: what is recorded is stored and listed, the playlist
-    /// stays open for it to go on.
+    /// stays open for it to go on. (The noted progress stays at the unfinished segment's start: in
+    /// a cluster the next worker makes that segment again, whole, under the same number.)
     func handOver() async {
         for segment in segmenter.finish() { await keep(segment) }
     }
 
     /// A session another worker began recording (it died, or the group moved the stream): its
-    /// playlist goes on, after a discontinuity, with segments numbered past its own.
+    /// playlist goes on, from the segment the noted progress names (the router feeds this
+    /// recorder from that segment's first frame: no gap), else after a discontinuity with
+    /// segments numbered past its own.
     private func resume() async {
         resumed = true
         guard let earlier = try? await shelf.index.asset(.vodPlaylist, session: sessionID),
               let text = try? await shelf.store.get(earlier.location) else { return }
         let segments = VODPlaylistText.segments(String(decoding: text, as: UTF8.self))
-        guard !segments.isEmpty else { return }
         folder = String(earlier.location.dropLast("/index.m3u8".count))
+        asset = earlier
+        bytes = max(0, earlier.size - text.count)
+        if let next = resuming?.segment {
+            // Segments from `next` on are made again (one may be half stored).
+            listed = segments.filter { Int($0.uri.dropLast(3)).map { $0 < next } ?? true }
+            numbering = next
+            logger.info("VOD recording goes on from the log", metadata: ["stream": "\(streamID)", "segment": "\(next)"])
+            return
+        }
+        guard !segments.isEmpty else { return }
         listed = segments
         numbering = (segments.compactMap { Int($0.uri.dropLast(3)) }.max() ?? -1) + 1
-        bytes = max(0, earlier.size - text.count)
-        asset = earlier
         gap = true
         logger.info("VOD recording goes on", metadata: ["stream": "\(streamID)", "segments": "\(segments.count)"])
     }
