@@ -18,14 +18,19 @@ public struct APIRouter: Sendable {
     let settings: any ServerSettingsStore
     let assets: AssetsAPI?
     let webhooks: WebhooksAPI?
+    /// Told after server settings are saved (`SettingsAPI.changed`).
+    let settingsChanged: @Sendable () -> Void
     let logger: Logger
 
     /// - Parameters:
     ///   - assets: recordings and snapshots; nil where this node keeps none.
     ///   - webhooks: webhook settings and deliveries; nil where no webhook worker runs.
+    ///   - settingsChanged: told after server settings are saved; the composition sends `settings.reload`.
     ///   - logger: where failures inside the server are logged with their request ids.
     public init(keys: any APIKeyStore, channels: ChannelsAPI, streams: StreamsAPI, settings: any ServerSettingsStore,
-                assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil, logger: Logger = Logger(label: "sluice.api")) {
+                assets: AssetsAPI? = nil, webhooks: WebhooksAPI? = nil, settingsChanged: @escaping @Sendable () -> Void = {},
+                logger: Logger = Logger(label: "sluice.api")) {
+        self.settingsChanged = settingsChanged
         self.keys = keys
         self.channels = channels
         self.streams = streams
@@ -71,7 +76,7 @@ public struct APIRouter: Sendable {
         case "channels": return await channels.handle(request, scope: caller.scope)
         case "streams": return await streams.handle(request)
         case "events": return streams.liveEvents()
-        case "settings": return await SettingsAPI(store: settings).handle(request)
+        case "settings": return await SettingsAPI(store: settings, changed: settingsChanged).handle(request)
         case "console", "qr": return await console.handle(request, session: caller.session)
         case "assets":
             guard let assets else { return .error(APIError(.notFound, code: "not_found", message: "This node keeps no assets.")) }

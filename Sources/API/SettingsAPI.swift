@@ -6,6 +6,9 @@ import State
 /// `/api/v1/settings`: the URL bases every handed-out URL is built on.
 struct SettingsAPI: Sendable {
     let store: any ServerSettingsStore
+    /// Told after the settings are stored: the composition sends `settings.reload`, so every node
+    /// reads them now instead of at its next periodic reload (a cluster node's is every 2 s).
+    let changed: @Sendable () -> Void
 
     func handle(_ request: APIRequest) async -> APIResponse {
         switch request.method {
@@ -31,6 +34,7 @@ struct SettingsAPI: Sendable {
             } catch {
                 return .error(.unavailable("The store failed", error))
             }
+            changed()
             return .json(settings)
         default:
             return .error(ChannelsAPI.methodNotAllowed(request.method))

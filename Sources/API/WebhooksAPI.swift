@@ -11,8 +11,13 @@ public struct WebhooksAPI: Sendable {
     let deliveries: any WebhookDeliveryStore
     /// Where receivers may be (`--allow-destination`).
     let destinations: DestinationPolicy
+    /// Told after the list is stored: the composition sends `settings.reload`, so every node's
+    /// webhook worker uses it now instead of after its next periodic reload.
+    let changed: @Sendable () -> Void
 
-    public init(settings: any WebhookSettingsStore, deliveries: any WebhookDeliveryStore, destinations: DestinationPolicy = .init()) {
+    public init(settings: any WebhookSettingsStore, deliveries: any WebhookDeliveryStore, destinations: DestinationPolicy = .init(),
+                changed: @escaping @Sendable () -> Void = {}) {
+        self.changed = changed
         self.settings = settings
         self.deliveries = deliveries
         self.destinations = destinations
@@ -56,6 +61,7 @@ public struct WebhooksAPI: Sendable {
         } catch {
             throw APIError.unavailable("The store failed", error)
         }
+        changed()
         return .json(settings.current)
     }
 
