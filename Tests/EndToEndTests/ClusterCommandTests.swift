@@ -71,18 +71,22 @@ extension EndToEnd {
             try Self.waitForViewers(api: apiB, ingest: ingest)
             let signing = try API().api(apiA, "PATCH", "/api/v1/channels/\(id)", #"{"playback":{"signedUrls":true}}"#)
             #expect(signing.status == 200)
+            let changed = Date()
             let firstDrop = Self.waitUntilEnded(unsigned, within: 10)
             #expect(!unsigned.flv.process.isRunning, "the HTTP-FLV viewer on API node B was dropped")
             #expect(!unsigned.rtmp.process.isRunning, "the RTMP viewer on the ingest node was dropped")
             // Admitted again under the new rules: without a token, refused (once node B's
-            // two-second policy cache has passed).
+            // two-second policy cache has passed; HEAD, so an admitted request ends at once).
             var unsignedStatus = 200
             let refusedBy = Date().addingTimeInterval(6)
             while unsignedStatus == 200, Date() < refusedBy {
-                unsignedStatus = try Tools.httpStatus(apiB.flvURL(id) + "?again=1")
-                if unsignedStatus == 200 { usleep(250_000) }
+                let head = try Tools.run("curl", ["-s", "-I", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2",
+                                                  apiB.flvURL(id)], timeout: 5)
+                unsignedStatus = Int(head.output) ?? 0
+                if unsignedStatus == 200 { usleep(100_000) }
             }
-            #expect(unsignedStatus == 403, "a viewer without a token is refused on node B")
+            let refusedAfter = Date().timeIntervalSince(changed)
+            #expect(unsignedStatus == 403 && refusedAfter < 4, "a viewer without a token is refused on node B: \(unsignedStatus) after \(refusedAfter) s")
 
             // Signed viewers; then the channel is deleted: dropped again, once per node.
             let play = try API().api(apiA, "POST", "/api/v1/channels/\(id)/play-url")
@@ -102,7 +106,7 @@ extension EndToEnd {
             #expect(Self.drops(apiA) == 0, "API node A held no viewers")
             let metrics = try Tools.run("curl", ["-sf", "--max-time", "5", "http://127.0.0.1:\(apiB.httpPort)/metrics"], timeout: 10).output
             #expect(metrics.contains(#"sluice_commands_carried_out_total{type="viewers.drop"} 2"#), "\(metrics.prefix(400))")
-            print("cluster commands: viewers on API node B and the ingest node dropped \(firstDrop) s after signed playback was turned on, \(secondDrop) s after the channel was deleted")
+            print("cluster commands: viewers on API node B and the ingest node dropped \(firstDrop) s after signed playback was turned on, \(secondDrop) s after the channel was deleted; a viewer without a token refused on node B \(refusedAfter) s after the change")
             #expect(firstDrop < 5 && secondDrop < 5, "drops within 5 s: \(firstDrop) s, \(secondDrop) s")
         }
     }
