@@ -115,8 +115,10 @@ final class PostgresPool: Sendable {
         guard !Task.isCancelled else { return }
         let wasDown = state.withLockedValue { $0.downSince != nil }
         // After an outage the old pool is in backoff: replace it. After a lone failure the server
-        // answered a probe at once, so the old pool is kept if it answers too.
-        if wasDown { replaceClient() } else if !(await poolAnswers()) { replaceClient() }
+        // answered a probe at once, so the old pool is kept unless it fails at once too (its
+        // circuit breaker after an outage nobody called through). A pool that is merely slow
+        // (every connection busy) is kept: replacing it would end the calls it is running.
+        if wasDown { replaceClient() } else if await poolAnswers() == false { replaceClient() }
         let since = state.withLockedValue { state in
             defer { (state.downSince, state.prober) = (nil, nil) }
             return state.downSince
@@ -134,23 +136,23 @@ final class PostgresPool: Sendable {
             else { return false }
             try? await connection.close()
             return true
-        }
+        } ?? false
     }
 
-    /// Whether the current pool runs `SELECT 1` within the deadline.
-    private func poolAnswers() async -> Bool {
+    /// Whether the current pool runs `SELECT 1`; nil when it did not answer within the deadline.
+    private func poolAnswers() async -> Bool? {
         let (client, logger) = (state.withLockedValue { $0.client }, logger)
         return await Self.answer(within: deadline) {
             (try? await client.withConnection { try await $0.query("SELECT 1", logger: logger) }) != nil
         }
     }
 
-    /// What `check` answers, or false once `deadline` passed. Unlike a task group this returns
+    /// What `check` answers, or nil once `deadline` passed. Unlike a task group this returns
     /// at the deadline even when `check` does not end when cancelled (a connection's login
     /// waits on a future), so a server that accepts and then says nothing cannot stall probing.
-    private static func answer(within deadline: Duration, _ check: @escaping @Sendable () async -> Bool) async -> Bool {
-        let waiting = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(nil)
-        let finish: @Sendable (Bool) -> Void = { value in
+    private static func answer(within deadline: Duration, _ check: @escaping @Sendable () async -> Bool) async -> Bool? {
+        let waiting = NIOLockedValueBox<CheckedContinuation<Bool?, Never>?>(nil)
+        let finish: @Sendable (Bool?) -> Void = { value in
             waiting.withLockedValue { waiter in
                 defer { waiter = nil }
                 return waiter
@@ -163,7 +165,7 @@ final class PostgresPool: Sendable {
                 try? await Task.sleep(for: deadline)
                 guard !Task.isCancelled else { return }
                 attempt.withLockedValue { $0 }?.cancel()
-                finish(false)
+                finish(nil)
             }
             attempt.withLockedValue { $0 = Task {
                 let value = await check()
