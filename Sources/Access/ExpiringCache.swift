@@ -9,6 +9,7 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         var expires: Date
     }
 
+    /// Read and filled by access checks from any task or event loop; a lock keeps a cache hit free of any hop.
     private let entries = NIOLockedValueBox([Key: Entry]())
     private let capacity: Int
 

@@ -10,6 +10,7 @@ final class EmbeddedCursor: BusCursor {
     private let key: String?
     /// Told the offset of each delivery once the reader asks for the next one (a group's commit).
     private let handled: (@Sendable (Int64) -> Void)?
+    /// The offset delivered last, committed through `handled` on the next read; locked like `position`.
     private let lastDelivered = NIOLockedValueBox<Int64?>(nil)
 
     init(log: PartitionLog, start: SubscriptionStart, key: String? = nil, handled: (@Sendable (Int64) -> Void)? = nil) {

@@ -28,6 +28,7 @@ public final class EmbeddedEventBus: EventBus {
     private let logs: [Topic: PartitionLog]
     private let journal: EventJournal?
     /// Each consumer group's next offset per topic (in memory: groups start over with the process).
+    /// Locked: `subscribe` reads it, each group cursor's synchronous commit writes it from its reading task.
     private let groupPositions = NIOLockedValueBox<[GroupPosition: Int64]>([:])
 
     struct GroupPosition: Hashable {

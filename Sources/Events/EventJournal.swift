@@ -10,6 +10,8 @@ import Foundation
 public final class EventJournal: @unchecked Sendable {
     // @unchecked: `handles` and `nextOffsets` are only touched on `queue`.
     private let directory: URL
+    /// Serial: owns `handles` and `nextOffsets` and keeps lines in publish order; a queue, not a lock,
+    /// so a blocking file write never holds up a publisher.
     private let queue = DispatchQueue(label: "sluice.event-journal")
     private var handles: [Topic: FileHandle] = [:]
     private var nextOffsets: [Topic: Int64] = [:]

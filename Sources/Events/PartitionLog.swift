@@ -29,6 +29,8 @@ final class PartitionLog: Sendable {
 
     let topic: Topic
     private let retention: EmbeddedEventBus.Retention
+    /// Guards entries, readers and waiters: `append` runs inside the publisher's synchronous call and
+    /// must not suspend, while cursors read from their own tasks; so a lock, not an actor.
     private let state = NIOLockedValueBox(State())
 
     init(topic: Topic, retention: EmbeddedEventBus.Retention) {

@@ -75,10 +75,13 @@ public final class FanoutHub: Sendable {
     private let bus: any EventBus
     private let onDemand: OnDemandFeed?
     /// Streams read on demand: the task reading them and since when they have had no viewer.
+    /// Locked: first viewers' requests start readers, `run()` stops them; never held across an await.
     private let readers = NIOLockedValueBox<[StreamID: (task: Task<Void, Never>, idleSince: NIODeadline?)]>([:])
     private let configuration: StreamFanout.Configuration
     private let flushers: FlusherRegistry
     private let counters = ViewerCounters()
+    /// Guards fan-outs, playback sources and first-viewer waiters: `fanout(for:)` is asked synchronously on
+    /// event loops while the reading tasks change it, so a lock.
     private let streams = NIOLockedValueBox(Streams())
     private let playbackSource: PlaybackSource
     private let logger: Logger

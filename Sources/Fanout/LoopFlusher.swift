@@ -68,6 +68,7 @@ final class LoopFlusher: @unchecked Sendable {
 
 /// One `LoopFlusher` per event loop, created on first use.
 final class FlusherRegistry: Sendable {
+    /// The flusher of each loop, asked for from every event loop as viewers attach and leave; so a lock.
     private let flushers = NIOLockedValueBox([ObjectIdentifier: LoopFlusher]())
     private let policy: FlushPolicy
 

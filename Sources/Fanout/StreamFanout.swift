@@ -64,6 +64,8 @@ public final class StreamFanout: Sendable {
     private let configuration: Configuration
     private let flushers: FlusherRegistry
     private let counters: ViewerCounters
+    /// Guards the cache, loop groups and counts: `publish` runs on the reading task, `attach`/`detach` on
+    /// viewers' event loops, and neither may suspend; so a lock.
     private let state = NIOLockedValueBox(State())
 
     init(streamID: StreamID, sessionID: UInt64, configuration: Configuration, flushers: FlusherRegistry,

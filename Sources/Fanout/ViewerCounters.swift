@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 
 /// Drop counters shared by every viewer of every stream, read by metrics and logs.
 final class ViewerCounters: Sendable {
+    /// Added to on every viewer's event loop, read by metrics; a lock, as a viewer cannot await.
     private let counts = NIOLockedValueBox((gops: 0, frames: 0))
 
     func recordDrops(gops: Int, frames: Int) {

@@ -4,6 +4,8 @@ import RTMP
 
 /// The open RTMP connections, so shutdown can say goodbye to each and the connection limit holds.
 final class ConnectionRegistry: Sendable {
+    /// Changed on each connection's event loop as it is accepted and closes, read at shutdown; `add`
+    /// answers synchronously at accept, so a lock.
     private let connections = NIOLockedValueBox([ObjectIdentifier: RTMPConnection]())
 
     /// Registers `connection` unless `limit` connections are open; removes it when it closes.

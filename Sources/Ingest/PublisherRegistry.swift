@@ -11,6 +11,8 @@ public final class PublisherRegistry: Sendable {
         var secret: String
     }
 
+    /// Changed as publishes start and end, read by API and command tasks; a lock because `kick`, `count`
+    /// and `session` are synchronous.
     private let publishers = NIOLockedValueBox([StreamID: Entry]())
 
     public init() {}

@@ -32,7 +32,10 @@ final class StreamPublisher: RTMPPublishSink {
     private let startedAt: Date
     private let environment: IngestEnvironment
     private let connection: RTMPConnection
+    /// Guards stamping and counters: `received` on the event loop, read by the renewal task, closed by
+    /// `ended` from another thread.
     private let progress: NIOLockedValueBox<Progress>
+    /// The lock-renewal task: set from the policy's task, cancelled by `ended` on another thread, so locked.
     private let renewal = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let logger: Logger
 

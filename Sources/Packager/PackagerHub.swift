@@ -110,6 +110,8 @@ public final class PackagerHub: Sendable {
     let onDemand: PackagingFeed?
     private let settings: SettingsLookup
     private let republishGrace: TimeInterval
+    /// Guards packages, sessions, readers and waiting requests: requests ask synchronously on their event
+    /// loops, readers change it from tasks; never held across an await.
     let streams = NIOLockedValueBox(Streams())
     let logger: Logger
 

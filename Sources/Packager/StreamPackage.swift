@@ -27,6 +27,8 @@ public final class StreamPackage: Sendable {
 
     public let streamID: StreamID
     public let configuration: PackagingConfiguration
+    /// Guards the timeline, rendered playlists and waiters: fed by the reading task, read by requests that
+    /// answer synchronously on every event loop; so a lock.
     let state: NIOLockedValueBox<State>
 
     init(streamID: StreamID, configuration: PackagingConfiguration) {

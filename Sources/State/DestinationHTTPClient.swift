@@ -61,6 +61,7 @@ public final class DestinationHTTPClient: Sendable {
     private let resolver: DestinationResolver
     /// For IP-literal hosts, which need no pinning.
     private let literalClient: HTTPClient
+    /// Guards pinned clients and leases: requests from any task, and `deinit`, which cannot await; so a lock.
     private let pool = NIOLockedValueBox(Pool())
 
     public init(configuration: Configuration = .init(), resolver: DestinationResolver = DestinationResolver()) {

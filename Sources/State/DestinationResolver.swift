@@ -59,6 +59,7 @@ public final class DestinationResolver: Sendable {
         let (seconds, attoseconds) = timeout.components
         let deadline = DispatchTime.now() + .nanoseconds(Int(max(0, min(seconds, 3600)) * 1_000_000_000 + attoseconds / 1_000_000_000))
         return await withCheckedContinuation { (continuation: CheckedContinuation<Lookup, Never>) in
+            // Resumed once: by the lookup or by the timeout, whichever runs first on `queue`.
             let pending = NIOLockedValueBox(Optional(continuation))
             let finish: @Sendable (Lookup) -> Void = { lookup in
                 pending.withLockedValue { waiting in

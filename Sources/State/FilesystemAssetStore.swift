@@ -6,6 +6,7 @@ import Foundation
 /// File I/O runs on a queue of its own, not on the caller's threads.
 public final class FilesystemAssetStore: AssetStore {
     public let root: URL
+    /// Concurrent, so it guards nothing: it only keeps blocking file I/O off the cooperative pool.
     private let queue = DispatchQueue(label: "sluice.assets.files", attributes: .concurrent)
 
     public init(root: URL) {

@@ -29,6 +29,7 @@ public final class InMemorySessionStore: SessionStore {
         }
     }
 
+    /// All of it: each call is a few dictionary steps that never suspend, so a lock, not an actor.
     private let state = NIOLockedValueBox(State())
 
     public init() {}

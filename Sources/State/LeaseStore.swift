@@ -79,6 +79,7 @@ public final class InMemoryLeaseStore: LeaseStore {
         var expiresAt: NIODeadline
     }
 
+    /// Leases by name; a lock, not an actor: no call suspends while holding it.
     private let leases = NIOLockedValueBox([String: Lease]())
 
     public init() {}

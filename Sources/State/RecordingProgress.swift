@@ -92,6 +92,7 @@ public final class RedisRecordingProgressStore: RecordingProgressStore {
 
 /// Recording progress in one process, for tests of the workers that use it.
 public final class InMemoryRecordingProgressStore: RecordingProgressStore {
+    /// Notes by `kind/stream`; a lock, not an actor: no call suspends while holding it.
     private let noted = NIOLockedValueBox([String: RecordingProgress]())
 
     public init() {}

@@ -57,6 +57,7 @@ public final class SQLiteSettingsStore: ServerSettingsStore {
 final class StoredSetting<Value: Codable & Sendable>: Sendable {
     private let queue: DatabaseQueue
     private let key: String
+    /// The value last read or saved: `value` is read synchronously on request paths, so a lock, not an actor.
     private let cached: NIOLockedValueBox<Value>
 
     /// - Parameter initial: the value when none is stored (or it no longer decodes), and

@@ -91,6 +91,7 @@ public struct WebhookDelivery: Codable, Sendable, Hashable {
 /// The most recent deliveries of this node, in memory, newest first (one entry per event and
 /// receiver, updated as its attempts go).
 public final class WebhookDeliveryLog: WebhookDeliveryStore {
+    /// Written by every delivery task, read by the API; `record` and `recent` never suspend, so a lock.
     private let entries = NIOLockedValueBox([WebhookDelivery]())
     private let capacity: Int
 

@@ -34,6 +34,7 @@ public final class RelayWorker: Service, Sendable {
     private let policy: DestinationPolicy
     private let resolver = DestinationResolver()
     private let logger: Logger
+    /// Each relayed stream: the routing, revocation and status tasks share it; pushers stop outside the lock.
     private let streams = NIOLockedValueBox([StreamID: Relayed]())
     private let joining: SessionJoining?
 

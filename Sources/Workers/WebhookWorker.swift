@@ -63,6 +63,8 @@ public final class WebhookWorker: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let channelWebhooks: ChannelWebhooks
+    /// One sender per receiver URL: made by the lifecycle and asset tasks, drained at shutdown; a lookup
+    /// never suspends, so a lock.
     private let senders = NIOLockedValueBox([String: Sender]())
     private let client: DestinationHTTPClient
 

@@ -158,8 +158,12 @@ private final class ConsumerCore: @unchecked Sendable {
     private let logger: Logger
     /// Partitions assigned whose first record is not read yet (its offset and age are logged:
     /// where a member that took them over starts, and how far back).
+    /// Only the poll thread touches it (rebalances run inside its poll); locked so the rebalance sink can share it.
     private let awaitingFirst: NIOLockedValueBox<Set<KafkaPartition>>
+    /// Keeps the poll thread going; cleared by `stop` and `close` from any task.
     private let running = ManagedAtomicFlag()
+    /// Whether the poll thread is done, and the `close` callers waiting for it: set by that thread,
+    /// which cannot await, so a lock.
     private let finished = NIOLockedValueBox<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     let rebalances: AsyncStream<KafkaRebalance>.Continuation
 
@@ -312,6 +316,8 @@ final class MessageBuffer: Sendable {
     }
 
     private let capacity: Int
+    /// Guards the items, the waiting reader and the end: the poll thread puts (a plain thread, it cannot
+    /// await), tasks take.
     private let state = NIOLockedValueBox(State())
     /// Signalled by `take` whenever it frees a place.
     private let space = DispatchSemaphore(value: 0)

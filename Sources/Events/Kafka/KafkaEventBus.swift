@@ -17,7 +17,11 @@ public final class KafkaEventBus: EventBus {
     private let logger: Logger
     private let source: String
     private let codec = EventCodec()
+    /// Guards the consumers made and whether the bus closed: read from any task, changed by subscribe and
+    /// shutdown; a lock because `publish` must not suspend.
     private let consumers = NIOLockedValueBox<(closed: Bool, open: [ObjectIdentifier: WeakConsumer])>((false, [:]))
+    /// Counts per topic: added to by `publish` and every cursor, read by `statistics()`; locked, as none
+    /// of them suspends.
     private let counters = NIOLockedValueBox<[Topic: BusStatistics]>([:])
 
     /// Told, once the broker has it, where each published source keyframe went: the stream,
@@ -220,6 +224,8 @@ private final class KafkaCursor: BusCursor {
     /// Records stamped before this (milliseconds since 1970) are passed over; nil: none are.
     private let notBefore: Int64?
     private let commits: Bool
+    /// The record delivered last, marked handled on the next read; one task reads the cursor, so the lock
+    /// only makes it `Sendable`.
     private let previous = NIOLockedValueBox<KafkaMessage?>(nil)
     let revokedPartitions: AsyncStream<[Int]>
 

@@ -28,6 +28,7 @@ public final class KafkaProducer: @unchecked Sendable {
     private let handle: KafkaHandle
     private let topics: TopicHandles
     private let context: DeliveryContext
+    /// Keeps the delivery-report thread polling; cleared by `close` and `deinit`.
     private let running = ManagedAtomicFlag()
     private let flushTimeoutMilliseconds: Int32
 
@@ -171,6 +172,8 @@ public final class KafkaProducer: @unchecked Sendable {
 /// The producer's topic handles, made on first use and destroyed with the client.
 private final class TopicHandles: @unchecked Sendable {
     // @unchecked: the dictionary is only touched under `lock`.
+    /// A topic's handle is made on its first `send`, on whichever thread publishes; `send` is synchronous,
+    /// so a lock.
     private let lock = NIOLock()
     private var handles: [String: OpaquePointer] = [:]
 
@@ -209,6 +212,8 @@ private final class DeliveryContext: Sendable {
     let logger: Logger
     let onFailure: @Sendable (KafkaProducer.DeliveryFailure) -> Void
     let onAcknowledged: KafkaProducer.Acknowledged
+    /// Written by delivery reports on the poll thread, read by metrics from any task: a C callback cannot
+    /// await, so a lock.
     private let counts = NIOLockedValueBox(KafkaProducer.Acknowledgements())
 
     init(logger: Logger, onFailure: @escaping @Sendable (KafkaProducer.DeliveryFailure) -> Void,
@@ -220,6 +225,8 @@ private final class DeliveryContext: Sendable {
 
     var acknowledgements: KafkaProducer.Acknowledgements { counts.withLockedValue { $0 } }
 
+    /// Set and cleared by librdkafka's callbacks and the poll thread's probe, read by health checks;
+    /// locked like `counts`.
     private let outageReason = NIOLockedValueBox<String?>(nil)
     var outage: String? { outageReason.withLockedValue { $0 } }
 
@@ -273,6 +280,8 @@ private final class DeliveryContext: Sendable {
 /// progress. The thread that polls the handle (and reads `pointer` directly) destroys it last.
 final class KafkaHandle: Sendable {
     let pointer: KafkaPointer
+    /// Whether `destroy` began and how many calls are inside `use`: shared by the poll thread and callers'
+    /// threads, so a lock.
     private let state = NIOLockedValueBox((destroyed: false, inUse: 0))
 
     init(_ pointer: OpaquePointer) {
@@ -301,12 +310,14 @@ final class KafkaHandle: Sendable {
 }
 
 /// The raw handle, for the polling thread.
+/// `@unchecked`: librdkafka handles are thread-safe, and `KafkaHandle` decides when this one is destroyed.
 struct KafkaPointer: @unchecked Sendable {
     let raw: OpaquePointer
 }
 
 /// A flag read by a polling thread and set from anywhere.
 final class ManagedAtomicFlag: Sendable {
+    /// A lock, not an actor: the polling thread is a plain `Thread` and cannot await.
     private let box = NIOLockedValueBox(false)
     var value: Bool { box.withLockedValue { $0 } }
     func set(_ value: Bool) { box.withLockedValue { $0 = value } }

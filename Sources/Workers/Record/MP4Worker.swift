@@ -121,6 +121,7 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     let resumeOffset: Int64?
     private let resuming: RecordingProgress?
     private let progress: (any RecordingProgressStore)?
+    /// Serial: owns the file state below, and keeps the blocking writes off the cooperative pool.
     private let queue: DispatchQueue
     private let streamID: StreamID
     private let sessionID: UInt64

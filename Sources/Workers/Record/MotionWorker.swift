@@ -66,6 +66,7 @@ final class MotionWatcher: SessionHandler, @unchecked Sendable {
         var clipAsset: Asset
     }
 
+    /// Serial: owns the decoder, detector and clips, and keeps FFmpeg's blocking calls off the cooperative pool.
     private let queue: DispatchQueue
     private let streamID: StreamID
     private let sessionID: UInt64

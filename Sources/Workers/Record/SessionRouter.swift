@@ -62,6 +62,7 @@ final class SessionRouter<Handler: SessionHandler>: Sendable {
     private let make: Make
     private let joining: SessionJoining?
     private let logger: Logger
+    /// Each stream's session: the routing and revocation tasks both change it; handlers run outside the lock.
     private let sessions = NIOLockedValueBox([StreamID: Session]())
 
     init(bus: any EventBus, feed: WorkerFeed, joining: SessionJoining? = nil, logger: Logger = Logger(label: "sluice"),

@@ -51,6 +51,7 @@ public final class SnapshotWorker: Service, Sendable {
 /// snapshot is still being made is skipped, so a slow store never builds a queue.
 final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
     // @unchecked: `decoder`, `configuration` and `encoder` are only touched on `queue`; `state` is locked.
+    /// Serial: owns the decoder and encoder, and keeps FFmpeg's blocking calls off the cooperative pool.
     private let queue: DispatchQueue
     private let streamID: StreamID
     private let sessionID: UInt64
@@ -60,6 +61,7 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
     private var configuration: (codec: VideoCodec, record: [UInt8])?
     private var decoder: VideoDecoder?
     private var encoder: JPEGEncoder?
+    /// Checked by `offer` on the router's task, cleared on `queue` or by the shelving task; so a lock.
     private let state = NIOLockedValueBox((lastTaken: Int64?.none, busy: false))
 
     init(streamID: StreamID, sessionID: UInt64, settings: SnapshotWorker.Settings, assets: AssetShelf, logger: Logger) {

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 /// publishes them: what a reader that joins a rendition mid-session needs first (session state
 /// keeps them for packagers on other nodes).
 final class RenditionHeaders: Sendable {
+    /// Touched only by the transcoder's publish closure, on its queue; the lock just makes the class `Sendable`.
     private let current = NIOLockedValueBox<[String: [MediaFrame]]>([:])
 
     /// The renditions whose headers `frames` change, with their headers now (metadata, audio,

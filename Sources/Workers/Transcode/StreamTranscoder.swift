@@ -14,8 +14,10 @@ final class StreamTranscoder: @unchecked Sendable {
     private let transcoder: LadderTranscoder
     /// When each source picture in flight arrived, by sequence number.
     private var arrivals: [UInt64: ContinuousClock.Instant] = [:]
+    /// `submit` counts up on the router's task, `queue` counts down; so a lock.
     private let backlog = NIOLockedValueBox(Backlog())
     /// Set by `stop()`: nothing more is transcoded or published.
+    /// Locked: set from the worker's task, read on `queue`.
     private let stopped = NIOLockedValueBox(false)
     /// Whether a rendition picture went out yet (its time is logged: when a stream's renditions
     /// start, after a failover too). Only touched on `queue`.
@@ -136,6 +138,7 @@ final class StreamTranscoder: @unchecked Sendable {
 /// Time from a source picture's arrival to its last rendition's departure, over the recent
 /// pictures of every stream.
 public final class TranscodeLatency: Sendable {
+    /// Recorded on every stream's transcoding queue, read by metrics; a lock, as a queue cannot await.
     private let samples = NIOLockedValueBox([Double]())
     private let capacity = 2048
 

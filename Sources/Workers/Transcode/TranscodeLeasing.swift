@@ -63,6 +63,7 @@ final class HeldLeases: Sendable {
     }
 
     let leasing: TranscodeLeasing
+    /// Claimed and released by the routing tasks, renewed by `renewForever`; never held across an await.
     private let held = NIOLockedValueBox([String: Held]())
     private let logger: Logger
 

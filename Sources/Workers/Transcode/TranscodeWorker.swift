@@ -48,9 +48,13 @@ public final class TranscodeWorker: Service, Sendable {
     private let subscription: BusSubscription
     let settings: SettingsLookup
     let logger: Logger
+    /// Each stream's entry: routing, revocation, lease and take-over tasks change it; never held across an
+    /// await, so each entry carries a generation.
     let streams = NIOLockedValueBox([StreamID: Stream]())
+    /// The generation given out last (`insert`); taken just before `streams`, never inside it.
     private let generations = NIOLockedValueBox(UInt64(0))
     /// The session each stream finished last here: its frames still in flight are passed over.
+    /// Locked: the routing and take-over tasks both write it.
     let finished = NIOLockedValueBox([StreamID: UInt64]())
     public let latency = TranscodeLatency()
 
@@ -60,6 +64,7 @@ public final class TranscodeWorker: Service, Sendable {
     /// Source video frames dropped (to the next keyframe) because transcoding fell behind, since start.
     public var droppedFrames: Int { dropped.withLockedValue { $0 } + streams.withLockedValue { $0.values.compactMap(\.transcoder) }
         .reduce(0) { $0 + $1.droppedFrames } }
+    /// Frames dropped by transcoders already gone, added to by whichever task removed them; so a lock.
     private let dropped = NIOLockedValueBox(0)
 
     /// Told each rendition's headers whenever they change: stream, rendition, session, headers.
