@@ -26,6 +26,11 @@ public final class AdmissionHook: Sendable {
         var request: AdmissionRequest
     }
 
+    /// Forgets the answers given for `stream`'s requests: its channel's rules changed.
+    func forget(stream: String) {
+        answers.removeAll { $0.request.stream == stream }
+    }
+
     public init(configuration: AccessConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger

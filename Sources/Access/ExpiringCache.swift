@@ -34,4 +34,9 @@ final class ExpiringCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
             entries[key] = Entry(value: value, expires: now.addingTimeInterval(lifetime))
         }
     }
+
+    /// Forgets every answer whose key matches (what it answered changed).
+    func removeAll(where matches: (Key) -> Bool) {
+        entries.withLockedValue { entries in entries = entries.filter { !matches($0.key) } }
+    }
 }

@@ -40,6 +40,14 @@ public final class PlaybackAccess: Sendable {
         self.logger = logger
     }
 
+    /// Forgets what is cached of `stream`'s channel and of the hook's answers for it, so the
+    /// next request is checked against the rules as they are now. A `viewers.drop` does this on
+    /// every node: a dropped viewer that comes straight back is not let in under the old rules.
+    public func forget(stream: String) {
+        policies.removeAll { $0 == stream }
+        hook.forget(stream: stream)
+    }
+
     /// Checks a play request: the signed URL where the channel asks for one, then (with
     /// `askHook`) the admission hook. Segments and parts of a session already admitted by its
     /// playlist pass `askHook: false`.

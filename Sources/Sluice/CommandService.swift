@@ -1,4 +1,5 @@
 import API
+import Access
 import Events
 import Fanout
 import Ingest
@@ -28,6 +29,7 @@ final class CommandService: Service, Sendable {
     private let subscription: BusSubscription
     private let publishers: PublisherRegistry
     private let hub: FanoutHub
+    private let access: PlaybackAccess
     private let reload: @Sendable () async throws -> Void
     private let ledger = NIOLockedValueBox(CommandLedger())
     private let counts = NIOLockedValueBox(Counts())
@@ -36,13 +38,15 @@ final class CommandService: Service, Sendable {
     /// - Parameters:
     ///   - publishers: this node's publishers (empty on nodes without the ingest role).
     ///   - hub: this node's fan-out, whose viewers a `viewers.drop` ends.
+    ///   - access: this node's play checks, whose cached channel rules a `viewers.drop` clears.
     ///   - reload: reads the shared settings again (`settings.reload`).
-    init(bus: any EventBus, publishers: PublisherRegistry, hub: FanoutHub, logger: Logger,
+    init(bus: any EventBus, publishers: PublisherRegistry, hub: FanoutHub, access: PlaybackAccess, logger: Logger,
          reload: @escaping @Sendable () async throws -> Void) {
         self.bus = bus
         self.subscription = bus.subscribe(to: .commands, from: .end)
         self.publishers = publishers
         self.hub = hub
+        self.access = access
         self.reload = reload
         self.logger = logger
     }
@@ -73,6 +77,9 @@ final class CommandService: Service, Sendable {
 
     /// Decides and carries out one command.
     func handle(_ command: ClusterCommand) async {
+        // Every node forgets the old rules, viewers or not: the next request anywhere is
+        // checked against the new ones.
+        if case .dropViewers(let drop) = command.action { access.forget(stream: drop.streamID.rawValue) }
         let holdings = CommandLedger.Holdings(publisherSession: { [publishers] in publishers.session(of: $0) },
                                               hasViewers: { [hub] stream in Self.fanouts(of: stream, in: hub).contains { $0.viewerCount > 0 } })
         let decision = ledger.withLockedValue { $0.decide(command, holdings: holdings) }

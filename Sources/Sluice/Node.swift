@@ -148,7 +148,7 @@ struct Node {
         environment.playbackStarts = playbackStarts
         let publishers = environment.publishers
         // Every node reads every command; the one holding what it names acts (CommandService).
-        let commands = CommandService(bus: bus, publishers: publishers, hub: hub, logger: logger) {
+        let commands = CommandService(bus: bus, publishers: publishers, hub: hub, access: access, logger: logger) {
             try await serverSettings.reload()
             try await webhookSettings.reload()
         }
@@ -166,6 +166,15 @@ struct Node {
             services.append(.init(service: IngestService(environment: environment, group: group) { listener, address in
                 announcer.bound(listener.rawValue, address)
             }))
+        }
+        // Settings saved through this node's API are read again by every node at once (they
+        // also re-read them every two seconds).
+        let settingsChanged: @Sendable () -> Void = {
+            do {
+                try commands.send(.reloadSettings)
+            } catch {
+                logger.error("settings.reload not sent", metadata: ["error": "\(error)"])
+            }
         }
         if serves {
             // Streams are packaged only while HTTP requests ask for them.
@@ -190,7 +199,8 @@ struct Node {
             }, settings: serverSettings,
                                 assets: AssetsAPI(index: assetIndex, store: assetStore),
                                 webhooks: WebhooksAPI(settings: webhookSettings, deliveries: webhookDeliveries,
-                                                      destinations: settings.destinations))
+                                                      destinations: settings.destinations, changed: settingsChanged),
+                                settingsChanged: settingsChanged)
             let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                    hub: hub, api: api, packager: packager, access: access,
                                    metrics: status.serverMetrics(hub: hub), readiness: { await status.readiness() }, recorded: Self.recordedMedia(index: assetIndex, store: assetStore),
