@@ -1,0 +1,112 @@
+import API
+import Access
+import Events
+import Fanout
+import Ingest
+import Logging
+import Packager
+import ServiceLifecycle
+import State
+import Workers
+
+/// The roles that face publishers and viewers: the command service every node runs, the
+/// status port of nodes without the API, ingest (RTMP/RTMPS) and the API node's HTTP edge.
+extension NodeCore {
+    /// What the edge roles share: the play checks every protocol goes through, the ingest
+    /// environment (its publishers are what a `publisher.kick` stops) and the command service.
+    struct Edge {
+        let access: PlaybackAccess
+        let environment: IngestEnvironment
+        let commands: CommandService
+    }
+
+    func edge() -> Edge {
+        // Tickets of streams without a channel are signed with a secret every node of a cluster
+        // has (the global push or admission secret); channels' tickets with their own secrets.
+        let ticketSecret = [settings.ingest.pushSecret, settings.access.admissionSecret].compactMap { $0 }.first { !$0.isEmpty }
+        let access = PlaybackAccess(channels: stores.channels, configuration: settings.access, ticketSecret: ticketSecret,
+                                    logger: logger)
+        var environment = IngestEnvironment(configuration: settings.ingest, bus: bus, sessions: sessions,
+                                            channels: stores.channels, hub: hub, access: access, logger: logger)
+        environment.playbackStarts = playbackStarts
+        // Every node reads every command; the one holding what it names acts (CommandService).
+        let (server, webhooks) = (stores.serverSettings, stores.webhookSettings)
+        let commands = CommandService(bus: bus, publishers: environment.publishers, hub: hub, access: access, logger: logger) {
+            try await server.reload()
+            try await webhooks.reload()
+        }
+        return Edge(access: access, environment: environment, commands: commands)
+    }
+
+    /// Commands, the status port (nodes without the API), the watch on silent nodes and ingest.
+    func edgeServices(_ edge: Edge, status: NodeStatus) -> Services {
+        var services: Services = [.init(service: edge.commands)]
+        if !has(.api) { services.append(.init(service: status.service(hub: hub, group: group, logger: logger))) }
+        if has(.ingest) || has(.api) {
+            // Any node may end a silent node's sessions; the first to see it does.
+            services.append(.init(service: NodeWatch(environment: edge.environment, ttl: settings.nodeTTL)))
+        }
+        if has(.ingest) {
+            // Publishers whose channel is disabled, deleted, expired or re-keyed are stopped.
+            services.append(.init(service: PublishRevalidation(environment: edge.environment)))
+            let announcer = announcer
+            services.append(.init(service: IngestService(environment: edge.environment, group: group) { listener, address in
+                announcer.bound(listener.rawValue, address)
+            }))
+        }
+        return services
+    }
+
+    /// The API node's packager and HTTP edge: the API, playback, pages, health and metrics.
+    func apiServices(_ edge: Edge, status: NodeStatus) -> Services {
+        guard has(.api) else { return [] }
+        let (channels, font, logger) = (stores.channels, settings.watermarkFont, logger)
+        // Streams are packaged only while HTTP requests ask for them.
+        let packager = PackagerHub(bus: bus, feed: .onDemand(.fromSessionState(sessions)), logger: logger) { stream in
+            await Node.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
+        }
+        let announcer = announcer
+        let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
+                               hub: hub, api: apiRouter(edge.commands), packager: packager, access: edge.access,
+                               metrics: status.serverMetrics(hub: hub), readiness: { await status.readiness() },
+                               recorded: Node.recordedMedia(index: stores.assetIndex, store: assetStore),
+                               group: group, logger: logger) { address in
+            announcer.bound("http", address)
+        }
+        return [.init(service: PackagerService(packager: packager)), .init(service: http)]
+    }
+
+    /// The REST API; what it changes for the whole cluster goes out as events and commands.
+    private func apiRouter(_ commands: CommandService) -> APIRouter {
+        let (bus, logger, announcer, serverSettings) = (bus, logger, announcer, stores.serverSettings)
+        // Settings saved through this node's API are read again by every node at once (they
+        // also re-read them every two seconds).
+        let settingsChanged: @Sendable () -> Void = {
+            do {
+                try commands.send(.reloadSettings)
+            } catch {
+                logger.error("settings.reload not sent", metadata: ["error": "\(error)"])
+            }
+        }
+        let channels = ChannelsAPI(store: stores.channels, urls: { announcer.bases.overridden(by: serverSettings.current) },
+                                   destinations: settings.destinations, announce: { event in
+            do {
+                try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
+            } catch {
+                logger.error("channel event not published", metadata: ["type": "\(event.type)", "error": "\(error)"])
+            }
+        }, playbackRulesChanged: { stream in
+            do {
+                try commands.send(.dropViewers(DropViewers(streamID: stream)))
+            } catch {
+                logger.error("viewers.drop not sent", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            }
+        })
+        return APIRouter(keys: stores.keys, channels: channels, streams: StreamsAPI(sessions: sessions, hub: hub) { stream, session in
+            try commands.send(.kickPublisher(KickPublisher(streamID: stream, sessionID: session)))
+        }, settings: serverSettings, assets: AssetsAPI(index: stores.assetIndex, store: assetStore),
+                         webhooks: WebhooksAPI(settings: stores.webhookSettings, deliveries: stores.webhookDeliveries,
+                                               destinations: settings.destinations, changed: settingsChanged),
+                         settingsChanged: settingsChanged)
+    }
+}

@@ -1,0 +1,94 @@
+import Events
+import Foundation
+import ServiceLifecycle
+import State
+import Workers
+
+/// The worker roles: transcoding, snapshots, recordings, motion, retention, relays, webhooks.
+extension NodeCore {
+    typealias Services = [ServiceGroupConfiguration.ServiceConfiguration]
+
+    /// The transcode worker (nil without the role). Cluster workers take sessions over
+    /// mid-session: by lease (`TranscodeLeasing`), at the next segment start a few seconds back.
+    func transcodeWorker() -> TranscodeWorker? {
+        guard has(.transcode) else { return nil }
+        let (channels, font, logger, playbackStarts) = (stores.channels, settings.watermarkFont, logger, playbackStarts)
+        // Cluster transcode workers agree by leases in Redis who transcodes a session, so a dead
+        // worker's sessions move on within seconds, before the group's rebalance.
+        let leasing = clustered ? settings.redis.map {
+            TranscodeLeasing(leases: RedisLeaseStore(redis: $0), sessions: sessions, owner: nodeID)
+        } : nil
+        return TranscodeWorker(bus: bus, feed: feed("transcode"), joining: clustered ? SessionJoining(sessions: sessions) : nil,
+                               leasing: leasing, logger: logger, headersChanged: {
+            playbackStarts?.headers($0, rendition: $1, session: $2, $3)
+        }) { stream in
+            await Node.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
+        }
+    }
+
+    /// Every worker role's service but the transcoder's, in start order.
+    func workerServices() -> Services {
+        recordingServices() + deliveryServices()
+    }
+
+    /// Snapshots, VOD and MP4 recordings, motion and retention: what writes assets.
+    private func recordingServices() -> Services {
+        let (channels, logger, index, store) = (stores.channels, logger, stores.assetIndex, assetStore)
+        let channel: @Sendable (StreamID) async -> StreamChannel? = { await Node.channel(of: $0, channels, logger: logger) }
+        var services: Services = []
+        if has(.snapshot) {
+            services.append(.init(service: SnapshotWorker(bus: bus, feed: feed("snapshot"), index: index, store: store, logger: logger) {
+                await channel($0).flatMap(SnapshotWorker.Settings.init)
+            }))
+        }
+        if has(.record) {
+            // Cluster recordings start on sessions under way at the first keyframe read, and note
+            // where each file stands in the log, for a worker taking the recording over.
+            let joining = clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil
+            let progress = clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil
+            services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: joining, progress: progress, index: index,
+                                                     store: store, logger: logger) {
+                await channel($0).flatMap(VODWorker.Settings.init)
+            }))
+            services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: joining, progress: progress, index: index,
+                                                     store: store, workDirectory: folder("recording"), logger: logger) {
+                await channel($0).flatMap(MP4Worker.Settings.init)
+            }))
+        }
+        if has(.motion) {
+            services.append(.init(service: MotionWorker(bus: bus, feed: feed("motion"), index: index, store: store,
+                                                        workDirectory: folder("motion"), logger: logger) {
+                await channel($0).flatMap(MotionWorker.Settings.init)
+            }))
+        }
+        if has(.retention) {
+            services.append(.init(service: RetentionWorker(index: index, store: store, logger: logger) {
+                try await Node.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
+            }))
+        }
+        return services
+    }
+
+    /// Relays and webhooks: what reaches other systems.
+    private func deliveryServices() -> Services {
+        let (channels, logger) = (stores.channels, logger)
+        var services: Services = []
+        if has(.relay) {
+            services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), joining: clustered ? SessionJoining(sessions: sessions) : nil,
+                                                       sessions: sessions, group: group, tls: settings.relayTLS,
+                                                       policy: settings.destinations, logger: logger) { stream in
+                await Node.relayDestinations(of: stream, channels: channels, logger: logger)
+            }))
+        }
+        if has(.webhooks) {
+            services.append(.init(service: WebhookWorker(bus: bus, feed: feed("webhooks", media: false), settings: stores.webhookSettings,
+                                                         deliveries: stores.webhookDeliveries, node: nodeID,
+                                                         configuration: settings.webhooks, logger: logger) { stream in
+                await Node.channel(of: stream, channels, logger: logger)?.webhooks ?? []
+            }))
+        }
+        return services
+    }
+
+    private func folder(_ name: String) -> URL { settings.dataDirectory.appendingPathComponent(name, isDirectory: true) }
+}
