@@ -202,7 +202,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "Events", "Fanout", "RTMP", "State",
+            "Ingest", "Access", "Events", "Fanout", "RTMP", "State",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             "Media",
@@ -216,7 +216,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "APITests", dependencies: [
-            "API", "State", "Events", "Fanout", "Packager",
+            "API", "Access", "State", "Events", "Fanout", "Packager",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -230,7 +230,7 @@ let package = Package(
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Media", "RTMP", "State", "TestSupport",
+            "Access", "Media", "RTMP", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

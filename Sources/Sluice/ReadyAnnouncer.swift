@@ -1,5 +1,6 @@
 import Events
 import API
+import Access
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import State
+@testable import Access
 
 @Suite struct PlayTokenTests {
     let token = PlayToken(pushSecret: "channel-secret")

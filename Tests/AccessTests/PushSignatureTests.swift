@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import State
+@testable import Access
 
 @Suite struct PushSignatureTests {
     let signature = PushSignature(secret: "nodemedia2017privatekey")
