@@ -19,7 +19,7 @@ extension HTTPHandler {
             do { return .success(try await recorded?.vodRecording(session)) } catch { return .failure(error) }
         }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        whileReadingPaused(lookup.futureResult, context: context) { found in
+        onLoop(lookup.futureResult, context: context) { found in
             let (handler, context) = loopBound.value
             guard case .success(let recording) = found else {
                 handler.storageFailed(found, context: context)
@@ -82,7 +82,7 @@ extension HTTPHandler {
                 .map { (source, $0.0, $0.1) }
         }.map { Result<Opened, any Error>.success($0) }.recover { .failure($0) }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        whileReadingPaused(opened, context: context) { result in
+        onLoop(opened, context: context) { result in
             let (handler, context) = loopBound.value
             guard case .success(let found) = result else {
                 handler.storageFailed(result, context: context)

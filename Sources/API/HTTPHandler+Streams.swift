@@ -6,8 +6,8 @@ import NIOHTTP1
 /// codec leaves the pipeline and the fan-out's bytes go to the socket as they are.
 extension HTTPHandler {
     /// Server-sent events: the head now, then each event as a chunk until the feed ends or the
-    /// client leaves (a write fails). The connection reads nothing more (`sendWhenAnswered` turned
-    /// reading off and it stays off), takes no further requests and is exempt from the idle timeout.
+    /// client leaves (a write fails). The connection takes no further requests (the response never
+    /// ends, so `HTTPServerPipelineHandler` holds them and reads no more) and is exempt from the idle timeout.
     func startEvents(_ feed: EventFeed, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
         var headers = extra
         headers.add(name: "Access-Control-Allow-Origin", value: "*")
@@ -37,10 +37,14 @@ extension HTTPHandler {
         do {
             let playback = FLVPlaybackHandler(fanout: fanout)
             try pipeline.addHandler(playback, position: .after(self))
-            pipeline.removeHandler(name: Self.decoderName, promise: nil)
-            pipeline.removeHandler(name: Self.encoderName, promise: nil)
-            pipeline.removeHandler(name: Self.idleName, promise: nil)
+            // This handler leaves first: whatever the HTTP handlers still hold (pipelined
+            // requests, which now wait for ever) goes to the playback handler, which ignores it.
             pipeline.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPServerPipelineHandler.self), promise: nil)
+            pipeline.removeHandler(context: try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                                   promise: nil)
+            pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPResponseEncoder.self), promise: nil)
+            pipeline.removeHandler(name: Self.idleName, promise: nil)
             channel.write(Self.flvResponseHead, promise: nil)
             metrics.recordRequest(route: routeLabel, status: 200, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
             PlaybackSocket.tune(channel)

@@ -8,13 +8,13 @@ import Packager
 
 /// Serves one HTTP/1.1 connection: health, errors, and the switch to an HTTP-FLV stream. When a
 /// request becomes a stream, the HTTP codec leaves the pipeline and FLV tags go to the socket
-/// as they are, shared with every other viewer.
+/// as they are, shared with every other viewer. `HTTPServerPipelineHandler` (in front) hands
+/// over one request at a time, the next once this one's response has ended, so pipelined
+/// answers keep request order.
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    static let encoderName = "http-encoder"
-    static let decoderName = "http-decoder"
     static let idleName = "http-idle"
 
     private let hub: FanoutHub
@@ -84,8 +84,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// A request the decoder could not read gets a 400 and the connection closes.
+    /// A request the decoder could not read gets a 400 and the connection closes; any other
+    /// error (a reset socket) closes it at once, since an answer could land in the middle of
+    /// one already being written.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else {
+            logger.debug("HTTP connection failed", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
         logger.debug("bad HTTP request", metadata: ["error": "\(error)"])
         keepAlive = false
         isHead = false
@@ -160,8 +167,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Admits the request (signed URL, admission hook or ticket: `PlaybackAccess.admit`), then
     /// goes on with `proceed` on the event loop, passing the query that playlists carry on to
     /// the URIs they list (the admission ticket and the signed URL's `expires`/`token`). A
-    /// playlist admitted by the hook without a ticket is redirected to itself with one. Nothing
-    /// more is read from the connection while the check runs.
+    /// playlist admitted by the hook without a ticket is redirected to itself with one.
     func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, context: ChannelHandlerContext,
                then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
         let uri = head?.uri ?? ""
@@ -176,7 +182,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             await access.admit(stream: id.rawValue, protocol: name, kind: kind, query: query, clientIP: clientIP)
         }
         let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
-        whileReadingPaused(admission.futureResult, context: context) { admission in
+        onLoop(admission.futureResult, context: context) { admission in
             let (handler, context, proceed) = loopBound.value
             switch admission {
             case .allow(let ticket):
@@ -192,17 +198,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Runs `then` on the event loop once `future` has an answer, reading nothing from the
-    /// connection meanwhile (pipelined requests wait their turn).
-    func whileReadingPaused<Value: Sendable>(_ future: EventLoopFuture<Value>, context: ChannelHandlerContext,
-                                             then: @escaping (Value) -> Void) {
-        // Options set on the loop apply in order: whatever `then` turns off again stays off.
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        let channel = context.channel
-        future.hop(to: context.eventLoop).whenSuccess { value in
-            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            then(value)
-        }
+    /// Runs `then` on the event loop once `future` has an answer. Pipelined requests wait their
+    /// turn in `HTTPServerPipelineHandler` until this one's response has ended.
+    func onLoop<Value: Sendable>(_ future: EventLoopFuture<Value>, context: ChannelHandlerContext,
+                                 then: @escaping (Value) -> Void) {
+        future.hop(to: context.eventLoop).whenSuccess(then)
     }
 
     private func answerFLV(_ id: StreamID, rendition: String, context: ChannelHandlerContext) {
@@ -219,7 +219,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let opened = context.eventLoop.makePromise(of: StreamFanout?.self)
         opened.completeWithTask { await hub.fanout(opening: id, rendition: rendition) }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        whileReadingPaused(opened.futureResult, context: context) { fanout in
+        onLoop(opened.futureResult, context: context) { fanout in
             let (handler, context) = loopBound.value
             handler.serveFLV(fanout, id: id, context: context)
         }
@@ -301,10 +301,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                                          eventLoop: context.eventLoop), context: context)
     }
 
-    /// Sends an answer that comes later, reading nothing more from the connection until it is
-    /// written, so pipelined responses stay in request order.
+    /// Sends an answer that comes later (pipelined requests wait for it in
+    /// `HTTPServerPipelineHandler`).
     func sendWhenAnswered(_ answer: EventLoopFuture<APIResponse>, context: ChannelHandlerContext) {
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         answer.hop(to: context.eventLoop).whenSuccess { response in
             let (handler, context) = loopBound.value
@@ -317,8 +316,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             handler.send(response.status, body: response.body, extraHeaders: response.headers, context: context)
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-            context.read()
         }
     }
 
@@ -346,11 +343,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                       promise: nil)
     }
 
-    /// Ends the response: metrics, and the connection closed after it unless kept alive.
+    /// Ends the response: metrics, and the connection closed after it unless kept alive. The
+    /// request's state is read before the end is written: writing it hands the next pipelined
+    /// request to `channelRead` at once.
     @discardableResult
     func finish(_ status: HTTPResponseStatus, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         metrics.recordRequest(route: routeLabel, status: status.code, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
+        let keepAlive = keepAlive
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }

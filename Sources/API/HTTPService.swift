@@ -137,9 +137,11 @@ public final class HTTPService: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout), name: HTTPHandler.idleName)
-                    try handlers.addHandler(HTTPResponseEncoder(), name: HTTPHandler.encoderName)
-                    try handlers.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),
-                                            name: HTTPHandler.decoderName)
+                    // Pipelining assistance keeps pipelined answers in request order; malformed
+                    // requests are answered by `HTTPHandler` with the API's error shape.
+                    try handlers.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                             withOutboundHeaderValidation: false,
+                                                             withEncoderConfiguration: .init())
                     try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
                                                                 readiness: readiness, recorded: recorded, logger: logger))
                 }
