@@ -132,6 +132,8 @@ let package = Package(
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
             "Events", "State", "Fanout", "Packager", "Access", "Ingest", "Workers", "API",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
