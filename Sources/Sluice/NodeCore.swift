@@ -10,8 +10,9 @@ import Workers
 
 /// What every role of a node shares, made once before the roles: metadata stores, session
 /// state, the event bus (Kafka in a cluster, the embedded journaled log on one machine), the
-/// fan-out hub and the event loops. The roles' compositions (`workerServices`, `ingestServices`,
-/// `apiServices`) take what they need from here; nothing calls back up into the node.
+/// fan-out hub and the event loops. The roles' compositions (`transcodeWorker`, `workerServices`,
+/// `edge`/`edgeServices`, `apiServices`) take what they need from here. The channel-settings
+/// lookups handed to the hubs and workers still call up into `Node` (Sources/README.md lists them).
 struct NodeCore {
     let settings: ServeSettings
     let logger: Logger
