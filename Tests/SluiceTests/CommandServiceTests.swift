@@ -99,15 +99,6 @@ struct ReloadFailed: Error {}
         }
     }
 
-    /// A kick for a stream published elsewhere (or nowhere) is another node's business.
-    @Test func aKickForAStreamNotPublishedHereIsNotCarriedOut() async throws {
-        try await withNode { core, edge in
-            await edge.commands.handle(.init(.kickPublisher(.init(streamID: .init("cam1")!))))
-            #expect(Self.metric(edge.commands, "sluice_commands_received_total") == 1)
-            #expect(Self.metric(edge.commands, "sluice_commands_carried_out_total", type: "publisher.kick") == 0)
-        }
-    }
-
     /// `send` puts the command on `sluice.commands`, where every node (this one too) reads it.
     @Test func sentCommandsReachTheBus() async throws {
         try await withNode { core, edge in
