@@ -32,30 +32,16 @@ public struct RedisLeaseStore: LeaseStore {
 
     static func key(_ name: String) -> String { "sluice:lease:\(name)" }
 
-    private static let acquireScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-        return 0
-        """
-    private static let renewScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-        return 0
-        """
-    private static let releaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-        return 0
-        """
-
     public func acquire(_ name: String, owner: String, ttl: Duration) async throws -> Bool {
-        try await redis.command(["EVAL", Self.acquireScript, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
+        try await redis.command(["EVAL", RedisLockScripts.acquire, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
     }
 
     public func renew(_ name: String, owner: String, ttl: Duration) async throws -> Bool {
-        try await redis.command(["EVAL", Self.renewScript, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
+        try await redis.command(["EVAL", RedisLockScripts.renew, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
     }
 
     public func release(_ name: String, owner: String) async throws {
-        _ = try await redis.command(["EVAL", Self.releaseScript, "1", Self.key(name), owner])
+        _ = try await redis.command(["EVAL", RedisLockScripts.release, "1", Self.key(name), owner])
     }
 
     public func holders(of names: [String]) async throws -> [String?] {
@@ -70,6 +56,24 @@ public struct RedisLeaseStore: LeaseStore {
         let components = duration.components
         return String(max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
     }
+}
+
+/// The Lua scripts of a lock held by a named owner with a TTL (publish locks and leases): taking
+/// it (or extending one's own), renewing only one's own and releasing only one's own.
+enum RedisLockScripts {
+    static let acquire = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
+        """
+    static let renew = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        return 0
+        """
+    static let release = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        return 0
+        """
 }
 
 /// Leases in memory: one machine's nodes (and tests) share one instance.

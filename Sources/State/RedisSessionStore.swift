@@ -30,19 +30,7 @@ public final class RedisSessionStore: SessionStore {
     static let liveKey = "sluice:streams:live"
     static func nodeKey(_ node: String) -> String { "sluice:node:\(node)" }
 
-    private static let acquire = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-        return 0
-        """
-    private static let renew = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-        return 0
-        """
-    private static let release = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-        return 0
-        """
+    private static let (acquire, renew, release) = (RedisLockScripts.acquire, RedisLockScripts.renew, RedisLockScripts.release)
     private static let offline = """
         if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] then
           redis.call('DEL', KEYS[1])

@@ -9,15 +9,16 @@ extension EndToEnd {
     struct MP4RecordingTests {
         typealias API = ChannelsTests
 
-        private func recordings(_ server: SluiceProcess, _ id: String) throws -> [[String: Any]] {
+        /// The stream's MP4 recordings as the API lists them (up to 100).
+        static func recordings(_ server: SluiceProcess, _ id: String) throws -> [[String: Any]] {
             let output = try Tools.run("curl", ["-s", "--max-time", "10", "-H", "Authorization: Bearer \(API.adminKey)",
-                                                "http://127.0.0.1:\(server.httpPort)/api/v1/assets?channel=\(id)&kind=mp4"]).output
+                                                "http://127.0.0.1:\(server.httpPort)/api/v1/assets?channel=\(id)&kind=mp4&limit=100"]).output
             let json = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any]
             return json?["items"] as? [[String: Any]] ?? []
         }
 
         /// ffprobe's streams and duration of a file.
-        private func probe(_ path: String) throws -> (codecs: Set<String>, seconds: Double) {
+        static func probe(_ path: String) throws -> (codecs: Set<String>, seconds: Double) {
             let result = try Tools.run("ffprobe", ["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json", path])
             let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
             let seconds = Double(((json["format"] as? [String: Any])?["duration"] as? String) ?? "") ?? 0
@@ -34,14 +35,14 @@ extension EndToEnd {
             _ = first.wait()
             Thread.sleep(forTimeInterval: 1.5)
 
-            let finished = try recordings(server, id)
+            let finished = try Self.recordings(server, id)
             #expect(finished.count == 3, "10 s + 10 s + 3 s: \(finished.count) files")
             let durations = finished.compactMap { $0["duration"] as? Double }.sorted()
             #expect(durations.count == 3 && abs(durations[0] - 3) < 1.1 && durations[1...].allSatisfy { abs($0 - 10) < 1.1 },
                     "lengths within a GOP: \(durations)")
             for recording in finished {
                 let path = data + "/assets/" + (recording["location"] as? String ?? "")
-                let probed = try probe(path)
+                let probed = try Self.probe(path)
                 #expect(probed.codecs == ["h264", "aac"], "\(path)")
                 #expect(abs(probed.seconds - (recording["duration"] as? Double ?? 0)) < 0.5)
                 let clean = try Tools.run("ffmpeg", ["-v", "error", "-i", path, "-f", "null", "-"])
@@ -59,7 +60,7 @@ extension EndToEnd {
             _ = second.wait()
             let parts = try FileManager.default.contentsOfDirectory(atPath: data + "/recording").filter { $0.hasSuffix(".part.mp4") }
             try #require(parts.count == 1, "one half-written file: \(parts)")
-            let partial = try probe(data + "/recording/" + parts[0])
+            let partial = try Self.probe(data + "/recording/" + parts[0])
             #expect(partial.codecs == ["h264", "aac"])
             #expect(partial.seconds >= 3 && partial.seconds <= 7, "plays up to its last fragment: \(partial.seconds) s")
 
@@ -67,14 +68,14 @@ extension EndToEnd {
             let restarted = try SluiceProcess(dataDirectory: data, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
             defer { restarted.stop() }
             Thread.sleep(forTimeInterval: 1)
-            let afterRecovery = try recordings(restarted, id)
+            let afterRecovery = try Self.recordings(restarted, id)
             #expect(afterRecovery.count == 4, "the three finished files and the recovered one")
             #expect(Set(afterRecovery.compactMap { $0["id"] as? String }).count == afterRecovery.count, "nothing listed twice")
             #expect(try FileManager.default.contentsOfDirectory(atPath: data + "/recording").isEmpty)
             let third = try Tools.publish(to: try API().pushURL(restarted, id), seconds: 4)
             _ = third.wait()
             Thread.sleep(forTimeInterval: 1.5)
-            #expect(try recordings(restarted, id).count == 5, "recording continues after the restart")
+            #expect(try Self.recordings(restarted, id).count == 5, "recording continues after the restart")
         }
     }
 }

@@ -85,18 +85,11 @@ extension EndToEnd {
         }
 
         private func recordings(_ api: SluiceProcess, _ id: String) throws -> [[String: Any]] {
-            let output = try Tools.run("curl", ["-s", "--max-time", "10", "-H", "Authorization: Bearer \(API.adminKey)",
-                                                "http://127.0.0.1:\(api.httpPort)/api/v1/assets?channel=\(id)&kind=mp4&limit=100"]).output
-            let json = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any]
-            return json?["items"] as? [[String: Any]] ?? []
+            try MP4RecordingTests.recordings(api, id)
         }
 
-        /// ffprobe's streams and duration of a file.
         private func probe(_ path: String) throws -> (codecs: Set<String>, seconds: Double) {
-            let result = try Tools.run("ffprobe", ["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json", path])
-            let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any] ?? [:]
-            let seconds = Double(((json["format"] as? [String: Any])?["duration"] as? String) ?? "") ?? 0
-            return (Set(((json["streams"] as? [[String: Any]]) ?? []).compactMap { $0["codec_name"] as? String }), seconds)
+            try MP4RecordingTests.probe(path)
         }
 
         /// A recording's first keyframe time (ms), from its name `{stream}-{session}-{dts}.mp4`.

@@ -110,4 +110,13 @@ enum MediaFixtures {
         [UInt8](try run("ffmpeg", ["-v", "error", "-ss", "\(seconds)", "-i", url.path, "-frames:v", "1", "-f", "rawvideo",
                                    "-pix_fmt", "rgb24", "-"]))
     }
+
+    /// Four seconds of 640x360 testsrc2 at 30 fps with audio, a keyframe every second, as frames.
+    static func fourSecondsOfFrames() throws -> [MediaFrame] {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.flv")
+        try makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"], seconds: 4, gop: 30)
+        return try frames(ofFLV: source)
+    }
 }

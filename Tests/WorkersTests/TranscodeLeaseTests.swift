@@ -37,12 +37,20 @@ import TestSupport
         var unavailability: String? { nil }
     }
 
-    private func sourceFrames() throws -> [MediaFrame] {
-        let directory = try MediaFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let source = directory.appendingPathComponent("source.flv")
-        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"], seconds: 4, gop: 30)
-        return try MediaFixtures.frames(ofFLV: source)
+    private func sourceFrames() throws -> [MediaFrame] { try MediaFixtures.fourSecondsOfFrames() }
+
+    private let leases = InMemoryLeaseStore()
+    private let sessions = InMemorySessionStore()
+
+    /// A live session of four seconds of frames, its headers recorded in session state.
+    private func liveSession() async throws -> (frames: [MediaFrame], session: UInt64, keyframes: [MediaFrame]) {
+        let frames = try sourceFrames()
+        let session = try #require(frames.first?.sessionID)
+        let keyframes = frames.filter { $0.kind == .video && $0.isKeyframe && !$0.isSequenceHeader }
+        try #require(keyframes.count >= 4)
+        try await sessions.markLive(StreamSession(streamID: id, sessionID: session, node: "ingest", startedAt: Date()))
+        try await sessions.recordHeaders(id, sessionID: session, headers: frames.filter(\.isConfiguration))
+        return (frames, session, keyframes)
     }
 
     private func leasing(_ leases: InMemoryLeaseStore, _ sessions: InMemorySessionStore) -> TranscodeLeasing {
@@ -87,14 +95,8 @@ import TestSupport
     }
 
     @Test func aLapsedLeaseIsTakenOverByAWorkerThatDoesNotReadThePartition() async throws {
-        let frames = try sourceFrames()
-        let session = try #require(frames.first?.sessionID)
-        let keyframes = frames.filter { $0.kind == .video && $0.isKeyframe && !$0.isSequenceHeader }
-        try #require(keyframes.count >= 4)
+        let (frames, session, keyframes) = try await liveSession()
         let bus = EmbeddedEventBus()
-        let (leases, sessions) = (InMemoryLeaseStore(), InMemorySessionStore())
-        try await sessions.markLive(StreamSession(streamID: id, sessionID: session, node: "ingest", startedAt: Date()))
-        try await sessions.recordHeaders(id, sessionID: session, headers: frames.filter(\.isConfiguration))
         // The first two GOPs were published while a worker now dead held the lease.
         let name = TranscodeLeasing.name(id, session)
         #expect(try await leases.acquire(name, owner: "dead", ttl: .milliseconds(600)))
@@ -132,14 +134,8 @@ import TestSupport
     }
 
     @Test func aPartitionOwnerPassesOverASessionLeasedElsewhereUntilTheLeaseLapses() async throws {
-        let frames = try sourceFrames()
-        let session = try #require(frames.first?.sessionID)
-        let keyframes = frames.filter { $0.kind == .video && $0.isKeyframe && !$0.isSequenceHeader }
-        try #require(keyframes.count >= 4)
+        let (frames, session, keyframes) = try await liveSession()
         let bus = EmbeddedEventBus()
-        let (leases, sessions) = (InMemoryLeaseStore(), InMemorySessionStore())
-        try await sessions.markLive(StreamSession(streamID: id, sessionID: session, node: "ingest", startedAt: Date()))
-        try await sessions.recordHeaders(id, sessionID: session, headers: frames.filter(\.isConfiguration))
         let name = TranscodeLeasing.name(id, session)
         #expect(try await leases.acquire(name, owner: "other", ttl: .milliseconds(600)))
         let output = bus.subscribe(to: .mediaRenditions, from: .end)
@@ -175,7 +171,6 @@ import TestSupport
         let frames = try sourceFrames()
         let session = try #require(frames.first?.sessionID)
         let bus = EmbeddedEventBus()
-        let (leases, sessions) = (InMemoryLeaseStore(), InMemorySessionStore())
         let worker = worker(KeyedReadsOnly(bus: bus), leasing(leases, sessions), headers: [])
         let running = Task { try await worker.run() }
         defer { running.cancel() }

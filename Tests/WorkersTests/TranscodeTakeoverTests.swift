@@ -11,13 +11,7 @@ import TestSupport
 @Suite(.serialized) struct TranscodeTakeoverTests {
     private let id = StreamID("takeover")!
 
-    private func sourceFrames() throws -> [MediaFrame] {
-        let directory = try MediaFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let source = directory.appendingPathComponent("source.flv")
-        try MediaFixtures.makeFLV(at: source, input: ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"], seconds: 4, gop: 30)
-        return try MediaFixtures.frames(ofFLV: source)
-    }
+    private func sourceFrames() throws -> [MediaFrame] { try MediaFixtures.fourSecondsOfFrames() }
 
     private func worker(_ bus: EmbeddedEventBus, headers: [MediaFrame]) -> TranscodeWorker {
         TranscodeWorker(bus: bus, joining: SessionJoining(lookback: .seconds(3)) { _, _ in headers },
