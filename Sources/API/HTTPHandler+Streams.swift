@@ -9,9 +9,7 @@ extension HTTPHandler {
     /// client leaves (a write fails). The connection takes no further requests (the response never
     /// ends, so `HTTPServerPipelineHandler` holds them and reads no more) and is exempt from the idle timeout.
     func startEvents(_ feed: EventFeed, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
-        var headers = extra
-        headers.add(name: "Access-Control-Allow-Origin", value: "*")
-        headers.add(name: "Connection", value: "close")
+        let headers = ResponseHeaders.streaming(extra)
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                               promise: nil)
         metrics.recordRequest(route: routeLabel, status: 200, duration: .nanoseconds((NIODeadline.now() - started).nanoseconds))
@@ -30,7 +28,7 @@ extension HTTPHandler {
     }
 
     /// Replaces the HTTP codec with raw FLV: a response head without a length (the body ends when
-    /// the connection does), then the fan-out's bytes.
+    /// the connection does), written as bytes once the codec has left, then the fan-out's bytes.
     func startStream(_ fanout: StreamFanout, context: ChannelHandlerContext) {
         let channel = context.channel
         let pipeline = channel.pipeline.syncOperations
@@ -55,13 +53,5 @@ extension HTTPHandler {
         }
     }
 
-    static let flvResponseHead = ByteBuffer(string: """
-        HTTP/1.1 200 OK\r
-        Content-Type: video/x-flv\r
-        Cache-Control: no-cache\r
-        Access-Control-Allow-Origin: *\r
-        Connection: close\r
-        \r
-
-        """)
+    static let flvResponseHead = ResponseHeaders.bytes(of: ResponseHeaders.flvHead)
 }

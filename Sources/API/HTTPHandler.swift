@@ -328,17 +328,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         finish(status, context: context)
     }
 
-    /// The response head with the headers every answer has (CORS, caching, length, connection).
+    /// The response head with the headers every answer has (`ResponseHeaders`).
     func writeHead(_ status: HTTPResponseStatus, contentLength: Int?, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
-        var headers = extra
-        if !headers.contains(name: "Cache-Control") { headers.add(name: "Cache-Control", value: "no-cache") }
-        headers.add(name: "Access-Control-Allow-Origin", value: "*")
-        headers.add(name: "Access-Control-Allow-Methods", value: "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE")
-        headers.add(name: "Access-Control-Allow-Headers", value: "Authorization, Content-Type, If-Match, If-None-Match, Range")
-        headers.add(name: "Access-Control-Expose-Headers", value: "ETag, Location, Content-Range, Content-Length")
-        // A HEAD answer says the length a GET would have (RFC 9110 §9.3.2).
-        if let contentLength { headers.add(name: "Content-Length", value: "\(contentLength)") }
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let headers = ResponseHeaders.complete(extra, contentLength: contentLength, keepAlive: keepAlive)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                       promise: nil)
     }
