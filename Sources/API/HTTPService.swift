@@ -106,6 +106,17 @@ public final class HTTPService: Service {
         self.onBound = onBound
     }
 
+    /// A connection's handlers, in order: the idle timeout, the HTTP codec with pipelining
+    /// assistance (pipelined answers keep request order), then `handler`, which answers
+    /// malformed requests itself with the API's error shape.
+    static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, idleTimeout: TimeAmount,
+                          handler: HTTPHandler) throws {
+        try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout), name: HTTPHandler.idleName)
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                 withOutboundHeaderValidation: false, withEncoderConfiguration: .init())
+        try pipeline.addHandler(handler)
+    }
+
     public func run() async throws {
         let hub = hub
         let api = api
@@ -135,15 +146,9 @@ public final class HTTPService: Service {
                 }
                 channel.closeFuture.whenComplete { _ in open.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
-                    let handlers = channel.pipeline.syncOperations
-                    try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout), name: HTTPHandler.idleName)
-                    // Pipelining assistance keeps pipelined answers in request order; malformed
-                    // requests are answered by `HTTPHandler` with the API's error shape.
-                    try handlers.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
-                                                             withOutboundHeaderValidation: false,
-                                                             withEncoderConfiguration: .init())
-                    try handlers.addHandler(HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
-                                                                readiness: readiness, recorded: recorded, logger: logger))
+                    try Self.configure(channel.pipeline.syncOperations, idleTimeout: idleTimeout,
+                                       handler: HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
+                                                            readiness: readiness, recorded: recorded, logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
