@@ -87,10 +87,13 @@ public final class IngestService: Service {
         let connections = registry.all
         environment.logger.info("stopping ingest", metadata: ["connections": "\(connections.count)"])
         for connection in connections { connection.stop(description: "Server shutting down.") }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while registry.count > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        // Each connection's close is waited for, five seconds at most; then the rest are closed.
+        await withTaskGroup(of: Void.self) { waits in
+            waits.addTask { for connection in connections { try? await connection.channel.closeFuture.get() } }
+            waits.addTask { try? await Task.sleep(for: .seconds(5)) }
+            await waits.next()
+            waits.cancelAll()
+            for connection in registry.all { try? await connection.channel.close() }
         }
-        for connection in registry.all { try? await connection.channel.close() }
     }
 }
