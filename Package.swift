@@ -219,6 +219,7 @@ let package = Package(
         ]),
         .testTarget(name: "APITests", dependencies: [
             "API", "Access", "State", "Events", "Fanout", "Packager",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -283,6 +283,9 @@ final class KafkaHandle: Sendable {
     /// Whether `destroy` began and how many calls are inside `use`: shared by the poll thread and callers'
     /// threads, so a lock.
     private let state = NIOLockedValueBox((destroyed: false, inUse: 0))
+    /// Signalled by the last call to leave `use` after `destroy` began (the poll thread is a plain
+    /// thread and waits on it rather than sleeping in a loop).
+    private let drained = DispatchSemaphore(value: 0)
 
     init(_ pointer: OpaquePointer) {
         self.pointer = KafkaPointer(raw: pointer)
@@ -295,15 +298,24 @@ final class KafkaHandle: Sendable {
             return !state.destroyed
         }
         guard usable else { return nil }
-        defer { state.withLockedValue { $0.inUse -= 1 } }
+        defer {
+            let last = state.withLockedValue { state in
+                state.inUse -= 1
+                return state.destroyed && state.inUse == 0
+            }
+            if last { drained.signal() }
+        }
         return try body(pointer.raw)
     }
 
     /// Refuses new calls, waits for those in progress, runs `last` (closing, topic handles), and
     /// destroys the handle. Called once, by the polling thread.
     func destroy(after last: (OpaquePointer) -> Void) {
-        state.withLockedValue { $0.destroyed = true }
-        while state.withLockedValue({ $0.inUse }) > 0 { usleep(1000) }
+        let busy = state.withLockedValue { state in
+            state.destroyed = true
+            return state.inUse > 0
+        }
+        if busy { drained.wait() }
         last(pointer.raw)
         rd_kafka_destroy(pointer.raw)
     }
