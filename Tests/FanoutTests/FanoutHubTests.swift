@@ -87,7 +87,7 @@ struct FanoutHubOnDemandTests {
 
     @Test func theFirstViewerIsAnsweredWhenTheFirstFrameArrives() async throws {
         let bus = EmbeddedEventBus()
-        let hub = hub(bus, live: true, firstFrameSeconds: 10)
+        let hub = hub(bus, live: true, firstFrameSeconds: 60)
         let waiting = Task { await hub.fanout(opening: stream) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(hub.fanout(for: stream) == nil)
@@ -96,7 +96,7 @@ struct FanoutHubOnDemandTests {
         let fanout = await waiting.value
         let waited = ContinuousClock.now - published
         #expect(fanout != nil && fanout === hub.fanout(for: stream))
-        #expect(waited < .seconds(2), "answered when the frame came, not at the 10 s deadline: \(waited)")
+        #expect(waited < .seconds(30), "answered when the frame came, not at the 60 s deadline: \(waited)")
         await bus.shutdown()
     }
 
@@ -107,20 +107,20 @@ struct FanoutHubOnDemandTests {
         let fanout = await hub.fanout(opening: stream)
         let waited = ContinuousClock.now - asked
         #expect(fanout == nil)
-        #expect(waited >= .milliseconds(350) && waited < .seconds(5), "told at the deadline: \(waited)")
+        #expect(waited >= .milliseconds(350) && waited < .seconds(30), "told at the deadline: \(waited)")
         #expect(await self.hub(bus, live: false, firstFrameSeconds: 5).fanout(opening: stream) == nil, "not live: told at once")
         await bus.shutdown()
     }
 
     @Test func aCancelledViewerStopsWaiting() async throws {
         let bus = EmbeddedEventBus()
-        let hub = hub(bus, live: true, firstFrameSeconds: 30)
+        let hub = hub(bus, live: true, firstFrameSeconds: 120)
         let asked = ContinuousClock.now
         let waiting = Task { await hub.fanout(opening: stream) }
         try await Task.sleep(for: .milliseconds(100))
         waiting.cancel()
         #expect(await waiting.value == nil)
-        #expect(ContinuousClock.now - asked < .seconds(10))
+        #expect(ContinuousClock.now - asked < .seconds(60), "cancelled, not at the 120 s deadline")
         await bus.shutdown()
     }
 }

@@ -109,9 +109,9 @@ import TestSupport
         let worker = worker(KeyedReadsOnly(bus: bus), leasing(leases, sessions), headers: [])
         let running = Task { try await worker.run() }
         defer { running.cancel() }
-        let tookOver = try await waitUntil(5) { (try? await leases.holders(of: [name]).first ?? nil) == "survivor" }
+        let tookOver = try await waitUntil(30) { (try? await leases.holders(of: [name]).first ?? nil) == "survivor" }
         #expect(tookOver, "the lapsed lease went to the surviving worker")
-        let reading = try await waitUntil(5) { worker.streams.withLockedValue { $0[id]?.isTakeover == true } }
+        let reading = try await waitUntil(30) { worker.streams.withLockedValue { $0[id]?.isTakeover == true } }
         #expect(reading)
         // The dead holder could have read the frames published before it lapsed: the survivor
         // begins at the next segment start (here any keyframe: the frames carry no timeline).
@@ -129,7 +129,7 @@ import TestSupport
         #expect(pictures.first?.pts == keyframes[2].pts, "the first picture is the first keyframe published after the lease lapsed")
         #expect(rendition.contains { $0.kind == .audio && $0.isSequenceHeader }, "the recorded audio header went first")
         #expect(rendition.last?.kind == .end, "the session's end ends the rendition")
-        let released = try await waitUntil(2) { worker.streams.withLockedValue { $0[id] == nil } }
+        let released = try await waitUntil(30) { worker.streams.withLockedValue { $0[id] == nil } }
         #expect(released && worker.activeStreams == 0)
     }
 
@@ -152,7 +152,7 @@ import TestSupport
         #expect(worker.streams.withLockedValue { $0[id]?.heldElsewhere } == true)
         let running = Task { try await worker.run() }
         defer { running.cancel() }
-        let tookOver = try await waitUntil(5) { worker.streams.withLockedValue { $0[id]?.isTakeover == true } }
+        let tookOver = try await waitUntil(30) { worker.streams.withLockedValue { $0[id]?.isTakeover == true } }
         #expect(tookOver, "the lapsed lease was taken over here")
         #expect(try await leases.holders(of: [name]) == ["survivor"])
         for frame in frames[split...] where frame.kind != .end { try await deliver(frame) }
@@ -180,7 +180,7 @@ import TestSupport
         let name = TranscodeLeasing.name(id, session)
         try await leases.release(name, owner: "survivor")
         #expect(try await leases.acquire(name, owner: "other", ttl: .seconds(60)))
-        let stopped = try await waitUntil(3) { worker.activeStreams == 0 }
+        let stopped = try await waitUntil(30) { worker.activeStreams == 0 }
         #expect(stopped, "the renewal found the lease gone and the transcoding stopped")
         // The session's next frames from the partition are passed over: the other worker has it.
         for frame in frames.dropFirst(60).prefix(30) { await worker.handle(frame, of: id, partition: 0, publishedAt: Date()) }
