@@ -33,11 +33,11 @@ public struct RedisLeaseStore: LeaseStore {
     static func key(_ name: String) -> String { "sluice:lease:\(name)" }
 
     public func acquire(_ name: String, owner: String, ttl: Duration) async throws -> Bool {
-        try await redis.command(["EVAL", RedisLockScripts.acquire, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
+        try await redis.command(["EVAL", RedisLockScripts.acquire, "1", Self.key(name), owner, RedisLockScripts.milliseconds(ttl)]).integer == 1
     }
 
     public func renew(_ name: String, owner: String, ttl: Duration) async throws -> Bool {
-        try await redis.command(["EVAL", RedisLockScripts.renew, "1", Self.key(name), owner, Self.milliseconds(ttl)]).integer == 1
+        try await redis.command(["EVAL", RedisLockScripts.renew, "1", Self.key(name), owner, RedisLockScripts.milliseconds(ttl)]).integer == 1
     }
 
     public func release(_ name: String, owner: String) async throws {
@@ -52,10 +52,6 @@ public struct RedisLeaseStore: LeaseStore {
         return values.map(\.string)
     }
 
-    private static func milliseconds(_ duration: Duration) -> String {
-        let components = duration.components
-        return String(max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
-    }
 }
 
 /// The Lua scripts of a lock held by a named owner with a TTL (publish locks and leases): taking
@@ -74,6 +70,12 @@ enum RedisLockScripts {
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         return 0
         """
+
+    /// A TTL as Redis's `PX`/`PEXPIRE` take it: whole milliseconds, at least one.
+    static func milliseconds(_ duration: Duration) -> String {
+        let components = duration.components
+        return String(max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
+    }
 }
 
 /// Leases in memory: one machine's nodes (and tests) share one instance.

@@ -30,7 +30,6 @@ public final class RedisSessionStore: SessionStore {
     static let liveKey = "sluice:streams:live"
     static func nodeKey(_ node: String) -> String { "sluice:node:\(node)" }
 
-    private static let (acquire, renew, release) = (RedisLockScripts.acquire, RedisLockScripts.renew, RedisLockScripts.release)
     private static let offline = """
         if redis.call('HGET', KEYS[1], 'sessionId') == ARGV[1] then
           redis.call('DEL', KEYS[1])
@@ -79,15 +78,15 @@ public final class RedisSessionStore: SessionStore {
         """
 
     public func acquirePublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
-        try await eval(Self.acquire, keys: [Self.lockKey(stream)], [owner, Self.milliseconds(ttl)]).integer == 1
+        try await eval(RedisLockScripts.acquire, keys: [Self.lockKey(stream)], [owner, RedisLockScripts.milliseconds(ttl)]).integer == 1
     }
 
     public func renewPublishLock(_ stream: StreamID, owner: String, ttl: Duration) async throws -> Bool {
-        try await eval(Self.renew, keys: [Self.lockKey(stream)], [owner, Self.milliseconds(ttl)]).integer == 1
+        try await eval(RedisLockScripts.renew, keys: [Self.lockKey(stream)], [owner, RedisLockScripts.milliseconds(ttl)]).integer == 1
     }
 
     public func releasePublishLock(_ stream: StreamID, owner: String) async throws {
-        _ = try await eval(Self.release, keys: [Self.lockKey(stream)], [owner])
+        _ = try await eval(RedisLockScripts.release, keys: [Self.lockKey(stream)], [owner])
     }
 
     public func markLive(_ session: StreamSession) async throws {
@@ -170,7 +169,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func heartbeat(node: String, ttl: Duration) async throws {
-        _ = try await redis.command(["SET", Self.nodeKey(node), "1", "PX", Self.milliseconds(ttl)])
+        _ = try await redis.command(["SET", Self.nodeKey(node), "1", "PX", RedisLockScripts.milliseconds(ttl)])
     }
 
     public func isAlive(node: String) async throws -> Bool {
@@ -212,10 +211,6 @@ public final class RedisSessionStore: SessionStore {
         try await redis.command(["EVAL", script, String(keys.count)] + keys + arguments)
     }
 
-    private static func milliseconds(_ duration: Duration) -> String {
-        let components = duration.components
-        return String(max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000))
-    }
 
     private static func decodeSession(_ json: String) throws -> StreamSession {
         do {
