@@ -184,6 +184,6 @@ enum KafkaHarness {
     static func createTopics(_ configuration: KafkaConfiguration) async throws {
         let admin = try KafkaAdmin(configuration: configuration)
         let specs = try TopicSpec.load(from: KafkaBroker.topicsFolder)
-        try await KafkaAdmin.run { try admin.createTopics(specs) }
+        try await admin.createTopics(specs)
     }
 }

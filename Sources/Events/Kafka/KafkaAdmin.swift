@@ -1,12 +1,12 @@
 import Crdkafka
-import Foundation
 
 /// Topic administration and metadata: creating the catalog's topics, reading partition counts.
-/// Calls block (up to their timeout), so callers run them off event loops and the cooperative
-/// pool (`KafkaAdmin.run`).
+/// Calls block (up to their timeout), so they run on the admin's owner thread
+/// (`kafka-admin`), one at a time, never on an event loop or the cooperative pool.
 public final class KafkaAdmin: Sendable {
-    /// Used by one call at a time (each blocks its caller), destroyed with the admin.
+    /// Used by one call at a time, on `owner`, which destroys it last.
     private let handle: KafkaPointer
+    private let owner = OwnerThread(name: "kafka-admin")
 
     public init(configuration: KafkaConfiguration) throws {
         var properties = configuration.producerProperties
@@ -20,16 +20,36 @@ public final class KafkaAdmin: Sendable {
         self.handle = KafkaPointer(raw: handle)
     }
 
-    deinit { rd_kafka_destroy(handle.raw) }
-
-    /// Runs blocking `work` on a thread of its own.
-    public static func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
-        }
+    deinit {
+        let handle = handle
+        owner.submit { rd_kafka_destroy(handle.raw) }
+        owner.stop()
     }
 
-    /// Creates the topics that do not exist yet; existing ones are left as they are.
+    /// Creates the topics that do not exist yet, on the admin's thread; existing ones are left as
+    /// they are.
+    /// - Returns: the names created.
+    @discardableResult
+    public func createTopics(_ specs: [TopicSpec], timeoutMilliseconds: Int32 = 10_000) async throws -> [String] {
+        try await owner.run { try self.createTopics(specs, timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    /// Partition counts of `topics` as the cluster reports them, asked on the admin's thread.
+    public func partitionCounts(_ topics: [String], timeoutMilliseconds: Int32 = 10_000) async throws -> [String: Int] {
+        try await owner.run { try self.partitionCounts(topics, timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
+    /// Runs blocking `work` on an owner thread of its own that ends with it. For callers not moved
+    /// to the async `createTopics` and `partitionCounts` yet (`KafkaEventBus`, `TopicsCommand`);
+    /// remove once they are.
+    public static func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+        let owner = OwnerThread(name: "kafka-admin")
+        defer { owner.stop() }
+        return try await owner.run(work)
+    }
+
+    /// Creates the topics that do not exist yet; existing ones are left as they are. Blocks: call
+    /// the async form.
     /// - Returns: the names created.
     @discardableResult
     public func createTopics(_ specs: [TopicSpec], timeoutMilliseconds: Int32 = 10_000) throws -> [String] {
@@ -74,7 +94,7 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Partition counts of `topics` as the cluster reports them; a topic the cluster does not
-    /// have is an error that says how to create it.
+    /// have is an error that says how to create it. Blocks: call the async form.
     public func partitionCounts(_ topics: [String], timeoutMilliseconds: Int32 = 10_000) throws -> [String: Int] {
         var metadata: UnsafePointer<rd_kafka_metadata_t>?
         let result = rd_kafka_metadata(handle.raw, 1, nil, &metadata, timeoutMilliseconds)

@@ -3,13 +3,11 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
-/// An idempotent Kafka producer. `send` queues a record and returns at once; a thread of the
-/// producer serves delivery reports, and a record the broker did not take is reported to
-/// `onDeliveryFailure` (and logged). `close()` flushes what is queued.
-///
-/// librdkafka handles are thread-safe, so the class is `@unchecked Sendable`; the mutable
-/// statistics live behind a lock.
-public final class KafkaProducer: @unchecked Sendable {
+/// An idempotent Kafka producer. `send` queues a record and returns at once; the producer's owner
+/// thread (`kafka-producer`) serves delivery reports between its jobs, and a record the
+/// broker did not take is reported to `onDeliveryFailure` (and logged). `close()` flushes what is
+/// queued, on that same thread.
+public final class KafkaProducer: Sendable {
     /// What the broker said of one record.
     public struct DeliveryFailure: Error, Sendable, CustomStringConvertible {
         public var topic: String
@@ -28,8 +26,8 @@ public final class KafkaProducer: @unchecked Sendable {
     private let handle: KafkaHandle
     private let topics: TopicHandles
     private let context: DeliveryContext
-    /// Keeps the delivery-report thread polling; cleared by `close` and `deinit`.
-    private let running = ManagedAtomicFlag()
+    /// Polls the handle between jobs (delivery reports) and runs its flush; destroys it last.
+    private let owner: OwnerThread
     private let flushTimeoutMilliseconds: Int32
 
     /// A record the caller wants to hear about once the broker took it, and where it went.
@@ -74,35 +72,21 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         self.handle = KafkaHandle(handle)
         flushTimeoutMilliseconds = Int32(configuration.flushTimeoutMilliseconds)
-        running.set(true)
-        let running = running
-        let context = context
-        let topics = TopicHandles()
-        self.topics = topics
-        let pollThread = Thread { [handle = self.handle] in
-            // Delivery reports are served here, never on an event loop or the cooperative pool.
-            var lastProbe = DispatchTime.now()
-            while running.value {
-                rd_kafka_poll(handle.pointer.raw, 100)
-                // While no broker answers, ask for metadata once a second: an answer means it is back.
-                if context.outage != nil, DispatchTime.now().uptimeNanoseconds - lastProbe.uptimeNanoseconds > 1_000_000_000 {
-                    lastProbe = DispatchTime.now()
-                    var metadata: UnsafePointer<rd_kafka_metadata_t>?
-                    if rd_kafka_metadata(handle.pointer.raw, 0, nil, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
-                        rd_kafka_metadata_destroy(metadata)
-                        context.recovered()
-                    }
-                }
-            }
-            handle.destroy { _ in topics.destroyAll() }
-        }
-        pollThread.name = "sluice-kafka-producer"
-        pollThread.start()
+        topics = TopicHandles()
+        // Delivery reports are served here, never on an event loop or the cooperative pool; the
+        // flush at close runs on the same thread, between polls.
+        let poll = DeliveryPoll(handle: self.handle, context: context)
+        owner = OwnerThread(name: "kafka-producer", idle: { poll.step() })
     }
 
-    /// Stops the polling thread, which then destroys the handle (queued records are dropped:
-    /// `close()` first to deliver them).
-    deinit { running.set(false) }
+    /// Ends the owner thread, which destroys the handle (queued records are dropped: `close()`
+    /// first to deliver them).
+    deinit { Self.destroy(handle, topics, on: owner) }
+
+    private static func destroy(_ handle: KafkaHandle, _ topics: TopicHandles, on owner: OwnerThread) {
+        owner.submit { handle.destroy { _ in topics.destroyAll() } }
+        owner.stop()
+    }
 
     /// Queues one record (key and value are copied).
     /// - Throws: `EventBusError` `.queueFull` when the queue is at its bound, `.unavailable` for
@@ -146,26 +130,54 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Records not yet acknowledged by the broker.
     public var queued: Int { handle.use { Int(rd_kafka_outq_len($0)) } ?? 0 }
 
-    /// Waits (on a thread of its own) until queued records are delivered or the flush timeout
-    /// passes; then stops serving delivery reports.
+    /// Waits (on the producer's thread, between polls) until queued records are delivered or the
+    /// flush timeout passes; then stops serving delivery reports and destroys the handle.
     public func close() async {
         let handle = handle
         let timeout = flushTimeoutMilliseconds
         let logger = context.logger
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                handle.use { pointer in
-                    let result = rd_kafka_flush(pointer, timeout)
-                    if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        logger.warning("Kafka flush left records undelivered",
-                                       metadata: ["queued": "\(rd_kafka_outq_len(pointer))",
-                                                  "error": "\(String(cString: rd_kafka_err2str(result)))"])
-                    }
+        _ = try? await owner.run {
+            handle.use { pointer in
+                let result = rd_kafka_flush(pointer, timeout)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger.warning("Kafka flush left records undelivered",
+                                   metadata: ["queued": "\(rd_kafka_outq_len(pointer))",
+                                              "error": "\(String(cString: rd_kafka_err2str(result)))"])
                 }
-                continuation.resume()
             }
         }
-        running.set(false)
+        Self.destroy(handle, topics, on: owner)
+        await owner.join()
+    }
+}
+
+/// The producer thread's idle step: serves delivery reports, and while no broker answers asks for
+/// metadata once a second (an answer means one is back).
+private final class DeliveryPoll: @unchecked Sendable {
+    // @unchecked: `lastProbe` is only touched by `step`, which only the owner thread runs.
+    private let handle: KafkaHandle
+    private let context: DeliveryContext
+    private var lastProbe = DispatchTime.now()
+    /// Short, so a flush queued meanwhile waits at most this long for its turn.
+    static let pollMilliseconds: Int32 = 50
+
+    init(handle: KafkaHandle, context: DeliveryContext) {
+        self.handle = handle
+        self.context = context
+    }
+
+    func step() -> OwnerThread.IdleStep {
+        _ = handle.use { rd_kafka_poll($0, Self.pollMilliseconds) }
+        if context.outage != nil, DispatchTime.now().uptimeNanoseconds - lastProbe.uptimeNanoseconds > 1_000_000_000 {
+            lastProbe = DispatchTime.now()
+            var metadata: UnsafePointer<rd_kafka_metadata_t>?
+            let answered = handle.use { rd_kafka_metadata($0, 0, nil, &metadata, 1000) } == RD_KAFKA_RESP_ERR_NO_ERROR
+            if answered, let metadata {
+                rd_kafka_metadata_destroy(metadata)
+                context.recovered()
+            }
+        }
+        return .again
     }
 }
 
@@ -277,14 +289,14 @@ private final class DeliveryContext: Sendable {
 /// A librdkafka handle (`rd_kafka_t *`) used from several threads. librdkafka's handles are
 /// thread-safe; what is not is destroying one while another thread is inside a call. So calls go
 /// through `use`, which refuses once `destroy` began, and `destroy` waits for the calls in
-/// progress. The thread that polls the handle (and reads `pointer` directly) destroys it last.
+/// progress. The handle's owner thread (which polls it) destroys it last.
 final class KafkaHandle: Sendable {
     let pointer: KafkaPointer
-    /// Whether `destroy` began and how many calls are inside `use`: shared by the poll thread and callers'
+    /// Whether `destroy` began and how many calls are inside `use`: shared by the owner thread and callers'
     /// threads, so a lock.
     private let state = NIOLockedValueBox((destroyed: false, inUse: 0))
-    /// Signalled by the last call to leave `use` after `destroy` began (the poll thread is a plain
-    /// thread and waits on it rather than sleeping in a loop).
+    /// Signalled by the last call to leave `use` after `destroy` began; the owner thread waits on it
+    /// once (a plain thread cannot await, and must not sleep in a loop).
     private let drained = DispatchSemaphore(value: 0)
 
     init(_ pointer: OpaquePointer) {
@@ -309,7 +321,7 @@ final class KafkaHandle: Sendable {
     }
 
     /// Refuses new calls, waits for those in progress, runs `last` (closing, topic handles), and
-    /// destroys the handle. Called once, by the polling thread.
+    /// destroys the handle. Called once, by the handle's owner thread.
     func destroy(after last: (OpaquePointer) -> Void) {
         let busy = state.withLockedValue { state in
             state.destroyed = true
@@ -321,16 +333,8 @@ final class KafkaHandle: Sendable {
     }
 }
 
-/// The raw handle, for the polling thread.
+/// The raw handle, for the code that decides when it is destroyed.
 /// `@unchecked`: librdkafka handles are thread-safe, and `KafkaHandle` decides when this one is destroyed.
 struct KafkaPointer: @unchecked Sendable {
     let raw: OpaquePointer
-}
-
-/// A flag read by a polling thread and set from anywhere.
-final class ManagedAtomicFlag: Sendable {
-    /// A lock, not an actor: the polling thread is a plain `Thread` and cannot await.
-    private let box = NIOLockedValueBox(false)
-    var value: Bool { box.withLockedValue { $0 } }
-    func set(_ value: Bool) { box.withLockedValue { $0 = value } }
 }
