@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 /// position lives behind a lock only so the cursor can be `Sendable`.
 final class EmbeddedCursor: BusCursor {
     private let log: PartitionLog
+    // Read and advanced by the one reading task; a lock only so the cursor can be `Sendable` (no contention).
     private let position: NIOLockedValueBox<Int64>
     private let reader: UInt64
     /// Records of other keys are passed over; nil: every record.

@@ -1,4 +1,3 @@
-import Dispatch
 import Events
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -10,11 +9,14 @@ import Darwin
 /// Looks host names up with `getaddrinfo` and judges every answer by a `DestinationPolicy`, so
 /// outgoing connections go to an address that was checked, never to a name resolved again later.
 ///
-/// `getaddrinfo` blocks, so it runs on this resolver's own concurrent dispatch queue, never on an
-/// event loop or the cooperative pool. A lookup past `timeout` is given up on (the blocked call
-/// finishes on its queue and its answer is dropped).
+/// `getaddrinfo` blocks, so it runs on this resolver's own threads (`resolve-N`), never on
+/// an event loop or the cooperative pool. A lookup past `timeout` is given up on (the blocked call
+/// finishes on its thread and its answer is dropped).
 public final class DestinationResolver: Sendable {
-    private let queue = DispatchQueue(label: "sluice.destination-resolver", attributes: .concurrent)
+    /// Four threads at most: a name whose DNS server does not answer holds one for its whole
+    /// resolver timeout while the others go on; when all four are held, lookups wait their turn
+    /// (and time out) instead of starting more threads.
+    private let lookups = OwnerThreadPool(name: "resolve", size: 4)
     private let timeout: Duration
 
     /// - Parameter timeout: longest a lookup may take. Default 5 s.
@@ -56,10 +58,9 @@ public final class DestinationResolver: Sendable {
     }
 
     private func lookUp(_ name: String, timeout: Duration) async -> Lookup {
-        let (seconds, attoseconds) = timeout.components
-        let deadline = DispatchTime.now() + .nanoseconds(Int(max(0, min(seconds, 3600)) * 1_000_000_000 + attoseconds / 1_000_000_000))
+        let timeout = min(max(timeout, .zero), .seconds(3600))
         return await withCheckedContinuation { (continuation: CheckedContinuation<Lookup, Never>) in
-            // Resumed once: by the lookup or by the timeout, whichever runs first on `queue`.
+            // Resumed once: by the lookup or by the timeout, whichever comes first.
             let pending = NIOLockedValueBox(Optional(continuation))
             let finish: @Sendable (Lookup) -> Void = { lookup in
                 pending.withLockedValue { waiting in
@@ -67,8 +68,15 @@ public final class DestinationResolver: Sendable {
                     return waiting
                 }?.resume(returning: lookup)
             }
-            queue.async { finish(Self.getAddresses(name)) }
-            queue.asyncAfter(deadline: deadline) { finish(.timedOut) }
+            // A deadline, not a poll: the sleep ends once, or is cancelled by the answer.
+            let deadline = Task {
+                try? await Task.sleep(for: timeout)
+                finish(.timedOut)
+            }
+            lookups.submit {
+                finish(Self.getAddresses(name))
+                deadline.cancel()
+            }
         }
     }
 

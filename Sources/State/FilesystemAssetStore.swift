@@ -1,13 +1,15 @@
-import Dispatch
+import Events
 import Foundation
 
 /// Assets as files under a folder (`{data-dir}/assets`). A file is written beside its final
 /// name and renamed into place, so a reader (or a crash) never sees part of one under its name.
-/// File I/O runs on a queue of its own, not on the caller's threads.
+/// File I/O runs on a few threads of the store's own (`assets-N`), never on an event loop or
+/// the cooperative pool.
 public final class FilesystemAssetStore: AssetStore {
     public let root: URL
-    /// Concurrent, so it guards nothing: it only keeps blocking file I/O off the cooperative pool.
-    private let queue = DispatchQueue(label: "sluice.assets.files", attributes: .concurrent)
+    /// Guards nothing (each call stands alone): it keeps blocking file I/O off the cooperative pool,
+    /// several files at once, four threads at most.
+    private let files = OwnerThreadPool(name: "assets", size: 4)
 
     public init(root: URL) {
         self.root = root
@@ -73,8 +75,6 @@ public final class FilesystemAssetStore: AssetStore {
     }
 
     private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
+        try await files.run(work)
     }
 }

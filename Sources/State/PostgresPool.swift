@@ -35,6 +35,8 @@ final class PostgresPool: Sendable {
     private let configuration: PostgresClient.Configuration
     private let probeConfiguration: PostgresConnection.Configuration?
     private let logger: Logger
+    // The pool, its health and the waiting calls: changed by callers' tasks and the prober's, read
+    // synchronously to decide at once whether a call fails fast; so a lock, never held across an await.
     private let state: NIOLockedValueBox<State>
 
     /// - Parameters:
@@ -151,6 +153,7 @@ final class PostgresPool: Sendable {
     /// at the deadline even when `check` does not end when cancelled (a connection's login
     /// waits on a future), so a server that accepts and then says nothing cannot stall probing.
     private static func answer(within deadline: Duration, _ check: @escaping @Sendable () async -> Bool) async -> Bool? {
+        // Taken once by whichever of the check and the timer ends first: they race on two tasks, so a lock.
         let waiting = NIOLockedValueBox<CheckedContinuation<Bool?, Never>?>(nil)
         let finish: @Sendable (Bool?) -> Void = { value in
             waiting.withLockedValue { waiter in
@@ -160,6 +163,7 @@ final class PostgresPool: Sendable {
         }
         return await withCheckedContinuation { continuation in
             waiting.withLockedValue { $0 = continuation }
+            // Set here, read by the timer's task to cancel the attempt: two tasks, so a lock.
             let attempt = NIOLockedValueBox<Task<Void, Never>?>(nil)
             let timer = Task {
                 try? await Task.sleep(for: deadline)

@@ -49,6 +49,8 @@ public final class PostgresWebhookSettingsStore: WebhookSettingsStore {
 final class PostgresStoredSetting<Value: Codable & Sendable>: Sendable {
     private let storage: PostgresStorage
     private let key: String
+    // Read synchronously by every request, replaced by `reload` and `save` from any task; so a lock (as
+    // its SQLite twin).
     private let cached: NIOLockedValueBox<Value>
 
     /// - Parameter initial: the value when none is stored (or it no longer decodes), and

@@ -1,4 +1,5 @@
 import CHiredis
+import Events
 import Foundation
 
 /// A reply from Redis (RESP2).
@@ -21,15 +22,15 @@ public enum RedisValue: Sendable, Hashable {
 }
 
 /// One connection to Redis through hiredis. hiredis contexts are not thread-safe and their
-/// calls block, so the context has one owner: a serial queue of its own (never an event loop or
-/// the cooperative pool). A broken connection is dropped and made again on the next command;
+/// calls block, so the context has one owner: an `OwnerThread` of its own (`redis`; never
+/// an event loop or the cooperative pool). A broken connection is dropped and made again on the next command;
 /// a command that fails because the connection broke is tried once more on a new one.
 public final class RedisClient: @unchecked Sendable {
-    // @unchecked: `context` is only touched on `queue`.
+    // @unchecked: `context` is only touched by jobs on `owner` (and by `deinit`, after the last job).
     public let host: String
     public let port: Int
     private let timeout: Duration
-    private let queue = DispatchQueue(label: "sluice.redis")
+    private let owner = OwnerThread(name: "redis")
     private var context: UnsafeMutablePointer<redisContext>?
 
     /// - Parameter timeout: for connecting and for each command.
@@ -52,11 +53,7 @@ public final class RedisClient: @unchecked Sendable {
 
     /// Sends one command and waits for its reply; a Redis error reply is thrown.
     public func command(_ arguments: [String]) async throws -> RedisValue {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.execute(arguments, retry: true) })
-            }
-        }
+        try await owner.run { try self.execute(arguments, retry: true) }
     }
 
     private func execute(_ arguments: [String], retry: Bool) throws -> RedisValue {
