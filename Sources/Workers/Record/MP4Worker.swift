@@ -1,4 +1,3 @@
-import Dispatch
 import Events
 import Foundation
 import Logging
@@ -111,18 +110,18 @@ extension JSONDecoder {
     }
 }
 
-/// One stream's MP4 recording: frames go to a queue of their own, where files are written; a
-/// finished file goes to the store from there.
+/// One stream's MP4 recording: frames go to a thread of their own (`mp4.{id}`, an
+/// `OwnerThread`), where files are written; a finished file goes to the store from there.
 final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     /// The recorder kind its progress is noted under.
     static let progressKind = "mp4"
 
-    // @unchecked: everything below `queue` is only touched on it; the lets are set in `init`.
+    // @unchecked: the vars below are only touched by jobs on `owner`; the lets are set in `init`.
     let resumeOffset: Int64?
     private let resuming: RecordingProgress?
     private let progress: (any RecordingProgressStore)?
-    /// Serial: owns the file state below, and keeps the blocking writes off the cooperative pool.
-    private let queue: DispatchQueue
+    /// Owns the file state below, and keeps the blocking writes off the cooperative pool.
+    private let owner: OwnerThread
     private let streamID: StreamID
     private let sessionID: UInt64
     private let settings: MP4Worker.Settings
@@ -149,7 +148,7 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
         self.workDirectory = workDirectory
         self.shelf = shelf
         self.logger = logger
-        queue = DispatchQueue(label: "sluice.mp4.\(streamID)")
+        owner = OwnerThread(name: "mp4.\(streamID)")
     }
 
     func offer(_ frame: MediaFrame) {
@@ -161,7 +160,7 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     }
 
     private func offer(_ frame: MediaFrame, offset: Int64?) {
-        queue.async { [self] in
+        owner.submit { [self] in
             do {
                 try take(frame, offset: offset)
             } catch {
@@ -170,14 +169,13 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
         }
     }
 
-    /// Finishes the file being written and waits until it is stored.
+    /// Finishes the file being written and waits until it is stored; the thread ends.
     func finish() async {
-        let tasks: [Task<Void, Never>] = await withCheckedContinuation { done in
-            queue.async { [self] in
-                close()
-                done.resume(returning: shelving)
-            }
-        }
+        let tasks = (try? await owner.run { [self] () -> [Task<Void, Never>] in
+            close()
+            return shelving
+        }) ?? []
+        owner.stop()
         for task in tasks { await task.value }
     }
 
@@ -186,17 +184,16 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     /// whole, from the noted progress. On one machine it is finished, as at the session's end.
     func handOver() async {
         guard progress != nil else { return await finish() }
-        let tasks: [Task<Void, Never>] = await withCheckedContinuation { done in
-            queue.async { [self] in
-                file = nil
-                draft = nil
-                done.resume(returning: shelving + [noting].compactMap { $0 })
-            }
-        }
+        let tasks = (try? await owner.run { [self] () -> [Task<Void, Never>] in
+            file = nil
+            draft = nil
+            return shelving + [noting].compactMap { $0 }
+        }) ?? []
+        owner.stop()
         for task in tasks { await task.value }
     }
 
-    /// Runs on `queue`.
+    /// Runs on `owner`.
     private func take(_ frame: MediaFrame, offset: Int64?) throws {
         switch try tracks.take(frame) {
         case .reconfigured:
@@ -248,7 +245,7 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
     }
 
     /// Notes where the file just opened starts, once the file before it is listed: the noted
-    /// file is always the oldest one not listed yet. Runs on `queue`.
+    /// file is always the oldest one not listed yet. Runs on `owner`.
     private func note(_ noted: RecordingProgress) {
         guard let progress else { return }
         let (previous, listed) = (noting, shelving.last)
@@ -264,7 +261,7 @@ final class StreamMP4Recorder: SessionHandler, @unchecked Sendable {
         }
     }
 
-    /// Finishes the current file, if any, and hands it to the store. Runs on `queue`.
+    /// Finishes the current file, if any, and hands it to the store. Runs on `owner`.
     private func close() {
         guard let file, var asset = draft else { return }
         self.file = nil

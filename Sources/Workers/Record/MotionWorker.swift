@@ -1,5 +1,4 @@
 import CFFmpeg
-import Dispatch
 import Events
 import Foundation
 import Logging
@@ -54,9 +53,10 @@ public final class MotionWorker: Service, Sendable {
     }
 }
 
-/// One stream's motion detection and clips, on a queue of its own.
+/// One stream's motion detection and clips, on a thread of its own (`motion.{id}`, an
+/// `OwnerThread`).
 final class MotionWatcher: SessionHandler, @unchecked Sendable {
-    // @unchecked: everything below `queue` is only touched on it.
+    // @unchecked: the vars below are only touched by jobs on `owner`; the lets are set in `init`.
     private struct Event {
         var clip: MP4File
         var startDTS: Int64
@@ -66,8 +66,8 @@ final class MotionWatcher: SessionHandler, @unchecked Sendable {
         var clipAsset: Asset
     }
 
-    /// Serial: owns the decoder, detector and clips, and keeps FFmpeg's blocking calls off the cooperative pool.
-    private let queue: DispatchQueue
+    /// Owns the decoder, detector and clips, and keeps FFmpeg's blocking calls off the cooperative pool.
+    private let owner: OwnerThread
     private let streamID: StreamID
     private let sessionID: UInt64
     private let settings: MotionWorker.Settings
@@ -99,11 +99,11 @@ final class MotionWatcher: SessionHandler, @unchecked Sendable {
         picture = try? Frame()
         scaler = try? GreyScaler()
         detector = MotionDetector(pixelDiff: settings.motion.pixelDiff, pixelPercent: settings.motion.pixelPercent)
-        queue = DispatchQueue(label: "sluice.motion.\(streamID)")
+        owner = OwnerThread(name: "motion.\(streamID)")
     }
 
     func offer(_ frame: MediaFrame) {
-        queue.async { [self] in
+        owner.submit { [self] in
             do {
                 try take(frame)
             } catch {
@@ -113,17 +113,16 @@ final class MotionWatcher: SessionHandler, @unchecked Sendable {
     }
 
     func finish() async {
-        let tasks: [Task<Void, Never>] = await withCheckedContinuation { done in
-            queue.async { [self] in
-                if let event { end(event, at: event.lastMotionDTS) }
-                event = nil
-                done.resume(returning: pending)
-            }
-        }
+        let tasks = (try? await owner.run { [self] () -> [Task<Void, Never>] in
+            if let event { end(event, at: event.lastMotionDTS) }
+            event = nil
+            return pending
+        }) ?? []
+        owner.stop()
         for task in tasks { await task.value }
     }
 
-    /// Runs on `queue`.
+    /// Runs on `owner`.
     private func take(_ frame: MediaFrame) throws {
         if frame.kind == .video, frame.isSequenceHeader, let info = try? VideoTagInfo(body: frame.payload) {
             decoder = try VideoDecoder(codec: info.codec, configuration: Array(frame.payload.readableBytesView.dropFirst(info.dataOffset)),

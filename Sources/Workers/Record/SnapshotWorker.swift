@@ -1,4 +1,3 @@
-import Dispatch
 import Events
 import Foundation
 import Logging
@@ -46,13 +45,14 @@ public final class SnapshotWorker: Service, Sendable {
     }
 }
 
-/// One stream's snapshots: keyframes past the interval go to a thread of their own, where they
+/// One stream's snapshots: keyframes past the interval go to a thread of their own
+/// (`snapshot.{id}`, an `OwnerThread`), where they
 /// are decoded one at a time and encoded as JPEG. A keyframe that arrives while the previous
 /// snapshot is still being made is skipped, so a slow store never builds a queue.
 final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
-    // @unchecked: `decoder`, `configuration` and `encoder` are only touched on `queue`; `state` is locked.
-    /// Serial: owns the decoder and encoder, and keeps FFmpeg's blocking calls off the cooperative pool.
-    private let queue: DispatchQueue
+    // @unchecked: `decoder`, `configuration` and `encoder` are only touched by jobs on `owner`; `state` is locked.
+    /// Owns the decoder and encoder, and keeps FFmpeg's blocking calls off the cooperative pool.
+    private let owner: OwnerThread
     private let streamID: StreamID
     private let sessionID: UInt64
     private let settings: SnapshotWorker.Settings
@@ -61,7 +61,7 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
     private var configuration: (codec: VideoCodec, record: [UInt8])?
     private var decoder: VideoDecoder?
     private var encoder: JPEGEncoder?
-    /// Checked by `offer` on the router's task, cleared on `queue` or by the shelving task; so a lock.
+    /// Checked by `offer` on the router's task, cleared on `owner` or by the shelving task; so a lock.
     private let state = NIOLockedValueBox((lastTaken: Int64?.none, busy: false))
 
     init(streamID: StreamID, sessionID: UInt64, settings: SnapshotWorker.Settings, assets: AssetShelf, logger: Logger) {
@@ -70,17 +70,17 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
         self.settings = settings
         self.assets = assets
         self.logger = logger
-        queue = DispatchQueue(label: "sluice.snapshot.\(streamID)")
+        owner = OwnerThread(name: "snapshot.\(streamID)")
     }
 
-    /// Nothing to drain: a snapshot being made finishes on its own.
-    func finish() async {}
+    /// Nothing to wait for: a snapshot being made finishes on its own, then the thread ends.
+    func finish() async { owner.stop() }
 
     func offer(_ frame: MediaFrame) {
         guard frame.kind == .video, let info = try? VideoTagInfo(body: frame.payload) else { return }
         if info.isSequenceHeader {
             let record = Array(frame.payload.readableBytesView.dropFirst(info.dataOffset))
-            queue.async { [self] in
+            owner.submit { [self] in
                 configuration = (info.codec, record)
                 decoder = nil
             }
@@ -94,7 +94,7 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
             return true
         }
         guard due else { return }
-        queue.async { [self] in
+        let taken = owner.submit { [self] in
             let jpeg: Data
             do {
                 jpeg = try picture(of: frame, info: info)
@@ -115,9 +115,10 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
                 state.withLockedValue { $0.busy = false }
             }
         }
+        if !taken { state.withLockedValue { $0.busy = false } }
     }
 
-    /// Decodes one keyframe on its own and encodes it as JPEG. Runs on `queue`.
+    /// Decodes one keyframe on its own and encodes it as JPEG. Runs on `owner`.
     private func picture(of frame: MediaFrame, info: VideoTagInfo) throws -> Data {
         guard let configuration else { throw FFmpegError("no decoder configuration yet", code: FFmpegError.invalid) }
         if decoder == nil {

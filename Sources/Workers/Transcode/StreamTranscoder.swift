@@ -1,26 +1,27 @@
-import Dispatch
 import Events
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
-/// One live stream's transcoding on a thread of its own (FFmpeg blocks; it never runs on an
-/// event loop or the cooperative pool). Frames queue up in order; when the encoders fall more
+/// One live stream's transcoding on a thread of its own (`transcode.{id}`, an
+/// `OwnerThread`: FFmpeg blocks, so it never runs on an event loop, the cooperative pool or
+/// Dispatch's shared workers). Frames queue up in order; when the encoders fall more
 /// than `maxBacklog` frames behind, video is dropped up to the next keyframe so the renditions
 /// stay live instead of drifting further behind.
 final class StreamTranscoder: @unchecked Sendable {
-    // @unchecked: `transcoder` and `arrivals` are only touched on `queue`; `backlog` is locked.
-    private let queue: DispatchQueue
+    // @unchecked: `transcoder`, `arrivals` and `published` are only touched by jobs on `owner`; `backlog` and
+    // `stopped` are locked.
+    private let owner: OwnerThread
     private let transcoder: LadderTranscoder
     /// When each source picture in flight arrived, by sequence number.
     private var arrivals: [UInt64: ContinuousClock.Instant] = [:]
-    /// `submit` counts up on the router's task, `queue` counts down; so a lock.
+    /// `submit` counts up on the router's task, `owner` counts down; so a lock.
     private let backlog = NIOLockedValueBox(Backlog())
     /// Set by `stop()`: nothing more is transcoded or published.
-    /// Locked: set from the worker's task, read on `queue`.
+    /// Locked: set from the worker's task, read on `owner`.
     private let stopped = NIOLockedValueBox(false)
     /// Whether a rendition picture went out yet (its time is logged: when a stream's renditions
-    /// start, after a failover too). Only touched on `queue`.
+    /// start, after a failover too). Only touched on `owner`.
     private var published = false
     private let publish: @Sendable ([MediaFrame]) -> Void
     private let latency: TranscodeLatency
@@ -45,7 +46,7 @@ final class StreamTranscoder: @unchecked Sendable {
         self.sessionID = sessionID
         transcoder = try LadderTranscoder(settings: settings, sessionID: sessionID)
         if let problem = transcoder.imageProblem { logger.error("\(problem)", metadata: ["stream": "\(streamID)"]) }
-        queue = DispatchQueue(label: "sluice.transcode.\(streamID)")
+        owner = OwnerThread(name: "transcode.\(streamID)")
         self.latency = latency
         self.logger = logger
         self.publish = publish
@@ -68,7 +69,7 @@ final class StreamTranscoder: @unchecked Sendable {
         }
         guard accepted else { return }
         let queued = ContinuousClock.now
-        queue.async { [self] in
+        let taken = owner.submit { [self] in
             defer { backlog.withLockedValue { $0.pending -= 1 } }
             guard !isStopped else { return }
             do {
@@ -84,6 +85,8 @@ final class StreamTranscoder: @unchecked Sendable {
                 logger.warning("frame not transcoded", metadata: ["stream": "\(streamID)", "error": "\(error)"])
             }
         }
+        // Refused once stopped or finished: nothing more is transcoded then anyway.
+        if !taken { backlog.withLockedValue { $0.pending -= 1 } }
     }
 
     private func logFirst(_ outputs: [MediaFrame]) {
@@ -94,7 +97,7 @@ final class StreamTranscoder: @unchecked Sendable {
     }
 
     /// Latency of each source picture: from its arrival until the last rendition of the ladder
-    /// (every rendition is encoded in turn) produced it. Runs on `queue`.
+    /// (every rendition is encoded in turn) produced it. Runs on `owner`.
     private func measure(_ outputs: [MediaFrame]) {
         guard let last = transcoder.renditions.last?.name else { return }
         let now = ContinuousClock.now
@@ -115,30 +118,30 @@ final class StreamTranscoder: @unchecked Sendable {
     /// publisher's end, or another worker would find them ended under it.
     func stop() {
         stopped.withLockedValue { $0 = true }
+        // Frames still queued see `stopped` and are skipped; then the thread ends.
+        owner.stop()
         let dropped = backlog.withLockedValue { $0.dropped }
         logger.info("transcoding handed over", metadata: ["stream": "\(streamID)", "dropped": "\(dropped)"])
     }
 
-    /// Drains what is in flight and ends every rendition; returns when done.
+    /// Drains what is in flight and ends every rendition; returns when done, and the thread ends.
     func finish(at dts: Int64, sequence: UInt64) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                if !isStopped { publish(transcoder.finish(endingAt: dts, sequence: sequence)) }
-                let dropped = backlog.withLockedValue { $0.dropped }
-                if dropped > 0 {
-                    logger.warning("transcoding fell behind; video dropped to the next keyframe",
-                                   metadata: ["stream": "\(streamID)", "frames": "\(dropped)"])
-                }
-                done.resume()
+        _ = try? await owner.run { [self] in
+            if !isStopped { publish(transcoder.finish(endingAt: dts, sequence: sequence)) }
+            let dropped = backlog.withLockedValue { $0.dropped }
+            if dropped > 0 {
+                logger.warning("transcoding fell behind; video dropped to the next keyframe",
+                               metadata: ["stream": "\(streamID)", "frames": "\(dropped)"])
             }
         }
+        owner.stop()
     }
 }
 
 /// Time from a source picture's arrival to its last rendition's departure, over the recent
 /// pictures of every stream.
 public final class TranscodeLatency: Sendable {
-    /// Recorded on every stream's transcoding queue, read by metrics; a lock, as a queue cannot await.
+    /// Recorded on every stream's transcoding thread, read by metrics; a lock, as a plain thread cannot await.
     private let samples = NIOLockedValueBox([Double]())
     private let capacity = 2048
 
