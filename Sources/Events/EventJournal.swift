@@ -2,17 +2,18 @@ import Foundation
 
 /// The single-machine bus's audit trail: every event on a control topic (everything but media
 /// frames) appended as one JSON line to `{directory}/{topic}.jsonl`, so `sluice replay` can read
-/// it after the process is gone. A line is `{"offset":N,"key":"…","event":{envelope}}`; offsets
-/// count per topic across restarts.
+/// it after the process is gone. A line is a `JournalEntry`; offsets count per topic across
+/// restarts.
 ///
-/// Appending never blocks the publisher: lines are written in order on the journal's own queue.
-/// They reach the file (the kernel) at once, so a crashed process loses nothing it wrote.
+/// Appending never blocks the publisher: lines are written in order on the journal's owner thread
+/// (`event-journal`). They reach the file (the kernel) at once, so a crashed process loses
+/// nothing it wrote.
 public final class EventJournal: @unchecked Sendable {
-    // @unchecked: `handles` and `nextOffsets` are only touched on `queue`.
+    // @unchecked: `handles` and `nextOffsets` are set in `init`, then only touched by jobs on `owner`.
     private let directory: URL
-    /// Serial: owns `handles` and `nextOffsets` and keeps lines in publish order; a queue, not a lock,
-    /// so a blocking file write never holds up a publisher.
-    private let queue = DispatchQueue(label: "sluice.event-journal")
+    /// Owns `handles` and `nextOffsets` and keeps lines in publish order; a thread, not a lock, so
+    /// a blocking file write never holds up a publisher.
+    private let owner = OwnerThread(name: "event-journal")
     private var handles: [Topic: FileHandle] = [:]
     private var nextOffsets: [Topic: Int64] = [:]
     private let source: String
@@ -48,12 +49,11 @@ public final class EventJournal: @unchecked Sendable {
     /// Queues `record` for its topic's file; media frames and unknown topics are ignored.
     public func append(_ record: BusRecord, to topic: Topic, time: Date = Date()) {
         guard let envelope = try? codec.encode(record.value, time: time, source: source) else { return }
-        queue.async { [self] in
+        owner.submit { [self] in
             guard let handle = handles[topic], let offset = nextOffsets[topic] else { return }
-            let key = String(decoding: (try? JSONEncoder().encode(record.key)) ?? Data("\"\"".utf8), as: UTF8.self)
-            let line = "{\"offset\":\(offset),\"key\":\(key),\"event\":" + String(decoding: envelope, as: UTF8.self) + "}\n"
             do {
-                try handle.write(contentsOf: Data(line.utf8))
+                let line = try JournalEntry(offset: offset, key: record.key, envelope: envelope).encoded()
+                try handle.write(contentsOf: line + Data("\n".utf8))
                 nextOffsets[topic] = offset + 1
             } catch {
                 // The in-memory bus still carries the event; only the audit copy is missing.
@@ -64,10 +64,11 @@ public final class EventJournal: @unchecked Sendable {
 
     /// Waits until every queued line is written, then closes the files.
     public func close() {
-        queue.sync {
+        owner.submit { [self] in
             for handle in handles.values { try? handle.close() }
             handles.removeAll()
         }
+        owner.stopAndWait()
     }
 
     /// Cuts a last line without its newline (a write cut short), so the next line starts clean.
@@ -98,51 +99,24 @@ public final class EventJournal: @unchecked Sendable {
         let tail = try handle.readToEnd() ?? Data()
         let lines = tail.split(separator: UInt8(ascii: "\n"))
         for line in lines.reversed() {
-            if let entry = try? JSONDecoder().decode(OffsetOnly.self, from: Data(line)) { return entry.offset }
+            if let entry = try? JournalEntry(line: Data(line)) { return entry.offset }
         }
         return nil
     }
 
-    private struct OffsetOnly: Decodable {
-        var offset: Int64
-    }
-
     // MARK: Reading
-
-    /// One journal line: its offset, key, event time and the line itself.
-    public struct Entry: Sendable {
-        public var offset: Int64
-        public var key: String
-        public var time: Date?
-        public var line: String
-    }
 
     /// The entries of `topic` in `directory`, oldest first, that pass the filters. Lines that
     /// do not parse (a torn last line after a power loss) are skipped.
     public static func read(_ topic: Topic, in directory: URL, fromOffset: Int64? = nil, fromTime: Date? = nil,
-                            key: String? = nil) throws -> [Entry] {
+                            key: String? = nil) throws -> [JournalEntry] {
         let data = try Data(contentsOf: file(of: topic, in: directory))
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        var entries: [Entry] = []
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let parsed = try? decoder.decode(Line.self, from: Data(line)) else { continue }
-            if let fromOffset, parsed.offset < fromOffset { continue }
-            if let fromTime, (parsed.event.time ?? .distantPast) < fromTime { continue }
-            if let key, parsed.key != key { continue }
-            entries.append(Entry(offset: parsed.offset, key: parsed.key, time: parsed.event.time,
-                                 line: String(decoding: line, as: UTF8.self)))
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            guard let entry = try? JournalEntry(line: Data(line)) else { return nil }
+            if let fromOffset, entry.offset < fromOffset { return nil }
+            if let fromTime, (entry.time ?? .distantPast) < fromTime { return nil }
+            if let key, entry.key != key { return nil }
+            return entry
         }
-        return entries
-    }
-
-    private struct Line: Decodable {
-        struct Header: Decodable {
-            var time: Date?
-        }
-
-        var offset: Int64
-        var key: String
-        var event: Header
     }
 }
