@@ -58,25 +58,9 @@ struct LoadGenerator: ParsableCommand {
 
         let baseline = ProcessSample(pid: serverPID)
         let joinStart = Date()
-        var channels: [any Channel] = []
         let (playApp, playName) = playProtocol == .rtmp ? (app, name) : ("", name.split(separator: "?").first.map(String.init) ?? name)
-        for index in 0..<viewers {
-            let record = try loop.submit { () -> ViewerRecord in
-                let record = ViewerRecord(startedAt: NIODeadline.now().uptimeNanoseconds)
-                measurements.viewers.append(record)
-                return record
-            }.wait()
-            let handler = ViewerHandler(playProtocol: playProtocol, app: playApp, streamName: playName,
-                                        record: record, measurements: measurements)
-            let channel = try ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
-                }
-                .connect(host: host, port: playPort).wait()
-            channels.append(channel)
-            if index % 200 == 199 { Thread.sleep(forTimeInterval: 0.05) }
-        }
+        let channels = try Self.join(viewers, on: loop, host: host, port: playPort, playing: playProtocol, app: playApp,
+                                     streamName: playName, measurements: measurements)
         let joinSeconds = Date().timeIntervalSince(joinStart)
         let start = ProcessSample(pid: serverPID)
         let selfStart = ProcessSample(pid: getpid())
@@ -92,6 +76,31 @@ struct LoadGenerator: ParsableCommand {
         print(report.line)
         for channel in channels { channel.close(promise: nil) }
         publishChannel.close(promise: nil)
+    }
+
+    /// Connects `count` viewers one after another, each with its record in `measurements`
+    /// (a short pause every 200, so the server's accept queue keeps up).
+    static func join(_ count: Int, on loop: any EventLoop, host: String, port: Int, playing playProtocol: PlayProtocol,
+                     app: String, streamName: String, measurements: Measurements) throws -> [any Channel] {
+        var channels: [any Channel] = []
+        for index in 0..<count {
+            let record = try loop.submit { () -> ViewerRecord in
+                let record = ViewerRecord(startedAt: NIODeadline.now().uptimeNanoseconds)
+                measurements.viewers.append(record)
+                return record
+            }.wait()
+            let handler = ViewerHandler(playProtocol: playProtocol, app: app, streamName: streamName,
+                                        record: record, measurements: measurements)
+            let channel = try ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                }
+                .connect(host: host, port: port).wait()
+            channels.append(channel)
+            if index % 200 == 199 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        return channels
     }
 
     static func split(_ url: String) throws -> (String, Int, String, String) {

@@ -34,8 +34,28 @@ extension EndToEnd {
             try Tools.waitUntilLive(server.flvURL("steady"), seconds: 20)
             let viewer = try Tools.startProbe(server.flvURL("steady"))
             let baseline = server.residentKilobytes
+            try extremeNumbersInPlaybackURLs(base)
+            // The attackers' connections stay open until the healthy viewer is done.
+            let attackers = try hostilePublishers(server)
+            let http = try oversizedHTTPRequest(server)
+            try keysAndOutgoingDestinations(server)
 
-            // 1. Extreme numbers in playback URLs: refused, never a crash.
+            let probe = try Tools.probeResult(viewer, timeout: 90)
+            #expect(probe.video?.codec_name == "h264")
+            #expect(probe.videoSeconds >= 25, "healthy viewer played \(probe.videoSeconds) s")
+            #expect(largestGap(probe) < 1.0, "healthy viewer saw a gap of \(largestGap(probe)) s")
+            let grown = server.residentKilobytes - baseline
+            #expect(grown < 150_000, "server grew \(grown) KB under attack")
+            #expect(try status("\(base)/healthz") == 200)
+            let log = server.serverLog
+            #expect(!log.contains(String(repeating: "n", count: 1000)), "a megabyte publish name reached the log")
+            #expect(!log.contains("\n2026-12-06T00:00:00Z critical"), "a forged log line")
+            #expect(publisher.wait().status == 0)
+            withExtendedLifetime((attackers, http)) {}
+        }
+
+        /// 1. Extreme numbers in playback URLs: refused, never a crash.
+        private func extremeNumbersInPlaybackURLs(_ base: String) throws {
             var session = ""
             for _ in 0..<60 where session.isEmpty {
                 let playlist = try body("\(base)/steady/llhls-video.m3u8")
@@ -57,8 +77,11 @@ extension EndToEnd {
                 #expect((400..<500).contains(code) || code == 503, "\(path): \(code)")
             }
             #expect(try status("\(base)/healthz") == 200)
+        }
 
-            // 2. A publisher with hostile metadata, codec configurations and timestamps.
+        /// 2. A publisher with hostile metadata, codec configurations and timestamps; 3. abort
+        /// messages; 4. publish names that must be refused before they are logged.
+        private func hostilePublishers(_ server: SluiceProcess) throws -> [HostilePublisher] {
             let hostile = try HostilePublisher(port: server.rtmpPort, name: "hostile?sign=\(signature("hostile", server))")
             #expect(hostile.waitFor("NetStream.Publish.Start"), "hostile publisher was not admitted")
             hostile.metadata([("width", .nan), ("height", 1e300), ("framerate", -.infinity), ("videodatarate", -1e308),
@@ -82,15 +105,23 @@ extension EndToEnd {
             #expect(!longName.waitFor("NetStream.Publish.Start", seconds: 3))
             let forged = try HostilePublisher(port: server.rtmpPort, name: "cam\n2026-12-06T00:00:00Z critical sluice : forged")
             #expect(!forged.waitFor("NetStream.Publish.Start", seconds: 3))
-            // 5. HTTP garbage and oversized requests.
+            return [hostile, longName, forged]
+        }
+
+        /// 5. HTTP garbage and oversized requests.
+        private func oversizedHTTPRequest(_ server: SluiceProcess) throws -> HostilePeerTests.RawClient {
             let http = try HostilePeerTests.RawClient(port: server.httpPort)
             http.send(Array("GET /steady/live.flv?\(String(repeating: "a", count: 200_000)) HTTP/1.1\r\n\r\n".utf8))
             let answer = String(decoding: http.receive(), as: UTF8.self)
             #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 4"), "\(answer.prefix(80))")
-            #expect(try status("\(base)/healthz") == 200, "the server died on an oversized request")
+            #expect(try status("http://127.0.0.1:\(server.httpPort)/healthz") == 200, "the server died on an oversized request")
+            return http
+        }
 
-            // 6. A read-only key reads, and gets no credential and no secret; a write key cannot
-            //    aim the server's outgoing connections at metadata or link-local addresses.
+        /// 6. A read-only key reads, and gets no credential and no secret; a write key cannot aim
+        /// the server's outgoing connections at metadata or link-local addresses.
+        private func keysAndOutgoingDestinations(_ server: SluiceProcess) throws {
+            let base = "http://127.0.0.1:\(server.httpPort)"
             let api = API()
             let readOnly = try #require(api.api(server, "POST", "/api/v1/keys", #"{"name":"dash","scope":"read-only"}"#)
                 .body["key"] as? String)
@@ -118,18 +149,6 @@ extension EndToEnd {
                 let fields = (refused.body["error"] as? [String: Any])?["fields"] as? [[String: Any]] ?? []
                 #expect(refused.status == 400 && fields.contains { $0["field"] as? String == field }, "\(field): \(refused.body)")
             }
-
-            let probe = try Tools.probeResult(viewer, timeout: 90)
-            #expect(probe.video?.codec_name == "h264")
-            #expect(probe.videoSeconds >= 25, "healthy viewer played \(probe.videoSeconds) s")
-            #expect(largestGap(probe) < 1.0, "healthy viewer saw a gap of \(largestGap(probe)) s")
-            let grown = server.residentKilobytes - baseline
-            #expect(grown < 150_000, "server grew \(grown) KB under attack")
-            #expect(try status("\(base)/healthz") == 200)
-            let log = server.serverLog
-            #expect(!log.contains(String(repeating: "n", count: 1000)), "a megabyte publish name reached the log")
-            #expect(!log.contains("\n2026-12-06T00:00:00Z critical"), "a forged log line")
-            #expect(publisher.wait().status == 0)
         }
 
         private func signature(_ stream: String, _ server: SluiceProcess) -> String {
@@ -164,8 +183,14 @@ extension EndToEnd {
                          "llhls.m3u8?adm=1.00000000000000000000000000000000"] {
                 #expect(try status("\(base)/\(path)") == 403, "\(path)")
             }
-            // Admitted: the playlist sends the player back with a ticket, and everything it
-            // lists carries it; without the ticket the same URIs are refused.
+            try admittedLiveCarriesItsTicket(base)
+            try admittedVODCarriesItsTicket(server, channel: id)
+        }
+
+        /// Admitted: the playlist sends the player back with a ticket, and everything it lists
+        /// carries it; without the ticket the same URIs are refused. A player that follows the
+        /// redirect plays the whole LL-HLS session.
+        private func admittedLiveCarriesItsTicket(_ base: String) throws {
             let location = try Tools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--max-time", "5",
                                                   "\(base)/llhls.m3u8?pass=yes"], timeout: 10).output
             #expect(location.hasPrefix("307 ") && location.contains("adm="), "\(location)")
@@ -190,14 +215,17 @@ extension EndToEnd {
             #expect(try status("\(base)/\(media)", ["--interface", "127.0.0.2"]) == 403)
             #expect(try status("\(base)/\(media)") == 200)
 
-            // A player that follows the redirect plays the whole LL-HLS session.
             let probe = try RunningTool("ffprobe", ["-hide_banner", "-v", "error", "-read_intervals", "%+4", "-show_packets",
                                                     "-show_streams", "-of", "json", "\(base)/llhls.m3u8?pass=yes"])
             let seen = try Tools.probeResult(probe, timeout: 60)
             #expect(seen.video?.codec_name == "h264" && seen.videoSeconds >= 2, "\(seen.videoSeconds) s")
             #expect(try status("\(base)/snapshot.jpg?pass=yes") != 403)
+        }
 
-            // The VOD recording of the session plays under the same rules, sent from its file.
+        /// The VOD recording of the session plays under the same rules, sent from its file; an
+        /// asset's bytes through the API come from the file too, ranges included.
+        private func admittedVODCarriesItsTicket(_ server: SluiceProcess, channel id: String) throws {
+            let api = API()
             let root = "http://127.0.0.1:\(server.httpPort)"
             var session: String?
             for _ in 0..<40 where session == nil {
@@ -216,7 +244,6 @@ extension EndToEnd {
             let ranged = try Tools.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Range: bytes=188-375", "--max-time", "5",
                                                 segmentURL], timeout: 10).output
             #expect(ranged.hasPrefix("HTTP/1.1 206") && ranged.contains("Content-Length: 188"), "\(ranged)")
-            // An asset's bytes through the API come from the file too, ranges included.
             let snapshots = try api.api(server, "GET", "/api/v1/assets?channel=\(id)&kind=snapshot")
             let snapshot = try #require((snapshots.body["items"] as? [[String: Any]])?.first)
             let content = try Tools.run("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Authorization: Bearer \(API.adminKey)",

@@ -103,9 +103,6 @@ extension EndToEnd {
                 _ = publisher.wait()
             }
 
-            func state(_ list: [[String: Any]], _ host: String) -> [String: Any]? {
-                list.first { ($0["destination"] as? String)?.contains(host) == true }
-            }
             let nginxHost = "127.0.0.1:\(nginx.port)/live"
             let sluiceHost = "rtmps://127.0.0.1:\(rtmpsPort)/stream"
             let refusedHost = "rtmp://127.0.0.1:\(destination.rtmpPort)/stream"
@@ -124,8 +121,19 @@ extension EndToEnd {
             let atSluice = try probe(destination.flvURL("relayed"))
             #expect(atSluice?.video?.codec_name == "h264" && atSluice?.audio?.codec_name == "aac", "Sluice over RTMPS")
             #expect((state(try relays(origin, id), nginxHost)?["bytesSent"] as? Int ?? 0) > 100_000)
+            try expectRelayFindsItsDestinationAgain(origin, stream: id, nginx: nginx, refusedHost: refusedHost)
+        }
 
-            // The destination goes away for 10 s and comes back: the relay finds it again by itself.
+        /// The state of the relay to the destination whose URL contains `host`.
+        private func state(_ list: [[String: Any]], _ host: String) -> [String: Any]? {
+            list.first { ($0["destination"] as? String)?.contains(host) == true }
+        }
+
+        /// nginx-rtmp goes away for 10 s and comes back: the relay finds it again by itself; the
+        /// refused destination stays failed, with no retries in a loop.
+        private func expectRelayFindsItsDestinationAgain(_ origin: SluiceProcess, stream id: String, nginx: NginxRTMP,
+                                                         refusedHost: String) throws {
+            let nginxHost = "127.0.0.1:\(nginx.port)/live"
             nginx.stop()
             let dropped = try waitForRelays(origin, id, seconds: 10) { state($0, nginxHost)?["state"] as? String == "retrying" }
             #expect(state(dropped, nginxHost)?["state"] as? String == "retrying", "\(dropped)")
@@ -136,7 +144,6 @@ extension EndToEnd {
             #expect(resumed["state"] as? String == "live" && (resumed["reconnects"] as? Int ?? 0) >= 1, "\(resumed)")
             let again = try probe("rtmp://127.0.0.1:\(nginx.port)/live/fromsluice")
             #expect(again?.video?.codec_name == "h264", "nginx-rtmp after the outage")
-            // The refused destination stayed failed: no retries in a loop.
             #expect(state(try relays(origin, id), refusedHost)?["reconnects"] as? Int == 0)
         }
     }

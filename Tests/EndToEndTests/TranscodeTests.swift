@@ -82,8 +82,12 @@ extension EndToEnd {
             #expect(dash.status == 0, "\(dash.errors)")
             #expect(dash.output.contains("\"width\": 640") && dash.output.contains("\"width\": 1280") && dash.output.contains("audio"),
                     "ffprobe of index.mpd: \(dash.output)")
+            try expectRenditionsWithAlignedKeyframes(base)
+        }
 
-            // Each rendition from its live edge to the end of the stream (about 30 s).
+        /// Each rendition played from its live edge to the end of the stream (about 30 s): its
+        /// size and bit rate as the template says, and IDR frames on the same timestamps in both.
+        private func expectRenditionsWithAlignedKeyframes(_ base: String) throws {
             Thread.sleep(forTimeInterval: 8)
             let probes = try [("360p", 640, 360, 400_000), ("720p", 1280, 720, 1_000_000)].map { name, width, height, rate in
                 (name, width, height, rate, try RunningTool("ffprobe", [
@@ -112,7 +116,6 @@ extension EndToEnd {
             let lowShared = low.filter { overlap.contains(Double($0)!) }, highShared = high.filter { overlap.contains(Double($0)!) }
             #expect(lowShared.count >= 5, "\(low.sorted()) / \(high.sorted())")
             #expect(lowShared == highShared, "IDR frames on the same timestamps: \(lowShared.sorted()) vs \(highShared.sorted())")
-
         }
 
         @Test func aSmallSourceGetsNoLargerRendition() throws {

@@ -85,8 +85,17 @@ extension EndToEnd {
                 _ = publisher.wait()
             }
             let playlist = "http://127.0.0.1:\(api.httpPort)/\(id)/360p/llhls-video.m3u8"
+            try waitUntilTheRenditionPlays(playlist)
+            let holders = workers.filter { $0.serverLog.contains("transcoding stream") && $0.serverLog.contains(id) }
+            try #require(holders.count == 1, "one worker transcodes the stream: \(workers.map { $0.serverLog.suffix(400) })")
+            let holder = holders[0]
+            let survivor = workers.first { $0 !== holder }!
+            let watched = try watchAcrossTheKill(of: holder, playlist: playlist)
+            try expectAShortGap(watched, survivor: survivor)
+        }
 
-            // The rendition plays (the group's first join takes a few seconds).
+        /// Waits (60 s at most) until the rendition plays: the group's first join takes a few seconds.
+        private func waitUntilTheRenditionPlays(_ playlist: String) throws {
             var before: PlaylistView?
             let playing = Date().addingTimeInterval(60)
             while Date() < playing {
@@ -95,12 +104,22 @@ extension EndToEnd {
                 usleep(200_000)
             }
             try #require(before != nil, "the 360p rendition never played")
-            let holders = workers.filter { $0.serverLog.contains("transcoding stream") && $0.serverLog.contains(id) }
-            try #require(holders.count == 1, "one worker transcodes the stream: \(workers.map { $0.serverLog.suffix(400) })")
-            let holder = holders[0]
-            let survivor = workers.first { $0 !== holder }!
+        }
 
-            // Watch for 3 s, kill the holder, then watch until the rendition has gone on for 4 s.
+        /// What a viewer of the rendition's playlist saw around the kill.
+        struct Watched {
+            var killed: Date
+            /// The playlist as it was just before the kill, and the last one seen.
+            var beforeKill: PlaylistView
+            var last: PlaylistView
+            /// When the playlist changed, from the last change before the kill on, and each view after it.
+            var changes: [Date]
+            var views: [PlaylistView]
+        }
+
+        /// Watches the playlist for 3 s, kills the holder, then watches until the rendition has
+        /// gone on steadily for 4 s after a stall (40 s at most).
+        private func watchAcrossTheKill(of holder: SluiceProcess, playlist: String) throws -> Watched {
             var last = try #require(try view(playlist))
             var lastChange = Date()
             let watchedUntil = Date().addingTimeInterval(3)
@@ -125,6 +144,13 @@ extension EndToEnd {
                    changes.filter({ $0 > latest.addingTimeInterval(-4) }).count > 8, latest.timeIntervalSince(changes[0]) > 8 { break }
                 usleep(50_000)
             }
+            return Watched(killed: killed, beforeKill: beforeKill, last: last, changes: changes, views: views)
+        }
+
+        /// The survivor takes over within the lease's bounds, and the viewer sees one short gap
+        /// with the media sequence going on upward and program date times never stepping back.
+        private func expectAShortGap(_ watched: Watched, survivor: SluiceProcess) throws {
+            let (killed, changes, beforeKill, last) = (watched.killed, watched.changes, watched.beforeKill, watched.last)
             // The viewer's gap: the longest wait between two playlist changes, from the last part
             // before the kill on.
             let gap = zip(changes, changes.dropFirst()).map { $1.timeIntervalSince($0) }.max() ?? 0
@@ -149,8 +175,8 @@ extension EndToEnd {
             // the packager's first part after the gap (a part, 0.5 s, after the first picture).
             let viewerBound: Double = 6 + 1
             #expect(gap < viewerBound, "the viewer's gap: \(gap) s")
-            #expect(views.allSatisfy { $0.lastSegment >= beforeKill.lastSegment }, "the media sequence never restarts lower")
-            #expect(views.allSatisfy { $0.newestDate >= beforeKill.newestDate }, "program date times never step back")
+            #expect(watched.views.allSatisfy { $0.lastSegment >= beforeKill.lastSegment }, "the media sequence never restarts lower")
+            #expect(watched.views.allSatisfy { $0.newestDate >= beforeKill.newestDate }, "program date times never step back")
             #expect(last.lastSegment > beforeKill.lastSegment + 1, "segments went on after the kill: \(beforeKill) → \(last)")
         }
     }

@@ -63,8 +63,33 @@ struct RecordingResumeTests {
                                logger: logger)
         let progress = InMemoryRecordingProgressStore()
 
-        // The first worker records 9.5 s (files from 0 s and 4 s, the third begun at 8 s), then dies.
-        let dead = router(bus, progress: progress, joining: nil, work: deadWork, shelf: shelf)
+        let interrupted = try await recordUntilDeath(deliveries, bus: bus, progress: progress, index: index, work: deadWork, shelf: shelf)
+        let survivor = survivorRouter(deliveries, bus: bus, progress: progress, work: survivorWork, shelf: shelf)
+        let resumedAt = try #require(deliveries.firstIndex { delivery in
+            if case .frame(let frame) = delivery.record.value { return frame.dts >= 11_500 } else { return false }
+        })
+        for delivery in deliveries[resumedAt...] { await route(delivery, to: survivor) }
+        if case .frame(let last) = deliveries.last?.record.value {
+            await survivor.route(MediaFrame(kind: .end, codec: "", dts: last.dts, sessionID: last.sessionID, sequence: last.sequence + 1,
+                                            payload: .init()), of: id)
+        }
+        let listed = try await expectTheInterruptedFileRemadeWhole(interrupted, index: index)
+
+        // The dead worker restarts: its half-written third file is already listed whole.
+        let restarted = MP4Worker(bus: bus, index: index, store: shelf.store, workDirectory: deadWork, logger: logger) { _ in nil }
+        await restarted.recover()
+        let afterRecovery = try await index.list(AssetQuery(kind: .mp4)).assets
+        #expect(afterRecovery.count == listed.count, "the recovery lists nothing twice")
+        #expect(try await index.asset(interrupted.id)?.duration == listed.first { $0.id == interrupted.id }?.duration,
+                "the whole file stays listed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: deadWork.path).isEmpty, "the half-written file is removed")
+    }
+
+    /// The first worker records 9.5 s (files from 0 s and 4 s, the third begun at 8 s), then
+    /// dies. Returns the third file, as its start was noted.
+    private func recordUntilDeath(_ deliveries: [BusDelivery], bus: EmbeddedEventBus, progress: InMemoryRecordingProgressStore,
+                                  index: SQLiteAssetIndex, work: URL, shelf: AssetShelf) async throws -> Asset {
+        let dead = router(bus, progress: progress, joining: nil, work: work, shelf: shelf)
         let cut = try #require(deliveries.firstIndex { delivery in
             if case .frame(let frame) = delivery.record.value { return frame.dts >= 9_500 } else { return false }
         })
@@ -81,24 +106,25 @@ struct RecordingResumeTests {
         #expect(try await index.asset(interrupted.id) == nil, "the third file is not listed")
         let beforeDeath = try await index.list(AssetQuery(kind: .mp4)).assets
         #expect(beforeDeath.count == 2, "the files before it are listed before its start is noted: \(beforeDeath.map(\.location))")
+        return interrupted
+    }
 
-        // The survivor's group read begins 2 s later (the dead member handled those frames).
-        // Its headers are the session's configurations (ingest's record in session state).
+    /// The survivor's recorder. Its group read begins 2 s after the death (the dead member
+    /// handled those frames); its headers are the session's configurations (ingest's record in
+    /// session state).
+    private func survivorRouter(_ deliveries: [BusDelivery], bus: EmbeddedEventBus, progress: InMemoryRecordingProgressStore,
+                                work: URL, shelf: AssetShelf) -> SessionRouter<StreamMP4Recorder> {
         let headers = deliveries.compactMap { delivery -> MediaFrame? in
             guard case .frame(let frame) = delivery.record.value, frame.isConfiguration else { return nil }
             return frame
         }
         let joining = SessionJoining(lookback: nil) { _, _ in headers }
-        let survivor = router(bus, progress: progress, joining: joining, work: survivorWork, shelf: shelf)
-        let resumedAt = try #require(deliveries.firstIndex { delivery in
-            if case .frame(let frame) = delivery.record.value { return frame.dts >= 11_500 } else { return false }
-        })
-        for delivery in deliveries[resumedAt...] { await route(delivery, to: survivor) }
-        if case .frame(let last) = deliveries.last?.record.value {
-            await survivor.route(MediaFrame(kind: .end, codec: "", dts: last.dts, sessionID: last.sessionID, sequence: last.sequence + 1,
-                                            payload: .init()), of: id)
-        }
+        return router(bus, progress: progress, joining: joining, work: work, shelf: shelf)
+    }
 
+    /// What is listed once the survivor is done: every file once, the interrupted one made again
+    /// whole under its drafted name and id, one file ending where the next begins.
+    private func expectTheInterruptedFileRemadeWhole(_ interrupted: Asset, index: SQLiteAssetIndex) async throws -> [Asset] {
         let listed = try await index.list(AssetQuery(kind: .mp4)).assets.sorted { (startDTS($0) ?? 0) < (startDTS($1) ?? 0) }
         let starts = listed.compactMap(startDTS)
         print("recording resume: files start at \(starts) ms, last \(listed.last.map { $0.duration } ?? 0) s")
@@ -111,14 +137,7 @@ struct RecordingResumeTests {
             let gap = Double((startDTS(later) ?? 0) - (startDTS(earlier) ?? 0)) / 1000 - earlier.duration
             #expect(abs(gap) < 0.1, "one file ends where the next begins: \(earlier.location) → \(later.location) gap \(gap) s")
         }
-
-        // The dead worker restarts: its half-written third file is already listed whole.
-        let restarted = MP4Worker(bus: bus, index: index, store: shelf.store, workDirectory: deadWork, logger: logger) { _ in nil }
-        await restarted.recover()
-        let afterRecovery = try await index.list(AssetQuery(kind: .mp4)).assets
-        #expect(afterRecovery.count == listed.count, "the recovery lists nothing twice")
-        #expect(try await index.asset(interrupted.id)?.duration == remade.duration, "the whole file stays listed")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: deadWork.path).isEmpty, "the half-written file is removed")
+        return listed
     }
 
     private func vodRouter(_ bus: any EventBus, progress: any RecordingProgressStore, joining: SessionJoining?,
