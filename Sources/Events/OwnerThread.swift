@@ -35,8 +35,13 @@ public final class OwnerThread: Sendable {
         self.name = name
         let mailbox = Mailbox()
         self.mailbox = mailbox
-        let thread = Thread { mailbox.serve(idle: idle) }
-        thread.name = Self.osName(name)
+        let osName = Self.osName(name)
+        let thread = Thread {
+            // Named from inside: Foundation passes a name set before `start` to the OS only on some
+            // platforms.
+            Thread.current.name = osName
+            mailbox.serve(idle: idle)
+        }
         thread.start()
     }
 
