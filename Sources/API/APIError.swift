@@ -68,4 +68,14 @@ public struct APIError: Error, Sendable, Hashable {
     static func streamNotFound(_ name: String) -> APIError {
         APIError(.notFound, code: "stream_not_found", message: "Stream '\(name)' is not live.")
     }
+
+    /// A 405 for a method the route does not serve.
+    static func methodNotAllowed(_ method: HTTPMethod) -> APIError {
+        APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(method) is not supported here.")
+    }
+
+    /// A 404 for a path outside every route table.
+    static func noRoute(_ path: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: "No route for \(path).")
+    }
 }

@@ -14,10 +14,15 @@ public struct APIRequest: Sendable {
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
         self.method = method
         let parts = uri.split(separator: "?", maxSplits: 1).map(String.init)
-        path = (parts.first ?? "").split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        path = Self.segments(of: parts.first ?? "")
         query = Self.query(of: uri)
         self.headers = headers
         self.body = body
+    }
+
+    /// A path's segments, percent-decoded; empty segments are left out.
+    static func segments(of path: String) -> [String] {
+        path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
     }
 
     /// The query of a request URI, percent-decoded; a repeated name keeps its last value.

@@ -40,8 +40,14 @@ public struct APIRouter: Sendable {
         self.logger = logger
     }
 
+    /// Answers a request: matches it against `APIRoutes.all`, then as `handle(_:matched:)`.
     public func handle(_ request: APIRequest) async -> APIResponse {
-        let response = await answer(request)
+        await handle(request, matched: APIRoutes.match(request.method, request.path))
+    }
+
+    /// Answers a request already matched (`Route` matches it as it parses the request line).
+    func handle(_ request: APIRequest, matched: Result<APICall, APIError>) async -> APIResponse {
+        let response = await answer(request, matched)
         if let failure = response.failure {
             logger.error("API request failed", metadata: [
                 "request": "\(failure.requestID ?? "")", "method": "\(request.method.rawValue)",
@@ -52,39 +58,52 @@ public struct APIRouter: Sendable {
         return response
     }
 
-    private func answer(_ request: APIRequest) async -> APIResponse {
-        let route: APIRoute
-        switch APIRoutes.route(for: request) {
-        case .success(let found): route = found
+    /// 404 and 405 come before authentication, so they tell nothing about keys; 401 comes
+    /// before 403, and both before the `{id}` is looked at.
+    private func answer(_ request: APIRequest, _ matched: Result<APICall, APIError>) async -> APIResponse {
+        let call: APICall
+        switch matched {
+        case .success(let found): call = found
         case .failure(let error): return .error(error)
         }
-        let console = ConsoleAPI(keys: keys)
-        if route.access == .open {
-            return route.path.hasSuffix("openapi.json") ? .json(OpenAPIDocument.document) : await console.handle(request, session: nil)
-        }
-        let caller: Caller
+        guard call.route.access != .open else { return await answerOpen(call.route.endpoint, request) }
         switch await authenticate(request) {
-        case .success(let found): caller = found
+        case .success(let caller) where call.route.access.allows(caller.scope):
+            return await dispatch(call.route.endpoint, id: call.id, request, caller: caller)
+        case .success: return .error(Self.forbidden)
         case .failure(let error): return .error(error)
         }
-        switch route.access {
-        case .write where !caller.scope.canWrite, .admin where caller.scope != .admin: return .error(Self.forbidden)
-        default: break
-        }
-        switch request.path[0] == "videostream" ? "videostream" : request.path[2] {
-        case "videostream": return await channels.handleSeed(request, scope: caller.scope)
-        case "channels": return await channels.handle(request, scope: caller.scope)
-        case "streams": return await streams.handle(request)
-        case "events": return streams.liveEvents()
-        case "settings": return await SettingsAPI(store: settings, changed: settingsChanged).handle(request)
-        case "console", "qr": return await console.handle(request, session: caller.session)
-        case "assets":
+    }
+
+    /// The routes open to callers without a key: the OpenAPI document and console sign-in.
+    private func answerOpen(_ endpoint: APIEndpoint, _ request: APIRequest) async -> APIResponse {
+        guard endpoint == .console(.signIn) else { return .json(OpenAPIDocument.document) }
+        return await ConsoleAPI(keys: keys).signIn(request)
+    }
+
+    /// Hands an authenticated request to the API type that serves its endpoint.
+    private func dispatch(_ endpoint: APIEndpoint, id: String, _ request: APIRequest, caller: Caller) async -> APIResponse {
+        switch endpoint {
+        case .channels(let endpoint): return await channels.answer(endpoint, request, scope: caller.scope)
+        case .channel(let endpoint): return await channels.answer(endpoint, of: id, request, scope: caller.scope)
+        case .seeds(let endpoint): return await channels.answerSeeds(endpoint, request, scope: caller.scope)
+        case .seed(let endpoint): return await channels.answerSeed(endpoint, of: id, request, scope: caller.scope)
+        case .streams: return await streams.list()
+        case .stream(let endpoint): return await streams.answer(endpoint, of: id)
+        case .streamEvents: return streams.liveEvents()
+        case .settings(let endpoint): return await SettingsAPI(store: settings, changed: settingsChanged).answer(endpoint, request)
+        case .keys(let endpoint): return await KeysAPI(keys: keys).answer(endpoint, request)
+        case .revokeKey: return await KeysAPI(keys: keys).revoke(id)
+        case .console(let endpoint): return await ConsoleAPI(keys: keys).answer(endpoint, request, session: caller.session)
+        case .qrCode: return await ConsoleAPI.qrCode(request)
+        case .openAPI: return .json(OpenAPIDocument.document)
+        case .assets, .asset:
             guard let assets else { return .error(APIError(.notFound, code: "not_found", message: "This node keeps no assets.")) }
-            return await assets.handle(request)
-        case "webhooks":
+            guard case .asset(let endpoint) = endpoint else { return await assets.list(request) }
+            return await assets.answer(endpoint, of: id)
+        case .webhooks(let endpoint):
             guard let webhooks else { return .error(APIError(.notFound, code: "not_found", message: "No webhook worker runs here.")) }
-            return await webhooks.handle(request, scope: caller.scope)
-        default: return await KeysAPI(keys: keys).handle(request)
+            return await webhooks.answer(endpoint, request, scope: caller.scope)
         }
     }
 
@@ -125,46 +144,4 @@ public struct APIRouter: Sendable {
     }
 
     static let forbidden = APIError(.forbidden, code: "forbidden", message: "This key may not do that.")
-}
-
-/// `/api/v1/keys`: list, create and revoke API keys (admin only).
-struct KeysAPI: Sendable {
-    let keys: any APIKeyStore
-
-    struct NewKey: Decodable {
-        var name: String
-        var scope: APIKeyScope
-    }
-
-    struct CreatedKey: Encodable {
-        var key: String
-        var record: APIKey
-    }
-
-    func handle(_ request: APIRequest) async -> APIResponse {
-        do {
-            switch (request.method, request.path.count) {
-            case (.GET, 3):
-                return .json(["items": try await keys.list()])
-            case (.POST, 3):
-                guard let body = request.body,
-                      let asked = try? ChannelJSON.decoder.decode(NewKey.self, from: Data(body.readableBytesView)),
-                      !asked.name.isEmpty, asked.name.count <= 100 else {
-                    return .error(APIError(.badRequest, code: "invalid_fields", message: "Send {name, scope}.",
-                                           fields: [FieldError("scope", "must be admin, read-write or read-only")]))
-                }
-                let made = try await keys.create(name: asked.name, scope: asked.scope)
-                return .json(CreatedKey(key: made.key, record: made.record), status: .created)
-            case (.DELETE, 4):
-                guard try await keys.revoke(id: request.path[3]) else {
-                    return .error(APIError(.notFound, code: "key_not_found", message: "No such key."))
-                }
-                return APIResponse(status: .noContent)
-            default:
-                return .error(ChannelsAPI.methodNotAllowed(request.method))
-            }
-        } catch {
-            return .error(.unavailable("The key store failed", error))
-        }
-    }
 }

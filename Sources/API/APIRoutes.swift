@@ -1,4 +1,5 @@
 import NIOHTTP1
+import State
 
 /// Every route under `/api/v1` and `/videostream`. The router serves nothing that is not here,
 /// and the OpenAPI document and docs/SCOPES.md are generated from it, so they cannot drift apart.
@@ -6,8 +7,8 @@ import NIOHTTP1
 /// Scopes: anything that hands out a credential needs a read-write key (push URLs, signed play
 /// URLs, a rotated secret); keys, settings and the global webhooks need the admin key. What a
 /// route shows a weaker key is in `redacted`.
-struct APIRoute: Sendable {
-    enum Access: String, Sendable {
+struct APIRoute: Equatable, Sendable {
+    enum Access: String, Equatable, Sendable {
         /// Any valid key.
         case read
         /// A read-write or admin key.
@@ -28,9 +29,11 @@ struct APIRoute: Sendable {
         }
     }
 
+    /// What the route does; the router hands it to the API type that serves it.
+    var endpoint: APIEndpoint
     var method: HTTPMethod
     /// `/api/v1/channels/{id}`: `{…}` segments match one path segment.
-    var path: String
+    var template: PathTemplate
     var summary: String
     var access: Access
     /// Schema names (see `OpenAPIDocument.schemas`).
@@ -38,13 +41,33 @@ struct APIRoute: Sendable {
     var response: String?
     var status: Int
     /// What the answer hides from keys below admin; nil: nothing.
-    var redacted: String? = nil
+    var redacted: String?
 
-    /// Whether `segments` (a split request path) fit this route's path.
-    func matches(_ segments: [String]) -> Bool {
-        let template = path.split(separator: "/").map(String.init)
-        guard template.count == segments.count else { return false }
-        return zip(template, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
+    init(_ endpoint: APIEndpoint, _ method: HTTPMethod, _ path: String, summary: String, access: Access,
+         request: String? = nil, response: String? = nil, status: Int, redacted: String? = nil) {
+        self.endpoint = endpoint
+        self.method = method
+        template = PathTemplate(path)
+        self.summary = summary
+        self.access = access
+        self.request = request
+        self.response = response
+        self.status = status
+        self.redacted = redacted
+    }
+
+    /// The path as the table writes it.
+    var path: String { template.text }
+}
+
+extension APIRoute.Access {
+    /// Whether a key of `scope` may call a route with this access.
+    func allows(_ scope: APIKeyScope) -> Bool {
+        switch self {
+        case .read, .open: return true
+        case .write: return scope.canWrite
+        case .admin: return scope == .admin
+        }
     }
 }
 
@@ -54,86 +77,86 @@ enum APIRoutes {
     private static let relayStates = "destination shows no part of the stream key, to any key"
 
     static let all: [APIRoute] = [
-        APIRoute(method: .GET, path: "/api/v1/openapi.json", summary: "This document", access: .open, status: 200),
-        APIRoute(method: .GET, path: "/api/v1/channels", summary: "List channels (query: name, limit, after)",
+        APIRoute(.openAPI, .GET, "/api/v1/openapi.json", summary: "This document", access: .open, status: 200),
+        APIRoute(.channels(.list), .GET, "/api/v1/channels", summary: "List channels (query: name, limit, after)",
                  access: .read, response: "ChannelList", status: 200, redacted: channelSecrets),
-        APIRoute(method: .POST, path: "/api/v1/channels", summary: "Create a channel", access: .write,
+        APIRoute(.channels(.create), .POST, "/api/v1/channels", summary: "Create a channel", access: .write,
                  request: "Channel", response: "Channel", status: 201, redacted: channelSecrets),
-        APIRoute(method: .GET, path: "/api/v1/channels/{id}", summary: "Show a channel", access: .read,
+        APIRoute(.channel(.show), .GET, "/api/v1/channels/{id}", summary: "Show a channel", access: .read,
                  response: "Channel", status: 200, redacted: channelSecrets),
-        APIRoute(method: .PATCH, path: "/api/v1/channels/{id}", summary: "Change fields (merge patch; If-Match)",
+        APIRoute(.channel(.change), .PATCH, "/api/v1/channels/{id}", summary: "Change fields (merge patch; If-Match)",
                  access: .write, request: "Channel", response: "Channel", status: 200, redacted: channelSecrets),
-        APIRoute(method: .PUT, path: "/api/v1/channels/{id}", summary: "Replace a channel's settings (If-Match)",
+        APIRoute(.channel(.replace), .PUT, "/api/v1/channels/{id}", summary: "Replace a channel's settings (If-Match)",
                  access: .write, request: "Channel", response: "Channel", status: 200, redacted: channelSecrets),
-        APIRoute(method: .DELETE, path: "/api/v1/channels/{id}", summary: "Delete a channel (If-Match)",
+        APIRoute(.channel(.delete), .DELETE, "/api/v1/channels/{id}", summary: "Delete a channel (If-Match)",
                  access: .write, status: 204),
-        APIRoute(method: .POST, path: "/api/v1/channels/{id}/push-url", summary: "A signed push URL",
+        APIRoute(.channel(.pushURL), .POST, "/api/v1/channels/{id}/push-url", summary: "A signed push URL",
                  access: .write, request: "PushURLRequest", response: "PushURL", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/channels/{id}/play-urls", summary: "Play URLs of enabled outputs",
+        APIRoute(.channel(.playURLs), .GET, "/api/v1/channels/{id}/play-urls", summary: "Play URLs of enabled outputs",
                  access: .read, response: "PlayURLs", status: 200),
-        APIRoute(method: .POST, path: "/api/v1/channels/{id}/play-url", summary: "Signed play URLs",
+        APIRoute(.channel(.signPlayURLs), .POST, "/api/v1/channels/{id}/play-url", summary: "Signed play URLs",
                  access: .write, request: "PlayURLRequest", response: "PlayURL", status: 200),
-        APIRoute(method: .POST, path: "/api/v1/channels/{id}/rotate-secret", summary: "Rotate the push secret",
+        APIRoute(.channel(.rotateSecret), .POST, "/api/v1/channels/{id}/rotate-secret", summary: "Rotate the push secret",
                  access: .write, response: "Channel", status: 200, redacted: channelSecrets),
-        APIRoute(method: .PUT, path: "/api/v1/channels/{id}/watermark-image",
+        APIRoute(.channel(.setWatermarkImage), .PUT, "/api/v1/channels/{id}/watermark-image",
                  summary: "Upload the watermark image (body: image/png or image/jpeg, at most 1 MiB)", access: .write,
                  request: "WatermarkImage", response: "Channel", status: 200, redacted: channelSecrets),
-        APIRoute(method: .GET, path: "/api/v1/channels/{id}/watermark-image", summary: "The watermark image",
+        APIRoute(.channel(.watermarkImage), .GET, "/api/v1/channels/{id}/watermark-image", summary: "The watermark image",
                  access: .read, response: "WatermarkImage", status: 200),
-        APIRoute(method: .DELETE, path: "/api/v1/channels/{id}/watermark-image", summary: "Remove the watermark image",
+        APIRoute(.channel(.removeWatermarkImage), .DELETE, "/api/v1/channels/{id}/watermark-image", summary: "Remove the watermark image",
                  access: .write, status: 204),
-        APIRoute(method: .GET, path: "/api/v1/assets",
+        APIRoute(.assets, .GET, "/api/v1/assets",
                  summary: "Recordings, snapshots and clips, newest first (query: channel, stream, kind, from, to, limit, after)",
                  access: .read, response: "AssetList", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/assets/{id}", summary: "One asset, with its download URL", access: .read,
+        APIRoute(.asset(.show), .GET, "/api/v1/assets/{id}", summary: "One asset, with its download URL", access: .read,
                  response: "Asset", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/assets/{id}/content", summary: "An asset's bytes (byte ranges)", access: .read,
+        APIRoute(.asset(.content), .GET, "/api/v1/assets/{id}/content", summary: "An asset's bytes (byte ranges)", access: .read,
                  response: "AssetContent", status: 200),
-        APIRoute(method: .DELETE, path: "/api/v1/assets/{id}", summary: "Delete an asset and its file", access: .write, status: 204),
-        APIRoute(method: .GET, path: "/api/v1/streams", summary: "Live streams", access: .read,
+        APIRoute(.asset(.delete), .DELETE, "/api/v1/assets/{id}", summary: "Delete an asset and its file", access: .write, status: 204),
+        APIRoute(.streams, .GET, "/api/v1/streams", summary: "Live streams", access: .read,
                  response: "StreamList", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/streams/{id}", summary: "One live stream", access: .read,
+        APIRoute(.stream(.show), .GET, "/api/v1/streams/{id}", summary: "One live stream", access: .read,
                  response: "LiveStream", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/streams/{id}/relays", summary: "Relay states of a live stream",
+        APIRoute(.stream(.relays), .GET, "/api/v1/streams/{id}/relays", summary: "Relay states of a live stream",
                  access: .read, response: "RelayList", status: 200, redacted: relayStates),
-        APIRoute(method: .DELETE, path: "/api/v1/streams/{id}", summary: "Stop the publisher", access: .write,
+        APIRoute(.stream(.stop), .DELETE, "/api/v1/streams/{id}", summary: "Stop the publisher", access: .write,
                  status: 204),
-        APIRoute(method: .GET, path: "/api/v1/settings", summary: "URL bases", access: .read,
+        APIRoute(.settings(.show), .GET, "/api/v1/settings", summary: "URL bases", access: .read,
                  response: "Settings", status: 200),
-        APIRoute(method: .PUT, path: "/api/v1/settings", summary: "Set URL bases", access: .admin,
+        APIRoute(.settings(.replace), .PUT, "/api/v1/settings", summary: "Set URL bases", access: .admin,
                  request: "Settings", response: "Settings", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/keys", summary: "List API keys", access: .admin,
+        APIRoute(.keys(.list), .GET, "/api/v1/keys", summary: "List API keys", access: .admin,
                  response: "KeyList", status: 200),
-        APIRoute(method: .POST, path: "/api/v1/keys", summary: "Make an API key (shown once)", access: .admin,
+        APIRoute(.keys(.create), .POST, "/api/v1/keys", summary: "Make an API key (shown once)", access: .admin,
                  request: "NewKey", response: "CreatedKey", status: 201),
-        APIRoute(method: .DELETE, path: "/api/v1/keys/{id}", summary: "Revoke an API key", access: .admin, status: 204),
-        APIRoute(method: .GET, path: "/api/v1/webhooks", summary: "Global webhooks and the signing secret", access: .admin,
+        APIRoute(.revokeKey, .DELETE, "/api/v1/keys/{id}", summary: "Revoke an API key", access: .admin, status: 204),
+        APIRoute(.webhooks(.show), .GET, "/api/v1/webhooks", summary: "Global webhooks and the signing secret", access: .admin,
                  response: "WebhookSettings", status: 200),
-        APIRoute(method: .PUT, path: "/api/v1/webhooks", summary: "Replace the global webhooks", access: .admin,
+        APIRoute(.webhooks(.replace), .PUT, "/api/v1/webhooks", summary: "Replace the global webhooks", access: .admin,
                  request: "WebhookUpdate", response: "WebhookSettings", status: 200),
-        APIRoute(method: .GET, path: "/api/v1/webhooks/deliveries", summary: "Recent webhook deliveries of this node, newest first",
+        APIRoute(.webhooks(.deliveries), .GET, "/api/v1/webhooks/deliveries", summary: "Recent webhook deliveries of this node, newest first",
                  access: .read, response: "WebhookDeliveryList", status: 200,
                  redacted: "URLs (only scheme, host and port are shown)"),
-        APIRoute(method: .GET, path: "/api/v1/events/streams",
+        APIRoute(.streamEvents, .GET, "/api/v1/events/streams",
                  summary: "Server-sent events: every live stream with its stats and relay states, once a second",
                  access: .read, response: "StreamEvents", status: 200, redacted: relayStates),
-        APIRoute(method: .POST, path: "/api/v1/console/session",
+        APIRoute(.console(.signIn), .POST, "/api/v1/console/session",
                  summary: "Console sign-in: an API key for an HttpOnly session cookie and a CSRF token", access: .open,
                  request: "SignIn", response: "ConsoleSession", status: 201),
-        APIRoute(method: .GET, path: "/api/v1/console/session", summary: "The console session of the cookie", access: .read,
+        APIRoute(.console(.session), .GET, "/api/v1/console/session", summary: "The console session of the cookie", access: .read,
                  response: "ConsoleSession", status: 200),
-        APIRoute(method: .DELETE, path: "/api/v1/console/session", summary: "Console sign-out", access: .read, status: 204),
-        APIRoute(method: .POST, path: "/api/v1/qr", summary: "A QR code of a text (SVG)", access: .read,
+        APIRoute(.console(.signOut), .DELETE, "/api/v1/console/session", summary: "Console sign-out", access: .read, status: 204),
+        APIRoute(.qrCode, .POST, "/api/v1/qr", summary: "A QR code of a text (SVG)", access: .read,
                  request: "QRRequest", response: "QRCode", status: 200),
-        APIRoute(method: .GET, path: "/videostream", summary: "Seed API: list", access: .read,
+        APIRoute(.seeds(.list), .GET, "/videostream", summary: "Seed API: list", access: .read,
                  response: "VideoStreamList", status: 200, redacted: seedSecrets),
-        APIRoute(method: .POST, path: "/videostream", summary: "Seed API: create", access: .write,
+        APIRoute(.seeds(.create), .POST, "/videostream", summary: "Seed API: create", access: .write,
                  request: "VideoStream", response: "VideoStream", status: 201, redacted: seedSecrets),
-        APIRoute(method: .GET, path: "/videostream/{id}", summary: "Seed API: show", access: .read,
+        APIRoute(.seed(.show), .GET, "/videostream/{id}", summary: "Seed API: show", access: .read,
                  response: "VideoStream", status: 200, redacted: seedSecrets),
-        APIRoute(method: .PUT, path: "/videostream/{id}", summary: "Seed API: change", access: .write,
+        APIRoute(.seed(.change), .PUT, "/videostream/{id}", summary: "Seed API: change", access: .write,
                  request: "VideoStream", response: "VideoStream", status: 200, redacted: seedSecrets),
-        APIRoute(method: .DELETE, path: "/videostream/{id}", summary: "Seed API: delete", access: .write, status: 204),
+        APIRoute(.seed(.delete), .DELETE, "/videostream/{id}", summary: "Seed API: delete", access: .write, status: 204),
     ]
 
     /// The table of docs/SCOPES.md (`ScopeTableTests` checks the file holds it): route, method,
@@ -146,16 +169,17 @@ enum APIRoutes {
         return (head + rows).joined(separator: "\n") + "\n"
     }
 
-    /// The route for a request, or the error a client gets: 404 for an unknown path, 405 for a
-    /// known path with another method.
-    static func route(for request: APIRequest) -> Result<APIRoute, APIError> {
-        let candidates = all.filter { $0.matches(request.path) }
+    /// The route a request's method and path (split, percent-decoded) ask for, with the `{id}`
+    /// the path named; or the error a client gets: 404 for an unknown path, 405 for a known path
+    /// with another method.
+    static func match(_ method: HTTPMethod, _ path: [String]) -> Result<APICall, APIError> {
+        let candidates = all.compactMap { route in route.template.match(path).map { (route, $0) } }
         guard !candidates.isEmpty else {
             return .failure(APIError(.notFound, code: "not_found", message: "No such API route."))
         }
-        guard let route = candidates.first(where: { $0.method == request.method }) else {
-            return .failure(ChannelsAPI.methodNotAllowed(request.method))
+        guard let (route, found) = candidates.first(where: { $0.0.method == method }) else {
+            return .failure(.methodNotAllowed(method))
         }
-        return .success(route)
+        return .success(APICall(route: route, id: found.values.first ?? ""))
     }
 }

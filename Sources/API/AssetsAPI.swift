@@ -29,25 +29,31 @@ public struct AssetsAPI: Sendable {
         enum Key: String, CodingKey { case downloadURL = "downloadUrl" }
     }
 
-    func handle(_ request: APIRequest) async -> APIResponse {
+    /// `GET /api/v1/assets`: a page of assets (query: channel, stream, kind, from, to, limit, after).
+    func list(_ request: APIRequest) async -> APIResponse {
+        await ChannelsAPI.answering { try await page(request) }
+    }
+
+    /// The routes of the asset `id`.
+    func answer(_ endpoint: APIEndpoint.Asset, of id: String) async -> APIResponse {
         await ChannelsAPI.answering {
-            switch (request.method, request.path.count) {
-            case (.GET, 3): return try await list(request)
-            case (.GET, 4):
-                let asset = try await existing(request.path[3])
+            switch endpoint {
+            case .show:
+                let asset = try await existing(id)
                 return .json(Shown(asset: asset, downloadURL: download(asset)))
-            case (.GET, 5) where request.path[4] == "content": return try await content(request.path[3], request: request)
-            case (.DELETE, 4):
-                guard let removed = try await index.remove(request.path[3]) else { throw Self.notFound(request.path[3]) }
-                try await store.deleteFiles(of: removed)
-                return APIResponse(status: .noContent)
-            default:
-                throw ChannelsAPI.methodNotAllowed(request.method)
+            case .content: return try await content(id)
+            case .delete: return try await delete(id)
             }
         }
     }
 
-    private func list(_ request: APIRequest) async throws -> APIResponse {
+    private func delete(_ id: String) async throws -> APIResponse {
+        guard let removed = try await index.remove(id) else { throw Self.notFound(id) }
+        try await store.deleteFiles(of: removed)
+        return APIResponse(status: .noContent)
+    }
+
+    private func page(_ request: APIRequest) async throws -> APIResponse {
         var query = AssetQuery()
         var problems: [FieldError] = []
         query.limit = Int(request.query["limit"] ?? "50") ?? -1
@@ -82,7 +88,7 @@ public struct AssetsAPI: Sendable {
     }
 
     /// The bytes, with their content type; one byte range when asked (players seek in MP4s).
-    private func content(_ id: String, request: APIRequest) async throws -> APIResponse {
+    private func content(_ id: String) async throws -> APIResponse {
         let asset = try await existing(id)
         if let direct = store.downloadURL(for: asset.location) {
             return APIResponse(status: .found, headers: ["Location": direct])

@@ -6,31 +6,6 @@ import NIOCore
 import NIOHTTP1
 import State
 
-/// Where the URLs the API hands out point.
-public struct URLBases: Sendable, Hashable {
-    /// `rtmp://host:port` encoders push to.
-    public var push: String
-    /// `http://host:port` viewers play HTTP-FLV from.
-    public var play: String
-    /// `rtmp://host:port` viewers play RTMP from.
-    public var rtmpPlay: String
-
-    public init(push: String, play: String, rtmpPlay: String) {
-        self.push = push
-        self.play = play
-        self.rtmpPlay = rtmpPlay
-    }
-}
-
-extension URLBases {
-    /// These bases with what the operator configured (`/api/v1/settings`) taking precedence.
-    public func overridden(by settings: ServerSettings) -> URLBases {
-        let trim = { (url: String) in url.hasSuffix("/") ? String(url.dropLast()) : url }
-        return URLBases(push: settings.pushBaseURL.map(trim) ?? push, play: settings.playBaseURL.map(trim) ?? play,
-                        rtmpPlay: settings.pushBaseURL.map(trim) ?? rtmpPlay)
-    }
-}
-
 /// `/api/v1/channels…`: create, read, list, change and delete channels, hand out their push and
 /// play URLs, rotate their push secrets. Authentication and the route's scope check happen
 /// before this is reached; the caller's scope only decides what is shown: channels reach
@@ -78,9 +53,52 @@ public struct ChannelsAPI: Sendable {
         Hex.random(byteCount: 16)
     }
 
-    /// Handles a request whose path starts `api/v1/channels`, for a caller with `scope`.
+    /// `/api/v1/channels`: list and create, for a caller with `scope`.
+    func answer(_ endpoint: APIEndpoint.Channels, _ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
+        await Self.answering {
+            switch endpoint {
+            case .list: return try await list(request, scope: scope)
+            case .create: return try await create(request, scope: scope)
+            }
+        }
+    }
+
+    /// The routes of the channel `name` names, for a caller with `scope`.
+    func answer(_ endpoint: APIEndpoint.Channel, of name: String, _ request: APIRequest,
+                scope: APIKeyScope) async -> APIResponse {
+        await Self.answering {
+            guard let id = ChannelID(name) else { throw Self.notFound(name) }
+            switch endpoint {
+            case .show: return try await show(id, scope: scope)
+            case .change: return try await change(id, request, replacing: false, scope: scope)
+            case .replace: return try await change(id, request, replacing: true, scope: scope)
+            case .delete: return try await delete(id, request)
+            case .pushURL: return try await pushURL(id, request)
+            case .playURLs: return .json(playURLs(of: try await existing(id)))
+            case .signPlayURLs: return try await signedPlayURLs(id, request)
+            case .rotateSecret: return try await rotate(id, scope: scope)
+            case .setWatermarkImage: return try await setWatermarkImage(id, request, scope: scope)
+            case .watermarkImage: return try await watermarkImage(id)
+            case .removeWatermarkImage: return try await removeWatermarkImage(id)
+            }
+        }
+    }
+
+    /// Answers a request under `/api/v1/channels` or `/videostream` as the router does once
+    /// the key is checked, for callers that hold no router; other paths are a 404.
     public func handle(_ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
-        await Self.answering { try await route(request, scope: scope) }
+        let call: APICall
+        switch APIRoutes.match(request.method, request.path) {
+        case .success(let found): call = found
+        case .failure(let error): return .error(error)
+        }
+        switch call.route.endpoint {
+        case .channels(let endpoint): return await answer(endpoint, request, scope: scope)
+        case .channel(let endpoint): return await answer(endpoint, of: call.id, request, scope: scope)
+        case .seeds(let endpoint): return await answerSeeds(endpoint, request, scope: scope)
+        case .seed(let endpoint): return await answerSeed(endpoint, of: call.id, request, scope: scope)
+        default: return .error(APIError(.notFound, code: "not_found", message: "No such channel resource."))
+        }
     }
 
     /// A channel as a caller with `scope` sees it: whole for admin keys, else redacted.
@@ -98,38 +116,6 @@ public struct ChannelsAPI: Sendable {
             return .error(Self.apiError(error))
         } catch {
             return .error(.internal(error))
-        }
-    }
-
-    private func route(_ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
-        let rest = Array(request.path.dropFirst(3))
-        switch (request.method, rest.count) {
-        case (.GET, 0): return try await list(request, scope: scope)
-        case (.POST, 0): return try await create(request, scope: scope)
-        case (_, 0): throw Self.methodNotAllowed(request.method)
-        default: break
-        }
-        guard let id = ChannelID(rest[0]) else {
-            throw APIError(.notFound, code: "channel_not_found", message: "No channel '\(rest[0])'.")
-        }
-        switch (request.method, rest.count > 1 ? rest[1] : nil) {
-        case (.GET, nil): return try await show(id, scope: scope)
-        case (.PATCH, nil): return try await change(id, request, replacing: false, scope: scope)
-        case (.PUT, nil): return try await change(id, request, replacing: true, scope: scope)
-        case (.DELETE, nil): return try await delete(id, request)
-        case (.POST, "push-url"): return try await pushURL(id, request)
-        case (.GET, "play-urls"): return .json(playURLs(of: try await existing(id)))
-        case (.POST, "play-url"): return try await signedPlayURLs(id, request)
-        case (.POST, "rotate-secret"): return try await rotate(id, scope: scope)
-        case (.PUT, "watermark-image"): return try await setWatermarkImage(id, request, scope: scope)
-        case (.GET, "watermark-image"): return try await watermarkImage(id)
-        case (.DELETE, "watermark-image"):
-            let channel = try await store.setWatermarkImage(nil, of: id)
-            announce(.updated(channel))
-            return APIResponse(status: .noContent)
-        case (_, nil), (_, "push-url"), (_, "play-urls"), (_, "play-url"), (_, "rotate-secret"), (_, "watermark-image"):
-            throw Self.methodNotAllowed(request.method)
-        default: throw APIError(.notFound, code: "not_found", message: "No such channel resource.")
         }
     }
 
@@ -187,102 +173,12 @@ public struct ChannelsAPI: Sendable {
         return APIResponse(status: .noContent)
     }
 
-    /// A push URL signed with the channel's secret: a credential, so its route needs read-write.
-    private func pushURL(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
-        let channel = try await existing(id)
-        var expires = channel.expiresAt ?? now().addingTimeInterval(24 * 3600)
-        if let asked = try optionalBody(PushURLRequest.self, request, expecting: "{expiresAt}, optional"),
-           let wanted = asked.expiresAt {
-            expires = min(wanted, channel.expiresAt ?? wanted)
-        }
-        guard expires > now() else {
-            throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
-        }
-        guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
-        let name = channel.streamName
-        let urls = bases()
-        let sign = PushSignature(secret: secret).sign(path: "/stream/\(name)", expires: Int64(expires.timeIntervalSince1970))
-        let url = "\(urls.push)/stream/\(name)?sign=\(sign)"
-        return .json(PushURL(url: url, server: "\(urls.push)/stream", streamKey: "\(name)?sign=\(sign)",
-                             expiresAt: expires, qrText: url))
-    }
-
-    /// The play URL of every enabled output, by output name.
-    private func playURLs(of channel: StreamChannel) -> [String: String] {
-        let name = channel.streamName
-        let bases = bases()
-        var urls: [String: String] = ["rtmp": "\(bases.rtmpPlay)/stream/\(name)"]
-        if channel.outputs.flv { urls["flv"] = "\(bases.play)/\(name)/live.flv" }
-        if channel.outputs.hls { urls["hls"] = "\(bases.play)/\(name)/live.m3u8" }
-        if channel.outputs.llhls { urls["llhls"] = "\(bases.play)/\(name)/llhls.m3u8" }
-        if channel.outputs.dash { urls["dash"] = "\(bases.play)/\(name)/manifest.mpd" }
-        if channel.transcode.enabled {
-            urls["abr"] = "\(bases.play)/\(name)/index.m3u8"
-            for rendition in channel.transcode.renditions {
-                urls["hls-\(rendition.rawValue)"] = "\(bases.play)/\(name)/\(rendition.rawValue)/index.m3u8"
-                if channel.outputs.flv { urls["flv-\(rendition.rawValue)"] = "\(bases.play)/\(name)/\(rendition.rawValue)/live.flv" }
-            }
-        }
-        return urls
-    }
-
-    /// Signed play URLs (`?expires=…&token=…`) for every enabled output; optionally bound to
-    /// one client address. Issued for any channel; enforced for those with `playback.signedUrls`.
-    /// A token opens a signed channel to whoever holds it, so minting one needs read-write: a
-    /// dashboard's read-only key that could mint them would make the signature pointless.
-    private func signedPlayURLs(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
-        let channel = try await existing(id)
-        let asked = try optionalBody(PlayURLRequest.self, request, expecting: "{ttlSeconds, clientIP}, both optional")
-            ?? PlayURLRequest()
-        let ttl = asked.ttlSeconds ?? 3600
-        guard (1...31 * 86_400).contains(ttl) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "ttlSeconds must be 1–2678400.",
-                           fields: [FieldError("ttlSeconds", "must be 1–2678400")])
-        }
-        if let ip = asked.clientIP, ip.isEmpty || ip.count > 64 || !ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
-            throw APIError(.badRequest, code: "invalid_field", message: "clientIP must be an IPv4 or IPv6 address.",
-                           fields: [FieldError("clientIP", "must be an IPv4 or IPv6 address")])
-        }
-        guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
-        let expires = Int64(now().timeIntervalSince1970) + Int64(ttl)
-        let query = PlayToken(pushSecret: secret).query(prefix: PlayToken.prefix(of: channel.streamName),
-                                                        expires: expires, clientIP: asked.clientIP)
-        let urls = playURLs(of: channel).mapValues { "\($0)?\(query)" }
-        return .json(PlayURL(urls: urls, query: query, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)),
-                             clientIP: asked.clientIP))
-    }
-
     private func rotate(_ id: ChannelID, scope: APIKeyScope) async throws -> APIResponse {
         let channel = try await store.rotatePushSecret(of: id, to: makeSecret())
         announce(.updated(channel))
         // Signed play URLs are signed with the secret: the old ones no longer admit anybody.
         if channel.playback.signedUrls, let stream = StreamID(channel.streamName) { playbackRulesChanged(stream) }
         return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
-    }
-
-    /// Takes a PNG or JPEG as the request body (at most `APIRouter.maxBodySize`), known by its
-    /// signature; the watermark draws it when `watermark.image.enabled`.
-    private func setWatermarkImage(_ id: ChannelID, _ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
-        let type = request.headers.first(name: "Content-Type")?.lowercased() ?? ""
-        guard ["image/png", "image/jpeg", "application/octet-stream"].contains(where: type.hasPrefix) else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           message: "Send the image as image/png, image/jpeg or application/octet-stream.")
-        }
-        guard let body = request.body, let image = WatermarkImage(bytes: Array(body.readableBytesView)) else {
-            throw APIError(.badRequest, code: "invalid_image", message: "The body is not a PNG or JPEG image.")
-        }
-        let channel = try await store.setWatermarkImage(image, of: id)
-        announce(.updated(channel))
-        return .json(Self.shown(channel, to: scope), headers: ["ETag": Self.etag(channel)])
-    }
-
-    private func watermarkImage(_ id: ChannelID) async throws -> APIResponse {
-        _ = try await existing(id)
-        guard let image = try await store.watermarkImage(of: id) else {
-            throw APIError(.notFound, code: "no_watermark_image", message: "Channel \(id) has no watermark image.")
-        }
-        return APIResponse(status: .ok, headers: ["Content-Type": image.contentType, "Cache-Control": "no-cache"],
-                           body: ByteBuffer(bytes: image.bytes))
     }
 
     /// Whether a change ends what the channel's viewers were admitted under: other playback
@@ -306,13 +202,13 @@ public struct ChannelsAPI: Sendable {
 
     // MARK: Helpers
 
-    private func existing(_ id: ChannelID) async throws -> StreamChannel {
+    func existing(_ id: ChannelID) async throws -> StreamChannel {
         guard let channel = try await store.channel(id) else { throw Self.notFound(id) }
         return channel
     }
 
     /// A small JSON request body that may be left out: nil without one, 400 when it does not decode.
-    private func optionalBody<Body: Decodable>(_ type: Body.Type, _ request: APIRequest,
+    func optionalBody<Body: Decodable>(_ type: Body.Type, _ request: APIRequest,
                                                expecting shape: String) throws(APIError) -> Body? {
         guard let body = request.body, body.readableBytes > 0 else { return nil }
         try requireJSON(request)
@@ -342,12 +238,9 @@ public struct ChannelsAPI: Sendable {
         return revision
     }
 
-    static func notFound(_ id: ChannelID) -> APIError {
+    /// A 404 naming the channel as the path named it (a name that is no channel id, too).
+    static func notFound(_ id: some CustomStringConvertible) -> APIError {
         APIError(.notFound, code: "channel_not_found", message: "No channel '\(id)'.")
-    }
-
-    static func methodNotAllowed(_ method: HTTPMethod) -> APIError {
-        APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(method) is not supported here.")
     }
 
     static func apiError(_ error: StateError) -> APIError {
@@ -364,35 +257,4 @@ public struct ChannelsAPI: Sendable {
 struct ChannelList: Encodable {
     var items: [StreamChannel]
     var next: String?
-}
-
-struct PushURLRequest: Decodable {
-    var expiresAt: Date?
-}
-
-struct PlayURLRequest: Decodable {
-    /// Seconds the URLs stay valid (1 s – 31 days). Default 3600.
-    var ttlSeconds: Int?
-    /// Binds the token to this client address.
-    var clientIP: String?
-}
-
-struct PlayURL: Encodable {
-    /// Signed URL by output (`flv`, `hls`, `llhls`, `dash`, `rtmp`).
-    var urls: [String: String]
-    /// `expires=…&token=…`, to append to any play path of the stream.
-    var query: String
-    var expiresAt: Date
-    var clientIP: String?
-}
-
-struct PushURL: Encodable {
-    var url: String
-    /// For OBS: the server field.
-    var server: String
-    /// For OBS: the stream key field.
-    var streamKey: String
-    var expiresAt: Date
-    /// What to encode in a QR code for mobile encoders.
-    var qrText: String
 }

@@ -31,20 +31,31 @@ struct ConsoleAPI: Sendable {
     }
 
     /// `session` is the caller's console session, when it came with the cookie.
-    func handle(_ request: APIRequest, session: ConsoleSession?) async -> APIResponse {
-        do {
-            switch (request.path.last ?? "", request.method) {
-            case ("session", .POST): return try await signIn(request)
-            case ("session", .GET):
-                guard let session else { throw Self.noSession }
-                return .json(SessionInfo(scope: session.scope, csrfToken: session.csrfToken, expiresAt: session.expiresAt))
-            case ("session", .DELETE):
-                guard let session else { throw Self.noSession }
+    func answer(_ endpoint: APIEndpoint.Console, _ request: APIRequest, session: ConsoleSession?) async -> APIResponse {
+        switch endpoint {
+        case .signIn: return await signIn(request)
+        case .session:
+            guard let session else { return .error(Self.noSession) }
+            return .json(SessionInfo(scope: session.scope, csrfToken: session.csrfToken, expiresAt: session.expiresAt))
+        case .signOut:
+            guard let session else { return .error(Self.noSession) }
+            return await Self.answering {
                 try await keys.closeSession(token: session.token)
                 return APIResponse(status: .noContent, headers: ["Set-Cookie": Self.cookie(value: "", maxAge: 0, secure: false)])
-            case ("qr", .POST): return try qrCode(request)
-            default: return .error(ChannelsAPI.methodNotAllowed(request.method))
             }
+        }
+    }
+
+    /// `POST /api/v1/console/session`, the one route open to callers without a key.
+    func signIn(_ request: APIRequest) async -> APIResponse {
+        await Self.answering { try await openSession(request) }
+    }
+
+    /// Runs a call to the key store: what it throws becomes the one error shape, a failing
+    /// store a 503.
+    private static func answering(_ call: () async throws -> APIResponse) async -> APIResponse {
+        do {
+            return try await call()
         } catch let error as APIError {
             return .error(error)
         } catch {
@@ -52,7 +63,7 @@ struct ConsoleAPI: Sendable {
         }
     }
 
-    private func signIn(_ request: APIRequest) async throws -> APIResponse {
+    private func openSession(_ request: APIRequest) async throws -> APIResponse {
         let asked: SignIn = try Self.decode(request, expecting: "{key}")
         guard !asked.key.isEmpty, asked.key.count <= 200,
               let session = try await keys.openSession(key: asked.key, lifetime: Self.sessionLifetime) else {
@@ -65,7 +76,11 @@ struct ConsoleAPI: Sendable {
     }
 
     /// An SVG QR code of `text` (at most `QRCode.capacity` bytes).
-    private func qrCode(_ request: APIRequest) throws -> APIResponse {
+    static func qrCode(_ request: APIRequest) async -> APIResponse {
+        await answering { try makeQRCode(request) }
+    }
+
+    private static func makeQRCode(_ request: APIRequest) throws -> APIResponse {
         let asked: QRRequest = try Self.decode(request, expecting: "{text, title?}")
         guard !asked.text.isEmpty, let code = QRCode(text: asked.text) else {
             throw APIError(.badRequest, code: "invalid_fields", message: "The text does not fit a QR code.",

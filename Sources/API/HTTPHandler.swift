@@ -17,9 +17,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     static let idleName = "http-idle"
 
-    private let hub: FanoutHub
+    let hub: FanoutHub
     private let api: APIRouter?
-    private let packaged: PackagedPlayback?
+    let packaged: PackagedPlayback?
     let access: PlaybackAccess?
     let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
@@ -60,7 +60,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             isHead = head.method == .HEAD
         case .body(var chunk):
             // Only API requests have bodies worth keeping, and only up to the limit.
-            guard route == .api, !bodyTooLarge else { return }
+            guard route?.takesBody == true, !bodyTooLarge else { return }
             if (body?.readableBytes ?? 0) + chunk.readableBytes > APIRouter.maxBodySize {
                 bodyTooLarge = true
                 body = nil
@@ -100,32 +100,23 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         send(reply.status, body: reply.body, context: context)
     }
 
+    /// Carries out a parsed request: what is known at once is sent now, the rest when answered.
     private func respond(_ route: Route, context: ChannelHandlerContext) {
         switch route {
         case .health:
             send(.ok, body: ByteBuffer(string: #"{"status":"ok"}"#), context: context)
         case .ready:
-            let promise = context.eventLoop.makePromise(of: APIResponse.self)
-            let readiness = readiness
-            promise.completeWithTask {
-                guard let problem = await readiness?() else {
-                    return APIResponse(status: .ok, body: ByteBuffer(string: #"{"status":"ok"}"#))
-                }
-                return APIResponse.error(APIError(.serviceUnavailable, code: "not_ready", message: problem))
-            }
-            sendWhenAnswered(promise.futureResult, context: context)
+            answerReady(context: context)
         case .metrics:
-            let promise = context.eventLoop.makePromise(of: APIResponse.self)
             let metrics = metrics
-            promise.completeWithTask {
+            answer(context: context) {
                 APIResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"],
                             body: ByteBuffer(string: await metrics.render()))
             }
-            sendWhenAnswered(promise.futureResult, context: context)
         case .preflight:
             send(.noContent, body: nil, context: context)
-        case .api:
-            answerAPI(context: context)
+        case .api(let matched):
+            answerAPI(matched, context: context)
         case .failure(let error):
             send(error.status, body: error.body, context: context)
         case .packaged(let id, let rendition, let resource):
@@ -147,14 +138,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
         case .console(let name):
-            guard let file = ConsolePage.file(name) else {
-                let error = APIError(.notFound, code: "not_found", message: "No console file \(name).")
-                send(error.status, body: error.body, context: context)
-                return
-            }
-            var headers = ConsolePage.headers
-            headers.add(name: "Content-Type", value: file.contentType)
-            send(.ok, body: file.body, extraHeaders: headers, context: context)
+            answerConsole(name, context: context)
         case .redirect(let location):
             send(.movedPermanently, body: nil, extraHeaders: ["Location": location], context: context)
         case .httpFLV(let id, let rendition):
@@ -164,38 +148,33 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Admits the request (signed URL, admission hook or ticket: `PlaybackAccess.admit`), then
-    /// goes on with `proceed` on the event loop, passing the query that playlists carry on to
-    /// the URIs they list (the admission ticket and the signed URL's `expires`/`token`). A
-    /// playlist admitted by the hook without a ticket is redirected to itself with one.
-    func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, context: ChannelHandlerContext,
-               then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
-        let uri = head?.uri ?? ""
-        let query = APIRequest.query(of: uri)
-        guard let access else {
-            proceed(self, context, TokenCarrier.query(from: query, ticket: nil))
+    /// `/readyz`: 200 once the node's dependencies answer, else 503 with what is missing.
+    private func answerReady(context: ChannelHandlerContext) {
+        let readiness = readiness
+        answer(context: context) {
+            guard let problem = await readiness?() else {
+                return APIResponse(status: .ok, body: ByteBuffer(string: #"{"status":"ok"}"#))
+            }
+            return APIResponse.error(APIError(.serviceUnavailable, code: "not_ready", message: problem))
+        }
+    }
+
+    private func answerConsole(_ name: String, context: ChannelHandlerContext) {
+        guard let file = ConsolePage.file(name) else {
+            let error = APIError(.notFound, code: "not_found", message: "No console file \(name).")
+            send(error.status, body: error.body, context: context)
             return
         }
-        let clientIP = context.channel.remoteAddress?.ipAddress
-        let admission = context.eventLoop.makePromise(of: PlayAdmission.self)
-        admission.completeWithTask {
-            await access.admit(stream: id.rawValue, protocol: name, kind: kind, query: query, clientIP: clientIP)
-        }
-        let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
-        onLoop(admission.futureResult, context: context) { admission in
-            let (handler, context, proceed) = loopBound.value
-            switch admission {
-            case .allow(let ticket):
-                proceed(handler, context, TokenCarrier.query(from: query, ticket: ticket))
-            case .redirect(let ticket):
-                let location = TokenCarrier.replacingTicket(in: uri, with: ticket)
-                handler.send(.temporaryRedirect, body: nil, extraHeaders: ["Location": location, "Cache-Control": "no-store"],
-                             context: context)
-            case .deny(let code, let reason):
-                let error = APIError(code == "unavailable" ? .serviceUnavailable : .forbidden, code: code, message: reason)
-                handler.send(error.status, body: error.body, context: context)
-            }
-        }
+        var headers = ConsolePage.headers
+        headers.add(name: "Content-Type", value: file.contentType)
+        send(.ok, body: file.body, extraHeaders: headers, context: context)
+    }
+
+    /// Answers off the event loop (stores may block on disk), sending the answer when it comes.
+    func answer(context: ChannelHandlerContext, _ make: @escaping @Sendable () async -> APIResponse) {
+        let promise = context.eventLoop.makePromise(of: APIResponse.self)
+        promise.completeWithTask(make)
+        sendWhenAnswered(promise.futureResult, context: context)
     }
 
     /// Runs `then` on the event loop once `future` has an answer. Pipelined requests wait their
@@ -205,61 +184,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         future.hop(to: context.eventLoop).whenSuccess(then)
     }
 
-    private func answerFLV(_ id: StreamID, rendition: String, context: ChannelHandlerContext) {
-        if let fanout = hub.fanout(for: id, rendition: rendition) {
-            serveFLV(fanout, id: id, context: context)
-            return
-        }
-        guard hub.readsOnDemand else {
-            serveFLV(nil, id: id, context: context)
-            return
-        }
-        // A cluster's API node: the stream is read from the bus for its first viewer here.
-        let hub = hub
-        let opened = context.eventLoop.makePromise(of: StreamFanout?.self)
-        opened.completeWithTask { await hub.fanout(opening: id, rendition: rendition) }
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        onLoop(opened.futureResult, context: context) { fanout in
-            let (handler, context) = loopBound.value
-            handler.serveFLV(fanout, id: id, context: context)
-        }
-    }
-
-    private func serveFLV(_ fanout: StreamFanout?, id: StreamID, context: ChannelHandlerContext) {
-        guard let fanout else {
-            let error = APIError.streamNotFound(id.rawValue)
-            send(error.status, body: error.body, context: context)
-            return
-        }
-        if isHead {
-            send(.ok, body: nil, contentType: "video/x-flv", context: context)
-        } else {
-            startStream(fanout, context: context)
-        }
-    }
-
-    /// The newest snapshot, never cached by the client for long (it changes every interval).
-    private func answerSnapshot(_ id: StreamID, context: ChannelHandlerContext) {
-        let promise = context.eventLoop.makePromise(of: APIResponse.self)
-        let recorded = recorded
-        let conditional = head?.headers[canonicalForm: "If-None-Match"].map(String.init) ?? []
-        promise.completeWithTask {
-            do {
-                guard let latest = try await recorded?.latestSnapshot(id) else {
-                    return APIResponse.error(APIError(.notFound, code: "no_snapshot", message: "Stream \(id) has no snapshot yet."))
-                }
-                let headers: HTTPHeaders = ["Content-Type": "image/jpeg", "Cache-Control": "no-cache", "ETag": latest.tag]
-                if conditional.contains(latest.tag) { return APIResponse(status: .notModified, headers: headers, body: nil) }
-                return APIResponse(status: .ok, headers: headers, body: latest.jpeg)
-            } catch {
-                return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
-            }
-        }
-        sendWhenAnswered(promise.futureResult, context: context)
-    }
-
     /// Runs the API off the event loop (stores may block on disk).
-    private func answerAPI(context: ChannelHandlerContext) {
+    private func answerAPI(_ matched: Result<APICall, APIError>, context: ChannelHandlerContext) {
         guard let api, let head else {
             let error = APIError(.notFound, code: "not_found", message: "The API is not enabled.")
             send(error.status, body: error.body, context: context)
@@ -274,31 +200,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let request = APIRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
         body = nil
-        let promise = context.eventLoop.makePromise(of: APIResponse.self)
-        promise.completeWithTask { await api.handle(request) }
-        sendWhenAnswered(promise.futureResult, context: context)
-    }
-
-    private func answerABR(_ resource: ABRResource, of id: StreamID, carrying token: String?, context: ChannelHandlerContext) {
-        guard let packaged, let head else {
-            let error = APIError.streamNotFound(id.rawValue)
-            send(error.status, body: error.body, context: context)
-            return
-        }
-        sendWhenAnswered(packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop),
-                         context: context)
-    }
-
-    /// Playlists may wait (blocking reload): the answer is sent when it comes.
-    private func answerPackaged(_ resource: PackagedResource, of id: StreamID, rendition: String, carrying token: String?,
-                                context: ChannelHandlerContext) {
-        guard let packaged, let head else {
-            let error = APIError.streamNotFound(id.rawValue)
-            send(error.status, body: error.body, context: context)
-            return
-        }
-        sendWhenAnswered(packaged.answer(resource, of: id, rendition: rendition, head: head, carrying: token,
-                                         eventLoop: context.eventLoop), context: context)
+        answer(context: context) { await api.handle(request, matched: matched) }
     }
 
     /// Sends an answer that comes later (pipelined requests wait for it in

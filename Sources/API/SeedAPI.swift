@@ -10,47 +10,49 @@ extension ChannelsAPI {
     /// validation and authentication, for a caller with `scope`: read-only keys get no `key`
     /// (it is a push credential), non-admin keys a redacted `relayURL`.
     public func handleSeed(_ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
+        await handle(request, scope: scope)
+    }
+
+    /// `/videostream`: list and create.
+    func answerSeeds(_ endpoint: APIEndpoint.Seeds, _ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
         await Self.answering {
-            switch (request.method, request.path.count) {
-            case (.GET, 1):
+            switch endpoint {
+            case .list:
                 let channels = try await store.list(nameContains: nil, limit: 500, after: nil).channels
                 var records: [JSONValue] = []
                 for channel in channels { records.append(try await seedRecord(channel, scope: scope)) }
                 return .json(records)
-            case (.POST, 1):
+            case .create:
                 try requireJSON(request)
                 let channel = try Self.applySeed(request, to: StreamChannel(name: "", createdAt: now()), stored: nil)
                 try checkDestinations(of: channel)
                 let created = try await store.create(channel, pushSecret: makeSecret())
                 announce(.created(created))
                 return .json(try await seedRecord(created, scope: scope), status: .created)
-            case (_, 2):
-                guard let id = ChannelID(request.path[1]) else { throw Self.notFound(ChannelID()) }
-                return try await seedItem(id, request, scope: scope)
-            default:
-                throw Self.methodNotAllowed(request.method)
             }
         }
     }
 
-    private func seedItem(_ id: ChannelID, _ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
-        guard let channel = try await store.channel(id) else { throw Self.notFound(id) }
-        switch request.method {
-        case .GET:
-            return .json(try await seedRecord(channel, scope: scope))
-        case .PUT:
-            try requireJSON(request)
-            let changed = try Self.applySeed(request, to: channel, stored: channel)
-            try checkDestinations(of: changed)
-            let updated = try await store.update(changed, ifRevision: channel.revision)
-            announce(.updated(updated))
-            return .json(try await seedRecord(updated, scope: scope))
-        case .DELETE:
-            try await store.delete(id, ifRevision: nil)
-            announce(.deleted(ChannelDeleted(id: id, revision: nil)))
-            return APIResponse(status: .noContent)
-        default:
-            throw Self.methodNotAllowed(request.method)
+    /// `/videostream/{id}`: show, change and delete the channel `name` names.
+    func answerSeed(_ endpoint: APIEndpoint.Seed, of name: String, _ request: APIRequest, scope: APIKeyScope) async -> APIResponse {
+        await Self.answering {
+            guard let id = ChannelID(name) else { throw Self.notFound(name) }
+            guard let channel = try await store.channel(id) else { throw Self.notFound(id) }
+            switch endpoint {
+            case .show:
+                return .json(try await seedRecord(channel, scope: scope))
+            case .change:
+                try requireJSON(request)
+                let changed = try Self.applySeed(request, to: channel, stored: channel)
+                try checkDestinations(of: changed)
+                let updated = try await store.update(changed, ifRevision: channel.revision)
+                announce(.updated(updated))
+                return .json(try await seedRecord(updated, scope: scope))
+            case .delete:
+                try await store.delete(id, ifRevision: nil)
+                announce(.deleted(ChannelDeleted(id: id, revision: nil)))
+                return APIResponse(status: .noContent)
+            }
         }
     }
 

@@ -34,36 +34,40 @@ public struct StreamsAPI: Sendable {
         var viewers: [String: Int]
     }
 
-    func handle(_ request: APIRequest) async -> APIResponse {
-        do {
-            switch (request.method, request.path.count) {
-            case (.GET, 3):
-                return .json(["items": try await sessions.liveSessions().map(describe)])
-            case (.GET, 4):
-                guard let id = StreamID(request.path[3]), let session = try await sessions.session(id) else {
-                    return .error(.streamNotFound(request.path[3]))
-                }
-                return .json(describe(session))
-            case (.GET, 5) where request.path[4] == "relays":
-                guard let id = StreamID(request.path[3]), try await sessions.session(id) != nil else {
-                    return .error(.streamNotFound(request.path[3]))
-                }
-                return .json(["items": try await sessions.relayStatuses(of: id)])
-            case (.DELETE, 4):
-                // Any API node may be asked: the stream is live if session state says so, and the
-                // node holding its publisher stops it.
-                guard let id = StreamID(request.path[3]), let session = try await sessions.session(id) else {
-                    return .error(.streamNotFound(request.path[3]))
-                }
-                do {
-                    try kick(id, session.sessionID)
-                } catch {
-                    return .error(.unavailable("The event bus failed", error))
-                }
-                return APIResponse(status: .noContent)
-            default:
-                return .error(ChannelsAPI.methodNotAllowed(request.method))
+    /// `GET /api/v1/streams`.
+    func list() async -> APIResponse {
+        await Self.answering { .json(["items": try await sessions.liveSessions().map(describe)]) }
+    }
+
+    /// The routes of one live stream; an id that is no stream name is a stream not live.
+    func answer(_ endpoint: APIEndpoint.Stream, of name: String) async -> APIResponse {
+        await Self.answering {
+            guard let id = StreamID(name), let session = try await sessions.session(id) else {
+                return .error(.streamNotFound(name))
             }
+            switch endpoint {
+            case .show: return .json(describe(session))
+            case .relays: return .json(["items": try await sessions.relayStatuses(of: id)])
+            case .stop: return stop(id, in: session.sessionID)
+            }
+        }
+    }
+
+    /// Any API node may be asked: the stream is live if session state says so, and the node
+    /// holding its publisher stops it.
+    private func stop(_ id: StreamID, in session: UInt64) -> APIResponse {
+        do {
+            try kick(id, session)
+        } catch {
+            return .error(.unavailable("The event bus failed", error))
+        }
+        return APIResponse(status: .noContent)
+    }
+
+    /// Runs a call to session state; its failures are a 503.
+    private static func answering(_ call: () async throws -> APIResponse) async -> APIResponse {
+        do {
+            return try await call()
         } catch {
             return .error(.unavailable("Session state failed", error))
         }

@@ -63,7 +63,7 @@ import Testing
         let settings = try await SQLiteWebhookSettingsStore(database: try SQLiteDatabase(path: nil))
         let api = WebhooksAPI(settings: settings, deliveries: WebhookDeliveryLog())
         let body = #"{"webhooks":[{"url":"https://ok.example/x"},{"url":"http://[::ffff:10.0.0.1]/x"},{"url":"http://0x7f.1/"}]}"#
-        let response = await api.handle(APIRequest(method: .PUT, uri: "/api/v1/webhooks", headers: ["Content-Type": "application/json"],
+        let response = await api.answer(.replace, APIRequest(method: .PUT, uri: "/api/v1/webhooks", headers: ["Content-Type": "application/json"],
                                                    body: ByteBuffer(string: body)), scope: .admin)
         #expect(response.status == .badRequest)
         #expect(Self.fields(response) == ["webhooks[1].url", "webhooks[2].url"])

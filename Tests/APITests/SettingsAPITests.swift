@@ -19,15 +19,15 @@ import Testing
         let api = SettingsAPI(store: try await SQLiteSettingsStore(database: try SQLiteDatabase(path: nil))) {
             announced.withLockedValue { $0 += 1 }
         }
-        let saved = await api.handle(Self.put("/api/v1/settings", #"{"playBaseURL":"https://play.example.com"}"#))
+        let saved = await api.answer(.replace, Self.put("/api/v1/settings", #"{"playBaseURL":"https://play.example.com"}"#))
         #expect(saved.status == .ok)
         #expect(announced.withLockedValue { $0 } == 1)
         for refused in [Self.put("/api/v1/settings", #"{"pushBaseURL":"http://x/y"}"#),
                         Self.put("/api/v1/settings", "{", type: "application/json"),
                         Self.put("/api/v1/settings", "{}", type: "text/plain")] {
-            #expect(await api.handle(refused).status != .ok)
+            #expect(await api.answer(.replace, refused).status != .ok)
         }
-        #expect(await api.handle(APIRequest(method: .GET, uri: "/api/v1/settings")).status == .ok)
+        #expect(await api.answer(.show, APIRequest(method: .GET, uri: "/api/v1/settings")).status == .ok)
         #expect(announced.withLockedValue { $0 } == 1, "refused writes and reads announce nothing")
     }
 
@@ -35,10 +35,10 @@ import Testing
         let announced = NIOLockedValueBox(0)
         let api = WebhooksAPI(settings: try await SQLiteWebhookSettingsStore(database: try SQLiteDatabase(path: nil)),
                               deliveries: WebhookDeliveryLog()) { announced.withLockedValue { $0 += 1 } }
-        let saved = await api.handle(Self.put("/api/v1/webhooks", #"{"webhooks":[{"url":"https://hooks.example/x"}]}"#), scope: .admin)
+        let saved = await api.answer(.replace, Self.put("/api/v1/webhooks", #"{"webhooks":[{"url":"https://hooks.example/x"}]}"#), scope: .admin)
         #expect(saved.status == .ok)
         #expect(announced.withLockedValue { $0 } == 1)
-        let refused = await api.handle(Self.put("/api/v1/webhooks", #"{"webhooks":[{"url":"http://127.0.0.1/x"}]}"#), scope: .admin)
+        let refused = await api.answer(.replace, Self.put("/api/v1/webhooks", #"{"webhooks":[{"url":"http://127.0.0.1/x"}]}"#), scope: .admin)
         #expect(refused.status == .badRequest)
         #expect(announced.withLockedValue { $0 } == 1)
     }
