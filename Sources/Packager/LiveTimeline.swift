@@ -51,7 +51,7 @@ struct LiveTimeline: Sendable {
     private(set) var frameInterval: Int64 = 0
     /// First and last video dts of the session and the frames between, for the frame rate.
     private(set) var videoClock: (first: Int64, last: Int64, frames: Int) = (0, 0, 0)
-    private var muxer: MPEGTSMuxer?
+    private var transportStream: TransportStream?
     /// Each track's media time, from its publisher's untrusted timestamps.
     private var clocks: [TrackKind: MediaClock] = [:]
     /// Bytes taken in since the last part cut (all tracks, each frame's payload plus
@@ -106,7 +106,7 @@ struct LiveTimeline: Sendable {
         lanes = [:]
         followerBoundaries = []
         held = nil
-        muxer = nil
+        transportStream = nil
         tracks = nil
     }
 
@@ -168,7 +168,7 @@ struct LiveTimeline: Sendable {
             lanes[kind] = TrackLane(kind: kind, track: track, mediaSequence: Int(cut.stamp.segment),
                                     writesCMAF: configuration.makesCMAF)
         }
-        muxer = MPEGTSMuxer(video: tracks.tsVideoStream, hasAudio: tracks.audio != nil)
+        transportStream = TransportStream(tracks: tracks)
         partStart = dts
         driverTime = dts
         startTime = dts
@@ -341,10 +341,7 @@ struct LiveTimeline: Sendable {
                                    origin: stamp.origin, periodMediaStart: stamp.periodStart,
                                    periodFirstSegment: Int(stamp.periodFirstSegment), programDate: stamp.origin + time)
         segments.append(record)
-        if configuration.hls, var muxer {
-            muxer.writeTables(into: &segments[segments.count - 1].ts)
-            self.muxer = muxer
-        }
+        if configuration.hls { transportStream?.writeTables(into: &segments[segments.count - 1].ts) }
         evict()
     }
 
@@ -370,25 +367,13 @@ struct LiveTimeline: Sendable {
     }
 
     private mutating func writeTSVideo(_ frame: HeldFrame) {
-        guard configuration.hls, var muxer, let tracks, let lane = lanes[.video], let index = index(of: lane.mediaSequence) else { return }
-        let (codec, lengthSize, sets): (AnnexB.Codec, Int, [[UInt8]]) = switch tracks.video?.codec {
-        case .avc(let config): (.h264, config.nalLengthSize, config.sequenceParameterSets + config.pictureParameterSets)
-        case .hevc(let config): (.hevc, config.nalLengthSize, config.parameterSets)
-        default: (.h264, 4, [])
-        }
-        guard let unit = try? AnnexB.accessUnit(frame.data, lengthSize: lengthSize, codec: codec,
-                                                parameterSets: frame.isKeyframe ? sets : []) else { return }
-        muxer.writeVideo(unit, pts: frame.pts * 90, dts: frame.dts * 90, isKeyframe: frame.isKeyframe,
-                         into: &segments[index].ts)
-        self.muxer = muxer
+        guard configuration.hls, let tracks, let lane = lanes[.video], let index = index(of: lane.mediaSequence) else { return }
+        transportStream?.writeVideo(frame, of: tracks, into: &segments[index].ts)
     }
 
     private mutating func writeTSAudio(_ data: ByteBuffer, dts: Int64, config: AACConfiguration) {
-        guard configuration.hls, var muxer, let lane = lanes[.audio], let index = index(of: lane.mediaSequence) else { return }
-        var frame = ByteBuffer(bytes: config.adtsHeader(payloadLength: data.readableBytes))
-        frame.writeImmutableBuffer(data)
-        muxer.writeAudio(frame, pts: dts * 90, into: &segments[index].ts)
-        self.muxer = muxer
+        guard configuration.hls, let lane = lanes[.audio], let index = index(of: lane.mediaSequence) else { return }
+        transportStream?.writeAudio(data, dts: dts, config: config, into: &segments[index].ts)
     }
 
     private mutating func evict() {
