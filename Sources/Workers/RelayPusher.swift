@@ -37,6 +37,7 @@ final class RelayPusher: @unchecked Sendable {
     private let logger: Logger
     private let policy: DestinationPolicy
     private let resolver: DestinationResolver
+    // A lock, not the loop: the worker reads the status from its own tasks, and a read never waits.
     private let status: NIOLockedValueBox<RelayStatus>
 
     private var channel: (any Channel)?
