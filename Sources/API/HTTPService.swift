@@ -82,6 +82,7 @@ public final class HTTPService: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
+    // A lock: connections open and close on every event loop; this only counts and closes them.
     private let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
 
     /// - Parameters:

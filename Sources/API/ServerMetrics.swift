@@ -25,6 +25,7 @@ public final class ServerMetrics: Sendable {
     private let hub: FanoutHub
     private let sessions: (any SessionStore)?
     private let bus: (any EventBus)?
+    // A lock: scrapes may overlap (two Prometheus servers); each updates the series list whole.
     private let scraped = NIOLockedValueBox(Scraped())
     private let workers: @Sendable () -> [WorkerMetric]
 

@@ -42,6 +42,7 @@ public final class StatusService: Service {
 
     public func run() async throws {
         let (metrics, readiness) = (metrics, readiness)
+        // A lock: connections open and close on every event loop; this only counts and closes them.
         let open = NIOLockedValueBox([ObjectIdentifier: any Channel]())
         let limit = configuration.maxConnections
         let idle = TimeAmount(configuration.idleTimeout)
