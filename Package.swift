@@ -73,14 +73,14 @@ let package = Package(
         ]),
         // One fan-out per live stream, shared by RTMP play and HTTP-FLV.
         .target(name: "Fanout", dependencies: [
-            "Media", "RTMP", "Events",
+            "Media", "RTMP", "Events", "State",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Live packaging for HTTP playback: HLS (MPEG-TS), LL-HLS and DASH (CMAF) from the media bus.
         .target(name: "Packager", dependencies: [
-            "Media", "Events",
+            "Media", "Events", "State",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -197,7 +197,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FanoutTests", dependencies: [
-            "Fanout", "Events", "Media",
+            "Fanout", "Events", "Media", "State",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -210,7 +210,7 @@ let package = Package(
             "Media",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "PackagerTests", dependencies: ["Packager", "Events", "Media", "TestSupport",
+        .testTarget(name: "PackagerTests", dependencies: ["Packager", "Events", "Media", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

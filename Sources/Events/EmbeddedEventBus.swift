@@ -36,19 +36,15 @@ public final class EmbeddedEventBus: EventBus {
         var topic: Topic
     }
 
-    private let segmentStartAcknowledged: SegmentStartAcknowledged?
-    private let keyframeAcknowledged: KafkaEventBus.KeyframeAcknowledged?
+    /// Where each published source keyframe and segment start went, as it is appended (the Kafka
+    /// bus tells them on the broker's acknowledgement). One reader: ingest's `PlaybackStartRecorder`.
+    public let acknowledgedStarts: AsyncStream<BusAcknowledgement>
+    private let acknowledged: AsyncStream<BusAcknowledgement>.Continuation
 
     /// - Parameter journal: where control events are kept on disk for `sluice replay`; nil:
     ///   nowhere (tests, benchmarks).
-    /// - Parameter keyframeAcknowledged: told where each published source keyframe went, as it
-    ///   is appended (the Kafka bus tells it on the broker's acknowledgement).
-    /// - Parameter segmentStartAcknowledged: the same for each published segment start.
-    public init(retention: Retention = Retention(), journal: EventJournal? = nil,
-                keyframeAcknowledged: KafkaEventBus.KeyframeAcknowledged? = nil,
-                segmentStartAcknowledged: SegmentStartAcknowledged? = nil) {
-        self.segmentStartAcknowledged = segmentStartAcknowledged
-        self.keyframeAcknowledged = keyframeAcknowledged
+    public init(retention: Retention = Retention(), journal: EventJournal? = nil) {
+        (acknowledgedStarts, acknowledged) = BusAcknowledgement.makeStream()
         var logs: [Topic: PartitionLog] = [:]
         for topic in Topic.allCases {
             logs[topic] = PartitionLog(topic: topic, retention: retention)
@@ -61,11 +57,11 @@ public final class EmbeddedEventBus: EventBus {
         let offset = try logs[topic]!.append(record)
         journal?.append(record, to: topic)
         guard case .frame(let frame) = record.value else { return }
-        if let keyframeAcknowledged, topic == .mediaSource, frame.kind == .video, frame.isKeyframe, !frame.isSequenceHeader {
-            keyframeAcknowledged(record.key, frame.sessionID, offset)
+        if topic == .mediaSource, frame.kind == .video, frame.isKeyframe, !frame.isSequenceHeader {
+            acknowledged.yield(.keyframe(stream: record.key, session: frame.sessionID, offset: offset))
         }
-        if let segmentStartAcknowledged, let start = SegmentStart(frame, key: record.key, topic: topic, offset: offset) {
-            segmentStartAcknowledged(start)
+        if let start = SegmentStart(frame, key: record.key, topic: topic, offset: offset) {
+            acknowledged.yield(.segmentStart(start))
         }
     }
 
@@ -91,6 +87,7 @@ public final class EmbeddedEventBus: EventBus {
     public func shutdown() async {
         for log in logs.values { log.close() }
         journal?.close()
+        acknowledged.finish()
     }
 
     public func statistics() -> [Topic: BusStatistics] {

@@ -10,6 +10,7 @@ final class LoopGroup: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let flusher: LoopFlusher
     private var viewers: [ObjectIdentifier: Viewer] = [:]
+    // Locked: reading tasks queue frames from any thread, the loop takes them in `scheduleDelivery`'s batch.
     private let pending = NIOLockedValueBox((frames: [PreparedFrame](), scheduled: false))
 
     init(eventLoop: any EventLoop, flusher: LoopFlusher) {

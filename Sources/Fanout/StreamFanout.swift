@@ -78,6 +78,9 @@ public final class StreamFanout: Sendable {
     }
 
     /// Viewers attached now.
+    /// Frames in the GOP cache: what a viewer attaching now gets first (after the headers).
+    var gopFrameCount: Int { state.withLockedValue { $0.gop.count } }
+
     public var viewerCount: Int { state.withLockedValue { $0.viewers.values.reduce(0, +) } }
 
     /// Viewers attached now by protocol (`flv`, `rtmp`).

@@ -67,6 +67,9 @@ extension PackagerHub {
     /// Looks up where to start and starts reading; a stream that is not live (or whose start
     /// session state cannot say) answers its waiting requests with nothing.
     private func startReading(_ stream: StreamID, generation: UInt64, feed: PackagingFeed) async {
+        // Subscribed at the source partition's end before session state is asked: whatever it has
+        // not recorded yet is then read here.
+        let fromNow = bus.subscribe(to: .mediaSource, key: stream.rawValue, from: .end)
         let start: PackagingFeed.Start?
         do {
             start = try await feed.start(stream)
@@ -75,6 +78,7 @@ extension PackagerHub {
             start = nil
         }
         guard let start else {
+            await fromNow.close()
             abandon(stream, generation: generation)
             return
         }
@@ -83,15 +87,19 @@ extension PackagerHub {
             if streams.readers[stream]?.generation == generation { streams.readers[stream]?.renditions = known }
         }
         if let previous = streams.withLockedValue({ $0.stopping[stream] }) { await previous.task.value }
-        let source = bus.subscribe(to: .mediaSource, key: stream.rawValue, from: start.sourceOffset.map(SubscriptionStart.offset) ?? .end)
+        if start.sourceOffset != nil { await fromNow.close() }
         let renditions = bus.subscribe(to: .mediaRenditions, key: stream.rawValue,
                                        from: start.renditionsOffset.map(SubscriptionStart.offset) ?? .end)
         let task = Task {
-            for header in start.headers where self.isReading(stream, generation) {
-                await self.handle(header, of: stream, arrival: Date())
-            }
+            await self.handle(start.headers, of: stream, generation)
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.read(source, of: stream, generation) }
+                group.addTask {
+                    if let offset = start.sourceOffset {
+                        await self.read(self.bus.subscribe(to: .mediaSource, key: stream.rawValue, from: .offset(offset)), of: stream, generation)
+                    } else {
+                        await self.readFromNow(fromNow, of: stream, generation, known: start.headers, feed: feed)
+                    }
+                }
                 group.addTask { await self.read(renditions, of: stream, generation) }
                 group.addTask { await self.watch(stream, generation, feed: feed) }
                 await group.next()  // the watch ends when reading should stop
@@ -113,6 +121,33 @@ extension PackagerHub {
             ])
         } else {
             task.cancel()  // stopped meanwhile
+        }
+    }
+
+    /// Reads a stream that has just begun (no segment start recorded when its first request
+    /// came) from the end of its source partition. Nothing polls session state: the first frame
+    /// read is the signal to ask it once more. A segment start recorded by then that is older than
+    /// that frame (published just before reading began) is where reading starts after all;
+    /// otherwise it goes on here (the timeline begins at the first segment start it reads).
+    private func readFromNow(_ fromNow: BusSubscription, of stream: StreamID, _ generation: UInt64,
+                             known headers: [MediaFrame], feed: PackagingFeed) async {
+        var frames = fromNow.makeAsyncIterator()
+        guard let first = try? await frames.next() else { return }
+        let again = try? await feed.start(stream)
+        // Headers recorded since the first look (ingest writes them as the stream begins).
+        if let latest = again?.headers, latest != headers { await handle(latest, of: stream, generation) }
+        if let offset = again?.sourceOffset, offset < first.offset {
+            await fromNow.close()
+            await read(bus.subscribe(to: .mediaSource, key: stream.rawValue, from: .offset(offset)), of: stream, generation)
+            return
+        }
+        await deliver(first, of: stream, generation)
+        await read(fromNow, of: stream, generation)
+    }
+
+    private func handle(_ headers: [MediaFrame], of stream: StreamID, _ generation: UInt64) async {
+        for header in headers where isReading(stream, generation) {
+            await handle(header, of: stream, arrival: Date())
         }
     }
 
@@ -139,15 +174,19 @@ extension PackagerHub {
             for try await delivery in subscription {
                 // A stopped reader's last frames must not make packages nobody feeds.
                 guard !Task.isCancelled, isReading(stream, generation) else { break }
-                guard case .frame(let frame) = delivery.record.value, delivery.record.key == stream.rawValue else { continue }
-                let now = Date()
-                let key = await handle(frame, of: stream, arrival: now)
-                if let key, now.timeIntervalSince(delivery.publishedAt) < Self.liveEdgeSeconds { reachedLiveEdge(key, generation) }
+                await deliver(delivery, of: stream, generation)
             }
         } catch {
             logger.error("media subscription failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
         }
         await subscription.close()
+    }
+
+    private func deliver(_ delivery: BusDelivery, of stream: StreamID, _ generation: UInt64) async {
+        guard case .frame(let frame) = delivery.record.value, delivery.record.key == stream.rawValue else { return }
+        let now = Date()
+        let key = await handle(frame, of: stream, arrival: now)
+        if let key, now.timeIntervalSince(delivery.publishedAt) < Self.liveEdgeSeconds { reachedLiveEdge(key, generation) }
     }
 
     /// Returns once `stream` has had no request for `idleSeconds` (its reading then stopped), or

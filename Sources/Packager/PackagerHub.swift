@@ -12,9 +12,6 @@ import NIOCore
 /// Which streams are read is the `Feed`'s choice: every stream on the bus, or (an API node)
 /// only the streams HTTP requests ask for, while they ask (`PackagingFeed`).
 public final class PackagerHub: Sendable {
-    /// How a stream is packaged, or nil when its channel enables no HTTP segment output.
-    public typealias SettingsLookup = @Sendable (StreamID) async -> PackagingConfiguration?
-
     /// Where the hub's frames come from.
     public enum Feed: Sendable {
         /// Every stream on the bus, from the moment the hub exists.
@@ -108,15 +105,17 @@ public final class PackagerHub: Sendable {
     private let subscriptions: [BusSubscription]
     let bus: any EventBus
     let onDemand: PackagingFeed?
-    private let settings: SettingsLookup
+    /// Where each session's channel is read (outputs, HLS settings, the rendition playing as the
+    /// source); nil: every stream packaged on the defaults.
+    let channels: (any ChannelDirectory)?
     private let republishGrace: TimeInterval
     /// Guards packages, sessions, readers and waiting requests: requests ask synchronously on their event
     /// loops, readers change it from tasks; never held across an await.
     let streams = NIOLockedValueBox(Streams())
     let logger: Logger
 
-    public init(bus: any EventBus, feed: Feed = .everyStream, republishGrace: TimeInterval = 60, logger: Logger,
-                settings: @escaping SettingsLookup) {
+    public init(bus: any EventBus, feed: Feed = .everyStream, channels: (any ChannelDirectory)?, republishGrace: TimeInterval = 60,
+                logger: Logger) {
         self.bus = bus
         switch feed {
         case .everyStream:
@@ -126,7 +125,7 @@ public final class PackagerHub: Sendable {
             subscriptions = []
             onDemand = feed
         }
-        self.settings = settings
+        self.channels = channels
         self.republishGrace = republishGrace
         self.logger = logger
     }
@@ -169,7 +168,7 @@ public final class PackagerHub: Sendable {
     func handle(_ frame: MediaFrame, of id: StreamID, arrival: Date) async -> Key? {
         var looked = streams.withLockedValue { $0.settings[id] }
         if looked?.session != frame.sessionID {
-            looked = (frame.sessionID, await settings(id))
+            looked = (frame.sessionID, await configuration(of: id))
             streams.withLockedValue { $0.settings[id] = looked }
         }
         guard let streamConfiguration = looked?.configuration else {

@@ -1,4 +1,5 @@
 import Events
+import State
 
 /// How a packager on an API node reads streams on demand: a stream is read only while HTTP
 /// requests ask for its packaged output. The first request starts a keyed read of the stream a
@@ -21,11 +22,20 @@ public struct PackagingFeed: Sendable {
             self.sourceOffset = sourceOffset
             self.renditionsOffset = renditionsOffset
         }
+
+        /// The source's and every rendition's headers, the source from its oldest recorded segment
+        /// start, the renditions (one partition for all of them) from the oldest of theirs.
+        public init(_ start: PackagingStart) {
+            let renditions = start.renditions.sorted { $0.key < $1.key }.map(\.value)
+            self.init(headers: start.source.headers + renditions.flatMap(\.headers), sourceOffset: start.source.offset,
+                      renditionsOffset: renditions.compactMap(\.offset).min())
+        }
     }
 
-    /// Where to start reading a stream; nil when it is not live. Throws when session state
-    /// cannot say (a first request is then told the stream is not found; streams being read go on).
-    public var start: @Sendable (StreamID) async throws -> Start?
+    /// Whether a stream is live, and where reading it mid-session starts
+    /// (`SessionStore.packagingStart`). When it does not answer, a first request is told the
+    /// stream is not found; streams being read go on.
+    public var sessions: any SessionStore
     /// Reading stops this long after a stream's last request. Default 30 s.
     public var idleSeconds: Double
     /// How long a request for a live stream not packaged here yet waits for its package to begin
@@ -35,12 +45,16 @@ public struct PackagingFeed: Sendable {
     /// (its ingest node died without ending it) has its playlists ended. Default 5 s.
     public var liveCheckSeconds: Double
 
-    public init(idleSeconds: Double = 30, firstPackageSeconds: Double = 5, liveCheckSeconds: Double = 5,
-                start: @escaping @Sendable (StreamID) async throws -> Start?) {
+    public init(sessions: any SessionStore, idleSeconds: Double = 30, firstPackageSeconds: Double = 5, liveCheckSeconds: Double = 5) {
         precondition(idleSeconds > 0 && firstPackageSeconds > 0 && liveCheckSeconds > 0, "feed times must be positive")
-        self.start = start
+        self.sessions = sessions
         self.idleSeconds = idleSeconds
         self.firstPackageSeconds = firstPackageSeconds
         self.liveCheckSeconds = liveCheckSeconds
+    }
+
+    /// Where to start reading `stream`; nil when it is not live.
+    func start(_ stream: StreamID) async throws -> Start? {
+        try await sessions.packagingStart(of: stream).map(Start.init)
     }
 }

@@ -31,8 +31,10 @@ final class CommandService: Service, Sendable {
     private let hub: FanoutHub
     private let access: PlaybackAccess
     private let reload: @Sendable () async throws -> Void
+    // Locked: the reading task decides and counts while `/metrics` reads the counts from an event loop;
+    // neither is held across an await.
     private let ledger = NIOLockedValueBox(CommandLedger())
-    private let counts = NIOLockedValueBox(Counts())
+    private let counts = NIOLockedValueBox(Counts())  // see `ledger`
     private let logger: Logger
 
     /// - Parameters:

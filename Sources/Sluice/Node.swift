@@ -31,7 +31,7 @@ struct Node {
                                 transcoder: transcoder)
         // Started in this order, stopped in the reverse: the bus and the stores outlive the roles.
         var services = core.sharedServices
-        if let transcoder { services.append(.init(service: transcoder)) }
+        services += core.transcoderServices(transcoder)
         services += core.workerServices()
         services += core.edgeServices(edge, status: status)
         services += core.apiServices(edge, status: status)
@@ -55,40 +55,6 @@ struct Node {
             try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
         }
     }
-
-    /// A stream's HTTP packaging from its channel's outputs and HLS settings; every output on
-    /// the defaults for a stream without a channel (the `--push-secret` mode).
-    static func packaging(of stream: StreamID, channels: any ChannelStore, fontFile: String,
-                          logger: Logger) async -> PackagingConfiguration? {
-        guard let id = ChannelID(stream.rawValue) else { return PackagingConfiguration() }
-        do {
-            guard let channel = try await channels.channel(id) else { return PackagingConfiguration() }
-            let transcoding = await transcoding(of: stream, channels: channels, fontFile: fontFile, logger: logger)
-            return PackagingConfiguration(segmentSeconds: channel.hls.segmentSeconds, listSize: channel.hls.listSize,
-                                          partSeconds: channel.hls.partSeconds ?? 0.5, hls: channel.outputs.hls,
-                                          llhls: channel.outputs.llhls, dash: channel.outputs.dash,
-                                          sourceRendition: transcoding?.playbackSource ?? "")
-        } catch {
-            logger.error("channel lookup failed; stream not packaged", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return nil
-        }
-    }
-
-    /// A stream's transcoding from its channel (ladder, watermark text and uploaded image); nil
-    /// for none, or for streams without a channel.
-    static func transcoding(of stream: StreamID, channels: any ChannelStore, fontFile: String,
-                            logger: Logger) async -> TranscodeSettings? {
-        guard let id = ChannelID(stream.rawValue) else { return nil }
-        do {
-            guard let channel = try await channels.channel(id) else { return nil }
-            let image = channel.watermark.image.enabled ? try await channels.watermarkImage(of: id)?.bytes : nil
-            return TranscodeSettings(channel: channel, image: image, fontFile: fontFile)
-        } catch {
-            logger.error("channel lookup failed; stream not transcoded", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return nil
-        }
-    }
-
 
     /// A stream's channel, for the recording workers' settings; nil for streams without one, or
     /// when the store fails (logged; the stream is then not recorded this session).
@@ -165,17 +131,6 @@ struct Node {
         return nil
     }
 
-    /// The enabled relay URLs of a stream's channel; none for streams without one.
-    static func relayDestinations(of stream: StreamID, channels: any ChannelStore, logger: Logger) async -> [String] {
-        guard let id = ChannelID(stream.rawValue) else { return [] }
-        do {
-            return try await channels.channel(id)?.relays.filter(\.enabled).map(\.url) ?? []
-        } catch {
-            logger.error("channel lookup failed; stream not relayed", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return []
-        }
-    }
-
     /// The first channel, made ("Demo") when there is none, so a new install has a URL to push to.
     static func demoChannel(_ channels: any ChannelStore) async throws -> (channel: StreamChannel, secret: String)? {
         var channel = try await channels.list(nameContains: nil, limit: 1, after: nil).channels.first
@@ -224,6 +179,21 @@ struct PackagerService: Service {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown { try await packager.run() }
+    }
+}
+
+/// Hands the transcoder's header changes to the playback-start recorder: Workers may not import
+/// Ingest, so the composition carries them across.
+struct RenditionHeadersRecording: Service {
+    let transcoder: TranscodeWorker
+    let recorder: PlaybackStartRecorder
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await change in transcoder.headerChanges {
+                recorder.headers(change.stream, rendition: change.rendition, session: change.session, change.headers)
+            }
+        }
     }
 }
 

@@ -60,11 +60,8 @@ extension NodeCore {
     /// The API node's packager and HTTP edge: the API, playback, pages, health and metrics.
     func apiServices(_ edge: Edge, status: NodeStatus) -> Services {
         guard has(.api) else { return [] }
-        let (channels, font, logger) = (stores.channels, settings.watermarkFont, logger)
         // Streams are packaged only while HTTP requests ask for them.
-        let packager = PackagerHub(bus: bus, feed: .onDemand(.fromSessionState(sessions)), logger: logger) { stream in
-            await Node.packaging(of: stream, channels: channels, fontFile: font, logger: logger)
-        }
+        let packager = PackagerHub(bus: bus, feed: .onDemand(PackagingFeed(sessions: sessions)), channels: stores.channels, logger: logger)
         let announcer = announcer
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                hub: hub, api: apiRouter(edge.commands), packager: packager, access: edge.access,

@@ -12,18 +12,22 @@ extension NodeCore {
     /// mid-session: by lease (`TranscodeLeasing`), at the next segment start a few seconds back.
     func transcodeWorker() -> TranscodeWorker? {
         guard has(.transcode) else { return nil }
-        let (channels, font, logger, playbackStarts) = (stores.channels, settings.watermarkFont, logger, playbackStarts)
         // Cluster transcode workers agree by leases in Redis who transcodes a session, so a dead
         // worker's sessions move on within seconds, before the group's rebalance.
         let leasing = clustered ? settings.redis.map {
             TranscodeLeasing(leases: RedisLeaseStore(redis: $0), sessions: sessions, owner: nodeID)
         } : nil
         return TranscodeWorker(bus: bus, feed: feed("transcode"), joining: clustered ? SessionJoining(sessions: sessions) : nil,
-                               leasing: leasing, logger: logger, headersChanged: {
-            playbackStarts?.headers($0, rendition: $1, session: $2, $3)
-        }) { stream in
-            await Node.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)
-        }
+                               leasing: leasing, channels: stores.channels, fontFile: settings.watermarkFont, logger: logger)
+    }
+
+    /// The transcoder and, beside it, the recording of its renditions' headers for nodes that
+    /// join a stream mid-session.
+    func transcoderServices(_ transcoder: TranscodeWorker?) -> Services {
+        guard let transcoder else { return [] }
+        var services: Services = [.init(service: transcoder)]
+        if let playbackStarts { services.append(.init(service: RenditionHeadersRecording(transcoder: transcoder, recorder: playbackStarts))) }
+        return services
     }
 
     /// Every worker role's service but the transcoder's, in start order.
@@ -47,9 +51,7 @@ extension NodeCore {
             let joining = clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil
             let progress = clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil
             services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: joining, progress: progress, index: index,
-                                                     store: store, logger: logger) {
-                await channel($0).flatMap(VODWorker.Settings.init)
-            }))
+                                                     store: store, channels: stores.channels, logger: logger)))
             services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: joining, progress: progress, index: index,
                                                      store: store, workDirectory: folder("recording"), logger: logger) {
                 await channel($0).flatMap(MP4Worker.Settings.init)
@@ -76,9 +78,7 @@ extension NodeCore {
         if has(.relay) {
             services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), joining: clustered ? SessionJoining(sessions: sessions) : nil,
                                                        sessions: sessions, group: group, tls: settings.relayTLS,
-                                                       policy: settings.destinations, logger: logger) { stream in
-                await Node.relayDestinations(of: stream, channels: channels, logger: logger)
-            }))
+                                                       policy: settings.destinations, channels: stores.channels, logger: logger)))
         }
         if has(.webhooks) {
             services.append(.init(service: WebhookWorker(bus: bus, feed: feed("webhooks", media: false), settings: stores.webhookSettings,

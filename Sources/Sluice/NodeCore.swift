@@ -11,8 +11,8 @@ import Workers
 /// What every role of a node shares, made once before the roles: metadata stores, session
 /// state, the event bus (Kafka in a cluster, the embedded journaled log on one machine), the
 /// fan-out hub and the event loops. The roles' compositions (`transcodeWorker`, `workerServices`,
-/// `edge`/`edgeServices`, `apiServices`) take what they need from here. The channel-settings
-/// lookups handed to the hubs and workers still call up into `Node` (Sources/README.md lists them).
+/// `edge`/`edgeServices`, `apiServices`) take what they need from here; hubs and workers get the
+/// channel store (a `ChannelDirectory`) and read what they need of a stream's channel themselves.
 struct NodeCore {
     let settings: ServeSettings
     let logger: Logger
@@ -43,17 +43,15 @@ struct NodeCore {
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
 
         let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
+        let (bus, acknowledgements) = try await openBus(settings, logger: logger)
+        // Ingest and transcode nodes note where readers joining mid-session start; the bus tells
+        // where keyframes and segment starts landed, the recorder reads that.
         let recordsStarts = settings.roles.contains(.ingest) || settings.roles.contains(.transcode)
-        let playbackStarts = recordsStarts ? PlaybackStartRecorder(sessions: sessions, logger: logger) : nil
-        let bus = try await openBus(settings, playbackStarts: playbackStarts, logger: logger)
-        let channels = stores.channels
-        let font = settings.watermarkFont
-        let hubFeed: FanoutHub.Feed = settings.kafka != nil ? .onDemand(.init { stream in
-            try await sessions.playbackStart(of: stream).map { FanoutHub.StreamStart(headers: $0.headers, keyframeOffset: $0.keyframeOffset) }
-        }) : .everyStream
-        let hub = FanoutHub(bus: bus, feed: hubFeed, logger: logger) { stream in
-            await Node.transcoding(of: stream, channels: channels, fontFile: font, logger: logger)?.playbackSource ?? ""
-        }
+        let playbackStarts = recordsStarts ? PlaybackStartRecorder(sessions: sessions, acknowledgements: acknowledgements,
+                                                                   logger: logger) : nil
+        // A cluster's API node reads a stream only while it has viewers there.
+        let hubFeed: FanoutHub.Feed = settings.kafka != nil ? .onDemand(.init(sessions: sessions)) : .everyStream
+        let hub = FanoutHub(bus: bus, feed: hubFeed, channels: stores.channels, logger: logger)
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         return NodeCore(settings: settings, logger: logger, stores: stores, sessions: sessions, bus: bus,
@@ -61,20 +59,19 @@ struct NodeCore {
                         hub: hub, announcer: announcer, assetStore: assetStore)
     }
 
-    /// Kafka with `--kafka`, else the embedded log journaled to the data dir; either tells the
-    /// recorder where keyframes and segment starts landed.
-    private static func openBus(_ settings: ServeSettings, playbackStarts: PlaybackStartRecorder?,
-                                logger: Logger) async throws -> any EventBus {
+    /// Kafka with `--kafka`, else the embedded log journaled to the data dir; with where either
+    /// says keyframes and segment starts landed.
+    private static func openBus(_ settings: ServeSettings,
+                                logger: Logger) async throws -> (any EventBus, AsyncStream<BusAcknowledgement>) {
         let nodeID = settings.ingest.nodeID
         if let kafka = settings.kafka {
-            return try await KafkaEventBus.connect(kafka, source: nodeID, logger: logger) { stream, session, offset in
-                playbackStarts?.keyframe(stream, session: session, offset: offset)
-            } segmentStartAcknowledged: { playbackStarts?.segmentStart($0) }
+            let bus = try await KafkaEventBus.connect(kafka, source: nodeID, logger: logger)
+            return (bus, bus.acknowledgedStarts)
         }
         let journal = try EventJournal(directory: settings.dataDirectory.appendingPathComponent("events", isDirectory: true),
                                        source: nodeID)
-        return EmbeddedEventBus(journal: journal, keyframeAcknowledged: { playbackStarts?.keyframe($0, session: $1, offset: $2) },
-                                segmentStartAcknowledged: { playbackStarts?.segmentStart($0) })
+        let bus = EmbeddedEventBus(journal: journal)
+        return (bus, bus.acknowledgedStarts)
     }
 
     /// On one machine every consumer reads everything; in a cluster each worker kind is a

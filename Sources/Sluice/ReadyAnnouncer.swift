@@ -12,6 +12,7 @@ import State
 final class ReadyAnnouncer: Sendable {
     private let settings: ServeSettings
     private let demo: (channel: StreamChannel, secret: String)?
+    // Locked: each listener's bind callback writes its port from its own loop while the API reads the bases.
     private let ports = NIOLockedValueBox([String: Int]())
 
     init(settings: ServeSettings, demo: (channel: StreamChannel, secret: String)?) {

@@ -12,7 +12,9 @@ public struct ChannelPage: Sendable, Hashable {
 ///
 /// Writes are checked against the channel's validation; a write with `ifRevision` fails with
 /// `.staleRevision` unless the stored revision still matches.
-public protocol ChannelStore: Sendable {
+///
+/// Every store is also the `ChannelDirectory` hubs and workers read a stream's channel from.
+public protocol ChannelStore: ChannelDirectory {
     /// Stores a new channel with its push secret. Throws `.conflict` if the id exists.
     func create(_ channel: StreamChannel, pushSecret: String) async throws -> StreamChannel
     func channel(_ id: ChannelID) async throws -> StreamChannel?
@@ -30,6 +32,19 @@ public protocol ChannelStore: Sendable {
     /// Stores the image (`nil` removes it) and bumps the channel's revision. Throws `.notFound`
     /// for an unknown channel.
     func setWatermarkImage(_ image: WatermarkImage?, of id: ChannelID) async throws -> StreamChannel
+}
+
+extension ChannelStore {
+    /// The channel whose id is the stream's name; nil for any other stream.
+    public func channel(of stream: StreamID) async throws -> StreamChannel? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        return try await channel(id)
+    }
+
+    public func watermarkImageBytes(of stream: StreamID) async throws -> [UInt8]? {
+        guard let id = ChannelID(stream.rawValue) else { return nil }
+        return try await watermarkImage(of: id)?.bytes
+    }
 }
 
 /// A PNG or JPEG a channel's watermark draws. Uploaded through the API, never fetched from a URL.

@@ -13,9 +13,6 @@ import State
 /// session state once a second (for `GET /api/v1/streams/{id}/relays`), and `relay.started` /
 /// `relay.failed` go out on `sluice.stream.lifecycle`.
 public final class RelayWorker: Service, Sendable {
-    /// The destinations of a stream: its channel's enabled relay URLs.
-    public typealias Destinations = @Sendable (StreamID) async -> [String]
-
     private struct Relayed {
         var sessionID: UInt64
         var pushers: [RelayPusher]
@@ -28,7 +25,8 @@ public final class RelayWorker: Service, Sendable {
     private let bus: any EventBus
     private let subscription: BusSubscription
     private let sessions: any SessionStore
-    private let destinations: Destinations
+    /// Where each session's destinations are read: its channel's enabled relays (`relayURLs`).
+    private let channels: any ChannelDirectory
     private let group: any EventLoopGroup
     private let tls: NIOSSLContext
     private let policy: DestinationPolicy
@@ -46,8 +44,8 @@ public final class RelayWorker: Service, Sendable {
     ///     over connects to its destinations at the next keyframe, headers first, so a destination
     ///     sees one reconnect.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, sessions: any SessionStore,
-                group: any EventLoopGroup, tls: NIOSSLContext, policy: DestinationPolicy = .init(), logger: Logger,
-                destinations: @escaping Destinations) {
+                group: any EventLoopGroup, tls: NIOSSLContext, policy: DestinationPolicy = .init(), channels: any ChannelDirectory,
+                logger: Logger) {
         self.bus = bus
         self.joining = joining
         subscription = bus.subscribe(to: .mediaSource, as: feed)
@@ -56,7 +54,7 @@ public final class RelayWorker: Service, Sendable {
         self.tls = tls
         self.policy = policy
         self.logger = logger
-        self.destinations = destinations
+        self.channels = channels
     }
 
     public func run() async throws {
@@ -136,7 +134,7 @@ public final class RelayWorker: Service, Sendable {
     }
 
     private func begin(_ sessionID: UInt64, of id: StreamID) async -> [RelayPusher] {
-        let urls = await destinations(id)
+        let urls = await channels.channel(of: id, logger: logger)?.relayURLs ?? []
         let pushers = urls.compactMap { url -> RelayPusher? in
             guard let target = RTMPPublishTarget(url: url) else {
                 logger.warning("relay URL not usable", metadata: ["stream": "\(id)"])

@@ -1,6 +1,8 @@
 import Events
+import Foundation
 import Logging
 import NIOCore
+import State
 import Testing
 @testable import Fanout
 
@@ -53,7 +55,10 @@ struct FanoutHubTests {
     }
 
     @Test func aRenditionStandingInForTheSourceIsServedAtTheStreamAndTheSourceNever() async {
-        let hub = FanoutHub(bus: EmbeddedEventBus(), logger: Logger(label: "test")) { _ in "watermarked" }
+        var channel = StreamChannel(name: "cam")
+        channel.watermark.text.enabled = true
+        channel.watermark.text.text = "live"
+        let hub = FanoutHub(bus: EmbeddedEventBus(), channels: OneChannel(channel: channel), logger: Logger(label: "test"))
         await hub.route(TestFrames.videoConfig, of: stream)
         await hub.route(TestFrames.video(0), of: stream)
         #expect(hub.fanout(for: stream) == nil, "the unmarked source is not served")
@@ -78,16 +83,82 @@ struct FanoutHubTests {
 struct FanoutHubOnDemandTests {
     let stream = StreamID("cam1")!
 
-    private func hub(_ bus: EmbeddedEventBus, live: Bool, firstFrameSeconds: Double) -> FanoutHub {
-        FanoutHub(bus: bus, feed: .onDemand(.init(firstFrameSeconds: firstFrameSeconds) { _ in
-            // No headers: only a frame read from the bus makes the fan-out.
-            live ? FanoutHub.StreamStart(headers: [], keyframeOffset: 0) : nil
-        }), logger: Logger(label: "test"))
+    /// Session state with the stream live (session 1) and, with `keyframe`, its newest keyframe.
+    private func sessions(live: Bool, keyframe: Int64? = nil) async throws -> InMemorySessionStore {
+        let sessions = InMemorySessionStore()
+        guard live else { return sessions }
+        try await sessions.markLive(StreamSession(streamID: stream, sessionID: 1, node: "ingest", startedAt: Date()))
+        if let keyframe { try await sessions.recordKeyframe(stream, sessionID: 1, offset: keyframe) }
+        return sessions
+    }
+
+    /// No headers recorded: only a frame read from the bus makes the fan-out.
+    private func hub(_ bus: EmbeddedEventBus, _ sessions: any SessionStore, firstFrameSeconds: Double) -> FanoutHub {
+        FanoutHub(bus: bus, feed: .onDemand(.init(sessions: sessions, firstFrameSeconds: firstFrameSeconds)), logger: Logger(label: "test"))
+    }
+
+    private func hub(_ bus: EmbeddedEventBus, live: Bool, firstFrameSeconds: Double) async throws -> FanoutHub {
+        hub(bus, try await sessions(live: live, keyframe: 0), firstFrameSeconds: firstFrameSeconds)
+    }
+
+    /// Returns once the hub reads the stream (its subscription exists), ten seconds at most.
+    private func reading(_ hub: FanoutHub) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while hub.streamsRead.isEmpty, ContinuousClock.now < deadline { await Task.yield() }
+        try #require(!hub.streamsRead.isEmpty)
+    }
+
+    private func publish(_ frame: MediaFrame, _ bus: EmbeddedEventBus) throws {
+        try bus.publish(BusRecord(key: stream.rawValue, value: .frame(frame)), to: .mediaSource)
+    }
+
+    /// A stream whose first keyframe is not recorded yet is read from now, from the first keyframe
+    /// read: the frames before it are passed over, and no poll of session state waits for it.
+    @Test func aStreamThatHasJustBegunIsReadFromItsFirstKeyframe() async throws {
+        let bus = EmbeddedEventBus()
+        let hub = hub(bus, try await sessions(live: true), firstFrameSeconds: 10)
+        let waiting = Task { await hub.fanout(opening: stream) }
+        try await reading(hub)
+        try publish(TestFrames.video(1), bus)  // mid-GOP: passed over
+        try publish(TestFrames.video(2), bus)
+        let published = ContinuousClock.now
+        try publish(TestFrames.video(25), bus)
+        let fanout = await waiting.value
+        #expect(fanout != nil && fanout === hub.fanout(for: stream))
+        #expect(ContinuousClock.now - published < .seconds(30), "answered at the keyframe, not at the deadline")
+        #expect(fanout?.gopFrameCount == 1, "the GOP begins at the keyframe: \(fanout?.gopFrameCount ?? -1)")
+        await bus.shutdown()
+    }
+
+    /// A read begun mid-GOP passes configurations on at once and media from the first keyframe.
+    @Test func theKeyframeGateOpensAtTheFirstKeyframe() {
+        var gate = FanoutHub.KeyframeGate()
+        let audio = MediaFrame(kind: .audio, codec: "mp4a", dts: 0, sessionID: 1, sequence: 0, payload: ByteBuffer(bytes: [0xAF, 1]))
+        let passed = [TestFrames.videoConfig, TestFrames.video(1), audio, TestFrames.video(25), TestFrames.video(26), audio].map {
+            gate.passes($0)
+        }
+        #expect(passed == [true, false, false, true, true, true])
+    }
+
+    /// A keyframe published just before the first viewer came, and recorded only after session
+    /// state was asked, is found when the next frame is read: reading starts at it after all.
+    @Test func aKeyframeRecordedJustAfterTheFirstLookIsWhereReadingStarts() async throws {
+        let bus = EmbeddedEventBus()
+        let sessions = try await sessions(live: true)
+        let hub = hub(bus, sessions, firstFrameSeconds: 10)
+        try publish(TestFrames.video(0), bus)  // offset 0, not recorded yet
+        let waiting = Task { await hub.fanout(opening: stream) }
+        try await reading(hub)
+        try await sessions.recordKeyframe(stream, sessionID: 1, offset: 0)
+        try publish(TestFrames.video(1), bus)  // the signal to look again
+        let fanout = await waiting.value
+        #expect(fanout != nil, "read from the recorded keyframe; from now, the frame after it alone makes nothing")
+        await bus.shutdown()
     }
 
     @Test func theFirstViewerIsAnsweredWhenTheFirstFrameArrives() async throws {
         let bus = EmbeddedEventBus()
-        let hub = hub(bus, live: true, firstFrameSeconds: 60)
+        let hub = try await hub(bus, live: true, firstFrameSeconds: 60)
         let waiting = Task { await hub.fanout(opening: stream) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(hub.fanout(for: stream) == nil)
@@ -102,19 +173,20 @@ struct FanoutHubOnDemandTests {
 
     @Test func aViewerOfAStreamWhoseFramesNeverComeIsToldAtTheDeadline() async throws {
         let bus = EmbeddedEventBus()
-        let hub = hub(bus, live: true, firstFrameSeconds: 0.4)
+        let hub = try await hub(bus, live: true, firstFrameSeconds: 0.4)
         let asked = ContinuousClock.now
         let fanout = await hub.fanout(opening: stream)
         let waited = ContinuousClock.now - asked
         #expect(fanout == nil)
         #expect(waited >= .milliseconds(350) && waited < .seconds(30), "told at the deadline: \(waited)")
-        #expect(await self.hub(bus, live: false, firstFrameSeconds: 5).fanout(opening: stream) == nil, "not live: told at once")
+        let notLive = try await self.hub(bus, live: false, firstFrameSeconds: 5)
+        #expect(await notLive.fanout(opening: stream) == nil, "not live: told at once")
         await bus.shutdown()
     }
 
     @Test func aCancelledViewerStopsWaiting() async throws {
         let bus = EmbeddedEventBus()
-        let hub = hub(bus, live: true, firstFrameSeconds: 120)
+        let hub = try await hub(bus, live: true, firstFrameSeconds: 120)
         let asked = ContinuousClock.now
         let waiting = Task { await hub.fanout(opening: stream) }
         try await Task.sleep(for: .milliseconds(100))
@@ -123,4 +195,13 @@ struct FanoutHubOnDemandTests {
         #expect(ContinuousClock.now - asked < .seconds(60), "cancelled, not at the 120 s deadline")
         await bus.shutdown()
     }
+}
+
+/// Every stream's channel is `channel`, with `image` its uploaded watermark image.
+struct OneChannel: ChannelDirectory {
+    var channel: StreamChannel
+    var image: [UInt8]?
+
+    func channel(of stream: StreamID) async throws -> StreamChannel? { channel }
+    func watermarkImageBytes(of stream: StreamID) async throws -> [UInt8]? { image }
 }

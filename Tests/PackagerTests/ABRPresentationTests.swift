@@ -10,8 +10,9 @@ import Testing
 @Suite struct ABRPresentationTests {
     let stream = StreamID("cam")!
 
-    private func hub(_ configuration: PackagingConfiguration = PackagingConfiguration()) -> PackagerHub {
-        PackagerHub(bus: EmbeddedEventBus(), logger: Logger(label: "test")) { _ in configuration }
+    /// Every stream packaged on the defaults, or as `channel` says.
+    private func hub(_ channel: StreamChannel? = nil) -> PackagerHub {
+        PackagerHub(bus: EmbeddedEventBus(), channels: channel.map { OneChannel(channel: $0) }, logger: Logger(label: "test"))
     }
 
     /// Six seconds of the same synthetic stream as the source and as each named rendition.
@@ -111,7 +112,10 @@ import Testing
     }
 
     @Test func aStandInRenditionIsPackagedAtTheStreamAndTheSourceNot() async throws {
-        let hub = hub(PackagingConfiguration(sourceRendition: "watermarked"))
+        var channel = StreamChannel(name: "cam")
+        (channel.outputs.hls, channel.outputs.llhls, channel.outputs.dash) = (true, true, true)
+        (channel.watermark.text.enabled, channel.watermark.text.text) = (true, "live")
+        let hub = hub(channel)
         await feed(hub, renditions: [], includeSource: true)
         #expect(hub.package(for: stream) == nil, "the unmarked source is never packaged")
         await feed(hub, renditions: ["watermarked"], includeSource: false)

@@ -60,7 +60,7 @@ import TestSupport
 
     private func worker(_ bus: any EventBus, _ leasing: TranscodeLeasing, headers: [MediaFrame]) -> TranscodeWorker {
         TranscodeWorker(bus: bus, joining: SessionJoining(lookback: .seconds(3)) { _, _ in headers }, leasing: leasing,
-                        logger: Logger(label: "test")) { _ in TranscodeSettings(renditions: [.p360]) }
+                        channels: LadderChannel(renditions: [.p360]), logger: Logger(label: "test"))
     }
 
     /// Rendition frames until a rendition's end (or 10,000 frames, or the bound's sentinel).

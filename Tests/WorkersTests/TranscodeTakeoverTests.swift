@@ -15,7 +15,7 @@ import TestSupport
 
     private func worker(_ bus: EmbeddedEventBus, headers: [MediaFrame]) -> TranscodeWorker {
         TranscodeWorker(bus: bus, joining: SessionJoining(lookback: .seconds(3)) { _, _ in headers },
-                        logger: Logger(label: "test")) { _ in TranscodeSettings(renditions: [.p360]) }
+                        channels: LadderChannel(renditions: [.p360]), logger: Logger(label: "test"))
     }
 
     /// Rendition frames published until `sentinel` (a frame the test publishes itself).

@@ -24,36 +24,33 @@ public final class KafkaEventBus: EventBus {
     /// of them suspends.
     private let counters = NIOLockedValueBox<[Topic: BusStatistics]>([:])
 
-    /// Told, once the broker has it, where each published source keyframe went: the stream,
-    /// its publish session and the offset in the stream's partition of `sluice.media.source`.
-    public typealias KeyframeAcknowledged = @Sendable (_ stream: String, _ session: UInt64, _ offset: Int64) -> Void
+    /// Where each published source keyframe and segment start went, once the broker has it. One
+    /// reader: ingest's `PlaybackStartRecorder`.
+    public let acknowledgedStarts: AsyncStream<BusAcknowledgement>
+    private let acknowledged: AsyncStream<BusAcknowledgement>.Continuation
 
     /// Connects and reads the topics' partition counts; every catalog topic must exist.
     /// - Parameter source: the node name written into event envelopes.
-    /// - Parameter segmentStartAcknowledged: told where each published segment start went.
-    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger,
-                               keyframeAcknowledged: @escaping KeyframeAcknowledged = { _, _, _ in },
-                               segmentStartAcknowledged: @escaping SegmentStartAcknowledged = { _ in }) async throws -> KafkaEventBus {
+    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger) async throws -> KafkaEventBus {
         let admin = try KafkaAdmin(configuration: configuration)
         let counts = try await KafkaAdmin.run { try admin.partitionCounts(Topic.allCases.map(\.name)) }
         var partitionCounts: [Topic: Int] = [:]
         for topic in Topic.allCases { partitionCounts[topic] = counts[topic.name] }
-        return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger,
-                                 keyframeAcknowledged: keyframeAcknowledged, segmentStartAcknowledged: segmentStartAcknowledged)
+        return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger)
     }
 
-    private init(configuration: KafkaConfiguration, partitionCounts: [Topic: Int], source: String, logger: Logger,
-                 keyframeAcknowledged: @escaping KeyframeAcknowledged,
-                 segmentStartAcknowledged: @escaping SegmentStartAcknowledged) throws {
+    private init(configuration: KafkaConfiguration, partitionCounts: [Topic: Int], source: String, logger: Logger) throws {
         self.configuration = configuration
         self.partitionCounts = partitionCounts
         self.source = source
         self.logger = logger
+        let (acknowledgedStarts, acknowledged) = BusAcknowledgement.makeStream()
+        (self.acknowledgedStarts, self.acknowledged) = (acknowledgedStarts, acknowledged)
         producer = try KafkaProducer(configuration: configuration, logger: logger, onAcknowledged: { marker, _, offset in
-            if marker.isKeyframe { keyframeAcknowledged(marker.key, marker.session, offset) }
+            if marker.isKeyframe { acknowledged.yield(.keyframe(stream: marker.key, session: marker.session, offset: offset)) }
             if var start = marker.segmentStart {
                 start.offset = offset
-                segmentStartAcknowledged(start)
+                acknowledged.yield(.segmentStart(start))
             }
         })
     }
@@ -190,6 +187,7 @@ public final class KafkaEventBus: EventBus {
             return state.open.values.compactMap(\.consumer)
         }
         await producer.close()
+        acknowledged.finish()
         for consumer in open { await consumer.close() }
     }
 
@@ -272,4 +270,22 @@ private final class KafkaCursor: BusCursor {
 private struct FailedCursor: BusCursor {
     let error: Error
     func next() async throws -> BusDelivery? { throw error }
+}
+
+extension KafkaEventBus {
+    /// Told where each published source keyframe went: stream, session, offset.
+    public typealias KeyframeAcknowledged = @Sendable (_ stream: String, _ session: UInt64, _ offset: Int64) -> Void
+
+    /// `connect`, with `keyframeAcknowledged` told what `acknowledgedStarts` reads. Kept for
+    /// EventsTests until it reads `acknowledgedStarts` itself; nothing in Sources uses it.
+    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger,
+                               keyframeAcknowledged: @escaping KeyframeAcknowledged) async throws -> KafkaEventBus {
+        let bus = try await connect(configuration, source: source, logger: logger)
+        Task {
+            for await case .keyframe(let stream, let session, let offset) in bus.acknowledgedStarts {
+                keyframeAcknowledged(stream, session, offset)
+            }
+        }
+        return bus
+    }
 }

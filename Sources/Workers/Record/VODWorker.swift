@@ -34,9 +34,6 @@ public final class VODWorker: Service, Sendable {
         }
     }
 
-    /// A stream's VOD settings; nil when its channel records none.
-    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
-
     private let router: SessionRouter<VODRecorder>
 
     /// - Parameter joining: how to start on sessions under way (a cluster): a session another
@@ -45,11 +42,12 @@ public final class VODWorker: Service, Sendable {
     /// - Parameter progress: where each stream's recording stands in the log (a cluster); nil on
     ///   one machine.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil,
-                progress: (any RecordingProgressStore)? = nil, index: any AssetIndex, store: any AssetStore, logger: Logger,
-                settings: @escaping SettingsLookup) {
+                progress: (any RecordingProgressStore)? = nil, index: any AssetIndex, store: any AssetStore,
+                channels: any ChannelDirectory, logger: Logger) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
-            guard let settings = await settings(id) else { return nil }
+            // Each session's settings from its channel; none (not recorded) when it records no VOD.
+            guard let settings = await channels.channel(of: id, logger: logger).flatMap(Settings.init) else { return nil }
             let noted = try? await progress?.progress(of: id, kind: VODRecorder.progressKind)
             return VODRecorder(streamID: id, sessionID: session, settings: settings, shelf: shelf, progress: progress,
                                resuming: noted?.sessionID == session ? noted : nil, logger: logger)

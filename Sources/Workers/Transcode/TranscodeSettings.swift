@@ -27,11 +27,18 @@ public struct TranscodeSettings: Sendable, Hashable {
     /// The channel's transcoding, or nil when it neither transcodes nor watermarks.
     /// - Parameter image: the uploaded watermark image, if the channel has one.
     public init?(channel: StreamChannel, image: [UInt8]?, fontFile: String) {
-        let watermark = WatermarkSettings(channel.watermark, image: image, fontFile: fontFile)
-        guard channel.transcode.enabled || !watermark.isEmpty else { return nil }
-        self.init(renditions: channel.transcode.enabled ? channel.transcode.renditions : [],
-                  codec: channel.transcode.codec == .h265 ? .h265 : .h264,
-                  preset: channel.transcode.preset, tune: channel.transcode.tune, watermark: watermark)
+        guard channel.transcodes(hasWatermarkImage: !(image ?? []).isEmpty) else { return nil }
+        self.init(renditions: channel.ladder, codec: channel.transcode.codec == .h265 ? .h265 : .h264,
+                  preset: channel.transcode.preset, tune: channel.transcode.tune,
+                  watermark: WatermarkSettings(channel.watermark, image: image, fontFile: fontFile))
+    }
+
+    /// `stream`'s transcoding from its channel (ladder, watermark text and uploaded image); nil
+    /// for none, or for a stream without a channel. The image is read only when the channel draws one.
+    public static func of(_ stream: StreamID, in channels: any ChannelDirectory, fontFile: String) async throws -> TranscodeSettings? {
+        guard let channel = try await channels.channel(of: stream) else { return nil }
+        let image = channel.watermark.image.enabled ? try await channels.watermarkImageBytes(of: stream) : nil
+        return TranscodeSettings(channel: channel, image: image, fontFile: fontFile)
     }
 }
 

@@ -15,8 +15,14 @@ import ServiceLifecycle
 /// that stream's transcoding at once and ends none of its renditions. Renditions are ended only
 /// by the publisher's end (or by a new session of the stream).
 public final class TranscodeWorker: Service, Sendable {
-    /// A stream's transcoding, or nil for none.
-    public typealias SettingsLookup = @Sendable (StreamID) async -> TranscodeSettings?
+    /// A rendition's headers as its transcoder (re)made them, for whoever records them (ingest's
+    /// `PlaybackStartRecorder`, through the composition): read from `headerChanges`.
+    public struct HeadersChange: Sendable {
+        public var stream: StreamID
+        public var rendition: String
+        public var session: UInt64
+        public var headers: [MediaFrame]
+    }
 
     struct Stream {
         /// Where the stream's frames come from here.
@@ -46,7 +52,9 @@ public final class TranscodeWorker: Service, Sendable {
 
     let bus: any EventBus
     private let subscription: BusSubscription
-    let settings: SettingsLookup
+    /// Where each session's channel (ladder, watermark) is read when it begins.
+    let channels: any ChannelDirectory
+    let fontFile: String
     let logger: Logger
     /// Each stream's entry: routing, revocation, lease and take-over tasks change it; never held across an
     /// await, so each entry carries a generation.
@@ -67,9 +75,10 @@ public final class TranscodeWorker: Service, Sendable {
     /// Frames dropped by transcoders already gone, added to by whichever task removed them; so a lock.
     private let dropped = NIOLockedValueBox(0)
 
-    /// Told each rendition's headers whenever they change: stream, rendition, session, headers.
-    public typealias HeadersChanged = @Sendable (StreamID, _ rendition: String, _ session: UInt64, [MediaFrame]) -> Void
-    private let headersChanged: HeadersChanged?
+    /// Each rendition's headers whenever they change, in order, for one reader. Bounded: unread, the
+    /// oldest changes give way (a newer change of a rendition replaces its older ones anyway).
+    public let headerChanges: AsyncStream<HeadersChange>
+    private let headerSink: AsyncStream<HeadersChange>.Continuation
 
     let joining: SessionJoining?
     let leases: HeldLeases?
@@ -78,18 +87,33 @@ public final class TranscodeWorker: Service, Sendable {
     ///   is transcoded from the first frame read.
     /// - Parameter leasing: how the workers of a cluster agree who transcodes a session
     ///   (`TranscodeLeasing`); nil: whoever reads the stream's partition does.
+    /// - Parameter channels: where a session's transcoding is read (`TranscodeSettings.of`).
+    /// - Parameter fontFile: the watermark text's font.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, leasing: TranscodeLeasing? = nil,
-                logger: Logger, headersChanged: HeadersChanged? = nil, settings: @escaping SettingsLookup) {
+                channels: any ChannelDirectory, fontFile: String = WatermarkSettings.defaultFontFile, logger: Logger) {
         self.bus = bus
         self.joining = joining
         leases = leasing.map { HeldLeases($0, logger: logger) }
-        self.headersChanged = headersChanged
+        (headerChanges, headerSink) = AsyncStream.makeStream(of: HeadersChange.self, bufferingPolicy: .bufferingNewest(1_000))
         subscription = bus.subscribe(to: .mediaSource, as: feed)
-        self.settings = settings
+        self.channels = channels
+        self.fontFile = fontFile
         self.logger = logger
     }
 
+    /// A stream's transcoding from its channel; nil for none, or when the channel cannot be read
+    /// (logged: the stream then plays from its source this session).
+    func settings(_ stream: StreamID) async -> TranscodeSettings? {
+        do {
+            return try await TranscodeSettings.of(stream, in: channels, fontFile: fontFile)
+        } catch {
+            logger.error("channel lookup failed; stream not transcoded", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
     public func run() async throws {
+        defer { headerSink.finish() }  // its reader ends with the worker
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Bool.self) { tasks in
                 tasks.addTask {
@@ -285,7 +309,7 @@ public final class TranscodeWorker: Service, Sendable {
             do {
                 let bus = bus
                 let logger = logger
-                let (headers, headersChanged) = (RenditionHeaders(), headersChanged)
+                let (headers, headerSink) = (RenditionHeaders(), headerSink)
                 transcoder = try StreamTranscoder(streamID: id, sessionID: sessionID, settings: settings, latency: latency,
                                                   logger: logger) { frames in
                     for frame in frames {
@@ -295,8 +319,9 @@ public final class TranscodeWorker: Service, Sendable {
                             logger.error("rendition frame not published", metadata: ["stream": "\(id)", "error": "\(error)"])
                         }
                     }
-                    guard let headersChanged else { return }
-                    for (rendition, current) in headers.changes(frames) { headersChanged(id, rendition, sessionID, current) }
+                    for (rendition, current) in headers.changes(frames) {
+                        headerSink.yield(HeadersChange(stream: id, rendition: rendition, session: sessionID, headers: current))
+                    }
                 }
                 logger.info("transcoding stream", metadata: [
                     "stream": "\(id)", "renditions": "\(settings.renditions.map(\.rawValue))",
