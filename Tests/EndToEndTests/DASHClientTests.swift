@@ -15,7 +15,7 @@ extension EndToEnd {
             let server = try SluiceProcess()
             defer { server.stop() }
             let publisher = try Tools.publish(to: server.pushURL("dashgst"), seconds: 62)
-            defer { _ = publisher.wait() }
+            defer { _ = publisher.wait(timeout: 0) }
             let manifestURL = "http://127.0.0.1:\(server.httpPort)/dashgst/manifest.mpd"
             try Tools.waitUntilLive("http://127.0.0.1:\(server.httpPort)/dashgst/live.flv")
             // Asked for now and then, so the stream is packaged, until the 12-segment window has

@@ -51,7 +51,7 @@ extension EndToEnd {
             let ingest = try cluster.node("ingest")
             let early = try cluster.node("api")
             let publisher = try Tools.publish(to: ingest.pushURL("edge1"), seconds: 75)
-            defer { _ = publisher.wait(timeout: 85) }
+            defer { _ = publisher.wait(timeout: 0) }
             let earlyBase = "http://127.0.0.1:\(early.httpPort)/edge1"
             do { try Self.waitFor("\(earlyBase)/llhls-video.m3u8", seconds: 20) } catch {
                 print("early API node:\n\(early.serverLog.suffix(3000))\ningest node:\n\(ingest.serverLog.suffix(2000))")
@@ -112,7 +112,7 @@ extension EndToEnd {
             let ingest = try cluster.node("ingest")
             let nodes = try (0..<3).map { _ in try cluster.node("api") }
             let publisher = try Tools.publish(to: ingest.pushURL("edge2"), seconds: 90)
-            defer { _ = publisher.wait(timeout: 100) }
+            defer { _ = publisher.wait(timeout: 0) }
             try Self.waitFor("http://127.0.0.1:\(nodes[0].httpPort)/edge2/llhls-video.m3u8", seconds: 20)
             let script = SluiceProcess.packageRoot.appendingPathComponent("Tests/EndToEndTests/Scripts/round_robin_proxy.py").path
             let proxy = try RunningTool("python3", [script, "85"] + nodes.map { "127.0.0.1:\($0.httpPort)" })
@@ -128,7 +128,9 @@ extension EndToEnd {
                                                     "-t", "60", "-f", "null", "-"])
             let played = player.wait(timeout: 110)
             let seconds = Date().timeIntervalSince(started)
-            let log = proxy.wait(timeout: 30).output.split(separator: "\n").dropFirst()
+            // The player is done, so every request it made is logged (each line is flushed): the
+            // proxy is stopped rather than waited for until its 85 s are up.
+            let log = proxy.wait(timeout: 0).output.split(separator: "\n").dropFirst()
             let statuses = Dictionary(grouping: log, by: { $0.split(separator: " ").first.map(String.init) ?? "" }).mapValues(\.count)
             let perNode = Dictionary(grouping: log, by: { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }).mapValues(\.count)
             print("edge: round-robin player: \(log.count) requests \(statuses), per node \(perNode), 60 s played in \(seconds) s")

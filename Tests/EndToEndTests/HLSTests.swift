@@ -51,7 +51,7 @@ extension EndToEnd {
             let server = try SluiceProcess()
             defer { server.stop() }
             let publisher = try Tools.publish(to: server.pushURL("ll1"), seconds: 24)
-            defer { _ = publisher.wait() }
+            defer { _ = publisher.wait(timeout: 0) }
             let base = "http://127.0.0.1:\(server.httpPort)/ll1"
             try Tools.waitUntilLive("\(base)/live.flv")
             let first = try get("\(base)/llhls-video.m3u8")

@@ -10,7 +10,7 @@ extension EndToEnd.ClusterTests {
         let ingest = try cluster.node("ingest")
         let early = try cluster.node("api")
         let publisher = try Tools.publish(to: ingest.pushURL("late1"), seconds: 40)
-        defer { _ = publisher.wait() }
+        defer { _ = publisher.wait(timeout: 0) }
         try Tools.waitUntilLive(early.flvURL("late1"))
         // Segments to start from pile up in session state while nobody asks for HLS anywhere.
         Thread.sleep(forTimeInterval: 8)
