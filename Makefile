@@ -19,12 +19,13 @@ run: build
 ## Runs every test: unit tests and end-to-end tests with ffmpeg/ffprobe.
 test: deps
 	./ops/check-imports.py
+	./ops/check-shape.py
 	swift build --product sluice
 	swift build --build-tests
-	# Unit tests first, then the end-to-end suite on its own: its tests block a thread of the
-	# two-thread cooperative pool for minutes each, which starves timing-bound unit tests.
+	# Unit tests first, on their own: some are timing-bound, and the end-to-end suites after them
+	# run in three processes at once (ops/e2e-lanes.sh) that keep both cores busy.
 	swift test --skip-build --skip EndToEndTests
-	swift test --skip-build --filter EndToEndTests
+	./ops/e2e-lanes.sh
 	swift build --product SluiceFuzz
 	.build/debug/SluiceFuzz
 	./ops/api-fuzz.sh
