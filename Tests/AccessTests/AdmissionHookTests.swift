@@ -1,0 +1,268 @@
+import Events
+import Foundation
+import Logging
+import Testing
+@testable import Access
+
+/// An admission hook on 127.0.0.1 that answers every request the same way, counts them and keeps
+/// the last one. One blocking thread; `stop()` ends it and closes what it holds.
+final class HookServer: @unchecked Sendable {
+    // @unchecked: `requests`, `lastBody`, `lastHeaders` and `held` change only under `lock`; the rest is immutable.
+    enum Answer: Sendable {
+        case status(Int)
+        /// Bytes that are not HTTP.
+        case garbage
+        /// Reads the request and never answers.
+        case silence
+        /// A 2xx or other status with a body of `bytes` bytes.
+        case large(status: Int, bytes: Int)
+    }
+
+    let port: Int
+    private let answer: Answer
+    private let listener: Int32
+    private let lock = NSLock()
+    private var requests = 0
+    private var lastBody: [UInt8] = []
+    private var lastHeaders: [String: String] = [:]
+    private var held: [Int32] = []
+    private let arrivals: AsyncStream<Void>
+    private let arrived: AsyncStream<Void>.Continuation
+
+    init(_ answer: Answer) throws {
+        self.answer = answer
+        (arrivals, arrived) = AsyncStream.makeStream(of: Void.self)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard listening else {
+            close(listener)
+            throw ServerError.notListening
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { self.serve() }
+    }
+
+    enum ServerError: Error { case notListening }
+
+    var url: URL { URL(string: "http://127.0.0.1:\(port)/admit")! }
+    /// Requests read so far (counted before the answer is written, so a caller that got its
+    /// answer is counted).
+    var count: Int { lock.withLock { requests } }
+    var body: [UInt8] { lock.withLock { lastBody } }
+    /// Header names in lowercase.
+    var headers: [String: String] { lock.withLock { lastHeaders } }
+
+    /// Waits until `count` requests have arrived in all (a hook that goes silent gives no other sign).
+    func waitForRequests(_ count: Int) async {
+        var iterator = arrivals.makeAsyncIterator()
+        while self.count < count, await iterator.next() != nil {}
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        lock.withLock {
+            held.forEach { close($0) }
+            held = []
+        }
+        arrived.finish()
+    }
+
+    private func serve() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            guard let (headers, body) = readRequest(connection) else {
+                close(connection)
+                continue
+            }
+            lock.withLock {
+                requests += 1
+                lastHeaders = headers
+                lastBody = body
+            }
+            arrived.yield()
+            switch answer {
+            case .status(let status): reply("HTTP/1.1 \(status) Hook\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", on: connection)
+            case .garbage: reply("\u{1}\u{2}not http at all\r\n\r\n", on: connection)
+            case .silence:
+                lock.withLock { held.append(connection) }
+                continue
+            case .large(let status, let bytes):
+                reply("HTTP/1.1 \(status) Hook\r\nContent-Length: \(bytes)\r\nConnection: close\r\n\r\n", on: connection)
+                reply(String(repeating: "x", count: bytes), on: connection)
+            }
+            close(connection)
+        }
+    }
+
+    /// Writes `text` whole, or up to where the client hung up (MSG_NOSIGNAL: a client that stops
+    /// reading a large answer must not raise SIGPIPE in the test process).
+    private func reply(_ text: String, on connection: Int32) {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { return }
+            sent += count
+        }
+    }
+
+    private func readRequest(_ connection: Int32) -> ([String: String], [UInt8])? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        var headEnd: Int?
+        var expected = Int.max
+        while bytes.count < expected {
+            let count = read(connection, &chunk, chunk.count)
+            guard count > 0 else { return nil }
+            bytes += chunk[..<count]
+            if headEnd == nil, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound {
+                headEnd = end
+                expected = end + (Self.headers(bytes[..<end])["content-length"].flatMap { Int($0) } ?? 0)
+            }
+        }
+        guard let headEnd else { return nil }
+        return (Self.headers(bytes[..<headEnd]), Array(bytes[headEnd...]))
+    }
+
+    private static func headers(_ head: ArraySlice<UInt8>) -> [String: String] {
+        var headers: [String: String] = [:]
+        for line in String(decoding: head, as: UTF8.self).split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return headers
+    }
+}
+
+/// The admission hook against a real endpoint on loopback: what it is sent, which answers allow,
+/// that every failure denies, and which answers are reused.
+@Suite(.timeLimit(.minutes(1))) struct AdmissionHookTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let request = AdmissionRequest(action: .publish, protocol: "rtmp", channel: nil, stream: "cam1", clientIP: "198.51.100.7",
+                                   query: ["sign": "1-abc"])
+    static let refusal = AccessDecision.deny(code: "admission_denied", reason: "The admission hook refused this publish.")
+
+    /// A hook whose operator URL is `server`'s (so loopback is allowed without `--allow-destination`).
+    func hook(for server: HookServer, secret: String = "", timeout: Duration = .seconds(2), cacheSeconds: Int = 0) -> AdmissionHook {
+        AdmissionHook(configuration: AccessConfiguration(admissionURL: server.url, admissionSecret: secret, admissionTimeout: timeout,
+                                                         admissionCacheSeconds: cacheSeconds),
+                      logger: Logger(label: "test"))
+    }
+
+    @Test(arguments: [200, 204, 299])
+    func anyTwoHundredAllows(status: Int) async throws {
+        let server = try HookServer(.status(status))
+        defer { server.stop() }
+        #expect(await hook(for: server).ask(request, at: server.url, now: now) == .allow)
+        #expect(server.count == 1)
+    }
+
+    @Test(arguments: [301, 401, 403, 404, 500, 503])
+    func anyOtherStatusDenies(status: Int) async throws {
+        let server = try HookServer(.status(status))
+        defer { server.stop() }
+        #expect(await hook(for: server).ask(request, at: server.url, now: now) == Self.refusal)
+    }
+
+    /// The body is the request as JSON with sorted keys, signed with HMAC-SHA256 when a secret is set.
+    @Test func theHookIsSentTheRequestSigned() async throws {
+        let server = try HookServer(.status(204))
+        defer { server.stop() }
+        _ = await hook(for: server, secret: "hook-secret").ask(request, at: server.url, now: now)
+        let body = server.body
+        #expect(try JSONDecoder().decode(AdmissionRequest.self, from: Data(body)) == request)
+        #expect(String(decoding: body, as: UTF8.self).hasPrefix(#"{"action":"publish","clientIP":"198.51.100.7""#))
+        #expect(server.headers["x-sluice-signature"] == AdmissionHook.signature(of: Data(body), secret: "hook-secret"))
+        #expect(server.headers["content-type"] == "application/json")
+
+        _ = await hook(for: server).ask(request, at: server.url, now: now)
+        #expect(server.headers["x-sluice-signature"] == nil, "no secret, no signature")
+    }
+
+    @Test func aHookThatDoesNotAnswerInTimeDenies() async throws {
+        let server = try HookServer(.silence)
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        #expect(await hook(for: server, timeout: .milliseconds(300)).ask(request, at: server.url, now: now) == Self.refusal)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await server.waitForRequests(1)
+    }
+
+    @Test func anAnswerThatIsNotHTTPDenies() async throws {
+        let server = try HookServer(.garbage)
+        defer { server.stop() }
+        #expect(await hook(for: server).ask(request, at: server.url, now: now) == Self.refusal)
+    }
+
+    /// Only the status counts; a hook that writes a megabyte back is not read to its end.
+    @Test func aLargeAnswerIsJudgedByItsStatus() async throws {
+        let allowing = try HookServer(.large(status: 200, bytes: 1 << 20))
+        defer { allowing.stop() }
+        #expect(await hook(for: allowing).ask(request, at: allowing.url, now: now) == .allow)
+        let denying = try HookServer(.large(status: 403, bytes: 1 << 20))
+        defer { denying.stop() }
+        #expect(await hook(for: denying).ask(request, at: denying.url, now: now) == Self.refusal)
+    }
+
+    @Test func anUnreachableHookDenies() async throws {
+        let server = try HookServer(.status(204))
+        let url = server.url
+        server.stop()
+        let hook = AdmissionHook(configuration: AccessConfiguration(admissionURL: url), logger: Logger(label: "test"))
+        #expect(await hook.ask(request, at: url, now: now) == Self.refusal)
+    }
+
+    /// A channel's own hook answers to the destination policy, which by default refuses loopback.
+    @Test func aChannelsHookOnLoopbackIsRefusedUnlessAllowed() async throws {
+        let server = try HookServer(.status(204))
+        defer { server.stop() }
+        let strict = AdmissionHook(configuration: AccessConfiguration(), logger: Logger(label: "test"))
+        #expect(await strict.ask(request, at: server.url, now: now) == Self.refusal)
+        #expect(server.count == 0, "a refused destination is not contacted")
+        let allowing = AdmissionHook(configuration: AccessConfiguration(destinations: DestinationPolicy(allowing: [IPAddressRange("127.0.0.0/8")!])),
+                                     logger: Logger(label: "test"))
+        #expect(await allowing.ask(request, at: server.url, now: now) == .allow)
+    }
+
+    /// The hook's own answers are reused for `admissionCacheSeconds`, for the same request only;
+    /// `forget` drops them at once.
+    @Test func answersAreReusedForTheirLifetime() async throws {
+        let server = try HookServer(.status(403))
+        defer { server.stop() }
+        let hook = hook(for: server, cacheSeconds: 30)
+        #expect(await hook.ask(request, at: server.url, now: now) == Self.refusal)
+        #expect(await hook.ask(request, at: server.url, now: now + 29) == Self.refusal)
+        #expect(server.count == 1)
+        var other = request
+        other.clientIP = "198.51.100.8"
+        _ = await hook.ask(other, at: server.url, now: now + 29)
+        #expect(server.count == 2)
+        _ = await hook.ask(request, at: server.url, now: now + 31)
+        #expect(server.count == 3)
+        hook.forget(stream: "cam1")
+        _ = await hook.ask(request, at: server.url, now: now + 32)
+        #expect(server.count == 4)
+    }
+
+    /// A failure to reach the hook is not an answer: the next request asks again.
+    @Test func failuresAreNotReused() async throws {
+        let server = try HookServer(.silence)
+        defer { server.stop() }
+        let hook = hook(for: server, timeout: .milliseconds(200), cacheSeconds: 30)
+        _ = await hook.ask(request, at: server.url, now: now)
+        _ = await hook.ask(request, at: server.url, now: now)
+        // Were the second answer reused, no second request would come and the time limit would end the test.
+        await server.waitForRequests(2)
+    }
+}
