@@ -7,8 +7,10 @@ import Testing
 
 /// A webhook receiver on 127.0.0.1: answers each request with the next status of its script (the
 /// last one repeats), closes the connection, and hands over what it was sent. One blocking thread.
+/// The status `ScriptedReceiver.hold` answers nothing: the connection stays open until `stop()`,
+/// so the delivery stays in flight.
 final class ScriptedReceiver: @unchecked Sendable {
-    // @unchecked: `statuses` is touched only by the serving thread; the rest is immutable.
+    // @unchecked: `statuses` is touched only by the serving thread, `held` only under its lock; the rest is immutable.
     struct Request: Sendable {
         var target: String
         /// Header names in lowercase.
@@ -22,6 +24,11 @@ final class ScriptedReceiver: @unchecked Sendable {
     private let received: AsyncStream<Request>.Continuation
     private let listener: Int32
     private var statuses: [Int]
+    private let held = NSLock()
+    private var heldConnections: [Int32] = []
+
+    /// Never answers (see the type's comment).
+    static let hold = 0
 
     init(statuses: [Int]) throws {
         self.statuses = statuses
@@ -52,6 +59,10 @@ final class ScriptedReceiver: @unchecked Sendable {
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+        held.withLock {
+            heldConnections.forEach { close($0) }
+            heldConnections = []
+        }
         received.finish()
     }
 
@@ -69,6 +80,11 @@ final class ScriptedReceiver: @unchecked Sendable {
             guard connection >= 0 else { return }
             if let request = readRequest(connection) {
                 let status = statuses.count > 1 ? statuses.removeFirst() : statuses[0]
+                if status == Self.hold {
+                    held.withLock { heldConnections.append(connection) }
+                    received.yield(request)
+                    continue
+                }
                 let answer = "HTTP/1.1 \(status) Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 _ = answer.utf8CString.withUnsafeBufferPointer { write(connection, $0.baseAddress, $0.count - 1) }
                 received.yield(request)
