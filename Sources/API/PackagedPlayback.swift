@@ -60,7 +60,8 @@ struct PackagedPlayback: Sendable {
         }
     }
 
-    private static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {
+    /// The HTTP answer of a packager response: caching, entity tags, byte ranges, errors.
+    static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {
         switch response {
         case .notFound:
             return APIResponse.error(APIError(.notFound, code: "not_found", message: "No such segment, part or playlist (it may have left the window)."))
@@ -144,6 +145,7 @@ extension PackagedResponse {
 /// Rewritten playlists, kept until the cache holds `capacity` of them, then dropped all at once
 /// (playlists change every part; what matters is that concurrent clients share a rewrite).
 final class SignedPlaylistCache: Sendable {
+    // A lock: every event loop's playlist answers share the cache, each lookup a dictionary access.
     private let entries = NIOLockedValueBox([String: PackagedResponse]())
     private let capacity = 512
 
