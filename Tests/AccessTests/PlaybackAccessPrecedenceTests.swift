@@ -21,7 +21,8 @@ import Testing
         let fixed = now
         let loopback = DestinationPolicy(allowing: [IPAddressRange("127.0.0.0/8")!])
         return PlaybackAccess(channels: store,
-                              configuration: AccessConfiguration(admissionURL: global?.url, destinations: loopback),
+                              configuration: AccessConfiguration(admissionURL: global?.url, admissionTimeout: .seconds(10),
+                                                                 destinations: loopback),
                               now: { fixed }, logger: Logger(label: "test"))
     }
 
