@@ -37,11 +37,10 @@ public final class OwnerThread: Sendable {
         self.mailbox = mailbox
         let osName = Self.osName(name)
         let thread = Thread {
-            // Named from inside: Foundation passes a name set before `start` to the OS only on some
-            // platforms.
-            Thread.current.name = osName
+            Self.nameCurrentThread(osName)
             mailbox.serve(idle: idle)
         }
+        thread.name = osName
         thread.start()
     }
 
@@ -54,6 +53,16 @@ public final class OwnerThread: Sendable {
             kept.append(character)
         }
         return kept
+    }
+
+    /// Gives the OS thread its name from inside it: Foundation on Linux does not reliably pass on a
+    /// name set before `start` (`top -H` and `/proc` showed the creator's name).
+    private static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        guard let file = fopen("/proc/thread-self/comm", "w") else { return }
+        fputs(name, file)
+        fclose(file)
+        #endif
     }
 
     /// Ends the thread once the jobs already queued have run (it holds nothing of this object).

@@ -14,7 +14,7 @@ import Testing
         for index in 0..<200 {
             owner.submit {
                 seen.withLock { $0.append(index) }
-                _ = names.withLock { $0.insert(Thread.current.name ?? "") }
+                _ = names.withLock { $0.insert(Self.currentThreadName()) }
             }
         }
         let last = try await owner.run { seen.withLock { $0.count } }
@@ -128,7 +128,7 @@ import Testing
         // All three threads busy: later jobs must queue on them, not start a fourth.
         for _ in 0..<3 { pool.submit { gate.wait() } }
         let names = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<30 { group.addTask { try await pool.run { Thread.current.name ?? "" } } }
+            for _ in 0..<30 { group.addTask { try await pool.run { Self.currentThreadName() } } }
             for _ in 0..<3 { gate.signal() }
             return try await group.reduce(into: Set<String>()) { _ = $0.insert($1) }
         }
@@ -146,6 +146,12 @@ import Testing
     private func finish(_ owner: OwnerThread) async {
         owner.stop()
         await owner.join()
+    }
+
+    /// The OS name of the calling thread (Linux; elsewhere Foundation's).
+    static func currentThreadName() -> String {
+        let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? Thread.current.name ?? ""
+        return name.trimmingCharacters(in: .newlines)
     }
 
     /// Threads of this process whose OS name starts with `prefix` (Linux; elsewhere none).
