@@ -29,7 +29,7 @@ final class RunningTool: @unchecked Sendable {
             let data = handle.availableData
             collected.withLockedValue { $0.err += data }
         }
-        try process.run()
+        try process.runWithStopSignalsUnblocked()
     }
 
     /// Stops the program if `wait` was never called, and its pipes' handlers with it (a handler
@@ -60,6 +60,23 @@ final class RunningTool: @unchecked Sendable {
         let (out, err) = collected.withLockedValue { ($0.out + rest.0, $0.err + rest.1) }
         return ToolResult(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
                           errors: String(decoding: err, as: UTF8.self))
+    }
+}
+
+extension Process {
+    /// Runs the program with SIGTERM and SIGINT unblocked. A child inherits the signal mask of
+    /// the thread that starts it, and the test runner's threads block both: `terminate()` never
+    /// reached an ffmpeg, which published to the end of its stream while the test waited (or
+    /// until the SIGKILL 5 s later).
+    func runWithStopSignalsUnblocked() throws {
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGTERM)
+        sigaddset(&stops, SIGINT)
+        var previous = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &stops, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try run()
     }
 }
 
