@@ -47,15 +47,16 @@ fi
 
 # Runs lane $1's suites in order; writes one `SUITE SECONDS STATUS` line per suite to lane-N.times.
 run_lane() {
-    local lane=$1 suite started status
+    local lane=$1 suite started status seconds
     shift
     : > "$LOGS/lane-$lane.times"
     for suite in "$@"; do
         started=$(date +%s)
         "${SWIFT_TEST[@]}" --filter "^EndToEndTests\.EndToEnd/$suite/" >> "$LOGS/lane-$lane.log" 2>&1
         status=$?
-        echo "$suite $(( $(date +%s) - started )) $status" >> "$LOGS/lane-$lane.times"
-        echo "e2e-lanes: lane $lane: $suite $([ $status = 0 ] && echo passed || echo FAILED) after $(( $(date +%s) - started )) s"
+        seconds=$(( $(date +%s) - started ))
+        echo "$suite $seconds $status" >> "$LOGS/lane-$lane.times"
+        echo "e2e-lanes: lane $lane: $suite $([ $status = 0 ] && echo passed || echo FAILED) after $seconds s"
     done
 }
 
@@ -81,4 +82,5 @@ for index in "${!LANES[@]}"; do
     if awk '$3 != 0 { bad = 1 } END { exit !bad }' "$LOGS/lane-$lane.times"; then failed=1; fi
     if [ "$(wc -l < "$LOGS/lane-$lane.times")" -ne "$(echo ${LANES[$index]} | wc -w)" ]; then failed=1; fi
 done
+[ $failed = 0 ] || echo "e2e-lanes: FAILED:" $(awk '$3 != 0 { print $1 }' "$LOGS"/lane-*.times) >&2
 exit $failed
