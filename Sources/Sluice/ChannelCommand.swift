@@ -40,7 +40,7 @@ struct ChannelCommand: AsyncParsableCommand {
         @Option(help: "Description.") var description = ""
 
         func run() async throws {
-            let body = try JSONSerialization.data(withJSONObject: ["name": name, "description": description])
+            let body = try JSONEncoder().encode(NewChannel(name: name, description: description))
             print(try await connection.client().send("POST", "/api/v1/channels", body: body))
         }
     }
@@ -96,14 +96,40 @@ struct ChannelCommand: AsyncParsableCommand {
             var body: Data?
             if let expiresIn {
                 let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(TimeInterval(expiresIn)))
-                body = try JSONSerialization.data(withJSONObject: ["expiresAt": expires])
+                body = try JSONEncoder().encode(PushURLRequest(expiresAt: expires))
             }
             let reply = try await connection.client().send("POST", "/api/v1/channels/\(try Show.checked(id))/push-url",
                                                            body: body)
-            let object = try JSONSerialization.jsonObject(with: Data(reply.utf8)) as? [String: Any]
-            print(object?["url"] as? String ?? reply)
+            print((try? JSONDecoder().decode(PushURLReply.self, from: Data(reply.utf8)))?.url ?? reply)
         }
     }
+}
+
+extension ChannelCommand {
+    /// `POST /api/v1/channels`'s body (the fields this command sets).
+    struct NewChannel: Codable {
+        var name: String
+        var description: String
+    }
+
+    /// `POST /api/v1/channels/{id}/push-url`'s body: when the URL stops working (RFC 3339).
+    struct PushURLRequest: Codable {
+        var expiresAt: String
+    }
+
+    /// The part of the push-URL reply this command prints.
+    struct PushURLReply: Codable {
+        var url: String
+    }
+}
+
+/// The API's one error shape, `{"error": {"message": …}}`, as far as this client reads it.
+struct APIErrorReply: Codable {
+    struct Detail: Codable {
+        var message: String?
+    }
+
+    var error: Detail?
 }
 
 /// A minimal client for the API: one request, the body as text, API errors as failures.
@@ -130,8 +156,8 @@ struct APIClient {
         let text = String(decoding: data, as: UTF8.self)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
-            throw Failure(description: "HTTP \(status): \(error?["message"] as? String ?? text)")
+            let message = (try? JSONDecoder().decode(APIErrorReply.self, from: data))?.error?.message
+            throw Failure(description: "HTTP \(status): \(message ?? text)")
         }
         return text
     }

@@ -9,7 +9,7 @@ import Logging
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Print a control topic's events as JSON lines ({offset, key, event}), oldest first; or rewind a consumer group."
+        abstract: "Print a control topic's events as JSON lines ({event, key, offset}, with Kafka also partition), oldest first; or rewind a consumer group."
     )
 
     @Option(help: "Topic: \(EventJournal.topics.map(\.name).joined(separator: ", ")).")
@@ -69,7 +69,8 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     /// Every partition from the start (or `--from-offset`), until nothing new came for
-    /// `--idle-seconds`; lines as the journal writes them, with the partition.
+    /// `--idle-seconds`; lines as the journal writes them, with the partition. A record that is not
+    /// JSON (never written by Sluice) is reported on stderr and skipped.
     private func replayFromKafka(_ topic: Topic, since: Date?, configuration: KafkaConfiguration) async throws {
         let partitions = try await partitions(of: topic, configuration: configuration)
         let consumer = try KafkaConsumer(configuration: configuration, group: nil, logger: Logger(label: "replay"))
@@ -79,9 +80,13 @@ struct ReplayCommand: AsyncParsableCommand {
             let key = String(decoding: message.key, as: UTF8.self)
             if let stream, key != stream { continue }
             if let sinceMilliseconds, message.timestampMilliseconds < sinceMilliseconds { continue }
-            let quotedKey = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
-            print("{\"partition\":\(message.partition),\"offset\":\(message.offset),\"key\":\(quotedKey),\"event\":"
-                  + String(decoding: message.value.readableBytesView, as: UTF8.self) + "}")
+            do {
+                let entry = try JournalEntry(partition: message.partition, offset: message.offset, key: key,
+                                             envelope: Data(message.value.readableBytesView))
+                print(String(decoding: try entry.encoded(), as: UTF8.self))
+            } catch {
+                FileHandle.standardError.write(Data("sluice replay: \(topic.name)[\(message.partition)]@\(message.offset) is not JSON: \(error)\n".utf8))
+            }
         }
         await consumer.close()
     }
@@ -109,7 +114,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     private func partitions(of topic: Topic, configuration: KafkaConfiguration) async throws -> [KafkaPartition] {
         let admin = try KafkaAdmin(configuration: configuration)
-        let counts = try await KafkaAdmin.run { try admin.partitionCounts([topic.name]) }
+        let counts = try await admin.partitionCounts([topic.name])
         return (0..<(counts[topic.name] ?? 0)).map { KafkaPartition(topic: topic.name, partition: $0) }
     }
 }
