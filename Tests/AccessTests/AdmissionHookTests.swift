@@ -61,8 +61,9 @@ final class HookServer: @unchecked Sendable {
     var headers: [String: String] { lock.withLock { lastHeaders } }
 
     func stop() {
+        // Only shut down: the serving thread closes the listener as it leaves, so its descriptor is
+        // not reused by another test's socket while that thread may still accept on it.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         lock.withLock {
             held.forEach { close($0) }
             held = []
@@ -72,7 +73,10 @@ final class HookServer: @unchecked Sendable {
     private func serve() {
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                close(listener)
+                return
+            }
             guard let (headers, body) = readRequest(connection) else {
                 close(connection)
                 continue

@@ -57,8 +57,9 @@ final class ScriptedReceiver: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
     func stop() {
+        // Only shut down: the serving thread closes the listener as it leaves, so its descriptor is
+        // not reused by another test's socket while that thread may still accept on it.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         held.withLock {
             heldConnections.forEach { close($0) }
             heldConnections = []
@@ -77,7 +78,10 @@ final class ScriptedReceiver: @unchecked Sendable {
     private func serve() {
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                close(listener)
+                return
+            }
             if let request = readRequest(connection) {
                 let status = statuses.count > 1 ? statuses.removeFirst() : statuses[0]
                 if status == Self.hold {
