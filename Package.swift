@@ -225,10 +225,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "TestSupport",
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "RTMP", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
-            "State",
         ]),
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
