@@ -73,6 +73,11 @@ import TestSupport
         #expect(Array(expected.map(\.pts).prefix(30)) == Array(pictures.map(\.pts).prefix(30)), "source timestamps, nothing older")
         #expect(Set(pictures.map(\.pts)).isSubset(of: expected.map(\.pts)) && pictures.map(\.pts) == pictures.map(\.pts).sorted())
         #expect(rendition.last?.kind == .end, "the publisher's end ends the rendition")
+        // What the composition hands to the playback-start recorder: the rendition's new headers.
+        var changes = worker.headerChanges.makeAsyncIterator()
+        let change = try #require(await changes.next())
+        #expect(change.stream == id && change.rendition == "360p" && change.session == last.sessionID)
+        #expect(change.headers.contains { $0.kind == .video && $0.isSequenceHeader && $0.rendition == "360p" })
     }
 
     @Test func aRevokedStreamStopsWithoutEndingItsRenditions() async throws {
