@@ -24,6 +24,3 @@ public struct SegmentStart: Sendable, Hashable {
         self.init(stream: key, session: frame.sessionID, rendition: topic == .mediaSource ? "" : frame.rendition, offset: offset)
     }
 }
-
-/// Told where each published segment start went, once the bus has it.
-public typealias SegmentStartAcknowledged = @Sendable (SegmentStart) -> Void

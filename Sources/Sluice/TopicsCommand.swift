@@ -29,7 +29,7 @@ struct TopicsCommand: AsyncParsableCommand {
             let specs = try TopicSpec.load(from: URL(fileURLWithPath: from, isDirectory: true))
             guard !specs.isEmpty else { throw ValidationError("No *.yaml under \(from).") }
             let admin = try KafkaAdmin(configuration: KafkaConfiguration(brokers: brokers, clientID: "sluice-topics"))
-            let created = try await KafkaAdmin.run { try admin.createTopics(specs) }
+            let created = try await admin.createTopics(specs)
             for spec in specs {
                 print("\(spec.name): \(created.contains(spec.name) ? "created" : "exists"), \(spec.partitions) partitions")
             }

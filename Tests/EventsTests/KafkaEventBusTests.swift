@@ -14,25 +14,44 @@ import Testing
                                                      payload: ByteBuffer(bytes: [0x17, 1, 0, 0, 0, 0xAB]))))
     }
 
-    func connect(_ broker: KafkaBroker, keyframes: @escaping KafkaEventBus.KeyframeAcknowledged = { _, _, _ in }) async throws -> KafkaEventBus {
+    func connect(_ broker: KafkaBroker) async throws -> KafkaEventBus {
         let configuration = KafkaHarness.configuration(broker)
         try await KafkaHarness.createTopics(configuration)
-        return try await KafkaEventBus.connect(configuration, source: "test", logger: Logger(label: "test"), keyframeAcknowledged: keyframes)
+        return try await KafkaEventBus.connect(configuration, source: "test", logger: Logger(label: "test"))
+    }
+
+    /// The first `count` keyframe acknowledgements `bus` reports, or fewer if `limit` passes first.
+    func acknowledgedKeyframes(_ count: Int, of bus: KafkaEventBus,
+                               within limit: Duration = .seconds(10)) async throws -> [(stream: String, session: UInt64, offset: Int64)] {
+        try await withThrowingTaskGroup(of: [(stream: String, session: UInt64, offset: Int64)]?.self) { group in
+            group.addTask {
+                var found: [(stream: String, session: UInt64, offset: Int64)] = []
+                var iterator = bus.acknowledgedStarts.makeAsyncIterator()
+                while found.count < count, let acknowledgement = await iterator.next() {
+                    if case .keyframe(let stream, let session, let offset) = acknowledgement { found.append((stream, session, offset)) }
+                }
+                return found
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            let firstToEnd = try await group.next() ?? nil
+            return firstToEnd ?? []
+        }
     }
 
     /// Where the producer says a keyframe went is where a reader of the stream finds it.
     @Test func acknowledgedKeyframeOffsetsAreWhereReadersFindThem() async throws {
         let broker = try KafkaBroker()
         defer { broker.stop() }
-        let acknowledged = TestBox<[(String, UInt64, Int64)]>([])
-        let bus = try await connect(broker) { stream, session, offset in acknowledged.mutate { $0.append((stream, session, offset)) } }
+        let bus = try await connect(broker)
         for sequence in 0..<20 { try bus.publish(frame(UInt64(sequence), key: "cam1", keyframe: sequence % 5 == 0), to: .mediaSource) }
-        let deadline = Date().addingTimeInterval(10)
-        while acknowledged.value.count < 4, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        let keyframes = acknowledged.value
-        #expect(keyframes.count == 4 && keyframes.allSatisfy { $0.0 == "cam1" && $0.1 == 9 })
+        let keyframes = try await acknowledgedKeyframes(4, of: bus)
+        #expect(keyframes.count == 4 && keyframes.allSatisfy { $0.stream == "cam1" && $0.session == 9 })
         let third = try #require(keyframes.dropFirst(2).first)
-        var iterator = bus.subscribe(to: .mediaSource, key: "cam1", from: .offset(third.2)).makeAsyncIterator()
+        var iterator = bus.subscribe(to: .mediaSource, key: "cam1", from: .offset(third.offset)).makeAsyncIterator()
         let first = try #require(try await iterator.next())
         guard case .frame(let found) = first.record.value else { Issue.record("not a frame"); return }
         #expect(found.sequence == 10 && found.isKeyframe)

@@ -31,28 +31,17 @@ public final class KafkaAdmin: Sendable {
     /// - Returns: the names created.
     @discardableResult
     public func createTopics(_ specs: [TopicSpec], timeoutMilliseconds: Int32 = 10_000) async throws -> [String] {
-        try await owner.run { try self.createTopics(specs, timeoutMilliseconds: timeoutMilliseconds) }
+        try await owner.run { try self.createOnOwner(specs, timeoutMilliseconds: timeoutMilliseconds) }
     }
 
-    /// Partition counts of `topics` as the cluster reports them, asked on the admin's thread.
+    /// Partition counts of `topics` as the cluster reports them, asked on the admin's thread; a
+    /// topic the cluster does not have is an error that says how to create it.
     public func partitionCounts(_ topics: [String], timeoutMilliseconds: Int32 = 10_000) async throws -> [String: Int] {
-        try await owner.run { try self.partitionCounts(topics, timeoutMilliseconds: timeoutMilliseconds) }
+        try await owner.run { try self.partitionCountsOnOwner(topics, timeoutMilliseconds: timeoutMilliseconds) }
     }
 
-    /// Runs blocking `work` on an owner thread of its own that ends with it. For callers not moved
-    /// to the async `createTopics` and `partitionCounts` yet (`KafkaEventBus`, `TopicsCommand`);
-    /// remove once they are.
-    public static func run<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
-        let owner = OwnerThread(name: "kafka-admin")
-        defer { owner.stop() }
-        return try await owner.run(work)
-    }
-
-    /// Creates the topics that do not exist yet; existing ones are left as they are. Blocks: call
-    /// the async form.
-    /// - Returns: the names created.
-    @discardableResult
-    public func createTopics(_ specs: [TopicSpec], timeoutMilliseconds: Int32 = 10_000) throws -> [String] {
+    /// `createTopics`, run on `owner`: blocks up to the timeout per topic.
+    private func createOnOwner(_ specs: [TopicSpec], timeoutMilliseconds: Int32) throws -> [String] {
         var created: [String] = []
         for spec in specs {
             var message = [CChar](repeating: 0, count: 512)
@@ -93,9 +82,8 @@ public final class KafkaAdmin: Sendable {
         return created
     }
 
-    /// Partition counts of `topics` as the cluster reports them; a topic the cluster does not
-    /// have is an error that says how to create it. Blocks: call the async form.
-    public func partitionCounts(_ topics: [String], timeoutMilliseconds: Int32 = 10_000) throws -> [String: Int] {
+    /// `partitionCounts`, run on `owner`: blocks up to the timeout.
+    private func partitionCountsOnOwner(_ topics: [String], timeoutMilliseconds: Int32) throws -> [String: Int] {
         var metadata: UnsafePointer<rd_kafka_metadata_t>?
         let result = rd_kafka_metadata(handle.raw, 1, nil, &metadata, timeoutMilliseconds)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

@@ -33,7 +33,7 @@ public final class KafkaEventBus: EventBus {
     /// - Parameter source: the node name written into event envelopes.
     public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger) async throws -> KafkaEventBus {
         let admin = try KafkaAdmin(configuration: configuration)
-        let counts = try await KafkaAdmin.run { try admin.partitionCounts(Topic.allCases.map(\.name)) }
+        let counts = try await admin.partitionCounts(Topic.allCases.map(\.name))
         var partitionCounts: [Topic: Int] = [:]
         for topic in Topic.allCases { partitionCounts[topic] = counts[topic.name] }
         return try KafkaEventBus(configuration: configuration, partitionCounts: partitionCounts, source: source, logger: logger)
@@ -270,22 +270,4 @@ private final class KafkaCursor: BusCursor {
 private struct FailedCursor: BusCursor {
     let error: Error
     func next() async throws -> BusDelivery? { throw error }
-}
-
-extension KafkaEventBus {
-    /// Told where each published source keyframe went: stream, session, offset.
-    public typealias KeyframeAcknowledged = @Sendable (_ stream: String, _ session: UInt64, _ offset: Int64) -> Void
-
-    /// `connect`, with `keyframeAcknowledged` told what `acknowledgedStarts` reads. Kept for
-    /// EventsTests until it reads `acknowledgedStarts` itself; nothing in Sources uses it.
-    public static func connect(_ configuration: KafkaConfiguration, source: String, logger: Logger,
-                               keyframeAcknowledged: @escaping KeyframeAcknowledged) async throws -> KafkaEventBus {
-        let bus = try await connect(configuration, source: source, logger: logger)
-        Task {
-            for await case .keyframe(let stream, let session, let offset) in bus.acknowledgedStarts {
-                keyframeAcknowledged(stream, session, offset)
-            }
-        }
-        return bus
-    }
 }

@@ -50,6 +50,6 @@ public enum RenditionLadder {
     }
 
     /// The rendition name of a watermarked source without a ladder; playback serves it in the
-    /// source's place.
-    public static let watermarkedName = "watermarked"
+    /// source's place (the channel policy's name for it).
+    public static let watermarkedName = StreamChannel.watermarkedRendition
 }
