@@ -37,7 +37,8 @@ let package = Package(
         // librdkafka, the Kafka client library (the event bus in a cluster). Headers from Debian;
         // the library loaded at run time is 2.16 (see `kafkaRuntimePaths`).
         .systemLibrary(name: "Crdkafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
-        // Pure formats: AMF0, FLV. No I/O.
+        // Pure formats, no I/O: AMF0/3, FLV tags, AVC/HEVC/AAC configurations, MPEG-TS, fMP4/CMAF,
+        // MP4, M3U8 and MPD writers.
         .target(name: "Media", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
@@ -48,15 +49,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Event types, topic catalog, media-frame codec, EventBus and its embedded log.
+        // Event types, topic catalog, media-frame codec, EventBus (embedded log, Kafka), the channel
+        // model and its validation, and OwnerThread (the one way to run blocking C code).
         .target(name: "Events", dependencies: [
             "Media", "Crdkafka",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: kafkaRuntimePaths),
-        // Session state (who publishes what, which streams are live), the channel store, assets
-        // (filesystem or S3).
+        // Session state (who publishes what, which streams are live; Redis or memory), leases,
+        // metadata stores (channels, API keys, settings, webhook deliveries: SQLite or PostgreSQL),
+        // assets (filesystem or S3).
         .target(name: "State", dependencies: [
             "Media", "Events", "CHiredis",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -95,8 +98,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        // Stream workers: transcoding ladder with watermarks (FFmpeg), snapshots, VOD recording,
-        // retention, relays to other platforms, webhooks.
+        // Stream workers: transcoding ladder with watermarks (FFmpeg), snapshots, MP4 and VOD
+        // recording, motion, retention, relays to other platforms, webhooks.
         .target(name: "Workers", dependencies: [
             "CFFmpeg", "Media", "RTMP", "Events", "State", "Packager",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -108,7 +111,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        // RTMP/RTMPS ingest service: publish/play policy, lifecycle publisher.
+        // RTMP/RTMPS ingest service: publish/play policy, stream publisher (stamping), node
+        // heartbeats, publish revalidation, where playback starts (session state).
         .target(name: "Ingest", dependencies: [
             "Media", "RTMP", "Events", "State", "Fanout", "Access",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -118,7 +122,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        // HTTP: playback (HTTP-FLV), health.
+        // The HTTP edge, one route table: REST API, playback (HTTP-FLV, HLS, LL-HLS, DASH), player
+        // pages, console, health, metrics.
         .target(name: "API", dependencies: [
             "Media", "Events", "State", "Fanout", "Packager", "Access",
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -173,7 +178,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Fuzz/SluiceFuzz"),
 
-        // Helpers shared by test targets (a seeded generator for random-input tests).
+        // Helpers shared by test targets: a seeded generator for random-input tests, loopback
+        // ports, real Redis, PostgreSQL and Kafka (Tansu) servers started for a test.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], resources: [.copy("Golden")]),
         .testTarget(name: "RTMPTests", dependencies: [
@@ -192,7 +198,12 @@ let package = Package(
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                   .product(name: "NIOPosix", package: "swift-nio"),
                                               ]),
-        .testTarget(name: "SluiceTests", dependencies: ["Sluice"]),
+        .testTarget(name: "SluiceTests", dependencies: [
+            "Sluice", "Events", "State", "Fanout", "Packager", "Workers",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events",
             .product(name: "Logging", package: "swift-log"),
         ]),
