@@ -56,49 +56,6 @@ struct Node {
         }
     }
 
-    /// A stream's channel, for the recording workers' settings; nil for streams without one, or
-    /// when the store fails (logged; the stream is then not recorded this session).
-    static func channel(of stream: StreamID, _ channels: any ChannelStore, logger: Logger) async -> StreamChannel? {
-        guard let id = ChannelID(stream.rawValue) else { return nil }
-        do {
-            return try await channels.channel(id)
-        } catch {
-            logger.error("channel lookup failed; its settings are not applied this time", metadata: ["stream": "\(stream)", "error": "\(error)"])
-            return nil
-        }
-    }
-
-    /// Snapshots and VOD recordings for HTTP, from the asset listing and store.
-    static func recordedMedia(index: any AssetIndex, store: any AssetStore) -> RecordedMedia {
-        RecordedMedia(latestSnapshot: { stream in
-            guard let asset = try await index.latest(.snapshot, of: stream),
-                  let jpeg = try await store.get(asset.location) else { return nil }
-            return (ByteBuffer(bytes: jpeg), "\"\(asset.id)\"")
-        }, vodRecording: { session in
-            guard let playlist = try await index.asset(.vodPlaylist, session: session) else { return nil }
-            return VODRecording(stream: playlist.streamID,
-                                folder: playlist.location.split(separator: "/").dropLast().joined(separator: "/"))
-        }, read: { location in
-            try await store.get(location).map { ByteBuffer(bytes: $0) }
-        }, source: { location in
-            try await store.source(of: location)
-        })
-    }
-
-
-
-    /// Every channel, page by page.
-    static func allChannels(_ channels: any ChannelStore) async throws -> [StreamChannel] {
-        var all: [StreamChannel] = []
-        var after: String?
-        repeat {
-            let page = try await channels.list(nameContains: nil, limit: 500, after: after)
-            all += page.channels
-            after = page.next
-        } while after != nil
-        return all
-    }
-
     /// The transcoder's numbers for `/metrics`.
     static func workerMetrics(transcoder: TranscodeWorker) -> [WorkerMetric] {
         var metrics = [

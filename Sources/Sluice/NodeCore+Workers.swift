@@ -37,13 +37,11 @@ extension NodeCore {
 
     /// Snapshots, VOD and MP4 recordings, motion and retention: what writes assets.
     private func recordingServices() -> Services {
-        let (channels, logger, index, store) = (stores.channels, logger, stores.assetIndex, assetStore)
-        let channel: @Sendable (StreamID) async -> StreamChannel? = { await Node.channel(of: $0, channels, logger: logger) }
+        let (channels, index, store) = (stores.channels, stores.assetIndex, assetStore)
         var services: Services = []
         if has(.snapshot) {
-            services.append(.init(service: SnapshotWorker(bus: bus, feed: feed("snapshot"), index: index, store: store, logger: logger) {
-                await channel($0).flatMap(SnapshotWorker.Settings.init)
-            }))
+            services.append(.init(service: SnapshotWorker(bus: bus, feed: feed("snapshot"), index: index, store: store,
+                                                          channels: channels, logger: logger)))
         }
         if has(.record) {
             // Cluster recordings start on sessions under way at the first keyframe read, and note
@@ -51,29 +49,22 @@ extension NodeCore {
             let joining = clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil
             let progress = clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil
             services.append(.init(service: VODWorker(bus: bus, feed: feed("vod"), joining: joining, progress: progress, index: index,
-                                                     store: store, channels: stores.channels, logger: logger)))
+                                                     store: store, channels: channels, logger: logger)))
             services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: joining, progress: progress, index: index,
-                                                     store: store, workDirectory: folder("recording"), logger: logger) {
-                await channel($0).flatMap(MP4Worker.Settings.init)
-            }))
+                                                     store: store, workDirectory: folder("recording"), channels: channels, logger: logger)))
         }
         if has(.motion) {
             services.append(.init(service: MotionWorker(bus: bus, feed: feed("motion"), index: index, store: store,
-                                                        workDirectory: folder("motion"), logger: logger) {
-                await channel($0).flatMap(MotionWorker.Settings.init)
-            }))
+                                                        workDirectory: folder("motion"), channels: channels, logger: logger)))
         }
         if has(.retention) {
-            services.append(.init(service: RetentionWorker(index: index, store: store, logger: logger) {
-                try await Node.allChannels(channels).map { ($0.streamName, $0.record.retentionDays) }
-            }))
+            services.append(.init(service: RetentionWorker(index: index, store: store, channels: channels, logger: logger)))
         }
         return services
     }
 
     /// Relays and webhooks: what reaches other systems.
     private func deliveryServices() -> Services {
-        let (channels, logger) = (stores.channels, logger)
         var services: Services = []
         if has(.relay) {
             services.append(.init(service: RelayWorker(bus: bus, feed: feed("relay"), joining: clustered ? SessionJoining(sessions: sessions) : nil,
@@ -83,9 +74,7 @@ extension NodeCore {
         if has(.webhooks) {
             services.append(.init(service: WebhookWorker(bus: bus, feed: feed("webhooks", media: false), settings: stores.webhookSettings,
                                                          deliveries: stores.webhookDeliveries, node: nodeID,
-                                                         configuration: settings.webhooks, logger: logger) { stream in
-                await Node.channel(of: stream, channels, logger: logger)?.webhooks ?? []
-            }))
+                                                         configuration: settings.webhooks, channels: stores.channels, logger: logger)))
         }
         return services
     }

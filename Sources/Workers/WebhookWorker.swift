@@ -43,9 +43,6 @@ public final class WebhookWorker: Service, Sendable {
         }
     }
 
-    /// The webhooks of a stream's channel; none for streams without one.
-    public typealias ChannelWebhooks = @Sendable (StreamID) async -> [Webhook]
-
     /// One event on its way to one receiver.
     struct Job: Sendable {
         var eventID: String
@@ -62,14 +59,15 @@ public final class WebhookWorker: Service, Sendable {
     private let node: String
     private let configuration: Configuration
     private let logger: Logger
-    private let channelWebhooks: ChannelWebhooks
+    /// Where a stream's own webhooks come from: its channel's `webhooks`.
+    private let channels: any ChannelDirectory
     /// One sender per receiver URL: made by the lifecycle and asset tasks, drained at shutdown; a lookup
     /// never suspends, so a lock.
     private let senders = NIOLockedValueBox([String: Sender]())
     private let client: DestinationHTTPClient
 
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, settings: any WebhookSettingsStore, deliveries: any WebhookDeliveryStore, node: String,
-                configuration: Configuration = .init(), logger: Logger, channelWebhooks: @escaping ChannelWebhooks) {
+                configuration: Configuration = .init(), channels: any ChannelDirectory, logger: Logger) {
         self.bus = bus
         lifecycle = bus.subscribe(to: .streamLifecycle, as: feed)
         assets = bus.subscribe(to: .assets, as: feed)
@@ -78,7 +76,7 @@ public final class WebhookWorker: Service, Sendable {
         self.node = node
         self.configuration = configuration
         self.logger = logger
-        self.channelWebhooks = channelWebhooks
+        self.channels = channels
         client = DestinationHTTPClient(configuration: .init(connectTimeout: configuration.connectTimeout))
     }
 
@@ -128,7 +126,7 @@ public final class WebhookWorker: Service, Sendable {
     private func enqueue(_ job: Job) async {
         var urls: [String] = []
         var channelHooks: [Webhook] = []
-        if let id = StreamID(job.streamID) { channelHooks = await channelWebhooks(id) }
+        if let id = StreamID(job.streamID) { channelHooks = await channels.channel(of: id, logger: logger)?.webhooks ?? [] }
         for hook in settings.current.webhooks + channelHooks where hook.wants(job.eventType) && !urls.contains(hook.url) {
             urls.append(hook.url)
         }

@@ -76,7 +76,8 @@ struct RecordingResumeTests {
         let listed = try await expectTheInterruptedFileRemadeWhole(interrupted, index: index)
 
         // The dead worker restarts: its half-written third file is already listed whole.
-        let restarted = MP4Worker(bus: bus, index: index, store: shelf.store, workDirectory: deadWork, logger: logger) { _ in nil }
+        let restarted = MP4Worker(bus: bus, index: index, store: shelf.store, workDirectory: deadWork, channels: SameChannel.none,
+                                  logger: logger)
         await restarted.recover()
         let afterRecovery = try await index.list(AssetQuery(kind: .mp4)).assets
         #expect(afterRecovery.count == listed.count, "the recovery lists nothing twice")

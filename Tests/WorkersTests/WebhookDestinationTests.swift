@@ -16,7 +16,7 @@ import Testing
         let deliveries = WebhookDeliveryLog()
         let worker = WebhookWorker(bus: bus, settings: try await SQLiteWebhookSettingsStore(database: try SQLiteDatabase(path: nil)),
                                    deliveries: deliveries, node: "test", configuration: .init(attempts: 3, firstRetry: .milliseconds(10)),
-                                   logger: Logger(label: "test")) { _ in [] }
+                                   channels: SameChannel.none, logger: Logger(label: "test"))
         let job = WebhookWorker.Job(eventID: "e1", eventType: "stream.online", streamID: "s1", body: Array("{}".utf8))
         await worker.deliver(job, to: url)
         let delivery = try #require(deliveries.recent().first)
@@ -36,7 +36,7 @@ import Testing
         let worker = WebhookWorker(bus: EmbeddedEventBus(), settings: try await SQLiteWebhookSettingsStore(database: try SQLiteDatabase(path: nil)),
                                    deliveries: deliveries, node: "test",
                                    configuration: .init(attempts: 1, destinations: DestinationPolicy(allowing: [IPAddressRange("127.0.0.0/8")!])),
-                                   logger: Logger(label: "test")) { _ in [] }
+                                   channels: SameChannel.none, logger: Logger(label: "test"))
         // Port 9 (discard) on loopback: nothing listens in the test environment.
         await worker.deliver(WebhookWorker.Job(eventID: "e2", eventType: "stream.online", streamID: "s1", body: []), to: "http://127.0.0.1:9/")
         let delivery = try #require(deliveries.recent().first)

@@ -141,7 +141,7 @@ final class ScriptedReceiver: @unchecked Sendable {
         let loopback = DestinationPolicy(allowing: [IPAddressRange("127.0.0.0/8")!])
         return WebhookWorker(bus: bus, settings: store!, deliveries: deliveries, node: "test",
                              configuration: .init(attempts: attempts, firstRetry: firstRetry, destinations: loopback),
-                             logger: Logger(label: "test")) { _ in channelHooks }
+                             channels: SameChannel.webhooks(channelHooks), logger: Logger(label: "test"))
     }
 
     @Test func failedAttemptsAreRetriedWithDoublingWaitsUntilDelivered() async throws {

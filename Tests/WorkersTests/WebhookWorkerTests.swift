@@ -21,6 +21,23 @@ struct BrokenDeliveryStore: WebhookDeliveryStore {
     func recent() async throws -> [WebhookDelivery] { throw Down() }
 }
 
+/// Every stream's channel is `channel` (nil: none), without a watermark image: the directory
+/// workers read settings and webhooks from.
+struct SameChannel: ChannelDirectory {
+    var channel: StreamChannel?
+
+    /// No stream has a channel.
+    static let none = SameChannel(channel: nil)
+
+    /// Every stream's channel has `webhooks`.
+    static func webhooks(_ webhooks: [Webhook]) -> SameChannel {
+        SameChannel(channel: StreamChannel(name: "hooks", webhooks: webhooks))
+    }
+
+    func channel(of stream: StreamID) async throws -> StreamChannel? { channel }
+    func watermarkImageBytes(of stream: StreamID) async throws -> [UInt8]? { nil }
+}
+
 /// The worker as a whole, against a real receiver on loopback: which events become which
 /// deliveries, what each attempt leaves in the delivery store, the bus feeding it, a full queue
 /// and a shutdown parking what they could not deliver.
@@ -36,7 +53,7 @@ struct BrokenDeliveryStore: WebhookDeliveryStore {
         return WebhookWorker(bus: bus, settings: settings, deliveries: deliveries, node: "node-7",
                              configuration: .init(attempts: attempts, firstRetry: .milliseconds(10), queueLimit: queueLimit,
                                                   destinations: loopback),
-                             logger: Logger(label: "test")) { _ in [] }
+                             channels: SameChannel.none, logger: Logger(label: "test"))
     }
 
     func asset(_ kind: String) -> AssetCreated {

@@ -34,9 +34,6 @@ public final class MP4Worker: Service, Sendable {
         }
     }
 
-    /// A stream's MP4 settings; nil when its channel records none.
-    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
-
     private let shelf: AssetShelf
     private let workDirectory: URL
     private let logger: Logger
@@ -48,15 +45,16 @@ public final class MP4Worker: Service, Sendable {
     ///   the file the previous worker had not stored, made again from its first frame.
     /// - Parameter progress: where each stream's recording stands in the log (a cluster); nil on
     ///   one machine.
+    /// - Parameter channels: where each stream's settings come from, read once per session.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil,
                 progress: (any RecordingProgressStore)? = nil, index: any AssetIndex, store: any AssetStore, workDirectory: URL,
-                logger: Logger, settings: @escaping SettingsLookup) {
+                channels: any ChannelDirectory, logger: Logger) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.shelf = shelf
         self.workDirectory = workDirectory
         self.logger = logger
         router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
-            guard let settings = await settings(id) else { return nil }
+            guard let settings = await channels.channel(of: id, logger: logger).flatMap(Settings.init) else { return nil }
             let noted = try? await progress?.progress(of: id, kind: StreamMP4Recorder.progressKind)
             return StreamMP4Recorder(streamID: id, sessionID: session, settings: settings, workDirectory: workDirectory, shelf: shelf,
                                      progress: progress, resuming: noted?.sessionID == session ? noted : nil, logger: logger)

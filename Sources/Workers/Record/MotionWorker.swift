@@ -31,17 +31,16 @@ public final class MotionWorker: Service, Sendable {
         }
     }
 
-    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
-
     private let workDirectory: URL
     private let router: SessionRouter<MotionWatcher>
 
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, workDirectory: URL, logger: Logger,
-                settings: @escaping SettingsLookup) {
+    /// - Parameter channels: where each stream's settings come from, read once per session.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, workDirectory: URL,
+                channels: any ChannelDirectory, logger: Logger) {
         let shelf = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         self.workDirectory = workDirectory
         router = SessionRouter(bus: bus, feed: feed) { id, session in
-            await settings(id).map {
+            await channels.channel(of: id, logger: logger).flatMap(Settings.init).map {
                 MotionWatcher(streamID: id, sessionID: session, settings: $0, workDirectory: workDirectory, shelf: shelf, logger: logger)
             }
         }

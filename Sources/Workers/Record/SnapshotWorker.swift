@@ -27,16 +27,16 @@ public final class SnapshotWorker: Service, Sendable {
         }
     }
 
-    /// A stream's snapshot settings; nil when its channel takes none.
-    public typealias SettingsLookup = @Sendable (StreamID) async -> Settings?
-
     private let router: SessionRouter<StreamSnapshotter>
 
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore, logger: Logger,
-                settings: @escaping SettingsLookup) {
+    /// - Parameter channels: where each stream's settings come from, read once per session.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, index: any AssetIndex, store: any AssetStore,
+                channels: any ChannelDirectory, logger: Logger) {
         let assets = AssetShelf(bus: bus, index: index, store: store, logger: logger)
         router = SessionRouter(bus: bus, feed: feed) { id, session in
-            await settings(id).map { StreamSnapshotter(streamID: id, sessionID: session, settings: $0, assets: assets, logger: logger) }
+            await channels.channel(of: id, logger: logger).flatMap(Settings.init).map {
+                StreamSnapshotter(streamID: id, sessionID: session, settings: $0, assets: assets, logger: logger)
+            }
         }
     }
 
