@@ -66,7 +66,7 @@ extension NodeCore {
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
                                hub: hub, api: apiRouter(edge.commands), packager: packager, access: edge.access,
                                metrics: status.serverMetrics(hub: hub), readiness: { await status.readiness() },
-                               recorded: Node.recordedMedia(index: stores.assetIndex, store: assetStore),
+                               recorded: RecordedMedia(index: stores.assetIndex, store: assetStore),
                                group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
