@@ -42,7 +42,8 @@ struct MetadataStores {
         }
     }
 
-    private static func sqlite(in folder: URL) async throws -> MetadataStores {
+    /// One SQLite file in `folder`; webhook deliveries in memory.
+    static func sqlite(in folder: URL) async throws -> MetadataStores {
         let database = try SQLiteDatabase(path: folder.appendingPathComponent("sluice.sqlite").path)
         return MetadataStores(channels: SQLiteChannelStore(database: database), keys: SQLiteAPIKeyStore(database: database),
                               serverSettings: try await SQLiteSettingsStore(database: database),

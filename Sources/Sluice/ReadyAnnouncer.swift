@@ -14,10 +14,14 @@ final class ReadyAnnouncer: Sendable {
     private let demo: (channel: StreamChannel, secret: String)?
     // Locked: each listener's bind callback writes its port from its own loop while the API reads the bases.
     private let ports = NIOLockedValueBox([String: Int]())
+    /// Where the lines go: stdout, or a test's collector.
+    private let emit: @Sendable (String) -> Void
 
-    init(settings: ServeSettings, demo: (channel: StreamChannel, secret: String)?) {
+    init(settings: ServeSettings, demo: (channel: StreamChannel, secret: String)?,
+         emit: @escaping @Sendable (String) -> Void = { ReadyAnnouncer.standardOutput($0) }) {
         self.settings = settings
         self.demo = demo
+        self.emit = emit
     }
 
     var bases: URLBases {
@@ -86,7 +90,7 @@ final class ReadyAnnouncer: Sendable {
     }
 
     /// Writes straight to file descriptor 1: `print` buffers when stdout is a pipe.
-    private func emit(_ text: String) {
+    static func standardOutput(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 }
