@@ -23,18 +23,7 @@ struct Node {
     func run() async throws {
         let logger = Logger(label: "sluice")
         let core = try await NodeCore.open(settings, logger: logger)
-        // Workers subscribe when made: only the node's own roles are made.
-        let transcoder = core.transcodeWorker()
-        let edge = core.edge()
-        let status = NodeStatus(settings: settings, bus: core.bus, channels: core.stores.channels, sessions: core.sessions,
-                                publishers: edge.environment.publishers, announcer: core.announcer, commands: edge.commands,
-                                transcoder: transcoder)
-        // Started in this order, stopped in the reverse: the bus and the stores outlive the roles.
-        var services = core.sharedServices
-        services += core.transcoderServices(transcoder)
-        services += core.workerServices()
-        services += core.edgeServices(edge, status: status)
-        services += core.apiServices(edge, status: status)
+        let services = NodeComposition(core).services  // started in order, stopped in the reverse
         let serviceGroup = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

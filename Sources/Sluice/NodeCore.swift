@@ -42,21 +42,8 @@ struct NodeCore {
         let announcer = ReadyAnnouncer(settings: settings, demo: serves ? try await Node.demoChannel(stores.channels) : nil)
         if let newAdminKey { announcer.announceAdminKey(newAdminKey) }
 
-        let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
         let (bus, acknowledgements) = try await openBus(settings, logger: logger)
-        // Ingest and transcode nodes note where readers joining mid-session start; the bus tells
-        // where keyframes and segment starts landed, the recorder reads that.
-        let recordsStarts = settings.roles.contains(.ingest) || settings.roles.contains(.transcode)
-        let playbackStarts = recordsStarts ? PlaybackStartRecorder(sessions: sessions, acknowledgements: acknowledgements,
-                                                                   logger: logger) : nil
-        // A cluster's API node reads a stream only while it has viewers there.
-        let hubFeed: FanoutHub.Feed = settings.kafka != nil ? .onDemand(.init(sessions: sessions)) : .everyStream
-        let hub = FanoutHub(bus: bus, feed: hubFeed, channels: stores.channels, logger: logger)
-        let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
-            ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
-        return NodeCore(settings: settings, logger: logger, stores: stores, sessions: sessions, bus: bus,
-                        playbackStarts: playbackStarts, group: MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops),
-                        hub: hub, announcer: announcer, assetStore: assetStore)
+        return assemble(settings, stores: stores, announcer: announcer, bus: bus, acknowledgements: acknowledgements, logger: logger)
     }
 
     /// Kafka with `--kafka`, else the embedded log journaled to the data dir; with where either
