@@ -204,7 +204,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events",
+        .testTarget(name: "AccessTests", dependencies: ["Access", "State", "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FanoutTests", dependencies: [

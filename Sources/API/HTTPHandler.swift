@@ -178,10 +178,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Runs `then` on the event loop once `future` has an answer. Pipelined requests wait their
-    /// turn in `HTTPServerPipelineHandler` until this one's response has ended.
+    /// turn in `HTTPServerPipelineHandler` until this one's response has ended. Called from the
+    /// handler, on its loop, so `then` may hold the handler and its context.
     func onLoop<Value: Sendable>(_ future: EventLoopFuture<Value>, context: ChannelHandlerContext,
                                  then: @escaping (Value) -> Void) {
-        future.hop(to: context.eventLoop).whenSuccess(then)
+        future.hop(to: context.eventLoop).assumeIsolated().whenSuccess(then)
     }
 
     /// Runs the API off the event loop (stores may block on disk).

@@ -29,6 +29,26 @@ public enum Loopback {
         }
     }
 
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel picks, for a test's own server
+    /// thread to `accept` on; the caller closes it.
+    public static func listen(backlog: Int32 = 16) throws -> (descriptor: Int32, port: Int) {
+        let listener = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && Foundation.listen(listener, backlog) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard listening else {
+            close(listener)
+            throw TestServerError("could not listen on 127.0.0.1")
+        }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// A port nothing listens on right now (the kernel's pick).
     public static func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Logging
 import State
+import TestSupport
 import Testing
 @testable import Workers
 
@@ -33,26 +34,9 @@ final class ScriptedReceiver: @unchecked Sendable {
     init(statuses: [Int]) throws {
         self.statuses = statuses
         (requests, received) = AsyncStream.makeStream(of: Request.self)
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        guard listening else {
-            close(listener)
-            throw ReceiverError.notListening
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try Loopback.listen()
         Thread.detachNewThread { self.serve() }
     }
-
-    enum ReceiverError: Error { case notListening }
 
     var url: String { "http://127.0.0.1:\(port)/hook" }
 

@@ -52,7 +52,8 @@ final class MP4File {
         self.startDTS = startDTS
         lastFlushDTS = startDTS
         lanes = tracks.map(Lane.init)
-        FileManager.default.createFile(atPath: partURL.path, contents: nil)
+        // An empty file to open: `FileHandle(forWritingTo:)` throws if it could not be made.
+        _ = FileManager.default.createFile(atPath: partURL.path, contents: nil)
         handle = try FileHandle(forWritingTo: partURL)
         try append(FMP4InitSegment.write(tracks: tracks))
     }
@@ -108,7 +109,7 @@ final class MP4File {
         }
         let payloadSize = payloads.reduce(UInt64(0)) { $0 + $1.length }
         var header = ProgressiveMP4.header(tracks: tracks, payloadSize: payloadSize)
-        FileManager.default.createFile(atPath: finalURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: finalURL.path, contents: nil)
         let output = try FileHandle(forWritingTo: finalURL)
         defer { try? output.close() }
         try output.write(contentsOf: header.readBytes(length: header.readableBytes) ?? [])
