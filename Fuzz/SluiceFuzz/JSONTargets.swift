@@ -5,7 +5,7 @@ import NIOCore
 
 /// Request bodies of the REST API, parsed and validated as the handlers do.
 enum JSONTargets {
-    static let all = [channel, videoStream]
+    static let all = [channel, videoStream, urlRequests]
 
     /// A fixed stored channel for PATCH-style merges; the clock plays no part in the result.
     private static let stored = StreamChannel(name: "stored", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
@@ -20,6 +20,17 @@ enum JSONTargets {
             if let channel = try? ChannelJSON.apply(patch, to: base, stored: current) {
                 _ = try? ChannelJSON.encoder.encode(channel)
             }
+        }
+    }
+
+    /// `push-url` and `play-url` bodies, decoded as the handlers do; the play URL's lifetime
+    /// checked (`validatedTTL`) and the push URL's expiry made the signature's whole seconds.
+    static let urlRequests = FuzzTarget("url-request-json", "PushURLRequest + PlayURLRequest.validatedTTL") { input in
+        if let push = try? ChannelJSON.decoder.decode(PushURLRequest.self, from: Data(input.readableBytesView)), let expires = push.expiresAt {
+            _ = Int64(expires.timeIntervalSince1970)
+        }
+        if let play = try? ChannelJSON.decoder.decode(PlayURLRequest.self, from: Data(input.readableBytesView)), let ttl = try? play.validatedTTL() {
+            _ = Int64(Date().timeIntervalSince1970) + Int64(ttl)
         }
     }
 

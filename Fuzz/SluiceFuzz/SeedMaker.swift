@@ -184,6 +184,13 @@ struct SeedMaker {
             #"{"videoname":"x","motion_percent":1e300,"hls_list_size":"1e30","ImageWidth":2.5}"#,
         ]
         for (index, body) in seeds.enumerated() { save("videostream-json", "videostream-\(index).json", Array(body.utf8)) }
+        let urlRequests = [
+            #"{"expiresAt":"2027-03-01T00:00:00Z"}"#,
+            #"{"ttlSeconds":600,"clientIP":"203.0.113.7"}"#,
+            #"{"ttlSeconds":9223372036854775807,"clientIP":"::1"}"#,
+            #"{"expiresAt":"9999-12-31T23:59:59Z","ttlSeconds":-1}"#,
+        ]
+        for (index, body) in urlRequests.enumerated() { save("url-request-json", "url-request-\(index).json", Array(body.utf8)) }
     }
 
     // MARK: Files

@@ -53,15 +53,7 @@ extension ChannelsAPI {
         let channel = try await existing(id)
         let asked = try optionalBody(PlayURLRequest.self, request, expecting: "{ttlSeconds, clientIP}, both optional")
             ?? PlayURLRequest()
-        let ttl = asked.ttlSeconds ?? 3600
-        guard (1...31 * 86_400).contains(ttl) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "ttlSeconds must be 1–2678400.",
-                           fields: [FieldError("ttlSeconds", "must be 1–2678400")])
-        }
-        if let ip = asked.clientIP, ip.isEmpty || ip.count > 64 || !ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
-            throw APIError(.badRequest, code: "invalid_field", message: "clientIP must be an IPv4 or IPv6 address.",
-                           fields: [FieldError("clientIP", "must be an IPv4 or IPv6 address")])
-        }
+        let ttl = try asked.validatedTTL()
         guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
         let expires = Int64(now().timeIntervalSince1970) + Int64(ttl)
         let query = PlayToken(pushSecret: secret).query(prefix: PlayToken.prefix(of: channel.streamName),
@@ -112,6 +104,21 @@ struct PlayURLRequest: Decodable {
     var ttlSeconds: Int?
     /// Binds the token to this client address.
     var clientIP: String?
+
+    /// The seconds the URLs stay valid, once both fields are within bounds (what comes after
+    /// adds them to the clock, so the range is checked here, where the number enters).
+    func validatedTTL() throws(APIError) -> Int {
+        let ttl = ttlSeconds ?? 3600
+        guard (1...31 * 86_400).contains(ttl) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "ttlSeconds must be 1–2678400.",
+                           fields: [FieldError("ttlSeconds", "must be 1–2678400")])
+        }
+        if let ip = clientIP, ip.isEmpty || ip.count > 64 || !ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) {
+            throw APIError(.badRequest, code: "invalid_field", message: "clientIP must be an IPv4 or IPv6 address.",
+                           fields: [FieldError("clientIP", "must be an IPv4 or IPv6 address")])
+        }
+        return ttl
+    }
 }
 
 struct PlayURL: Encodable {
