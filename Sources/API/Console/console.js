@@ -2,6 +2,8 @@
 // under /api/v1 with the session cookie set at sign-in (HttpOnly: this script never sees it)
 // and sends the session's CSRF token, kept only in memory, with every change.
 import { playHTTPFLV, playLowLatencyHLS } from './player.js';
+import { h, copyButton, formatBitrate, formatBytes, formatDate, statusBadge, viewerCount } from './dom.js';
+import { eventsTimeline, healthBadge, healthList, historyCharts, viewerChips } from './monitor.js';
 
 // ---------- API client ----------
 
@@ -36,24 +38,6 @@ async function api(method, path, { json, body, type, etag, raw } = {}) {
 
 const canWrite = () => session.scope === 'admin' || session.scope === 'read-write';
 
-// ---------- DOM helpers (text only: nothing from the API is parsed as HTML) ----------
-
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
-    else if (name === 'class') element.className = value;
-    else if (name === 'text') element.textContent = value;
-    else if (name === 'style') element.style.cssText = value; // CSSOM: allowed by the page's CSP, unlike style attributes
-    else if (name === 'dataset') Object.assign(element.dataset, value);
-    else if (name in element && typeof value !== 'string') element[name] = value;
-    else element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) element.append(child);
-  return element;
-}
-
 const main = () => document.getElementById('main');
 let toastTimer;
 function toast(message) {
@@ -64,14 +48,7 @@ function toast(message) {
   toastTimer = setTimeout(() => element.classList.remove('show'), 2500);
 }
 
-const formatBitrate = (bits) => bits == null ? '—' : bits >= 1e6 ? `${(bits / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bits / 1e3)} kbit/s`;
-const formatBytes = (bytes) => bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(2)} GiB` : bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-const formatDate = (text) => text ? new Date(text).toLocaleString() : '—';
-// A status as a badge: green when it is `good`, red when it is `bad`, grey otherwise.
-const statusBadge = (status, good, bad = 'failed') =>
-  h('span', { class: status === good ? 'badge live' : status === bad ? 'badge failed' : 'badge', text: status });
 const relayItem = (relay) => h('li', {}, statusBadge(relay.state, 'live'), ' ', relay.destination, relay.lastError ? ` — ${relay.lastError}` : '');
-const viewerCount = (stream) => Object.values(stream?.viewers || {}).reduce((a, b) => a + b, 0);
 
 // ---------- Live stream feed (server-sent events) ----------
 
@@ -114,7 +91,7 @@ async function route() {
   }
   try {
     if (parts[0] === 'channels' && parts[1]) await renderChannel(parts[1], parts[2] || 'overview');
-    else if (parts[0] === 'recordings') await renderRecordings();
+    else if (parts[0] === 'recordings') await renderRecordings(parts[1] === 'snapshots' ? 'snapshots' : 'media');
     else if (parts[0] === 'settings') await renderSettings();
     else await renderChannels();
   } catch (error) {
@@ -196,7 +173,8 @@ async function renderChannels() {
     const stream = live.streams.get(channel.id);
     return h('tr', { dataset: { channel: channel.id } },
       h('td', {}, h('a', { href: `#/channels/${channel.id}`, text: channel.name })),
-      h('td', {}, h('span', { class: stream ? 'badge live' : 'badge', dataset: { status: stream ? 'live' : 'offline' }, text: stream ? 'Live' : 'Offline' })),
+      h('td', {}, h('span', { class: 'row tight' }, h('span', { class: stream ? 'badge live' : 'badge', dataset: { status: stream ? 'live' : 'offline' }, text: stream ? 'Live' : 'Offline' }),
+        stream && healthBadge(stream, channel))),
       h('td', { dataset: { viewers: String(viewerCount(stream)) }, text: stream ? String(viewerCount(stream)) : '—' }),
       h('td', { class: 'hide-narrow', text: stream ? `${stream.width || '?'}×${stream.height || '?'} · ${formatBitrate(stream.ingestBitrate)}` : '' }),
       h('td', { class: 'hide-narrow', text: Object.entries(channel.outputs).filter(([, on]) => on).map(([name]) => name.toUpperCase()).join(', ') }));
@@ -348,8 +326,8 @@ const sections = {
     { path: 'enabled', label: 'Accept publishing', type: 'checkbox' },
     { path: 'expiresAt', label: 'Expires at (your time)', type: 'datetime', hint: 'Empty: never. After it, publishing is refused.' },
     { path: 'outputs.flv', label: 'HTTP-FLV and RTMP play', type: 'checkbox' },
-    { path: 'outputs.hls', label: 'HLS (MPEG-TS)', type: 'checkbox' },
-    { path: 'outputs.llhls', label: 'Low-latency HLS (fMP4 parts)', type: 'checkbox' },
+    { path: 'outputs.hls', label: 'HLS (MPEG-TS)', type: 'checkbox', hint: 'Off for new channels: turn it on for iPhones, smart TVs and most web players.' },
+    { path: 'outputs.llhls', label: 'Low-latency HLS (fMP4 parts)', type: 'checkbox', hint: 'Off for new channels: 2–3 s behind live in browsers; wants a 2 s keyframe interval.' },
     { path: 'outputs.dash', label: 'DASH (CMAF)', type: 'checkbox' },
     { path: 'hls.segmentSeconds', label: 'HLS segment seconds', type: 'number', step: '0.1' },
     { path: 'hls.listSize', label: 'HLS playlist length (segments)', type: 'number' },
@@ -406,15 +384,17 @@ async function renderChannel(id, tab) {
   const state = { channel: await api('GET', `/channels/${encodeURIComponent(id)}`) };
   const channel = state.channel;
   const badge = h('span', { class: 'badge', id: 'live-badge', text: 'Offline' });
+  const healthMark = h('a', { href: `#/channels/${channel.id}`, id: 'health-badge', class: 'plain' });
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Channel sections' },
     [['overview', 'Overview'], ...Object.entries(sections).map(([key, section]) => [key, section.label])].map(([key, label]) =>
       h('a', { href: `#/channels/${channel.id}/${key}`, text: label, 'aria-current': key === tab ? 'page' : undefined })));
   const content = h('div', {});
-  page(signal, channel.name, h('h1', {}, h('span', { id: 'channel-name', text: channel.name }), badge), tabs, content);
+  page(signal, channel.name, h('h1', {}, h('span', { id: 'channel-name', text: channel.name }), badge, healthMark), tabs, content);
   onLive(() => {
     const stream = live.streams.get(channel.id);
     badge.textContent = stream ? 'Live' : 'Offline';
     badge.className = stream ? 'badge live' : 'badge';
+    healthMark.replaceChildren(...[stream && healthBadge(stream, null)].filter(Boolean));
   });
   if (tab === 'overview') return renderOverview(state, content);
   if (tab === 'relays') return renderRelays(state, content);
@@ -431,9 +411,23 @@ async function renderChannel(id, tab) {
     if (tab === 'watermark') drawWatermarkPreview(state);
   });
   form.id = `${tab}-form`;
-  content.append(h('div', { class: 'panel' }, h('h2', { text: section.label }), form));
+  content.append(h('div', { class: 'panel' }, h('h2', { text: section.label }), liveNotice(channel.id, tab), form));
   if (tab === 'general') content.append(dangerZone(state));
   if (tab === 'watermark') content.append(await watermarkImagePanel(state, form));
+}
+
+// What saving does while the channel is live: transcoding, watermark and relays change at the
+// stream's next keyframe, without the publisher reconnecting; shown only while it is live.
+const appliesLive = {
+  transcoding: 'The channel is live: saved changes apply within a few seconds, at the next keyframe. The publisher stays connected and players of the source are not interrupted; rendition players start once the new ladder has its first segments.',
+  watermark: 'The channel is live: a saved watermark appears within a few seconds, at the next keyframe, on the transcoded renditions. The publisher stays connected.',
+  relays: 'The channel is live: saved destinations start or stop within a few seconds, at the next keyframe. The publisher stays connected.',
+};
+function liveNotice(channelID, tab) {
+  if (!appliesLive[tab]) return null;
+  const notice = h('p', { class: 'notice', id: 'live-notice', role: 'status', hidden: true, text: appliesLive[tab] });
+  onLive(() => { notice.hidden = !live.streams.get(channelID); });
+  return notice;
 }
 
 function dangerZone(state) {
@@ -477,13 +471,46 @@ async function renderOverview(state, content) {
   const urls = signed ? play.urls : await api('GET', `/channels/${channel.id}/play-urls`);
   const query = signed ? '?' + play.query : '';
   const pushRow = push && urlRow('Push', push.url, { id: 'push-url' });
-  const pushPanel = h('div', { class: 'panel' }, h('h2', { text: 'Publish' }),
-    push ? [pushRow, h('p', { class: 'hint', text: `Signed; valid until ${formatDate(push.expiresAt)}.` }),
+  const cleanups = view.cleanups;
+  const [charts, timeline] = await Promise.all([
+    historyCharts(channel.id, { api, isLive: () => live.streams.has(channel.id), cleanups }),
+    eventsTimeline(channel.id, { api, cleanups }),
+  ]);
+  // Live first (health, preview, numbers, charts), then how to publish and play, then what happened.
+  content.append(healthPanel(channel),
+    h('div', { class: 'grid' }, previewPanel(channel, query), statsPanel(channel, query)),
+    charts || '',
+    h('div', { class: 'grid' }, publishPanel(channel, push, pushRow), playPanel(channel, urls, signed, play)),
+    timeline || '');
+  pushRow?.showQR();
+}
+
+// The stream's health warnings, shown only while there are some.
+function healthPanel(channel) {
+  const list = h('ul', { class: 'health-list', id: 'health' });
+  const panel = h('div', { class: 'panel warn', id: 'health-panel', hidden: true, role: 'status' }, h('h2', { text: 'Health' }), list);
+  onLive(() => {
+    const stream = live.streams.get(channel.id);
+    const items = stream ? healthList(stream, null) : [];
+    list.replaceChildren(...items);
+    panel.hidden = items.length === 0;
+  });
+  return panel;
+}
+
+function publishPanel(channel, push, pushRow) {
+  const validity = !push ? '' : push.stable || !push.expiresAt
+    ? (push.expiresAt ? `Signed; valid until the secret is rotated or the channel expires (${formatDate(push.expiresAt)}).`
+      : 'Signed; valid until the secret is rotated.')
+    : `Signed; valid until ${formatDate(push.expiresAt)}.`;
+  const obsRow = (label, id, text) => h('tr', {}, h('th', { text: label }),
+    h('td', {}, h('div', { class: 'copyable' }, h('code', { id, text }), copyButton(`OBS ${label.toLowerCase()}`, () => text, { id: `${id}-copy`, toast }))));
+  return h('div', { class: 'panel' }, h('h2', { text: 'Publish' }),
+    push ? [pushRow, h('p', { class: 'hint', id: 'push-validity', text: validity }),
       h('h3', { text: 'OBS settings' }),
       h('table', { class: 'obs' }, h('tbody', {},
         h('tr', {}, h('th', { text: 'Service' }), h('td', { text: 'Custom…' })),
-        h('tr', {}, h('th', { text: 'Server' }), h('td', {}, h('code', { id: 'obs-server', text: push.server }))),
-        h('tr', {}, h('th', { text: 'Stream key' }), h('td', {}, h('code', { id: 'obs-key', text: push.streamKey }))),
+        obsRow('Server', 'obs-server', push.server), obsRow('Stream key', 'obs-key', push.streamKey),
         h('tr', {}, h('th', { text: 'Output' }), h('td', { text: 'x264 or hardware H.264, CBR, keyframe interval 2 s, profile high, no B-frames for the lowest latency; AAC 128 kbit/s 48 kHz.' }))))]
       : h('p', { class: 'muted', id: 'push-hidden', text: 'Push URLs are credentials: sign in with a read-write key to see them.' }),
     h('div', { class: 'row', style: 'margin-top:12px' },
@@ -496,14 +523,22 @@ async function renderOverview(state, content) {
         toast('Secret rotated: new URLs below');
         route();
       } })));
-  const playPanel = h('div', { class: 'panel' }, h('h2', { text: 'Play' }),
-    Object.keys(urls).length ? Object.entries(urls).map(([name, url]) => urlRow(name.toUpperCase(), url, { id: `play-${name}` }))
-      : h('p', { class: 'muted', text: 'No outputs are enabled.' }),
+}
+
+// The enabled outputs' URLs; the renditions' (two per rung) folded away so they do not push the page down.
+function playPanel(channel, urls, signed, play) {
+  const isRendition = (name) => /^(hls|flv)-/.test(name);
+  const entries = Object.entries(urls);
+  const primary = entries.filter(([name]) => !isRendition(name)), renditions = entries.filter(([name]) => isRendition(name));
+  const row = ([name, url]) => urlRow(name.toUpperCase(), url, { id: `play-${name}` });
+  const outputs = channel.outputs;
+  return h('div', { class: 'panel' }, h('h2', { text: 'Play' }),
+    primary.length ? primary.map(row) : h('p', { class: 'muted', text: 'No outputs are enabled.' }),
+    renditions.length ? h('details', { id: 'rendition-urls' }, h('summary', { text: `Rendition URLs (${renditions.length})` }), renditions.map(row)) : null,
+    !outputs.hls && !outputs.llhls && h('p', { class: 'hint', id: 'hls-off-hint' }, 'HLS and LL-HLS are off for this channel (new channels start with HTTP-FLV and RTMP only). ',
+      h('a', { href: `#/channels/${channel.id}/general`, text: 'Turn them on in General' }), ' for phones, TVs and low-latency browser playback.'),
     signed && h('p', { class: 'hint', text: `Signed play URLs, valid until ${formatDate(play.expiresAt)}.` }),
     channel.playback.signedUrls && !signed && h('p', { class: 'hint', text: 'This channel needs signed play URLs; minting them needs a read-write key.' }));
-  content.append(h('div', { class: 'grid' }, pushPanel, playPanel),
-    h('div', { class: 'grid' }, previewPanel(channel, query), statsPanel(channel, query)));
-  pushRow?.showQR();
 }
 
 function previewPanel(channel, query) {
@@ -518,14 +553,29 @@ function previewPanel(channel, query) {
     h('option', { value: '', text: 'Source' }), channel.transcode.renditions.map((name) => h('option', { value: name, text: name })));
   let controller = null;
   const stop = () => { controller?.abort(); controller = null; video.pause(); video.removeAttribute('src'); video.load(); };
-  const start = () => {
+  const start = async () => {
     stop();
     controller = new AbortController();
+    const signal = controller.signal;
     const base = `/${channel.id}/` + (rendition.value ? `${rendition.value}/` : '');
     const failed = (error) => { if (error.name !== 'AbortError') status.textContent = error.message; };
-    if (protocol.value === 'flv') playHTTPFLV(video, base, query, controller.signal).catch(failed);
-    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, query, controller.signal).catch(failed);
-    else playClassicHLS(base, controller.signal).catch(failed);
+    if (!live.streams.has(channel.id)) { status.textContent = 'The stream is not live.'; return; }
+    if (rendition.value && !(await renditionReady(base, signal).catch(() => false))) return;
+    if (protocol.value === 'flv') playHTTPFLV(video, base, query, signal).catch(failed);
+    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, query, signal).catch(failed);
+    else playClassicHLS(base, signal).catch(failed);
+  };
+  // A rendition switched on while live starts at the source's next keyframe: wait (at most
+  // 30 s) for its playlist instead of calling the live stream "not live".
+  const renditionReady = async (base, signal) => {
+    for (let attempt = 0; attempt < 30 && !signal.aborted; attempt += 1) {
+      const response = await fetch(`${base}index.m3u8${query}`, { signal, cache: 'no-store' });
+      if (response.ok) return true;
+      status.textContent = `Waiting for the ${rendition.value} rendition (it starts at the next keyframe)…`;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    if (!signal.aborted) status.textContent = `The ${rendition.value} rendition has not started: is transcoding on, and the stream live?`;
+    return false;
   };
   // The browser's own HLS player, started once the playlist holds three segments: a live
   // playlist shorter than that is where players may not start (RFC 8216, 6.3.3), and
@@ -557,7 +607,7 @@ function statsPanel(channel, query) {
   const stat = (key, label) => h('div', { class: 'stat' }, h('div', { class: 'value', dataset: { stat: key }, text: '—' }), h('div', { class: 'label', text: label }));
   const stats = h('div', { class: 'stats', id: 'stats' }, stat('bitrate', 'Ingest bitrate'), stat('fps', 'Frames per second'),
     stat('resolution', 'Resolution'), stat('codecs', 'Codecs'), stat('viewers', 'Viewers'), stat('since', 'Live since'));
-  const perProtocol = h('p', { class: 'muted', id: 'viewers-by-protocol' });
+  const perProtocol = h('p', { class: 'chips', id: 'viewers-by-protocol', 'aria-label': 'Viewers by protocol' });
   const relays = h('ul', { id: 'relay-states' });
   const snapshot = h('img', { class: 'snapshot', alt: 'Newest snapshot', hidden: true, id: 'snapshot' });
   const noSnapshot = h('p', { class: 'muted', text: channel.record.snapshots.enabled ? 'No snapshot yet.' : 'Snapshots are off for this channel.' });
@@ -586,7 +636,7 @@ function statsPanel(channel, query) {
       viewers: stream ? String(viewerCount(stream)) : '—', since: stream ? new Date(stream.since).toLocaleTimeString() : '—',
     };
     for (const element of stats.querySelectorAll('[data-stat]')) element.textContent = values[element.dataset.stat];
-    perProtocol.textContent = stream ? 'Viewers by protocol: ' + (Object.entries(stream.viewers).map(([name, count]) => `${name} ${count}`).join(', ') || 'none') : 'Not live.';
+    perProtocol.replaceChildren(...viewerChips(stream));
     relays.replaceChildren(...(stream?.relays || []).map(relayItem));
   });
   return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol,
@@ -673,6 +723,7 @@ function renderRelays(state, content) {
   });
   content.append(h('div', { class: 'panel' }, h('h2', { text: 'Relay to other platforms' }),
     h('p', { class: 'hint', text: 'Each enabled rtmp:// or rtmps:// destination gets the stream while it is live.' }),
+    liveNotice(state.channel.id, 'relays'),
     session.scope !== 'admin' && h('p', { class: 'hint', text: 'Stream keys show as …redacted to keys below admin; a destination left as it is keeps its key.' }),
     list, error,
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'ghost', text: 'Add a destination', onclick: () => addRow() }),
@@ -687,75 +738,110 @@ function renderRelays(state, content) {
 
 // ---------- Recordings ----------
 
-async function renderRecordings() {
+// Recordings (MP4 files, VOD sessions, motion clips) and pictures (snapshots, motion
+// snapshots) are two tabs, recordings first: a page of snapshots no longer hides the files.
+const recordingTabs = {
+  media: { label: 'Recordings', kinds: [['mp4', 'MP4 recordings'], ['vod-playlist', 'VOD sessions'], ['motion-clip', 'Motion clips']] },
+  snapshots: { label: 'Snapshots', kinds: [['snapshot', 'Snapshots'], ['motion-snapshot', 'Motion snapshots']] },
+};
+
+async function renderRecordings(tab) {
   const signal = view.controller.signal;
   const channels = (await api('GET', '/channels?limit=500')).items;
   const names = new Map(channels.map((channel) => [channel.id, channel.name]));
+  const nameOf = (asset) => names.get(asset.channelId) || asset.channelId;
+  const kinds = recordingTabs[tab].kinds;
   const channel = h('select', { id: 'filter-channel' }, h('option', { value: '', text: 'All channels' }),
     channels.map((c) => h('option', { value: c.id, text: c.name })));
-  const kind = h('select', { id: 'filter-kind' }, [['', 'Everything'], ['mp4', 'MP4 recordings'], ['vod-playlist', 'VOD sessions'],
-    ['snapshot', 'Snapshots'], ['motion-clip', 'Motion clips'], ['motion-snapshot', 'Motion snapshots']].map(([value, text]) => h('option', { value, text })));
+  const kind = h('select', { id: 'filter-kind' }, h('option', { value: '', text: `All ${recordingTabs[tab].label.toLowerCase()}` }),
+    kinds.map(([value, text]) => h('option', { value, text })));
   const day = h('input', { type: 'date', id: 'filter-day' });
   const results = h('div', { id: 'assets' });
   const player = h('div', { id: 'asset-player' });
   const more = h('button', { type: 'button', class: 'ghost', hidden: true, text: 'More' });
-  let next = null;
-  const play = (asset) => {
-    const video = h('video', { controls: true, autoplay: true, muted: true, playsinline: true, 'aria-label': `Recording of ${names.get(asset.channelId) || asset.channelId}` });
-    video.src = asset.kind === 'vod-playlist' ? `/vod/${asset.sessionId}/index.m3u8` : asset.downloadUrl;
-    player.replaceChildren(h('div', { class: 'panel' }, h('div', { class: 'row' }, h('h2', { text: `${names.get(asset.channelId) || asset.channelId} · ${formatDate(asset.start)}` }),
-      h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'ghost small', text: 'Close', onclick: () => player.replaceChildren() })), video));
-    player.scrollIntoView({ behavior: 'smooth' });
-  };
-  const remove = async (asset, element) => {
-    if (!confirm('Delete this file?')) return;
-    await api('DELETE', `/assets/${asset.id}`);
-    element.remove();
-    toast('Deleted');
-  };
-  const card = (asset) => {
-    const isPicture = asset.kind.endsWith('snapshot');
-    const actions = h('span', { class: 'row' },
-      !isPicture && h('button', { type: 'button', class: 'small', text: 'Play', onclick: () => play(asset) }),
-      asset.kind !== 'vod-playlist' && h('a', { class: 'button ghost small', href: asset.downloadUrl, download: '', text: 'Download' }),
-      canWrite() && h('button', { type: 'button', class: 'ghost small', text: 'Delete', onclick: (event) => remove(asset, event.target.closest('figure, tr')) }));
-    if (isPicture) {
-      return h('figure', { dataset: { asset: asset.id } }, h('img', { src: asset.downloadUrl, alt: `Snapshot of ${names.get(asset.channelId) || asset.channelId} at ${formatDate(asset.start)}`, loading: 'lazy' }),
-        h('figcaption', {}, h('span', { text: `${names.get(asset.channelId) || '?'} · ${new Date(asset.start).toLocaleTimeString()}` }), actions));
-    }
-    return h('tr', { dataset: { asset: asset.id } }, h('td', { text: names.get(asset.channelId) || asset.channelId }), h('td', { text: asset.kind }),
-      h('td', { text: formatDate(asset.start) }), h('td', { class: 'hide-narrow', text: `${asset.duration.toFixed(1)} s · ${formatBytes(asset.size)}` }), h('td', {}, actions));
-  };
+  const tabs = h('nav', { class: 'tabs', 'aria-label': 'Recordings sections' }, Object.entries(recordingTabs).map(([key, { label }]) =>
+    h('a', { href: key === 'media' ? '#/recordings' : '#/recordings/snapshots', id: `recordings-tab-${key}`, text: label, 'aria-current': key === tab ? 'page' : undefined })));
+  const actions = (asset) => h('span', { class: 'row' },
+    !asset.kind.endsWith('snapshot') && h('button', { type: 'button', class: 'small', text: 'Play', onclick: () => playAsset(player, asset, nameOf(asset)) }),
+    asset.kind !== 'vod-playlist' && h('a', { class: 'button ghost small', href: asset.downloadUrl, download: '', text: 'Download' }),
+    canWrite() && h('button', { type: 'button', class: 'ghost small', text: 'Delete', onclick: (event) => removeAsset(asset, event.target.closest('figure, tr')) }));
+  const card = (asset) => asset.kind.endsWith('snapshot')
+    ? h('figure', { dataset: { asset: asset.id } }, h('img', { src: asset.downloadUrl, alt: `Snapshot of ${nameOf(asset)} at ${formatDate(asset.start)}`, loading: 'lazy' }),
+      h('figcaption', {}, h('span', { text: `${nameOf(asset)} · ${new Date(asset.start).toLocaleTimeString()}` }), actions(asset)))
+    : h('tr', { dataset: { asset: asset.id } }, h('td', { text: nameOf(asset) }), h('td', { text: asset.kind }),
+      h('td', { text: formatDate(asset.start) }), h('td', { class: 'hide-narrow', text: `${asset.duration.toFixed(1)}\u00a0s · ${formatBytes(asset.size)}` }), h('td', {}, actions(asset)));
+  const body = tab === 'media' ? h('tbody') : h('div', { class: 'thumbs' });
+  const container = tab === 'media'
+    ? h('div', { class: 'panel' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Channel' }), h('th', { text: 'Kind' }),
+      h('th', { text: 'Start' }), h('th', { class: 'hide-narrow', text: 'Length' }), h('th', { text: '' }))), body))
+    : h('div', { class: 'panel' }, body);
+  const empty = h('p', { class: 'muted panel', text: tab === 'media' ? 'No recordings match.' : 'No snapshots match.' });
+  // One cursor per kind: the API lists one kind (or all) per query, so "all recordings" asks each kind.
+  let sources = [];
   const load = async (append) => {
-    const query = new URLSearchParams({ limit: '60' });
-    if (channel.value) query.set('channel', channel.value);
-    if (kind.value) query.set('kind', kind.value);
-    if (day.value) {
-      const from = new Date(day.value + 'T00:00:00');
-      query.set('from', from.toISOString());
-      query.set('to', new Date(from.getTime() + 86400000).toISOString());
-    }
-    if (append && next) query.set('after', next);
-    const list = await api('GET', `/assets?${query}`);
-    next = list.next || null;
-    more.hidden = !next;
-    const pictures = list.items.filter((asset) => asset.kind.endsWith('snapshot'));
-    const media = list.items.filter((asset) => !asset.kind.endsWith('snapshot'));
-    if (!append) results.replaceChildren();
-    if (media.length) results.append(h('div', { class: 'panel' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Channel' }), h('th', { text: 'Kind' }),
-      h('th', { text: 'Start' }), h('th', { class: 'hide-narrow', text: 'Length' }), h('th', { text: '' }))), h('tbody', {}, media.map(card)))));
-    if (pictures.length) results.append(h('div', { class: 'panel' }, h('h2', { text: 'Snapshots' }), h('div', { class: 'thumbs' }, pictures.map(card))));
-    if (!results.children.length) results.append(h('p', { class: 'muted panel', text: 'Nothing recorded matches.' }));
+    if (!append) sources = (kind.value ? [kind.value] : kinds.map(([value]) => value)).map((value) => ({ kind: value, next: null, done: false }));
+    const asked = sources.filter((source) => !source.done);
+    const pages = await Promise.all(asked.map((source) => {
+      const query = new URLSearchParams({ limit: '60', kind: source.kind });
+      if (channel.value) query.set('channel', channel.value);
+      if (day.value) {
+        const from = new Date(day.value + 'T00:00:00');
+        query.set('from', from.toISOString());
+        query.set('to', new Date(from.getTime() + 86400000).toISOString());
+      }
+      if (append && source.next) query.set('after', source.next);
+      return api('GET', `/assets?${query}`);
+    }));
+    asked.forEach((source, index) => { source.next = pages[index].next || null; source.done = !source.next; });
+    const items = pages.flatMap((list) => list.items).sort((a, b) => (a.start < b.start ? 1 : a.start > b.start ? -1 : 0));
+    if (!append) body.replaceChildren();
+    body.append(...items.map(card));
+    more.hidden = sources.every((source) => source.done);
+    container.hidden = body.children.length === 0;
+    empty.hidden = body.children.length > 0;
   };
   for (const control of [channel, kind, day]) control.addEventListener('change', () => load(false));
   more.addEventListener('click', () => load(true));
-  page(signal, 'Recordings', h('h1', { text: 'Recordings' }),
+  page(signal, recordingTabs[tab].label, h('h1', { text: 'Recordings' }), tabs,
     h('div', { class: 'panel form-grid' },
       h('div', { class: 'field' }, h('label', { for: 'filter-channel', text: 'Channel' }), channel),
       h('div', { class: 'field' }, h('label', { for: 'filter-kind', text: 'Kind' }), kind),
       h('div', { class: 'field' }, h('label', { for: 'filter-day', text: 'Day' }), day)),
-    player, results, more);
+    player, container, empty, more);
   await load(false);
+}
+
+async function removeAsset(asset, element) {
+  if (!confirm('Delete this file?')) return;
+  await api('DELETE', `/assets/${asset.id}`);
+  element.remove();
+  toast('Deleted');
+}
+
+// Plays a recording in the page. A VOD session still being recorded has a playlist without
+// #EXT-X-ENDLIST: it is said so (and played from the start when it already holds three
+// segments, the least a browser starts a growing playlist with); any playback error is shown.
+async function playAsset(player, asset, name) {
+  const video = h('video', { id: 'asset-video', controls: true, autoplay: true, muted: true, playsinline: true, 'aria-label': `Recording of ${name}` });
+  const status = h('p', { class: 'muted', id: 'asset-status', role: 'status', 'aria-live': 'polite' });
+  video.addEventListener('error', () => { status.textContent = `This recording could not be played${video.error?.message ? `: ${video.error.message}` : '.'}`; });
+  player.replaceChildren(h('div', { class: 'panel' }, h('div', { class: 'row' }, h('h2', { text: `${name} · ${formatDate(asset.start)}` }),
+    h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'ghost small', text: 'Close', onclick: () => player.replaceChildren() })), video, status));
+  player.scrollIntoView({ behavior: 'smooth' });
+  if (asset.kind !== 'vod-playlist') { video.src = asset.downloadUrl; return; }
+  const playlist = `/vod/${asset.sessionId}/index.m3u8`;
+  const response = await fetch(playlist, { cache: 'no-store' }).catch(() => null);
+  const text = response?.ok ? await response.text() : '';
+  const segments = text.split('#EXTINF').length - 1;
+  if (!response?.ok) { status.textContent = `This session's playlist could not be read (${response ? `HTTP ${response.status}` : 'network error'}).`; return; }
+  if (!text.includes('#EXT-X-ENDLIST')) {
+    status.textContent = segments >= 3
+      ? 'Still recording — playing what is recorded so far; the whole session is available when it ends.'
+      : 'Still recording — available when the session ends.';
+    status.dataset.recording = 'true';
+    if (segments < 3) { video.hidden = true; return; }
+  }
+  video.src = playlist;
 }
 
 // ---------- Global settings ----------
