@@ -31,6 +31,8 @@ public final class InMemorySessionStore: SessionStore {
 
     /// All of it: each call is a few dictionary steps that never suspend, so a lock, not an actor.
     private let state = NIOLockedValueBox(State())
+    /// Viewer reports and stream history (InMemorySessionStore+Viewers.swift).
+    let viewerRecords = InMemoryViewerRecords()
 
     public init() {}
 

@@ -17,7 +17,7 @@ import NIOCore
 /// - `sluice:stream:{id}:relays`: the relay worker's statuses as JSON.
 /// - `sluice:node:{node}`: a node's heartbeat, with a TTL.
 public final class RedisSessionStore: SessionStore {
-    private let redis: RedisClient
+    let redis: RedisClient
 
     public init(redis: RedisClient) {
         self.redis = redis

@@ -129,12 +129,26 @@ public protocol SessionStore: Sendable {
     /// Replaces what the relay worker reports for `stream`; an empty list removes the entry.
     func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws
     func relayStatuses(of stream: StreamID) async throws -> [RelayStatus]
+
+    /// Replaces what `node` reports of its viewers (per stream, by protocol) for the next `ttl`;
+    /// a node that stops reporting drops out of the sums when its record expires.
+    func setViewerCounts(_ counts: [StreamID: [String: Int]], node: String, ttl: Duration) async throws
+    /// Every node's unexpired viewer report, by node.
+    func viewerCounts() async throws -> [String: [StreamID: [String: Int]]]
+    /// Appends one second of `stream`'s history, keeping the newest `historyKept`; the history
+    /// goes `ttl` after its last sample (it outlives the session by that much).
+    func appendSample(_ sample: StreamSample, of stream: StreamID, ttl: Duration) async throws
+    /// The newest `count` samples of `stream` (fewer when there are fewer), oldest first.
+    func samples(of stream: StreamID, last count: Int) async throws -> [StreamSample]
 }
 
 extension SessionStore {
     /// Segment starts kept per stream and rendition: a packager joining late starts this many
     /// segments back. 4.
     public static var segmentStartsKept: Int { 4 }
+
+    /// Samples of history kept per stream: an hour of seconds. 3600.
+    public static var historyKept: Int { 3600 }
 
     /// Records the source's headers (see `recordHeaders(_:rendition:sessionID:headers:)`).
     public func recordHeaders(_ stream: StreamID, sessionID: UInt64, headers: [MediaFrame]) async throws {
