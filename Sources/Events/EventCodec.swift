@@ -29,6 +29,7 @@ public struct EventCodec: Sendable {
             return try encode(type: event.type, data, id: id, time: time, source: source)
         case .motionStarted(let data), .motionEnded(let data):
             return try encode(type: event.type, data, id: id, time: time, source: source)
+        case .health(let data): return try encode(type: event.type, data, id: id, time: time, source: source)
         }
     }
 
@@ -107,6 +108,7 @@ public struct EventCodec: Sendable {
         case "relay.failed": return (.relayFailed(try decoder.decode(EventEnvelope<RelayEvent>.self, from: json).data), header)
         case "motion.started": return (.motionStarted(try decoder.decode(EventEnvelope<MotionEvent>.self, from: json).data), header)
         case "motion.ended": return (.motionEnded(try decoder.decode(EventEnvelope<MotionEvent>.self, from: json).data), header)
+        case "stream.health": return (.health(try decoder.decode(EventEnvelope<StreamHealthChanged>.self, from: json).data), header)
         default:
             throw EventBusError(.unknownEventType, header.type)
         }

@@ -79,7 +79,7 @@ public struct PublishRejected: Codable, Sendable, Hashable {
 }
 
 /// Everything on `sluice.stream.lifecycle`: streams going on and off, refused publishers, relays,
-/// motion.
+/// motion, health warnings.
 public enum LifecycleEvent: Sendable, Hashable {
     case online(StreamOnline)
     case offline(StreamOffline)
@@ -88,6 +88,7 @@ public enum LifecycleEvent: Sendable, Hashable {
     case relayFailed(RelayEvent)
     case motionStarted(MotionEvent)
     case motionEnded(MotionEvent)
+    case health(StreamHealthChanged)
 
     /// The envelope `type` of this event.
     public var type: String {
@@ -99,6 +100,7 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .relayFailed: return "relay.failed"
         case .motionStarted: return "motion.started"
         case .motionEnded: return "motion.ended"
+        case .health: return "stream.health"
         }
     }
 
@@ -110,6 +112,7 @@ public enum LifecycleEvent: Sendable, Hashable {
         case .publishRejected(let event): return event.streamID
         case .relayStarted(let event), .relayFailed(let event): return event.streamID.rawValue
         case .motionStarted(let event), .motionEnded(let event): return event.streamID.rawValue
+        case .health(let event): return event.streamID.rawValue
         }
     }
 }

@@ -1,7 +1,7 @@
 /// The topic catalog. Every topic Sluice reads or writes is a case here and a file in
 /// `topics/` (a test keeps the two in step); no topic name appears as a literal elsewhere.
 public enum Topic: String, CaseIterable, Sendable, Hashable {
-    /// `stream.online`, `stream.offline`, `publish.rejected`; key: stream id.
+    /// `stream.online`, `stream.offline`, `publish.rejected`, relays, motion, `stream.health`; key: stream id.
     case streamLifecycle = "sluice.stream.lifecycle"
     /// Media frames from ingest, binary (`MediaFrameCodec`); key: stream id.
     case mediaSource = "sluice.media.source"

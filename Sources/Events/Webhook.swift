@@ -15,7 +15,7 @@ public struct Webhook: Codable, Sendable, Hashable {
     /// Everything a webhook can receive. `recording.ready` and `snapshot.ready` stand for
     /// `asset.created` of recordings (MP4, VOD playlists, motion clips) and of pictures.
     public static let eventTypes = ["stream.online", "stream.offline", "publish.rejected", "relay.started", "relay.failed",
-                                    "motion.started", "motion.ended", "recording.ready", "snapshot.ready"]
+                                    "motion.started", "motion.ended", "recording.ready", "snapshot.ready", "stream.health"]
 
     public static let maxCount = 10
 

@@ -33,6 +33,8 @@ public final class InMemorySessionStore: SessionStore {
     private let state = NIOLockedValueBox(State())
     /// Viewer reports and stream history (InMemorySessionStore+Viewers.swift).
     let viewerRecords = InMemoryViewerRecords()
+    /// Health warnings (InMemorySessionStore+Health.swift).
+    let healthRecords = InMemoryHealthRecords()
 
     public init() {}
 

@@ -130,6 +130,13 @@ public protocol SessionStore: Sendable {
     func setRelayStatuses(_ statuses: [RelayStatus], of stream: StreamID) async throws
     func relayStatuses(of stream: StreamID) async throws -> [RelayStatus]
 
+    /// Replaces the health warnings of `stream`'s publish session `sessionID` (`HealthWorker`);
+    /// an empty list removes them.
+    func setHealth(_ warnings: [HealthWarning], of stream: StreamID, sessionID: UInt64) async throws
+    /// The warnings recorded for `stream`'s session `sessionID`; empty when none are, or when
+    /// those recorded belong to another session.
+    func health(of stream: StreamID, sessionID: UInt64) async throws -> [HealthWarning]
+
     /// Replaces what `node` reports of its viewers (per stream, by protocol) for the next `ttl`;
     /// a node that stops reporting drops out of the sums when its record expires.
     func setViewerCounts(_ counts: [StreamID: [String: Int]], node: String, ttl: Duration) async throws

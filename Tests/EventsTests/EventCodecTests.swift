@@ -22,6 +22,11 @@ import Testing
         ("motion.ended.v1", .motionEnded(MotionEvent(streamID: stream, sessionID: 42, changedPercent: 37.5, durationSeconds: 6.5,
                                                      clipAssetID: "0b7e2f4c-54b5-4d1e-9d35-0c5a3e1f9a10",
                                                      snapshotAssetID: "1c9d3e5f-7a2b-4c6d-8e0f-a1b2c3d4e5f6"))),
+        ("stream.health.v1", .health(StreamHealthChanged(
+            streamID: stream, sessionID: 42,
+            warning: HealthWarning(code: .keyframeInterval, severity: .warning, message: "Keyframe interval is 10.0 s.", since: time),
+            state: .started,
+            warnings: [HealthWarning(code: .keyframeInterval, severity: .warning, message: "Keyframe interval is 10.0 s.", since: time)]))),
     ]
 
     /// Each event version's JSON is pinned by a golden file: a change to it is a schema change.
