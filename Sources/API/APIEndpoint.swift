@@ -48,7 +48,7 @@ enum APIEndpoint: Hashable, Sendable {
 
     /// `/api/v1/streams/{id}…`.
     enum Stream: Hashable, Sendable {
-        case show, relays, stop
+        case show, relays, stop, history
     }
 
     /// `/api/v1/settings`.

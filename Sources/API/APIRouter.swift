@@ -89,6 +89,7 @@ public struct APIRouter: Sendable {
         case .seeds(let endpoint): return await channels.answerSeeds(endpoint, request, scope: caller.scope)
         case .seed(let endpoint): return await channels.answerSeed(endpoint, of: id, request, scope: caller.scope)
         case .streams: return await streams.list()
+        case .stream(.history): return await streams.history(of: id, query: request.query)
         case .stream(let endpoint): return await streams.answer(endpoint, of: id)
         case .streamEvents: return streams.liveEvents()
         case .settings(let endpoint): return await SettingsAPI(store: settings, changed: settingsChanged).answer(endpoint, request)

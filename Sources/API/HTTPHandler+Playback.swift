@@ -101,8 +101,8 @@ extension HTTPHandler {
             send(error.status, body: error.body, context: context)
             return
         }
-        sendWhenAnswered(packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop),
-                         context: context)
+        let answered = packaged.answer(resource, of: id, head: head, carrying: token, eventLoop: context.eventLoop)
+        sendWhenAnswered(counting(answered, of: id, fetch: .playlist(resource.protocolName), context: context), context: context)
     }
 
     /// Playlists may wait (blocking reload): the answer is sent when it comes.
@@ -113,7 +113,8 @@ extension HTTPHandler {
             send(error.status, body: error.body, context: context)
             return
         }
-        sendWhenAnswered(packaged.answer(resource, of: id, rendition: rendition, head: head, carrying: token,
-                                         eventLoop: context.eventLoop), context: context)
+        let answered = packaged.answer(resource, of: id, rendition: rendition, head: head, carrying: token,
+                                       eventLoop: context.eventLoop)
+        sendWhenAnswered(counting(answered, of: id, fetch: resource.viewerFetch, context: context), context: context)
     }
 }

@@ -90,14 +90,15 @@ public final class HTTPService: Service {
     ///   - metrics: what `/metrics` exposes; nil: the fan-out's and the process's values only.
     ///   - readiness: what `/readyz` asks; nil: ready whenever the process answers.
     ///   - recorded: snapshots and VOD recordings; nil: they are not served.
+    ///   - viewers: where HLS, LL-HLS and DASH viewings are counted; nil: they are not.
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
                 access: PlaybackAccess? = nil, metrics: ServerMetrics? = nil, readiness: ReadinessCheck? = nil,
-                recorded: RecordedMedia? = nil, group: any EventLoopGroup,
+                recorded: RecordedMedia? = nil, viewers: HTTPViewerSessions? = nil, group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
         self.api = api
-        self.packaged = packager.map(PackagedPlayback.init)
+        self.packaged = packager.map { PackagedPlayback(packager: $0, viewers: viewers) }
         self.access = access
         self.metrics = metrics ?? ServerMetrics(hub: hub, sessions: nil)
         self.readiness = readiness

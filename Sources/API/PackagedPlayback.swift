@@ -12,6 +12,8 @@ struct PackagedPlayback: Sendable {
     /// Playlists with a token carried in, by entity tag and token: every client of one signed URL
     /// gets the same rewrite of the same playlist version.
     let signedPlaylists = SignedPlaylistCache()
+    /// Counts the HLS, LL-HLS and DASH viewings answered here; nil: not counted.
+    var viewers: HTTPViewerSessions? = nil
 
     /// Seconds a blocking playlist answer may be cached: its URL names the state it waited for.
     static let blockingMaxAge = 6

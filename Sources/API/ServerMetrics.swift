@@ -28,15 +28,29 @@ public final class ServerMetrics: Sendable {
     // A lock: scrapes may overlap (two Prometheus servers); each updates the series list whole.
     private let scraped = NIOLockedValueBox(Scraped())
     private let workers: @Sendable () -> [WorkerMetric]
+    /// This node's viewers of every protocol; nil: the fan-out's (HTTP-FLV and RTMP) alone.
+    private let census: ViewerCensus?
 
-    /// - Parameter workers: what the node's workers report at each scrape (the transcoder's
-    ///   streams and latency, …).
-    public init(hub: FanoutHub, sessions: (any SessionStore)?, bus: (any EventBus)? = nil,
+    /// - Parameters:
+    ///   - census: this node's viewers of every protocol (HLS, LL-HLS and DASH sessions too).
+    ///   - workers: what the node's workers report at each scrape (the transcoder's streams
+    ///     and latency, …).
+    public init(hub: FanoutHub, sessions: (any SessionStore)?, bus: (any EventBus)? = nil, census: ViewerCensus? = nil,
                 workers: @escaping @Sendable () -> [WorkerMetric] = { [] }) {
         self.hub = hub
         self.sessions = sessions
         self.bus = bus
+        self.census = census
         self.workers = workers
+    }
+
+    /// Protocols every live stream has a viewer series for, even at zero.
+    static let viewerProtocols = ["flv", "rtmp", "hls", "llhls", "dash", "srt"]
+
+    /// This node's viewers of every stream with any, by protocol.
+    private func localViewers() -> [StreamID: [String: Int]] {
+        if let census { return census.local() }
+        return Dictionary(uniqueKeysWithValues: hub.liveStreams.map { ($0, hub.fanout(for: $0)?.viewersByProtocol ?? [:]) })
     }
 
     /// Counts one answered HTTP request.
@@ -55,17 +69,19 @@ public final class ServerMetrics: Sendable {
         for session in live {
             relays[session.streamID.rawValue] = (try? await sessions?.relayStatuses(of: session.streamID)) ?? []
         }
+        let viewers = localViewers()
         scraped.withLockedValue { scraped in
             var current: [String: [Gauge]] = [:]
             for session in live {
                 let id = session.streamID.rawValue
-                current[id] = streamGauges(session, relays: relays[id] ?? [], exported: &scraped.exported)
+                current[id] = streamGauges(session, relays: relays[id] ?? [], viewers: viewers[session.streamID] ?? [:],
+                                           exported: &scraped.exported)
             }
             for (id, gauges) in scraped.gauges where current[id] == nil {
                 gauges.forEach(registry.unregisterGauge)
             }
             scraped.gauges = current
-            nodeValues(liveCount: live.count, exported: &scraped.exported)
+            nodeValues(liveCount: live.count, viewers: viewers, exported: &scraped.exported)
             busValues(exported: &scraped.exported)
         }
         return registry.emitToString()
@@ -90,7 +106,8 @@ public final class ServerMetrics: Sendable {
         exported[key] = max(total, exported[key] ?? 0)
     }
 
-    private func streamGauges(_ session: StreamSession, relays: [RelayStatus], exported: inout [String: Double]) -> [Gauge] {
+    private func streamGauges(_ session: StreamSession, relays: [RelayStatus], viewers: [String: Int],
+                              exported: inout [String: Double]) -> [Gauge] {
         let id = session.streamID.rawValue
         let stream = [("stream", id)]
         var gauges: [Gauge] = []
@@ -104,10 +121,9 @@ public final class ServerMetrics: Sendable {
         let fanout = hub.fanout(for: session.streamID)
         set("sluice_stream_keyframe_interval_seconds", "Time between the last two video keyframes.",
             fanout?.keyframeIntervalSeconds ?? 0)
-        let viewers = fanout?.viewersByProtocol ?? [:]
-        for name in ["flv", "rtmp"] {
-            set("sluice_stream_viewers", "Viewers attached to the stream's fan-out, by protocol.", Double(viewers[name] ?? 0),
-                stream + [("protocol", name)])
+        for name in Set(Self.viewerProtocols).union(viewers.keys).sorted() {
+            set("sluice_stream_viewers", "Viewers of the stream on this node, by protocol (renditions under theirs).",
+                Double(viewers[name] ?? 0), stream + [("protocol", name)])
         }
         set("sluice_stream_viewer_bytes", "FLV bytes queued for the stream's viewers this session.",
             Double(fanout?.bytesQueued ?? 0))
@@ -140,11 +156,16 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    private func nodeValues(liveCount: Int, exported: inout [String: Double]) {
-        let streams = hub.liveStreams.compactMap { hub.fanout(for: $0) }
+    private func nodeValues(liveCount: Int, viewers: [StreamID: [String: Int]], exported: inout [String: Double]) {
         gauge("sluice_live_streams", "Streams live in session state.").set(Double(liveCount))
-        gauge("sluice_viewers", "Viewers attached on this node (HTTP-FLV and RTMP).")
-            .set(Double(streams.reduce(0) { $0 + $1.viewerCount }))
+        var byProtocol = Dictionary(uniqueKeysWithValues: Self.viewerProtocols.map { ($0, 0) })
+        for counts in viewers.values {
+            for (name, count) in counts { byProtocol[name, default: 0] += count }
+        }
+        gauge("sluice_viewers", "Viewers on this node, every protocol.").set(Double(byProtocol.values.reduce(0, +)))
+        for (name, count) in byProtocol {
+            gauge("sluice_viewers_by_protocol", "Viewers on this node, by protocol.", [("protocol", name)]).set(Double(count))
+        }
         advance("sluice_viewer_dropped_gops_total", "Times a slow viewer's backlog was cut back to a keyframe.",
                 to: Double(hub.droppedGOPs), exported: &exported)
         advance("sluice_viewer_dropped_frames_total", "Frames not sent to slow viewers.",

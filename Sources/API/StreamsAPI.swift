@@ -12,10 +12,14 @@ public struct StreamsAPI: Sendable {
     /// Asks the cluster to stop a stream's publisher in the given publish session, wherever it
     /// publishes (the composition sends `publisher.kick`); throws when the request cannot be sent.
     let kick: @Sendable (StreamID, UInt64) throws -> Void
+    /// Viewers of every protocol, summed over the cluster; nil: this node's fan-out's alone.
+    let census: ViewerCensus?
 
-    public init(sessions: any SessionStore, hub: FanoutHub, kick: @escaping @Sendable (StreamID, UInt64) throws -> Void) {
+    public init(sessions: any SessionStore, hub: FanoutHub, census: ViewerCensus? = nil,
+                kick: @escaping @Sendable (StreamID, UInt64) throws -> Void) {
         self.sessions = sessions
         self.hub = hub
+        self.census = census
         self.kick = kick
     }
 
@@ -31,12 +35,20 @@ public struct StreamsAPI: Sendable {
         var frameRate: Double?
         /// Bits per second.
         var ingestBitrate: Int?
+        /// Viewers by protocol (`flv`, `rtmp`, `hls`, `llhls`, `dash`, …; renditions under their
+        /// protocol), summed over the cluster's nodes.
         var viewers: [String: Int]
+        /// All of `viewers`.
+        var viewerCount = 0
     }
 
     /// `GET /api/v1/streams`.
     func list() async -> APIResponse {
-        await Self.answering { .json(["items": try await sessions.liveSessions().map(describe)]) }
+        await Self.answering {
+            let live = try await sessions.liveSessions()
+            let viewers = await viewerCounts()
+            return .json(["items": live.map { describe($0, viewers: viewers) }])
+        }
     }
 
     /// The routes of one live stream; an id that is no stream name is a stream not live.
@@ -46,7 +58,8 @@ public struct StreamsAPI: Sendable {
                 return .error(.streamNotFound(name))
             }
             switch endpoint {
-            case .show: return .json(describe(session))
+            case .show: return .json(describe(session, viewers: await viewerCounts()))
+            case .history: return await history(of: name, query: [:])
             case .relays: return .json(["items": try await sessions.relayStatuses(of: id)])
             case .stop: return stop(id, in: session.sessionID)
             }
@@ -77,10 +90,11 @@ public struct StreamsAPI: Sendable {
     func liveEvents() -> APIResponse {
         let feed = EventFeed(interval: .seconds(1)) { [self] in
             guard let sessions = try? await sessions.liveSessions() else { return "event: error\ndata: {}\n\n" }
+            let viewers = await viewerCounts()
             var streams: [LiveStreamEvent] = []
             for session in sessions {
                 let relays = (try? await self.sessions.relayStatuses(of: session.streamID)) ?? []
-                streams.append(LiveStreamEvent(stream: describe(session), relays: relays))
+                streams.append(LiveStreamEvent(stream: describe(session, viewers: viewers), relays: relays))
             }
             guard let data = try? ChannelJSON.encoder.encode(["streams": streams]) else { return nil }
             return "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
@@ -103,10 +117,19 @@ public struct StreamsAPI: Sendable {
         private enum Key: String, CodingKey { case relays }
     }
 
-    private func describe(_ session: StreamSession) -> LiveStream {
-        LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
-                   videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
-                   height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
-                   viewers: hub.fanout(for: session.streamID)?.viewersByProtocol ?? [:])
+    /// Viewers of every stream by protocol: the cluster's with a census, else this node's fan-out's.
+    private func viewerCounts() async -> [StreamID: [String: Int]] {
+        guard let census else {
+            return Dictionary(uniqueKeysWithValues: hub.liveStreams.map { ($0, hub.fanout(for: $0)?.viewersByProtocol ?? [:]) })
+        }
+        return await census.cluster()
+    }
+
+    private func describe(_ session: StreamSession, viewers: [StreamID: [String: Int]]) -> LiveStream {
+        let counts = viewers[session.streamID] ?? [:]
+        return LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
+                          videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
+                          height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
+                          viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) })
     }
 }

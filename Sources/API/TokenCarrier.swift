@@ -6,11 +6,12 @@ import Foundation
 /// session. Playlists are rendered once per change and shared; the query is added per response,
 /// after rendering.
 enum TokenCarrier {
-    /// `adm=…&expires=…&token=…` (the parts there are), or nil when there is nothing to carry.
-    /// Only well-formed ASCII values are carried (digits, hex, a dot): nothing else of a client's query
-    /// reaches a playlist.
+    /// `sid=…&adm=…&expires=…&token=…` (the parts there are), or nil when there is nothing to carry.
+    /// Only well-formed ASCII values are carried (a viewing's `sid`, digits, hex, a dot): nothing else
+    /// of a client's query reaches a playlist.
     static func query(from query: [String: String], ticket: String?) -> String? {
         var parts: [String] = []
+        if let sid = HTTPViewerSessions.sessionID(in: query) { parts.append("\(HTTPViewerSessions.sessionParameter)=\(sid)") }
         if let ticket, ticket.utf8.count <= 64, ticket.allSatisfy({ $0.isASCIIHexDigit || $0 == "." }) {
             parts.append("\(AdmissionTicket.parameter)=\(ticket)")
         }

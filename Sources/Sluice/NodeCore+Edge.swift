@@ -18,6 +18,8 @@ extension NodeCore {
         let access: PlaybackAccess
         let environment: IngestEnvironment
         let commands: CommandService
+        /// Viewers of every protocol on this node and, from session state, the cluster's.
+        let viewers: ViewerCensus
     }
 
     func edge() -> Edge {
@@ -35,7 +37,8 @@ extension NodeCore {
             try await server.reload()
             try await webhooks.reload()
         }
-        return Edge(access: access, environment: environment, commands: commands)
+        let viewers = ViewerCensus(node: nodeID, hub: hub, http: HTTPViewerSessions(), sessions: sessions)
+        return Edge(access: access, environment: environment, commands: commands, viewers: viewers)
     }
 
     /// Commands, the status port (nodes without the API), the watch on silent nodes and ingest.
@@ -45,6 +48,8 @@ extension NodeCore {
         if has(.ingest) || has(.api) {
             // Any node may end a silent node's sessions; the first to see it does.
             services.append(.init(service: NodeWatch(environment: edge.environment, ttl: settings.nodeTTL)))
+            // Viewer reports for the cluster's sums, and the history of streams published here.
+            services.append(.init(service: StreamSampler(census: edge.viewers, bus: bus, logger: logger)))
         }
         if has(.ingest) {
             // Publishers whose channel is disabled, deleted, expired or re-keyed are stopped.
@@ -64,17 +69,17 @@ extension NodeCore {
         let packager = PackagerHub(bus: bus, feed: .onDemand(PackagingFeed(sessions: sessions)), channels: stores.channels, logger: logger)
         let announcer = announcer
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: apiRouter(edge.commands), packager: packager, access: edge.access,
-                               metrics: status.serverMetrics(hub: hub), readiness: { await status.readiness() },
+                               hub: hub, api: apiRouter(edge.commands, viewers: edge.viewers), packager: packager, access: edge.access,
+                               metrics: status.serverMetrics(hub: hub, census: edge.viewers), readiness: { await status.readiness() },
                                recorded: RecordedMedia(index: stores.assetIndex, store: assetStore),
-                               group: group, logger: logger) { address in
+                               viewers: edge.viewers.http, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
         return [.init(service: PackagerService(packager: packager)), .init(service: http)]
     }
 
     /// The REST API; what it changes for the whole cluster goes out as events and commands.
-    private func apiRouter(_ commands: CommandService) -> APIRouter {
+    private func apiRouter(_ commands: CommandService, viewers: ViewerCensus) -> APIRouter {
         let (bus, logger, announcer, serverSettings) = (bus, logger, announcer, stores.serverSettings)
         // Settings saved through this node's API are read again by every node at once (they
         // also re-read them every two seconds).
@@ -99,7 +104,7 @@ extension NodeCore {
                 logger.error("viewers.drop not sent", metadata: ["stream": "\(stream)", "error": "\(error)"])
             }
         })
-        return APIRouter(keys: stores.keys, channels: channels, streams: StreamsAPI(sessions: sessions, hub: hub) { stream, session in
+        return APIRouter(keys: stores.keys, channels: channels, streams: StreamsAPI(sessions: sessions, hub: hub, census: viewers) { stream, session in
             try commands.send(.kickPublisher(KickPublisher(streamID: stream, sessionID: session)))
         }, settings: serverSettings, assets: AssetsAPI(index: stores.assetIndex, store: assetStore),
                          webhooks: WebhooksAPI(settings: stores.webhookSettings, deliveries: stores.webhookDeliveries,

@@ -81,8 +81,8 @@ struct NodeStatus: Sendable {
     }
 
     /// The node's `/metrics`: the same names on every port that serves them.
-    func serverMetrics(hub: FanoutHub) -> ServerMetrics {
+    func serverMetrics(hub: FanoutHub, census: ViewerCensus? = nil) -> ServerMetrics {
         let status = self
-        return ServerMetrics(hub: hub, sessions: sessions, bus: bus) { status.metrics() }
+        return ServerMetrics(hub: hub, sessions: sessions, bus: bus, census: census) { status.metrics() }
     }
 }

@@ -46,6 +46,7 @@ import Testing
         "GET /api/v1/streams": .read,
         "GET /api/v1/streams/{id}": .read,
         "GET /api/v1/streams/{id}/relays": .read,
+        "GET /api/v1/streams/{id}/history": .read,
         "DELETE /api/v1/streams/{id}": .write,
         "GET /api/v1/settings": .read,
         "PUT /api/v1/settings": .admin,
