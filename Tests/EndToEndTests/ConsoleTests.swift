@@ -69,6 +69,7 @@ extension EndToEnd {
             var mp4Shown: Int
             var mp4Played: Double
             var snapshotDeleted: Bool
+            var snapshotsOnRecordingsTab: Int
             var listLive: String
             var listViewers: Int
             var narrowOverflow: Int
@@ -115,10 +116,116 @@ extension EndToEnd {
             #expect(seen.webhookReceived.first?.event == "stream.online" && seen.webhookReceived.first?.signed == true,
                     "the receiver set in the console got the event, signed")
             #expect(seen.snapshotsShown >= 1 && seen.mp4Shown >= 1, "\(seen.snapshotsShown) snapshots, \(seen.mp4Shown) MP4 files")
+            #expect(seen.snapshotsOnRecordingsTab == 0, "snapshots have their own tab, after the recordings")
             #expect(seen.mp4Played > 1, "an MP4 recording plays in the page")
             #expect(seen.snapshotDeleted, "deleted from the grid and the index")
             #expect(seen.narrowOverflow <= 0, "nothing wider than a 375 px screen")
             #expect(seen.cookieBeforeSignOut == 200 && seen.cookieAfterSignOut == 401, "signing out ends the cookie")
+        }
+
+        struct Layout: Decodable {
+            var overflow: Int
+            var tilesOneLine: Bool
+            var tileTexts: [String]
+            var fold: Int
+            var previewTop: Int
+            var statsTop: Int
+            var copyButtons: Int
+        }
+
+        struct LLHLSPreview: Decodable {
+            var played: Double
+            var status: String
+            var llhlsViewers: Int
+        }
+
+        struct Renditions: Decodable {
+            var folded: Bool
+            var rows: Int
+            var layout: Layout
+        }
+
+        struct Charts: Decodable {
+            var charts: Int
+            var moved: Bool
+            var first: String?
+            var second: String?
+            var samples: Int?
+        }
+
+        struct KeyErrors: Decodable {
+            var name: String
+            var scope: String
+            var nameInvalid: String?
+        }
+
+        struct Watched: Decodable {
+            var newChannelOutputs: [String: Bool]
+            var renditions: Renditions
+            var hlsOffHint: Bool
+            var preview1280: LLHLSPreview
+            var preview375: LLHLSPreview
+            var charts: Charts
+            var layout1280: Layout
+            var layout375: Layout
+            var copied: String?
+            var obsServer: String
+            var liveNotice: Bool
+            var healthPage: [String]
+            var healthText: String
+            var healthList: Int
+            var recordingsFirst: String
+            var vodStatus: String
+            var refusedExit: Int32
+            var events: [String]
+            var olderButton: Bool
+            var settingsOverflow: Int
+            var settingsOverflowAfterError: Int
+            var keyErrors: KeyErrors
+        }
+
+        /// Issue 23 in the browser (`Browser/operator_check.py`): what an operator watching live
+        /// channels sees at 1280 and 375 px. The viewer count and charts need the streams API's
+        /// HTTP viewers and `/streams/{id}/history`; the health warning and timeline need `health`
+        /// and `/channels/{id}/events` (the console shows nothing where a route is not served).
+        @Test func anOperatorWatchesLiveChannels() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
+            defer { server.stop() }
+            let artifacts = PlayerPageTests.artifacts.path
+            try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+            let script = SluiceProcess.packageRoot.appendingPathComponent("Tests/EndToEndTests/Browser/operator_check.py").path
+            let result = try Tools.run("python3", [script, "http://127.0.0.1:\(server.httpPort)", API.adminKey, artifacts], timeout: 240)
+            guard result.status == 0, let line = result.output.split(separator: "\n").last else {
+                throw E2EError("operator_check failed (\(result.status)): \(result.errors.suffix(3000))")
+            }
+            let seen = try JSONDecoder().decode(Watched.self, from: Data(line.utf8))
+
+            #expect(seen.newChannelOutputs["hls"] == false && seen.hlsOffHint, "HLS is off for new channels, and the page says so")
+            #expect(seen.renditions.folded && seen.renditions.rows == 8, "rendition URLs folded: \(seen.renditions)")
+            let wide = seen.renditions.layout
+            #expect(wide.previewTop >= 0 && wide.previewTop < wide.fold && wide.statsTop < wide.fold,
+                    "preview and stats above the fold with a ladder of four: \(wide)")
+            for preview in [seen.preview1280, seen.preview375] {
+                #expect(preview.played > 2, "the LL-HLS preview plays: \(preview)")
+                #expect(preview.llhlsViewers >= 1, "the preview counts as an llhls viewer (viewers-history): \(preview)")
+            }
+            #expect(seen.charts.charts == 6 && seen.charts.moved, "the history charts move (viewers-history): \(seen.charts)")
+            for layout in [seen.layout1280, seen.layout375] {
+                #expect(layout.tilesOneLine, "stat tiles keep number and unit on one line: \(layout.tileTexts)")
+                #expect(layout.copyButtons == 2 && layout.overflow <= 0, "\(layout)")
+            }
+            #expect(seen.copied == seen.obsServer, "the OBS server's copy button copies it")
+            #expect(seen.liveNotice, "saving on a live channel says when it applies")
+            #expect(seen.healthPage.contains("keyframe-interval") && seen.healthList >= 1,
+                    "a 10 s GOP is warned about (health-timeline-keys): \(seen.healthPage) \(seen.healthText)")
+            #expect(seen.recordingsFirst == "Recordings")
+            #expect(seen.vodStatus.hasPrefix("Still recording"), "a VOD session still recording says so: \(seen.vodStatus)")
+            #expect(seen.refusedExit != 0, "the wrongly signed publish is refused")
+            #expect(seen.events.contains("stream.offline") && seen.events.contains("publish.rejected"),
+                    "the timeline shows the stop and the refusal (health-timeline-keys): \(seen.events)")
+            #expect(seen.settingsOverflow <= 0 && seen.settingsOverflowAfterError <= 0, "the settings page fits 375 px")
+            #expect(seen.keyErrors.name == "must be 1–100 characters" && seen.keyErrors.scope.isEmpty
+                    && seen.keyErrors.nameInvalid == "true", "an empty key name is refused beside Name: \(seen.keyErrors)")
         }
     }
 }

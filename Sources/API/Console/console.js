@@ -561,9 +561,11 @@ function previewPanel(channel, query) {
     const failed = (error) => { if (error.name !== 'AbortError') status.textContent = error.message; };
     if (!live.streams.has(channel.id)) { status.textContent = 'The stream is not live.'; return; }
     if (rendition.value && !(await renditionReady(base, signal).catch(() => false))) return;
+    // One viewing per Watch: the server counts HLS, LL-HLS and DASH viewers by the `sid` their URLs carry.
+    const viewing = `${query ? query + '&' : '?'}sid=console-${Math.random().toString(36).slice(2, 12)}`;
     if (protocol.value === 'flv') playHTTPFLV(video, base, query, signal).catch(failed);
-    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, query, signal).catch(failed);
-    else playClassicHLS(base, signal).catch(failed);
+    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, viewing, signal).catch(failed);
+    else playClassicHLS(base, viewing, signal).catch(failed);
   };
   // A rendition switched on while live starts at the source's next keyframe: wait (at most
   // 30 s) for its playlist instead of calling the live stream "not live".
@@ -580,8 +582,8 @@ function previewPanel(channel, query) {
   // The browser's own HLS player, started once the playlist holds three segments: a live
   // playlist shorter than that is where players may not start (RFC 8216, 6.3.3), and
   // Chromium's refuses it.
-  const playClassicHLS = async (base, signal) => {
-    const playlist = (rendition.value ? `${base}index.m3u8` : `${base}live.m3u8`) + query;
+  const playClassicHLS = async (base, viewing, signal) => {
+    const playlist = (rendition.value ? `${base}index.m3u8` : `${base}live.m3u8`) + viewing;
     if (!video.canPlayType('application/vnd.apple.mpegurl')) { status.textContent = 'This browser has no native HLS; try LL-HLS.'; return; }
     for (let attempt = 0; attempt < 60; attempt += 1) {
       const response = await fetch(playlist, { signal, cache: 'no-store' });
@@ -637,7 +639,7 @@ function statsPanel(channel, query) {
     };
     for (const element of stats.querySelectorAll('[data-stat]')) element.textContent = values[element.dataset.stat];
     perProtocol.replaceChildren(...viewerChips(stream));
-    relays.replaceChildren(...(stream?.relays || []).map(relayItem));
+    relays.replaceChildren(...(stream?.relays?.length ? stream.relays.map(relayItem) : [h('li', { class: 'muted', text: stream ? 'No relays.' : 'Not live.' })]));
   });
   return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol,
     h('h3', { text: 'Relays' }), relays, h('h3', { text: 'Newest snapshot' }), snapshot, noSnapshot);
@@ -756,7 +758,6 @@ async function renderRecordings(tab) {
   const kind = h('select', { id: 'filter-kind' }, h('option', { value: '', text: `All ${recordingTabs[tab].label.toLowerCase()}` }),
     kinds.map(([value, text]) => h('option', { value, text })));
   const day = h('input', { type: 'date', id: 'filter-day' });
-  const results = h('div', { id: 'assets' });
   const player = h('div', { id: 'asset-player' });
   const more = h('button', { type: 'button', class: 'ghost', hidden: true, text: 'More' });
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Recordings sections' }, Object.entries(recordingTabs).map(([key, { label }]) =>
@@ -807,7 +808,7 @@ async function renderRecordings(tab) {
       h('div', { class: 'field' }, h('label', { for: 'filter-channel', text: 'Channel' }), channel),
       h('div', { class: 'field' }, h('label', { for: 'filter-kind', text: 'Kind' }), kind),
       h('div', { class: 'field' }, h('label', { for: 'filter-day', text: 'Day' }), day)),
-    player, container, empty, more);
+    player, h('div', { id: 'assets' }, container, empty), more);
   await load(false);
 }
 

@@ -32,9 +32,10 @@ export function viewerChips(stream) {
 // The list of a stream's warnings for the channel page (empty and hidden when there are none).
 export function healthList(stream, channel) {
   const warnings = healthOf(stream, channel);
-  return warnings.map((warning) => h('li', { class: `health ${warning.severity === 'critical' ? 'critical' : 'warning'}`,
+  const labels = { critical: 'Problem', warning: 'Warning', info: 'Note' };
+  return warnings.map((warning) => h('li', { class: `health ${labels[warning.severity] ? warning.severity : 'warning'}`,
     dataset: { code: String(warning.code), severity: String(warning.severity || 'warning') } },
-  h('strong', { text: warning.severity === 'critical' ? 'Problem' : 'Warning' }), ' ', warning.message || warning.code,
+  h('strong', { text: labels[warning.severity] || 'Warning' }), ' ', warning.message || warning.code,
   warning.since ? h('span', { class: 'muted', text: ` · since ${formatTime(warning.since)}` }) : null));
 }
 
@@ -67,20 +68,24 @@ const valueOf = (metric, sample) => {
 function drawChart(figure, metric, samples, windowSeconds) {
   const width = 300, height = 60;
   const times = samples.map((sample) => Date.parse(sample.at));
-  const right = times[times.length - 1], left = right - windowSeconds * 1000;
+  // The window grows with the history, from one minute up to `windowSeconds`, so a stream that
+  // just started fills its chart instead of a sliver at the right edge.
+  const right = times[times.length - 1];
+  const span = Math.min(windowSeconds, Math.max(60, (right - times[0]) / 1000)) * 1000, left = right - span;
   const values = samples.map((sample) => valueOf(metric, sample));
   const top = Math.max(metric.limit ? metric.limit * 1.25 : 0, ...values.filter((v) => v !== null), 1) * 1.1;
   let path = '', pen = false;
   samples.forEach((_, index) => {
     const value = values[index];
     if (value === null || !(times[index] >= left)) { pen = false; return; }
-    const x = ((times[index] - left) / (windowSeconds * 1000)) * width, y = height - (value / top) * height;
-    path += `${pen ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)}`;
+    const x = ((times[index] - left) / span) * width, y = height - (value / top) * height;
+    // A run's first point gets a short stroke of its own, so a lone sample is still seen.
+    path += pen ? `L${x.toFixed(1)} ${y.toFixed(1)}` : `M${x.toFixed(1)} ${y.toFixed(1)}h0.8`;
     pen = true;
   });
   const newest = values[values.length - 1];
   figure.querySelector('.current').textContent = newest === null ? '—' : metric.format(newest);
-  figure.querySelector('.top').textContent = `max ${metric.format(top / 1.1)}`;
+  figure.querySelector('.scale').textContent = `max ${metric.format(top / 1.1)}`;
   const drawing = figure.querySelector('svg');
   drawing.replaceChildren(
     metric.limit ? svg('line', { class: 'limit', x1: 0, x2: width, y1: height - (metric.limit / top) * height, y2: height - (metric.limit / top) * height }) : null,
@@ -98,7 +103,7 @@ export async function historyCharts(streamID, { api, isLive, cleanups, windowSec
   const figures = metrics.map((metric) => h('figure', { class: 'chart', dataset: { metric: metric.key, samples: '0' } },
     h('figcaption', {}, h('span', { text: metric.label }), h('span', { class: 'current', text: '—' })),
     svg('svg', { viewBox: '0 0 300 60', preserveAspectRatio: 'none', role: 'img', 'aria-label': `${metric.label} over the last ${windowSeconds / 60} minutes` }),
-    h('div', { class: 'top muted' })));
+    h('div', { class: 'scale muted' })));
   const note = h('p', { class: 'muted', id: 'history-note', text: 'Not live.' });
   let samples = [], busy = false, stopped = false;
   const poll = async () => {

@@ -6,9 +6,12 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 
-def chromium(width, height):
-    """Headless Chromium that autoplays muted media, with a 15 s page-load limit."""
+def chromium(width, height, console_log=False):
+    """Headless Chromium that autoplays muted media, with a 15 s page-load limit; with
+    `console_log`, the page's console can be read with `driver.get_log("browser")`."""
     options = webdriver.ChromeOptions()
+    if console_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio",
                      "--autoplay-policy=no-user-gesture-required", f"--window-size={width},{height}"):
@@ -16,6 +19,13 @@ def chromium(width, height):
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(15)
     return driver
+
+
+def script_errors(driver):
+    """The page's console errors since the last call that are script errors (uncaught exceptions,
+    console.error), not the network's own lines for answers such as a 404."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and entry.get("source") != "network"]
 
 
 def wait_played(driver, video_id, seconds, limit):

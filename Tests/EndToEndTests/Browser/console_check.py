@@ -259,15 +259,21 @@ try:
 
     # Recordings: the snapshot grid and an MP4 that plays in the page; a snapshot deleted from it.
     WebDriverWait(driver, 30).until(lambda d: (api(f"/api/v1/assets?channel={channel_id}&kind=mp4")[1] or {"items": []})["items"])
+    # Recordings first, snapshots on their own tab.
     driver.get(f"{base}/console/#/recordings")
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset] img"))
-    seen["snapshotsShown"] = len(driver.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset]"))
+    wait.until(lambda d: d.find_elements(By.XPATH, "//tr[@data-asset][td[2]='mp4']"))
     seen["mp4Shown"] = len(driver.find_elements(By.XPATH, "//tr[@data-asset][td[2]='mp4']"))
+    seen["snapshotsOnRecordingsTab"] = len(driver.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset]"))
     driver.find_element(By.XPATH, "//tr[@data-asset][td[2]='mp4']//button[text()='Play']").click()
     recording = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#asset-player video"))
     WebDriverWait(driver, 20).until(lambda d: d.execute_script("return arguments[0].currentTime", recording) > 1)
     seen["mp4Played"] = driver.execute_script("return arguments[0].currentTime", recording)
     driver.save_screenshot(f"{shots}/console-recordings.png")
+    # (A script click: the player's smooth scroll may still be moving the tab under the pointer.)
+    driver.execute_script("arguments[0].click()", driver.find_element(By.ID, "recordings-tab-snapshots"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset] img"))
+    seen["snapshotsShown"] = len(driver.find_elements(By.CSS_SELECTOR, "#assets figure[data-asset]"))
+    driver.save_screenshot(f"{shots}/console-snapshots.png")
     before = len(api(f"/api/v1/assets?channel={channel_id}&kind=snapshot&limit=500")[1]["items"])
     first = driver.find_element(By.CSS_SELECTOR, "#assets figure[data-asset]")
     deleted_id = first.get_attribute("data-asset")
