@@ -182,6 +182,7 @@ extension EndToEnd {
             var settingsOverflow: Int
             var settingsOverflowAfterError: Int
             var keyErrors: KeyErrors
+            var scriptErrors: [String]
         }
 
         /// Issue 23 in the browser (`Browser/operator_check.py`): what an operator watching live
@@ -226,6 +227,7 @@ extension EndToEnd {
             #expect(seen.settingsOverflow <= 0 && seen.settingsOverflowAfterError <= 0, "the settings page fits 375 px")
             #expect(seen.keyErrors.name == "must be 1–100 characters" && seen.keyErrors.scope.isEmpty
                     && seen.keyErrors.nameInvalid == "true", "an empty key name is refused beside Name: \(seen.keyErrors)")
+            #expect(seen.scriptErrors.isEmpty, "no script errors in the page's console: \(seen.scriptErrors)")
         }
     }
 }
