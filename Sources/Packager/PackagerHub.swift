@@ -108,6 +108,8 @@ public final class PackagerHub: Sendable {
     /// Where each session's channel is read (outputs, HLS settings, the rendition playing as the
     /// source); nil: every stream packaged on the defaults.
     let channels: (any ChannelDirectory)?
+    /// On demand, `sluice.channels` from its end: a ladder changed while live (`PackagerHub+ChannelChanges`).
+    let channelChanges: BusSubscription?
     private let republishGrace: TimeInterval
     /// Guards packages, sessions, readers and waiting requests: requests ask synchronously on their event
     /// loops, readers change it from tasks; never held across an await.
@@ -126,6 +128,7 @@ public final class PackagerHub: Sendable {
             onDemand = feed
         }
         self.channels = channels
+        channelChanges = onDemand != nil && channels != nil ? bus.subscribe(to: .channels, from: .end) : nil
         self.republishGrace = republishGrace
         self.logger = logger
     }
@@ -146,7 +149,11 @@ public final class PackagerHub: Sendable {
     /// demand, waits for cancellation and then stops every read.
     public func run() async throws {
         if onDemand != nil {
-            await waitForCancellation()
+            await withTaskGroup(of: Void.self) { group in
+                if let channelChanges { group.addTask { await self.followChannelChanges(channelChanges) } }
+                await waitForCancellation()
+                group.cancelAll()
+            }
             stopAllReaders()
             return
         }

@@ -13,9 +13,11 @@ import State
 /// session state once a second (for `GET /api/v1/streams/{id}/relays`), and `relay.started` /
 /// `relay.failed` go out on `sluice.stream.lifecycle`.
 public final class RelayWorker: Service, Sendable {
-    private struct Relayed {
+    struct Relayed {
         var sessionID: UInt64
         var pushers: [RelayPusher]
+        /// The session's newest configurations and metadata: a destination added live gets them first.
+        var headers: [MediaFrame.Kind: MediaFrame] = [:]
         /// The stream's partition of `sluice.media.source`.
         var partition = 0
         /// While joining a session under way: frames are passed over until it opens.
@@ -24,16 +26,19 @@ public final class RelayWorker: Service, Sendable {
 
     private let bus: any EventBus
     private let subscription: BusSubscription
-    private let sessions: any SessionStore
+    /// `sluice.channels` from its end: destinations added or removed while live apply at once.
+    let channelChanges: BusSubscription
+    let sessions: any SessionStore
     /// Where each session's destinations are read: its channel's enabled relays (`relayURLs`).
-    private let channels: any ChannelDirectory
+    let channels: any ChannelDirectory
     private let group: any EventLoopGroup
     private let tls: NIOSSLContext
     private let policy: DestinationPolicy
     private let resolver = DestinationResolver()
-    private let logger: Logger
-    /// Each relayed stream: the routing, revocation and status tasks share it; pushers stop outside the lock.
-    private let streams = NIOLockedValueBox([StreamID: Relayed]())
+    let logger: Logger
+    /// Each relayed stream: the routing, revocation, status and channel-change tasks share it; pushers stop
+    /// outside the lock.
+    let streams = NIOLockedValueBox([StreamID: Relayed]())
     private let joining: SessionJoining?
 
     /// - Parameters:
@@ -49,6 +54,7 @@ public final class RelayWorker: Service, Sendable {
         self.bus = bus
         self.joining = joining
         subscription = bus.subscribe(to: .mediaSource, as: feed)
+        channelChanges = bus.subscribe(to: .channels, from: .end)
         self.sessions = sessions
         self.group = group
         self.tls = tls
@@ -61,6 +67,7 @@ public final class RelayWorker: Service, Sendable {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { await self.reportStatuses() }
+                tasks.addTask { await self.followChannelChanges() }
                 tasks.addTask {
                     for await partitions in self.subscription.revokedPartitions { self.release(partitions) }
                     // Other buses never revoke: wait for the frames to end.
@@ -119,6 +126,7 @@ public final class RelayWorker: Service, Sendable {
             relayed = Relayed(sessionID: frame.sessionID, pushers: [], partition: partition, join: join)
             if join == nil { relayed.pushers = await begin(frame.sessionID, of: id) }
         }
+        if frame.isConfiguration { relayed.headers[frame.kind] = frame }
         var frames = [frame]
         if var join = relayed.join {
             if case .open(let opening) = join.step(frame, publishedAt: publishedAt) {
@@ -129,12 +137,22 @@ public final class RelayWorker: Service, Sendable {
             }
             relayed.join = join.isOpen ? nil : join
         }
-        streams.withLockedValue { $0[id] = relayed }
-        for frame in frames { relayed.pushers.forEach { $0.send(frame) } }
+        // Destinations changed meanwhile (a channel change) are the entry's: kept, not overwritten.
+        let pushers = streams.withLockedValue { streams in
+            if let stored = streams[id], stored.sessionID == relayed.sessionID, stored.join == nil { relayed.pushers = stored.pushers }
+            streams[id] = relayed
+            return relayed.pushers
+        }
+        for frame in frames { pushers.forEach { $0.send(frame) } }
     }
 
     private func begin(_ sessionID: UInt64, of id: StreamID) async -> [RelayPusher] {
         let urls = await channels.channel(of: id, logger: logger)?.relayURLs ?? []
+        return pushers(to: urls, of: id, session: sessionID)
+    }
+
+    /// Started pushers to `urls` (those usable) for one session of `id`.
+    func pushers(to urls: [String], of id: StreamID, session sessionID: UInt64) -> [RelayPusher] {
         let pushers = urls.compactMap { url -> RelayPusher? in
             guard let target = RTMPPublishTarget(url: url) else {
                 logger.warning("relay URL not usable", metadata: ["stream": "\(id)"])

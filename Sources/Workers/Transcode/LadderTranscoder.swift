@@ -22,9 +22,12 @@ public final class LadderTranscoder {
         var renditions: [RenditionSpec]
     }
 
-    public let settings: TranscodeSettings
+    public private(set) var settings: TranscodeSettings
     private let sessionID: UInt64
-    private let watermarkImage: Frame?
+    private var watermarkImage: Frame?
+    /// Renditions of the pipeline a reconfiguration closed, until the next one is built (which
+    /// ends those it no longer has).
+    private var closedRenditions: [RenditionSpec] = []
     private var decoder: VideoDecoder?
     private var decoderConfiguration: [UInt8] = []
     private var sourceCodec = VideoCodec.h264
@@ -60,16 +63,19 @@ public final class LadderTranscoder {
         self.sessionID = sessionID
         decoded = try Frame()
         filtered = try Frame()
-        if settings.watermark.image != nil {
-            do {
-                watermarkImage = try StillImage.decode(settings.watermark.imageBytes)
-            } catch {
-                // The text (if any) is still drawn; the stream is not held back by a bad upload.
-                watermarkImage = nil
-                imageProblem = "watermark image not drawn: \(error)"
-            }
-        } else {
-            watermarkImage = nil
+        loadWatermarkImage()
+    }
+
+    /// Decodes the settings' watermark image, if they draw one.
+    private func loadWatermarkImage() {
+        watermarkImage = nil
+        imageProblem = nil
+        guard settings.watermark.image != nil else { return }
+        do {
+            watermarkImage = try StillImage.decode(settings.watermark.imageBytes)
+        } catch {
+            // The text (if any) is still drawn; the stream is not held back by a bad upload.
+            imageProblem = "watermark image not drawn: \(error)"
         }
     }
 
@@ -89,13 +95,33 @@ public final class LadderTranscoder {
         return output
     }
 
+    /// Takes new settings (a channel changed while live), just before a source keyframe: what
+    /// the decoder, the graph and the encoders hold goes out, and the next picture builds the
+    /// new pipeline, which ends the renditions the settings no longer have and begins new ones
+    /// with their headers; renditions kept go on, on the same timeline. Returns the frames drained.
+    public func reconfigure(_ settings: TranscodeSettings) -> [MediaFrame] {
+        output.removeAll(keepingCapacity: true)
+        try? decoder?.flush(into: decoded) { try self.filter($0) }
+        drainPipeline()
+        closedRenditions = pipeline?.renditions ?? closedRenditions
+        pipeline = nil
+        let imageChanged = settings.watermark.imageBytes != self.settings.watermark.imageBytes
+            || (settings.watermark.image == nil) != (self.settings.watermark.image == nil)
+        self.settings = settings
+        if imageChanged { loadWatermarkImage() }
+        decoder?.reset()  // flushed: ready again from the next keyframe
+        awaitingKeyframe = true
+        return output
+    }
+
     /// Drains the decoder, the graph and the encoders, then ends every rendition.
     public func finish(endingAt dts: Int64, sequence: UInt64) -> [MediaFrame] {
         output.removeAll(keepingCapacity: true)
         try? decoder?.flush(into: decoded) { try self.filter($0) }
         drainPipeline()
         releaseAudio(upTo: .max)
-        for rendition in renditions {
+        // Reconfigured just now, before a new pipeline was built: the closed one's renditions end.
+        for rendition in renditions.isEmpty ? closedRenditions : renditions {
             output.append(MediaFrame(kind: .end, dts: dts, sessionID: sessionID, sequence: sequence, rendition: rendition.name,
                                      payload: ByteBuffer()))
         }
@@ -166,12 +192,12 @@ public final class LadderTranscoder {
     /// A new input format (the first picture, or a change mid-stream): a new graph and encoders,
     /// their configuration frames, and an end for renditions the new size no longer has.
     private func rebuild(for format: PictureFormat, at pts: Int64) throws {
-        let previous = pipeline?.renditions ?? []
+        let previous = pipeline?.renditions ?? closedRenditions
+        closedRenditions = []
         drainPipeline()
         pipeline = nil
-        let renditions = settings.renditions.isEmpty
-            ? [RenditionLadder.watermarkedSource(width: format.width, height: format.height)]
-            : RenditionLadder.plan(settings.renditions, sourceWidth: format.width, sourceHeight: format.height)
+        var renditions = RenditionLadder.plan(settings.renditions, sourceWidth: format.width, sourceHeight: format.height)
+        if settings.watermarkedCopy { renditions.append(RenditionLadder.watermarkedSource(width: format.width, height: format.height)) }
         let source = sources[pts]
         let sequence = source?.sequence ?? 0
         for gone in previous where !renditions.contains(where: { $0.name == gone.name }) {

@@ -112,6 +112,21 @@ final class StreamTranscoder: @unchecked Sendable {
 
     private var isStopped: Bool { stopped.withLockedValue { $0 } }
 
+    /// New settings from the next submitted frame on (a source keyframe: the caller's choice),
+    /// in order with the frames queued before it (`LadderTranscoder.reconfigure`).
+    func reconfigure(_ settings: TranscodeSettings) {
+        _ = owner.submit { [self] in
+            guard !isStopped else { return }
+            let drained = transcoder.reconfigure(settings)
+            if let problem = transcoder.imageProblem { logger.error("\(problem)", metadata: ["stream": "\(streamID)"]) }
+            if !drained.isEmpty, !isStopped { publish(drained) }
+            logger.info("transcoding reconfigured", metadata: [
+                "stream": "\(streamID)", "renditions": "\(settings.renditions.map(\.rawValue))",
+                "watermarked_copy": "\(settings.watermarkedCopy)", "watermark": "\(!settings.watermark.isEmpty)",
+            ])
+        }
+    }
+
     /// Stops at once, ending nothing: frames still queued are dropped and nothing more is
     /// published. For a stream this worker no longer owns (its partition went to another member,
     /// or this worker is going away while the stream goes on): renditions are ended only by the

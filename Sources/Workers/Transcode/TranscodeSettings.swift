@@ -8,20 +8,26 @@ public struct TranscodeSettings: Sendable, Hashable {
     public var preset: String
     public var tune: String
     public var watermark: WatermarkSettings
+    /// Whether the source is also re-encoded at its own size as `RenditionLadder.watermarkedName`,
+    /// the rendition that plays in the source's place. Default: when there is no ladder. A session
+    /// that began so keeps it when a ladder is added live (`LiveTranscodeChange`): its players
+    /// play that copy until the publisher starts again.
+    public var watermarkedCopy: Bool
 
     public init(renditions: [StreamChannel.Rendition], codec: EncoderSettings.Codec = .h264, preset: String = "veryfast",
-                tune: String = "zerolatency", watermark: WatermarkSettings = WatermarkSettings()) {
+                tune: String = "zerolatency", watermark: WatermarkSettings = WatermarkSettings(), watermarkedCopy: Bool? = nil) {
         self.renditions = renditions
         self.codec = codec
         self.preset = preset
         self.tune = tune
         self.watermark = watermark
+        self.watermarkedCopy = watermarkedCopy ?? renditions.isEmpty
     }
 
-    /// The rendition played at the stream's own URLs: the watermarked copy when there is no
-    /// ladder (the unmarked source is then never served), else the source itself (empty).
+    /// The rendition played at the stream's own URLs: the watermarked copy when there is one (the
+    /// unmarked source is then never served), else the source itself (empty).
     public var playbackSource: String {
-        renditions.isEmpty ? RenditionLadder.watermarkedName : ""
+        watermarkedCopy ? RenditionLadder.watermarkedName : ""
     }
 
     /// The channel's transcoding, or nil when it neither transcodes nor watermarks.

@@ -52,7 +52,9 @@ extension TranscodeWorker {
         let joinedAt = Date()
         let join = SessionJoin(session: session.sessionID, headers: start.source.headers, joinedAt: joinedAt,
                                lookback: leases.leasing.lookback, opener: .segmentStart)
-        guard let stream = insert(Stream(sessionID: session.sessionID, origin: .takeover, join: join, settings: settings), of: id) else {
+        var entry = Stream(sessionID: session.sessionID, origin: .takeover, join: join, settings: settings)
+        entry.source = settings.playbackSource
+        guard let stream = insert(entry, of: id) else {
             return nil  // the partition's frames began it here meanwhile (with this worker's lease)
         }
         logger.info("joining a session under way", metadata: [

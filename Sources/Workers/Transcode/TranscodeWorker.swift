@@ -45,6 +45,13 @@ public final class TranscodeWorker: Service, Sendable {
         /// Tells this entry from a later one of the same stream (a frame handled while the entry
         /// was replaced or removed must not bring it back).
         var generation: UInt64 = 0
+        /// What the session's own URLs play ("" or the watermarked copy), fixed as it begins.
+        var source = ""
+        /// The session's newest configurations and metadata, for transcoding started live.
+        var headers: [MediaFrame.Kind: MediaFrame] = [:]
+        var hasVideo = false
+        /// A channel change waiting for the next segment start (`LiveTranscodeChange`).
+        var change = LiveTranscodeChange.none
 
         var isTakeover: Bool { origin == .takeover }
         var partition: Int? { if case .partition(let partition) = origin { partition } else { nil } }
@@ -73,7 +80,7 @@ public final class TranscodeWorker: Service, Sendable {
     public var droppedFrames: Int { dropped.withLockedValue { $0 } + streams.withLockedValue { $0.values.compactMap(\.transcoder) }
         .reduce(0) { $0 + $1.droppedFrames } }
     /// Frames dropped by transcoders already gone, added to by whichever task removed them; so a lock.
-    private let dropped = NIOLockedValueBox(0)
+    let dropped = NIOLockedValueBox(0)
 
     /// Each rendition's headers whenever they change, in order, for one reader. Bounded: unread, the
     /// oldest changes give way (a newer change of a rendition replaces its older ones anyway).
@@ -82,6 +89,11 @@ public final class TranscodeWorker: Service, Sendable {
 
     let joining: SessionJoining?
     let leases: HeldLeases?
+    /// `sluice.channels`, read from its end: a change of a live stream's channel is applied live.
+    let channelChanges: BusSubscription
+    /// Per stream, the transcoding its channel asks for since it changed, for the frame path to
+    /// pick up (`TranscodeWorker+LiveSettings`). Locked: the change reader writes, the router takes.
+    let requests = NIOLockedValueBox([StreamID: LiveSettingsRequest]())
 
     /// - Parameter joining: how to start on sessions under way (a cluster); nil: every session
     ///   is transcoded from the first frame read.
@@ -96,6 +108,7 @@ public final class TranscodeWorker: Service, Sendable {
         leases = leasing.map { HeldLeases($0, logger: logger) }
         (headerChanges, headerSink) = AsyncStream.makeStream(of: HeadersChange.self, bufferingPolicy: .bufferingNewest(1_000))
         subscription = bus.subscribe(to: .mediaSource, as: feed)
+        channelChanges = bus.subscribe(to: .channels, from: .end)
         self.channels = channels
         self.fontFile = fontFile
         self.logger = logger
@@ -118,6 +131,10 @@ public final class TranscodeWorker: Service, Sendable {
             try await withThrowingTaskGroup(of: Bool.self) { tasks in
                 tasks.addTask {
                     for await partitions in self.subscription.revokedPartitions { await self.release(partitions) }
+                    return false
+                }
+                tasks.addTask {
+                    await self.followChannelChanges()
                     return false
                 }
                 if let leases = self.leases {
@@ -207,7 +224,13 @@ public final class TranscodeWorker: Service, Sendable {
             leases?.forget(id, session: ended.sessionID)
             return
         }
+        let request = requests.withLockedValue { $0.removeValue(forKey: id) }
         if stream.heldElsewhere { return }
+        stream.remember(frame)
+        if let request { await plan(request, for: &stream, of: id) }
+        if stream.change.isPending, stream.join == nil, LiveTranscodeChange.switchesAt(frame, hasVideo: stream.hasVideo) {
+            await switchSettings(&stream, of: id, at: frame)
+        }
         let frames = step(&stream, of: id, frame, publishedAt: publishedAt)
         let kept = streams.withLockedValue { streams in
             guard streams[id]?.generation == stream.generation else { return false }
@@ -228,7 +251,10 @@ public final class TranscodeWorker: Service, Sendable {
             dropped.withLockedValue { $0 += previous.transcoder?.droppedFrames ?? 0 }
             if !previous.heldElsewhere { leases?.forget(id, session: previous.sessionID) }
         }
+        requests.withLockedValue { $0[id] = nil }  // the settings are read afresh just below
         var stream = Stream(sessionID: frame.sessionID, origin: origin, settings: await settings(id))
+        stream.source = stream.settings?.playbackSource ?? ""
+        stream.remember(frame)
         if stream.settings != nil {
             if let leases, await !leases.claim(id, session: frame.sessionID) {
                 stream.heldElsewhere = true
