@@ -610,6 +610,7 @@ function statsPanel(channel, query) {
   const stats = h('div', { class: 'stats', id: 'stats' }, stat('bitrate', 'Ingest bitrate'), stat('fps', 'Frames per second'),
     stat('resolution', 'Resolution'), stat('codecs', 'Codecs'), stat('viewers', 'Viewers'), stat('since', 'Live since'));
   const perProtocol = h('p', { class: 'chips', id: 'viewers-by-protocol', 'aria-label': 'Viewers by protocol' });
+  const srtLink = h('p', { class: 'chips', id: 'srt-link', 'aria-label': 'SRT link of the publisher', hidden: true });
   const relays = h('ul', { id: 'relay-states' });
   const snapshot = h('img', { class: 'snapshot', alt: 'Newest snapshot', hidden: true, id: 'snapshot' });
   const noSnapshot = h('p', { class: 'muted', text: channel.record.snapshots.enabled ? 'No snapshot yet.' : 'Snapshots are off for this channel.' });
@@ -639,10 +640,24 @@ function statsPanel(channel, query) {
     };
     for (const element of stats.querySelectorAll('[data-stat]')) element.textContent = values[element.dataset.stat];
     perProtocol.replaceChildren(...viewerChips(stream));
+    srtLink.replaceChildren(...srtLinkText(stream?.srt));
+    srtLink.hidden = !stream?.srt;
     relays.replaceChildren(...(stream?.relays?.length ? stream.relays.map(relayItem) : [h('li', { class: 'muted', text: stream ? 'No relays.' : 'Not live.' })]));
   });
-  return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol,
+  return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol, srtLink,
     h('h3', { text: 'Relays' }), relays, h('h3', { text: 'Newest snapshot' }), snapshot, noSnapshot);
+}
+
+// An SRT publisher's link as its ingest node last sampled it (the stream's `srt`), as chips.
+function srtLinkText(link) {
+  if (!link || typeof link !== 'object') return [];
+  const number = (value) => (Number.isFinite(value) ? value : null);
+  const parts = [['RTT', number(link.rttMs), (v) => `${Math.round(v)}\u00a0ms`], ['lost', number(link.packetsLost), String],
+    ['retransmitted', number(link.packetsReceivedRetransmitted ?? link.packetsRetransmitted), String],
+    ['dropped', number(link.packetsDropped), String], ['buffer', number(link.receiveBufferMs), (v) => `${Math.round(v)}\u00a0ms`],
+    ['receiving', number(link.mbpsReceive), (v) => `${v.toFixed(2)}\u00a0Mbit/s`]];
+  return [h('span', { class: 'chip', text: 'SRT link' }), ...parts.filter(([, value]) => value !== null).map(([label, value, format]) =>
+    h('span', { class: 'chip', dataset: { srt: label } }, `${label}\u00a0`, h('strong', { text: format(value) })))];
 }
 
 // ---------- Watermark image and preview ----------
