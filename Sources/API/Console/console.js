@@ -419,9 +419,9 @@ async function renderChannel(id, tab) {
 // What saving does while the channel is live: transcoding, watermark and relays change at the
 // stream's next keyframe, without the publisher reconnecting; shown only while it is live.
 const appliesLive = {
-  transcoding: 'The channel is live: saved changes apply within a few seconds, at the next keyframe. The publisher stays connected and players of the source are not interrupted; rendition players start once the new ladder has its first segments.',
-  watermark: 'The channel is live: a saved watermark appears within a few seconds, at the next keyframe, on the transcoded renditions. The publisher stays connected.',
-  relays: 'The channel is live: saved destinations start or stop within a few seconds, at the next keyframe. The publisher stays connected.',
+  transcoding: 'The channel is live: a saved ladder applies within a few seconds, at the stream’s next keyframe, without the publisher reconnecting. Players of the stream’s own URLs are not interrupted; a new rendition plays once its first segments are out.',
+  watermark: 'The channel is live: a saved watermark reaches the renditions at the stream’s next keyframe. The stream’s own URLs keep what they began with (marked or not) until the next publish, so their players are not interrupted.',
+  relays: 'The channel is live: added destinations start and removed ones stop within a few seconds, without the publisher reconnecting.',
 };
 function liveNotice(channelID, tab) {
   if (!appliesLive[tab]) return null;
