@@ -155,6 +155,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
 
+        // What a delivered frame costs per viewer in the fan-out, counted by callgrind
+        // (Benchmarks/callgrind.sh).
+        .executableTarget(name: "FanoutBench", dependencies: [
+            "Events", "Fanout", "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/FanoutBench"),
+
         // One ingest node's media throughput into Kafka, for Benchmarks/cluster.sh.
         .executableTarget(name: "BusBench", dependencies: [
             "Events",

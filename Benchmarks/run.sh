@@ -3,15 +3,22 @@
 # generator (publisher and viewers) to CPU 1. Sluice (HTTP-FLV and RTMP play) and nginx-rtmp
 # (RTMP play) go through the same generator in the same run. Loopback only.
 #
-#   Benchmarks/run.sh                 # N = 100 500 1000 2000 4000
+#   Benchmarks/run.sh                 # N = 1 1000 2000 4000 6000 8000
 #   VIEWERS="100 1000" RUN_SECONDS=10 Benchmarks/run.sh   (not SECONDS: bash owns it, and it starts at 0)
+#   LOOPS=2 SERVER_CPUS=0,1 GENERATOR_CPUS=0,1 Benchmarks/run.sh   (Sluice on two event loops; the
+#       generator shares the cores: say so when quoting the numbers)
+#   SLUICE_FLAGS="--latency-budget-ms 50" Benchmarks/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VIEWERS=${VIEWERS:-"100 500 1000 2000 4000"}
+VIEWERS=${VIEWERS:-"1 1000 2000 4000 6000 8000"}
 SECONDS_PER_RUN=${RUN_SECONDS:-${SECONDS_PER_RUN:-20}}
 TARGETS=${TARGETS:-"sluice-flv sluice-rtmp nginx-rtmp"}
 BIN=${BIN:-.build/release}
+LOOPS=${LOOPS:-1}
+SERVER_CPUS=${SERVER_CPUS:-0}
+GENERATOR_CPUS=${GENERATOR_CPUS:-1}
+SLUICE_FLAGS=${SLUICE_FLAGS:-}
 WORK=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 RESULTS=Benchmarks/results
 mkdir -p "$RESULTS"
@@ -32,8 +39,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start_sluice() {
     local secret=bench-secret
-    taskset -c 0 "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --event-loops 1 \
-        --push-secret "$secret" --log-level warning --data-dir "$WORK/data" > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
+    # shellcheck disable=SC2086  # SLUICE_FLAGS is a list of words
+    taskset -c "$SERVER_CPUS" "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --event-loops "$LOOPS" \
+        --push-secret "$secret" --log-level warning --data-dir "$WORK/data" $SLUICE_FLAGS > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q "http listening" "$WORK/sluice.out" 2>/dev/null && break; sleep 0.1; done
     RTMP_PORT=$(grep "rtmp listening" "$WORK/sluice.out" | sed 's/.*://')
@@ -64,13 +72,13 @@ rtmp {
     }
 }
 CONF
-    taskset -c 0 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+    taskset -c "$SERVER_CPUS" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
     SERVER_PID=$!
     sleep 0.5
     PUBLISH="rtmp://127.0.0.1:$RTMP_PORT/live/bench"
 }
 
-echo "# $(date -u) $(nproc) cores; stream $(du -h "$FLV" | cut -f1) for 30 s; $SECONDS_PER_RUN s per run" | tee "$OUT"
+echo "# $(date -u) $(nproc) cores; server on CPU $SERVER_CPUS ($LOOPS loop(s)), generator on CPU $GENERATOR_CPUS; bin $BIN; stream $(du -h "$FLV" | cut -f1) for 30 s; $SECONDS_PER_RUN s per run" | tee "$OUT"
 for n in $VIEWERS; do
     for target in $TARGETS; do
         case $target in
@@ -78,7 +86,7 @@ for n in $VIEWERS; do
             sluice-rtmp) start_sluice; PLAY=rtmp; PLAY_PORT=$RTMP_PORT ;;
             nginx-rtmp) start_nginx; PLAY=rtmp; PLAY_PORT=$RTMP_PORT ;;
         esac
-        taskset -c 1 "$BIN/LoadGenerator" --publish "$PUBLISH" --play "$PLAY" --play-port "$PLAY_PORT" \
+        taskset -c "$GENERATOR_CPUS" "$BIN/LoadGenerator" --publish "$PUBLISH" --play "$PLAY" --play-port "$PLAY_PORT" \
             --file "$FLV" --viewers "$n" --seconds "$SECONDS_PER_RUN" --server-pid "$SERVER_PID" --label "$target" \
             | tee -a "$OUT" || echo "$target viewers=$n failed" | tee -a "$OUT"
         kill "$SERVER_PID" 2>/dev/null || true

@@ -131,19 +131,30 @@ struct Report {
          start: ProcessSample, end: ProcessSample, generatorCPU: Double, measurements: Measurements) {
         let publisherAt = measurements.lastSentTimestamp
         let kept = measurements.viewers.filter { $0.keptRealTime(publisherAt: publisherAt) }.count
+        let closed = measurements.viewers.filter(\.closed).count
+        let neverPlayed = measurements.viewers.filter { !$0.closed && $0.lastVideoTimestamp == nil }.count
+        let jumped = measurements.viewers.filter { !$0.closed && $0.longestGap > 1000 }.count
+        let behind = measurements.viewers.filter { record in
+            !record.closed && record.lastVideoTimestamp.map { publisherAt &- $0 > 1000 } == true
+        }.count
         let firstKeyframe = measurements.viewers.compactMap { record in
             record.firstKeyframeAt.map { Double($0 - record.startedAt) / 1e6 }
         }.sorted()
         let cpu = (end.cpuSeconds - start.cpuSeconds) / Double(seconds) * 100
+        let system = (end.systemSeconds - start.systemSeconds) / Double(seconds) * 100
+        let loops = zip(end.eventLoopSeconds, start.eventLoopSeconds).map { String(format: "%.0f%%", ($0 - $1) / Double(seconds) * 100) }
         let perViewer = Double(end.residentKilobytes - baseline.residentKilobytes) / Double(viewers)
         func at(_ values: [Double], _ fraction: Double) -> Double {
             values.isEmpty ? .nan : values[min(values.count - 1, Int(Double(values.count) * fraction))]
         }
-        line = String(format: "%@ %@ viewers=%d cpu=%.0f%% rss=%dMB rss/viewer=%.1fKB realtime=%.1f%% "
-                        + "latency_p50=%.1fms latency_p95=%.1fms latency_p99=%.1fms ttfk_p50=%.0fms ttfk_p95=%.0fms join=%.1fs generator_cpu=%.0f%%",
-                      label, protocolName, viewers, cpu, end.residentKilobytes / 1024, perViewer,
+        line = String(format: "%@ %@ viewers=%d cpu=%.0f%% (system %.0f%%) rss=%dMB rss/viewer=%.1fKB realtime=%.1f%% "
+                        + "latency_p50=%.1fms latency_p95=%.1fms latency_p99=%.1fms ttfk_p50=%.0fms ttfk_p95=%.0fms join=%.1fs generator_cpu=%.0f%% "
+                        + "missed: closed=%d never_played=%d jumped=%d behind=%d",
+                      label, protocolName, viewers, cpu, system, end.residentKilobytes / 1024, perViewer,
                       Double(kept) / Double(viewers) * 100, measurements.latencyPercentile(0.5),
                       measurements.latencyPercentile(0.95), measurements.latencyPercentile(0.99),
-                      at(firstKeyframe, 0.5), at(firstKeyframe, 0.95), joinSeconds, generatorCPU)
+                      at(firstKeyframe, 0.5), at(firstKeyframe, 0.95), joinSeconds, generatorCPU,
+                      closed, neverPlayed, jumped, behind)
+            + (loops.count > 1 ? " loops_cpu=" + loops.joined(separator: "/") : "")
     }
 }

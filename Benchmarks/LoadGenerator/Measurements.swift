@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Everything the run measures. Confined to the load generator's single event loop.
@@ -66,16 +67,34 @@ func percentile(of histogram: [Int], samples: Int, fraction: Double) -> Double {
 /// CPU time and resident memory of a process, from /proc.
 struct ProcessSample {
     var cpuSeconds: Double
+    /// User and system parts of `cpuSeconds`: the kernel's share is what sockets cost.
+    var userSeconds: Double
+    var systemSeconds: Double
     var residentKilobytes: Int
+    /// CPU seconds of each SwiftNIO event-loop thread (`NIO-ELT-…`), in thread-name order.
+    var eventLoopSeconds: [Double]
 
     init(pid: Int32) {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
-        // After the command name: state is field 3; utime and stime are fields 14 and 15.
-        let ticks = fields.count > 13 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
-        cpuSeconds = ticks / 100
+        (userSeconds, systemSeconds) = Self.times(stat: "/proc/\(pid)/stat")
+        cpuSeconds = userSeconds + systemSeconds
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        eventLoopSeconds = tasks.compactMap { task -> (String, Double)? in
+            let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? ""
+            guard name.hasPrefix("NIO-ELT") else { return nil }
+            let (user, system) = Self.times(stat: "/proc/\(pid)/task/\(task)/stat")
+            return (name, user + system)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         residentKilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// utime and stime, seconds, of a /proc stat file.
+    private static func times(stat path: String) -> (Double, Double) {
+        let stat = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        // After the command name: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 13 else { return (0, 0) }
+        return ((Double(fields[11]) ?? 0) / 100, (Double(fields[12]) ?? 0) / 100)
     }
 }

@@ -45,7 +45,7 @@ public final class FanoutHub: Sendable {
     /// Locked: first viewers' requests start readers, `run()` stops them; never held across an await.
     let readers = NIOLockedValueBox<[StreamID: (task: Task<Void, Never>, idleSince: NIODeadline?)]>([:])
     private let configuration: StreamFanout.Configuration
-    private let flushers: FlusherRegistry
+    private let pacers: LoopPacers
     private let counters = ViewerCounters()
     /// Guards fan-outs, playback sources and first-viewer waiters: `fanout(for:)` is asked synchronously on
     /// event loops while the reading tasks change it, so a lock.
@@ -67,7 +67,7 @@ public final class FanoutHub: Sendable {
             onDemand = feed
         }
         self.configuration = configuration
-        self.flushers = FlusherRegistry(policy: flushPolicy)
+        self.pacers = LoopPacers(policy: flushPolicy)
         self.channels = channels
         self.logger = logger
     }
@@ -143,7 +143,7 @@ public final class FanoutHub: Sendable {
         }
     }
 
-    func handle(_ frame: MediaFrame, of id: StreamID) {
+    package func handle(_ frame: MediaFrame, of id: StreamID) {
         handle(frame, of: Key(stream: id, rendition: frame.rendition))
     }
 
@@ -164,7 +164,7 @@ public final class FanoutHub: Sendable {
                 return (current, StreamFanout?.none, [CheckedContinuation<StreamFanout?, Never>]())
             }
             let fresh = StreamFanout(streamID: key.stream, sessionID: frame.sessionID, configuration: configuration,
-                                     flushers: flushers, counters: counters)
+                                     pacers: pacers, counters: counters)
             defer { streams.fanouts[key] = fresh }
             return (fresh, streams.fanouts[key], Array((streams.waiters.removeValue(forKey: key) ?? [:]).values))
         }

@@ -1,22 +1,28 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The viewers of one stream on one event loop. Frames are queued under a small lock by the
-/// publishing side and delivered on the loop in one task per batch, so the publisher does one
-/// hop per loop, not one per viewer.
+/// The viewers of one stream on one event loop. The publishing side queues frames under a
+/// small lock and schedules one task per batch; on the loop the frames gather for the loop's
+/// window (`LoopPacer`) and then go to every viewer at once as one `WindowBatch`, so the
+/// publisher does one hop per loop and a viewer one write per window, not one per frame.
 ///
-/// `viewers` is touched only on `eventLoop`; `pending` only under its lock.
-final class LoopGroup: @unchecked Sendable {
+/// `viewers` and `window` are touched only on `eventLoop`; `pending` only under its lock.
+final class LoopGroup: @unchecked Sendable {  // loop-confined state plus a locked hand-over box, as documented above
     let eventLoop: any EventLoop
-    private let flusher: LoopFlusher
+    private let pacer: LoopPacer
     private var viewers: [ObjectIdentifier: Viewer] = [:]
     // Locked: reading tasks queue frames from any thread, the loop takes them in `scheduleDelivery`'s batch.
     private let pending = NIOLockedValueBox((frames: [PreparedFrame](), scheduled: false))
+    /// Frames taken from `pending` and waiting for the window to close.
+    private var window: [PreparedFrame] = []
+    private var windowScheduled = false
 
-    init(eventLoop: any EventLoop, flusher: LoopFlusher) {
+    init(eventLoop: any EventLoop, pacer: LoopPacer) {
         self.eventLoop = eventLoop
-        self.flusher = flusher
+        self.pacer = pacer
     }
+
+    var viewerCount: Int { viewers.count }
 
     /// Queues a frame; returns self so the caller can schedule delivery outside its own lock.
     func enqueue(_ frame: PreparedFrame) -> LoopGroup {
@@ -30,18 +36,38 @@ final class LoopGroup: @unchecked Sendable {
             pending.scheduled = true
             return true
         }
-        if needsTask { eventLoop.execute { self.deliverPending() } }
+        if needsTask { eventLoop.execute { self.gather() } }
     }
 
-    private func deliverPending() {
-        let frames = pending.withLockedValue { pending -> [PreparedFrame] in
+    /// Takes what was queued into the window, and closes it now or when the pacer says.
+    private func gather() {
+        takePending()
+        guard !windowScheduled else { return }
+        let length = pacer.window()
+        if length == .zero {
+            writeWindow()
+        } else {
+            windowScheduled = true
+            eventLoop.scheduleTask(in: length) { self.writeWindow() }
+        }
+    }
+
+    private func takePending() {
+        pending.withLockedValue { pending in
             pending.scheduled = false
-            defer { pending.frames.removeAll(keepingCapacity: true) }
-            return pending.frames
+            window.append(contentsOf: pending.frames)
+            pending.frames.removeAll(keepingCapacity: true)
         }
-        for frame in frames {
-            for viewer in viewers.values { viewer.deliver(frame) }
-        }
+    }
+
+    private func writeWindow() {
+        windowScheduled = false
+        guard !window.isEmpty else { return }
+        let batch = WindowBatch(window)
+        window.removeAll(keepingCapacity: true)
+        let started = NIODeadline.now()
+        for viewer in viewers.values { viewer.deliver(batch) }
+        pacer.record(pass: NIODeadline.now() - started, viewers: viewers.count)
     }
 
     func add(_ viewer: Viewer) {
@@ -54,9 +80,11 @@ final class LoopGroup: @unchecked Sendable {
         viewers[ObjectIdentifier(viewer)] = nil
     }
 
+    /// Writes what is queued, then tells every viewer the stream ended.
     func endAll() {
         eventLoop.execute {
-            self.deliverPending()
+            self.takePending()
+            self.writeWindow()
             for viewer in self.viewers.values { viewer.streamEnded() }
             self.viewers.removeAll()
         }

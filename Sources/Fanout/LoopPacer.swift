@@ -1,41 +1,48 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// How long a loop may gather writes before flushing: flushing every viewer after every frame
-/// costs one syscall per frame per viewer, so the window grows with the number of viewers on
-/// the loop, and stays zero (flush at the end of the current tick) while they are few.
+/// How long an event loop gathers a stream's frames before writing them to its viewers.
+///
+/// Writing costs about the same per viewer whether it carries one frame or ten (a pipeline pass
+/// and a `writev`, most of it in the kernel), so as viewers grow the loop writes less often and
+/// more at a time: the window is as long as it must be for the writes to take no more than
+/// `busyShare` of the loop's time, measured as it runs, and never longer than `latencyBudget`.
+/// With few viewers the window is zero and a frame goes out in the tick it arrived in.
 public struct FlushPolicy: Sendable {
-    /// Below this many viewers on a loop, flush at once. Default 64.
-    public var immediateBelow: Int
-    /// Window added per viewer on a loop. Default 10 µs (2000 viewers: 20 ms).
-    public var perViewer: TimeAmount
-    /// Longest window. Default 40 ms (reached at 4000 viewers on a loop).
-    public var maximum: TimeAmount
+    /// Longest a frame may wait for its window, and so most of the latency the fan-out adds
+    /// under load. Default 100 ms.
+    public var latencyBudget: TimeAmount
+    /// Share of the loop's time that writing to viewers may take before the window grows;
+    /// the rest is left for new viewers, requests and other streams. Default 0.5.
+    public var busyShare: Double
+    /// A window shorter than this is not worth a timer: frames go out at once. Default 1 ms.
+    public var shortest: TimeAmount
 
-    public init(immediateBelow: Int = 64, perViewer: TimeAmount = .microseconds(10),
-                maximum: TimeAmount = .milliseconds(40)) {
-        self.immediateBelow = immediateBelow
-        self.perViewer = perViewer
-        self.maximum = maximum
+    public init(latencyBudget: TimeAmount = .milliseconds(100), busyShare: Double = 0.5,
+                shortest: TimeAmount = .milliseconds(1)) {
+        self.latencyBudget = max(.zero, latencyBudget)
+        self.busyShare = busyShare.isFinite ? min(1, max(0.05, busyShare)) : 0.5
+        self.shortest = max(.zero, shortest)
     }
 
-    func window(viewers: Int) -> TimeAmount {
-        guard viewers >= immediateBelow else { return .zero }
-        return min(maximum, .nanoseconds(perViewer.nanoseconds * Int64(viewers)))
-    }
+    /// Every batch is written as soon as the loop takes it (tests; benchmarks that make their own windows).
+    public static let immediate = FlushPolicy(latencyBudget: .zero)
 }
 
-/// Gathers the flushes of every viewer on one event loop into one pass per window.
+/// One event loop's pace: its viewers, what writing to one of them has cost lately, and from
+/// those the window every stream on the loop gathers for.
 ///
 /// Confined to `eventLoop`; `@unchecked Sendable` so the registry can hand it out, never
 /// touched elsewhere.
-final class LoopFlusher: @unchecked Sendable {
+final class LoopPacer: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let policy: FlushPolicy
-    private var dirty: [Viewer] = []
-    private var scheduled = false
-    /// Viewers on the loop: the window grows with them.
-    private var viewerCount = 0
+    private(set) var viewerCount = 0
+    /// Nanoseconds one viewer's write of a window took, smoothed over recent passes. Starts at
+    /// a loopback TCP `writev`'s usual cost so the first windows are about right.
+    private(set) var costPerViewer: Double = 4_000
+    /// Passes with fewer viewers are too short to time well; they say little about load.
+    private static let smallestTimedPass = 32
 
     init(eventLoop: any EventLoop, policy: FlushPolicy) {
         self.eventLoop = eventLoop
@@ -45,44 +52,38 @@ final class LoopFlusher: @unchecked Sendable {
     func viewerJoined() { viewerCount += 1 }
     func viewerLeft() { viewerCount -= 1 }
 
-    /// Flushes `viewer` at the end of the window (it asks once per window: `Viewer.markDirty`).
-    func flushSoon(_ viewer: Viewer) {
-        dirty.append(viewer)
-        guard !scheduled else { return }
-        scheduled = true
-        let window = policy.window(viewers: viewerCount)
-        if window == .zero {
-            eventLoop.execute { self.flush() }
-        } else {
-            eventLoop.scheduleTask(in: window) { self.flush() }
-        }
+    /// How long frames arriving now wait before they are written.
+    func window() -> TimeAmount {
+        let busy = Double(viewerCount) * costPerViewer / policy.busyShare
+        guard busy >= Double(policy.shortest.nanoseconds) else { return .zero }
+        return .nanoseconds(min(policy.latencyBudget.nanoseconds, Int64(busy)))
     }
 
-    private func flush() {
-        scheduled = false
-        let batch = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for viewer in batch { viewer.flush() }
+    /// A stream's window went to `viewers` viewers in `duration`.
+    func record(pass duration: TimeAmount, viewers: Int) {
+        guard viewers >= Self.smallestTimedPass else { return }
+        let cost = Double(duration.nanoseconds) / Double(viewers)
+        costPerViewer += (cost - costPerViewer) / 4
     }
 }
 
-/// One `LoopFlusher` per event loop, created on first use.
-final class FlusherRegistry: Sendable {
-    /// The flusher of each loop, asked for from every event loop as viewers attach and leave; so a lock.
-    private let flushers = NIOLockedValueBox([ObjectIdentifier: LoopFlusher]())
+/// One `LoopPacer` per event loop, created on first use.
+final class LoopPacers: Sendable {
+    /// The pacer of each loop, asked for from every event loop as viewers attach and leave; so a lock.
+    private let pacers = NIOLockedValueBox([ObjectIdentifier: LoopPacer]())
     private let policy: FlushPolicy
 
     init(policy: FlushPolicy) {
         self.policy = policy
     }
 
-    func flusher(for eventLoop: any EventLoop) -> LoopFlusher {
-        flushers.withLockedValue { flushers in
+    func pacer(for eventLoop: any EventLoop) -> LoopPacer {
+        pacers.withLockedValue { pacers in
             let key = ObjectIdentifier(eventLoop)
-            if let existing = flushers[key] { return existing }
-            let flusher = LoopFlusher(eventLoop: eventLoop, policy: policy)
-            flushers[key] = flusher
-            return flusher
+            if let existing = pacers[key] { return existing }
+            let pacer = LoopPacer(eventLoop: eventLoop, policy: policy)
+            pacers[key] = pacer
+            return pacer
         }
     }
 }

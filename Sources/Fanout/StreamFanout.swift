@@ -62,18 +62,18 @@ public final class StreamFanout: Sendable {
     public let streamID: StreamID
     public let sessionID: UInt64
     private let configuration: Configuration
-    private let flushers: FlusherRegistry
+    private let pacers: LoopPacers
     private let counters: ViewerCounters
     /// Guards the cache, loop groups and counts: `publish` runs on the reading task, `attach`/`detach` on
     /// viewers' event loops, and neither may suspend; so a lock.
     private let state = NIOLockedValueBox(State())
 
-    init(streamID: StreamID, sessionID: UInt64, configuration: Configuration, flushers: FlusherRegistry,
+    init(streamID: StreamID, sessionID: UInt64, configuration: Configuration, pacers: LoopPacers,
          counters: ViewerCounters) {
         self.streamID = streamID
         self.sessionID = sessionID
         self.configuration = configuration
-        self.flushers = flushers
+        self.pacers = pacers
         self.counters = counters
     }
 
@@ -146,38 +146,53 @@ public final class StreamFanout: Sendable {
     /// - Returns: the viewer, or `nil` if the stream already ended.
     public func attach(channel: any Channel, format: Viewer.Format,
                        onEnd: @escaping @Sendable () -> Void) -> Viewer? {
-        channel.eventLoop.preconditionInEventLoop()
-        let flusher = flushers.flusher(for: channel.eventLoop)
+        attach(.channel(channel, format), on: channel.eventLoop, onEnd: onEnd)
+    }
+
+    /// Adds a player that takes frames as values (`FanoutSink`); it gets the join snapshot at
+    /// once, then live frames, and `streamEnded` when the session ends. Must be called on
+    /// `sink.eventLoop`.
+    ///
+    /// - Returns: the viewer (to detach), or `nil` if the stream already ended.
+    public func attach(sink: any FanoutSink) -> Viewer? {
+        attach(.sink(sink), on: sink.eventLoop, onEnd: {})
+    }
+
+    private func attach(_ output: Viewer.Output, on eventLoop: any EventLoop,
+                        onEnd: @escaping @Sendable () -> Void) -> Viewer? {
+        eventLoop.preconditionInEventLoop()
+        let pacer = pacers.pacer(for: eventLoop)
+        let viewer = Viewer(output: output, eventLoop: eventLoop, queueLimits: .init(), counters: counters, onEnd: onEnd)
         let joined: (snapshot: [PreparedFrame], through: UInt64, group: LoopGroup, hasAudio: Bool, hasVideo: Bool)? =
             state.withLockedValue { state in
                 guard !state.ended else { return nil }
-                let key = ObjectIdentifier(channel.eventLoop)
-                let group = state.groups[key] ?? LoopGroup(eventLoop: channel.eventLoop, flusher: flusher)
+                let key = ObjectIdentifier(eventLoop)
+                let group = state.groups[key] ?? LoopGroup(eventLoop: eventLoop, pacer: pacer)
                 state.groups[key] = group
-                state.viewers[format.protocolName, default: 0] += 1
+                state.viewers[viewer.protocolName, default: 0] += 1
                 return (snapshot(state), state.nextSequence - 1, group, state.audioConfig != nil, state.videoConfig != nil)
             }
         guard let joined else { return nil }
-        let viewer = Viewer(channel: channel, format: format, queueLimits: configuration.viewerLimits(joiningWith: joined.snapshot),
-                            flusher: flusher, counters: counters, onEnd: onEnd)
-        flusher.viewerJoined()
-        if format == .flv { viewer.writeRaw(FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo)) }
+        viewer.limitQueue(configuration.viewerLimits(joiningWith: joined.snapshot))
+        pacer.viewerJoined()
+        var header: ByteBuffer?
+        if case .channel(_, .flv) = output { header = FLV.fileHeader(hasAudio: joined.hasAudio, hasVideo: joined.hasVideo) }
         // Frames already queued for this loop were in the snapshot.
-        viewer.start(with: joined.snapshot, through: joined.through)
+        viewer.start(header: header, snapshot: joined.snapshot, through: joined.through)
         joined.group.add(viewer)
         return viewer
     }
 
     /// Removes a viewer that left. Must be called on its event loop.
     public func detach(_ viewer: Viewer) {
-        viewer.channel.eventLoop.preconditionInEventLoop()
+        viewer.eventLoop.preconditionInEventLoop()
         guard viewer.detach() else { return }
-        let key = ObjectIdentifier(viewer.channel.eventLoop)
+        let key = ObjectIdentifier(viewer.eventLoop)
         let group = state.withLockedValue { state -> LoopGroup? in
-            state.viewers[viewer.format.protocolName, default: 1] -= 1
+            state.viewers[viewer.protocolName, default: 1] -= 1
             return state.groups[key]
         }
-        flushers.flusher(for: viewer.channel.eventLoop).viewerLeft()
+        pacers.pacer(for: viewer.eventLoop).viewerLeft()
         group?.remove(viewer)
     }
 

@@ -21,7 +21,8 @@ extension NodeCore {
                                                                    logger: logger) : nil
         // A cluster's API node reads a stream only while it has viewers there.
         let hubFeed: FanoutHub.Feed = settings.kafka != nil ? .onDemand(.init(sessions: sessions)) : .everyStream
-        let hub = FanoutHub(bus: bus, feed: hubFeed, channels: stores.channels, logger: logger)
+        let hub = FanoutHub(bus: bus, feed: hubFeed, channels: stores.channels, flushPolicy: settings.flushPolicy,
+                            logger: logger)
         let assetStore: any AssetStore = settings.s3.map { S3AssetStore(configuration: $0) }
             ?? FilesystemAssetStore(root: settings.dataDirectory.appendingPathComponent("assets", isDirectory: true))
         return NodeCore(settings: settings, logger: logger, stores: stores, sessions: sessions, bus: bus,

@@ -39,6 +39,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Event-loop threads (default: one per core).")
     var eventLoops: Int?
 
+    @Option(help: "Longest an HTTP-FLV or RTMP viewer's frame may wait to be written with others under load, ms (default 100; 0 writes every frame at once).")
+    var latencyBudgetMs: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 

@@ -1,5 +1,6 @@
 import Access
 import Events
+import Fanout
 import ArgumentParser
 import Foundation
 import Ingest
@@ -30,6 +31,8 @@ struct ServeSettings {
     var statusPort: Int
     var dataDirectory: URL
     var eventLoops: Int
+    /// How the fan-out gathers writes under load (`--latency-budget-ms`, default 100 ms).
+    var flushPolicy: FlushPolicy
     var logLevel: Logger.Level
     var publicHost: String
     /// The admin API key from `SLUICE_ADMIN_KEY`; without it one is generated on first start.
@@ -74,6 +77,9 @@ struct ServeSettings {
         dataDirectory = URL(fileURLWithPath: command.dataDir, isDirectory: true)
         eventLoops = command.eventLoops ?? System.coreCount
         guard eventLoops > 0 else { throw ValidationError("--event-loops must be positive.") }
+        let budget = command.latencyBudgetMs ?? 100
+        guard (0...1000).contains(budget) else { throw ValidationError("--latency-budget-ms must be 0…1000.") }
+        flushPolicy = FlushPolicy(latencyBudget: .milliseconds(Int64(budget)))
         let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
         access = try Self.access(command: command, environment: environment)
