@@ -37,6 +37,9 @@ let package = Package(
         // librdkafka, the Kafka client library (the event bus in a cluster). Headers from Debian;
         // the library loaded at run time is 2.16 (see `kafkaRuntimePaths`).
         .systemLibrary(name: "Crdkafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        // libsrt, the SRT transport: Debian's GnuTLS flavour, the one FFmpeg's libavformat loads
+        // (two flavours in one process crash at exit; Sources/CSRT/shim.h).
+        .systemLibrary(name: "CSRT", pkgConfig: "srt", providers: [.apt(["libsrt-gnutls-dev"])]),
         // Pure formats, no I/O: AMF0/3, FLV tags, AVC/HEVC/AAC configurations, MPEG-TS, fMP4/CMAF,
         // MP4, M3U8 and MPD writers.
         .target(name: "Media", dependencies: [
@@ -47,6 +50,14 @@ let package = Package(
             "Media",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // SRT transport over libsrt: a listener whose admission decides each caller's handshake
+        // (stream ID, passphrase, latency, reject reasons), publish and play connections, statistics.
+        .target(name: "SRT", dependencies: [
+            "CSRT",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Event types, topic catalog, media-frame codec, EventBus (embedded log, Kafka), the channel
@@ -197,6 +208,12 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SRTTests", dependencies: [
+            "SRT", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EventsTests", dependencies: [
             "Events", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -13,11 +13,14 @@ set -euo pipefail
 # GStreamer is the independent DASH client of the end-to-end tests: plugins-good has dashdemux2
 # (adaptivedemux2 in 1.22), qtdemux for the CMAF segments and the AAC parser, plugins-bad the
 # H.264 parser, plugins-base decodebin3 and playbin3, and libav decodes H.264 and AAC.
+# libsrt-gnutls-dev is the SRT transport (Sources/CSRT): the GnuTLS flavour of libsrt, the one
+# FFmpeg's libavformat already loads (with the OpenSSL flavour too, a process holding both crashes
+# at exit). It conflicts with libsrt-openssl-dev, which apt removes if present.
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
           zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql
           gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-          gstreamer1.0-libav)
+          gstreamer1.0-libav libsrt-gnutls-dev)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc)
 fi

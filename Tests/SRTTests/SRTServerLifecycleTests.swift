@@ -1,0 +1,149 @@
+import Foundation
+import NIOCore
+import SRT
+import Testing
+
+/// Passphrases, limits, statistics and the ends of connections, on loopback.
+@Suite("SRT lifecycle", .serialized)
+struct SRTServerLifecycleTests {
+    static let passphrase = "correct horse battery"
+
+    /// Connects a caller on its own thread; the error it got, nil if it connected (then closed).
+    private func connectError(port: Int, passphrase: String?, keyLength: SRTKeyLength? = nil) async throws -> SRTError? {
+        try await onThread { () -> SRTError? in
+            do {
+                let caller = try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/enc",
+                                           passphrase: passphrase, keyLength: keyLength)
+                caller.close()
+                return nil
+            } catch let error as SRTError {
+                return error
+            }
+        }
+    }
+
+    @Test("a wrong passphrase or none is refused by libsrt; the right one connects and its bytes arrive")
+    func passphrases() async throws {
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(RecordingAdmission.accepting(.publish, passphrase: Self.passphrase), handler)
+        defer { server.shutdown() }
+
+        let wrong = try await connectError(port: port, passphrase: "not the passphrase")
+        #expect(wrong?.kind == .rejected)
+        #expect(wrong?.rejectReason == SRTError.rejectedBadSecret)
+        let none = try await connectError(port: port, passphrase: nil)
+        #expect(none?.kind == .rejected)
+        #expect(none?.rejectReason == SRTError.rejectedUnsecure)
+
+        let sent = tsPackets(14)
+        let caller = try await onThread {
+            let caller = try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/enc", passphrase: Self.passphrase)
+            try caller.send(sent)
+            return caller
+        }
+        defer { caller.close() }
+        var received: [UInt8] = []
+        while received.count < sent.readableBytes {
+            if case .received(_, let message) = try await handler.events.next(within: 5, "the encrypted bytes") {
+                received += Array(message.readableBytesView)
+            }
+        }
+        #expect(received == Array(sent.readableBytesView))
+    }
+
+    @Test("the key length follows the passphrase's length, and a caller asking for another key length still connects",
+          arguments: [("correct horse battery", SRTKeyLength.aes128), (String(repeating: "k", count: 40), .aes256)])
+    func keyLengths(_ passphrase: String, _ expected: SRTKeyLength) async throws {
+        #expect(SRTKeyLength(passphrase: passphrase) == expected)
+        let (server, port) = try startServer(RecordingAdmission.accepting(.publish, passphrase: passphrase), RecordingHandler())
+        defer { server.shutdown() }
+        for callerKey in [nil, SRTKeyLength.aes128, .aes256] {
+            let error = try await connectError(port: port, passphrase: passphrase, keyLength: callerKey)
+            #expect(error == nil, "caller key length \(String(describing: callerKey)): \(String(describing: error))")
+        }
+    }
+
+    @Test("twenty callers at once are each accepted and each one's bytes arrive")
+    func manyCallers() async throws {
+        let handler = RecordingHandler()
+        let admission = RecordingAdmission.accepting(.publish)
+        let (server, port) = try startServer(admission, handler)
+        defer { server.shutdown() }
+        let count = 20
+        let callers = try await withThrowingTaskGroup(of: SRTCaller.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    try await onThread {
+                        let caller = try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/many-\(index)")
+                        try caller.send(tsPackets(7, startingAt: index * 7))
+                        return caller
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        defer { callers.forEach { $0.close() } }
+        var bytes: [String: Int] = [:]
+        while bytes.count < count || bytes.values.contains(where: { $0 < 7 * 188 }) {
+            if case .received(let streamID, let message) = try await handler.events.next(within: 10, "every caller's bytes") {
+                bytes[streamID, default: 0] += message.readableBytes
+            }
+        }
+        #expect(Set(bytes.keys) == Set((0..<count).map { "stream/many-\($0)" }))
+        #expect(server.connections.count == count)
+        #expect(admission.requests.count == count)
+    }
+
+    @Test("callers beyond maxConnections are refused with 1503")
+    func connectionLimit() async throws {
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(RecordingAdmission.accepting(.play), handler, maxConnections: 2)
+        defer { server.shutdown() }
+        let first = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "a") }
+        let second = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "b") }
+        defer { first.close(); second.close() }
+        let third = try await connectError(port: port, passphrase: nil)
+        #expect(third?.reason == .unavailable)
+    }
+
+    @Test("an admission slower than decisionTimeout gets the caller refused with 1503")
+    func slowAdmission() async throws {
+        let admission = RecordingAdmission(delay: .seconds(3)) { _ in .accept(try! SRTAcceptance(role: .publish)) }
+        let (server, port) = try startServer(admission, RecordingHandler(), decisionTimeout: .milliseconds(200))
+        defer { server.shutdown() }
+        let started = ContinuousClock.now
+        let error = try await connectError(port: port, passphrase: nil)
+        #expect(error?.reason == .unavailable)
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test("statistics count the packets a publisher sent, and are final once the connection ends")
+    func statistics() async throws {
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(RecordingAdmission.accepting(.publish), handler)
+        defer { server.shutdown() }
+        let messages = 50
+        let caller = try await onThread {
+            let caller = try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/stats")
+            try caller.send(tsPackets(7 * messages))
+            return caller
+        }
+        defer { caller.close() }
+        guard case .accepted(let connection) = try await handler.events.next(within: 5, "the publisher") else {
+            Issue.record("the first event is not the connection")
+            return
+        }
+        var received = 0
+        while received < messages {
+            if case .received = try await handler.events.next(within: 5, "the messages") { received += 1 }
+        }
+        #expect(caller.statistics.packetsSent >= Int64(messages))
+        connection.close()
+        _ = try await handler.events.next(within: 5, "the end") { if case .closed = $0 { true } else { false } }
+        let statistics = connection.statistics
+        #expect(statistics.packetsReceived >= Int64(messages))
+        #expect(statistics.bytesReceived >= UInt64(messages * SRTConnection.messageSize))
+        #expect(statistics.packetsLost == 0)
+        #expect(!connection.isOpen)
+    }
+}
