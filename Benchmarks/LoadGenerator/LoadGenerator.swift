@@ -11,7 +11,7 @@ struct LoadGenerator: ParsableCommand {
     @Option(help: "RTMP URL to publish to, e.g. rtmp://127.0.0.1:1935/stream/bench?sign=…")
     var publish: String
 
-    @Option(help: "Viewer protocol: flv or rtmp.")
+    @Option(help: "Viewer protocol: flv, rtmp, or llhls (blocking LL-HLS playlist reloads, Benchmarks/llhls-parked.sh).")
     var play: String = "flv"
 
     @Option(help: "Port viewers connect to (HTTP for flv, RTMP for rtmp).")
@@ -32,9 +32,15 @@ struct LoadGenerator: ParsableCommand {
     @Option(help: "A label for the report line.")
     var label: String = "server"
 
+    @Option(help: "llhls: connections opened at once, each batch parked before the next.")
+    var batch: Int = 500
+
     mutating func run() throws {
-        guard let playProtocol = PlayProtocol(rawValue: play) else { throw ValidationError("--play is flv or rtmp") }
-        guard (1...20000).contains(viewers), (1...600).contains(seconds) else { throw ValidationError("bounds") }
+        // LL-HLS clients name the stream as HTTP-FLV viewers do.
+        guard let playProtocol = PlayProtocol(rawValue: play == "llhls" ? "flv" : play) else {
+            throw ValidationError("--play is flv, rtmp or llhls")
+        }
+        guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch) else { throw ValidationError("bounds") }
         let (host, port, app, name) = try Self.split(publish)
         guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
             throw ValidationError("only loopback targets")
@@ -59,6 +65,12 @@ struct LoadGenerator: ParsableCommand {
         let baseline = ProcessSample(pid: serverPID)
         let joinStart = Date()
         let (playApp, playName) = playProtocol == .rtmp ? (app, name) : ("", name.split(separator: "?").first.map(String.init) ?? name)
+        if play == "llhls" {
+            print(try LLHLSLoad(host: host, port: playPort, path: "/\(playName)/llhls-video.m3u8", clients: viewers, batch: batch,
+                                seconds: seconds, serverPID: serverPID, label: label).run(on: loop))
+            publishChannel.close(promise: nil)
+            return
+        }
         let channels = try Self.join(viewers, on: loop, host: host, port: playPort, playing: playProtocol, app: playApp,
                                      streamName: playName, measurements: measurements)
         let joinSeconds = Date().timeIntervalSince(joinStart)
