@@ -1,11 +1,12 @@
 @testable import API
+import Events
 import NIOCore
 import NIOHTTP1
 import Packager
 
 /// The HTTP edge's request parsing: the route table and the playback paths and queries under it.
 enum PlaybackTargets {
-    static let all = [route, packagedPath]
+    static let all = [route, packagedPath, viewerQuery]
 
     /// `Route(method:uri:)` for a request target (path and query) under GET, HEAD, POST and
     /// OPTIONS, its metric label, and the LL-HLS directives of its query.
@@ -30,5 +31,24 @@ enum PlaybackTargets {
             _ = (resource.contentType, resource.protocolName, resource.isPlaylist)
         }
         _ = try? PlaylistRequest(query: parts.dropFirst().first)
+    }
+
+    /// A playback request's query as viewer counting and the history route read it: the
+    /// viewing's identity (bounded whatever the query held), the `sid` playlists carry on, and
+    /// `seconds` (1…3600 or refused).
+    static let viewerQuery = FuzzTarget("viewer-query", "HTTPViewerSessions.identity, TokenCarrier.query, historySeconds") { input in
+        let text = input.fuzzText
+        let query = APIRequest.query(of: "/s/llhls.m3u8?" + text)
+        let identity = HTTPViewerSessions.identity(query: query, clientIP: query["ip"], userAgent: text)
+        precondition(identity.utf8.count <= 100, "identity of \(identity.utf8.count) bytes")
+        if let carried = TokenCarrier.query(from: query, ticket: query["adm"]) {
+            precondition(!carried.contains("\n") && !carried.contains("\""), "carried \(carried)")
+        }
+        if let seconds = StreamsAPI.historySeconds(query) { precondition((1...3600).contains(seconds)) }
+        let sessions = HTTPViewerSessions(limits: .init(maxSessions: 4))
+        for (index, name) in ["hls", "llhls", "dash"].enumerated() {
+            sessions.record(.playlist(name), of: StreamID("s")!, identity: identity + "\(index)", targetSeconds: Double(text.utf8.count))
+        }
+        precondition(sessions.tracked <= 4)
     }
 }

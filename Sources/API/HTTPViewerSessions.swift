@@ -218,7 +218,9 @@ extension HTTPViewerSessions {
         }
         var hasher = Hasher()
         hasher.combine(userAgent?.utf8.prefix(512).map { $0 } ?? [])
-        return "c:" + String((clientIP ?? "").prefix(64)) + "|" + String(UInt64(bitPattern: Int64(hasher.finalize())), radix: 16)
+        // Addresses are ASCII; anything else is dropped, so the identity stays within its bound.
+        let address = String(decoding: (clientIP ?? "").utf8.prefix(64).filter { $0 < 0x80 }, as: UTF8.self)
+        return "c:" + address + "|" + String(UInt64(bitPattern: Int64(hasher.finalize())), radix: 16)
     }
 }
 
