@@ -98,6 +98,7 @@ enum OpenAPIDocument {
             "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: Date(),
                                                            qrText: "q"))) ?? .null,
             "LiveStream": (try? ChannelJSON.value(of: stream)) ?? .null,
+            "StreamHistory": StreamsAPI.historyExample,
             "RelayList": .object(["items": .array([(try? ChannelJSON.value(of: RelayStatus(
                 destination: "rtmp://h:1935/app/ke…", state: .live, lastError: "e"))) ?? .null])]),
             "StreamList": .object(["items": .array([(try? ChannelJSON.value(of: stream)) ?? .null])]),
