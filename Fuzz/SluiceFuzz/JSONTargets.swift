@@ -24,10 +24,11 @@ enum JSONTargets {
     }
 
     /// `push-url` and `play-url` bodies, decoded as the handlers do; the play URL's lifetime
-    /// checked (`validatedTTL`) and the push URL's expiry made the signature's whole seconds.
+    /// checked (`validatedTTL`) and the push URL's expiry checked (`validatedExpiry`).
     static let urlRequests = FuzzTarget("url-request-json", "PushURLRequest + PlayURLRequest.validatedTTL") { input in
-        if let push = try? ChannelJSON.decoder.decode(PushURLRequest.self, from: Data(input.readableBytesView)), let expires = push.expiresAt {
-            _ = Int64(expires.timeIntervalSince1970)
+        if let push = try? ChannelJSON.decoder.decode(PushURLRequest.self, from: Data(input.readableBytesView)) {
+            _ = try? push.validatedExpiry(now: Date(), channelExpiresAt: nil)
+            _ = try? push.validatedExpiry(now: Date(), channelExpiresAt: Date().addingTimeInterval(3600))
         }
         if let play = try? ChannelJSON.decoder.decode(PlayURLRequest.self, from: Data(input.readableBytesView)), let ttl = try? play.validatedTTL() {
             _ = Int64(Date().timeIntervalSince1970) + Int64(ttl)

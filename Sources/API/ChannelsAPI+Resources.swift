@@ -7,23 +7,23 @@ import State
 /// A channel's resources beyond its fields: push and play URLs, and the watermark image.
 extension ChannelsAPI {
     /// A push URL signed with the channel's secret: a credential, so its route needs read-write.
+    /// By default the stable one (`sign=0-…`): the same on every call, valid until the secret is
+    /// rotated or the channel expires, so an encoder profile set up once keeps working. A body
+    /// with `expiresIn` (seconds) or `expiresAt` asks for a short-lived one instead.
     func pushURL(_ id: ChannelID, _ request: APIRequest) async throws -> APIResponse {
         let channel = try await existing(id)
-        var expires = channel.expiresAt ?? now().addingTimeInterval(24 * 3600)
-        if let asked = try optionalBody(PushURLRequest.self, request, expecting: "{expiresAt}, optional"),
-           let wanted = asked.expiresAt {
-            expires = min(wanted, channel.expiresAt ?? wanted)
-        }
-        guard expires > now() else {
-            throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
-        }
+        let asked = try optionalBody(PushURLRequest.self, request, expecting: "{expiresIn} or {expiresAt}, optional")
+            ?? PushURLRequest()
+        let expires = try asked.validatedExpiry(now: now(), channelExpiresAt: channel.expiresAt)
         guard let secret = try await store.pushSecret(of: id) else { throw Self.notFound(id) }
         let name = channel.streamName
         let urls = bases()
-        let sign = PushSignature(secret: secret).sign(path: "/stream/\(name)", expires: Int64(expires.timeIntervalSince1970))
+        let signature = PushSignature(secret: secret)
+        let sign = expires.map { signature.sign(path: "/stream/\(name)", expires: $0) } ?? signature.stableSign(path: "/stream/\(name)")
         let url = "\(urls.push)/stream/\(name)?sign=\(sign)"
+        let validUntil = expires.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? channel.expiresAt
         return .json(PushURL(url: url, server: "\(urls.push)/stream", streamKey: "\(name)?sign=\(sign)",
-                             expiresAt: expires, qrText: url))
+                             expiresAt: validUntil, stable: expires == nil, qrText: url))
     }
 
     /// The play URL of every enabled output, by output name.
@@ -96,7 +96,49 @@ extension ChannelsAPI {
 }
 
 struct PushURLRequest: Decodable {
+    /// Seconds the URL stays valid (60 s – 366 days); asks for a short-lived URL.
+    var expiresIn: Int?
+    /// When the URL stops working (at most 366 days ahead); asks for a short-lived URL.
     var expiresAt: Date?
+
+    /// Longest lifetime of a short-lived push URL, seconds: 366 days.
+    static let longest = 366 * 86_400
+
+    /// The short-lived URL's expiry in whole Unix seconds, never after the channel's; nil for the
+    /// stable URL (neither field sent). Checked here, where the numbers enter, before any
+    /// arithmetic: a lifetime outside 60 s – 366 days, both fields, or an expiry in the past is a 400,
+    /// and a channel that has expired is a 409.
+    func validatedExpiry(now: Date, channelExpiresAt: Date?) throws(APIError) -> Int64? {
+        if let channelExpiresAt, channelExpiresAt <= now {
+            throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
+        }
+        let seconds: Double
+        switch (expiresIn, expiresAt) {
+        case (nil, nil):
+            return nil
+        case (let wanted?, nil):
+            guard (60...Self.longest).contains(wanted) else { throw Self.invalid("expiresIn", "must be 60–\(Self.longest) seconds") }
+            seconds = Double(wanted)
+        case (nil, let wanted?):
+            seconds = wanted.timeIntervalSince(now)
+            guard seconds > 0, seconds <= Double(Self.longest) else {
+                throw Self.invalid("expiresAt", "must be in the future and at most 366 days ahead")
+            }
+        case (_?, _?):
+            throw Self.invalid("expiresIn", "send expiresIn or expiresAt, not both")
+        }
+        var expiry = now.timeIntervalSince1970.rounded(.down) + seconds.rounded(.down)
+        if let channelExpiresAt { expiry = min(expiry, channelExpiresAt.timeIntervalSince1970.rounded(.down)) }
+        // Both terms are bounded above (a clock in range, at most 366 days): the conversion cannot trap.
+        guard let whole = Int64(exactly: expiry), whole > Int64(now.timeIntervalSince1970) else {
+            throw APIError(.conflict, code: "channel_expired", message: "The channel has expired.")
+        }
+        return whole
+    }
+
+    private static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_field", message: "\(field) \(message).", fields: [FieldError(field, message)])
+    }
 }
 
 struct PlayURLRequest: Decodable {
@@ -136,7 +178,24 @@ struct PushURL: Encodable {
     var server: String
     /// For OBS: the stream key field.
     var streamKey: String
-    var expiresAt: Date
+    /// When the URL stops working: the requested expiry, else the channel's (null: until the
+    /// secret is rotated).
+    var expiresAt: Date?
+    /// Whether this is the channel's stable URL (`sign=0-…`), the same until the secret rotates.
+    var stable = false
     /// What to encode in a QR code for mobile encoders.
     var qrText: String
+
+    /// `expiresAt` is written as null rather than left out, so clients see "no expiry" said.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(url, forKey: .url)
+        try container.encode(server, forKey: .server)
+        try container.encode(streamKey, forKey: .streamKey)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(stable, forKey: .stable)
+        try container.encode(qrText, forKey: .qrText)
+    }
+
+    private enum CodingKeys: String, CodingKey { case url, server, streamKey, expiresAt, stable, qrText }
 }

@@ -27,13 +27,20 @@ public struct ChannelsAPI: Sendable {
     let playbackRulesChanged: @Sendable (StreamID) -> Void
     /// Where webhooks, admission hooks and relays may point (`--allow-destination`).
     let destinations: DestinationPolicy
+    /// Session state, for the `health` of live channels; nil: none shown.
+    let sessions: (any SessionStore)?
+    /// The events timeline this node keeps (`ChannelTimelineFeed`); nil: the route answers 503.
+    let timeline: ChannelTimeline?
 
     public init(store: any ChannelStore, urls: @escaping @Sendable () -> URLBases,
                 now: @escaping @Sendable () -> Date = { Date() },
                 makeSecret: @escaping @Sendable () -> String = ChannelsAPI.randomSecret,
                 destinations: DestinationPolicy = .init(),
+                sessions: (any SessionStore)? = nil, timeline: ChannelTimelineFeed? = nil,
                 announce: @escaping @Sendable (ChannelChange) -> Void = { _ in },
                 playbackRulesChanged: @escaping @Sendable (StreamID) -> Void = { _ in }) {
+        self.sessions = sessions
+        self.timeline = timeline?.timeline
         self.playbackRulesChanged = playbackRulesChanged
         self.destinations = destinations
         self.store = store
@@ -128,7 +135,13 @@ public struct ChannelsAPI: Sendable {
                            fields: [FieldError("limit", "must be 1–500")])
         }
         let page = try await store.list(nameContains: request.query["name"], limit: limit, after: request.query["after"])
-        return .json(ChannelList(items: page.channels.map { Self.shown($0, to: scope) }, next: page.next))
+        let live = Set(((try? await sessions?.liveSessions()) ?? []).map(\.streamID.rawValue))
+        var items: [ListedChannel] = []
+        for channel in page.channels {
+            let health = live.contains(channel.streamName) ? await health(of: channel) : nil
+            items.append(ListedChannel(channel: Self.shown(channel, to: scope), health: health))
+        }
+        return .json(ChannelList(items: items, next: page.next))
     }
 
     private func create(_ request: APIRequest, scope: APIKeyScope) async throws -> APIResponse {
@@ -255,6 +268,21 @@ public struct ChannelsAPI: Sendable {
 }
 
 struct ChannelList: Encodable {
-    var items: [StreamChannel]
+    var items: [ListedChannel]
     var next: String?
+}
+
+/// A channel as the list shows it: its fields, and for a live one the `health` of its stream.
+struct ListedChannel: Encodable {
+    var channel: StreamChannel
+    /// The live stream's warnings (empty when nothing is wrong); left out when not live.
+    var health: [HealthWarning]?
+
+    func encode(to encoder: any Encoder) throws {
+        try channel.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(health, forKey: .health)
+    }
+
+    private enum Key: String, CodingKey { case health }
 }

@@ -89,15 +89,12 @@ struct ChannelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "push-url", abstract: "Print a signed push URL.")
         @OptionGroup var connection: Connection
         @Argument(help: "Channel id.") var id: String
-        @Option(help: "Seconds the URL stays valid (default: until the channel expires, or 24 h).")
+        @Option(help: "Seconds the URL stays valid, 60–31622400 (default: the stable URL, valid until the secret is rotated or the channel expires).")
         var expiresIn: Int?
 
         func run() async throws {
             var body: Data?
-            if let expiresIn {
-                let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(TimeInterval(expiresIn)))
-                body = try JSONEncoder().encode(PushURLRequest(expiresAt: expires))
-            }
+            if let expiresIn { body = try JSONEncoder().encode(PushURLRequest(expiresIn: expiresIn)) }
             let reply = try await connection.client().send("POST", "/api/v1/channels/\(try Show.checked(id))/push-url",
                                                            body: body)
             print((try? JSONDecoder().decode(PushURLReply.self, from: Data(reply.utf8)))?.url ?? reply)
@@ -112,9 +109,9 @@ extension ChannelCommand {
         var description: String
     }
 
-    /// `POST /api/v1/channels/{id}/push-url`'s body: when the URL stops working (RFC 3339).
+    /// `POST /api/v1/channels/{id}/push-url`'s body: seconds the URL stays valid (the server checks the range).
     struct PushURLRequest: Codable {
-        var expiresAt: String
+        var expiresIn: Int
     }
 
     /// The part of the push-URL reply this command prints.

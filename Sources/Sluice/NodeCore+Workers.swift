@@ -4,7 +4,7 @@ import ServiceLifecycle
 import State
 import Workers
 
-/// The worker roles: transcoding, snapshots, recordings, motion, retention, relays, webhooks.
+/// The worker roles: transcoding, snapshots, recordings, motion, retention, relays, webhooks (with stream health).
 extension NodeCore {
     typealias Services = [ServiceGroupConfiguration.ServiceConfiguration]
 
@@ -63,7 +63,7 @@ extension NodeCore {
         return services
     }
 
-    /// Relays and webhooks: what reaches other systems.
+    /// Relays, stream health and webhooks: what reaches other systems.
     private func deliveryServices() -> Services {
         var services: Services = []
         if has(.relay) {
@@ -72,6 +72,9 @@ extension NodeCore {
                                                        policy: settings.destinations, channels: stores.channels, logger: logger)))
         }
         if has(.webhooks) {
+            // Health warnings are events first: the webhooks role computes them (stream.health) beside delivering them.
+            services.append(.init(service: HealthWorker(bus: bus, feed: feed("health"), sessions: sessions, channels: stores.channels,
+                                                        node: nodeID, logger: logger)))
             services.append(.init(service: WebhookWorker(bus: bus, feed: feed("webhooks", media: false), settings: stores.webhookSettings,
                                                          deliveries: stores.webhookDeliveries, node: nodeID,
                                                          configuration: settings.webhooks, channels: stores.channels, logger: logger)))

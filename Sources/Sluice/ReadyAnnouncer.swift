@@ -64,8 +64,8 @@ final class ReadyAnnouncer: Sendable {
         var lines = [""]
         if let (channel, secret) = demo {
             let id = channel.streamName
-            let expires = Int64(Date().timeIntervalSince1970) + 24 * 3600
-            let sign = PushSignature(secret: secret).sign(path: "/stream/\(id)", expires: expires)
+            // The stable sign: what is printed here goes into encoder profiles and must keep working.
+            let sign = PushSignature(secret: secret).stableSign(path: "/stream/\(id)")
             lines += [
                 "Channel \"\(channel.name)\" (\(id)):",
                 "Push (ffmpeg):   \(bases.push)/stream/\(id)?sign=\(sign)",

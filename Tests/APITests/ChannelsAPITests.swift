@@ -151,13 +151,23 @@ import Testing
             Issue.record("no url")
             return
         }
-        #expect(url.hasPrefix("rtmp://media.example:1935/stream/\(id)?sign=\(Int(now.timeIntervalSince1970) + 86400)-"))
+        // The default is the stable URL: the same on every call, no expiry, until the secret rotates.
+        #expect(url.hasPrefix("rtmp://media.example:1935/stream/\(id)?sign=0-"))
         #expect(url.hasSuffix(key))
+        #expect(field(first.json, "stable") == .bool(true))
+        #expect(field(first.json, "expiresAt") == .null)
+        #expect(field(await call(.POST, "/api/v1/channels/\(id)/push-url").json, "url") == .string(url))
         let secret = try #require(try await store.pushSecret(of: ChannelID(id)!))
         let sign = String(url.split(separator: "=").last!)
-        try PushSignature(secret: secret).verify(sign, path: "/stream/\(id)", now: now)
+        for later in [now, now.addingTimeInterval(86_400), now.addingTimeInterval(90 * 86_400)] {
+            try PushSignature(secret: secret).verify(sign, path: "/stream/\(id)", now: later)
+        }
         #expect(await call(.POST, "/api/v1/channels/\(id)/rotate-secret").status == .ok)
-        #expect(try await store.pushSecret(of: ChannelID(id)!) != secret)
+        let rotated = try #require(try await store.pushSecret(of: ChannelID(id)!))
+        #expect(rotated != secret)
+        #expect(throws: PushSignature.Failure.mismatch) { try PushSignature(secret: rotated).verify(sign, path: "/stream/\(id)", now: now) }
+        let next = field(await call(.POST, "/api/v1/channels/\(id)/push-url").json, "url")
+        #expect(next != .string(url))
 
         let plays = await call(.GET, "/api/v1/channels/\(id)/play-urls")
         #expect(field(plays.json, "flv") == .string("http://media.example:8080/\(id)/live.flv"))
@@ -180,6 +190,35 @@ import Testing
         #expect(statuses.filter { $0 == .preconditionFailed }.count == 15)
         let final = await call(.GET, "/api/v1/channels/\(id)")
         #expect(final.headers.first(name: "ETag") == "\"2\"")
+    }
+
+    @Test func shortLivedPushURLsOnRequest() async throws {
+        let id = try await create(#"{"name":"Show","expiresAt":"2027-01-20T08:00:00Z"}"#)
+        let asked = await call(.POST, "/api/v1/channels/\(id)/push-url", #"{"expiresIn":600}"#)
+        #expect(asked.status == .ok)
+        #expect(field(asked.json, "stable") == .bool(false))
+        guard case .string(let url)? = field(asked.json, "url") else {
+            Issue.record("no url")
+            return
+        }
+        #expect(url.contains("?sign=\(Int(now.timeIntervalSince1970) + 600)-"))
+        let secret = try #require(try await store.pushSecret(of: ChannelID(id)!))
+        let sign = String(url.split(separator: "=").last!)
+        try PushSignature(secret: secret).verify(sign, path: "/stream/\(id)", now: now.addingTimeInterval(599))
+        #expect(throws: PushSignature.Failure.expired) {
+            try PushSignature(secret: secret).verify(sign, path: "/stream/\(id)", now: now.addingTimeInterval(601))
+        }
+        // Never past the channel's own expiry; the stable URL says when the channel expires.
+        let capped = await call(.POST, "/api/v1/channels/\(id)/push-url", #"{"expiresIn":31536000}"#)
+        #expect(field(capped.json, "expiresAt") == .string("2027-01-20T08:00:00Z"))
+        #expect(field(await call(.POST, "/api/v1/channels/\(id)/push-url").json, "expiresAt") == .string("2027-01-20T08:00:00Z"))
+        let legacy = await call(.POST, "/api/v1/channels/\(id)/push-url", #"{"expiresAt":"2027-01-16T08:00:00Z"}"#)
+        #expect(field(legacy.json, "expiresAt") == .string("2027-01-16T08:00:00Z"))
+        for bad in [#"{"expiresIn":10}"#, #"{"expiresIn":9223372036854775807}"#, #"{"expiresIn":-5}"#,
+                    #"{"expiresIn":600,"expiresAt":"2027-01-15T08:00:00Z"}"#, #"{"expiresAt":"2020-01-01T00:00:00Z"}"#,
+                    #"{"expiresIn":"soon"}"#] {
+            #expect(await call(.POST, "/api/v1/channels/\(id)/push-url", bad).status == .badRequest, "\(bad)")
+        }
     }
 
     @Test func expiredChannelsGetNoPushURL() async throws {

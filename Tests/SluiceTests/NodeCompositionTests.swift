@@ -12,7 +12,7 @@ import Testing
 /// which parts the settings choose, read from the composition itself without binding a port.
 @Suite(.timeLimit(.minutes(1))) struct NodeCompositionTests {
     static let serveWorkers = ["TranscodeWorker", "RenditionHeadersRecording", "SnapshotWorker", "VODWorker", "MP4Worker",
-                               "MotionWorker", "RetentionWorker", "RelayWorker", "WebhookWorker"]
+                               "MotionWorker", "RetentionWorker", "RelayWorker", "HealthWorker", "WebhookWorker"]
 
     /// `sluice serve`: the bus, the recorder and the hub first, every worker, the edge, then the
     /// packager and HTTP; no settings reload (nothing else writes its SQLite) and no status port.
@@ -51,7 +51,7 @@ import Testing
         }
         try await TestNode.with([.webhooks, .record], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
-                "DatabaseStandIn", "BusService", "SettingsReload", "VODWorker", "MP4Worker", "WebhookWorker",
+                "DatabaseStandIn", "BusService", "SettingsReload", "VODWorker", "MP4Worker", "HealthWorker", "WebhookWorker",
                 "CommandService", "StatusService",
             ])
             #expect(node.core.playbackStarts == nil)
