@@ -1,12 +1,11 @@
 import Events
 import NIOConcurrencyHelpers
-import RTMP
 
 /// The publishers connected to this node, so an operator can stop one (`DELETE /streams/{id}`).
 public final class PublisherRegistry: Sendable {
     private struct Entry {
         var sessionID: UInt64
-        var connection: RTMPConnection
+        var connection: any PublishingConnection
         /// The push secret the publish was signed with.
         var secret: String
     }
@@ -17,7 +16,7 @@ public final class PublisherRegistry: Sendable {
 
     public init() {}
 
-    func add(_ publisher: StreamPublisher, connection: RTMPConnection, secret: String) {
+    func add(_ publisher: StreamPublisher, connection: any PublishingConnection, secret: String) {
         publishers.withLockedValue { $0[publisher.streamID] = Entry(sessionID: publisher.sessionID, connection: connection, secret: secret) }
     }
 
@@ -40,7 +39,7 @@ public final class PublisherRegistry: Sendable {
         publishers.withLockedValue { $0[stream]?.sessionID }
     }
 
-    /// Stops the publisher of `stream` with an `onStatus` saying why; `false` if none is here.
+    /// Stops the publisher of `stream`, saying why where its protocol can (RTMP's `onStatus`); `false` if none is here.
     /// With `session`, only that publish session is stopped (not one that replaced it).
     public func kick(_ stream: StreamID, session: UInt64? = nil, description: String = "Stopped by an operator.") -> Bool {
         guard let entry = publishers.withLockedValue({ $0[stream] }), session.map({ $0 == entry.sessionID }) ?? true else {

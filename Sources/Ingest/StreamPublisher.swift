@@ -3,14 +3,16 @@ import Foundation
 import Logging
 import Media
 import NIOConcurrencyHelpers
+import NIOCore
 import RTMP
 import State
 
-/// One accepted publish session: turns RTMP media into `MediaFrame`s on the bus, keeps the
-/// publish lock alive, and announces the end on the bus and in session state.
+/// One accepted publish session, whatever its protocol: turns media (RTMP messages, or FLV tags
+/// an SRT publisher's MPEG-TS was demuxed into) into `MediaFrame`s on the bus, keeps the publish
+/// lock alive, and announces the end on the bus and in session state.
 ///
-/// `received` runs on the connection's event loop, in order; the counters sit behind a lock
-/// because `ended` may finish on another thread.
+/// `received` runs on the connection's event loop (RTMP) or its SRT receive thread, in order;
+/// the counters sit behind a lock because `ended` may finish on another thread.
 final class StreamPublisher: RTMPPublishSink {
     private struct Progress {
         var sequence: UInt64 = 0
@@ -31,7 +33,7 @@ final class StreamPublisher: RTMPPublishSink {
     private let lockOwner: String
     private let startedAt: Date
     private let environment: IngestEnvironment
-    private let connection: RTMPConnection
+    private let connection: any PublishingConnection
     /// Guards stamping and counters: `received` on the event loop, read by the renewal task, closed by
     /// `ended` from another thread.
     private let progress: NIOLockedValueBox<Progress>
@@ -39,7 +41,7 @@ final class StreamPublisher: RTMPPublishSink {
     private let renewal = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let logger: Logger
 
-    init(session: StreamSession, lockOwner: String, environment: IngestEnvironment, connection: RTMPConnection,
+    init(session: StreamSession, lockOwner: String, environment: IngestEnvironment, connection: any PublishingConnection,
          cutRules: SegmentCutter.Rules, continuing: SegmentCutter.Continuation?, logger: Logger) {
         self.streamID = session.streamID
         self.sessionID = session.sessionID
@@ -95,6 +97,18 @@ final class StreamPublisher: RTMPPublishSink {
         }
     }
 
+    /// Notes the publisher's SRT link in session state (with the rest of the session, as the
+    /// renewal does), so the streams API of any node shows it.
+    func noteLink(_ link: SRTLinkStatus) async {
+        guard progress.withLockedValue({ progress -> Bool in
+            progress.session.srt = link
+            return !progress.ended
+        }) else { return }
+        try? await environment.sessions.markLive(currentSession())
+        // Ended meanwhile: its offline may have been written first, and must stay the last word.
+        if progress.withLockedValue({ $0.ended }) { try? await environment.sessions.markOffline(streamID, sessionID: sessionID) }
+    }
+
     /// Hands the session's headers to the playback-start recorder.
     private func recordHeaders() {
         guard let recorder = environment.playbackStarts else { return }
@@ -103,11 +117,23 @@ final class StreamPublisher: RTMPPublishSink {
     }
 
     func received(_ message: RTMPMessage) {
+        publish(type: Self.tagType(of: message), body: message.payload) { $0.unwrap(message.timestamp) }
+    }
+
+    /// One FLV tag (`type`, `body`) of a publisher whose protocol already gives 64-bit times
+    /// (`dts`, milliseconds): SRT's MPEG-TS, demuxed. Same stamping and bus as RTMP's messages.
+    func received(tag type: FLVTagType, body: ByteBuffer, dts: Int64) {
+        publish(type: type, body: body) { _ in dts }
+    }
+
+    /// Stamps one tag and puts it on the bus; a tag of no media type (`type` nil), without a
+    /// time, or that does not read as a frame is counted and skipped.
+    private func publish(type: FLVTagType?, body: ByteBuffer, dts: (inout TimestampUnwrapper) -> Int64?) {
         let frame: MediaFrame? = progress.withLockedValue { progress in
             guard !progress.ended else { return nil }
-            progress.bytes += UInt64(message.payload.readableBytes)
-            guard let dts = progress.unwrapper.unwrap(message.timestamp),
-                  var frame = makeFrame(message, dts: dts, sequence: progress.sequence) else {
+            progress.bytes += UInt64(body.readableBytes)
+            guard let dts = dts(&progress.unwrapper), let type,
+                  var frame = MediaFrame(tag: type, body: body, dts: dts, sessionID: sessionID, sequence: progress.sequence) else {
                 progress.droppedMessages += 1
                 return nil
             }
@@ -146,15 +172,13 @@ final class StreamPublisher: RTMPPublishSink {
         }
     }
 
-    private func makeFrame(_ message: RTMPMessage, dts: Int64, sequence: UInt64) -> MediaFrame? {
-        let type: FLVTagType
+    private static func tagType(of message: RTMPMessage) -> FLVTagType? {
         switch message.type {
-        case .video?: type = .video
-        case .audio?: type = .audio
-        case .dataAMF0?: type = .script
+        case .video?: return .video
+        case .audio?: return .audio
+        case .dataAMF0?: return .script
         default: return nil
         }
-        return MediaFrame(tag: type, body: message.payload, dts: dts, sessionID: sessionID, sequence: sequence)
     }
 
     func ended(_ reason: PublishEndReason) {

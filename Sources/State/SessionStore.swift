@@ -16,6 +16,8 @@ public struct StreamSession: Sendable, Hashable, Codable {
     public var frameRate: Double?
     /// Ingest bitrate over the session so far, bits per second.
     public var bitrate: Int?
+    /// The publisher's SRT link, refreshed every few seconds; nil for other protocols.
+    public var srt: SRTLinkStatus?
 
     public init(streamID: StreamID, sessionID: UInt64, node: String, startedAt: Date,
                 videoCodec: String? = nil, audioCodec: String? = nil) {
