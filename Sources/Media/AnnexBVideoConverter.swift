@@ -54,10 +54,16 @@ struct AnnexBVideoConverter {
         }
         var output = Output()
         guard remember(found) else { return Output(dropped: true) }
-        do {
-            output.sequenceHeader = try configurationChange()
-        } catch {
-            return Output(dropped: true)
+        if !found.isEmpty || announced == nil {
+            do {
+                output.sequenceHeader = try configurationChange()
+            } catch {
+                // Frames after parameter sets that do not parse cannot be described: drop them
+                // until a configuration that parses comes.
+                announced = nil
+                parameterSets = [:]
+                return Output(dropped: true)
+            }
         }
         guard data.readableBytes > 0 else { return output }
         guard announced != nil else { return Output(dropped: true) }
@@ -75,13 +81,14 @@ struct AnnexBVideoConverter {
         codec == .h264 ? type == 5 : (16...23).contains(type)
     }
 
-    /// Takes the access unit's parameter sets as the newest of their type; false when there are
-    /// more of one type than the limit allows.
+    /// Takes the access unit's parameter sets as the newest of their type (repeats removed);
+    /// false when one access unit carries more of one type than the limit allows.
     private mutating func remember(_ found: [UInt8: [[UInt8]]]) -> Bool {
+        // Bounded before comparing, so a flood of parameter sets cannot make this quadratic.
+        guard found.values.allSatisfy({ $0.count <= maxParameterSets }) else { return false }
         for (type, sets) in found {
             var unique: [[UInt8]] = []
             for set in sets where !unique.contains(set) { unique.append(set) }
-            guard unique.count <= maxParameterSets else { return false }
             parameterSets[type] = unique
         }
         return true

@@ -85,6 +85,21 @@ enum TSRemux {
         #expect(again.statistics.pesDropped == 0 && again.statistics.continuityErrors == 0)
     }
 
+    @Test func newParameterSetsSendANewSequenceHeaderBeforeTheirFirstFrame() throws {
+        let first = DemuxedStream.demux(try DemuxedStream.fixture("h264.ts")).tags
+        // Another encoder's settings (B-frames) from 1 s on: another SPS.
+        let second = DemuxedStream.demux(try DemuxedStream.fixture("h264-aac.ts")).tags.filter { $0.type == .video }
+            .map { DemuxedTag(type: .video, dts: $0.dts + 1000, body: $0.body) }
+        let stream = DemuxedStream.demux(try TSRemux.mux(first + second, video: .h264, hasAudio: false))
+        let headers = stream.video.enumerated().filter { $0.element.info.isSequenceHeader }
+        #expect(headers.count == 2)
+        #expect(headers.map(\.offset) == [0, 31])
+        #expect(headers.first?.element.data != headers.last?.element.data)
+        #expect(headers.last?.element.dts == 1000)
+        #expect(stream.videoFrames.count == 90)
+        #expect(stream.tags == first + second)
+    }
+
     @Test func timestampsWrappingAt33BitsStayOnOneLine() throws {
         let original = DemuxedStream.demux(try DemuxedStream.fixture("h264-aac.ts"))
         // The first PES is 0.9 s before the 33-bit wrap: every later one crosses it.
