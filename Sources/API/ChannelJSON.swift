@@ -29,6 +29,7 @@ enum ChannelJSON {
         var channel = StreamChannel(name: "template", expiresAt: Date(), relays: [StreamChannel.Relay(url: "rtmp://host/app/key")])
         channel.hls.partSeconds = 1
         channel.admissionURL = "https://hooks.example/admit"
+        channel.srt.passphrase = "template-passphrase"
         channel.webhooks = [Webhook(url: "https://hooks.example/sluice", events: ["stream.online"])]
         return (try? value(of: channel)) ?? .null
     }()

@@ -37,12 +37,13 @@ public enum ChannelRedaction {
 
 extension StreamChannel {
     /// This channel as non-admin keys and the audit trail see it: relay, webhook and admission
-    /// URLs in their redacted forms.
+    /// URLs in their redacted forms, and the SRT passphrase as the marker alone.
     public var redacted: StreamChannel {
         var channel = self
         for index in channel.relays.indices { channel.relays[index].url = ChannelRedaction.relayURL(relays[index].url) }
         for index in channel.webhooks.indices { channel.webhooks[index].url = ChannelRedaction.webhookURL(webhooks[index].url) }
         channel.admissionURL = admissionURL.map(ChannelRedaction.webhookURL)
+        if srt.passphrase != nil { channel.srt.passphrase = ChannelRedaction.marker }
         return channel
     }
 
@@ -59,6 +60,7 @@ extension StreamChannel {
         if let sent = admissionURL, let kept = stored.admissionURL, sent == ChannelRedaction.webhookURL(kept) {
             channel.admissionURL = kept
         }
+        if srt.passphrase == ChannelRedaction.marker, let kept = stored.srt.passphrase { channel.srt.passphrase = kept }
         return channel
     }
 
@@ -73,6 +75,9 @@ extension StreamChannel {
             errors.append(FieldError("webhooks[\(index)].url", message))
         }
         if admissionURL?.contains(ChannelRedaction.marker) == true { errors.append(FieldError("admissionURL", message)) }
+        if srt.passphrase?.contains(ChannelRedaction.marker) == true {
+            errors.append(FieldError("srt.passphrase", "is a redacted value and no passphrase is stored; send the passphrase"))
+        }
         return errors
     }
 

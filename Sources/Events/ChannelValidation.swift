@@ -43,6 +43,11 @@ extension StreamChannel {
             check(["http", "https"].contains(url?.scheme?.lowercased() ?? "") && !(url?.host ?? "").isEmpty
                   && hook.count <= 2048, "admissionURL", "must be an http:// or https:// URL")
         }
+        if let passphrase = srt.passphrase {
+            check(SRT.passphraseLengths.contains(passphrase.count) && passphrase.utf8.allSatisfy { (0x20...0x7E).contains($0) },
+                  "srt.passphrase", "must be 10–79 printable ASCII characters")
+        }
+        check(SRT.latencies.contains(srt.latencyMs), "srt.latencyMs", "must be 20–8000")
         errors += watermarkErrors() + transcodeErrors() + relayErrors() + Webhook.validationErrors(webhooks, field: "webhooks")
         // The floor no operator lifts (metadata, link-local …); the API adds its allow-list's check.
         errors += destinationErrors(policy: .alwaysRefusedOnly).filter { !errors.map(\.field).contains($0.field) }

@@ -22,6 +22,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     /// Secret (stream keys): see `redacted`.
     public var relays: [Relay]
     public var playback: Playback
+    /// SRT ingest and play: passphrase (secret: see `redacted`) and latency.
+    public var srt: SRT
     /// `http://` or `https://` URL asked before every publish and play of this channel;
     /// `nil`: the global hook, if one is configured. Secret (tokens): see `redacted`.
     public var admissionURL: String?
@@ -35,8 +37,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public init(id: ChannelID = ChannelID(), name: String, description: String = "", enabled: Bool = true,
                 expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
                 motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
-                relays: [Relay] = [], playback: Playback = .init(), admissionURL: String? = nil, webhooks: [Webhook] = [],
-                createdAt: Date = Date(),
+                relays: [Relay] = [], playback: Playback = .init(), srt: SRT = .init(), admissionURL: String? = nil,
+                webhooks: [Webhook] = [], createdAt: Date = Date(),
                 updatedAt: Date? = nil, revision: Int = 1) {
         self.id = id
         self.name = name
@@ -51,6 +53,7 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         self.transcode = transcode
         self.relays = relays
         self.playback = playback
+        self.srt = srt
         self.admissionURL = admissionURL
         self.webhooks = webhooks
         self.createdAt = createdAt
@@ -74,6 +77,7 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         transcode = try container.decode(Transcode.self, forKey: .transcode)
         relays = try container.decode([Relay].self, forKey: .relays)
         playback = try container.decode(Playback.self, forKey: .playback)
+        srt = try container.decodeIfPresent(SRT.self, forKey: .srt) ?? SRT()
         admissionURL = try container.decodeIfPresent(String.self, forKey: .admissionURL)
         webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
         createdAt = try container.decode(Date.self, forKey: .createdAt)
@@ -257,5 +261,32 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         /// Play URLs need a signed token.
         public var signedUrls = false
         public init() {}
+    }
+
+    /// How SRT callers of this channel connect, publishing or playing.
+    public struct SRT: Codable, Sendable, Hashable {
+        /// Encrypts the channel's SRT connections, publishing and playing: AES-128 for a
+        /// passphrase of 10–31 characters, AES-256 for 32–79; callers must give the same
+        /// passphrase. `nil`: unencrypted. Secret: see `redacted`.
+        public var passphrase: String?
+        /// SRT receive latency, milliseconds (20–8000): how long lost packets may be
+        /// retransmitted before playout. Default 120.
+        public var latencyMs = 120
+        public init(passphrase: String? = nil, latencyMs: Int = 120) {
+            self.passphrase = passphrase
+            self.latencyMs = latencyMs
+        }
+
+        /// Either field may be left out.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            passphrase = try container.decodeIfPresent(String.self, forKey: .passphrase)
+            latencyMs = try container.decodeIfPresent(Int.self, forKey: .latencyMs) ?? latencyMs
+        }
+
+        /// Passphrase lengths libsrt accepts (`SRTO_PASSPHRASE`).
+        public static let passphraseLengths = 10...79
+        /// Latencies accepted, milliseconds.
+        public static let latencies = 20...8000
     }
 }
