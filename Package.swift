@@ -125,7 +125,7 @@ let package = Package(
         // RTMP/RTMPS ingest service: publish/play policy, stream publisher (stamping), node
         // heartbeats, publish revalidation, where playback starts (session state).
         .target(name: "Ingest", dependencies: [
-            "Media", "RTMP", "Events", "State", "Fanout", "Access",
+            "Media", "RTMP", "Events", "State", "Fanout", "Access", "SRT",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -193,7 +193,7 @@ let package = Package(
         // `-D FUZZING -sanitize=fuzzer,address` by `make fuzz`; a plain debug build runs the
         // seeded pass of `make test`.
         .executableTarget(name: "SluiceFuzz", dependencies: [
-            "Media", "RTMP", "Events", "Packager", "API",
+            "Media", "RTMP", "Events", "Packager", "API", "Access",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -242,7 +242,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "Access", "Events", "Fanout", "RTMP", "State",
+            "Ingest", "Access", "Events", "Fanout", "RTMP", "State", "SRT",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             "Media",
