@@ -125,6 +125,30 @@ import Testing
         let heights = published.filter { $0.kind == .metadata && $0.rendition == "480p" }
         #expect(!heights.isEmpty)
     }
+
+    @Test func aSessionPlayingAWatermarkedCopyKeepsItThroughEveryChange() async throws {
+        let frames = try Self.sourceFrames()
+        let keyframes = Self.keyframes(frames)
+        try #require(keyframes.count >= 4)
+        var marked = Self.ladder([])
+        marked.watermark.text.enabled = true
+        marked.watermark.text.text = "LIVE"
+        let addAt = try #require(frames.firstIndex(of: keyframes[1])) + 5
+        let offAt = try #require(frames.firstIndex(of: keyframes[2])) + 5
+        let channels = ChangingChannel(marked)
+        // Watermark off and a ladder on; then nothing at all.
+        let published = try await run(frames, channels: channels, changes: [addAt: Self.ladder([.p360]), offAt: Self.ladder([])])
+        let copy = RenditionLadder.watermarkedName
+        let copyEnds = published.filter { $0.kind == .end && $0.rendition == copy }
+        #expect(copyEnds.count == 1 && copyEnds.first?.dts == (frames.last?.dts ?? 0) + 33, "the copy ends with the publisher only")
+        let copyPictures = Self.pictures(published, of: copy)
+        let last = keyframes[3].pts
+        #expect(copyPictures.contains { $0.pts > last }, "the copy its players play goes on to the end")
+        let first360 = try #require(Self.pictures(published, of: "360p").first)
+        #expect(first360.pts == keyframes[2].pts, "the ladder added beside it")
+        let ends360 = published.filter { $0.kind == .end && $0.rendition == "360p" }
+        #expect(ends360.count == 1 && ends360.first?.dts == keyframes[3].dts)
+    }
 }
 
 /// A channel directory whose one channel the test changes.
