@@ -27,7 +27,7 @@ enum APIEndpoint: Hashable, Sendable {
     /// `/api/v1/channels/{id}…`.
     enum Channel: Hashable, Sendable {
         case show, change, replace, delete
-        case pushURL, playURLs, signPlayURLs, rotateSecret
+        case pushURL, playURLs, signPlayURLs, rotateSecret, events
         case setWatermarkImage, watermarkImage, removeWatermarkImage
     }
 

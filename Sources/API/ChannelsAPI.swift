@@ -81,6 +81,7 @@ public struct ChannelsAPI: Sendable {
             case .replace: return try await change(id, request, replacing: true, scope: scope)
             case .delete: return try await delete(id, request)
             case .pushURL: return try await pushURL(id, request)
+            case .events: return try await events(id, request)
             case .playURLs: return .json(playURLs(of: try await existing(id)))
             case .signPlayURLs: return try await signedPlayURLs(id, request)
             case .rotateSecret: return try await rotate(id, scope: scope)

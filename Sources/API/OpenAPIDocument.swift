@@ -81,7 +81,8 @@ enum OpenAPIDocument {
     private static var schemas: [String: JSONValue] {
         let channel = ChannelJSON.template
         let stream = StreamsAPI.LiveStream(id: "s", since: Date(), node: "n", videoCodec: "avc1", audioCodec: "aac",
-                                           width: 1, height: 1, frameRate: 1, ingestBitrate: 1, viewers: ["flv": 1])
+                                           width: 1, height: 1, frameRate: 1, ingestBitrate: 1, viewers: ["flv": 1],
+                                           health: [HealthWarning(code: .keyframeInterval, severity: .warning, message: "m", since: Date())])
         let key = APIKey(id: "k", name: "n", scope: .readOnly, createdAt: Date())
         let asset = (try? ChannelJSON.value(of: AssetsAPI.Shown(
             asset: Asset(kind: .snapshot, channelID: "c", streamID: StreamID("s")!, sessionID: 1, start: Date(), duration: 0, size: 1,
@@ -90,13 +91,13 @@ enum OpenAPIDocument {
         let examples: [String: JSONValue] = [
             "Channel": channel,
             "ChannelList": .object(["items": .array([channel]), "next": .string("")]),
-            "PushURLRequest": .object(["expiresAt": .string("2030-01-01T00:00:00Z")]),
+            "PushURLRequest": .object(["expiresIn": .number(3600)]),
             "PlayURLRequest": .object(["ttlSeconds": .number(3600), "clientIP": .string("192.0.2.1")]),
             "PlayURL": .object(["urls": .object(["flv": .string("http://h/s/live.flv?expires=1&token=t")]),
                                 "query": .string("expires=1&token=t"), "expiresAt": .string("2030-01-01T00:00:00Z"),
                                 "clientIP": .string("192.0.2.1")]),
-            "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: Date(),
-                                                           qrText: "q"))) ?? .null,
+            "PushURL": (try? ChannelJSON.value(of: PushURL(url: "u", server: "s", streamKey: "k", expiresAt: nil,
+                                                           stable: true, qrText: "q"))) ?? .null,
             "LiveStream": (try? ChannelJSON.value(of: stream)) ?? .null,
             "StreamHistory": StreamsAPI.historyExample,
             "RelayList": .object(["items": .array([(try? ChannelJSON.value(of: RelayStatus(
@@ -121,6 +122,9 @@ enum OpenAPIDocument {
                                        "expiresAt": .string("2030-01-01T00:00:00Z")]),
             "QRRequest": .object(["text": .string("rtmp://h/stream/s"), "title": .string("Push URL")]),
             "AssetList": .object(["items": .array([asset]), "next": .string("")]),
+            "EventTimeline": (try? ChannelJSON.value(of: TimelinePage(events: [TimelineEvent(
+                id: "l42", type: "stream.offline", at: Date(), summary: "Went offline: publisher disconnected, after 1 min 5 s",
+                detail: .object(["streamId": .string("s")]))], next: "MTc2NTEwMDAwMDAwMH5sNDE"))) ?? .null,
             "Error": .object(["error": .object(["code": .string("c"), "message": .string("m"),
                                                 "fields": .array([.object(["field": .string("f"),
                                                                            "message": .string("m")])])])]),

@@ -40,6 +40,8 @@ public struct StreamsAPI: Sendable {
         var viewers: [String: Int]
         /// All of `viewers`.
         var viewerCount = 0
+        /// What is wrong with the stream now (`HealthWorker`'s warnings, from session state).
+        var health: [HealthWarning] = []
     }
 
     /// `GET /api/v1/streams`.
@@ -47,7 +49,9 @@ public struct StreamsAPI: Sendable {
         await Self.answering {
             let live = try await sessions.liveSessions()
             let viewers = await viewerCounts()
-            return .json(["items": live.map { describe($0, viewers: viewers) }])
+            var items: [LiveStream] = []
+            for session in live { items.append(await describe(session, viewers: viewers)) }
+            return .json(["items": items])
         }
     }
 
@@ -58,7 +62,7 @@ public struct StreamsAPI: Sendable {
                 return .error(.streamNotFound(name))
             }
             switch endpoint {
-            case .show: return .json(describe(session, viewers: await viewerCounts()))
+            case .show: return .json(await describe(session, viewers: await viewerCounts()))
             case .history: return await history(of: name, query: [:])
             case .relays: return .json(["items": try await sessions.relayStatuses(of: id)])
             case .stop: return stop(id, in: session.sessionID)
@@ -94,7 +98,7 @@ public struct StreamsAPI: Sendable {
             var streams: [LiveStreamEvent] = []
             for session in sessions {
                 let relays = (try? await self.sessions.relayStatuses(of: session.streamID)) ?? []
-                streams.append(LiveStreamEvent(stream: describe(session, viewers: viewers), relays: relays))
+                streams.append(LiveStreamEvent(stream: await describe(session, viewers: viewers), relays: relays))
             }
             guard let data = try? ChannelJSON.encoder.encode(["streams": streams]) else { return nil }
             return "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
@@ -125,11 +129,13 @@ public struct StreamsAPI: Sendable {
         return await census.cluster()
     }
 
-    private func describe(_ session: StreamSession, viewers: [StreamID: [String: Int]]) -> LiveStream {
+    private func describe(_ session: StreamSession, viewers: [StreamID: [String: Int]]) async -> LiveStream {
         let counts = viewers[session.streamID] ?? [:]
+        // Health is shown when session state answers; a failed read shows none rather than failing the stream.
+        let health = (try? await sessions.health(of: session.streamID, sessionID: session.sessionID)) ?? []
         return LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
                           videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
                           height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
-                          viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) })
+                          viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) }, health: health)
     }
 }

@@ -68,18 +68,22 @@ extension NodeCore {
         // Streams are packaged only while HTTP requests ask for them.
         let packager = PackagerHub(bus: bus, feed: .onDemand(PackagingFeed(sessions: sessions)), channels: stores.channels, logger: logger)
         let announcer = announcer
+        // Every API node indexes the channels' events from the log (one machine: its journal too).
+        let timeline = ChannelTimelineFeed(bus: bus, journal: settings.kafka == nil ? settings.dataDirectory.appendingPathComponent("events", isDirectory: true) : nil,
+                                           logger: logger)
         let http = HTTPService(configuration: HTTPConfiguration(host: settings.httpHost, port: settings.httpPort),
-                               hub: hub, api: apiRouter(edge.commands, viewers: edge.viewers), packager: packager, access: edge.access,
+                               hub: hub, api: apiRouter(edge.commands, viewers: edge.viewers, timeline: timeline), packager: packager,
+                               access: edge.access,
                                metrics: status.serverMetrics(hub: hub, census: edge.viewers), readiness: { await status.readiness() },
                                recorded: RecordedMedia(index: stores.assetIndex, store: assetStore),
                                viewers: edge.viewers.http, group: group, logger: logger) { address in
             announcer.bound("http", address)
         }
-        return [.init(service: PackagerService(packager: packager)), .init(service: http)]
+        return [.init(service: PackagerService(packager: packager)), .init(service: timeline), .init(service: http)]
     }
 
     /// The REST API; what it changes for the whole cluster goes out as events and commands.
-    private func apiRouter(_ commands: CommandService, viewers: ViewerCensus) -> APIRouter {
+    private func apiRouter(_ commands: CommandService, viewers: ViewerCensus, timeline: ChannelTimelineFeed) -> APIRouter {
         let (bus, logger, announcer, serverSettings) = (bus, logger, announcer, stores.serverSettings)
         // Settings saved through this node's API are read again by every node at once (they
         // also re-read them every two seconds).
@@ -91,7 +95,7 @@ extension NodeCore {
             }
         }
         let channels = ChannelsAPI(store: stores.channels, urls: { announcer.bases.overridden(by: serverSettings.current) },
-                                   destinations: settings.destinations, announce: { event in
+                                   destinations: settings.destinations, sessions: sessions, timeline: timeline, announce: { event in
             do {
                 try bus.publish(BusRecord(key: event.key, value: .channel(event)), to: .channels)
             } catch {

@@ -32,6 +32,7 @@ import Testing
         "PATCH /api/v1/channels/{id}": .write,
         "PUT /api/v1/channels/{id}": .write,
         "DELETE /api/v1/channels/{id}": .write,
+        "GET /api/v1/channels/{id}/events": .read,
         "POST /api/v1/channels/{id}/push-url": .write,
         "GET /api/v1/channels/{id}/play-urls": .read,
         "POST /api/v1/channels/{id}/play-url": .write,

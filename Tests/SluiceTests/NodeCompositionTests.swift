@@ -19,7 +19,7 @@ import Testing
     @Test func serveStartsSharedPartsThenWorkersThenTheEdgeThenHTTP() async throws {
         try await TestNode.with(Set(Role.allCases)) { node in
             let shared: [String] = ["BusService", "PlaybackStartRecorder", "HubService"]
-            let edge: [String] = ["CommandService", "NodeWatch", "PublishRevalidation", "IngestService", "PackagerService", "HTTPService"]
+            let edge: [String] = ["CommandService", "NodeWatch", "PublishRevalidation", "IngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService"]
             #expect(TestNode.names(NodeComposition(node.core).services) == shared + Self.serveWorkers + edge)
         }
     }
@@ -37,7 +37,7 @@ import Testing
         try await TestNode.with([.api], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
                 "DatabaseStandIn", "BusService", "SettingsReload", "HubService", "CommandService", "NodeWatch",
-                "PackagerService", "HTTPService",
+                "PackagerService", "ChannelTimelineFeed", "HTTPService",
             ])
         }
     }
