@@ -96,6 +96,12 @@ public final class SRTConnection: Sendable {
     /// Calling it again does nothing.
     public func close() { end() }
 
+    /// The latency the handshake settled on for the media's direction, milliseconds: the receive
+    /// latency of a publisher's connection, the peer's of a player's (nil once ended).
+    public var latencyMs: Int? {
+        socket.int32(role == .publish ? SRTO_RCVLATENCY : SRTO_PEERLATENCY).map(Int.init)
+    }
+
     /// Whether the connection has not ended yet.
     public var isOpen: Bool { state.withLockedValue { !$0.ended } }
 

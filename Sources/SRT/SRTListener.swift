@@ -103,7 +103,8 @@ final class SRTListener: Sendable {
     private func refuse(_ newSocket: SRTSOCKET, _ reason: SRTRejectReason, _ why: String,
                         _ request: SRTConnectRequest? = nil) -> Int32 {
         _ = srt_setrejectreason(newSocket, reason.code)
-        logger.info("SRT: handshake refused", metadata: [
+        // debug: the admission (Ingest) logs its own refusals, and a caller can repeat handshakes at will
+        logger.debug("SRT: handshake refused", metadata: [
             "reason": "\(reason.code)", "why": "\(why)", "peer": "\(request?.peer ?? "?")",
         ])
         return -1
@@ -119,24 +120,23 @@ final class SRTListener: Sendable {
         }
     }
 
-    /// Accepts every connection that finished its handshake (on the SRT thread) and hands each to
-    /// the handler with its admission's answer.
+    /// Accepts one connection that finished its handshake (on the SRT thread) and hands it to the
+    /// handler with its admission's answer. One per readiness event: the epoll is level-triggered,
+    /// so it reports the listener again while more wait, and libsrt logs an error for each
+    /// `srt_accept` that finds none.
     func acceptPending(into poller: SRTPoller) {
-        for _ in 0..<64 {
-            var storage = sockaddr_storage()
-            var length = Int32(MemoryLayout<sockaddr_storage>.size)
-            let id = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { srt_accept(socket.id, $0, &length) }
-            }
-            guard id != SRT_INVALID_SOCK else { return }
-            let accepted = SRTSocket(accepted: id)
-            guard let entry = pending.withLockedValue({ $0.removeValue(forKey: id) }) else {
-                logger.warning("SRT: a connection without an admission answer; closed")
-                accepted.close()
-                continue
-            }
-            adopt(accepted, entry, into: poller)
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let id = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { srt_accept(socket.id, $0, &length) }
         }
+        guard id != SRT_INVALID_SOCK else { return }
+        let accepted = SRTSocket(accepted: id)
+        guard let entry = pending.withLockedValue({ $0.removeValue(forKey: id) }) else {
+            logger.warning("SRT: a connection without an admission answer; closed")
+            return accepted.close()
+        }
+        adopt(accepted, entry, into: poller)
     }
 
     private func adopt(_ accepted: SRTSocket, _ entry: Pending, into poller: SRTPoller) {

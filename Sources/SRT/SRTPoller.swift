@@ -52,11 +52,21 @@ final class SRTPoller: Sendable {
         }
         registry.withLockedValue { $0.phase = .running }
         let thread = Thread { [self] in
+            Self.nameCurrentThread("srt-poller")
             registry.withLockedValue { $0.thread = pthread_self() }
             run(listener: listener)
         }
-        thread.name = "srt-poller"
         thread.start()
+    }
+
+    /// Names the OS thread from inside it (`top -H`, `/proc`): Foundation does not reliably pass a
+    /// name set before `start` on, and glibc's `pthread_setname_np` does not import.
+    private static func nameCurrentThread(_ name: String) {
+        #if os(Linux)
+        guard let file = fopen("/proc/thread-self/comm", "w") else { return }
+        fputs(name, file)
+        fclose(file)
+        #endif
     }
 
     /// Asks the thread to end; it does within `waitMilliseconds` plus the `onClose` calls.

@@ -48,13 +48,12 @@ final class SRTSocket: Sendable {
         try options.set(SRTO_SNDSYN, blocking, "SRTO_SNDSYN")
     }
 
-    /// A string option's value, at most `limit` bytes (`SRTO_STREAMID` holds at most 512).
-    func string(_ option: SRT_SOCKOPT, limit: Int = 512) -> String? {
-        var buffer = [UInt8](repeating: 0, count: limit + 1)
-        var length = Int32(limit)
-        let result = buffer.withUnsafeMutableBytes { srt_getsockflag(id, option, $0.baseAddress, &length) }
-        guard result == 0, length >= 0, Int(length) <= limit else { return nil }
-        return String(validating: buffer[0..<Int(length)], as: UTF8.self)
+    /// An `int` option's value (`SRTO_RCVLATENCY`, `SRTO_PEERLATENCY`, …), nil if libsrt refuses.
+    func int32(_ option: SRT_SOCKOPT) -> Int32? {
+        var value: Int32 = 0
+        var length = Int32(MemoryLayout<Int32>.size)
+        guard srt_getsockflag(id, option, &value, &length) == 0 else { return nil }
+        return value
     }
 
     /// The address the socket is bound to (`srt_getsockname`).

@@ -115,6 +115,46 @@ struct SRTServerLifecycleTests {
         let error = try await connectError(port: port, passphrase: nil)
         #expect(error?.reason == .unavailable)
         #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(admission.requests.count == 1, "asked \(admission.requests.count) times")
+    }
+
+    @Test("an admission that answers within decisionTimeout but after libsrt's handshake retries is asked once")
+    func slowButInTime() async throws {
+        let admission = RecordingAdmission(delay: .milliseconds(700)) { _ in .accept(try! SRTAcceptance(role: .publish)) }
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(admission, handler)
+        defer { server.shutdown() }
+        let caller = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/slow") }
+        defer { caller.close() }
+        _ = try await handler.events.next(within: 5, "the connection") { if case .accepted = $0 { true } else { false } }
+        #expect(admission.requests.count == 1)
+    }
+
+    @Test("the acceptance's latency wins over a caller's lower one, both ways", arguments: [SRTRole.publish, .play])
+    func latency(_ role: SRTRole) async throws {
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(RecordingAdmission.accepting(role, latencyMs: 400), handler)
+        defer { server.shutdown() }
+        let caller = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/lat", latencyMs: 80) }
+        defer { caller.close() }
+        guard case .accepted(let connection) = try await handler.events.next(within: 5, "the connection") else {
+            Issue.record("the first event is not the connection")
+            return
+        }
+        #expect(connection.latencyMs == 400)
+    }
+
+    @Test("an IPv6 listener takes an IPv6 caller and reports its address in brackets")
+    func ipv6() async throws {
+        let configuration = try SRTServerConfiguration(host: "::1", port: 0)
+        let admission = RecordingAdmission.accepting(.play)
+        let server = try SRTServer(configuration: configuration, admission: admission, handler: RecordingHandler())
+        let port = try server.start()
+        defer { server.shutdown() }
+        let caller = try await onThread { try SRTCaller(host: "::1", port: port, streamID: "stream/v6") }
+        defer { caller.close() }
+        #expect(admission.requests.first?.peerIP == "::1")
+        #expect(admission.requests.first?.peer.hasPrefix("[::1]:") == true)
     }
 
     @Test("statistics count the packets a publisher sent, and are final once the connection ends")

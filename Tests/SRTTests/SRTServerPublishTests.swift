@@ -85,6 +85,7 @@ struct SRTServerPublishTests {
         #expect(error?.rejectReason == reason.code)
         #expect(error?.reason == reason)
         #expect(server.connections.isEmpty)
+        #expect(admission.requests.count == 1, "asked \(admission.requests.count) times")
     }
 
     @Test("ffmpeg is told its connection was rejected by the application")
