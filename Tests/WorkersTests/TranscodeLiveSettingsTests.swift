@@ -149,6 +149,50 @@ import Testing
         let ends360 = published.filter { $0.kind == .end && $0.rendition == "360p" }
         #expect(ends360.count == 1 && ends360.first?.dts == keyframes[3].dts)
     }
+
+    @Test func aChannelChangeOnTheBusReachesTheRunningWorker() async throws {
+        let frames = try Self.sourceFrames()
+        let keyframes = Self.keyframes(frames)
+        try #require(keyframes.count >= 3)
+        let changeAt = try #require(frames.firstIndex(of: keyframes[1])) + 5
+        let channel = Self.ladder([.p360])
+        let stream = try #require(StreamID(channel.id.description), "a channel's streams are named by its id")
+        let bus = EmbeddedEventBus()
+        let output = bus.subscribe(to: .mediaRenditions, from: .end)
+        let channels = ChangingChannel(Self.ladder([]))
+        let worker = TranscodeWorker(bus: bus, channels: channels, logger: Logger(label: "test"))
+        let running = Task { try await worker.run() }
+        defer { running.cancel() }
+        for (index, frame) in frames.enumerated() where frame.kind != .end {
+            if index == changeAt {
+                await channels.set(channel)
+                try bus.publish(BusRecord(key: channel.id.description, value: .channel(.updated(channel))), to: .channels)
+            }
+            try bus.publish(BusRecord(key: stream.rawValue, value: .frame(frame)), to: .mediaSource)
+            if frame.kind == .video { try await Task.sleep(for: .milliseconds(33)) }
+        }
+        let last = try #require(frames.last)
+        try bus.publish(BusRecord(key: stream.rawValue, value: .frame(MediaFrame(kind: .end, dts: last.dts + 33, sessionID: last.sessionID,
+                                                                                  sequence: last.sequence + 1, payload: ByteBuffer()))),
+                        to: .mediaSource)
+        let bound = Task {  // the read ends at the rendition's end, or after a minute at most
+            try await Task.sleep(for: .seconds(60))
+            try bus.publish(BusRecord(key: stream.rawValue, value: .frame(MediaFrame(kind: .end, dts: 0, sessionID: 99, sequence: 0,
+                                                                                      rendition: "x", payload: ByteBuffer()))),
+                            to: .mediaRenditions)
+        }
+        defer { bound.cancel() }
+        var rendition: [MediaFrame] = []
+        for try await delivery in output {
+            guard case .frame(let frame) = delivery.record.value, frame.sessionID != 99 else { break }
+            rendition.append(frame)
+            if frame.kind == .end { break }
+        }
+        let first = try #require(Self.pictures(rendition, of: "360p").first, "the change on the bus started the rendition")
+        let changed = frames[changeAt].dts
+        #expect(first.isKeyframe && keyframes.contains { $0.pts == first.pts } && first.pts > changed, "at a source keyframe after it")
+        #expect(rendition.last?.kind == .end)
+    }
 }
 
 /// A channel directory whose one channel the test changes.
