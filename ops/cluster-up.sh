@@ -67,8 +67,8 @@ common=(--host 127.0.0.1 --data-dir "$dir/data" --public-host 127.0.0.1 --rtmps-
 start api-a "$bin" api "${common[@]}" --http-port $((base + 80)) --rtmp-port $((base + 35))
 wait_port $((base + 80)) "API node A"
 start api-b "$bin" api "${common[@]}" --http-port $((base + 81)) --rtmp-port $((base + 35))
-start ingest-a "$bin" ingest "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80)) --status-port $((base + 2))
-start ingest-b "$bin" ingest "${common[@]}" --rtmp-port $((base + 36)) --http-port $((base + 80)) --status-port $((base + 3))
+start ingest-a "$bin" ingest "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80)) --status-port $((base + 2)) --srt-port $((base + 10))
+start ingest-b "$bin" ingest "${common[@]}" --rtmp-port $((base + 36)) --http-port $((base + 80)) --status-port $((base + 3)) --srt-port $((base + 11))
 start worker "$bin" worker "${common[@]}" --rtmp-port $((base + 35)) --http-port $((base + 80)) --status-port $((base + 4))
 wait_port $((base + 81)) "API node B"
 wait_port $((base + 35)) "ingest node A"

@@ -129,6 +129,20 @@ public final class ServerMetrics: Sendable {
             Double(fanout?.bytesQueued ?? 0))
         set("sluice_stream_renditions", "Transcoded renditions of the stream live on this node.",
             Double(hub.renditions(of: session.streamID).count))
+        if let link = session.srt {
+            // An SRT publisher's link, as its ingest node last wrote it to session state.
+            set("sluice_stream_srt_rtt_milliseconds", "Round-trip time of the stream's SRT publisher.", link.rttMs)
+            set("sluice_stream_srt_packets_received", "Packets received from the SRT publisher this session.",
+                Double(link.packetsReceived))
+            set("sluice_stream_srt_packets_lost", "Packets of the SRT publisher found missing (asked for again) this session.",
+                Double(link.packetsLost))
+            set("sluice_stream_srt_packets_retransmitted", "Packets retransmitted on the SRT publisher's link this session.",
+                Double(link.packetsRetransmitted))
+            set("sluice_stream_srt_packets_dropped", "Packets of the SRT publisher dropped as too late this session.",
+                Double(link.packetsDropped))
+            set("sluice_stream_srt_receive_buffer_milliseconds", "Media held in the SRT publisher's receive buffer.",
+                Double(link.receiveBufferMs))
+        }
         for relay in relays {
             let labels = stream + [("destination", relay.destination)]
             set("sluice_relay_up", "1 while a relay publishes to its destination.", relay.state == .live ? 1 : 0, labels)

@@ -26,6 +26,7 @@ struct NodeComposition {
             + core.transcoderServices(transcoder)
             + core.workerServices()
             + core.edgeServices(edge, status: status)
+            + core.srtServices(edge)
             + core.apiServices(edge, status: status)
     }
 }

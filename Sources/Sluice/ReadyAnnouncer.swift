@@ -53,13 +53,15 @@ final class ReadyAnnouncer: Sendable {
         emit("sluice: \(listener) listening on \(address.ipAddress ?? settings.httpHost):\(port)")
         // The samples come once every listener of the node's roles is up, from a node that serves HTTP.
         var expected: Set<String> = []
-        if settings.roles.contains(.ingest) { expected.formUnion(settings.ingest.tls == nil ? ["rtmp"] : ["rtmp", "rtmps"]) }
+        if settings.roles.contains(.ingest) {
+            expected.formUnion(settings.ingest.tls == nil ? ["rtmp", "srt"] : ["rtmp", "rtmps", "srt"])
+        }
         if settings.roles.contains(.api) { expected.insert("http") }
         guard expected.contains("http"), Set(all.keys) == expected else { return }
-        emit(samples(rtmps: all["rtmps"]))
+        emit(samples(rtmps: all["rtmps"], srt: all["srt"]))
     }
 
-    private func samples(rtmps: Int?) -> String {
+    private func samples(rtmps: Int?, srt: Int?) -> String {
         let bases = bases
         var lines = [""]
         if let (channel, secret) = demo {
@@ -72,12 +74,16 @@ final class ReadyAnnouncer: Sendable {
                 "Push (OBS):      server \(bases.push)/stream  stream key \(id)?sign=\(sign)",
             ]
             if let rtmps { lines.append("Push (RTMPS):    rtmps://\(settings.publicHost):\(rtmps)/stream/\(id)?sign=\(sign)") }
+            if let srt {
+                lines.append("Push (SRT):      srt://\(settings.publicHost):\(srt)?streamid=#!::r=stream/\(id),m=publish,s=\(sign)")
+            }
             lines.append("Play (HTTP-FLV): \(bases.play)/\(id)/live.flv")
             if channel.outputs.hls { lines.append("Play (HLS):      \(bases.play)/\(id)/live.m3u8") }
             if channel.outputs.llhls { lines.append("Play (LL-HLS):   \(bases.play)/\(id)/llhls.m3u8") }
             if channel.outputs.dash { lines.append("Play (DASH):     \(bases.play)/\(id)/manifest.mpd") }
+            lines.append("Play (RTMP):     \(bases.rtmpPlay)/stream/\(id)")
+            if let srt { lines.append("Play (SRT):      srt://\(settings.publicHost):\(srt)?streamid=#!::r=stream/\(id),m=request") }
             lines += [
-                "Play (RTMP):     \(bases.rtmpPlay)/stream/\(id)",
                 "Player pages:    \(bases.play)/\(id)/flv.html  \(bases.play)/\(id)/hls.html",
                 "The sample push URL is valid for 24 hours; POST /api/v1/channels/\(id)/push-url makes more.",
             ]

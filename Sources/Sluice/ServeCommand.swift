@@ -18,6 +18,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "RTMPS port (0 picks a free port); needs --tls-cert and --tls-key.")
     var rtmpsPort = 1936
 
+    @Option(help: "SRT port (UDP) for SRT publish and play on ingest nodes (0 picks a free port).")
+    var srtPort = 10080
+
+    @Option(help: "Numeric address the SRT listener binds (default: --host).")
+    var srtHost: String?
+
     @Option(help: "HTTP port for playback and health (0 picks a free port).")
     var httpPort = 8080
 

@@ -25,6 +25,8 @@ struct ServeSettings {
     /// The cluster's bus; nil: the embedded one (`serve` alone).
     var kafka: KafkaConfiguration?
     var ingest: IngestConfiguration
+    /// The SRT listener of the ingest role (`--srt-port`, `--srt-host`).
+    var srt: SRTIngestConfiguration
     var httpHost: String
     var httpPort: Int
     /// The status port of nodes without the API role (`--status-port`, `SLUICE_STATUS_PORT`).
@@ -71,6 +73,11 @@ struct ServeSettings {
         let tls = try Self.tlsContext(cert: command.tlsCert, key: command.tlsKey)
         ingest = try IngestConfiguration(host: command.host, rtmpPort: command.rtmpPort, rtmpsPort: command.rtmpsPort,
                                          tls: tls, pushSecret: secret, nodeID: Self.nodeID())
+        do {
+            srt = try SRTIngestConfiguration(host: command.srtHost ?? command.host, port: command.srtPort)
+        } catch {
+            throw ValidationError("--srt-port must be 0–65535 and --srt-host (or --host) a numeric address.")
+        }
         httpHost = command.host
         httpPort = command.httpPort
         statusPort = try NodeStatus.port(flag: command.statusPort, environment: environment, roles: roles)

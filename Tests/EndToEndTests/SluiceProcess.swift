@@ -31,6 +31,7 @@ final class SluiceProcess: @unchecked Sendable {
         self.secret = secret
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0", "--status-port", "0",
+                             "--srt-port", "0",
                              "--push-secret", secret, "--data-dir", self.dataDirectory,
                              // Hooks, webhook receivers and relay targets of these tests listen on loopback.
                              "--allow-destination", "127.0.0.0/8", "--allow-destination", "::1/128"] + extraArguments
@@ -45,10 +46,10 @@ final class SluiceProcess: @unchecked Sendable {
         try process.run()
         let tls = extraArguments.contains("--tls-cert")
         switch command {
-        case "ingest": try readPorts(expecting: tls ? 3 : 2)  // RTMP(S) and the status port
+        case "ingest": try readPorts(expecting: tls ? 4 : 3)  // RTMP(S), SRT and the status port
         case "api": try readPorts(expecting: 1)
         case "worker": try readPorts(expecting: 1)  // the status port
-        default: try readPorts(expecting: tls ? 3 : 2)
+        default: try readPorts(expecting: tls ? 4 : 3)  // RTMP(S), SRT and HTTP
         }
     }
 
@@ -79,6 +80,8 @@ final class SluiceProcess: @unchecked Sendable {
     }
 
     var rtmpPort: Int { ports["rtmp"]! }
+    /// The SRT listener's UDP port (serve and ingest nodes).
+    var srtPort: Int { ports["srt"]! }
     var httpPort: Int { ports["http"]! }
     /// `/healthz`, `/readyz` and `/metrics` of ingest and worker nodes.
     var statusPort: Int { ports["status"]! }

@@ -23,22 +23,27 @@ import Testing
         }
     }
 
-    /// `sluice serve` prints the demo channel's URLs once RTMP and HTTP are both bound.
+    /// `sluice serve` prints the demo channel's URLs once RTMP, SRT and HTTP are all bound.
     @Test func serveShowsTheDemoChannelOnceEveryListenerIsUp() async throws {
         try await TestNode.with(Set(Role.allCases), demo: true) { node in
             try Self.bind(node, "http", 40002)
             #expect(node.printed.all == ["sluice: http listening on 127.0.0.1:40002"])
             try Self.bind(node, "rtmp", 40001)
+            #expect(node.printed.all.count == 2)
+            try Self.bind(node, "srt", 40004)
             let printed = node.printed.all
-            try #require(printed.count == 3)
+            try #require(printed.count == 4)
             #expect(printed[1] == "sluice: rtmp listening on 127.0.0.1:40001")
+            #expect(printed[2] == "sluice: srt listening on 127.0.0.1:40004")
             let channel = try #require(try await node.core.stores.channels.list(nameContains: nil, limit: 1, after: nil).channels.first)
             let id = channel.streamName
-            let samples = printed[2].split(separator: "\n").map(String.init)
+            let samples = printed[3].split(separator: "\n").map(String.init)
             #expect(samples.contains("Channel \"Demo\" (\(id)):"))
             #expect(samples.contains { $0.hasPrefix("Push (ffmpeg):   rtmp://127.0.0.1:40001/stream/\(id)?sign=") })
             #expect(samples.contains("Play (HTTP-FLV): http://127.0.0.1:40002/\(id)/live.flv"))
             #expect(samples.contains("Play (LL-HLS):   http://127.0.0.1:40002/\(id)/llhls.m3u8"))
+            #expect(samples.contains { $0.hasPrefix("Push (SRT):      srt://127.0.0.1:40004?streamid=#!::r=stream/\(id),m=publish,s=") })
+            #expect(samples.contains("Play (SRT):      srt://127.0.0.1:40004?streamid=#!::r=stream/\(id),m=request"))
             #expect(!samples.contains { $0.hasPrefix("Push (RTMPS)") || $0.hasPrefix("Compatibility mode") })
         }
     }
