@@ -125,12 +125,26 @@ final class LLHLSRun: @unchecked Sendable {
         return promise.futureResult
     }
 
-    /// Requests go out after the read that prompted them, all at once: the loop reads every
-    /// answer of an update (and stamps its time) before it spends time writing.
+    /// Requests go out once answers have stopped coming for `quiet` (at most `longest` after the
+    /// first waiting one), all at once: the loop reads every answer to an update, and stamps its
+    /// time, before it spends time writing (the next part is half a second away).
     func queue(_ client: LLHLSClient) {
         sendQueue.append(client)
+        lastQueued = .now()
         guard sendQueue.count == 1 else { return }
-        loop.execute { [self] in
+        firstQueued = lastQueued
+        drain(at: lastQueued + Self.quiet)
+    }
+
+    private static let quiet = TimeAmount.milliseconds(5)
+    private static let longest = TimeAmount.milliseconds(100)
+    private var firstQueued = NIODeadline.now()
+    private var lastQueued = NIODeadline.now()
+
+    private func drain(at deadline: NIODeadline) {
+        loop.scheduleTask(deadline: deadline) { [self] in
+            let quietAt = lastQueued + Self.quiet
+            if quietAt > .now(), quietAt < firstQueued + Self.longest { return drain(at: quietAt) }
             let clients = sendQueue
             sendQueue.removeAll(keepingCapacity: true)
             for client in clients { client.send() }
