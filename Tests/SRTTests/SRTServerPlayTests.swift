@@ -34,6 +34,28 @@ struct SRTServerPlayTests {
         #expect(received.flatMap { $0 } == Array(sent.readableBytesView))
     }
 
+    @Test("send never blocks: to a player that reads nothing it answers false once libsrt's buffer is full")
+    func sendToFullBuffer() async throws {
+        let handler = RecordingHandler()
+        let (server, port) = try startServer(RecordingAdmission.accepting(.play), handler)
+        defer { server.shutdown() }
+        let caller = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/full") }
+        defer { caller.close() }
+        guard case .accepted(let connection) = try await handler.events.next(within: 5, "the player") else {
+            Issue.record("the first event is not the connection")
+            return
+        }
+        let chunk = tsPackets(7 * 64)
+        let started = ContinuousClock.now
+        var queued = 0
+        // At most 64 MB: libsrt's default send buffer holds 8192 packets (about 11 MB of payload).
+        while queued < 64 << 20, connection.send(chunk) { queued += chunk.readableBytes }
+        let took = ContinuousClock.now - started
+        #expect(queued > 0 && queued < 64 << 20, "queued \(queued) bytes")
+        #expect(took < .seconds(2), "took \(took)")
+        #expect(connection.isOpen)
+    }
+
     @Test("ffprobe plays an SRT connection fed by send and finds the H.264 stream")
     func ffprobePlays() async throws {
         // One SRT connection publishes ffmpeg's TS, a second plays it: each received message is sent on.

@@ -54,7 +54,7 @@ struct SRTServerPublishTests {
         let ffmpeg = try FFmpeg.publish(url: "srt://127.0.0.1:\(port)?streamid=\(streamID)&mode=caller", seconds: 3)
         defer { ffmpeg.stop() }
 
-        guard case .accepted = try await handler.events.next(within: 10, "ffmpeg's connection") else {
+        guard case .accepted(let connection) = try await handler.events.next(within: 10, "ffmpeg's connection") else {
             Issue.record("the first event is not the connection")
             return
         }
@@ -66,6 +66,8 @@ struct SRTServerPublishTests {
         }
         #expect(isTransportStream(received))
         _ = try await handler.events.next(within: 15, "ffmpeg's end") { if case .closed = $0 { true } else { false } }
+        #expect(connection.statistics.packetsReceived >= Int64(received.count / SRTConnection.messageSize))
+        #expect(connection.statistics.bytesReceived >= UInt64(received.count))
     }
 
     @Test("a refusal reaches the caller with its access-control code", arguments: SRTRejectReason.allCases)
