@@ -192,8 +192,9 @@ public final class RelayWorker: Service, Sendable {
             for (id, (sessionID, statuses)) in snapshot where !statuses.isEmpty {
                 do {
                     try await sessions.setRelayStatuses(statuses, of: id)
-                    // The session may have ended while this was written: leave nothing stale.
-                    if streams.withLockedValue({ $0[id]?.sessionID }) != sessionID {
+                    // The session may have ended (or its last destination been removed live) while
+                    // this was written: leave nothing stale.
+                    if streams.withLockedValue({ $0[id].map { $0.sessionID != sessionID || $0.pushers.isEmpty } ?? true }) {
                         try await sessions.setRelayStatuses([], of: id)
                     }
                 } catch {
