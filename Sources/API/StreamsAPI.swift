@@ -42,6 +42,9 @@ public struct StreamsAPI: Sendable {
         var viewerCount = 0
         /// What is wrong with the stream now (`HealthWorker`'s warnings, from session state).
         var health: [HealthWarning] = []
+        /// An SRT publisher's link (RTT, loss, retransmissions, receive buffer), as its ingest
+        /// node last wrote it to session state; absent for other protocols.
+        var srt: SRTLinkStatus?
     }
 
     /// `GET /api/v1/streams`.
@@ -136,6 +139,7 @@ public struct StreamsAPI: Sendable {
         return LiveStream(id: session.streamID.rawValue, since: session.startedAt, node: session.node,
                           videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
                           height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
-                          viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) }, health: health)
+                          viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) }, health: health,
+                          srt: session.srt)
     }
 }
