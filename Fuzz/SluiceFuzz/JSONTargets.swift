@@ -5,7 +5,7 @@ import NIOCore
 
 /// Request bodies of the REST API, parsed and validated as the handlers do.
 enum JSONTargets {
-    static let all = [channel, videoStream, urlRequests]
+    static let all = [channel, videoStream, urlRequests, timelineQuery]
 
     /// A fixed stored channel for PATCH-style merges; the clock plays no part in the result.
     private static let stored = StreamChannel(name: "stored", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
@@ -43,5 +43,19 @@ enum JSONTargets {
         guard (try? SeedVideoStream.apply(record, to: &channel)) != nil else { return }
         guard channel.validationErrors().isEmpty else { return }
         _ = SeedVideoStream.record(of: channel, key: "1700000000-0123456789abcdef0123456789abcdef")
+    }
+
+    /// `GET /api/v1/channels/{id}/events` queries: the query string parsed as the router does,
+    /// `limit` and `before` checked (`ChannelsAPI.timelineQuery`); a cursor that is accepted
+    /// must read back to itself.
+    static let timelineQuery = FuzzTarget("timeline-query", "APIRequest.query + ChannelsAPI.timelineQuery + TimelinePosition(cursor:)") { input in
+        let text = input.fuzzText
+        if let checked = try? ChannelsAPI.timelineQuery(APIRequest.query(of: "/api/v1/channels/x/events?" + text)),
+           let before = checked.before {
+            precondition(TimelinePosition(cursor: before.cursor) == before, "a cursor that does not read back")
+        }
+        if let position = TimelinePosition(cursor: text) {
+            precondition(TimelinePosition(cursor: position.cursor) == position, "a cursor that does not read back")
+        }
     }
 }

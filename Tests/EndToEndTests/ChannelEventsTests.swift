@@ -53,6 +53,12 @@ extension EndToEnd {
                     "\(deliveries)")
             #expect(deliveries.allSatisfy { $0["status"] as? String == "delivered" })
 
+            try checkTimeline(server, id, refusing: url)
+        }
+
+        /// A refused publish, then the timeline: newest first, with both sessions, their
+        /// recordings and snapshots, page by page; bad queries are 400s.
+        func checkTimeline(_ server: SluiceProcess, _ id: String, refusing url: String) throws {
             let refused = url.replacingOccurrences(of: #"sign=[^&]*"#, with: "sign=0-" + String(repeating: "0", count: 32),
                                                    options: .regularExpression)
             let attempt = try Tools.publish(to: refused, seconds: 2).wait(timeout: 20)
