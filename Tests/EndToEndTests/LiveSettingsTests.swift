@@ -79,6 +79,34 @@ extension EndToEnd {
             #expect((gaps.max() ?? 1) < 0.5 && (gaps.min() ?? -1) > 0, "source timestamps continuous and increasing")
         }
 
+        @Test func inAClusterAChangeOnOneAPINodeReachesTheWorkerAndEveryAPINode() throws {
+            let cluster = try ClusterTests.Cluster()
+            let ingest = try cluster.node("ingest")
+            _ = try cluster.node("worker", ["--roles", "transcode"])  // the cluster keeps and stops it
+            let apiA = try cluster.node("api")
+            let apiB = try cluster.node("api")
+            let created = try API().api(apiA, "POST", "/api/v1/channels", #"{"name":"clustered","outputs":{"hls":true}}"#)
+            try #require(created.status == 201, "\(created.body)")
+            let id = try #require(created.body["id"] as? String)
+            let query = try #require(try API().pushURL(apiA, id).split(separator: "?").last)
+            let publisher = try Tools.publish(to: "rtmp://127.0.0.1:\(ingest.rtmpPort)/stream/\(id)?\(query)", seconds: 60)
+            defer {
+                publisher.process.terminate()
+                _ = publisher.wait()
+            }
+            try Tools.waitUntilLive(apiB.flvURL(id), seconds: 20)
+            let base = "http://127.0.0.1:\(apiB.httpPort)/\(id)"
+            #expect(try Tools.get("\(base)/live.m3u8").status == 200, "API node B packages the stream before the change")
+
+            try patch(apiA, id, #"{"transcode":{"enabled":true,"renditions":["360p"]}}"#)
+            let playing = try within(15) { try height("\(base)/360p/live.flv") == 360 }
+            print("live settings e2e (cluster): 360p played on API node B \(playing.map { String(format: "%.1f", $0) } ?? "never") s after the change on A")
+            #expect(playing != nil, "the worker node started the rendition and API node B plays it")
+            let listed = try within(10) { try Tools.get("\(base)/index.m3u8").body.contains("360p/index.m3u8") }
+            #expect(listed != nil, "API node B's multivariant playlist lists it")
+            #expect(publisher.process.isRunning, "the publisher never reconnected")
+        }
+
         @Test func aRelayAddedWhileLiveStartsWithoutARepublishAndStopsWhenRemoved() throws {
             let nginx = try RelayTests.NginxRTMP()
             let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": API.adminKey])
