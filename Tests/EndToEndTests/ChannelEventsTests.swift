@@ -146,6 +146,7 @@ extension EndToEnd {
             #expect(url.contains("?sign=0-"))
             let shortLived = try API().api(server, "POST", "/api/v1/channels/\(id)/push-url", #"{"expiresIn":600}"#)
             #expect(shortLived.body["stable"] as? Bool == false && shortLived.body["expiresAt"] is String)
+            #expect(try Tools.publish(to: url, seconds: 2).wait(timeout: 30).status == 0)
             server.stop()
 
             let restarted = try SluiceProcess(dataDirectory: server.dataDirectory, environment: ["SLUICE_ADMIN_KEY": API.adminKey])
@@ -155,6 +156,9 @@ extension EndToEnd {
             let publisher = try Tools.publish(to: moved, seconds: 4)
             try Tools.waitUntilLive(restarted.flvURL(id))
             #expect(publisher.wait(timeout: 30).status == 0)
+            // The timeline holds both runs: the first from the journal, the second from the bus.
+            let onlines = try events(restarted, id).events.filter { $0["type"] as? String == "stream.online" }.compactMap { $0["id"] as? String }
+            #expect(onlines.count == 2 && Set(onlines).count == 2, "\(onlines)")
 
             #expect(try API().api(restarted, "POST", "/api/v1/channels/\(id)/rotate-secret").status == 200)
             let rotated = try Tools.publish(to: moved, seconds: 2).wait(timeout: 20)
