@@ -132,11 +132,13 @@ final class SRTListener: Sendable {
         }
         guard id != SRT_INVALID_SOCK else { return }
         let accepted = SRTSocket(accepted: id)
-        guard let entry = pending.withLockedValue({ $0.removeValue(forKey: id) }) else {
+        guard let entry = pending.withLockedValue({ $0[id] }) else {
             logger.warning("SRT: a connection without an admission answer; closed")
             return accepted.close()
         }
         adopt(accepted, entry, into: poller)
+        // Only now: until the poller holds the connection, the entry counts it against maxConnections.
+        pending.withLockedValue { _ = $0.removeValue(forKey: id) }
     }
 
     private func adopt(_ accepted: SRTSocket, _ entry: Pending, into poller: SRTPoller) {

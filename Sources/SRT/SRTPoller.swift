@@ -71,13 +71,20 @@ final class SRTPoller: Sendable {
 
     /// Asks the thread to end; it does within `waitMilliseconds` plus the `onClose` calls.
     func stop() {
-        registry.withLockedValue { registry in
+        let neverStarted = registry.withLockedValue { registry in
             switch registry.phase {
-            case .idle: registry.phase = .stopped
-            case .running: registry.phase = .stopping
-            case .stopping, .stopped: break
+            case .idle:
+                registry.phase = .stopped
+                return true
+            case .running:
+                registry.phase = .stopping
+            case .stopping, .stopped:
+                break
             }
+            return false
         }
+        // A started thread releases the set as it ends.
+        if neverStarted { srt_epoll_release(epoll) }
     }
 
     /// Waits for the thread to end, if it was started. From the SRT thread itself (a handler that

@@ -11,7 +11,7 @@ struct SRTServerLossTests {
     @Test("a publisher's 1000 messages all arrive in order through 5 % loss, and both ends count the retransmissions")
     func retransmissionsRecover() async throws {
         let handler = RecordingHandler()
-        let (server, port) = try startServer(RecordingAdmission.accepting(.publish, latencyMs: 600), handler)
+        let (server, port) = try startServer(RecordingAdmission.accepting(.publish, latencyMs: 1000), handler)
         defer { server.shutdown() }
         let relay = try UDPLossRelay(serverPort: port, dropRate: 0.05, delay: 0.05, seed: 20, lifetime: 60)
         defer { relay.stop() }
@@ -19,7 +19,7 @@ struct SRTServerLossTests {
         // Paced at 100 messages per 100 ms, as a live encoder sends; then filler so that a lost
         // last message is noticed (a receiver finds a loss by the gap after it).
         let caller = try await onThread {
-            let caller = try SRTCaller(host: "127.0.0.1", port: relay.port, streamID: "stream/lossy", latencyMs: 600)
+            let caller = try SRTCaller(host: "127.0.0.1", port: relay.port, streamID: "stream/lossy", latencyMs: 1000)
             for batch in 0..<((messages + 100) / 10) {
                 try caller.send(tsPackets(70, startingAt: batch * 70))
                 usleep(10_000)
