@@ -271,7 +271,7 @@ let package = Package(
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Access", "Media", "RTMP", "State", "TestSupport",
+            "Access", "Media", "RTMP", "SRT", "State", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
