@@ -43,6 +43,10 @@ extension TranscodeWorker {
         let plan = LiveTranscodeChange.plan(current: stream.target, requested: request.settings, sessionSource: stream.source)
         switch plan {
         case .none:
+            if stream.source.isEmpty, request.settings?.renditions.isEmpty == true {
+                logger.notice("a watermark without a ladder applies from the next publish: the source plays itself this session",
+                              metadata: ["stream": "\(id)"])
+            }
             return
         case .start(let settings) where stream.transcoder != nil:
             // Stopping at the next segment start, and now asked for again: it goes on.
