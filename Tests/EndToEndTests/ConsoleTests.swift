@@ -224,6 +224,9 @@ extension EndToEnd {
             #expect(seen.refusedExit != 0, "the wrongly signed publish is refused")
             #expect(seen.events.contains("stream.offline") && seen.events.contains("publish.rejected"),
                     "the timeline shows the stop and the refusal (health-timeline-keys): \(seen.events)")
+            if let offline = seen.events.firstIndex(of: "stream.offline"), let online = seen.events.firstIndex(of: "stream.online") {
+                #expect(offline < online, "newest first: \(seen.events)")
+            }
             #expect(seen.settingsOverflow <= 0 && seen.settingsOverflowAfterError <= 0, "the settings page fits 375 px")
             #expect(seen.keyErrors.name == "must be 1–100 characters" && seen.keyErrors.scope.isEmpty
                     && seen.keyErrors.nameInvalid == "true", "an empty key name is refused beside Name: \(seen.keyErrors)")
