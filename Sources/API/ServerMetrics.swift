@@ -136,8 +136,8 @@ public final class ServerMetrics: Sendable {
                 Double(link.packetsReceived))
             set("sluice_stream_srt_packets_lost", "Packets of the SRT publisher found missing (asked for again) this session.",
                 Double(link.packetsLost))
-            set("sluice_stream_srt_packets_retransmitted", "Packets retransmitted on the SRT publisher's link this session.",
-                Double(link.packetsRetransmitted))
+            set("sluice_stream_srt_packets_retransmitted", "Retransmitted packets received from the SRT publisher this session.",
+                Double(link.packetsReceivedRetransmitted))
             set("sluice_stream_srt_packets_dropped", "Packets of the SRT publisher dropped as too late this session.",
                 Double(link.packetsDropped))
             set("sluice_stream_srt_receive_buffer_milliseconds", "Media held in the SRT publisher's receive buffer.",

@@ -117,7 +117,8 @@ extension SRTLinkStatus {
     /// The figures of a publisher's link the streams API and the console show.
     init(_ statistics: SRTStatistics) {
         self.init(rttMs: statistics.rttMs, packetsReceived: statistics.packetsReceived, packetsLost: statistics.packetsLost,
-                  packetsRetransmitted: statistics.packetsRetransmitted, packetsDropped: statistics.packetsDropped,
+                  packetsRetransmitted: statistics.packetsRetransmitted,
+                  packetsReceivedRetransmitted: statistics.packetsReceivedRetransmitted, packetsDropped: statistics.packetsDropped,
                   receiveBufferMs: statistics.receiveBufferMs, mbpsReceive: statistics.mbpsReceive)
     }
 }

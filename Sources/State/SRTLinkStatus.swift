@@ -9,6 +9,8 @@ public struct SRTLinkStatus: Sendable, Hashable, Codable {
     public var packetsLost: Int64
     /// Packets retransmitted on the link (as libsrt counts them on this side).
     public var packetsRetransmitted: Int64
+    /// Retransmitted packets that arrived: the losses the link repaired (receiver side).
+    public var packetsReceivedRetransmitted: Int64
     /// Packets that came too late to play and were dropped.
     public var packetsDropped: Int64
     /// Media held in the receive buffer, milliseconds (about the latency when healthy).
@@ -17,11 +19,13 @@ public struct SRTLinkStatus: Sendable, Hashable, Codable {
     public var mbpsReceive: Double
 
     public init(rttMs: Double = 0, packetsReceived: Int64 = 0, packetsLost: Int64 = 0, packetsRetransmitted: Int64 = 0,
-                packetsDropped: Int64 = 0, receiveBufferMs: Int = 0, mbpsReceive: Double = 0) {
+                packetsReceivedRetransmitted: Int64 = 0, packetsDropped: Int64 = 0, receiveBufferMs: Int = 0,
+                mbpsReceive: Double = 0) {
         self.rttMs = rttMs
         self.packetsReceived = packetsReceived
         self.packetsLost = packetsLost
         self.packetsRetransmitted = packetsRetransmitted
+        self.packetsReceivedRetransmitted = packetsReceivedRetransmitted
         self.packetsDropped = packetsDropped
         self.receiveBufferMs = receiveBufferMs
         self.mbpsReceive = mbpsReceive
