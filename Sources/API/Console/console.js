@@ -396,7 +396,7 @@ async function renderChannel(id, tab) {
     badge.className = stream ? 'badge live' : 'badge';
     healthMark.replaceChildren(...[stream && healthBadge(stream, null)].filter(Boolean));
   });
-  if (tab === 'overview') return renderOverview(state, content);
+  if (tab === 'overview') return renderOverview(state, content, signal);
   if (tab === 'relays') return renderRelays(state, content);
   if (tab === 'webhooks') {
     content.append(h('div', { class: 'panel' }, h('h2', { text: 'Webhooks of this channel' }),
@@ -462,7 +462,7 @@ function urlRow(name, url, { id, qr = true } = {}) {
   return row;
 }
 
-async function renderOverview(state, content) {
+async function renderOverview(state, content, signal) {
   const channel = state.channel;
   // Push URLs and signed play URLs are credentials: only read-write and admin keys get them.
   const push = canWrite() ? await api('POST', `/channels/${channel.id}/push-url`, { json: {} }) : null;
@@ -473,8 +473,8 @@ async function renderOverview(state, content) {
   const pushRow = push && urlRow('Push', push.url, { id: 'push-url' });
   const cleanups = view.cleanups;
   const [charts, timeline] = await Promise.all([
-    historyCharts(channel.id, { api, isLive: () => live.streams.has(channel.id), cleanups }),
-    eventsTimeline(channel.id, { api, cleanups }),
+    historyCharts(channel.id, { api, isLive: () => live.streams.has(channel.id), cleanups, signal }),
+    eventsTimeline(channel.id, { api, cleanups, signal }),
   ]);
   // Live first (health, preview, numbers, charts), then how to publish and play, then what happened.
   content.append(healthPanel(channel),

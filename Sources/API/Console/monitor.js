@@ -97,8 +97,9 @@ function drawChart(figure, metric, samples, windowSeconds) {
 }
 
 // The charts panel: polls the stream's history every `everyMs` while `isLive()`, one request at
-// a time, keeping at most `windowSeconds` of one-second samples. Stops with `cleanups`.
-export async function historyCharts(streamID, { api, isLive, cleanups, windowSeconds = 300, everyMs = 2000 }) {
+// a time, keeping at most `windowSeconds` of one-second samples. Stops with `cleanups`, or once
+// `signal` (the page's) has aborted.
+export async function historyCharts(streamID, { api, isLive, cleanups, signal, windowSeconds = 300, everyMs = 2000 }) {
   if (!(await serves('/api/v1/streams/{id}/history'))) return null;
   const figures = metrics.map((metric) => h('figure', { class: 'chart', dataset: { metric: metric.key, samples: '0' } },
     h('figcaption', {}, h('span', { text: metric.label }), h('span', { class: 'current', text: '—' })),
@@ -107,6 +108,7 @@ export async function historyCharts(streamID, { api, isLive, cleanups, windowSec
   const note = h('p', { class: 'muted', id: 'history-note', text: 'Not live.' });
   let samples = [], busy = false, stopped = false;
   const poll = async () => {
+    if (signal?.aborted) { stop(); return; }
     if (busy || stopped || !isLive()) { if (!isLive()) note.hidden = false; return; }
     busy = true;
     try {
@@ -120,9 +122,10 @@ export async function historyCharts(streamID, { api, isLive, cleanups, windowSec
     } catch { /* not live any more, or the node is busy: the next tick asks again */ }
     finally { busy = false; }
   };
-  poll();
   const timer = setInterval(poll, everyMs);
-  cleanups.push(() => { stopped = true; clearInterval(timer); });
+  const stop = () => { stopped = true; clearInterval(timer); };
+  cleanups.push(stop);
+  poll();
   return h('div', { class: 'panel', id: 'history' }, h('h2', { text: `Last ${windowSeconds / 60} minutes` }), note,
     h('div', { class: 'charts' }, figures),
     h('p', { class: 'hint', text: 'One sample a second from the node that ingests the stream; refreshed every 2 s.' }));
@@ -147,7 +150,7 @@ function eventItem(event) {
 
 // The channel's events, newest first: the first page refreshed every `everyMs`, older pages on
 // request; at most `keep` events held.
-export async function eventsTimeline(channelID, { api, cleanups, everyMs = 5000, keep = 500 }) {
+export async function eventsTimeline(channelID, { api, cleanups, signal, everyMs = 5000, keep = 500 }) {
   if (!(await serves('/api/v1/channels/{id}/events'))) return null;
   const list = h('ol', { class: 'timeline', id: 'events' });
   const older = h('button', { type: 'button', class: 'ghost small', id: 'events-older', text: 'Older', hidden: true });
@@ -160,6 +163,7 @@ export async function eventsTimeline(channelID, { api, cleanups, everyMs = 5000,
     older.hidden = !cursor || events.length >= keep;
   };
   const refresh = async () => {
+    if (signal?.aborted) { stop(); return; }
     if (busy || stopped) return;
     busy = true;
     try {
@@ -182,9 +186,10 @@ export async function eventsTimeline(channelID, { api, cleanups, everyMs = 5000,
       draw();
     } catch { older.textContent = 'Older (failed, try again)'; }
   });
-  await refresh();
   const timer = setInterval(refresh, everyMs);
-  cleanups.push(() => { stopped = true; clearInterval(timer); });
+  const stop = () => { stopped = true; clearInterval(timer); };
+  cleanups.push(stop);
+  await refresh();
   return h('div', { class: 'panel', id: 'events-panel' }, h('h2', { text: 'Events' }), empty, list, older);
 }
 
