@@ -19,7 +19,7 @@ OUT="$RESULTS/access-$(date -u +%Y%m%dT%H%M%SZ).txt"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 KEY=sk_bench_$RANDOM$RANDOM
-SLUICE_ADMIN_KEY=$KEY taskset -c 0 "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --event-loops 1 \
+SLUICE_ADMIN_KEY=$KEY taskset -c 0 "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --srt-port 0 --event-loops 1 \
     --log-level warning --data-dir "$WORK/data" > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
 for _ in $(seq 100); do grep -q "http listening" "$WORK/sluice.out" 2>/dev/null && break; sleep 0.1; done
 HTTP_PORT=$(grep "http listening" "$WORK/sluice.out" | sed 's/.*://')

@@ -45,7 +45,7 @@ load() { # label, publish url, http port, server pid
 echo "# $(date -u) $(nproc) cores; $VIEWERS HTTP-FLV viewers, $SECONDS_PER_RUN s per run" | tee "$OUT"
 
 # 1a. One process, embedded bus.
-"$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --push-secret "$SECRET" --log-level warning \
+"$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --srt-port 0 --push-secret "$SECRET" --log-level warning \
     --data-dir "$WORK/serve" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 SERVE=$!
 wait_line "$WORK/serve.out" "http listening"

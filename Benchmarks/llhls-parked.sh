@@ -41,7 +41,7 @@ start_sluice() {
     local secret=bench-secret
     rm -rf "$WORK/data"
     # shellcheck disable=SC2086  # SLUICE_FLAGS is a list of words
-    taskset -c "$SERVER_CPUS" "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --event-loops 1 \
+    taskset -c "$SERVER_CPUS" "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --srt-port 0 --event-loops 1 \
         --push-secret "$secret" --log-level warning --data-dir "$WORK/data" $SLUICE_FLAGS > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q "http listening" "$WORK/sluice.out" 2>/dev/null && break; sleep 0.1; done

@@ -39,9 +39,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start_sluice() {
     local secret=bench-secret
+    # Builds with SRT listen on 10080/udp by default: pick a free port instead (older builds lack the flag).
+    local srt=()
+    if "$BIN/sluice" serve --help 2>/dev/null | grep -q -- --srt-port; then srt=(--srt-port 0); fi
     # shellcheck disable=SC2086  # SLUICE_FLAGS is a list of words
     taskset -c "$SERVER_CPUS" "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --event-loops "$LOOPS" \
-        --push-secret "$secret" --log-level warning --data-dir "$WORK/data" $SLUICE_FLAGS > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
+        --push-secret "$secret" --log-level warning --data-dir "$WORK/data" "${srt[@]}" $SLUICE_FLAGS > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do grep -q "http listening" "$WORK/sluice.out" 2>/dev/null && break; sleep 0.1; done
     RTMP_PORT=$(grep "rtmp listening" "$WORK/sluice.out" | sed 's/.*://')

@@ -17,7 +17,7 @@ OUT="$RESULTS/soak-$(date -u +%Y%m%dT%H%M%SZ).txt"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 KEY=sk_soak_$RANDOM$RANDOM
-SLUICE_ADMIN_KEY=$KEY "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --log-level warning \
+SLUICE_ADMIN_KEY=$KEY "$BIN/sluice" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --srt-port 0 --log-level warning \
     --data-dir "$WORK/data" > "$WORK/sluice.out" 2>"$WORK/sluice.err" &
 SERVER=$!
 for _ in $(seq 100); do grep -q "http listening" "$WORK/sluice.out" 2>/dev/null && break; sleep 0.1; done

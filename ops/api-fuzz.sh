@@ -16,7 +16,7 @@ fi
 BIN=${SLUICE_BINARY:-.build/debug/sluice}
 WORK=$(mktemp -d /tmp/sluice-fuzz.XXXXXX)
 KEY="fuzz-$(date +%s%N)"
-SLUICE_ADMIN_KEY=$KEY "$BIN" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --data-dir "$WORK/data" \
+SLUICE_ADMIN_KEY=$KEY "$BIN" serve --host 127.0.0.1 --rtmp-port 0 --http-port 0 --srt-port 0 --data-dir "$WORK/data" \
     --log-level warning > "$WORK/out" 2> "$WORK/err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
