@@ -124,7 +124,7 @@ enum OpenAPIDocument {
             "AssetList": .object(["items": .array([asset]), "next": .string("")]),
             "EventTimeline": (try? ChannelJSON.value(of: TimelinePage(events: [TimelineEvent(
                 id: "l42", type: "stream.offline", at: Date(), summary: "Went offline: publisher disconnected, after 1 min 5 s",
-                detail: .object(["streamId": .string("s")]))], next: "MTc2NTEwMDAwMDAwMH5sNDE"))) ?? .null,
+                detail: .object(["streamId": .string("s")]))], next: nil))) ?? .null,
             "Error": .object(["error": .object(["code": .string("c"), "message": .string("m"),
                                                 "fields": .array([.object(["field": .string("f"),
                                                                            "message": .string("m")])])])]),
