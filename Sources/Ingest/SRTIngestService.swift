@@ -46,6 +46,8 @@ public final class SRTIngestService: Service, Sendable {
         onBound(port)
         try? await gracefulShutdown()
         environment.logger.info("stopping SRT", metadata: ["connections": "\(server.connections.count)"])
+        // Publishers end as stopped by the server, as RTMP's do on shutdown.
+        for entry in sessions.withLockedValue({ Array($0.values) }) { entry.session.stop(description: "Server shutting down.") }
         server.shutdown()
     }
 

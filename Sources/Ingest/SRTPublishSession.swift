@@ -3,6 +3,7 @@ import Logging
 import Media
 import NIOConcurrencyHelpers
 import NIOCore
+import RTMP
 import SRT
 
 /// One SRT publisher after its handshake: its MPEG-TS demuxed (`MPEGTSDemuxer`) into FLV tags
@@ -11,7 +12,8 @@ import SRT
 /// The publish was granted (lock taken) during the handshake; the session goes live
 /// (`IngestPolicy.startPublish`: `stream.online`, session state, lock renewal) once the
 /// connection exists, and the tags demuxed meanwhile wait, at most `maxWaitingTags`. The peer's
-/// close ends it like an RTMP publisher that disconnects.
+/// close ends it like an RTMP publisher that disconnects; a stop from this side (kick, lost
+/// lock, revalidation, shutdown) ends it as `stopped`.
 ///
 /// `received` and `closed` run on the SRT thread, in order; `start` finishes on a task.
 final class SRTPublishSession: Sendable {
@@ -30,6 +32,8 @@ final class SRTPublishSession: Sendable {
         var demuxer = MPEGTSDemuxer()
         var phase = Phase.starting(waiting: [])
         var droppedWhileStarting = 0
+        /// The server ended it (a kick, a lost lock, revalidation, shutdown), not the peer.
+        var stoppedHere = false
     }
 
     let connection: any PublishingConnection
@@ -44,7 +48,7 @@ final class SRTPublishSession: Sendable {
 
     /// Makes the granted publish live and hands it what arrived meanwhile.
     func start(_ grant: PublishGrant, policy: IngestPolicy) async {
-        let publisher = await policy.startPublish(grant, connection: connection)
+        let publisher = await policy.startPublish(grant, connection: Stopping(session: self, connection: connection))
         let endAtOnce = state.withLockedValue { state -> Bool in
             switch state.phase {
             case .starting(let waiting):
@@ -56,7 +60,27 @@ final class SRTPublishSession: Sendable {
                 return true
             }
         }
-        if endAtOnce { publisher.ended(.disconnected) }
+        if endAtOnce { publisher.ended(endReason) }
+    }
+
+    /// Notes that the server ends this publish (so it goes offline as `stopped`) and closes it.
+    func stop(description: String) {
+        state.withLockedValue { $0.stoppedHere = true }
+        connection.stop(description: description)
+    }
+
+    private var endReason: PublishEndReason { state.withLockedValue { $0.stoppedHere } ? .stopped : .disconnected }
+
+    /// The connection as the publish path holds it: stopping it goes through the session.
+    private struct Stopping: PublishingConnection {
+        weak var session: SRTPublishSession?
+        let connection: any PublishingConnection
+
+        var remoteAddress: String { connection.remoteAddress }
+        var clientIP: String? { connection.clientIP }
+        func stop(description: String) {
+            if let session { session.stop(description: description) } else { connection.stop(description: description) }
+        }
     }
 
     /// One SRT message: normally seven TS packets.
@@ -84,7 +108,7 @@ final class SRTPublishSession: Sendable {
             "peer": "\(connection.remoteAddress)", "packets": "\(statistics.packets)",
             "continuityErrors": "\(statistics.continuityErrors)", "pesDropped": "\(statistics.pesDropped)",
         ])
-        publisher?.ended(.disconnected)
+        publisher?.ended(endReason)
     }
 
     /// The publisher, once live; nil before and after.

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import State
+import Synchronization
 import Testing
 @testable import Ingest
 
@@ -92,6 +93,34 @@ import Testing
             return nil
         }
         #expect(types == ["stream.online", "stream.offline"])
+    }
+
+    /// An operator's kick (or a lost lock, or revalidation) reaches the SRT connection, and the
+    /// publish then ends as stopped, not as a disconnect.
+    @Test func aKickEndsThePublishAsStopped() async throws {
+        let lifecycle = bus.subscribe(to: .streamLifecycle, from: .end)
+        let stopped = StopRecorder()
+        let session = SRTPublishSession(connection: stopped, logger: policy.environment.logger)
+        await session.start(try await grant(), policy: policy)
+        #expect(policy.environment.publishers.kick(StreamID("cam1")!, description: "Stopped by an operator."))
+        #expect(stopped.descriptions.withLock { $0 } == ["Stopped by an operator."])
+        session.closed()  // what the SRT connection's close then delivers
+        let events = try await drain(lifecycle).compactMap { value -> LifecycleEvent? in
+            if case .lifecycle(let event) = value { return event }
+            return nil
+        }
+        guard case .offline(let offline)? = events.last else {
+            Issue.record("lifecycle: \(events.map(\.type))")
+            return
+        }
+        #expect(offline.reason == .stopped)
+    }
+
+    final class StopRecorder: PublishingConnection {
+        let descriptions = Mutex<[String]>([])
+        var remoteAddress: String { "127.0.0.1:4001" }
+        var clientIP: String? { "127.0.0.1" }
+        func stop(description: String) { descriptions.withLock { $0.append(description) } }
     }
 
     struct E: Error {
