@@ -12,7 +12,12 @@ public struct StreamHealthTracker: Sendable, Hashable {
     /// The warnings up now, in `Code` order.
     public private(set) var current: [HealthWarning] = []
 
-    public init() {}
+    /// - Parameter current: warnings already announced for the session (by a worker that had
+    ///   it before this one), kept as they are: they are not announced again, and clear when
+    ///   their condition is gone.
+    public init(current: [HealthWarning] = []) {
+        self.current = current
+    }
 
     /// Takes the warnings found now; returns what started and what cleared (empty: no change).
     public mutating func update(_ found: [HealthWarning]) -> [Change] {

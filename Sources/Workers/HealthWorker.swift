@@ -42,8 +42,12 @@ public final class HealthWorker: Service, Sendable {
         let place = HealthWatcher.Place(bus: bus, sessions: sessions, channels: channels, node: node, now: now, logger: logger)
         router = SessionRouter(bus: bus, feed: feed, logger: logger) { id, session in
             let channel = try? await channels.channel(of: id)
+            // A session taken over from another worker (a rebalance, a restart) goes on from the
+            // warnings it announced, so none is announced twice.
+            let announced = (try? await sessions.health(of: id, sessionID: session)) ?? []
             let watcher = HealthWatcher(streamID: id, sessionID: session, rules: configuration.rules,
-                                        context: StreamHealth.Context(channel: channel), place: place, watchers: watchers)
+                                        context: StreamHealth.Context(channel: channel), announced: announced, place: place,
+                                        watchers: watchers)
             watchers.add(watcher)
             return watcher
         }
@@ -116,13 +120,14 @@ final class HealthWatcher: SessionHandler, Sendable {
     // A lock: frames (the router's task) and ticks (the ticker's) both touch the rules; neither suspends inside.
     private let state: NIOLockedValueBox<State>
 
-    init(streamID: StreamID, sessionID: UInt64, rules: StreamHealth.Rules, context: StreamHealth.Context, place: Place,
-         watchers: HealthWatchers) {
+    init(streamID: StreamID, sessionID: UInt64, rules: StreamHealth.Rules, context: StreamHealth.Context,
+         announced: [HealthWarning] = [], place: Place, watchers: HealthWatchers) {
         self.streamID = streamID
         self.sessionID = sessionID
         self.place = place
         self.watchers = watchers
-        state = NIOLockedValueBox(State(health: StreamHealth(rules: rules, context: context, startedAt: place.now())))
+        state = NIOLockedValueBox(State(health: StreamHealth(rules: rules, context: context, startedAt: place.now()),
+                                        tracker: StreamHealthTracker(current: announced)))
     }
 
     func offer(_ frame: MediaFrame) async {

@@ -71,6 +71,39 @@ import Testing
         await events.close()
     }
 
+    /// A worker that takes a session over (rebalance, restart) goes on from what session state
+    /// says was announced: a warning still up is not announced again, one that is gone clears.
+    @Test func aTakenOverSessionGoesOnFromTheWarningsAnnounced() async throws {
+        let bus = EmbeddedEventBus()
+        let sessions = InMemorySessionStore()
+        let earlier = start.addingTimeInterval(-60)
+        try await sessions.setHealth([HealthWarning(code: .keyframeInterval, severity: .warning, message: "10 s", since: earlier),
+                                      HealthWarning(code: .timestampJump, severity: .warning, message: "jump", since: earlier)],
+                                     of: stream, sessionID: 5)
+        let clock = Clock(start)
+        let worker = HealthWorker(bus: bus, sessions: sessions, channels: Directory(channel: nil), node: "worker-2",
+                                  configuration: .init(tick: .seconds(3600)), now: { clock.now }, logger: Logger(label: "test"))
+        let events = bus.subscribe(to: .streamLifecycle, from: .beginning)
+        // Mid-session: keyframes 8 s apart, audio along.
+        for (index, time) in stride(from: Int64(100_000), to: 112_040, by: 40).enumerated() {
+            clock.set(start.addingTimeInterval(Double(time - 100_000) / 1000))
+            await worker.route(MediaFrame(kind: .video, flags: time % 8000 == 0 ? .keyframe : [], dts: time, sessionID: 5,
+                                          sequence: UInt64(1000 + 2 * index), payload: ByteBuffer(repeating: 0, count: 400)), of: stream)
+            await worker.route(MediaFrame(kind: .audio, dts: time, sessionID: 5, sequence: UInt64(1001 + 2 * index),
+                                          payload: ByteBuffer(repeating: 0, count: 20)), of: stream)
+        }
+        await worker.tick()
+        let now = try await sessions.health(of: stream, sessionID: 5)
+        #expect(now.map(\.code) == [.keyframeInterval] && now.first?.since == earlier, "kept as announced: \(now)")
+        var iterator = events.makeAsyncIterator()
+        guard case .lifecycle(.health(let change))? = try await iterator.next()?.record.value else {
+            Issue.record("no stream.health")
+            return
+        }
+        #expect(change.code == .timestampJump && change.state == .cleared, "only the jump clears; nothing is announced twice")
+        await events.close()
+    }
+
     @Test func aChannelWithLLHLSGetsBFrameWarnings() async throws {
         var channel = StreamChannel(name: "show")
         channel.outputs.llhls = true
