@@ -72,7 +72,7 @@ extension APIRoute.Access {
 }
 
 enum APIRoutes {
-    private static let channelSecrets = "relays[].url (stream key, query), webhooks[].url and admissionURL (path, query)"
+    private static let channelSecrets = "relays[].url (stream key, query), webhooks[].url and admissionURL (path, query), srt.passphrase (all of it)"
     private static let seedSecrets = "relayURL (stream key, query); key (the push sign) is left out for read-only keys"
     private static let relayStates = "destination shows no part of the stream key, to any key"
 
