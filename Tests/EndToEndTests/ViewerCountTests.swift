@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 extension EndToEnd {
     /// Viewers of every protocol and the history through the real server: ffmpeg publishes,
@@ -91,6 +92,36 @@ extension EndToEnd {
                 #expect(try api(server, "/api/v1/streams/\(id)/history?seconds=\(bad)").status == 400, "\(bad)")
             }
             #expect(try api(server, "/api/v1/streams/nobody/history").status == 404)
+        }
+
+        /// Two `sluice serve` nodes on one redis-server: B's API shows the viewers A reports and
+        /// the history A samples, for a stream published and watched on A.
+        @Test func anotherNodeShowsTheViewersAndHistoryThisOneReports() throws {
+            let redis = try RedisServer()
+            defer { redis.stop() }
+            let arguments = ["--redis", "redis://127.0.0.1:\(redis.port)"]
+            let a = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { a.stop() }
+            let b = try SluiceProcess(extraArguments: arguments, environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { b.stop() }
+            let id = "viewers2"
+            let publisher = try Tools.publish(to: a.pushURL(id), seconds: 30)
+            defer { _ = publisher.wait(timeout: 0) }
+            try Tools.waitUntilLive(a.flvURL(id))
+            let players = try ["one", "two"].map { sid in
+                try play("http://127.0.0.1:\(a.httpPort)/\(id)/llhls.m3u8?sid=\(sid)", seconds: 12)
+            }
+            let onB = try viewers(b, id, seconds: 20) { $0["llhls"] == 2 }
+            #expect(onB.viewers == ["llhls": 2] && onB.total == 2, "B sums A's report: \(onB)")
+            let onA = try viewers(a, id, seconds: 5) { $0["llhls"] == 2 }
+            #expect(onA.viewers == ["llhls": 2], "A counts its own once, not again from its report: \(onA)")
+            let history = try api(b, "/api/v1/streams/\(id)/history?seconds=60")
+            let samples = try #require(history.body["samples"] as? [[String: Any]])
+            #expect(samples.count >= 3, "A's samples, read on B")
+            #expect(samples.contains { ($0["viewers"] as? [String: Int])?["llhls"] == 2 }, "\(samples.suffix(3))")
+            for player in players { _ = player.wait(timeout: 40) }
+            let gone = try viewers(b, id, seconds: 20) { $0.isEmpty }
+            #expect(gone.total == 0, "\(gone)")
         }
     }
 }
