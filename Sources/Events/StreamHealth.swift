@@ -232,7 +232,8 @@ struct BitrateWindow: Sendable, Hashable {
         let tail = ((last - Int64(max(recent, 1)) + 1)...last).map { buckets[$0] ?? 0 }
         guard tail.allSatisfy({ Double($0) < share * Double(median) }) else { return nil }
         let current = tail.reduce(0, &+) / max(tail.count, 1)
-        return (current * 8 / 1000, median * 8 / 1000)
+        // Bytes per second to kbit/s (× 8 ÷ 1000), without a product that could overflow.
+        return (current / 125, median / 125)
     }
 
     static func second(_ date: Date) -> Int64 {
