@@ -19,7 +19,7 @@ import Testing
     @Test func serveStartsSharedPartsThenWorkersThenTheEdgeThenHTTP() async throws {
         try await TestNode.with(Set(Role.allCases)) { node in
             let shared: [String] = ["BusService", "PlaybackStartRecorder", "HubService"]
-            let edge: [String] = ["CommandService", "NodeWatch", "PublishRevalidation", "IngestService", "SRTIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService"]
+            let edge: [String] = ["CommandService", "NodeWatch", "StreamSampler", "PublishRevalidation", "IngestService", "SRTIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService"]
             #expect(TestNode.names(NodeComposition(node.core).services) == shared + Self.serveWorkers + edge)
         }
     }
@@ -28,7 +28,7 @@ import Testing
         try await TestNode.with([.ingest], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
                 "DatabaseStandIn", "BusService", "SettingsReload", "PlaybackStartRecorder", "HubService",
-                "CommandService", "StatusService", "NodeWatch", "PublishRevalidation", "IngestService", "SRTIngestService",
+                "CommandService", "StatusService", "NodeWatch", "StreamSampler", "PublishRevalidation", "IngestService", "SRTIngestService",
             ])
         }
     }
@@ -36,7 +36,7 @@ import Testing
     @Test func anAPINodeRunsThePackagerAndHTTPAndNoStatusPort() async throws {
         try await TestNode.with([.api], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
-                "DatabaseStandIn", "BusService", "SettingsReload", "HubService", "CommandService", "NodeWatch",
+                "DatabaseStandIn", "BusService", "SettingsReload", "HubService", "CommandService", "NodeWatch", "StreamSampler",
                 "PackagerService", "ChannelTimelineFeed", "HTTPService",
             ])
         }
