@@ -187,8 +187,9 @@ final class SRTPoller: Sendable {
 
     /// The thread's end: listener and connections closed, their ends delivered, epoll released.
     private func finish(listener: SRTListener) {
-        listener.close()
+        // Connections first: they send their shutdown through the listener's UDP socket.
         for connection in connections { connection.end() }
+        listener.close()
         // From here deliverEnd runs onClose on its caller's thread, so nothing queued is missed.
         let ended = registry.withLockedValue { registry in
             registry.phase = .stopped

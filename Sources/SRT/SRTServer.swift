@@ -10,6 +10,8 @@ import NIOConcurrencyHelpers
 /// it; `shutdown()` closes the listener and every connection and waits for the thread.
 public final class SRTServer: Sendable {
     public let configuration: SRTServerConfiguration
+    /// Handshakes completed and waiting for the SRT thread's `srt_accept`.
+    static let backlog: Int32 = 256
     private let admission: any SRTAdmission
     private let handler: any SRTConnectionHandler
     private let logger: Logger
@@ -100,8 +102,10 @@ public final class SRTServer: Sendable {
             guard srt_listen_callback(socket.id, srtListenHook, Unmanaged.passRetained(context).toOpaque()) == 0 else {
                 throw SRTError.last(.bind, "srt_listen_callback")
             }
-            let backlog = Int32(clamping: min(configuration.maxConnections, 256))
-            guard srt_listen(socket.id, backlog) == 0 else { throw SRTError.last(.bind, "srt_listen") }
+            // The backlog holds handshakes done but not yet accepted by the SRT thread; libsrt refuses
+            // callers beyond it with its own reason 5 (backlog) before the admission is asked, so it
+            // is not the connection limit (maxConnections, refused with 1503, is).
+            guard srt_listen(socket.id, Self.backlog) == 0 else { throw SRTError.last(.bind, "srt_listen") }
         } catch {
             socket.close()
             throw error

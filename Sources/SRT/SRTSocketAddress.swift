@@ -51,8 +51,15 @@ struct SRTSocketAddress: Sendable, Equatable {
         case AF_INET6:
             return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { inet6 in
                 var raw = inet6.pointee.sin6_addr
+                let port = Int(UInt16(bigEndian: inet6.pointee.sin6_port))
+                // An IPv4 caller of a dual-stack listener (`::ffff:a.b.c.d`) is reported as a.b.c.d,
+                // so allow lists and logs see one form of each address.
+                let bytes = withUnsafeBytes(of: raw) { Array($0) }
+                if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                    return ("\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])", port)
+                }
                 guard inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count)) != nil else { return nil }
-                return (String(cString: text), Int(UInt16(bigEndian: inet6.pointee.sin6_port)))
+                return (String(cString: text), port)
             }
         default:
             return nil

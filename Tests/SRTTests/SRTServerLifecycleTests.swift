@@ -157,6 +157,19 @@ struct SRTServerLifecycleTests {
         #expect(admission.requests.first?.peer.hasPrefix("[::1]:") == true)
     }
 
+    @Test("a listener on :: takes IPv4 callers too, reported by their plain IPv4 address")
+    func dualStack() async throws {
+        let configuration = try SRTServerConfiguration(host: "::", port: 0)
+        let admission = RecordingAdmission.accepting(.play)
+        let server = try SRTServer(configuration: configuration, admission: admission, handler: RecordingHandler())
+        let port = try server.start()
+        defer { server.shutdown() }
+        let caller = try await onThread { try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/v4") }
+        defer { caller.close() }
+        #expect(admission.requests.first?.peerIP == "127.0.0.1")
+        #expect(admission.requests.first?.peer.hasPrefix("127.0.0.1:") == true)
+    }
+
     @Test("statistics count the packets a publisher sent, and are final once the connection ends")
     func statistics() async throws {
         let handler = RecordingHandler()
