@@ -30,12 +30,13 @@ import TestSupport
         defer { stop() }
         #expect(try await store.viewerCounts().isEmpty)
         try await store.setViewerCounts([stream: ["hls": 2, "flv": 1]], node: "a", ttl: .seconds(30))
-        try await store.setViewerCounts([stream: ["hls": 1], other: ["dash": 4]], node: "b", ttl: .milliseconds(150))
+        try await store.setViewerCounts([stream: ["hls": 1], other: ["dash": 4]], node: "b", ttl: .seconds(2))
         let both = try await store.viewerCounts()
         #expect(both == ["a": [stream: ["hls": 2, "flv": 1]], "b": [stream: ["hls": 1], other: ["dash": 4]]])
         try await store.setViewerCounts([stream: ["hls": 3]], node: "a", ttl: .seconds(30))
         #expect(try await store.viewerCounts()["a"] == [stream: ["hls": 3]], "a report replaces the node's last")
-        try await Task.sleep(for: .milliseconds(300))
+        // Long enough to read both reports first on a busy machine.
+        try await Task.sleep(for: .milliseconds(2300))
         #expect(try await store.viewerCounts() == ["a": [stream: ["hls": 3]]], "b stopped reporting")
     }
 
@@ -58,9 +59,9 @@ import TestSupport
         #expect(all.count == kept)
         #expect(all.first?.ingestKbps == 5)
         #expect(try await store.samples(of: other, last: 10).isEmpty)
-        try await store.appendSample(StreamSample(at: start), of: other, ttl: .milliseconds(100))
+        try await store.appendSample(StreamSample(at: start), of: other, ttl: .seconds(2))
         #expect(try await store.samples(of: other, last: 10).count == 1)
-        try await Task.sleep(for: .milliseconds(250))
+        try await Task.sleep(for: .milliseconds(2300))
         #expect(try await store.samples(of: other, last: 10).isEmpty, "expired after its TTL")
     }
 }
