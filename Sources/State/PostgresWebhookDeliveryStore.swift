@@ -3,12 +3,13 @@ import PostgresNIO
 
 /// Webhook deliveries in the cluster's PostgreSQL database, so every API node lists what every
 /// webhook worker delivered: one row per event and receiver, updated as its attempts go, the
-/// newest `capacity` kept.
+/// newest `capacity` of each event type kept (snapshots every second must not push a stream's
+/// `stream.online` and `stream.offline` out of the list).
 public final class PostgresWebhookDeliveryStore: WebhookDeliveryStore {
     private let storage: PostgresStorage
     private let capacity: Int
 
-    /// - Parameter capacity: how many deliveries are kept and listed (default 200, as in memory).
+    /// - Parameter capacity: how many deliveries of each event type are kept and listed (default 200, as in memory).
     public init(storage: PostgresStorage, capacity: Int = 200) {
         self.storage = storage
         self.capacity = max(1, capacity)
@@ -30,16 +31,20 @@ public final class PostgresWebhookDeliveryStore: WebhookDeliveryStore {
                     updated_at = EXCLUDED.updated_at, recorded = EXCLUDED.recorded
                 """, logger: connection.logger)
             try await connection.query("""
-                DELETE FROM webhook_deliveries WHERE recorded <= (
-                    SELECT recorded FROM webhook_deliveries ORDER BY recorded DESC OFFSET \(keep) LIMIT 1)
+                DELETE FROM webhook_deliveries WHERE event_type = \(delivery.eventType) AND recorded <= (
+                    SELECT recorded FROM webhook_deliveries WHERE event_type = \(delivery.eventType)
+                    ORDER BY recorded DESC OFFSET \(keep) LIMIT 1)
                 """, logger: connection.logger)
         }
     }
 
+    /// Bounds a listing if rows of many event types were kept (there are about a dozen).
+    private static let eventTypesListed = 32
+
     public func recent() async throws -> [WebhookDelivery] {
         try await storage.rows("list webhook deliveries", """
             SELECT event_id, url, event_type, stream_id, status, attempts, http_status, error, updated_at
-            FROM webhook_deliveries ORDER BY recorded DESC LIMIT \(capacity)
+            FROM webhook_deliveries ORDER BY recorded DESC LIMIT \(capacity * Self.eventTypesListed)
             """) { row in
             let (eventID, url, eventType, streamID, status, attempts, httpStatus, error, updatedAt) =
                 try row.decode((String, String, String, String, String, Int32, Int32?, String?, Double).self)

@@ -89,21 +89,27 @@ public struct WebhookDelivery: Codable, Sendable, Hashable {
 }
 
 /// The most recent deliveries of this node, in memory, newest first (one entry per event and
-/// receiver, updated as its attempts go).
+/// receiver, updated as its attempts go). The newest `capacity` are kept per event type, so a
+/// stream that takes a snapshot every second does not push its `stream.online` and
+/// `stream.offline` deliveries out of the list.
 public final class WebhookDeliveryLog: WebhookDeliveryStore {
     /// Written by every delivery task, read by the API; `record` and `recent` never suspend, so a lock.
     private let entries = NIOLockedValueBox([WebhookDelivery]())
     private let capacity: Int
 
+    /// - Parameter capacity: deliveries kept per event type (default 200).
     public init(capacity: Int = 200) {
-        self.capacity = capacity
+        self.capacity = max(1, capacity)
     }
 
     public func record(_ delivery: WebhookDelivery) {
         entries.withLockedValue { entries in
             entries.removeAll { $0.eventID == delivery.eventID && $0.url == delivery.url }
             entries.insert(delivery, at: 0)
-            if entries.count > capacity { entries.removeLast(entries.count - capacity) }
+            if let oldest = entries.lastIndex(where: { $0.eventType == delivery.eventType }),
+               entries.lazy.filter({ $0.eventType == delivery.eventType }).count > capacity {
+                entries.remove(at: oldest)
+            }
         }
     }
 
