@@ -896,7 +896,7 @@ async function renderSettings() {
 function webhookEditor(webhooks, id, save) {
   const list = h('div', { id });
   const error = h('p', { class: 'error', role: 'alert' });
-  const types = ['stream.online', 'stream.offline', 'publish.rejected', 'relay.started', 'relay.failed', 'motion.started', 'motion.ended', 'recording.ready', 'snapshot.ready'];
+  const types = ['stream.online', 'stream.offline', 'publish.rejected', 'relay.started', 'relay.failed', 'motion.started', 'motion.ended', 'recording.ready', 'snapshot.ready', 'stream.health'];
   const addRow = (hook = { url: '' }) => {
     const index = list.children.length + 1;
     const url = h('input', { type: 'url', placeholder: 'https://hooks.example.com/sluice', 'aria-label': `Webhook ${index} URL` });
