@@ -22,6 +22,8 @@ final class SRTPoller: Sendable {
     private let registry = NIOLockedValueBox(Registry())
     // the thread's end, which join() waits for
     private let finished = ConditionLock(value: false)
+    // set by stop(): what the thread waits on instead of libsrt's epoll when that fails
+    private let stopped = ConditionLock(value: false)
 
     private struct Registry {
         var connections: [SRTSOCKET: SRTConnection] = [:]
@@ -85,6 +87,8 @@ final class SRTPoller: Sendable {
         }
         // A started thread releases the set as it ends.
         if neverStarted { srt_epoll_release(epoll) }
+        stopped.lock()
+        stopped.unlock(withValue: true)
     }
 
     /// Waits for the thread to end, if it was started. From the SRT thread itself (a handler that
@@ -150,6 +154,7 @@ final class SRTPoller: Sendable {
         var nextSample = Date().addingTimeInterval(Self.statisticsInterval)
         while !isStopping {
             let count = srt_epoll_uwait(epoll, &events, Int32(events.count), Self.waitMilliseconds)
+            if count < 0 { waitAfterFailure() }
             for event in events.prefix(Int(max(0, min(count, Int32(events.count))))) {
                 handle(event, listener: listener, scratch: &scratch)
             }
@@ -162,8 +167,22 @@ final class SRTPoller: Sendable {
         finish(listener: listener)
     }
 
+    /// libsrt's epoll failed without waiting: wait out the timeout for a stop instead, so a
+    /// lasting failure does not spin the thread.
+    private func waitAfterFailure() {
+        let error = SRTError.last(.poll, "srt_epoll_uwait")
+        logger.error("SRT: waiting for events failed", metadata: ["error": "\(error)"])
+        if stopped.lock(whenValue: true, timeoutSeconds: Double(Self.waitMilliseconds) / 1000) { stopped.unlock() }
+    }
+
     private func handle(_ event: SRT_EPOLL_EVENT, listener: SRTListener, scratch: inout [UInt8]) {
         if event.fd == listener.socket.id {
+            guard event.events & Int32(SRT_EPOLL_ERR.rawValue) == 0 else {
+                // A broken listener stays readable-with-error: stop watching it (connections go on).
+                logger.error("SRT: the listener failed; no new connections")
+                _ = srt_epoll_remove_usock(epoll, listener.socket.id)
+                return
+            }
             listener.acceptPending(into: self)
             return
         }
