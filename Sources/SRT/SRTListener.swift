@@ -92,9 +92,6 @@ final class SRTListener: Sendable {
             try accepted.set(SRTO_PASSPHRASE, passphrase, "SRTO_PASSPHRASE")
             try accepted.set(SRTO_PBKEYLEN, keyLength.rawValue, "SRTO_PBKEYLEN")
         }
-        // Accepted sockets do not take the listener's idle timeout (libsrt 1.5 keeps its default).
-        let idle = Int32(clamping: configuration.peerIdleTimeout.nanoseconds / 1_000_000)
-        try accepted.set(SRTO_PEERIDLETIMEO, idle, "SRTO_PEERIDLETIMEO")
         let latency = Int32(clamping: acceptance.latencyMs)
         try accepted.set(SRTO_RCVLATENCY, latency, "SRTO_RCVLATENCY")
         try accepted.set(SRTO_PEERLATENCY, latency, "SRTO_PEERLATENCY")

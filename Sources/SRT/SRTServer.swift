@@ -91,6 +91,7 @@ public final class SRTServer: Sendable {
             try socket.configureLive(blocking: false)
             try socket.options.set(SRTO_RCVLATENCY, Int32(configuration.latencyMs), "SRTO_RCVLATENCY")
             try socket.options.set(SRTO_PEERLATENCY, Int32(configuration.latencyMs), "SRTO_PEERLATENCY")
+            // Accepted sockets inherit this (checked: a listener's 20 s reads back 20 s on them).
             let idle = Int32(clamping: configuration.peerIdleTimeout.nanoseconds / 1_000_000)
             try socket.options.set(SRTO_PEERIDLETIMEO, idle, "SRTO_PEERIDLETIMEO")
             try SRTSocketAddress.withSockaddr(host: configuration.host, port: configuration.port) { address, length in
