@@ -39,6 +39,8 @@ public final class StreamSampler: Service {
         var reader: Task<Void, Never>
         var last: IngestMeter.Totals
         var lastAt: ContinuousClock.Instant
+        /// Frames the stream's viewers on this node had dropped at the last sample.
+        var lastDropped = 0
     }
 
     let census: ViewerCensus
@@ -91,10 +93,13 @@ public final class StreamSampler: Service {
             let reading = stream.meter.reading
             let seconds = Self.seconds(now - stream.lastAt)
             let rates = IngestMeter.rates(from: stream.last, to: reading, seconds: seconds)
+            let dropped = census.droppedFrames(of: id)
             let sample = StreamSample(at: Date(), ingestKbps: rates.ingestKbps, frameRate: rates.frameRate,
                                       keyframeIntervalSeconds: reading.keyframeInterval.map { Double($0) / 1000 },
-                                      audioKbps: rates.audioKbps, viewers: viewers[id] ?? [:])
+                                      audioKbps: rates.audioKbps, viewers: viewers[id] ?? [:],
+                                      droppedFrames: max(0, dropped - stream.lastDropped))
             sampled[id]?.last = reading
+            sampled[id]?.lastDropped = dropped
             sampled[id]?.lastAt = now
             do {
                 try await census.sessions.appendSample(sample, of: id, ttl: configuration.historyTTL)

@@ -31,6 +31,13 @@ public struct ViewerCensus: Sendable {
         return counts.filter { $0.value > 0 }
     }
 
+    /// Frames dropped so far for this node's HTTP-FLV and RTMP viewers of `stream` and its
+    /// renditions (a viewer that fell behind loses whole GOPs); counts start again with a new
+    /// session's fan-outs.
+    public func droppedFrames(of stream: StreamID) -> Int {
+        ([""] + hub.renditions(of: stream)).reduce(0) { $0 + (hub.fanout(for: stream, rendition: $1)?.droppedFrames ?? 0) }
+    }
+
     /// This node's viewers of every stream that has any, now.
     public func local() -> [StreamID: [String: Int]] {
         let streams = Set(hub.liveStreams).union(http.counts().keys)

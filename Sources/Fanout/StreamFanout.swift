@@ -74,7 +74,7 @@ public final class StreamFanout: Sendable {
         self.sessionID = sessionID
         self.configuration = configuration
         self.pacers = pacers
-        self.counters = counters
+        self.counters = ViewerCounters(parent: counters)
     }
 
     /// Viewers attached now.
@@ -90,6 +90,9 @@ public final class StreamFanout: Sendable {
     public var keyframeIntervalSeconds: Double? {
         state.withLockedValue { $0.keyframeInterval.map { Double($0) / 1000 } }
     }
+
+    /// Frames this fan-out's viewers have had dropped (whole GOPs of a viewer that fell behind), so far.
+    public var droppedFrames: Int { counters.droppedFrames }
 
     /// FLV bytes handed to viewers' queues so far (each frame once per viewer attached).
     public var bytesQueued: Int { state.withLockedValue { $0.bytesQueued } }

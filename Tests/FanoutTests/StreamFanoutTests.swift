@@ -93,6 +93,7 @@ import Testing
         #expect(try healthy.tags().count == 199)
         #expect(try stalled.tags().isEmpty)
         #expect(hub.droppedGOPs > 0)
+        #expect(fanout.droppedFrames > 0 && fanout.droppedFrames == hub.droppedFrames, "the stream's own count adds to the hub's")
         stalled.channel.isWritable = true
         slow.writabilityChanged(isWritable: true)
         let resumed = try stalled.tags()
