@@ -12,8 +12,11 @@ import SRT
 /// request, 1401 unauthorized, 1404 not found, 1409 conflict, 1503 unavailable).
 struct SRTIngestAdmission: SRTAdmission {
     let policy: IngestPolicy
-    /// A grant whose caller does not finish its handshake within this gives its lock back.
-    var handshakeTimeout: Duration = .seconds(10)
+    /// A grant whose caller does not finish its handshake within this gives its lock back: a
+    /// caller libsrt refuses after the decision (a wrong or missing passphrase) holds the stream
+    /// that long, so a corrected retry within it is told 1409. The handshake's remaining round
+    /// trips take milliseconds. Default 3 s.
+    var handshakeTimeout: Duration = .seconds(3)
 
     var environment: IngestEnvironment { policy.environment }
 

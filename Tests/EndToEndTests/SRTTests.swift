@@ -79,9 +79,9 @@ extension EndToEnd {
         }
 
         /// What a libsrt caller is refused with, nil when it is let in.
-        static func rejectReason(_ server: SluiceProcess, _ streamID: String, port: Int? = nil) -> Int32? {
+        static func rejectReason(_ server: SluiceProcess, _ streamID: String, port: Int? = nil, passphrase: String? = nil) -> Int32? {
             do {
-                let caller = try SRTCaller(host: "127.0.0.1", port: port ?? server.srtPort, streamID: streamID)
+                let caller = try SRTCaller(host: "127.0.0.1", port: port ?? server.srtPort, streamID: streamID, passphrase: passphrase)
                 caller.close()
                 return nil
             } catch let error as SRTError {
@@ -147,6 +147,46 @@ extension EndToEnd {
             #expect(refused.errors.contains("already being published"), "\(refused.errors)")
             #expect(Self.rejectReason(server, "stream/both2?sign=\(Self.sign(server, "both2"))") == 1409)
             _ = srt.wait(timeout: 30)
+        }
+
+        /// An admin call to the API: status and JSON body.
+        static func api(_ server: SluiceProcess, _ method: String, _ path: String, _ body: String? = nil) throws
+            -> (status: Int, body: [String: Any]) {
+            var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", "--max-time", "10", "-H", "Authorization: Bearer \(adminKey)"]
+            if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+            let output = try Tools.run("curl", arguments + ["http://127.0.0.1:\(server.httpPort)\(path)"]).output
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            let parsed = (try? JSONSerialization.jsonObject(with: Data(lines.dropLast().joined(separator: "\n").utf8))) as? [String: Any]
+            return (Int(lines.last ?? "") ?? 0, parsed ?? [:])
+        }
+
+        /// A channel's `srt.passphrase` encrypts its SRT connections both ways: callers without it
+        /// or with another are refused by libsrt; with it, the stream publishes and plays.
+        @Test func aChannelsPassphraseIsNeededToPublishAndPlay() throws {
+            let server = try SluiceProcess(environment: ["SLUICE_ADMIN_KEY": Self.adminKey])
+            defer { server.stop() }
+            let passphrase = "correct-horse-battery"
+            let created = try Self.api(server, "POST", "/api/v1/channels",
+                                       #"{"name":"encrypted","srt":{"passphrase":"\#(passphrase)","latencyMs":200}}"#)
+            try #require(created.status == 201, "\(created.body)")
+            let id = try #require(created.body["id"] as? String)
+            let push = try #require(try Self.api(server, "POST", "/api/v1/channels/\(id)/push-url").body["url"] as? String)
+            let sign = try #require(push.components(separatedBy: "sign=").last)
+            let publish = "#!::r=stream/\(id),m=publish,s=\(sign)"
+            let publisher = try Self.publish(to: Self.srtURL(server, publish, options: "&passphrase=\(passphrase)"), seconds: 10)
+            try Tools.waitUntilLive(server.flvURL(id))
+            let play = "#!::r=stream/\(id),m=request"
+            let result = try Tools.probeResult(try Self.probe(Self.srtURL(server, play, options: "&passphrase=\(passphrase)"),
+                                                              seconds: 4), timeout: 30)
+            #expect(result.video?.codec_name == "h264" && result.videoSeconds >= 2, "\(result.videoSeconds) s")
+            for (given, reason) in [(nil, SRTError.rejectedUnsecure), ("wrong-passphrase", SRTError.rejectedBadSecret)] {
+                #expect(Self.rejectReason(server, play, passphrase: given) == reason, "player with \(given ?? "no passphrase")")
+            }
+            let shown = try Self.api(server, "GET", "/api/v1/channels/\(id)").body["srt"] as? [String: Any]
+            #expect(shown?["passphrase"] as? String == passphrase && shown?["latencyMs"] as? Int == 200, "admin keys see it")
+            #expect(publisher.wait(timeout: 30).status == 0)
+            // A publisher with another passphrase (once the stream is free) is refused by libsrt.
+            #expect(Self.rejectReason(server, publish, passphrase: "wrong-passphrase") == SRTError.rejectedBadSecret)
         }
 
         /// The streams API entry of `id`, as an admin key reads it.
