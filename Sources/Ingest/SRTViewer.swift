@@ -42,6 +42,12 @@ final class SRTViewer: FanoutSink, @unchecked Sendable {
     func detach() {
         eventLoop.preconditionInEventLoop()
         if let viewer { fanout?.detach(viewer) }
+        if let fanout {
+            logger.info("SRT player left", metadata: [
+                "stream": "\(fanout.streamID)", "peer": "\(connection.peer)", "droppedFrames": "\(droppedFrames)",
+                "unwritableFrames": "\(muxer.unwritable)",
+            ])
+        }
         viewer = nil
         fanout = nil
     }
