@@ -9,11 +9,14 @@ public struct SRTAcceptance: Sendable {
 
     /// Whether the caller publishes or plays.
     public let role: SRTRole
-    /// The passphrase both ends must share (the stream is then AES-encrypted; see `keyLength`),
+    /// The passphrase both ends must share (the stream is then AES-encrypted, with the key length
+    /// of `SRTServerConfiguration.keyLength` or else the caller's),
     /// or nil for none. A caller with another passphrase, or none, is refused by libsrt
     /// (reject reason `SRT_REJ_BADSECRET` 10 or `SRT_REJ_UNSECURE` 11).
     public let passphrase: String?
-    /// The AES key length the connection uses when it is encrypted: `SRTKeyLength(passphrase:)`.
+    /// The key length the passphrase's length suggests (`SRTKeyLength(passphrase:)`). Not applied
+    /// to the connection: libsrt 1.5 takes the key length from the listener, before the listen
+    /// callback runs (`SRTServerConfiguration.keyLength`), or else from the caller.
     public let keyLength: SRTKeyLength?
     /// The receive latency (`SRTO_RCVLATENCY`) and the latency asked of the peer
     /// (`SRTO_PEERLATENCY`), in milliseconds; the handshake settles on the larger of each pair.
@@ -39,12 +42,13 @@ public struct SRTAcceptance: Sendable {
 }
 
 /// The AES key length of an encrypted SRT connection (`SRTO_PBKEYLEN`, bytes).
-public enum SRTKeyLength: Int32, Sendable, Equatable {
+public enum SRTKeyLength: Int32, Sendable, Equatable, CaseIterable {
     case aes128 = 16
+    case aes192 = 24
     case aes256 = 32
 
     /// "AES-128/256 by length": a passphrase of 32 bytes or more (as much entropy as an AES-256
-    /// key can use, when it is random) gets AES-256, a shorter one AES-128.
+    /// key can use, when it is random) suggests AES-256, a shorter one AES-128.
     public init(passphrase: String) {
         self = passphrase.utf8.count >= 32 ? .aes256 : .aes128
     }

@@ -78,6 +78,9 @@ public final class SRTCaller: Sendable {
     /// The connection's statistics now (zeros once it is closed).
     public var statistics: SRTStatistics { SRTStatistics.sample(socket, clear: false) ?? SRTStatistics() }
 
+    /// The AES key length the connection settled on (`SRTO_PBKEYLEN`), nil when unencrypted.
+    public var keyLength: SRTKeyLength? { socket.int32(SRTO_PBKEYLEN).flatMap(SRTKeyLength.init(rawValue:)) }
+
     /// Whether libsrt still sees the connection as connected.
     public var isConnected: Bool { srt_getsockstate(socket.id) == SRTS_CONNECTED }
 

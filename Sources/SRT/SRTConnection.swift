@@ -102,6 +102,13 @@ public final class SRTConnection: Sendable {
         socket.int32(role == .publish ? SRTO_RCVLATENCY : SRTO_PEERLATENCY).map(Int.init)
     }
 
+    /// The AES key length the connection's encryption uses, nil when it is not encrypted (or has
+    /// ended): the server's `keyLength`, or else the caller's choice.
+    public var keyLength: SRTKeyLength? {
+        guard acceptance.passphrase != nil, let bytes = socket.int32(SRTO_PBKEYLEN) else { return nil }
+        return SRTKeyLength(rawValue: bytes)
+    }
+
     /// Whether the connection has not ended yet.
     public var isOpen: Bool { state.withLockedValue { !$0.ended } }
 

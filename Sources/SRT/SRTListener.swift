@@ -85,12 +85,12 @@ final class SRTListener: Sendable {
         return answer.withLockedValue { $0 }
     }
 
-    /// The new socket's passphrase, key length and latencies, before libsrt answers the caller.
+    /// The new socket's passphrase and latencies, before libsrt answers the caller. (Not its key
+    /// length: libsrt 1.5 ignores one set here and keeps the listener's, or else the caller's.)
     private func configure(_ newSocket: SRTSOCKET, for acceptance: SRTAcceptance) throws {
         let accepted = SRTSocketOptions(id: newSocket)
-        if let passphrase = acceptance.passphrase, let keyLength = acceptance.keyLength {
+        if let passphrase = acceptance.passphrase {
             try accepted.set(SRTO_PASSPHRASE, passphrase, "SRTO_PASSPHRASE")
-            try accepted.set(SRTO_PBKEYLEN, keyLength.rawValue, "SRTO_PBKEYLEN")
         }
         let latency = Int32(clamping: acceptance.latencyMs)
         try accepted.set(SRTO_RCVLATENCY, latency, "SRTO_RCVLATENCY")

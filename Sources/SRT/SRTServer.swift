@@ -94,6 +94,9 @@ public final class SRTServer: Sendable {
             // Accepted sockets inherit this (checked: a listener's 20 s reads back 20 s on them).
             let idle = Int32(clamping: configuration.peerIdleTimeout.nanoseconds / 1_000_000)
             try socket.options.set(SRTO_PEERIDLETIMEO, idle, "SRTO_PEERIDLETIMEO")
+            if let keyLength = configuration.keyLength {
+                try socket.options.set(SRTO_PBKEYLEN, keyLength.rawValue, "SRTO_PBKEYLEN")
+            }
             try SRTSocketAddress.withSockaddr(host: configuration.host, port: configuration.port) { address, length in
                 guard srt_bind(socket.id, address, length) == 0 else {
                     throw SRTError.last(.bind, "bind \(configuration.host):\(configuration.port)")

@@ -20,6 +20,10 @@ public struct SRTServerConfiguration: Sendable {
     /// libsrt 1.5 also waits for 16 expirations of its response timer (at least 300 ms each), so
     /// on a short round trip a vanished peer is noticed after about 5 s at the earliest.
     public let peerIdleTimeout: TimeAmount
+    /// The AES key length of every encrypted connection (`SRTO_PBKEYLEN` on the listener, which
+    /// libsrt 1.5 applies whatever the caller asks for); nil, the default, leaves it to the
+    /// caller: AES-128 unless it asks for more (ffmpeg's `pbkeylen=32`).
+    public let keyLength: SRTKeyLength?
 
     public static let decisionTimeouts = TimeAmount.milliseconds(1)...TimeAmount.seconds(10)
     public static let connectionLimits = 1...100_000
@@ -28,7 +32,8 @@ public struct SRTServerConfiguration: Sendable {
     /// - Throws: `SRTError` `.invalidArgument` when a value is outside its range (or the host is
     ///   not a numeric address).
     public init(host: String = "0.0.0.0", port: Int = 10080, decisionTimeout: TimeAmount = .seconds(2),
-                maxConnections: Int = 1000, latencyMs: Int = 120, peerIdleTimeout: TimeAmount = .seconds(5)) throws {
+                maxConnections: Int = 1000, latencyMs: Int = 120, peerIdleTimeout: TimeAmount = .seconds(5),
+                keyLength: SRTKeyLength? = nil) throws {
         guard (0...65_535).contains(port) else { throw SRTError(.invalidArgument, "SRT port \(port) is outside 0...65535") }
         guard Self.decisionTimeouts.contains(decisionTimeout) else {
             throw SRTError(.invalidArgument, "SRT decision timeout \(decisionTimeout) is outside 1 ms...10 s")
@@ -49,5 +54,6 @@ public struct SRTServerConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.latencyMs = latencyMs
         self.peerIdleTimeout = peerIdleTimeout
+        self.keyLength = keyLength
     }
 }

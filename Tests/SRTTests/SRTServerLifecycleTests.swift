@@ -51,16 +51,36 @@ struct SRTServerLifecycleTests {
         #expect(received == Array(sent.readableBytesView))
     }
 
-    @Test("the key length follows the passphrase's length, and a caller asking for another key length still connects",
-          arguments: [("correct horse battery", SRTKeyLength.aes128), (String(repeating: "k", count: 40), .aes256)])
-    func keyLengths(_ passphrase: String, _ expected: SRTKeyLength) async throws {
-        #expect(SRTKeyLength(passphrase: passphrase) == expected)
-        let (server, port) = try startServer(RecordingAdmission.accepting(.publish, passphrase: passphrase), RecordingHandler())
-        defer { server.shutdown() }
+    /// The key length each caller ends with, for callers asking for none, AES-128 and AES-256.
+    private func keyLengthsSettled(server: SRTKeyLength?) async throws -> [SRTKeyLength?] {
+        let handler = RecordingHandler()
+        let (srt, port) = try startServer(RecordingAdmission.accepting(.publish, passphrase: Self.passphrase), handler,
+                                          keyLength: server)
+        defer { srt.shutdown() }
+        var settled: [SRTKeyLength?] = []
         for callerKey in [nil, SRTKeyLength.aes128, .aes256] {
-            let error = try await connectError(port: port, passphrase: passphrase, keyLength: callerKey)
-            #expect(error == nil, "caller key length \(String(describing: callerKey)): \(String(describing: error))")
+            let caller = try await onThread {
+                try SRTCaller(host: "127.0.0.1", port: port, streamID: "stream/key", passphrase: Self.passphrase, keyLength: callerKey)
+            }
+            defer { caller.close() }
+            guard case .accepted(let connection) = try await handler.events.next(within: 5, "the connection") else {
+                Issue.record("the first event is not the connection")
+                return []
+            }
+            #expect(connection.keyLength == caller.keyLength)
+            settled.append(caller.keyLength)
+            connection.close()
+            _ = try await handler.events.next(within: 5, "the end") { if case .closed = $0 { true } else { false } }
         }
+        return settled
+    }
+
+    @Test("the server's key length applies to every caller; without one each caller's choice does (AES-128 by default)")
+    func keyLengths() async throws {
+        #expect(try await keyLengthsSettled(server: .aes256) == [.aes256, .aes256, .aes256])
+        #expect(try await keyLengthsSettled(server: nil) == [.aes128, .aes128, .aes256])
+        #expect(SRTKeyLength(passphrase: Self.passphrase) == .aes128)
+        #expect(SRTKeyLength(passphrase: String(repeating: "k", count: 32)) == .aes256)
     }
 
     @Test("twenty callers at once are each accepted and each one's bytes arrive")

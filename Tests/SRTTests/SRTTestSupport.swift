@@ -102,9 +102,10 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 /// A server on 127.0.0.1, port 0, started.
 func startServer(_ admission: any SRTAdmission, _ handler: any SRTConnectionHandler,
                  decisionTimeout: TimeAmount = .seconds(2), maxConnections: Int = 1000,
-                 peerIdleTimeout: TimeAmount = .seconds(5)) throws -> (SRTServer, Int) {
+                 peerIdleTimeout: TimeAmount = .seconds(5), keyLength: SRTKeyLength? = nil) throws -> (SRTServer, Int) {
     let configuration = try SRTServerConfiguration(host: "127.0.0.1", port: 0, decisionTimeout: decisionTimeout,
-                                                   maxConnections: maxConnections, peerIdleTimeout: peerIdleTimeout)
+                                                   maxConnections: maxConnections, peerIdleTimeout: peerIdleTimeout,
+                                                   keyLength: keyLength)
     var logger = Logger(label: "srt-tests")
     logger.logLevel = .warning
     let server = try SRTServer(configuration: configuration, admission: admission, handler: handler, logger: logger)
