@@ -218,17 +218,22 @@ public final class PackagerHub: Sendable {
     private func beginSession(_ sessionID: UInt64, of key: Key, _ configuration: PackagingConfiguration,
                               at date: Date) -> StreamPackage? {
         sweep(now: date)
-        let package: StreamPackage? = streams.withLockedValue { streams in
+        let reads = onDemand != nil
+        let made: StreamPackage?? = streams.withLockedValue { streams in
+            // On demand, packages exist only while the stream is read: the last frame of a
+            // reader that was just stopped must not bring its packages back.
+            if reads, streams.readers[key.stream] == nil { return .none }
             streams.sessions[key] = sessionID
             guard configuration.isEnabled else {
                 streams.packages[key] = nil
-                return nil
+                return .some(nil)
             }
             if let kept = streams.packages[key], kept.configuration == configuration { return kept }
             let fresh = StreamPackage(streamID: key.stream, configuration: configuration)
             streams.packages[key] = fresh
             return fresh
         }
+        guard let package = made else { return nil }
         package?.begin(sessionID: sessionID)
         if package != nil {
             logger.info("packaging stream", metadata: ["stream": "\(key.stream)", "rendition": "\(key.rendition)"])
