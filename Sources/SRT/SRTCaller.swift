@@ -66,7 +66,9 @@ public final class SRTCaller: Sendable {
             srt_recvmsg(socket.id, raw.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(raw.count))
         }
         guard count != SRT_ERROR else {
-            if srt_getlasterror(nil) == SRT_EASYNCRCV.rawValue { return nil }
+            // A blocking receive's timeout is SRT_ETIMEOUT (SRT_EASYNCRCV in non-blocking mode).
+            let code = srt_getlasterror(nil)
+            if code == SRT_ETIMEOUT.rawValue || code == SRT_EASYNCRCV.rawValue { return nil }
             throw SRTError.last(.receive, "srt_recvmsg")
         }
         guard count > 0, Int(count) <= scratch.count else { throw SRTError(.receive, "connection closed") }
