@@ -29,7 +29,11 @@ MESSAGE = 1316
 
 class SRT:
     def __init__(self):
-        self.lib = ctypes.CDLL("libsrt.so.1.5")
+        # The GnuTLS flavour is the one FFmpeg and sluice load; the OpenSSL one works alone too.
+        try:
+            self.lib = ctypes.CDLL("libsrt-gnutls.so.1.5")
+        except OSError:
+            self.lib = ctypes.CDLL("libsrt.so.1.5")
         self.lib.srt_startup()
         self.lib.srt_recvmsg.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self.lib.srt_sendmsg2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]

@@ -265,9 +265,10 @@ public struct StreamChannel: Codable, Sendable, Hashable {
 
     /// How SRT callers of this channel connect, publishing or playing.
     public struct SRT: Codable, Sendable, Hashable {
-        /// Encrypts the channel's SRT connections, publishing and playing: AES-128 for a
-        /// passphrase of 10–31 characters, AES-256 for 32–79; callers must give the same
-        /// passphrase. `nil`: unencrypted. Secret: see `redacted`.
+        /// Encrypts the channel's SRT connections, publishing and playing (AES; the key length is
+        /// the server's `--srt-key-length`, or else the caller's choice, AES-128 unless it asks
+        /// for more); callers must give the same passphrase. `nil`: unencrypted. Secret: see
+        /// `redacted`.
         public var passphrase: String?
         /// SRT receive latency, milliseconds (20–8000): how long lost packets may be
         /// retransmitted before playout. Default 120.

@@ -24,6 +24,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Numeric address the SRT listener binds (default: --host).")
     var srtHost: String?
 
+    @Option(help: "AES key length of encrypted SRT connections, bytes: 16, 24 or 32 (default: the caller's choice, AES-128 unless it asks for more).")
+    var srtKeyLength: Int?
+
     @Option(help: "HTTP port for playback and health (0 picks a free port).")
     var httpPort = 8080
 

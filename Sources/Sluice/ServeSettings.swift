@@ -74,9 +74,10 @@ struct ServeSettings {
         ingest = try IngestConfiguration(host: command.host, rtmpPort: command.rtmpPort, rtmpsPort: command.rtmpsPort,
                                          tls: tls, pushSecret: secret, nodeID: Self.nodeID())
         do {
-            srt = try SRTIngestConfiguration(host: command.srtHost ?? command.host, port: command.srtPort)
+            srt = try SRTIngestConfiguration(host: command.srtHost ?? command.host, port: command.srtPort,
+                                             keyLengthBytes: command.srtKeyLength)
         } catch {
-            throw ValidationError("--srt-port must be 0–65535 and --srt-host (or --host) a numeric address.")
+            throw ValidationError("--srt-port must be 0–65535, --srt-host (or --host) a numeric address and --srt-key-length 16, 24 or 32.")
         }
         httpHost = command.host
         httpPort = command.httpPort

@@ -95,6 +95,19 @@ import Testing
                          "--event-loops", "1", "--admission-cache-seconds", "86400"]) == nil)
     }
 
+    /// SRT listens on 10080 by default; its flags are checked like the others.
+    @Test func theSRTListenerFollowsItsFlags() throws {
+        let serve = try settings()
+        #expect(serve.srt.port == 10080 && serve.srt.host == "0.0.0.0" && serve.srt.keyLengthBytes == nil)
+        let chosen = try settings(["--host", "127.0.0.1", "--srt-port", "0", "--srt-key-length", "32"])
+        #expect(chosen.srt.port == 0 && chosen.srt.host == "127.0.0.1" && chosen.srt.keyLengthBytes == 32)
+        #expect(try settings(["--srt-host", "::1"]).srt.host == "::1")
+        let message = "--srt-port must be 0–65535, --srt-host (or --host) a numeric address and --srt-key-length 16, 24 or 32."
+        for flags in [["--srt-port", "65536"], ["--srt-host", "localhost"], ["--srt-key-length", "20"], ["--srt-key-length=-1"]] {
+            #expect(refusal(flags) == message, "\(flags)")
+        }
+    }
+
     @Test func webhookRetriesFollowTheFlags() throws {
         let node = try settings(["--webhook-attempts", "3", "--webhook-first-retry-ms", "250"])
         #expect(node.webhooks.attempts == 3)
