@@ -16,6 +16,9 @@ final class LoopGroup: @unchecked Sendable {  // loop-confined state plus a lock
     /// Frames taken from `pending` and waiting for the window to close.
     private var window: [PreparedFrame] = []
     private var windowScheduled = false
+    /// When the last window's writes began and ended: the next window is measured from their
+    /// start, so a pass's own length is part of it rather than added to it.
+    private var lastWrite = (start: NIODeadline.uptimeNanoseconds(0), end: NIODeadline.uptimeNanoseconds(0))
 
     init(eventLoop: any EventLoop, pacer: LoopPacer) {
         self.eventLoop = eventLoop
@@ -39,16 +42,18 @@ final class LoopGroup: @unchecked Sendable {  // loop-confined state plus a lock
         if needsTask { eventLoop.execute { self.gather() } }
     }
 
-    /// Takes what was queued into the window, and closes it now or when the pacer says.
+    /// Takes what was queued into the window, and closes it now or when the pacer says: one
+    /// window after the last one's writes began.
     private func gather() {
         takePending()
         guard !windowScheduled else { return }
-        let length = pacer.window()
-        if length == .zero {
+        let now = NIODeadline.now()
+        let due = pacer.nextWrite(afterWritesFrom: lastWrite.start, to: lastWrite.end) ?? now
+        if due <= now {
             writeWindow()
         } else {
             windowScheduled = true
-            eventLoop.scheduleTask(in: length) { self.writeWindow() }
+            eventLoop.scheduleTask(in: due - now) { self.writeWindow() }
         }
     }
 
@@ -67,7 +72,9 @@ final class LoopGroup: @unchecked Sendable {  // loop-confined state plus a lock
         window.removeAll(keepingCapacity: true)
         let started = NIODeadline.now()
         for viewer in viewers.values { viewer.deliver(batch) }
-        pacer.record(pass: NIODeadline.now() - started, viewers: viewers.count)
+        let ended = NIODeadline.now()
+        lastWrite = (started, ended)
+        pacer.record(pass: ended - started, viewers: viewers.count)
     }
 
     func add(_ viewer: Viewer) {

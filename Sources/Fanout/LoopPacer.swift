@@ -13,12 +13,12 @@ public struct FlushPolicy: Sendable {
     /// under load. Default 100 ms.
     public var latencyBudget: TimeAmount
     /// Share of the loop's time that writing to viewers may take before the window grows;
-    /// the rest is left for new viewers, requests and other streams. Default 0.5.
+    /// the rest is left for new viewers, requests and other streams. Default 0.4.
     public var busyShare: Double
     /// A window shorter than this is not worth a timer: frames go out at once. Default 1 ms.
     public var shortest: TimeAmount
 
-    public init(latencyBudget: TimeAmount = .milliseconds(100), busyShare: Double = 0.5,
+    public init(latencyBudget: TimeAmount = .milliseconds(100), busyShare: Double = 0.4,
                 shortest: TimeAmount = .milliseconds(1)) {
         self.latencyBudget = max(.zero, latencyBudget)
         self.busyShare = busyShare.isFinite ? min(1, max(0.05, busyShare)) : 0.5
@@ -57,6 +57,18 @@ final class LoopPacer: @unchecked Sendable {
         let busy = Double(viewerCount) * costPerViewer / policy.busyShare
         guard busy >= Double(policy.shortest.nanoseconds) else { return .zero }
         return .nanoseconds(min(policy.latencyBudget.nanoseconds, Int64(busy)))
+    }
+
+    /// When the next window's writes may begin, after writes that ran from `start` to `end`;
+    /// nil: at once. One window after `start`, so a pass's own length is part of the window
+    /// rather than added to it; but when writing took longer than a window (more viewers than
+    /// the budget can serve at the busy share), at least half a window after `end`, so new
+    /// viewers and requests are still served. That gap is bounded, so however much the bytes
+    /// themselves cost, the windows cannot grow without end.
+    func nextWrite(afterWritesFrom start: NIODeadline, to end: NIODeadline) -> NIODeadline? {
+        let length = window()
+        guard length > .zero else { return nil }
+        return max(start + length, end + .nanoseconds(length.nanoseconds / 2))
     }
 
     /// A stream's window went to `viewers` viewers in `duration`.
