@@ -1,3 +1,4 @@
+import Access
 import Foundation
 import Testing
 
@@ -5,8 +6,9 @@ extension EndToEnd {
     /// The web console in headless Chromium against a real `sluice serve`, driven by
     /// `Browser/console_check.py` (selenium): sign-in, a channel made and configured through
     /// the pages, ffmpeg publishing to the push URL read from the page, the preview playing
-    /// HTTP-FLV and HLS, QR codes decoded by zbarimg, sign-out. Screenshots of every page go to
-    /// `.build/test-artifacts/`.
+    /// HTTP-FLV and HLS, transcoding switched on while live and its 360p rendition playing in the
+    /// preview, QR codes decoded by zbarimg, sign-out; then the server restarted and the push URL
+    /// read from the page publishing again. Screenshots of every page go to `.build/test-artifacts/`.
     @Suite(.timeLimit(.minutes(6)))
     struct ConsoleTests {
         typealias API = ChannelsTests
@@ -40,7 +42,16 @@ extension EndToEnd {
             var signed: Bool
         }
 
+        struct LiveTranscode: Decodable {
+            var savedToPlaying: Double?
+            var played: Double
+            var frames: Int
+            var fetched: [String]
+            var status: String
+        }
+
         struct Seen: Decodable {
+            var channelId: String
             var wrongKeyError: String
             var secretsInPage: Bool
             var localStorage: Int
@@ -53,6 +64,8 @@ extension EndToEnd {
             var hlsAfterRefusal: Bool
             var hlsSaved: Bool
             var pushURL: String
+            var pushURLAgain: String
+            var pushValidity: String
             var qrDecoded: String
             var obsServer: String
             var obsKey: String
@@ -60,6 +73,7 @@ extension EndToEnd {
             var stats: [String: String]
             var previewFLV: Preview
             var previewHLS: Preview
+            var liveTranscode: LiveTranscode
             var watermark: Watermark
             var webhooksSaved: [Hook]
             var signingSecret: Bool
@@ -121,6 +135,52 @@ extension EndToEnd {
             #expect(seen.snapshotDeleted, "deleted from the grid and the index")
             #expect(seen.narrowOverflow <= 0, "nothing wider than a 375 px screen")
             #expect(seen.cookieBeforeSignOut == 200 && seen.cookieAfterSignOut == 401, "signing out ends the cookie")
+            checkLiveTranscoding(seen)
+            try checkStablePushURL(server, seen)
+        }
+
+        /// Transcoding switched on in the Transcoding tab while ffmpeg publishes: the preview plays
+        /// the 360p rendition (its own HTTP-FLV URL, not the source's) within 10 s of Save.
+        func checkLiveTranscoding(_ seen: Seen) {
+            let live = seen.liveTranscode
+            print("console e2e: 360p rendition playing in the preview \(live.savedToPlaying.map { String(format: "%.1f", $0) } ?? "never") s after Save")
+            #expect(live.fetched.contains { $0.hasPrefix("/\(seen.channelId)/360p/live.flv") },
+                    "the preview played the 360p rendition: \(live.fetched)")
+            #expect((live.savedToPlaying ?? Double.infinity) <= 10 && live.frames > 0,
+                    "the rendition plays within 10 s of turning transcoding on: \(live)")
+        }
+
+        /// The push URL the console shows carries no expiry of its own (`sign=0-{md5hex}`: a day
+        /// later it is as good as now), says so, and is the same on a second visit. The server is
+        /// restarted on the same data directory and RTMP port; ffmpeg publishing with exactly that
+        /// URL is accepted and the stream goes live.
+        func checkStablePushURL(_ server: SluiceProcess, _ seen: Seen) throws {
+            let sign = URLComponents(string: seen.pushURL)?.queryItems?.first { $0.name == "sign" }?.value ?? ""
+            let parts = sign.split(separator: "-", maxSplits: 1).map(String.init)
+            let noExpiry = parts.count == 2 && Int64(parts[0]) == PushSignature.noExpiry && parts[1].count == 32
+                && parts[1].allSatisfy { $0.isHexDigit && !$0.isUppercase }
+            #expect(noExpiry, "a sign with no expiry of its own (0-{md5hex}): \(sign)")
+            #expect(seen.pushValidity == "Signed; valid until the secret is rotated.", "\(seen.pushValidity)")
+            #expect(seen.pushURLAgain == seen.pushURL, "the same push URL on every visit")
+
+            server.stop()
+            let restarting = Date()
+            let restarted = try SluiceProcess(extraArguments: ["--rtmp-port", "\(server.rtmpPort)"], dataDirectory: server.dataDirectory,
+                                              environment: ["SLUICE_ADMIN_KEY": API.adminKey], secret: server.secret)
+            defer { restarted.stop() }
+            let up = Date().timeIntervalSince(restarting)
+            let publisher = try Tools.publish(to: seen.pushURL, seconds: 10)
+            var live = false
+            let deadline = Date().addingTimeInterval(15)
+            while !live, Date() < deadline, publisher.process.isRunning {
+                live = try API().api(restarted, "GET", "/api/v1/streams/\(seen.channelId)").status == 200
+                if !live { usleep(100_000) }
+            }
+            let accepted = Date().timeIntervalSince(restarting)
+            publisher.process.terminate()
+            let published = publisher.wait(timeout: 10)
+            print("console e2e: restart → push URL accepted and live \(String(format: "%.1f", accepted)) s (server up in \(String(format: "%.1f", up)) s)")
+            #expect(live, "ffmpeg publishing with the console's push URL goes live after the restart: \(published.errors)")
         }
 
         struct Layout: Decodable {

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Walks through the Sluice web console in headless Chromium against a running `sluice serve`,
 the way a person would: sign in, create a channel, read its push URL (and decode its QR code
-with zbarimg), publish to it with ffmpeg, watch the preview over HTTP-FLV and HLS, change
-settings (one refused inline first), set a watermark, see the channel live with a viewer in the
-list, browse recordings and settings, sign out. Prints one JSON object of what it saw; saves a
+with zbarimg) and what the page says of its validity, publish to it with ffmpeg, watch the
+preview over HTTP-FLV and HLS, turn transcoding on while live and watch the 360p rendition,
+change settings (one refused inline first), set a watermark, see the channel live with a viewer
+in the list, browse recordings and settings, sign out. Prints one JSON object of what it saw
+(the test then restarts the server and publishes with the push URL read here); saves a
 screenshot of every page into SCREENSHOTS. Every wait is bounded.
 
     console_check.py BASE_URL ADMIN_KEY SCREENSHOTS
@@ -81,6 +83,40 @@ def played_seconds(driver, seconds, limit=45):
     return {"played": current - (started or current), "currentTime": current,
             "status": driver.find_element(By.ID, "status").text,
             "error": driver.execute_script("const v = document.getElementById('preview'); return v.error && v.error.message")}
+
+
+def transcode_while_live(channel_id, rendition="360p"):
+    """Turns transcoding on (one rung, `rendition`) in the channel's Transcoding tab while ffmpeg
+    publishes, then watches that rendition over HTTP-FLV in the overview's preview. Returns the
+    seconds from Save until the preview had played 0.5 s of it (None if not within 20 s of
+    starting it), how far it played, the frames it decoded and the URLs the page fetched."""
+    driver.get(f"{base}/console/#/channels/{channel_id}/transcoding")
+    enabled = wait.until(lambda d: d.find_element(By.ID, "f-transcode-enabled"))
+    if not enabled.is_selected():
+        enabled.click()
+    for box in driver.find_elements(By.CSS_SELECTOR, "#f-transcode-renditions input[type=checkbox]"):
+        if box.is_selected() != (box.get_attribute("value") == rendition):
+            box.click()
+    driver.execute_script("document.getElementById('toast').textContent = ''")
+    driver.find_element(By.CSS_SELECTOR, "#transcoding-form button[type=submit]").click()
+    saved = time.time()
+    wait.until(lambda d: "Saved" in d.find_element(By.ID, "toast").text)
+    driver.find_element(By.CSS_SELECTOR, "nav.tabs a[href$='/overview']").click()
+    choice = wait.until(lambda d: (lambda select: select if select.is_displayed() else None)(d.find_element(By.ID, "preview-rendition")))
+    wait.until(lambda d: d.find_element(By.ID, "live-badge").text == "Live")
+    Select(driver.find_element(By.ID, "preview-protocol")).select_by_value("flv")
+    Select(choice).select_by_value(rendition)
+    # What the preview fetches, to tell the rendition's stream from the source's.
+    driver.execute_script("""window.fetched = []; const original = window.fetch.bind(window);
+        window.fetch = (input, init) => { window.fetched.push(String(input.url || input)); return original(input, init); };""")
+    driver.find_element(By.ID, "preview-start").click()
+    started, current = wait_played(driver, "preview", 0.5, 20)
+    playing = time.time() - saved if started is not None and current - started > 0.5 else None
+    driver.execute_script("document.getElementById('preview').scrollIntoView({block: 'center'})")
+    driver.save_screenshot(f"{shots}/console-rendition-live.png")
+    return {"savedToPlaying": playing, "played": current - (started or current),
+            "frames": driver.execute_script("return document.getElementById('preview').getVideoPlaybackQuality().totalVideoFrames") or 0,
+            "fetched": driver.execute_script("return window.fetched") or [], "status": driver.find_element(By.ID, "status").text}
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -199,6 +235,10 @@ try:
     seen["obsServer"] = driver.find_element(By.ID, "obs-server").text
     seen["obsKey"] = driver.find_element(By.ID, "obs-key").text
     seen["playURLs"] = [row.get_attribute("data-url") for row in driver.find_elements(By.CSS_SELECTOR, ".url[data-url]")]
+    seen["pushValidity"] = driver.find_element(By.ID, "push-validity").text
+    # A second visit shows the same URL (each visit used to mint a new one, valid for a day).
+    driver.refresh()
+    seen["pushURLAgain"] = wait.until(lambda d: d.find_element(By.ID, "push-url")).text
 
     # Publish to the URL read from the page.
     publisher = subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
@@ -223,6 +263,12 @@ try:
     seen["previewHLS"] = played_seconds(driver, 2.5, limit=60)
     driver.save_screenshot(f"{shots}/console-channel-hls.png")
     seen["unlabeled"]["overview"] = unlabeled(driver)
+
+    # Transcoding switched on while live, from the Transcoding tab: the 360p rendition in the
+    # preview. Then off again (through the API), so the rest of the walk runs as before.
+    seen["liveTranscode"] = transcode_while_live(channel_id)
+    api(f"/api/v1/channels/{channel_id}", "PATCH", json.dumps({"transcode": {"enabled": False}}).encode(),
+        {"Authorization": "Bearer " + admin_key, "Content-Type": "application/json"})
 
     # Watermark: text and an uploaded image, stored through the console.
     driver.get(f"{base}/console/#/channels/{channel_id}/watermark")
