@@ -3,7 +3,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 SLUICE_FLAGS ?=
 
-.PHONY: deps build run test api-fuzz fuzz bench bench-hls bench-access bench-transcode bench-cluster soak clean-data cluster-up cluster-down
+.PHONY: deps build run test api-fuzz fuzz bench bench-callgrind bench-hls bench-access bench-transcode bench-cluster soak clean-data cluster-up cluster-down
 
 deps:
 	./ops/install-deps.sh
@@ -49,6 +49,12 @@ bench:
 	swift build -c release --product sluice
 	swift build -c release --product LoadGenerator
 	./Benchmarks/run.sh
+
+## Release build, then instructions per delivered frame per viewer in the fan-out, by stage (callgrind).
+bench-callgrind:
+	./ops/install-deps.sh --bench
+	swift build -c release --product FanoutBench
+	./Benchmarks/callgrind.sh
 
 ## Release build, then the HLS/LL-HLS latency and blocking-client benchmark (with nginx-rtmp's HLS).
 bench-hls:
