@@ -21,13 +21,8 @@ trap 'rm -rf "$WORK"' EXIT
 ulimit -n "$(ulimit -Hn)"
 export PATH=/opt/swift/usr/bin:$PATH
 
-if [[ ! -s $FLV ]]; then
-    mkdir -p Benchmarks/results
-    ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 30 \
-        -c:v libx264 -preset veryfast -g 60 -b:v 1400k -maxrate 1400k -bufsize 1400k \
-        -c:a aac -b:a 96k -f flv "$FLV"
-fi
+source Benchmarks/bench-stream.sh
+bench_stream "$FLV"
 
 # valgrind 3.19 cannot read the DWARF 5 of this toolchain: it gets a copy without debug
 # information (function names come from the symbol table).

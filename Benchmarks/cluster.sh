@@ -23,12 +23,8 @@ OUT="$RESULTS/cluster-$(date -u +%Y%m%dT%H%M%SZ).txt"
 trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$WORK"' EXIT
 
 FLV=$RESULTS/bench-1500k.flv
-if [[ ! -s $FLV ]]; then
-    ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 30 \
-        -c:v libx264 -preset veryfast -g 60 -b:v 1400k -maxrate 1400k -bufsize 1400k \
-        -c:a aac -b:a 96k -f flv "$FLV"
-fi
+source Benchmarks/bench-stream.sh
+bench_stream "$FLV"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_line() { for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "no '$2' in $1" >&2; exit 1; }
 port_of() { grep "$2 listening" "$1" | sed 's/.*://'; }

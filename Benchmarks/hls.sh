@@ -21,12 +21,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ulimit -n "$(ulimit -Hn)"
 
 FLV=$RESULTS/bench-1500k.flv
-if [[ ! -s $FLV ]]; then
-    ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 30 \
-        -c:v libx264 -preset veryfast -g 60 -b:v 1400k -maxrate 1400k -bufsize 1400k \
-        -c:a aac -b:a 96k -f flv "$FLV"
-fi
+source Benchmarks/bench-stream.sh
+bench_stream "$FLV"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 secret=bench-secret

@@ -29,13 +29,8 @@ ulimit -n "$(ulimit -Hn)"  # each client is a descriptor on both sides
 if (( $(ulimit -n) < 10100 )); then echo "warning: ulimit -n is $(ulimit -n); 10 000 clients need more" >&2; fi
 
 FLV=$RESULTS/bench-1500k.flv
-if [[ ! -s $FLV ]]; then
-    # 30 s of 720p30 H.264 (2 s GOP) at ~1.4 Mbit/s plus 96 kbit/s AAC: ~1.5 Mbit/s in all.
-    ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 30 \
-        -c:v libx264 -preset veryfast -g 60 -b:v 1400k -maxrate 1400k -bufsize 1400k \
-        -c:a aac -b:a 96k -f flv "$FLV"
-fi
+source Benchmarks/bench-stream.sh
+bench_stream "$FLV"
 
 start_sluice() {
     local secret=bench-secret

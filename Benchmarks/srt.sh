@@ -25,13 +25,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 FLV=$RESULTS/bench-1500k.flv
 TS=$RESULTS/bench-1500k.ts
-if [[ ! -s $FLV ]]; then
-    # The fan-out benchmark's stream: 30 s of 720p30 H.264 (2 s GOP) at ~1.4 Mbit/s plus 96 kbit/s AAC.
-    ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 \
-        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 30 \
-        -c:v libx264 -preset veryfast -g 60 -b:v 1400k -maxrate 1400k -bufsize 1400k \
-        -c:a aac -b:a 96k -f flv "$FLV"
-fi
+source Benchmarks/bench-stream.sh
+bench_stream "$FLV"
 [[ -s $TS ]] || ffmpeg -hide_banner -loglevel error -i "$FLV" -c copy -f mpegts "$TS"
 
 SECRET=bench-secret
