@@ -24,7 +24,15 @@ test: deps
 	swift build --build-tests
 	# Unit tests first, on their own: some are timing-bound, and the end-to-end suites after them
 	# run in three processes at once (ops/e2e-lanes.sh) that keep both cores busy.
-	swift test --skip-build --skip EndToEndTests
+	swift test --skip-build --skip EndToEndTests --skip '^SRTTests\.' --skip UDPLossRelayTests --skip MPEGTSOverSRTTests \
+		--skip TranscodeLiveSettingsTests
+	# Tests that wait on threads and programs (libsrt callers, ffmpeg, UDP relays) hold threads of
+	# Swift's cooperative pool, which has one per core, and five real-time transcodings take both
+	# cores: in the same process as the rest they starve its async work (PostgreSQL answers, SRT
+	# admissions) into timeouts. Each group runs on its own.
+	swift test --skip-build --filter '^SRTTests\.'
+	swift test --skip-build --filter 'UDPLossRelayTests|MPEGTSOverSRTTests'
+	swift test --skip-build --filter TranscodeLiveSettingsTests
 	./ops/e2e-lanes.sh
 	swift build --product SluiceFuzz
 	.build/debug/SluiceFuzz
