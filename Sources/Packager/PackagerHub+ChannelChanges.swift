@@ -9,15 +9,11 @@ import Events
 extension PackagerHub {
     func followChannelChanges(_ changes: BusSubscription) async {
         do {
-            for try await delivery in changes {
-                guard case .channel(let change) = delivery.record.value, let id = StreamID(change.key) else { continue }
-                await channelChanged(id)
-            }
+            try await changes.forEachChangedChannel { await channelChanged($0) }
         } catch {
             logger.warning("channel changes not read; renditions added live are found once they are packaged",
                            metadata: ["error": "\(error)"])
         }
-        await changes.close()
     }
 
     func channelChanged(_ id: StreamID) async {

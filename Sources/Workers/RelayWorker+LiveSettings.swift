@@ -30,14 +30,10 @@ public struct RelayDestinationsChange: Sendable, Hashable {
 extension RelayWorker {
     func followChannelChanges() async {
         do {
-            for try await delivery in channelChanges {
-                guard case .channel(let change) = delivery.record.value, let id = StreamID(change.key) else { continue }
-                await channelChanged(id)
-            }
+            try await channelChanges.forEachChangedChannel { await channelChanged($0) }
         } catch {
             logger.error("channel changes not read; relays change when the stream publishes again", metadata: ["error": "\(error)"])
         }
-        await channelChanges.close()
     }
 
     func channelChanged(_ id: StreamID) async {

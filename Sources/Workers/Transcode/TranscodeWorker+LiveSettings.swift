@@ -17,15 +17,11 @@ extension TranscodeWorker {
     /// Reads channel changes until the worker stops.
     func followChannelChanges() async {
         do {
-            for try await delivery in channelChanges {
-                guard case .channel(let change) = delivery.record.value, let id = StreamID(change.key) else { continue }
-                await channelChanged(id)
-            }
+            try await channelChanges.forEachChangedChannel { await channelChanged($0) }
         } catch {
             logger.error("channel changes not read; live streams keep their settings until they publish again",
                          metadata: ["error": "\(error)"])
         }
-        await channelChanges.close()
     }
 
     /// `id`'s channel changed: if this worker has the stream, what its channel asks for now is
