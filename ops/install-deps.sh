@@ -41,8 +41,9 @@ if ((${#missing[@]} > 0)); then
 fi
 
 # selenium drives headless Chromium in the player-page tests; prometheus_client's parser checks
-# the /metrics exposition; moto's server is the S3 API the storage tests write to (boto3 with it).
-for requirement in selenium==4.27.1 prometheus_client==0.21.1 "moto[server]==5.1.22"; do
+# the /metrics exposition; moto's server is the S3 API the storage tests write to (boto3 with it);
+# m3u8 and mpegdash are the independent playlist and MPD parsers the packaging tests check with.
+for requirement in selenium==4.27.1 prometheus_client==0.21.1 "moto[server]==5.1.22" m3u8==6.0.0 mpegdash==0.4.1; do
     name=${requirement%%==*}
     installed=$(python3 -m pip show "${name%%[*}" 2>/dev/null | sed -n 's/^Version: //p' || true)
     if [[ "$installed" != "${requirement##*==}" ]]; then
