@@ -16,6 +16,7 @@ extension PackagingConfiguration {
         self.init(segmentSeconds: channel.hls.segmentSeconds, listSize: channel.hls.listSize,
                   partSeconds: channel.hls.partSeconds ?? 0.5, hls: channel.outputs.hls, llhls: channel.outputs.llhls,
                   dash: channel.outputs.dash, sourceRendition: sourceRendition)
+        trickPlay = TrickPlayConfiguration(channel: channel)
     }
 }
 

@@ -33,6 +33,8 @@ public struct PackagingConfiguration: Sendable, Hashable {
     /// time did not move forward; reaching it starts a new segment. Default 300 (10 s at 30 fps).
     /// Frozen or backwards timestamps would otherwise keep one part open forever.
     public var maxStalledFrames: Int
+    /// I-frame playlists and thumbnails (`TrickPlayConfiguration`).
+    public var trickPlay = TrickPlayConfiguration()
 
     /// What a frame costs against the byte bounds beyond its payload: its sample entry, its
     /// `trun` line and the MPEG-TS packet and PES header it starts. Bounds floods of tiny frames.

@@ -1,0 +1,77 @@
+import Foundation
+import Media
+
+/// Trick play over the classic HLS window: the I-frame playlist and what a multivariant playlist
+/// says of it.
+///
+/// One I-frame per segment: the keyframe that opens it (a segment is a GOP or a run of GOPs, so
+/// it starts with one; a segment a bound cut elsewhere contributes its first keyframe, if any).
+/// Listing one per segment keeps the I-frame playlist's media sequence numbers those of the
+/// segments, which every node knows from the writer's stamps; counting every keyframe would
+/// need the keyframes of segments a node that started late never saw. Each entry's duration runs
+/// to the next entry (RFC 8216 §4.3.3.6: the next I-frame *in the playlist*). Where the keyframe
+/// sits is read back from the segment's own MPEG-TS (`MPEGTSVideoIndex`), so the ranges are a
+/// function of the bytes every node serves.
+extension LiveTimeline {
+    /// One listed I-frame: its segment and where in it.
+    struct IFrame {
+        var segment: SegmentRecord
+        var keyframe: MPEGTSVideoIndex.Unit
+        /// Seconds from the segment's first video frame to the keyframe.
+        var delay: Double
+    }
+
+    /// The I-frames of the classic playlist's window, oldest first, with each one's start in
+    /// seconds from the start of the window's first segment.
+    func iFrames() -> [(frame: IFrame, start: Double)] {
+        var elapsed = 0.0
+        var found: [(frame: IFrame, start: Double)] = []
+        for segment in segments.filter(\.isComplete).suffix(configuration.listSize) {
+            defer { elapsed += segment.duration }
+            guard let (first, keyframe) = MPEGTSVideoIndex.firstKeyframe(in: segment.ts) else { continue }
+            let delay = first.dts.flatMap { start in
+                keyframe.dts.map { Double(MPEGTSVideoIndex.ticks(from: start, to: $0)) / 90_000 }
+            } ?? 0
+            // A keyframe past the segment's end would be a broken stream's timestamps: listed at the end.
+            let clamped = min(delay, segment.duration)
+            found.append((IFrame(segment: segment, keyframe: keyframe, delay: clamped), elapsed + clamped))
+        }
+        return found
+    }
+
+    /// The I-frame playlist (`iframes.m3u8`) of the classic HLS window; nil before a segment
+    /// with a keyframe is complete.
+    func iFramePlaylist() -> IFramePlaylist? {
+        let frames = iFrames()
+        guard let first = frames.first else { return nil }
+        let windowEnd = segments.filter(\.isComplete).suffix(configuration.listSize).reduce(0) { $0 + $1.duration }
+        var entries: [IFramePlaylist.Entry] = []
+        for (index, listed) in frames.enumerated() {
+            let next = index + 1 < frames.count ? frames[index + 1].start : windowEnd
+            let segment = listed.frame.segment
+            // A discontinuity in a segment without a keyframe carries over to the next entry.
+            let discontinuity = index > 0 && segments.contains {
+                $0.mediaSequence > frames[index - 1].frame.segment.mediaSequence && $0.mediaSequence <= segment.mediaSequence
+                    && $0.discontinuity
+            }
+            entries.append(IFramePlaylist.Entry(
+                uri: PackagedResource.tsSegment(session: segment.tracks.name, mediaSequence: segment.mediaSequence).relativePath,
+                duration: max(0, next - listed.start), length: listed.frame.keyframe.length, offset: listed.frame.keyframe.offset,
+                discontinuity: discontinuity, programDate: segment.programDate + Int64((listed.frame.delay * 1000).rounded())))
+        }
+        let target = entries.reduce(Int(configuration.segmentSeconds.rounded(.up))) { max($0, Int($1.duration.rounded())) }
+        return IFramePlaylist(targetDuration: target, mediaSequence: first.frame.segment.mediaSequence,
+                              discontinuitySequence: first.frame.segment.discontinuitySequence, entries: entries)
+    }
+
+    /// What a multivariant playlist's `EXT-X-I-FRAME-STREAM-INF` says of the I-frame playlist:
+    /// the peak bits per second of its I-frames over their durations; nil when there is no video
+    /// or no I-frame yet.
+    var iFrameBandwidth: Int? {
+        guard let playlist = iFramePlaylist() else { return nil }
+        let rates = playlist.entries.compactMap { entry -> Double? in
+            entry.duration > 0 ? Double(entry.length * 8) / entry.duration : nil
+        }
+        return rates.max().map { Int($0.rounded(.up)) }
+    }
+}

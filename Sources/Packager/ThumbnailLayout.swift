@@ -1,0 +1,53 @@
+/// How a stream's thumbnails are laid out: a tile every `intervalSeconds` of wall-clock time
+/// (program date time: the session's origin plus media time), `columns` × `rows` tiles to a JPEG
+/// sprite, each tile `tileWidth` pixels wide and as high as the picture's aspect makes it.
+///
+/// Tiles and sprites are numbered from the Unix epoch, so every node (the snapshot worker that
+/// makes them, the packager that lists them in the multivariant playlist and the MPD, the API
+/// that serves the image playlist) names the same sprite the same, across republishes too:
+/// tile `t` covers `[t × interval, (t + 1) × interval)` and shows the first keyframe at or
+/// after its start; sprite `n` holds tiles `n × tilesPerSprite ..< (n + 1) × tilesPerSprite`,
+/// row by row.
+public struct ThumbnailLayout: Sendable, Hashable, Codable {
+    /// Seconds a tile stands for: 1…60.
+    public let intervalSeconds: Int
+    /// Tiles across and down a sprite: 1…10 each.
+    public let columns: Int
+    public let rows: Int
+    /// Pixels: 64…640, even.
+    public let tileWidth: Int
+
+    /// Values outside the channel's ranges are clamped into them.
+    public init(intervalSeconds: Int = 5, columns: Int = 5, rows: Int = 5, tileWidth: Int = 160) {
+        self.intervalSeconds = min(max(intervalSeconds, 1), 60)
+        self.columns = min(max(columns, 1), 10)
+        self.rows = min(max(rows, 1), 10)
+        self.tileWidth = min(max(tileWidth, 64), 640) & ~1
+    }
+
+    public var tilesPerSprite: Int { columns * rows }
+    /// Milliseconds a tile stands for.
+    public var tileMilliseconds: Int64 { Int64(intervalSeconds) * 1000 }
+    /// Milliseconds a sprite stands for.
+    public var spriteMilliseconds: Int64 { tileMilliseconds * Int64(tilesPerSprite) }
+
+    /// The tile height for a picture of `width` × `height`: the aspect kept, even, at least 2.
+    /// (Pictures come from a decoder, so both are positive; anything else gets 16:9.)
+    public func tileHeight(width: Int, height: Int) -> Int {
+        guard width > 0, height > 0, width <= 1 << 16, height <= 1 << 16 else { return max(2, tileWidth * 9 / 16 & ~1) }
+        return max(2, (tileWidth * height + width / 2) / width & ~1)
+    }
+
+    /// The tile a picture captured at Unix ms `time` would be the first keyframe of (the tile
+    /// whose start it is at or after).
+    public func tile(at time: Int64) -> Int64 { time >= 0 ? time / tileMilliseconds : -1 }
+
+    /// The sprite holding tile `tile`, and the tile's place in it (row-major).
+    public func sprite(ofTile tile: Int64) -> (sprite: Int64, index: Int) {
+        let perSprite = Int64(tilesPerSprite)
+        return (tile / perSprite, Int(tile % perSprite))
+    }
+
+    /// Unix ms where sprite `sprite` starts.
+    public func start(ofSprite sprite: Int64) -> Int64 { sprite * spriteMilliseconds }
+}
