@@ -58,6 +58,9 @@ public struct DASHManifest: Sendable, Hashable {
         public var startNumber: Int
         public var presentationTimeOffset: UInt64
         public var timeline: [TimelineEntry]
+        /// Caption channels in the video's own bytes (CEA-608/708 in SEI), described by
+        /// `Accessibility` descriptors on the adaptation set.
+        public var captions = CaptionChannels()
 
         public init(id: String, contentType: String, mimeType: String, codecs: String, bandwidth: Int,
                     size: PictureSize? = nil, sampleRate: Int? = nil, timescale: UInt32, initialization: String,
@@ -145,6 +148,7 @@ public struct DASHManifest: Sendable, Hashable {
         guard let first = set.first else { return [] }
         var lines = ["    <AdaptationSet contentType=\"\(first.contentType)\" mimeType=\"\(first.mimeType)\""
             + " segmentAlignment=\"true\" startWithSAP=\"1\">"]
+        lines += accessibility(set.reduce(CaptionChannels()) { $0.union($1.captions) })
         for representation in set {
             var attributes = "id=\"\(representation.id)\" bandwidth=\"\(representation.bandwidth)\" codecs=\"\(representation.codecs)\""
             if let size = representation.size { attributes += " width=\"\(size.width)\" height=\"\(size.height)\"" }
@@ -164,6 +168,21 @@ public struct DASHManifest: Sendable, Hashable {
             lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>"]
         }
         lines.append("    </AdaptationSet>")
+        return lines
+    }
+
+    /// SCTE 214-1 §6.7.2 descriptors: `CC1=und;CC3=und` and `1=lang:und`, the language left
+    /// undetermined (ISO 639-2 `und`): the caption data does not carry one.
+    private static func accessibility(_ captions: CaptionChannels) -> [String] {
+        var lines: [String] = []
+        if !captions.channels608.isEmpty {
+            let value = captions.channels608.map { "CC\($0)=und" }.joined(separator: ";")
+            lines.append(#"      <Accessibility schemeIdUri="urn:scte:dash:cc:cea-608:2015" value="\#(value)"/>"#)
+        }
+        if !captions.services708.isEmpty {
+            let value = captions.services708.map { "\($0)=lang:und" }.joined(separator: ";")
+            lines.append(#"      <Accessibility schemeIdUri="urn:scte:dash:cc:cea-708:2015" value="\#(value)"/>"#)
+        }
         return lines
     }
 
