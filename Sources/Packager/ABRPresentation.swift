@@ -74,7 +74,10 @@ extension PackagerHub {
             return MultivariantPlaylist.Variant(uri: "\(name)/index.m3u8", bandwidth: facts.peakBitRate ?? fallbackBandwidth(name),
                                                 codecs: facts.codecs, resolution: facts.size, frameRate: facts.frameRate)
         }
-        return variants.isEmpty ? nil : MultivariantPlaylist(version: 3, variants: variants).render()
+        guard !variants.isEmpty else { return nil }
+        var master = MultivariantPlaylist(version: 3, variants: variants)
+        master.describe(captions: captionChannels(of: renditions))
+        return master.render()
     }
 
     /// Variants `{rendition}/llhls-video.m3u8`, all with the lowest rendition's audio playlist
@@ -94,7 +97,16 @@ extension PackagerHub {
                 master.variants.append(variant)
             }
         }
-        return master.variants.isEmpty ? nil : master.render()
+        guard !master.variants.isEmpty else { return nil }
+        master.describe(captions: captionChannels(of: renditions))
+        return master.render()
+    }
+
+    /// The caption channels of every rendition's video: all variants name one group, as RFC
+    /// 8216bis §4.4.6.2 wants of `CLOSED-CAPTIONS` (a rendition whose encoder lost them would
+    /// otherwise make the others' captions unlisted).
+    private static func captionChannels(of renditions: [(name: String, package: StreamPackage)]) -> CaptionChannels {
+        renditions.reduce(CaptionChannels()) { $0.union($1.package.captionChannels()) }
     }
 
     /// The lowest rendition's manifest, with every rendition's video as a representation of one
@@ -135,6 +147,10 @@ extension PackagerHub {
 extension StreamPackage {
     func dashManifest() -> DASHManifest? {
         state.withLockedValue { $0.timeline.dashManifest() }
+    }
+
+    func captionChannels() -> CaptionChannels {
+        state.withLockedValue { $0.timeline.captionChannels }
     }
 
     func lowLatencyMaster() -> MultivariantPlaylist? {

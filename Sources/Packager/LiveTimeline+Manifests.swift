@@ -23,8 +23,12 @@ extension LiveTimeline {
             playlist.variants = [.init(uri: PackagedResource.llhlsMedia(.audio).relativePath, bandwidth: audioBandwidth,
                                        codecs: [audio.codecString])]
         }
+        playlist.describe(captions: captionChannels)
         return playlist
     }
+
+    /// The caption channels in the video of the segments held.
+    var captionChannels: CaptionChannels { captions.channels(in: segments) }
 
     /// A dynamic MPD over the CMAF window of the current session: one period per
     /// re-initialisation, one adaptation set per track. Timing follows the DASH-IF live
@@ -73,11 +77,14 @@ extension LiveTimeline {
         }
         let session = first.tracks.name
         let template = "cmaf/\(session)/$RepresentationID$-"
-        return .init(id: kind.rawValue, contentType: kind.rawValue, mimeType: kind == .video ? "video/mp4" : "audio/mp4",
-                     codecs: track.codecString, bandwidth: estimatedBandwidth(kind, fallback: kind == .video ? 2_000_000 : 128_000),
-                     size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
-                     initialization: template + "init.mp4", media: template + "d$Number$.m4s", startNumber: startNumber,
-                     presentationTimeOffset: periodStart, timeline: timeline)
+        var described = DASHManifest.Representation(
+            id: kind.rawValue, contentType: kind.rawValue, mimeType: kind == .video ? "video/mp4" : "audio/mp4",
+            codecs: track.codecString, bandwidth: estimatedBandwidth(kind, fallback: kind == .video ? 2_000_000 : 128_000),
+            size: track.size, sampleRate: kind == .audio ? Int(track.timescale) : nil, timescale: track.timescale,
+            initialization: template + "init.mp4", media: template + "d$Number$.m4s", startNumber: startNumber,
+            presentationTimeOffset: periodStart, timeline: timeline)
+        if kind == .video { described.captions = captions.channels(in: segments) }
+        return described
     }
 
     /// Peak bits per second of `kind` over the finished segments kept, or `fallback` before any.

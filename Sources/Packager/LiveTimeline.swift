@@ -64,6 +64,8 @@ struct LiveTimeline: Sendable {
     /// did not package (it started reading there), so they are left out, as the node that did
     /// package it put them in that one.
     private var startTime: Int64 = 0
+    /// The caption channels of the video frames of each segment held (`CaptionLedger`).
+    private(set) var captions = CaptionLedger()
 
     init(configuration: PackagingConfiguration) {
         self.configuration = configuration
@@ -204,6 +206,7 @@ struct LiveTimeline: Sendable {
         }
         held = frame
         writeTSVideo(frame)
+        captions.note(frame.data, of: tracks, segment: lanes[.video]?.mediaSequence, held: segments)
     }
 
     private mutating func takeAudio(_ data: ByteBuffer, dts: Int64, cut: Cut) {
