@@ -9,6 +9,8 @@ public struct Asset: Codable, Sendable, Hashable {
         case vodPlaylist = "vod-playlist"
         case motionClip = "motion-clip"
         case motionSnapshot = "motion-snapshot"
+        /// A JPEG sprite of the thumbnail track (trick play), listed but not announced.
+        case thumbnailSprite = "thumbnail-sprite"
     }
 
     public var id: String
