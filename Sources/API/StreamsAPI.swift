@@ -45,6 +45,8 @@ public struct StreamsAPI: Sendable {
         /// An SRT publisher's link (RTT, loss, retransmissions, receive buffer), as its ingest
         /// node last wrote it to session state; absent for other protocols.
         var srt: SRTLinkStatus?
+        /// Caption channels in the video (`CC1`…`CC4`, `SERVICE1`…), as ingest found them; absent: none seen.
+        var captions: [String]?
     }
 
     /// `GET /api/v1/streams`.
@@ -140,6 +142,6 @@ public struct StreamsAPI: Sendable {
                           videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
                           height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
                           viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) }, health: health,
-                          srt: session.srt)
+                          srt: session.srt, captions: session.captions)
     }
 }

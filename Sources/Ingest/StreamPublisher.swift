@@ -26,6 +26,8 @@ final class StreamPublisher: RTMPPublishSink {
         var headers: [MediaFrame] = []
         /// Stamps each frame with its segment: ingest is where the stream's timeline is decided.
         var cutter: SegmentCutter
+        /// Reads the video's caption SEI, for session state to say which channels it carries.
+        var captions = CaptionScanner()
     }
 
     let streamID: StreamID
@@ -140,6 +142,7 @@ final class StreamPublisher: RTMPPublishSink {
             progress.cutter.stamp(&frame, arrivedAt: environment.now())
             progress.sequence += 1
             describe(frame, in: &progress.session)
+            if frame.kind == .video { noteCaptions(frame, in: &progress) }
             if frame.isConfiguration {
                 progress.headers.removeAll { $0.kind == frame.kind }
                 progress.headers.append(frame)
@@ -170,6 +173,12 @@ final class StreamPublisher: RTMPPublishSink {
         default:
             break
         }
+    }
+
+    private func noteCaptions(_ frame: MediaFrame, in progress: inout Progress) {
+        progress.captions.scan(videoTag: frame.payload)
+        let found = progress.captions.channels.instreamIDs
+        if !found.isEmpty, found != progress.session.captions { progress.session.captions = found }
     }
 
     private static func tagType(of message: RTMPMessage) -> FLVTagType? {

@@ -18,6 +18,9 @@ public struct StreamSession: Sendable, Hashable, Codable {
     public var bitrate: Int?
     /// The publisher's SRT link, refreshed every few seconds; nil for other protocols.
     public var srt: SRTLinkStatus?
+    /// Caption channels found in the video's SEI (CEA-608 `CC1`…`CC4`, CEA-708 `SERVICE1`…), as
+    /// HLS names them in `INSTREAM-ID`; nil until ingest has seen any.
+    public var captions: [String]?
 
     public init(streamID: StreamID, sessionID: UInt64, node: String, startedAt: Date,
                 videoCodec: String? = nil, audioCodec: String? = nil) {

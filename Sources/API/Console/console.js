@@ -608,7 +608,7 @@ function previewPanel(channel, query) {
 function statsPanel(channel, query) {
   const stat = (key, label) => h('div', { class: 'stat' }, h('div', { class: 'value', dataset: { stat: key }, text: '—' }), h('div', { class: 'label', text: label }));
   const stats = h('div', { class: 'stats', id: 'stats' }, stat('bitrate', 'Ingest bitrate'), stat('fps', 'Frames per second'),
-    stat('resolution', 'Resolution'), stat('codecs', 'Codecs'), stat('viewers', 'Viewers'), stat('since', 'Live since'));
+    stat('resolution', 'Resolution'), stat('codecs', 'Codecs'), stat('captions', 'Captions'), stat('viewers', 'Viewers'), stat('since', 'Live since'));
   const perProtocol = h('p', { class: 'chips', id: 'viewers-by-protocol', 'aria-label': 'Viewers by protocol' });
   const srtLink = h('p', { class: 'chips', id: 'srt-link', 'aria-label': 'SRT link of the publisher', hidden: true });
   const relays = h('ul', { id: 'relay-states' });
@@ -636,6 +636,7 @@ function statsPanel(channel, query) {
       bitrate: formatBitrate(stream?.ingestBitrate), fps: stream?.frameRate ? stream.frameRate.toFixed(1) : '—',
       resolution: stream?.width ? `${stream.width}×${stream.height}` : '—',
       codecs: stream ? [stream.videoCodec, stream.audioCodec].filter(Boolean).join(' + ') || '—' : '—',
+      captions: stream ? (Array.isArray(stream.captions) && stream.captions.length ? stream.captions.join(', ') : 'none') : '—',
       viewers: stream ? String(viewerCount(stream)) : '—', since: stream ? new Date(stream.since).toLocaleTimeString() : '—',
     };
     for (const element of stats.querySelectorAll('[data-stat]')) element.textContent = values[element.dataset.stat];
