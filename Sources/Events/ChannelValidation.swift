@@ -48,7 +48,7 @@ extension StreamChannel {
                   "srt.passphrase", "must be 10–79 printable ASCII characters")
         }
         check(SRT.latencies.contains(srt.latencyMs), "srt.latencyMs", "must be 20–8000")
-        errors += watermarkErrors() + transcodeErrors() + relayErrors() + Webhook.validationErrors(webhooks, field: "webhooks")
+        errors += timeShiftErrors() + watermarkErrors() + transcodeErrors() + relayErrors() + Webhook.validationErrors(webhooks, field: "webhooks")
         // The floor no operator lifts (metadata, link-local …); the API adds its allow-list's check.
         errors += destinationErrors(policy: .alwaysRefusedOnly).filter { !errors.map(\.field).contains($0.field) }
         return errors

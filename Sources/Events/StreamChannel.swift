@@ -24,6 +24,10 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public var playback: Playback
     /// SRT ingest and play: passphrase (secret: see `redacted`) and latency.
     public var srt: SRT
+    /// The DVR window (`dvr.windowMinutes`); applies from the stream's next publish.
+    public var dvr: DVR
+    /// I-frame playlists and thumbnails for scrubbing.
+    public var trickPlay: TrickPlay
     /// `http://` or `https://` URL asked before every publish and play of this channel;
     /// `nil`: the global hook, if one is configured. Secret (tokens): see `redacted`.
     public var admissionURL: String?
@@ -37,7 +41,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
     public init(id: ChannelID = ChannelID(), name: String, description: String = "", enabled: Bool = true,
                 expiresAt: Date? = nil, outputs: Outputs = .init(), hls: HLS = .init(), record: Record = .init(),
                 motion: Motion = .init(), watermark: Watermark = .init(), transcode: Transcode = .init(),
-                relays: [Relay] = [], playback: Playback = .init(), srt: SRT = .init(), admissionURL: String? = nil,
+                relays: [Relay] = [], playback: Playback = .init(), srt: SRT = .init(), dvr: DVR = .init(),
+                trickPlay: TrickPlay = .init(), admissionURL: String? = nil,
                 webhooks: [Webhook] = [], createdAt: Date = Date(),
                 updatedAt: Date? = nil, revision: Int = 1) {
         self.id = id
@@ -54,6 +59,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         self.relays = relays
         self.playback = playback
         self.srt = srt
+        self.dvr = dvr
+        self.trickPlay = trickPlay
         self.admissionURL = admissionURL
         self.webhooks = webhooks
         self.createdAt = createdAt
@@ -78,6 +85,8 @@ public struct StreamChannel: Codable, Sendable, Hashable {
         relays = try container.decode([Relay].self, forKey: .relays)
         playback = try container.decode(Playback.self, forKey: .playback)
         srt = try container.decodeIfPresent(SRT.self, forKey: .srt) ?? SRT()
+        dvr = try container.decodeIfPresent(DVR.self, forKey: .dvr) ?? DVR()
+        trickPlay = try container.decodeIfPresent(TrickPlay.self, forKey: .trickPlay) ?? TrickPlay()
         admissionURL = try container.decodeIfPresent(String.self, forKey: .admissionURL)
         webhooks = try container.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
         createdAt = try container.decode(Date.self, forKey: .createdAt)
