@@ -51,3 +51,42 @@ public struct ThumbnailLayout: Sendable, Hashable, Codable {
     /// Unix ms where sprite `sprite` starts.
     public func start(ofSprite sprite: Int64) -> Int64 { sprite * spriteMilliseconds }
 }
+
+/// One stored sprite of a stream's thumbnail track: its number under its layout and its tile
+/// height. Its file name says all of it (`{stream}-{number}-{C}x{R}-{W}x{H}-{I}s.jpg`), so the
+/// image playlist is written from the asset index alone.
+public struct ThumbnailSprite: Sendable, Hashable {
+    public var number: Int64
+    public var layout: ThumbnailLayout
+    public var tileHeight: Int
+
+    public init(number: Int64, layout: ThumbnailLayout, tileHeight: Int) {
+        self.number = number
+        self.layout = layout
+        self.tileHeight = tileHeight
+    }
+
+    /// Unix ms of its first tile's start.
+    public var start: Int64 { layout.start(ofSprite: number) }
+    public var width: Int { layout.columns * layout.tileWidth }
+    public var height: Int { layout.rows * tileHeight }
+
+    public func fileName(stream: String) -> String {
+        "\(stream)-\(number)-\(layout.columns)x\(layout.rows)-\(layout.tileWidth)x\(tileHeight)-\(layout.intervalSeconds)s.jpg"
+    }
+
+    /// Reads a name `fileName(stream:)` wrote (the stream's name may hold dashes); nil for
+    /// anything else, or numbers outside the layout's ranges.
+    public init?(fileName: Substring) {
+        guard fileName.hasSuffix("s.jpg") else { return nil }
+        let fields = fileName.dropLast(5).split(separator: "-").suffix(4)
+        guard fields.count == 4, let number = Int64(fields[fields.startIndex]), number >= 0, number < 1 << 40 else { return nil }
+        let grid = fields[fields.startIndex + 1].split(separator: "x"), tile = fields[fields.startIndex + 2].split(separator: "x")
+        guard grid.count == 2, tile.count == 2, let columns = Int(grid[0]), let rows = Int(grid[1]), let width = Int(tile[0]),
+              let height = Int(tile[1]), let interval = Int(fields[fields.startIndex + 3]) else { return nil }
+        let layout = ThumbnailLayout(intervalSeconds: interval, columns: columns, rows: rows, tileWidth: width)
+        guard layout.columns == columns, layout.rows == rows, layout.tileWidth == width, layout.intervalSeconds == interval,
+              (2...4096).contains(height), height % 2 == 0 else { return nil }
+        self.init(number: number, layout: layout, tileHeight: height)
+    }
+}

@@ -21,3 +21,12 @@ public struct TrickPlayConfiguration: Sendable, Hashable {
         self.init()
     }
 }
+
+extension TrickPlayConfiguration {
+    /// The channel's DVR window in seconds (`dvr.windowMinutes`); nil when it has none. Sprites
+    /// of the thumbnail track are kept that long.
+    public static func dvrWindowSeconds(of channel: StreamChannel) -> Double? {
+        // Read from the channel once the DVR setting is part of the model.
+        nil
+    }
+}

@@ -3,27 +3,42 @@ import Foundation
 import Logging
 import Media
 import NIOConcurrencyHelpers
+import Packager
 import ServiceLifecycle
 import State
 
 /// Takes a JPEG of every live stream whose channel asks for snapshots, every
 /// `record.snapshots.intervalSeconds` (at the first keyframe past the interval, decoded on its
 /// own), stores it, lists it and announces it (`asset.created` on `sluice.assets`). The newest
-/// one is what `/{id}/snapshot.jpg` serves.
+/// one is what `/{id}/snapshot.jpg` serves. From the same decoded keyframes it makes the
+/// channel's thumbnail track (`trickPlay.thumbnails`, `ThumbnailSprites`): sprites stored and
+/// listed (not announced), deleted as they leave the DVR window.
 public final class SnapshotWorker: Service, Sendable {
     public struct Settings: Sendable, Hashable {
         public var channelID: String
-        public var intervalSeconds: Double
+        /// Seconds between snapshots; nil when the channel takes none.
+        public var snapshotSeconds: Double?
+        /// The thumbnail track (`trickPlay.thumbnails`); nil when the channel has it off.
+        public var thumbnails: ThumbnailLayout?
+        /// The DVR window, seconds: sprites that leave it are deleted. Nil: kept for the
+        /// channel's retention.
+        public var dvrWindowSeconds: Double?
 
-        public init(channelID: String, intervalSeconds: Double) {
+        public init(channelID: String, intervalSeconds: Double?, thumbnails: ThumbnailLayout? = nil,
+                    dvrWindowSeconds: Double? = nil) {
             self.channelID = channelID
-            self.intervalSeconds = intervalSeconds
+            snapshotSeconds = intervalSeconds
+            self.thumbnails = thumbnails
+            self.dvrWindowSeconds = dvrWindowSeconds
         }
 
-        /// The channel's settings for this worker; nil when the channel has it off.
+        /// The channel's settings for this worker; nil when it takes neither snapshots nor thumbnails.
         public init?(_ channel: StreamChannel) {
-            guard channel.record.snapshots.enabled else { return nil }
-            self.init(channelID: channel.streamName, intervalSeconds: Double(channel.record.snapshots.intervalSeconds))
+            let snapshots = channel.record.snapshots
+            let thumbnails = TrickPlayConfiguration(channel: channel).thumbnails
+            guard snapshots.enabled || thumbnails != nil else { return nil }
+            self.init(channelID: channel.streamName, intervalSeconds: snapshots.enabled ? Double(snapshots.intervalSeconds) : nil,
+                      thumbnails: thumbnails, dvrWindowSeconds: TrickPlayConfiguration.dvrWindowSeconds(of: channel))
         }
     }
 
@@ -45,24 +60,40 @@ public final class SnapshotWorker: Service, Sendable {
     }
 }
 
-/// One stream's snapshots: keyframes past the interval go to a thread of their own
-/// (`snapshot.{id}`, an `OwnerThread`), where they
-/// are decoded one at a time and encoded as JPEG. A keyframe that arrives while the previous
-/// snapshot is still being made is skipped, so a slow store never builds a queue.
+/// One stream's snapshots and thumbnails: keyframes due for either go to a thread of their own
+/// (`snapshot.{id}`, an `OwnerThread`), where each is decoded once, on its own, and made into the
+/// snapshot JPEG and the tiles it is due for. A keyframe that arrives while the previous one is
+/// still being made is skipped (its tiles are left to the next), so a slow store never builds a queue.
 final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
-    // @unchecked: `decoder`, `configuration` and `encoder` are only touched by jobs on `owner`; `state` is locked.
-    /// Owns the decoder and encoder, and keeps FFmpeg's blocking calls off the cooperative pool.
+    // @unchecked: `decoder`, `configuration`, `encoder` and `sprites` are only touched by jobs on `owner`; `state` is locked.
+    /// Owns the decoder and encoders, and keeps FFmpeg's blocking calls off the cooperative pool.
     private let owner: OwnerThread
-    private let streamID: StreamID
-    private let sessionID: UInt64
-    private let settings: SnapshotWorker.Settings
-    private let assets: AssetShelf
-    private let logger: Logger
+    let streamID: StreamID
+    let sessionID: UInt64
+    let settings: SnapshotWorker.Settings
+    let assets: AssetShelf
+    let logger: Logger
     private var configuration: (codec: VideoCodec, record: [UInt8])?
     private var decoder: VideoDecoder?
     private var encoder: JPEGEncoder?
+    private let sprites: ThumbnailSprites?
+
+    /// What one keyframe is taken for.
+    struct Job {
+        var snapshot: Bool
+        var tiles: ClosedRange<Int64>?
+    }
+
+    struct State {
+        var lastTaken: Int64?
+        var busy = false
+        var tiles: ThumbnailClock?
+        /// The sprite stored last: a new one is listed, and sprites past the DVR window deleted.
+        var storedSprite: Int64?
+    }
+
     /// Checked by `offer` on the router's task, cleared on `owner` or by the shelving task; so a lock.
-    private let state = NIOLockedValueBox((lastTaken: Int64?.none, busy: false))
+    let state: NIOLockedValueBox<State>
 
     init(streamID: StreamID, sessionID: UInt64, settings: SnapshotWorker.Settings, assets: AssetShelf, logger: Logger) {
         self.streamID = streamID
@@ -70,6 +101,8 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
         self.settings = settings
         self.assets = assets
         self.logger = logger
+        sprites = settings.thumbnails.map(ThumbnailSprites.init)
+        state = NIOLockedValueBox(State(tiles: settings.thumbnails.map(ThumbnailClock.init)))
         owner = OwnerThread(name: "snapshot.\(streamID)")
     }
 
@@ -86,59 +119,77 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
             }
             return
         }
-        guard info.isCodedFrame, info.isKeyframe else { return }
-        let interval = Int64(settings.intervalSeconds * 1000)
-        let due = state.withLockedValue { state -> Bool in
-            guard !state.busy, state.lastTaken.map({ frame.dts - $0 >= interval }) ?? true else { return false }
-            state = (frame.dts, true)
-            return true
-        }
-        guard due else { return }
-        let taken = owner.submit { [self] in
-            let jpeg: Data
-            do {
-                jpeg = try picture(of: frame, info: info)
-            } catch {
-                state.withLockedValue { $0.busy = false }
-                logger.warning("snapshot not taken", metadata: ["stream": "\(streamID)", "error": "\(error)"])
-                return
-            }
-            let asset = Asset(kind: .snapshot, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: Date(),
-                              duration: 0, size: jpeg.count,
-                              location: Asset.location(channel: settings.channelID, kind: .snapshot, day: Date(),
-                                                       file: "\(streamID)-\(HexSessionID.text(sessionID))-\(frame.dts).jpg"),
-                              contentType: "image/jpeg")
-            let assets = assets
-            let state = state
-            Task {
-                await assets.shelve(jpeg, as: asset)
-                state.withLockedValue { $0.busy = false }
-            }
-        }
+        guard info.isCodedFrame, info.isKeyframe, let job = claim(frame) else { return }
+        let taken = owner.submit { [self] in make(job, from: frame, info: info) }
         if !taken { state.withLockedValue { $0.busy = false } }
     }
 
-    /// Decodes one keyframe on its own and encodes it as JPEG. Runs on `owner`.
-    private func picture(of frame: MediaFrame, info: VideoTagInfo) throws -> Data {
+    /// The job `frame` is due for, marked busy; nil when it is due for nothing or one is running.
+    private func claim(_ frame: MediaFrame) -> Job? {
+        let interval = settings.snapshotSeconds.map { Int64($0 * 1000) }
+        return state.withLockedValue { state -> Job? in
+            guard !state.busy else { return nil }
+            let snapshot = interval.map { interval in state.lastTaken.map { frame.dts - $0 >= interval } ?? true } ?? false
+            let tiles = state.tiles?.due(origin: frame.timeline?.origin ?? 0, dts: frame.dts)
+            guard snapshot || tiles != nil else { return nil }
+            if snapshot { state.lastTaken = frame.dts }
+            if let tiles { state.tiles?.filled(through: tiles.upperBound) }
+            state.busy = true
+            return Job(snapshot: snapshot, tiles: tiles)
+        }
+    }
+
+    /// Decodes the keyframe once and makes what `job` asks; the storing goes on in a task. Runs on `owner`.
+    private func make(_ job: Job, from frame: MediaFrame, info: VideoTagInfo) {
+        var made: (snapshot: Data?, sprite: (sprite: ThumbnailSprite, jpeg: Data)?) = (nil, nil)
+        do {
+            try decodePicture(of: frame, info: info) { [self] decoded in
+                if job.snapshot {
+                    if encoder?.width != decoded.width || encoder?.height != decoded.height {
+                        encoder = try JPEGEncoder(width: decoded.width, height: decoded.height)
+                    }
+                    made.snapshot = try encoder?.encode(decoded)
+                }
+                if let tiles = job.tiles { made.sprite = try sprites?.place(decoded, tiles: tiles) }
+            }
+        } catch {
+            logger.warning("snapshot not taken", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
+        let snapshot = made.snapshot.map { jpeg in (jpeg, snapshotAsset(of: frame, size: jpeg.count)) }
+        let sprite = made.sprite
+        Task { [self] in
+            if let (jpeg, asset) = snapshot { await assets.shelve(jpeg, as: asset) }
+            if let sprite { await store(sprite.sprite, jpeg: sprite.jpeg) }
+            state.withLockedValue { $0.busy = false }
+        }
+    }
+
+    private func snapshotAsset(of frame: MediaFrame, size: Int) -> Asset {
+        Asset(kind: .snapshot, channelID: settings.channelID, streamID: streamID, sessionID: sessionID, start: Date(),
+              duration: 0, size: size,
+              location: Asset.location(channel: settings.channelID, kind: .snapshot, day: Date(),
+                                       file: "\(streamID)-\(HexSessionID.text(sessionID))-\(frame.dts).jpg"),
+              contentType: "image/jpeg")
+    }
+
+    /// Decodes one keyframe on its own and hands its picture to `take` once. Runs on `owner`.
+    private func decodePicture(of frame: MediaFrame, info: VideoTagInfo, take: @escaping (Frame) throws -> Void) throws {
         guard let configuration else { throw FFmpegError("no decoder configuration yet", code: FFmpegError.invalid) }
         if decoder == nil {
             decoder = try VideoDecoder(codec: configuration.codec, configuration: configuration.record, threads: 1)
         }
-        guard let decoder else { return Data() }
+        guard let decoder else { return }
         let picture = try Frame()
-        var jpeg: Data?
-        let take: (Frame) throws -> Void = { [self] decoded in
-            guard jpeg == nil else { return }
-            if encoder?.width != decoded.width || encoder?.height != decoded.height {
-                encoder = try JPEGEncoder(width: decoded.width, height: decoded.height)
-            }
-            jpeg = try encoder?.encode(decoded)
+        var taken = false
+        let once: (Frame) throws -> Void = { decoded in
+            guard !taken else { return }
+            taken = true
+            try take(decoded)
         }
         defer { decoder.reset() }
         try decoder.decode(frame.payload.readableBytesView.dropFirst(info.dataOffset), pts: frame.pts, dts: frame.dts,
-                           keyframe: true, into: picture, output: take)
-        try decoder.flush(into: picture, output: take)
-        guard let jpeg else { throw FFmpegError("the keyframe gave no picture", code: FFmpegError.invalid) }
-        return jpeg
+                           keyframe: true, into: picture, output: once)
+        try decoder.flush(into: picture, output: once)
+        guard taken else { throw FFmpegError("the keyframe gave no picture", code: FFmpegError.invalid) }
     }
 }
