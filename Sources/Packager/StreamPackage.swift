@@ -13,6 +13,8 @@ public final class StreamPackage: Sendable {
         var resource: PackagedResource
         var request: PlaylistRequest
         var promise: EventLoopPromise<PackagedResponse>
+        /// When it is answered `.timedOut` if nothing answered it before.
+        var deadline: NIODeadline
     }
 
     struct State {
@@ -23,7 +25,13 @@ public final class StreamPackage: Sendable {
         var version = 0
         var rendered: [String: (version: Int, body: ByteBuffer, tag: String)] = [:]
         var waiters: [Waiter] = []
+        /// When the scheduled sweep for expired waiters runs; nil when none is scheduled.
+        var sweepDue: NIODeadline?
     }
+
+    /// How close together sweeps for expired waiters may run: a waiter may be answered
+    /// `.timedOut` this much after its deadline.
+    static let sweepGranularity = TimeAmount.milliseconds(50)
 
     public let streamID: StreamID
     public let configuration: PackagingConfiguration
@@ -103,6 +111,7 @@ public final class StreamPackage: Sendable {
             return eventLoop.makeSucceededFuture(.tooFarAhead("_HLS_msn or _HLS_part outside 0…\(UInt32.max)"))
         }
         let promise = eventLoop.makePromise(of: PackagedResponse.self)
+        var sweep: NIODeadline?
         let immediate: PackagedResponse? = state.withLockedValue { state in
             switch Self.readiness(resource, request, state.timeline) {
             case .ready:
@@ -113,28 +122,49 @@ public final class StreamPackage: Sendable {
                 return .notFound
             case .wait(let ready):
                 guard state.isLive else { return Self.render(resource, request, &state) }
-                state.waiters.append(Waiter(ready: ready, resource: resource, request: request, promise: promise))
+                // Three target durations (RFC 8216bis §6.2.5.2), kept under the HTTP idle timeout.
+                let deadline = eventLoop.now + (timeout ?? .seconds(Int64(min(3 * state.timeline.targetDuration, 20))))
+                state.waiters.append(Waiter(ready: ready, resource: resource, request: request, promise: promise, deadline: deadline))
+                if state.sweepDue.map({ deadline < $0 }) ?? true {
+                    state.sweepDue = deadline
+                    sweep = deadline
+                }
                 return nil
             }
         }
-        if let immediate {
-            promise.succeed(immediate)
-        } else {
-            // Three target durations (RFC 8216bis §6.2.5.2), kept under the HTTP idle timeout.
-            let limit = timeout ?? .seconds(Int64(min(3 * state.withLockedValue { $0.timeline.targetDuration }, 20)))
-            let scheduled = eventLoop.scheduleTask(in: limit) { [weak self] in self?.expire(promise) }
-            promise.futureResult.whenComplete { _ in scheduled.cancel() }
-        }
+        if let immediate { promise.succeed(immediate) }
+        if let sweep { scheduleSweep(at: sweep, on: eventLoop) }
         return promise.futureResult
     }
 
-    private func expire(_ promise: EventLoopPromise<PackagedResponse>) {
-        let removed = state.withLockedValue { state in
-            let before = state.waiters.count
-            state.waiters.removeAll { $0.promise.futureResult === promise.futureResult }
-            return state.waiters.count != before
+    /// Waiters expire by sweeps, one scheduled at a time per stream, not by a timer each: an
+    /// event loop cancels a timer by a linear search of all its timers (NIO's `removeFirst(where:)`),
+    /// so answering 10 000 parked requests that each held one searched 10 000 timers 10 000 times.
+    private func scheduleSweep(at due: NIODeadline, on eventLoop: any EventLoop) {
+        eventLoop.scheduleTask(deadline: due) { [weak self] in self?.sweepExpired(due: due, on: eventLoop) }
+    }
+
+    /// Answers `.timedOut` to every waiter past its deadline and schedules the next sweep for the
+    /// earliest deadline left, unless a sweep scheduled since for an earlier one has taken over.
+    private func sweepExpired(due: NIODeadline, on eventLoop: any EventLoop) {
+        let now = eventLoop.now
+        let (expired, next) = state.withLockedValue { state -> ([EventLoopPromise<PackagedResponse>], NIODeadline?) in
+            var expired: [EventLoopPromise<PackagedResponse>] = []
+            var earliest: NIODeadline?
+            state.waiters.removeAll { waiter in
+                if waiter.deadline <= now {
+                    expired.append(waiter.promise)
+                    return true
+                }
+                earliest = min(earliest ?? waiter.deadline, waiter.deadline)
+                return false
+            }
+            guard state.sweepDue == due else { return (expired, nil) }
+            state.sweepDue = earliest.map { max($0, now + Self.sweepGranularity) }
+            return (expired, state.sweepDue)
         }
-        if removed { promise.succeed(.timedOut) }
+        if let next { scheduleSweep(at: next, on: eventLoop) }
+        for promise in expired { promise.succeed(.timedOut) }
     }
 
     private static func readiness(_ resource: PackagedResource, _ request: PlaylistRequest, _ timeline: LiveTimeline) -> Readiness {

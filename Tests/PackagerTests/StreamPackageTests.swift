@@ -99,6 +99,50 @@ import Testing
         }
     }
 
+    @Test func manyParkedRequestsTimeOutTogetherAndAnEarlierDeadlineIsKept() throws {
+        var stream = SyntheticStream()
+        package.begin(sessionID: stream.sessionID)
+        try feed(stream.frames(seconds: 2.2))
+        var timedOut = 0
+        var other = 0
+        for _ in 0..<1000 {
+            package.respond(to: .llhlsMedia(.video), request: PlaylistRequest(mediaSequence: 2), eventLoop: loop).whenSuccess {
+                if case .timedOut = $0 { timedOut += 1 } else { other += 1 }
+            }
+        }
+        // Asked after the others with a shorter wait: its deadline comes first.
+        var short: PackagedResponse?
+        package.respond(to: .llhlsMedia(.video), request: PlaylistRequest(mediaSequence: 2), eventLoop: loop,
+                        timeout: .seconds(1)).whenSuccess { short = $0 }
+        loop.advanceTime(by: .milliseconds(1_100))
+        guard case .timedOut = short else {
+            Issue.record("the 1 s request should have timed out, got \(String(describing: short))")
+            return
+        }
+        #expect(timedOut == 0)
+        loop.advanceTime(by: .milliseconds(4_800))
+        #expect(timedOut == 0)
+        loop.advanceTime(by: .milliseconds(200))
+        #expect(timedOut == 1000)
+        #expect(other == 0)
+    }
+
+    @Test func aWaiterAnsweredInTimeIsNotTimedOutLater() throws {
+        var stream = SyntheticStream()
+        package.begin(sessionID: stream.sessionID)
+        try feed(stream.frames(seconds: 2.2))
+        var answers: [PackagedResponse] = []
+        package.respond(to: .llhlsMedia(.video), request: PlaylistRequest(mediaSequence: 1, part: 2), eventLoop: loop)
+            .whenSuccess { answers.append($0) }
+        try feed(stream.frames(seconds: 1.4, start: 2200, headers: false))
+        loop.advanceTime(by: .seconds(10))
+        #expect(answers.count == 1)
+        guard case .content = answers.first else {
+            Issue.record("expected the playlist, got \(answers)")
+            return
+        }
+    }
+
     @Test func waitersAreAnsweredWhenTheStreamEnds() throws {
         var stream = SyntheticStream()
         package.begin(sessionID: stream.sessionID)
