@@ -30,11 +30,16 @@ struct PackagedPlayback: Sendable {
         } catch {
             // The client's own text is not echoed back.
             return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive",
-                message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part or _HLS_skip).")))
+                message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part, _HLS_skip or start).")))
         }
         return packager.package(opening: stream, rendition: rendition, eventLoop: eventLoop).flatMap { [packager, signedPlaylists] package in
             guard let package, package.configuration.serves(resource), package.isLive || !resource.isPlaylist else {
                 return eventLoop.makeSucceededFuture(APIResponse.error(.streamNotFound(stream.rawValue)))
+            }
+            // A relative start-over goes to the instant it names now (docs/DVR.md).
+            if resource.isPlaylist, case .beforeLive(let seconds) = request.start {
+                guard let edge = package.liveEdge else { return eventLoop.makeSucceededFuture(APIResponse.error(StartOver.notYet)) }
+                return eventLoop.makeSucceededFuture(StartOver.redirect(head.uri, seconds: seconds, liveEdge: edge))
             }
             return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
                 let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
@@ -71,6 +76,8 @@ struct PackagedPlayback: Sendable {
             return APIResponse.error(APIError(.badRequest, code: "too_far_ahead", message: reason))
         case .timedOut:
             return APIResponse.error(APIError(.serviceUnavailable, code: "not_yet_available", message: "The stream did not reach the requested segment in time."))
+        case .startUnavailable(let reason):
+            return APIResponse.error(StartOver.unavailable(reason))
         case .content(let body, let contentType, let tag, let isPlaylist):
             var headers = HTTPHeaders([("Content-Type", contentType), ("ETag", tag)])
             if isPlaylist {

@@ -103,6 +103,9 @@ public struct MediaPlaylist: Sendable, Hashable {
     /// `EXT-X-PLAYLIST-TYPE` (§4.4.3.5): `EVENT` (only ever appended to) or `VOD`; nil for a
     /// live sliding window.
     public var playlistType: String?
+    /// `EXT-X-START:TIME-OFFSET=…,PRECISE=YES` (§4.4.2.2): seconds from the start of the first
+    /// listed segment where playback should begin (a start-over playlist); nil: none.
+    public var startOffset: Double?
 
     public init(version: Int, targetDuration: Int, mediaSequence: Int, discontinuitySequence: Int = 0,
                 serverControl: ServerControl? = nil, partTarget: Double? = nil, skippedSegments: Int = 0,
@@ -127,6 +130,7 @@ public struct MediaPlaylist: Sendable, Hashable {
         if let serverControl { lines.append(Self.render(serverControl)) }
         if let partTarget { lines.append("#EXT-X-PART-INF:PART-TARGET=\(PlaylistNumber.fixed(partTarget, places: 3))") }
         if let playlistType { lines.append("#EXT-X-PLAYLIST-TYPE:\(playlistType)") }
+        if let startOffset { lines.append("#EXT-X-START:TIME-OFFSET=\(PlaylistNumber.fixed(startOffset, places: 3)),PRECISE=YES") }
         lines.append("#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)")
         if discontinuitySequence > 0 { lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)") }
         if skippedSegments > 0 { lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skippedSegments)") }

@@ -11,4 +11,6 @@ public enum PackagedResponse: Sendable {
     case tooFarAhead(String)
     /// A blocking request the stream did not satisfy in time.
     case timedOut
+    /// A start-over playlist (`PlaylistRequest.start`) whose start the window does not cover.
+    case startUnavailable(StartUnavailable)
 }

@@ -33,6 +33,9 @@ public struct PackagingConfiguration: Sendable, Hashable {
     /// time did not move forward; reaching it starts a new segment. Default 300 (10 s at 30 fps).
     /// Frozen or backwards timestamps would otherwise keep one part open forever.
     public var maxStalledFrames: Int
+    /// The DVR window, seconds (the channel's `dvr.windowMinutes`; docs/DVR.md): playlists list
+    /// this much before the newest segment, the older part from the asset store. 0: off.
+    public var dvrWindowSeconds: Double = 0
     /// I-frame playlists and thumbnails (`TrickPlayConfiguration`).
     public var trickPlay = TrickPlayConfiguration()
 

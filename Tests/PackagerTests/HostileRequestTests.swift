@@ -40,6 +40,7 @@ import Testing
         case .tooFarAhead: return .badRequest
         case .content(_, let type, _, _): return .other("content \(type)")
         case .timedOut: return .other("held until timeout")
+        case .startUnavailable: return .notFound
         case nil: return .other("no answer")
         }
     }
