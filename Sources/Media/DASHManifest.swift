@@ -61,6 +61,8 @@ public struct DASHManifest: Sendable, Hashable {
         /// Caption channels in the video's own bytes (CEA-608/708 in SEI), described by
         /// `Accessibility` descriptors on the adaptation set.
         public var captions = CaptionChannels()
+        /// `columns`x`rows` of a thumbnail track's sprites (`contentType` `image`; see `DASHManifest+Thumbnails`).
+        public var thumbnailTiles: String?
 
         public init(id: String, contentType: String, mimeType: String, codecs: String, bandwidth: Int,
                     size: PictureSize? = nil, sampleRate: Int? = nil, timescale: UInt32, initialization: String,
@@ -146,6 +148,7 @@ public struct DASHManifest: Sendable, Hashable {
 
     private static func render(_ set: [Representation]) -> [String] {
         guard let first = set.first else { return [] }
+        if first.thumbnailTiles != nil { return renderThumbnails(set) }
         var lines = ["    <AdaptationSet contentType=\"\(first.contentType)\" mimeType=\"\(first.mimeType)\""
             + " segmentAlignment=\"true\" startWithSAP=\"1\">"]
         lines += accessibility(set.reduce(CaptionChannels()) { $0.union($1.captions) })

@@ -63,6 +63,8 @@ public struct MultivariantPlaylist: Sendable, Hashable {
     public var closedCaptions: [ClosedCaptionRendition] = []
     public var audio: [AudioRendition]
     public var variants: [Variant]
+    /// `EXT-X-I-FRAME-STREAM-INF` (RFC 8216 §4.3.4.3) and `EXT-X-IMAGE-STREAM-INF` lines, after the variants.
+    public var trickPlay: [TrickPlayStream] = []
 
     public init(version: Int, audio: [AudioRendition] = [], variants: [Variant]) {
         self.version = version
@@ -91,6 +93,7 @@ public struct MultivariantPlaylist: Sendable, Hashable {
             lines.append("#EXT-X-STREAM-INF:" + attributes.joined(separator: ","))
             lines.append(variant.uri)
         }
+        lines += trickPlay.map(\.line)
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -77,6 +77,7 @@ extension PackagerHub {
         guard !variants.isEmpty else { return nil }
         var master = MultivariantPlaylist(version: 3, variants: variants)
         master.describe(captions: captionChannels(of: renditions))
+        master.trickPlay = trickPlay(of: renditions, iFrames: true)
         return master.render()
     }
 
@@ -98,6 +99,7 @@ extension PackagerHub {
             }
         }
         guard !master.variants.isEmpty else { return nil }
+        master.trickPlay = trickPlay(of: renditions, iFrames: false)
         master.describe(captions: captionChannels(of: renditions))
         return master.render()
     }
@@ -124,7 +126,7 @@ extension PackagerHub {
                 relocated.id = name
                 return relocated
             }
-            merged.representations = video + audio
+            merged.representations = video + audio + period.representations.filter { $0.thumbnailTiles != nil }
             return merged
         }
         return combined.render()

@@ -24,6 +24,7 @@ extension LiveTimeline {
                                        codecs: [audio.codecString])]
         }
         playlist.describe(captions: captionChannels)
+        playlist.trickPlay = trickPlayStreams()
         return playlist
     }
 
@@ -46,6 +47,7 @@ extension LiveTimeline {
         for segment in window where periods.last?.id != segment.tracks.name {
             let members = window.filter { $0.tracks.name == segment.tracks.name }
             let representations = segment.kinds.compactMap { representation($0, of: Array(members)) }
+                + [thumbnailRepresentation(of: Array(members))].compactMap { $0 }
             periods.append(.init(id: segment.tracks.name, start: Double(max(0, segment.periodMediaStart)) / 1000,
                                  representations: representations))
         }

@@ -75,3 +75,79 @@ extension LiveTimeline {
         return rates.max().map { Int($0.rounded(.up)) }
     }
 }
+
+/// The thumbnail track as the packager lists it: in the multivariant playlist and the MPD. The
+/// sprites themselves come from the snapshot worker and are served by the API (`thumbnails.m3u8`,
+/// `thumbnails/{name}`); their names follow from the layout and the picture size alone.
+extension LiveTimeline {
+    /// The tile height of the session's pictures under `layout`; nil without video.
+    func thumbnailTileHeight(_ layout: ThumbnailLayout) -> Int? {
+        guard let size = (currentTracks?.video ?? segments.last?.tracks.video)?.size else { return nil }
+        return layout.tileHeight(width: size.width, height: size.height)
+    }
+
+    /// `EXT-X-I-FRAME-STREAM-INF` (when I-frame playlists are on and there is video) and
+    /// `EXT-X-IMAGE-STREAM-INF` (when thumbnails are on) for a multivariant playlist at the
+    /// stream's folder; `rendition` prefixes the I-frame playlist's URI.
+    func trickPlayStreams(rendition: String? = nil, images: Bool = true) -> [MultivariantPlaylist.TrickPlayStream] {
+        var streams: [MultivariantPlaylist.TrickPlayStream] = []
+        let tracks = currentTracks ?? segments.last?.tracks
+        if configuration.hls, configuration.trickPlay.iFramePlaylists, let video = tracks?.video {
+            let uri = (rendition.map { "\($0)/" } ?? "") + PackagedResource.iFramePlaylistPath
+            streams.append(.init(kind: .iFrames, uri: uri, bandwidth: iFrameBandwidth ?? 200_000, codecs: [video.codecString],
+                                 resolution: video.size))
+        }
+        if images, let layout = configuration.trickPlay.thumbnails, let height = thumbnailTileHeight(layout) {
+            let sprite = ThumbnailSprite(number: 0, layout: layout, tileHeight: height)
+            streams.append(.init(kind: .images, uri: "thumbnails.m3u8", bandwidth: sprite.bandwidth, codecs: ["jpeg"],
+                                 resolution: PictureSize(width: layout.tileWidth, height: height)))
+        }
+        return streams
+    }
+
+    /// The MPD's thumbnail representation for a period listing `members`: every sprite that
+    /// overlaps them, on a millisecond timeline of Unix time (a sprite's number times its
+    /// duration), the period starting at `origin + periodMediaStart`.
+    func thumbnailRepresentation(of members: [SegmentRecord]) -> DASHManifest.Representation? {
+        guard let layout = configuration.trickPlay.thumbnails, let first = members.first, let last = members.last,
+              let height = thumbnailTileHeight(layout) else { return nil }
+        let start = first.programDate, end = last.programDate + Int64((last.duration * 1000).rounded())
+        guard start >= 0, end > start else { return nil }
+        let firstSprite = start / layout.spriteMilliseconds, lastSprite = max(firstSprite, (end - 1) / layout.spriteMilliseconds)
+        let sprite = ThumbnailSprite(number: firstSprite, layout: layout, tileHeight: height)
+        var representation = DASHManifest.Representation(
+            id: "thumbnails", contentType: "image", mimeType: "image/jpeg", codecs: "jpeg", bandwidth: sprite.bandwidth,
+            size: PictureSize(width: sprite.width, height: sprite.height), timescale: 1000, initialization: "",
+            media: ThumbnailSprite.template(layout), startNumber: Int(firstSprite),
+            presentationTimeOffset: UInt64(max(0, first.origin + max(0, first.periodMediaStart))),
+            timeline: [.init(time: UInt64(sprite.start), duration: UInt64(layout.spriteMilliseconds),
+                             repeatCount: Int(lastSprite - firstSprite))])
+        representation.thumbnailTiles = "\(layout.columns)x\(layout.rows)"
+        return representation
+    }
+}
+
+extension PackagedResource {
+    /// Where a classic HLS variant's I-frame playlist is, beside its playlist.
+    static let iFramePlaylistPath = "iframes.m3u8"
+}
+
+extension StreamPackage {
+    func trickPlayStreams(rendition: String? = nil, images: Bool = true) -> [MultivariantPlaylist.TrickPlayStream] {
+        state.withLockedValue { $0.timeline.trickPlayStreams(rendition: rendition, images: images) }
+    }
+}
+
+extension PackagerHub {
+    /// What an ABR master playlist lists for trick play: each rendition's I-frame playlist
+    /// (`iFrames`, classic masters) and the stream's one thumbnail track, described from the
+    /// lowest rendition.
+    static func trickPlay(of renditions: [(name: String, package: StreamPackage)], iFrames: Bool)
+        -> [MultivariantPlaylist.TrickPlayStream] {
+        let frames = iFrames ? renditions.flatMap { name, package in
+            package.trickPlayStreams(rendition: name, images: false)
+        } : []
+        let images = renditions.first?.package.trickPlayStreams().filter { $0.kind == .images } ?? []
+        return frames + images
+    }
+}

@@ -71,9 +71,39 @@ public struct ThumbnailSprite: Sendable, Hashable {
     public var width: Int { layout.columns * layout.tileWidth }
     public var height: Int { layout.rows * tileHeight }
 
+    /// `{stream}-{number}-{C}x{R}-{W}x{H}-{I}s.jpg`: where it is stored.
     public func fileName(stream: String) -> String {
         "\(stream)-\(number)-\(layout.columns)x\(layout.rows)-\(layout.tileWidth)x\(tileHeight)-\(layout.intervalSeconds)s.jpg"
     }
+
+    /// `{number}-{C}x{R}-{W}-{I}s.jpg`: its name under `/{id}/thumbnails/`. The tile height is
+    /// left out, so every variant of a stream (whatever its rounding of the aspect) names it the same.
+    public var name: String { Self.name(number: "\(number)", layout) }
+
+    /// The DASH `SegmentTemplate` media of sprites of this layout.
+    public static func template(_ layout: ThumbnailLayout) -> String { "thumbnails/" + name(number: "$Number$", layout) }
+
+    private static func name(number: String, _ layout: ThumbnailLayout) -> String {
+        "\(number)-\(layout.columns)x\(layout.rows)-\(layout.tileWidth)-\(layout.intervalSeconds)s.jpg"
+    }
+
+    /// The number and layout a `name` gives; nil for anything else.
+    public static func parse(name: Substring) -> (number: Int64, layout: ThumbnailLayout)? {
+        guard name.hasSuffix("s.jpg") else { return nil }
+        let fields = name.dropLast(5).split(separator: "-", omittingEmptySubsequences: false)
+        guard fields.count == 4, let number = Int64(fields[0]), number >= 0, number < 1 << 40 else { return nil }
+        let grid = fields[1].split(separator: "x")
+        guard grid.count == 2, let columns = Int(grid[0]), let rows = Int(grid[1]), let width = Int(fields[2]),
+              let interval = Int(fields[3]) else { return nil }
+        let layout = ThumbnailLayout(intervalSeconds: interval, columns: columns, rows: rows, tileWidth: width)
+        guard layout.columns == columns, layout.rows == rows, layout.tileWidth == width, layout.intervalSeconds == interval
+        else { return nil }
+        return (number, layout)
+    }
+
+    /// Bits per second players may assume: a bit per pixel of the sprite over its duration
+    /// (JPEG thumbnails take less).
+    public var bandwidth: Int { max(1, width * height * 1000 / Int(max(layout.spriteMilliseconds, 1))) }
 
     /// Reads a name `fileName(stream:)` wrote (the stream's name may hold dashes); nil for
     /// anything else, or numbers outside the layout's ranges.
