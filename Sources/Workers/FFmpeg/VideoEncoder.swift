@@ -72,7 +72,13 @@ final class VideoEncoder {
         if !settings.tune.isEmpty { av_dict_set(&options, "tune", settings.tune, 0) }
         av_dict_set(&options, "forced-idr", "1", 0)
         switch settings.codec {
-        case .h264: av_dict_set(&options, "x264-params", "scenecut=0", 0)
+        case .h264:
+            av_dict_set(&options, "x264-params", "scenecut=0", 0)
+            // Closed captions (A/53 cc_data the decoder attached to the picture as side data,
+            // kept through the filter graph) written back as SEI; libx264's default, said here
+            // because renditions must keep the source's captions. (libx265 in FFmpeg 5.1 has no
+            // such option: H.265 renditions carry none.)
+            av_dict_set(&options, "a53cc", "1", 0)
         case .h265: av_dict_set(&options, "x265-params", "scenecut=0:log-level=warning", 0)
         }
         try check(avcodec_open2(context, encoder, &options), "opening \(settings.codec.encoderName)")
