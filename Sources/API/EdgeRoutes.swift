@@ -31,6 +31,11 @@ enum EdgeRoutes {
         Entry("/metrics") { _, _ in .metrics },
         Entry("/{stream}/live.flv") { match, _ in stream(match.values[0]) { .httpFLV($0) } },
         Entry("/{stream}/snapshot.jpg") { match, _ in stream(match.values[0]) { .snapshot($0) } },
+        Entry("/{stream}/thumbnails.m3u8") { match, _ in stream(match.values[0]) { .thumbnails($0, .playlist) } },
+        Entry("/{stream}/thumbnails/{name}") { match, path in
+            guard let sprite = ThumbnailResource(spriteName: match.values[1]) else { return .failure(.noRoute(path)) }
+            return stream(match.values[0]) { .thumbnails($0, sprite) }
+        },
         Entry("/{stream}/{page}") { match, _ in
             PlayerPage(rawValue: match.values[1]).map { page in stream(match.values[0]) { .playerPage($0, page) } }
         },

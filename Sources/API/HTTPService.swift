@@ -20,6 +20,8 @@ public struct RecordedMedia: Sendable {
     public var read: @Sendable (_ location: String) async throws -> ByteBuffer?
     /// Where a stored file (a VOD segment) is sent from, never read whole into memory.
     public var source: @Sendable (_ location: String) async throws -> StoredFileSource?
+    /// A stream's thumbnail sprites (`ThumbnailTrack`), newest first: all, or those starting at Unix ms `start`.
+    public var thumbnailSprites: @Sendable (StreamID, _ start: Int64?) async throws -> [Asset] = { _, _ in [] }
 
     public init(latestSnapshot: @escaping @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?,
                 vodRecording: @escaping @Sendable (_ session: UInt64) async throws -> VODRecording?,

@@ -20,5 +20,6 @@ extension RecordedMedia {
         }, source: { location in
             try await store.source(of: location)
         })
+        thumbnailSprites = Self.thumbnailSprites(index: index)
     }
 }
