@@ -108,6 +108,23 @@ public protocol AssetIndex: Sendable {
     func remove(_ id: String) async throws -> Asset?
     /// Assets of a channel created before `date` (for retention), oldest first, at most `limit`.
     func created(before date: Date, channelID: String, limit: Int) async throws -> [Asset]
+
+    // DVR archive (`DVRIndexEntry`): one query lists a window, one removes what left it.
+
+    /// Lists an archived DVR segment; listing the same (stream, rendition, session, sequence) again replaces it.
+    func addDVRSegment(_ entry: DVRIndexEntry) async throws
+    /// `stream`'s (`rendition`'s) archived segments whose program date is at or after `since`
+    /// (Unix ms), oldest first (by program date, then sequence), at most `limit`.
+    func dvrSegments(of stream: StreamID, rendition: String, since: Int64, limit: Int) async throws -> [DVRIndexEntry]
+    /// The archived segment of `session` DASH numbers `dashNumber`, if listed.
+    func dvrSegment(of stream: StreamID, rendition: String, session: String, dashNumber: Int) async throws -> DVRIndexEntry?
+    /// Removes `stream`'s archived segments (every rendition's) whose program date is before
+    /// `before` (Unix ms), oldest first, at most `limit`; returns what it removed.
+    func removeDVRSegments(of stream: StreamID, before: Int64, limit: Int) async throws -> [DVRIndexEntry]
+    /// How many archived segments `session` of `stream` (`rendition`) still has listed.
+    func dvrSegmentCount(of stream: StreamID, rendition: String, session: String) async throws -> Int
+    /// Streams with archived segments, at most `limit` (for the sweep of streams gone quiet).
+    func dvrStreams(limit: Int) async throws -> [StreamID]
 }
 
 /// Where asset bytes live: the data dir (here), or S3-compatible storage.

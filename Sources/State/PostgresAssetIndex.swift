@@ -6,7 +6,7 @@ import PostgresNIO
 /// `SQLiteAssetIndex`. One row per asset, newest first by insertion (`position`), paged by a
 /// cursor.
 public final class PostgresAssetIndex: AssetIndex {
-    private let storage: PostgresStorage
+    let storage: PostgresStorage
     private static let columns = "id, kind, channel_id, stream_id, session_id, starts_at, duration, size, location, content_type, created_at"
 
     public init(storage: PostgresStorage) {

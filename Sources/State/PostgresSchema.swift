@@ -91,6 +91,22 @@ enum PostgresSchema {
             """,
             "CREATE INDEX webhook_deliveries_recorded ON webhook_deliveries (recorded)",
         ]),
+        PostgresMigration(version: 6, name: "dvr segments", statements: [
+            """
+            CREATE TABLE dvr_segments (
+                stream_id text NOT NULL,
+                rendition text NOT NULL,
+                session text NOT NULL,
+                sequence bigint NOT NULL,
+                dash_number bigint NOT NULL,
+                program_date bigint NOT NULL,
+                record text NOT NULL,
+                PRIMARY KEY (stream_id, rendition, session, sequence))
+            """,
+            "CREATE INDEX dvr_segments_date ON dvr_segments (stream_id, rendition, program_date)",
+            "CREATE INDEX dvr_segments_removal ON dvr_segments (stream_id, program_date)",
+            "CREATE INDEX dvr_segments_dash ON dvr_segments (stream_id, rendition, session, dash_number)",
+        ]),
     ]
 
     /// Applies every step `storage`'s database lacks, oldest first.

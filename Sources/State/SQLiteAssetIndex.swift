@@ -92,7 +92,7 @@ public final class SQLiteAssetIndex: AssetIndex {
                      createdAt: Date(timeIntervalSince1970: row["createdAt"]))
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.read(body)
         } catch {
@@ -100,7 +100,7 @@ public final class SQLiteAssetIndex: AssetIndex {
         }
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.write(body)
         } catch {

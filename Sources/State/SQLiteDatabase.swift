@@ -79,6 +79,20 @@ public final class SQLiteDatabase: Sendable {
                 table.column("expiresAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v7: dvr segments") { db in
+            try db.create(table: "dvrSegment") { table in
+                table.column("streamID", .text).notNull()
+                table.column("rendition", .text).notNull()
+                table.column("session", .text).notNull()
+                table.column("sequence", .integer).notNull()
+                table.column("dashNumber", .integer).notNull()
+                table.column("programDate", .integer).notNull()
+                table.column("record", .text).notNull()
+                table.primaryKey(["streamID", "rendition", "session", "sequence"])
+            }
+            try db.create(index: "dvrSegment_date", on: "dvrSegment", columns: ["streamID", "rendition", "programDate"])
+            try db.create(index: "dvrSegment_dash", on: "dvrSegment", columns: ["streamID", "rendition", "session", "dashNumber"])
+        }
         return migrator
     }
 }

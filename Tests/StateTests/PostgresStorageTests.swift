@@ -25,7 +25,7 @@ import Testing
             try await group.waitForAll()
         }
         let versions = try await database.storage.schemaVersions()
-        #expect(versions == [1, 2, 3, 4, 5])
+        #expect(versions == [1, 2, 3, 4, 5, 6])
         await database.shutDown()
     }
 
