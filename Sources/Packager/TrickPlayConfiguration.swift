@@ -17,8 +17,14 @@ public struct TrickPlayConfiguration: Sendable, Hashable {
 
     /// The channel's trick-play settings (the defaults without a channel).
     public init(channel: StreamChannel?) {
-        // The channel's `trickPlay` settings are read here once they are part of the model.
-        self.init()
+        guard let settings = channel?.trickPlay else {
+            self.init()
+            return
+        }
+        let tiles = settings.thumbnails
+        self.init(iFramePlaylists: settings.iFramePlaylists,
+                  thumbnails: tiles.enabled ? ThumbnailLayout(intervalSeconds: tiles.intervalSeconds, columns: tiles.columns,
+                                                              rows: tiles.rows, tileWidth: tiles.width) : nil)
     }
 }
 
@@ -26,7 +32,6 @@ extension TrickPlayConfiguration {
     /// The channel's DVR window in seconds (`dvr.windowMinutes`); nil when it has none. Sprites
     /// of the thumbnail track are kept that long.
     public static func dvrWindowSeconds(of channel: StreamChannel) -> Double? {
-        // Read from the channel once the DVR setting is part of the model.
-        nil
+        channel.dvr.windowSeconds
     }
 }
