@@ -22,14 +22,22 @@ public struct APIRequest: Sendable {
 
     /// A path's segments, percent-decoded; empty segments are left out.
     static func segments(of path: String) -> [String] {
-        path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        path.split(separator: "/").map(decoded)
+    }
+
+    /// `text` percent-decoded (as itself when it has no valid escapes). Foundation's decoding
+    /// costs microseconds even on text without escapes (a playlist reload's query is parsed on
+    /// every request), so text without a `%` is taken as it is.
+    static func decoded(_ text: Substring) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        return String(text).removingPercentEncoding ?? String(text)
     }
 
     /// The query of a request URI, percent-decoded; a repeated name keeps its last value.
     static func query(of uri: String) -> [String: String] {
         var query: [String: String] = [:]
         for pair in (uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? "").split(separator: "&") {
-            let keyValue = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let keyValue = pair.split(separator: "=", maxSplits: 1).map(decoded)
             if let key = keyValue.first { query[key] = keyValue.count > 1 ? keyValue[1] : "" }
         }
         return query
