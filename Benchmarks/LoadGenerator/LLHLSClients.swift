@@ -120,7 +120,9 @@ final class LLHLSRun: @unchecked Sendable {
         loop.scheduleTask(in: limit) { [self] in
             guard let waiter = parkWaiter, waiter.promise.futureResult === promise.futureResult else { return }
             parkWaiter = nil
-            promise.fail(LoadError("only \(parked) of \(count) LL-HLS clients parked within \(limit.nanoseconds / 1_000_000_000) s"))
+            let errors = errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            promise.fail(LoadError("only \(parked) of \(count) LL-HLS clients parked within \(limit.nanoseconds / 1_000_000_000) s"
+                                   + " (errors: \(errors.isEmpty ? "none" : errors))"))
         }
         return promise.futureResult
     }
