@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Packager
+import State
 
 /// Serves HLS, LL-HLS and DASH from the packager: playlists short-lived in caches, media
 /// immutable (names never repeat), entity tags and `If-None-Match`, byte ranges on media,
@@ -41,11 +42,44 @@ struct PackagedPlayback: Sendable {
                 guard let edge = package.liveEdge else { return eventLoop.makeSucceededFuture(APIResponse.error(StartOver.notYet)) }
                 return eventLoop.makeSucceededFuture(StartOver.redirect(head.uri, seconds: seconds, liveEdge: edge))
             }
-            return package.respond(to: resource, request: request, eventLoop: eventLoop).map { response in
+            return package.respond(to: resource, request: request, eventLoop: eventLoop).flatMap { response in
+                // A segment the DVR window lists that has left memory: from the asset store.
+                if case .notFound = response, let archived = package.archivedMedia(resource) {
+                    return Self.archived(resource, at: archived.location, in: archived.store, head: head, eventLoop: eventLoop)
+                }
                 let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
-                return Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head)
+                return eventLoop.makeSucceededFuture(Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head))
             }
         }
+    }
+
+    /// An archived segment, with the headers it had live (same entity tag, immutable): sent from
+    /// the store's file when it is on this disk (byte ranges with `sendfile`), else read from the
+    /// store and sent at this URL, never redirected, so a CDN caches one URL per segment.
+    static func archived(_ resource: PackagedResource, at location: String, in store: any AssetStore, head: HTTPRequestHead,
+                         eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
+        let tag = "\"\(resource.relativePath)\""
+        let promise = eventLoop.makePromise(of: APIResponse.self)
+        promise.completeWithTask {
+            do {
+                if try await store.localFile(location) != nil {
+                    let headers: HTTPHeaders = ["Content-Type": resource.contentType, "ETag": tag,
+                                                "Cache-Control": "public, max-age=31536000, immutable"]
+                    if head.headers[canonicalForm: "If-None-Match"].contains(where: { $0 == tag || $0 == "*" }) {
+                        return APIResponse(status: .notModified, headers: headers, body: nil)
+                    }
+                    var response = APIResponse(status: .ok, headers: headers)
+                    response.storedFile = location
+                    return response
+                }
+                guard let bytes = try await store.get(location) else { return Self.answer(.notFound, request: PlaylistRequest(), head: head) }
+                let content = PackagedResponse.content(ByteBuffer(bytes: bytes), contentType: resource.contentType, entityTag: tag, isPlaylist: false)
+                return Self.answer(content, request: PlaylistRequest(), head: head)
+            } catch {
+                return APIResponse.error(APIError(.serviceUnavailable, code: "storage_unavailable", message: "The asset store failed."))
+            }
+        }
+        return promise.futureResult
     }
 
     /// A transcoded stream's presentation: its ABR master playlists or multi-representation MPD.

@@ -64,6 +64,18 @@ struct DVRListing: Sendable {
     var newest: DVREntry? { entries.last }
     var oldest: DVREntry? { entries.first }
 
+    /// Whether segment `sequence` is listed.
+    func lists(_ sequence: Int) -> Bool {
+        guard let oldest, let newest else { return false }
+        return (oldest.sequence...newest.sequence).contains(sequence)
+    }
+
+    /// The entry of segment `sequence`, if listed.
+    func entry(_ sequence: Int) -> DVREntry? {
+        // Numbers are never negative, so the difference cannot overflow once `sequence` is listed.
+        lists(sequence) ? entries[sequence - entries[0].sequence] : nil
+    }
+
     /// Adds segments the timeline finished: they replace what the archive said of the same numbers.
     mutating func note(_ made: some Sequence<DVREntry>) {
         merge(made, replacing: true)

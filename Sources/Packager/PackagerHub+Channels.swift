@@ -17,6 +17,7 @@ extension PackagingConfiguration {
                   partSeconds: channel.hls.partSeconds ?? 0.5, hls: channel.outputs.hls, llhls: channel.outputs.llhls,
                   dash: channel.outputs.dash, sourceRendition: sourceRendition)
         trickPlay = TrickPlayConfiguration(channel: channel)
+        dvrWindowSeconds = channel.dvr.windowSeconds ?? 0
     }
 }
 

@@ -111,14 +111,17 @@ public final class PackagerHub: Sendable {
     /// On demand, `sluice.channels` from its end: a ladder changed while live (`PackagerHub+ChannelChanges`).
     let channelChanges: BusSubscription?
     private let republishGrace: TimeInterval
+    /// Where packages with a DVR window read the segments that left memory (any node's).
+    let dvr: DVRArchive?
     /// Guards packages, sessions, readers and waiting requests: requests ask synchronously on their event
     /// loops, readers change it from tasks; never held across an await.
     let streams = NIOLockedValueBox(Streams())
     let logger: Logger
 
     public init(bus: any EventBus, feed: Feed = .everyStream, channels: (any ChannelDirectory)?, republishGrace: TimeInterval = 60,
-                logger: Logger) {
+                dvr: DVRArchive? = nil, logger: Logger) {
         self.bus = bus
+        self.dvr = dvr
         switch feed {
         case .everyStream:
             subscriptions = bus.subscribeToAllMedia()
@@ -229,7 +232,7 @@ public final class PackagerHub: Sendable {
                 return .some(nil)
             }
             if let kept = streams.packages[key], kept.configuration == configuration { return kept }
-            let fresh = StreamPackage(streamID: key.stream, configuration: configuration)
+            let fresh = StreamPackage(streamID: key.stream, configuration: configuration, rendition: key.rendition, archive: dvr)
             streams.packages[key] = fresh
             return fresh
         }

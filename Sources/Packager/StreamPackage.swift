@@ -27,6 +27,8 @@ public final class StreamPackage: Sendable {
         var waiters: [Waiter] = []
         /// When the scheduled sweep for expired waiters runs; nil when none is scheduled.
         var sweepDue: NIODeadline?
+        /// The DVR window's segments beyond memory (`StreamPackage+DVR`).
+        var dvr: DVRState
     }
 
     /// How close together sweeps for expired waiters may run: a waiter may be answered
@@ -35,14 +37,21 @@ public final class StreamPackage: Sendable {
 
     public let streamID: StreamID
     public let configuration: PackagingConfiguration
+    /// The rendition packaged ("" for what plays at the stream's own URLs): its DVR archive's name.
+    let rendition: String
+    /// Where segments that left memory are read from, with a DVR window; nil: nowhere.
+    let archive: DVRArchive?
     /// Guards the timeline, rendered playlists and waiters: fed by the reading task, read by requests that
     /// answer synchronously on every event loop; so a lock.
     let state: NIOLockedValueBox<State>
 
-    init(streamID: StreamID, configuration: PackagingConfiguration) {
+    init(streamID: StreamID, configuration: PackagingConfiguration, rendition: String = "", archive: DVRArchive? = nil) {
         self.streamID = streamID
         self.configuration = configuration
-        state = NIOLockedValueBox(State(timeline: LiveTimeline(configuration: configuration)))
+        self.rendition = rendition
+        self.archive = configuration.dvrWindowSeconds > 0 ? archive : nil
+        state = NIOLockedValueBox(State(timeline: LiveTimeline(configuration: configuration),
+                                        dvr: DVRState(windowSeconds: configuration.dvrWindowSeconds)))
     }
 
     /// Live now (not only kept for a republish).
@@ -78,11 +87,13 @@ public final class StreamPackage: Sendable {
     /// Runs `change`; if the timeline moved on, answers every waiter whose condition now holds
     /// (and, once the stream is over, every waiter) outside the lock.
     private func changeTimeline(_ change: (inout State) -> Void) {
+        var archiveSince: Int64?
         let answered: [(EventLoopPromise<PackagedResponse>, PackagedResponse)] = state.withLockedValue { state in
             let before = state.timeline.progress
             change(&state)
             guard state.timeline.progress != before || !state.isLive else { return [] }
             state.version += 1
+            archiveSince = state.dvr.note(state.timeline, canRead: archive != nil)
             var answered: [(EventLoopPromise<PackagedResponse>, PackagedResponse)] = []
             let waiters = state.waiters
             state.waiters = []
@@ -96,6 +107,7 @@ public final class StreamPackage: Sendable {
             return answered
         }
         for (promise, response) in answered { promise.succeed(response) }
+        if let archiveSince { readArchive(since: archiveSince) }
     }
 
     // MARK: Serving
@@ -190,11 +202,16 @@ public final class StreamPackage: Sendable {
 
     private static func render(_ resource: PackagedResource, _ request: PlaylistRequest, _ state: inout State) -> PackagedResponse {
         if resource.isPlaylist {
-            let key = "\(resource.relativePath)|\(request.skip)|\(request.mediaSequence ?? -1)|\(request.part ?? -1)"
+            let key = "\(resource.relativePath)|\(request.skip)|\(request.mediaSequence ?? -1)|\(request.part ?? -1)|\(request.start.map { "\($0)" } ?? "")"
             if let cached = state.rendered[key], cached.version == state.version {
                 return .content(cached.body, contentType: resource.contentType, entityTag: cached.tag, isPlaylist: true)
             }
-            guard let text = playlistText(resource, request, state.timeline) else { return .notFound }
+            let text: String
+            switch playlistText(resource, request, state) {
+            case nil: return .notFound
+            case .failure(let reason)?: return .startUnavailable(reason)
+            case .success(let rendered)?: text = rendered
+            }
             let body = ByteBuffer(string: text)
             let tag = EntityTag.of(body)
             // Blocking requests key the cache by the part they name: keep only the current version's.
@@ -206,21 +223,29 @@ public final class StreamPackage: Sendable {
         return .content(body, contentType: resource.contentType, entityTag: "\"\(resource.relativePath)\"", isPlaylist: false)
     }
 
-    private static func playlistText(_ resource: PackagedResource, _ request: PlaylistRequest, _ timeline: LiveTimeline) -> String? {
-        switch resource {
-        case .classicPlaylist: return timeline.classicPlaylist().render()
-        case .llhlsMultivariant: return timeline.multivariantPlaylist()?.render()
-        case .llhlsMedia(let kind):
-            // A blocking request gets the playlist as it stood when its part appeared: the same
-            // bytes from every node, however late this one answers.
-            // (A segment this node no longer has, or never had, gets the playlist as it stands.)
-            let end = request.mediaSequence.flatMap { number in
+    private static func playlistText(_ resource: PackagedResource, _ request: PlaylistRequest,
+                                     _ state: State) -> Result<String, StartUnavailable>? {
+        let timeline = state.timeline
+        // A blocking request gets the playlist as it stood when its part appeared: the same
+        // bytes from every node, however late this one answers.
+        // (A segment this node no longer has, or never had, gets the playlist as it stands.)
+        var end: LiveTimeline.PlaylistEnd?
+        if case .llhlsMedia(let kind) = resource {
+            end = request.mediaSequence.flatMap { number in
                 timeline.segment(number).map { _ in timeline.end(of: kind, answering: number, part: request.part) }
             }
-            return timeline.lowLatencyPlaylist(kind, skip: request.skip, end: end)?.render()
-        case .dashManifest: return timeline.dashManifest()?.render()
-        default: return nil
         }
+        // A DVR window, or a start-over: over the window's segments (docs/DVR.md).
+        if state.dvr.listing != nil || request.start != nil { return windowText(resource, request, state, end: end) }
+        let text: String?
+        switch resource {
+        case .classicPlaylist: text = timeline.classicPlaylist().render()
+        case .llhlsMultivariant: text = timeline.multivariantPlaylist()?.render()
+        case .llhlsMedia(let kind): text = timeline.lowLatencyPlaylist(kind, skip: request.skip, end: end)?.render()
+        case .dashManifest: text = timeline.dashManifest()?.render()
+        default: text = nil
+        }
+        return text.map { .success($0) }
     }
 }
 

@@ -66,7 +66,8 @@ extension NodeCore {
     func apiServices(_ edge: Edge, status: NodeStatus) -> Services {
         guard has(.api) else { return [] }
         // Streams are packaged only while HTTP requests ask for them.
-        let packager = PackagerHub(bus: bus, feed: .onDemand(PackagingFeed(sessions: sessions)), channels: stores.channels, logger: logger)
+        let packager = PackagerHub(bus: bus, feed: .onDemand(PackagingFeed(sessions: sessions)), channels: stores.channels,
+                                   dvr: DVRArchive(index: stores.assetIndex, store: assetStore), logger: logger)
         let announcer = announcer
         // Every API node indexes the channels' events from the log (one machine: its journal too).
         let timeline = ChannelTimelineFeed(bus: bus, journal: settings.kafka == nil ? settings.dataDirectory.appendingPathComponent("events", isDirectory: true) : nil,
