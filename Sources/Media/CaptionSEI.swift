@@ -70,6 +70,59 @@ public enum CaptionSEI {
         }
     }
 
+    /// An SEI NAL unit (H.264 type 6, H.265 prefix type 39) with A/53 caption user data for
+    /// `ccData` (whole `cc_data` triples, 3 bytes each, as FFmpeg's `AV_FRAME_DATA_A53_CC` holds
+    /// them), at most 31 triples per message; emulation prevention applied. Nil without a triple.
+    public static func nalUnit(ccData: [UInt8], codec: AnnexB.Codec) -> [UInt8]? {
+        let triples = ccData.count / 3
+        guard triples > 0 else { return nil }
+        var rbsp: [UInt8] = []
+        for first in stride(from: 0, to: triples, by: 31) {
+            let count = min(31, triples - first)
+            let payload: [UInt8] = [0xB5, 0x00, 0x31, 0x47, 0x41, 0x39, 0x34, 0x03, 0x40 | UInt8(count), 0xFF]
+                + ccData[3 * first ..< 3 * (first + count)] + [0xFF]
+            rbsp += [0x04, UInt8(payload.count)] + payload
+        }
+        rbsp.append(0x80)
+        var nal: [UInt8] = codec == .h264 ? [0x06] : [39 << 1, 0x01]
+        var zeros = 0
+        for byte in rbsp {
+            if zeros >= 2, byte <= 3 {
+                nal.append(3)
+                zeros = 0
+            }
+            nal.append(byte)
+            zeros = byte == 0 ? zeros + 1 : 0
+        }
+        return nal
+    }
+
+    /// `units` (NAL units behind 4-byte lengths) with `nal` put in front of the first coded
+    /// slice (VCL unit), where an SEI belongs; at the end if there is none.
+    public static func inserting(_ nal: [UInt8], into units: ByteBuffer, codec: AnnexB.Codec) -> ByteBuffer {
+        var input = units
+        var output = ByteBuffer()
+        output.reserveCapacity(units.readableBytes + nal.count + 4)
+        var inserted = false
+        while let length = input.readInteger(as: UInt32.self), let unit = input.readSlice(length: Int(length)) {
+            let header = unit.getInteger(at: unit.readerIndex, as: UInt8.self) ?? 0
+            let isVCL = codec == .h264 ? (1 ... 5).contains(header & 0x1F) : (header >> 1) & 0x3F < 32
+            if isVCL, !inserted {
+                output.writeInteger(UInt32(nal.count))
+                output.writeBytes(nal)
+                inserted = true
+            }
+            output.writeInteger(length)
+            output.writeImmutableBuffer(unit)
+        }
+        output.writeImmutableBuffer(input)
+        if !inserted {
+            output.writeInteger(UInt32(nal.count))
+            output.writeBytes(nal)
+        }
+        return output
+    }
+
     static func isSEI(_ header: UInt8, codec: AnnexB.Codec) -> Bool {
         switch codec {
         case .h264: return header & 0x1F == 6

@@ -24,6 +24,14 @@ final class Frame {
         set { pointer.pointee.pts = newValue }
     }
 
+    /// The ATSC A/53 `cc_data` triples the decoder found in the picture's SEI
+    /// (`AV_FRAME_DATA_A53_CC`); filters copy side data to the pictures they make.
+    var closedCaptionData: [UInt8]? {
+        guard let side = av_frame_get_side_data(pointer, AV_FRAME_DATA_A53_CC), let data = side.pointee.data,
+              side.pointee.size > 0 else { return nil }
+        return Array(UnsafeBufferPointer(start: data, count: Int(side.pointee.size)))
+    }
+
     /// Drops the picture this frame refers to, keeping the frame for reuse.
     func clear() {
         av_frame_unref(pointer)

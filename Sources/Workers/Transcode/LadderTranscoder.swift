@@ -46,6 +46,9 @@ public final class LadderTranscoder {
 
     /// Source frames by presentation time, for the frames in flight.
     private var sources: [Int64: SourceFrame] = [:]
+    /// Closed captions of the pictures in the H.265 encoders, by presentation time: libx265
+    /// does not write the A/53 side data libx264 does (`a53cc`), so `emit` adds the SEI.
+    private var captions: [Int64: [UInt8]] = [:]
     private var declaredFrameRate: Double?
     private var audioHeader: MediaFrame?
     private var audioReencoder: AudioReencoder?
@@ -167,6 +170,7 @@ public final class LadderTranscoder {
         // Whatever is older than this picture has been through every output.
         keyframes = keyframes.filter { $0 >= picture.pts }
         if sources.count > 256 { sources = sources.filter { $0.key >= picture.pts - 10_000 } }
+        if captions.count > 256 { captions = captions.filter { $0.key >= picture.pts - 10_000 } }
     }
 
     private func drainGraph(_ pipeline: Pipeline) throws {
@@ -174,6 +178,7 @@ public final class LadderTranscoder {
             while try pipeline.graph.pull(index, into: filtered) {
                 defer { filtered.clear() }
                 filtered.pointer.pointee.pict_type = keyframes.contains(filtered.pts) ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
+                if settings.codec == .h265, let data = filtered.closedCaptionData { captions[filtered.pts] = data }
                 try encoder.encode(filtered) { self.emit($0, of: rendition) }
             }
         }
@@ -275,7 +280,10 @@ public final class LadderTranscoder {
     }
 
     private func emit(_ packet: Packet, of rendition: RenditionSpec) {
-        let data = AnnexB.lengthPrefixed(Array(packet.bytes), codec: annexBCodec)
+        var data = AnnexB.lengthPrefixed(Array(packet.bytes), codec: annexBCodec)
+        if settings.codec == .h265, let sei = captions[packet.pts].flatMap({ CaptionSEI.nalUnit(ccData: $0, codec: .hevc) }) {
+            data = CaptionSEI.inserting(sei, into: data, codec: .hevc)
+        }
         let body = FLV.videoBody(codec: outputCodec, keyframe: packet.isKeyframe,
                                  compositionTime: Int32(clamping: packet.pts - packet.dts), data: data)
         let source = sources[packet.pts]
