@@ -77,7 +77,7 @@ final class VideoEncoder {
             // Closed captions (A/53 cc_data the decoder attached to the picture as side data,
             // kept through the filter graph) written back as SEI; libx264's default, said here
             // because renditions must keep the source's captions. (libx265 in FFmpeg 5.1 has no
-            // such option: H.265 renditions carry none.)
+            // such option: `LadderTranscoder` writes the SEI of H.265 renditions itself.)
             av_dict_set(&options, "a53cc", "1", 0)
         case .h265: av_dict_set(&options, "x265-params", "scenecut=0:log-level=warning", 0)
         }
