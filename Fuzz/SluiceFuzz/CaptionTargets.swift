@@ -19,6 +19,10 @@ enum CaptionTargets {
         scanner.take(CaptionSEI.triples(inT35: ArraySlice(input.readableBytesView)))
         scanner.scan(videoTag: input)
         _ = scanner.channels.instreamIDs
+        // The transcoder's writer: the input as cc_data, and put into the input as an access unit.
+        if let nal = CaptionSEI.nalUnit(ccData: Array(input.readableBytesView.prefix(300)), codec: codec) {
+            _ = CaptionSEI.inserting(nal, into: input, codec: codec)
+        }
         _ = CaptionChannels(instreamIDs: [input.fuzzText])
     }
 }
