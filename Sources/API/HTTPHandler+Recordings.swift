@@ -51,12 +51,15 @@ extension HTTPHandler {
         let promise = context.eventLoop.makePromise(of: APIResponse.self)
         let recorded = recorded
         let logger = logger
+        // A start-over past the DVR window lands here with the seconds into the recording.
+        let offset = StartOver.vodOffset(in: head?.uri)
         promise.completeWithTask {
             do {
                 guard let body = try await recorded?.read(location), body.readableBytes <= Self.maxPlaylistBytes else {
                     return APIResponse.error(APIError(.notFound, code: "not_found", message: "No such recording or file."))
                 }
-                let text = carried.map { TokenCarrier.carry($0, intoPlaylist: String(buffer: body)) } ?? String(buffer: body)
+                let stored = StartOver.starting(String(buffer: body), at: offset)
+                let text = carried.map { TokenCarrier.carry($0, intoPlaylist: stored) } ?? stored
                 return APIResponse(status: .ok, headers: ["Content-Type": "application/vnd.apple.mpegurl", "Cache-Control": "max-age=2"],
                                    body: ByteBuffer(string: text))
             } catch {

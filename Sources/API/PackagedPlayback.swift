@@ -47,6 +47,11 @@ struct PackagedPlayback: Sendable {
                 if case .notFound = response, let archived = package.archivedMedia(resource) {
                     return Self.archived(resource, at: archived.location, in: archived.store, head: head, eventLoop: eventLoop)
                 }
+                // A start-over before the window: a VOD recording of the stream may cover it.
+                if case .startUnavailable(let refusal) = response, case .beforeWindow = refusal, case .at(let instant) = request.start,
+                   resource.protocolName != "dash", let index = packager.dvr?.index {
+                    return StartOver.recording(of: stream, at: instant, in: index, uri: head.uri, otherwise: refusal, eventLoop: eventLoop)
+                }
                 let reported = packager.reportingRenditions(response, for: resource, of: stream, rendition: rendition)
                 return eventLoop.makeSucceededFuture(Self.answer(signedPlaylists.carrying(token, into: reported), request: request, head: head))
             }

@@ -112,7 +112,7 @@ public final class PackagerHub: Sendable {
     let channelChanges: BusSubscription?
     private let republishGrace: TimeInterval
     /// Where packages with a DVR window read the segments that left memory (any node's).
-    let dvr: DVRArchive?
+    public let dvr: DVRArchive?
     /// Guards packages, sessions, readers and waiting requests: requests ask synchronously on their event
     /// loops, readers change it from tasks; never held across an await.
     let streams = NIOLockedValueBox(Streams())
