@@ -31,6 +31,7 @@ enum EdgeRoutes {
         Entry("/metrics") { _, _ in .metrics },
         Entry("/{stream}/live.flv") { match, _ in stream(match.values[0]) { .httpFLV($0) } },
         Entry("/{stream}/snapshot.jpg") { match, _ in stream(match.values[0]) { .snapshot($0) } },
+        Entry("/{stream}/iframes.m3u8") { match, _ in stream(match.values[0]) { .iFrames($0) } },
         Entry("/{stream}/thumbnails.m3u8") { match, _ in stream(match.values[0]) { .thumbnails($0, .playlist) } },
         Entry("/{stream}/thumbnails/{name}") { match, path in
             guard let sprite = ThumbnailResource(spriteName: match.values[1]) else { return .failure(.noRoute(path)) }
@@ -64,6 +65,7 @@ enum EdgeRoutes {
         return stream(name) { id in
             if rest == ["live.flv"] { return .httpFLV(id, rendition: rendition) }
             if rest == ["index.m3u8"] { return .packaged(id, rendition: rendition, .classicPlaylist) }
+            if rest == ["iframes.m3u8"] { return .iFrames(id, rendition: rendition) }
             guard let resource = PackagedResource(path: rest.map { Substring($0) }) else {
                 return .failure(.noRoute("/\(name)/\(rendition)/\(rest.joined(separator: "/"))"))
             }

@@ -134,6 +134,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             admit(id, protocol: "snapshot", kind: .start, context: context) { handler, context, _ in
                 handler.answerSnapshot(id, context: context)
             }
+        case .iFrames(let id, let rendition):
+            admit(id, protocol: "hls", kind: .playlist, context: context) { handler, context, carried in
+                handler.answerIFrames(of: id, rendition: rendition, carrying: carried, context: context)
+            }
         case .thumbnails(let id, let resource):
             admit(id, protocol: "hls", kind: resource == .playlist ? .playlist : .follower, context: context) { handler, context, carried in
                 handler.answerThumbnails(resource, of: id, carrying: carried, context: context)

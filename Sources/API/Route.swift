@@ -24,6 +24,8 @@ enum Route: Equatable {
     case vod(session: UInt64, file: String)
     /// `/{id}/snapshot.jpg`: the stream's newest snapshot.
     case snapshot(StreamID)
+    /// `/{id}/iframes.m3u8`, `/{id}/{rendition}/iframes.m3u8`: a classic HLS variant's I-frame playlist.
+    case iFrames(StreamID, rendition: String = "")
     /// `/{id}/thumbnails.m3u8` and `/{id}/thumbnails/{name}`: the thumbnail track.
     case thumbnails(StreamID, ThumbnailResource)
     /// `hls.html`, `flv.html`: the player pages.
@@ -74,6 +76,7 @@ extension Route {
         case .playerPage: return "player"
         case .console, .redirect: return "console"
         case .snapshot: return "snapshot"
+        case .iFrames: return "hls_playlist"
         case .thumbnails(_, let resource): return resource == .playlist ? "thumbnails_playlist" : "thumbnails_media"
         case .vod(_, let file): return file.hasSuffix(".m3u8") ? "vod_playlist" : "vod_media"
         case .preflight: return "preflight"

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import NIOCore
 
 /// Trick play over the classic HLS window: the I-frame playlist and what a multivariant playlist
 /// says of it.
@@ -149,5 +150,16 @@ extension PackagerHub {
         } : []
         let images = renditions.first?.package.trickPlayStreams().filter { $0.kind == .images } ?? []
         return frames + images
+    }
+}
+
+extension StreamPackage {
+    /// The I-frame playlist as it stands: `.notFound` when the stream makes none (no classic HLS,
+    /// I-frame playlists off, no video) or has no complete segment with a keyframe yet.
+    public func iFramePlaylist() -> PackagedResponse {
+        guard configuration.hls, configuration.trickPlay.iFramePlaylists,
+              let text = state.withLockedValue({ $0.timeline.iFramePlaylist()?.render() }) else { return .notFound }
+        let body = ByteBuffer(string: text)
+        return .content(body, contentType: PackagedResource.classicPlaylist.contentType, entityTag: EntityTag.of(body), isPlaylist: true)
     }
 }
