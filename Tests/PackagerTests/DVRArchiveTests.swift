@@ -110,4 +110,34 @@ import Testing
             #expect(DVRSegment(record: bad) == nil, "\(bad)")
         }
     }
+
+    /// What the recorder hands out is stored and listed; what leaves the window goes, rows and
+    /// files, and a session's init segments with its last segment.
+    @Test func keptSegmentsAreRemovedWithTheirFilesAndLastlyTheirInitSegments() async throws {
+        let archive = try archive()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let handed = try DVRRecorderTests().record(try DVRRecorderTests.republishedLog(), PackagingConfiguration(segmentSeconds: 2))
+        for finished in handed { try await archive.keep(finished, of: stream) }
+        let listed = try await archive.segments(of: stream, since: .distantPast)
+        #expect(listed == handed.map(\.segment))
+        for file in handed.flatMap(\.files) {
+            #expect(try await archive.bytes(of: stream, relativePath: file.relativePath) == Data(file.bytes.readableBytesView))
+        }
+        let firstSession = listed[0].session, secondSession = listed[7].session
+        // Up to the first session's last segment: its init segments stay while it has one listed.
+        #expect(try await archive.remove(of: stream, before: listed[6].programDate) == 6)
+        #expect(try await archive.segments(of: stream, since: .distantPast).map(\.sequence) == listed[6...].map(\.sequence))
+        for gone in listed[..<6].flatMap(\.resources) { #expect(try await archive.bytes(of: stream, relativePath: gone) == nil, "\(gone)") }
+        #expect(try await archive.bytes(of: stream, relativePath: "cmaf/\(firstSession)/video-init.mp4") != nil)
+        #expect(try await archive.remove(of: stream, before: listed[8].programDate, limit: 1) == 1)
+        #expect(try await archive.remove(of: stream, before: listed[8].programDate) == 1)
+        #expect(try await archive.bytes(of: stream, relativePath: "cmaf/\(firstSession)/video-init.mp4") == nil)
+        #expect(try await archive.bytes(of: stream, relativePath: "cmaf/\(firstSession)/audio-init.mp4") == nil)
+        #expect(try await archive.bytes(of: stream, relativePath: "cmaf/\(secondSession)/video-init.mp4") != nil)
+        #expect(try await archive.remove(of: stream, before: .distantFuture) == 4)
+        #expect(try await archive.index.dvrStreams(limit: 10).isEmpty)
+        let left = FileManager.default.enumerator(atPath: root.path)?.allObjects.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".ts") || $0.hasSuffix(".m4s") || $0.hasSuffix(".mp4") } ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
 }
