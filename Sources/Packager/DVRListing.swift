@@ -87,9 +87,19 @@ struct DVRListing: Sendable {
     }
 
     private mutating func merge(_ more: some Sequence<DVREntry>, replacing: Bool) {
+        // The usual case, a segment the timeline just finished: appended, the oldest trimmed.
+        let sorted = more.sorted { $0.sequence < $1.sequence }
+        if let newest, let first = sorted.first, first.sequence == newest.sequence + 1,
+           zip(sorted, sorted.dropFirst()).allSatisfy({ $0.sequence + 1 == $1.sequence }) {
+            entries += sorted
+            let latest = sorted[sorted.count - 1].programDate
+            let stale = entries.prefix { latest - $0.programDate > window + Self.margin }.count
+            if stale > 0 { entries.removeFirst(stale) }
+            return
+        }
         var byNumber = Dictionary(entries.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
         var changed = false
-        for entry in more where replacing || byNumber[entry.sequence] == nil {
+        for entry in sorted where replacing || byNumber[entry.sequence] == nil {
             if byNumber[entry.sequence] != entry { changed = true }
             byNumber[entry.sequence] = entry
         }
