@@ -21,6 +21,11 @@ extension HTTPHandler {
             return
         }
         let clientIP = context.channel.remoteAddress?.ipAddress
+        // Most requests are decided at once (rules cached, no hook to ask): no task, no hop.
+        if let decided = access.admitNow(stream: id.rawValue, protocol: name, kind: kind, query: query, clientIP: clientIP) {
+            conclude(decided, query: query, uri: uri, context: context, then: proceed)
+            return
+        }
         let admission = context.eventLoop.makePromise(of: PlayAdmission.self)
         admission.completeWithTask {
             await access.admit(stream: id.rawValue, protocol: name, kind: kind, query: query, clientIP: clientIP)
@@ -28,17 +33,21 @@ extension HTTPHandler {
         let loopBound = NIOLoopBound((handler: self, context: context, proceed: proceed), eventLoop: context.eventLoop)
         onLoop(admission.futureResult, context: context) { admission in
             let (handler, context, proceed) = loopBound.value
-            switch admission {
-            case .allow(let ticket):
-                proceed(handler, context, TokenCarrier.query(from: query, ticket: ticket))
-            case .redirect(let ticket):
-                let location = TokenCarrier.replacingTicket(in: uri, with: ticket)
-                handler.send(.temporaryRedirect, body: nil, extraHeaders: ["Location": location, "Cache-Control": "no-store"],
-                             context: context)
-            case .deny(let code, let reason):
-                let error = APIError(code == "unavailable" ? .serviceUnavailable : .forbidden, code: code, message: reason)
-                handler.send(error.status, body: error.body, context: context)
-            }
+            handler.conclude(admission, query: query, uri: uri, context: context, then: proceed)
+        }
+    }
+
+    private func conclude(_ admission: PlayAdmission, query: [String: String], uri: String, context: ChannelHandlerContext,
+                          then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
+        switch admission {
+        case .allow(let ticket):
+            proceed(self, context, TokenCarrier.query(from: query, ticket: ticket))
+        case .redirect(let ticket):
+            let location = TokenCarrier.replacingTicket(in: uri, with: ticket)
+            send(.temporaryRedirect, body: nil, extraHeaders: ["Location": location, "Cache-Control": "no-store"], context: context)
+        case .deny(let code, let reason):
+            let error = APIError(code == "unavailable" ? .serviceUnavailable : .forbidden, code: code, message: reason)
+            send(error.status, body: error.body, context: context)
         }
     }
 

@@ -135,6 +135,9 @@ public final class HTTPService: Service {
         let maxConnections = configuration.maxConnections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
+            // Up to 64 accepts per wakeup (NIO's default is 4): on a loop busy with thousands of
+            // viewers, a wakeup can be 100 ms apart, and joiners would wait in the backlog.
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in

@@ -96,33 +96,10 @@ public final class PlaybackAccess: Sendable {
             return .deny(code: error.decision.code, reason: error.decision.reason)
         }
         let instant = now()
-        let scope: AdmissionTicket.Scope = name == "vod" ? .vod : .live
-        // A signed URL's expiry bounds what it admitted: a ticket is renewed only when a new one
-        // would last longer.
-        let signedUntil = policy.token == nil ? nil : query["expires"].flatMap { Int64($0) }
-        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
-        func renewable(left: Int64) -> Bool { signedUntil.map { $0 > seconds + left } ?? true }
-        let ticketLeft = policy.tickets.remaining(query[AdmissionTicket.parameter], stream: stream, scope: scope,
-                                                  clientIP: clientIP, now: instant)
-        guard policy.hookURL != nil else {
-            // No hook: the signed URL, where there is one, is the admission record itself.
-            if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
-                return refusal
-            }
-            return .allow(ticket: nil)
-        }
-        switch kind {
-        case .follower:
-            guard let ticket = query[AdmissionTicket.parameter], ticketLeft != nil else {
-                return .deny(code: "forbidden", reason: "This request needs the admission ticket of a playlist (adm); load the playlist again.")
-            }
-            return .allow(ticket: ticket)
-        case .playlist where ticketLeft.map({ $0 >= AdmissionTicket.renewalMargin || !renewable(left: $0) }) ?? false:
-            return .allow(ticket: query[AdmissionTicket.parameter])
-        case .playlist, .start:
-            if let refusal = Self.refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
-                return refusal
-            }
+        switch Self.decide(policy, stream: stream, protocol: name, kind: kind, query: query, clientIP: clientIP, now: instant) {
+        case .decided(let admission):
+            return admission
+        case .askHook(let scope, let signedUntil):
             var asked = query
             asked[AdmissionTicket.parameter] = nil
             switch await hookAnswer(policy, play: stream, protocol: name, query: asked, clientIP: clientIP) {
@@ -134,6 +111,60 @@ public final class PlaybackAccess: Sendable {
                 return .redirect(ticket: policy.tickets.issue(stream: stream, scope: scope, clientIP: clientIP, now: instant,
                                                               notAfter: signedUntil))
             }
+        }
+    }
+
+    /// `admit`'s answer when it needs no waiting: the stream's rules are cached and no hook has
+    /// to be asked (the hook is not on, or a ticket it issued answers for it). Nil otherwise.
+    /// Thousands of LL-HLS players reload their playlists twice a second; this spares each
+    /// reload a task and two thread hand-overs.
+    public func admitNow(stream: String, protocol name: String, kind: PlayRequestKind, query: [String: String],
+                         clientIP: String?) -> PlayAdmission? {
+        let instant = now()
+        guard let policy = policies.value(for: stream, now: instant),
+              case .decided(let admission) = Self.decide(policy, stream: stream, protocol: name, kind: kind, query: query,
+                                                         clientIP: clientIP, now: instant)
+        else { return nil }
+        return admission
+    }
+
+    /// Where `admit` stands once the stream's rules are known.
+    private enum Step {
+        case decided(PlayAdmission)
+        /// The hook decides; a playlist it admits gets a ticket for `scope`, lasting no longer
+        /// than the signed URL (`signedUntil`, Unix seconds) where there is one.
+        case askHook(scope: AdmissionTicket.Scope, signedUntil: Int64?)
+    }
+
+    private static func decide(_ policy: ChannelPolicy, stream: String, protocol name: String, kind: PlayRequestKind,
+                               query: [String: String], clientIP: String?, now instant: Date) -> Step {
+        let scope: AdmissionTicket.Scope = name == "vod" ? .vod : .live
+        // A signed URL's expiry bounds what it admitted: a ticket is renewed only when a new one
+        // would last longer.
+        let signedUntil = policy.token == nil ? nil : query["expires"].flatMap { Int64($0) }
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        func renewable(left: Int64) -> Bool { signedUntil.map { $0 > seconds + left } ?? true }
+        let ticketLeft = policy.tickets.remaining(query[AdmissionTicket.parameter], stream: stream, scope: scope,
+                                                  clientIP: clientIP, now: instant)
+        guard policy.hookURL != nil else {
+            // No hook: the signed URL, where there is one, is the admission record itself.
+            return .decided(refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant)
+                ?? .allow(ticket: nil))
+        }
+        switch kind {
+        case .follower:
+            guard let ticket = query[AdmissionTicket.parameter], ticketLeft != nil else {
+                return .decided(.deny(code: "forbidden",
+                                      reason: "This request needs the admission ticket of a playlist (adm); load the playlist again."))
+            }
+            return .decided(.allow(ticket: ticket))
+        case .playlist where ticketLeft.map({ $0 >= AdmissionTicket.renewalMargin || !renewable(left: $0) }) ?? false:
+            return .decided(.allow(ticket: query[AdmissionTicket.parameter]))
+        case .playlist, .start:
+            if let refusal = refusal(of: policy.token, query: query, stream: stream, clientIP: clientIP, now: instant) {
+                return .decided(refusal)
+            }
+            return .askHook(scope: scope, signedUntil: signedUntil)
         }
     }
 
