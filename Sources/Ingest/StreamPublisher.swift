@@ -28,6 +28,8 @@ final class StreamPublisher: RTMPPublishSink {
         var cutter: SegmentCutter
         /// Reads the video's caption SEI, for session state to say which channels it carries.
         var captions = CaptionScanner()
+        /// The channels `session.captions` names.
+        var notedCaptions = CaptionChannels()
     }
 
     let streamID: StreamID
@@ -177,8 +179,9 @@ final class StreamPublisher: RTMPPublishSink {
 
     private func noteCaptions(_ frame: MediaFrame, in progress: inout Progress) {
         progress.captions.scan(videoTag: frame.payload)
-        let found = progress.captions.channels.instreamIDs
-        if !found.isEmpty, found != progress.session.captions { progress.session.captions = found }
+        guard progress.captions.channels != progress.notedCaptions else { return }
+        progress.notedCaptions = progress.captions.channels
+        progress.session.captions = progress.notedCaptions.instreamIDs
     }
 
     private static func tagType(of message: RTMPMessage) -> FLVTagType? {
