@@ -22,7 +22,7 @@ public struct APIRequest: Sendable {
 
     /// A path's segments, percent-decoded; empty segments are left out.
     static func segments(of path: String) -> [String] {
-        path.split(separator: "/").map(decoded)
+        path.utf8.split(separator: UInt8(ascii: "/")).map { decoded(Substring($0)) }
     }
 
     /// `text` percent-decoded (as itself when it has no valid escapes). Foundation's decoding
@@ -35,10 +35,16 @@ public struct APIRequest: Sendable {
 
     /// The query of a request URI, percent-decoded; a repeated name keeps its last value.
     static func query(of uri: String) -> [String: String] {
+        // Split on bytes: splitting a String on a Character walks grapheme clusters, which cost
+        // more than the rest of a playlist reload's parsing.
+        guard let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return [:] }
         var query: [String: String] = [:]
-        for pair in (uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? "").split(separator: "&") {
-            let keyValue = pair.split(separator: "=", maxSplits: 1).map(decoded)
-            if let key = keyValue.first { query[key] = keyValue.count > 1 ? keyValue[1] : "" }
+        for pair in uri.utf8[uri.utf8.index(after: mark)...].split(separator: UInt8(ascii: "&")) {
+            if let equals = pair.firstIndex(of: UInt8(ascii: "=")) {
+                query[decoded(Substring(pair[..<equals]))] = decoded(Substring(pair[pair.index(after: equals)...]))
+            } else {
+                query[decoded(Substring(pair))] = ""
+            }
         }
         return query
     }
