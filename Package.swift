@@ -263,7 +263,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "RTMP", "State", "TestSupport",
+        .testTarget(name: "WorkersTests", dependencies: ["Workers", "Events", "Media", "RTMP", "State", "Packager", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

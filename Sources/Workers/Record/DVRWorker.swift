@@ -1,0 +1,185 @@
+import Events
+import Foundation
+import Logging
+import Packager
+import ServiceLifecycle
+import State
+
+/// Keeps the DVR window of every live stream whose channel has `dvr.windowMinutes` > 0: the
+/// stream's frames go through the edge's own packaging (`DVRRecorder`, with the channel's
+/// `PackagingConfiguration`), each finished segment's MPEG-TS and CMAF files (and a session's
+/// init segments) go to the asset store at `dvr/{streamID}/{relativePath}` and are listed in
+/// the index (`DVRArchive`), and segments whose program date is older than the newest one's
+/// less the window (and `DVRArchive.grace`) are removed. The edge lists and serves the window
+/// from there, so its memory does not grow with the window, and any node serves any stream's.
+///
+/// Settings are read as each session begins (a changed window applies from the next publish).
+/// A sweep every `sweepPeriod` removes what streams that stopped left behind, by the wall clock
+/// and the channel's current window (none: everything).
+///
+/// In a cluster (`joining` set) a worker that gets a stream mid-session starts at a keyframe,
+/// as an edge does, and its segments have the same names and bytes; the segment the previous
+/// worker had not finished is not archived (a gap in the archive, not a wrong segment).
+public final class DVRWorker: Service, Sendable {
+    public struct Settings: Sendable, Hashable {
+        /// The window, seconds.
+        public var windowSeconds: Double
+        public var packaging: PackagingConfiguration
+
+        public init(windowSeconds: Double, packaging: PackagingConfiguration) {
+            self.windowSeconds = windowSeconds
+            self.packaging = packaging
+        }
+
+        /// The channel's settings for this worker; nil when it keeps no window or packages nothing
+        /// for HTTP. `sourceRendition` is what plays at the stream's own URLs
+        /// (`StreamChannel.playbackSource`).
+        public init?(_ channel: StreamChannel, sourceRendition: String) {
+            guard let window = channel.dvr.windowSeconds else { return nil }
+            let packaging = PackagingConfiguration(channel: channel, sourceRendition: sourceRendition)
+            guard DVRRecorder.archives(packaging) else { return nil }
+            self.init(windowSeconds: window, packaging: packaging)
+        }
+    }
+
+    private let router: SessionRouter<DVRStreamArchiver>
+    private let archive: DVRArchive
+    private let channels: any ChannelDirectory
+    private let sweepPeriod: Duration
+    private let logger: Logger
+
+    /// - Parameter joining: how to start on sessions under way (a cluster).
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, index: any AssetIndex,
+                store: any AssetStore, channels: any ChannelDirectory, sweepPeriod: Duration = .seconds(300), logger: Logger) {
+        let archive = DVRArchive(index: index, store: store)
+        self.archive = archive
+        self.channels = channels
+        self.sweepPeriod = sweepPeriod
+        self.logger = logger
+        router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
+            guard let settings = await Self.settings(of: id, channels: channels, logger: logger) else { return nil }
+            return DVRStreamArchiver(streamID: id, sessionID: session, settings: settings, archive: archive, logger: logger)
+        }
+    }
+
+    /// The stream's settings this session; nil when its channel keeps no window.
+    static func settings(of id: StreamID, channels: any ChannelDirectory, logger: Logger) async -> Settings? {
+        guard let channel = await channels.channel(of: id, logger: logger), channel.dvr.windowSeconds != nil else { return nil }
+        // As the edge decides it (PackagerHub): an uploaded watermark image makes a watermarked copy play in the source's place.
+        let hasImage = channel.watermark.image.enabled ? (try? await channels.watermarkImageBytes(of: id))?.isEmpty == false : false
+        let source = channel.playbackSource(hasWatermarkImage: hasImage)
+        guard source.isEmpty else {
+            // What plays at the stream's URLs is a rendition (sluice.media.renditions): not archived here yet.
+            logger.warning("DVR window not archived: the stream plays a watermarked copy", metadata: ["stream": "\(id)"])
+            return nil
+        }
+        return Settings(channel, sourceRendition: source)
+    }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await self.router.run() }
+            tasks.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        // Cancelled at shutdown: the loop ends, nothing is thrown.
+                        try? await Task.sleep(for: self.sweepPeriod)
+                        if !Task.isCancelled { await self.sweep(now: Date()) }
+                    }
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+    }
+
+    /// Removes, for every stream with archived segments, those older than the channel's window
+    /// (and the grace) before `now`; everything of a stream whose channel is gone or keeps no
+    /// window. Returns how many segments went.
+    @discardableResult
+    public func sweep(now: Date) async -> Int {
+        var removed = 0
+        do {
+            for stream in try await archive.index.dvrStreams(limit: 10_000) {
+                let channel = try await channels.channel(of: stream)
+                let window = channel?.dvr.windowSeconds ?? 0
+                let cutoff = now.addingTimeInterval(-window - DVRArchive.grace)
+                while true {
+                    let count = try await archive.remove(of: stream, before: cutoff, limit: 1000)
+                    removed += count
+                    if count < 1000 { break }
+                }
+            }
+        } catch {
+            logger.error("DVR sweep stopped", metadata: ["error": "\(error)"])
+        }
+        if removed > 0 { logger.info("DVR sweep removed segments", metadata: ["count": "\(removed)"]) }
+        return removed
+    }
+}
+
+/// One publish session's DVR archive. Its router calls it from one loop, in order, so its state
+/// needs no lock.
+final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
+    // @unchecked: touched only by the router's loop, one call at a time.
+    private var recorder: DVRRecorder
+    private let streamID: StreamID
+    private let settings: DVRWorker.Settings
+    private let archive: DVRArchive
+    private let logger: Logger
+    /// Seconds past the window segments are kept (`DVRArchive.grace`).
+    private let grace: TimeInterval
+    /// Segments kept this session, for the log line at its end.
+    private var kept = 0
+
+    init(streamID: StreamID, sessionID: UInt64, settings: DVRWorker.Settings, archive: DVRArchive,
+         grace: TimeInterval = DVRArchive.grace, logger: Logger) {
+        self.grace = grace
+        self.streamID = streamID
+        self.settings = settings
+        self.archive = archive
+        self.logger = logger
+        recorder = DVRRecorder(configuration: settings.packaging)
+        _ = recorder.begin(sessionID: sessionID)
+    }
+
+    func offer(_ frame: MediaFrame) async {
+        let finished: [DVRRecorder.Finished]
+        do {
+            finished = try recorder.append(frame, arrival: Date())
+        } catch {
+            logger.warning("frame not packaged for the DVR archive", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+            return
+        }
+        await keep(finished)
+    }
+
+    /// The session ended: its last segment is closed with what it has, as the edge closes it.
+    func finish() async {
+        await keep(recorder.finish())
+        logger.info("DVR archive of session done", metadata: ["stream": "\(streamID)", "segments": "\(kept)"])
+    }
+
+    /// The stream goes on at another worker: the segment being filled is left to it (closing it
+    /// here would archive a shorter segment under the name the edge serves whole).
+    func handOver() async {}
+
+    /// Stores and lists each finished segment, then removes what left the window behind the newest.
+    private func keep(_ finished: [DVRRecorder.Finished]) async {
+        guard let newest = finished.last?.segment.programDate else { return }
+        for segment in finished {
+            do {
+                try await archive.keep(segment, of: streamID)
+                kept += 1
+            } catch {
+                logger.error("DVR segment not archived", metadata: [
+                    "stream": "\(streamID)", "segment": "\(segment.segment.sequence)", "error": "\(error)"])
+            }
+        }
+        do {
+            try await archive.remove(of: streamID, before: newest.addingTimeInterval(-settings.windowSeconds - grace))
+        } catch {
+            logger.error("DVR segments not removed", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
+    }
+}

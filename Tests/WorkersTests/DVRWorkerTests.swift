@@ -1,0 +1,178 @@
+import Events
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import State
+import Testing
+@testable import Packager
+@testable import Workers
+
+/// The DVR worker over SQLite and the filesystem store: a live stream's finished segments are
+/// archived with the bytes the edge serves at the same names, listed oldest first, removed (rows
+/// and files) once they leave the window; settings per channel; the sweep; bad rows.
+@Suite(.timeLimit(.minutes(2)))
+struct DVRWorkerTests {
+    let id = StreamID("dvrcam")!
+    let logger = Logger(label: "test")
+    static let published = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// `seconds` of H.264 (a keyframe a second) and AAC made by ffmpeg, stamped as ingest stamps
+    /// them (2 s segments), then the session's end.
+    static func stampedFrames(seconds: Double) throws -> [MediaFrame] {
+        let folder = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let flv = folder.appendingPathComponent("source.flv")
+        try MediaFixtures.makeFLV(at: flv, input: ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=15"], seconds: seconds, gop: 15)
+        var cutter = SegmentCutter(rules: .init(segmentSeconds: 2))
+        var frames = try MediaFixtures.frames(ofFLV: flv).map { frame -> MediaFrame in
+            var stamped = frame
+            cutter.stamp(&stamped, arrivedAt: published.addingTimeInterval(Double(frame.dts) / 1000))
+            return stamped
+        }
+        let last = try #require(frames.last)
+        frames.append(MediaFrame(kind: .end, codec: "", dts: last.dts, sessionID: last.sessionID, sequence: last.sequence + 1,
+                                 payload: ByteBuffer()))
+        return frames
+    }
+
+    func channel(windowMinutes: Int = 1) -> StreamChannel {
+        var channel = StreamChannel(name: "dvr", dvr: .init(windowMinutes: windowMinutes))
+        channel.outputs.hls = true
+        channel.outputs.llhls = true
+        channel.outputs.dash = true
+        return channel
+    }
+
+    func archive(_ root: URL) throws -> DVRArchive {
+        DVRArchive(index: SQLiteAssetIndex(database: try SQLiteDatabase(path: nil)), store: FilesystemAssetStore(root: root))
+    }
+
+    /// A router as the worker makes it, with a window of `window` seconds and no grace.
+    func router(_ archive: DVRArchive, window: Double, bus: EmbeddedEventBus) throws -> SessionRouter<DVRStreamArchiver> {
+        let packaging = PackagingConfiguration(channel: channel(), sourceRendition: "")
+        let settings = DVRWorker.Settings(windowSeconds: window, packaging: packaging)
+        return SessionRouter(bus: bus, feed: .fromNow, logger: logger) { [logger] id, session in
+            DVRStreamArchiver(streamID: id, sessionID: session, settings: settings, archive: archive, grace: 0, logger: logger)
+        }
+    }
+
+    func served(_ package: StreamPackage, _ path: String) async throws -> Data? {
+        let resource = try #require(PackagedResource(path: path.split(separator: "/", omittingEmptySubsequences: false)))
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        guard case .content(let body, _, _, _) = try await package.respond(to: resource, request: PlaylistRequest(), eventLoop: loop).get()
+        else { return nil }
+        return Data(body.readableBytesView)
+    }
+
+    @Test func theWindowIsArchivedWithTheEdgesBytesAndWhatLeavesItGoes() async throws {
+        let frames = try Self.stampedFrames(seconds: 30)
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try archive(root)
+        let bus = EmbeddedEventBus()
+        let router = try router(archive, window: 10, bus: bus)
+        let edge = PackagerHub(bus: bus, channels: SameChannel(channel: channel()), logger: logger)
+        for frame in frames {
+            await router.route(frame, of: id)
+            await edge.handle(frame, of: id, arrival: Self.published.addingTimeInterval(Double(frame.dts) / 1000))
+        }
+        let package = try #require(edge.package(for: id))
+        let listed = try await archive.segments(of: id, since: .distantPast)
+        #expect((6...7).contains(listed.count), "10 s of 2 s segments behind the newest: \(listed.map(\.sequence))")
+        let numbers = listed.map(\.sequence)
+        #expect(numbers == Array(numbers[0]..<numbers[0] + numbers.count), "oldest first, no gaps")
+        let newest = try #require(listed.last).programDate
+        #expect(listed.allSatisfy { newest.timeIntervalSince($0.programDate) <= 10 })
+        #expect(listed.last?.duration ?? 9 < 2, "the session's end closed its last segment, as the edge does")
+        var compared = 0
+        for segment in listed {
+            for path in segment.resources + segment.initSegments {
+                let archived = try await archive.bytes(of: id, relativePath: path)
+                let edgeBytes = try await served(package, path)
+                #expect(archived != nil && archived == edgeBytes, "\(path)")
+                compared += 1
+            }
+            let dash = "cmaf/\(segment.session)/video-d\(segment.dashNumber).m4s"
+            let edgeBytes = try await served(package, dash)
+            #expect(try await archive.bytes(of: id, relativePath: dash) == edgeBytes, "\(dash)")
+        }
+        #expect(compared == listed.count * 5)
+        // What left the window is gone from the index and the disk: only the listed segments' files are left.
+        let files = FileManager.default.enumerator(atPath: root.appendingPathComponent("dvr/dvrcam").path)?.allObjects
+            .compactMap { $0 as? String }.filter { $0.hasSuffix(".ts") || $0.hasSuffix(".m4s") } ?? []
+        #expect(Set(files) == Set(listed.flatMap(\.resources)))
+    }
+
+    @Test func aWorkerHandingTheStreamOverArchivesNoUnfinishedSegment() async throws {
+        let frames = try Self.stampedFrames(seconds: 9)
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try archive(root)
+        let bus = EmbeddedEventBus()
+        let first = try router(archive, window: 600, bus: bus)
+        for frame in frames.prefix(frames.count / 2) { await first.route(frame, of: id) }
+        await first.release([0])
+        let kept = try await archive.segments(of: id, since: .distantPast)
+        #expect(kept.count >= 1 && kept.allSatisfy { abs($0.duration - 2) < 0.1 }, "whole segments only: \(kept.map(\.duration))")
+        // The worker taking over joins at a keyframe; what both made is the same, listed once.
+        let survivor = try router(archive, window: 600, bus: bus)
+        let keyframe = try #require(frames.indices.first { frames[$0].kind == .video && frames[$0].isKeyframe
+            && !frames[$0].isSequenceHeader && frames[$0].dts >= 2000 })
+        let before = try await archive.bytes(of: id, relativePath: try #require(kept.last?.resources.first))
+        for frame in frames.filter(\.isConfiguration) + frames[keyframe...] { await survivor.route(frame, of: id) }
+        let all = try await archive.segments(of: id, since: .distantPast)
+        #expect(all.count == 5 && Set(all.map(\.sequence)).count == 5)
+        #expect(try await archive.bytes(of: id, relativePath: try #require(kept.last?.resources.first)) == before)
+    }
+
+    @Test func channelsWithoutAWindowOrHTTPOutputsAreNotArchived() async throws {
+        #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: channel(windowMinutes: 0)), logger: logger) == nil)
+        #expect(await DVRWorker.settings(of: id, channels: SameChannel.none, logger: logger) == nil)
+        var flvOnly = channel()
+        flvOnly.outputs = .init()
+        #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: flvOnly), logger: logger) == nil)
+        var watermarked = channel()
+        watermarked.watermark.text.enabled = true
+        watermarked.watermark.text.text = "live"
+        #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: watermarked), logger: logger) == nil)
+        var tuned = channel(windowMinutes: 90)
+        tuned.hls.segmentSeconds = 4
+        let settings = try #require(await DVRWorker.settings(of: id, channels: SameChannel(channel: tuned), logger: logger))
+        #expect(settings.windowSeconds == 5400)
+        #expect(settings.packaging == PackagingConfiguration(channel: tuned, sourceRendition: ""))
+    }
+
+    @Test func theSweepRemovesWhatStreamsThatStoppedLeftBehind() async throws {
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try archive(root)
+        let session = "0000000000000007"
+        func row(_ stream: StreamID, _ sequence: Int, minutesAgo: Double, now: Date) -> DVRIndexEntry {
+            DVRSegment(session: session, sequence: sequence, duration: 2, programDate: now.addingTimeInterval(-minutesAgo * 60),
+                       discontinuity: false, resources: ["ts/\(session)-\(sequence).ts"]).entry(of: stream)
+        }
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let gone = StreamID("gone")!
+        for (sequence, minutes) in [(1, 10.0), (2, 2.5), (3, 1.5)] {
+            try await archive.index.addDVRSegment(row(id, sequence, minutesAgo: minutes, now: now))
+            try await archive.index.addDVRSegment(row(gone, sequence, minutesAgo: minutes, now: now))
+        }
+        var broken = row(id, 4, minutesAgo: 30, now: now)
+        broken.record = "{]"  // a row that does not read back still goes, with the files its name implies
+        try await archive.index.addDVRSegment(broken)
+        try await archive.store.put(Data([1]), at: "dvr/dvrcam/ts/\(session)-4.ts", contentType: "video/mp2t")
+        struct Directory: ChannelDirectory {
+            let window: StreamChannel
+            func channel(of stream: StreamID) async throws -> StreamChannel? { stream.rawValue == "dvrcam" ? window : nil }
+            func watermarkImageBytes(of stream: StreamID) async throws -> [UInt8]? { nil }
+        }
+        let worker = DVRWorker(bus: EmbeddedEventBus(), index: archive.index, store: archive.store,
+                               channels: Directory(window: channel(windowMinutes: 1)), logger: logger)
+        // One minute of window and one of grace: 2.5 and 10 minutes ago go, 1.5 stays; the stream without a channel loses all.
+        #expect(await worker.sweep(now: now) == 6)
+        #expect(try await archive.segments(of: id, since: .distantPast).map(\.sequence) == [3])
+        #expect(try await archive.index.dvrStreams(limit: 10) == [id])
+        #expect(try await archive.store.get("dvr/dvrcam/ts/\(session)-4.ts") == nil)
+    }
+}
