@@ -4,7 +4,7 @@ import ServiceLifecycle
 import State
 import Workers
 
-/// The worker roles: transcoding, snapshots, recordings, motion, retention, relays, webhooks (with stream health).
+/// The worker roles: transcoding, snapshots, recordings, the DVR archive, motion, retention, relays, webhooks (with stream health).
 extension NodeCore {
     typealias Services = [ServiceGroupConfiguration.ServiceConfiguration]
 
@@ -35,7 +35,7 @@ extension NodeCore {
         recordingServices() + deliveryServices()
     }
 
-    /// Snapshots, VOD and MP4 recordings, motion and retention: what writes assets.
+    /// Snapshots, VOD and MP4 recordings, the DVR archive, motion and retention: what writes assets.
     private func recordingServices() -> Services {
         let (channels, index, store) = (stores.channels, stores.assetIndex, assetStore)
         var services: Services = []
@@ -52,6 +52,11 @@ extension NodeCore {
                                                      store: store, channels: channels, logger: logger)))
             services.append(.init(service: MP4Worker(bus: bus, feed: feed("mp4"), joining: joining, progress: progress, index: index,
                                                      store: store, workDirectory: folder("recording"), channels: channels, logger: logger)))
+        }
+        if has(.dvr) {
+            // Like the recordings, a cluster's DVR worker starts on sessions under way at a keyframe.
+            services.append(.init(service: DVRWorker(bus: bus, feed: feed("dvr"), joining: clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil,
+                                                     index: index, store: store, channels: channels, logger: logger)))
         }
         if has(.motion) {
             services.append(.init(service: MotionWorker(bus: bus, feed: feed("motion"), index: index, store: store,

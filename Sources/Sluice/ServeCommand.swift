@@ -171,7 +171,7 @@ struct APICommand: AsyncParsableCommand {
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run cluster workers, each a Kafka consumer group member: transcode, record, snapshot, motion, relay, webhooks, retention."
+        abstract: "Run cluster workers, each a Kafka consumer group member: transcode, record, snapshot, motion, relay, webhooks, retention, dvr."
     )
 
     @OptionGroup var options: NodeOptions

@@ -14,9 +14,9 @@ import Workers
 /// What a node does. `serve` does everything; cluster nodes one part each.
 enum Role: String, CaseIterable, Sendable {
     case ingest, api
-    case transcode, record, snapshot, motion, relay, webhooks, retention
+    case transcode, record, snapshot, motion, relay, webhooks, retention, dvr
 
-    static let workers: [Role] = [.transcode, .record, .snapshot, .motion, .relay, .webhooks, .retention]
+    static let workers: [Role] = [.transcode, .record, .snapshot, .motion, .relay, .webhooks, .retention, .dvr]
 }
 
 /// Validated settings of a node command, from flags and environment.

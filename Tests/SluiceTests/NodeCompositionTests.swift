@@ -12,7 +12,7 @@ import Testing
 /// which parts the settings choose, read from the composition itself without binding a port.
 @Suite(.timeLimit(.minutes(1))) struct NodeCompositionTests {
     static let serveWorkers = ["TranscodeWorker", "RenditionHeadersRecording", "SnapshotWorker", "VODWorker", "MP4Worker",
-                               "MotionWorker", "RetentionWorker", "RelayWorker", "HealthWorker", "WebhookWorker"]
+                               "DVRWorker", "MotionWorker", "RetentionWorker", "RelayWorker", "HealthWorker", "WebhookWorker"]
 
     /// `sluice serve`: the bus, the recorder and the hub first, every worker, the edge, then the
     /// packager and HTTP; no settings reload (nothing else writes its SQLite) and no status port.
