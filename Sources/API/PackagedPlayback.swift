@@ -1,4 +1,5 @@
 import Events
+import Media
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -93,15 +94,22 @@ struct PackagedPlayback: Sendable {
     func answer(_ resource: ABRResource, of stream: StreamID, head: HTTPRequestHead, carrying token: String?,
                 eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
         let waited = resource.readiness
-        return packager.package(opening: stream, rendition: nil, eventLoop: eventLoop).flatMap { package in
-            guard let package, package.configuration.serves(waited) else { return eventLoop.makeSucceededFuture(()) }
-            return package.respond(to: waited, request: PlaylistRequest(), eventLoop: eventLoop).map { _ in }
-        }.map { [packager, signedPlaylists] in
-            let response = packager.respond(to: resource, of: stream)
+        // A start-over on an HLS master goes on to every rendition's playlist (docs/DVR.md).
+        let start = resource == .dash ? nil : (try? PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first))?.start
+        return packager.package(opening: stream, rendition: nil, eventLoop: eventLoop).flatMap { package -> EventLoopFuture<Int64?> in
+            guard let package, package.configuration.serves(waited) else { return eventLoop.makeSucceededFuture(nil) }
+            return package.respond(to: waited, request: PlaylistRequest(), eventLoop: eventLoop).map { _ in package.liveEdge }
+        }.map { [packager, signedPlaylists] edge in
+            if case .beforeLive(let seconds) = start {
+                guard let edge else { return APIResponse.error(StartOver.notYet) }
+                return StartOver.redirect(head.uri, seconds: seconds, liveEdge: edge)
+            }
+            var response = packager.respond(to: resource, of: stream)
             guard case .content = response else {
                 return APIResponse.error(APIError(.notFound, code: "no_renditions",
                     message: "Stream \(stream) has no renditions live for \(resource.rawValue) (transcoding off, or starting)."))
             }
+            if case .at(let instant) = start { response = response.carrying("start=\(UTCDate.string(unixMilliseconds: instant))") }
             return Self.answer(signedPlaylists.carrying(token, into: response), request: PlaylistRequest(), head: head)
         }
     }
