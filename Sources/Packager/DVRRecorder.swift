@@ -39,6 +39,17 @@ public struct DVRRecorder: Sendable {
     /// Whether a stream packaged this way has anything to archive (an HTTP output).
     public static func archives(_ configuration: PackagingConfiguration) -> Bool { configuration.isEnabled }
 
+    /// Where frames of `rendition` go, as the edge's hub decides it (`PackagerHub.handle`): the
+    /// rendition playing at the stream's own URLs is archived as the stream's ("") with the
+    /// stream's configuration; another transcoded rendition under its name, packaged as
+    /// renditions are (classic HLS always on); the source when a rendition plays in its place: nowhere.
+    public static func destination(of rendition: String, in stream: PackagingConfiguration)
+        -> (archiveRendition: String, configuration: PackagingConfiguration)? {
+        if rendition == stream.sourceRendition { return ("", stream) }
+        guard !rendition.isEmpty else { return nil }
+        return (rendition, stream.forRendition)
+    }
+
     /// Starts a publish session (the previous one, if any, is finished first): as
     /// `StreamPackage.begin`. Returns the segments that finished with the previous session.
     public mutating func begin(sessionID: UInt64) -> [Finished] {

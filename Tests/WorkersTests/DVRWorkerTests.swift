@@ -132,15 +132,64 @@ struct DVRWorkerTests {
         var flvOnly = channel()
         flvOnly.outputs = .init()
         #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: flvOnly), logger: logger) == nil)
+        let archive = try archive(FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dvr-\(UUID().uuidString)"))
+        func archiver(_ channel: StreamChannel, _ rendition: String) async -> DVRStreamArchiver? {
+            await DVRWorker.archiver(of: id, rendition: rendition, session: 7, channels: SameChannel(channel: channel), archive: archive,
+                                     logger: logger)
+        }
+        // A watermarked copy plays in the source's place: it is archived as the stream's, the unmarked source nowhere.
         var watermarked = channel()
         watermarked.watermark.text.enabled = true
         watermarked.watermark.text.text = "live"
-        #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: watermarked), logger: logger) == nil)
+        #expect(await archiver(watermarked, "") == nil)
+        #expect(await archiver(watermarked, StreamChannel.watermarkedRendition)?.rendition == "")
+        // A ladder: the source as the stream's, each rendition under its name.
+        var ladder = channel()
+        ladder.transcode.enabled = true
+        #expect(await archiver(ladder, "")?.rendition == "")
+        #expect(await archiver(ladder, "720p")?.rendition == "720p")
+        #expect(await archiver(channel(windowMinutes: 0), "720p") == nil)
         var tuned = channel(windowMinutes: 90)
         tuned.hls.segmentSeconds = 4
         let settings = try #require(await DVRWorker.settings(of: id, channels: SameChannel(channel: tuned), logger: logger))
         #expect(settings.windowSeconds == 5400)
         #expect(settings.packaging == PackagingConfiguration(channel: tuned, sourceRendition: ""))
+    }
+
+    /// Renditions arrive on their own topic: each is archived under its name with the bytes the
+    /// edge's rendition package serves; the end frame closes its last segment.
+    @Test func renditionsAreArchivedUnderTheirNames() async throws {
+        let frames = try Self.stampedFrames(seconds: 7).map { frame -> MediaFrame in
+            var copy = frame
+            copy.rendition = "360p"
+            return copy
+        }
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try archive(root)
+        let bus = EmbeddedEventBus()
+        var ladder = channel()
+        ladder.transcode.enabled = true
+        ladder.transcode.renditions = [.p360]
+        let directory = SameChannel(channel: ladder)
+        let router = DVRRenditionRouter(bus: bus, feed: .fromNow, logger: logger) { [logger] id, rendition, session in
+            await DVRWorker.archiver(of: id, rendition: rendition, session: session, channels: directory, archive: archive, logger: logger)
+        }
+        let edge = PackagerHub(bus: bus, channels: directory, logger: logger)
+        for frame in frames {
+            await router.route(frame, of: id)
+            await edge.handle(frame, of: id, arrival: Self.published.addingTimeInterval(Double(frame.dts) / 1000))
+        }
+        #expect(try await archive.segments(of: id, since: .distantPast).isEmpty)
+        let listed = try await archive.segments(of: id, rendition: "360p", since: .distantPast)
+        #expect(listed.count == 4)
+        let package = try #require(edge.package(for: id, rendition: "360p"))
+        for path in listed.flatMap({ $0.resources + $0.initSegments }) {
+            let edgeBytes = try await served(package, path)
+            let archived = try await archive.bytes(of: id, rendition: "360p", relativePath: path)
+            #expect(archived != nil && archived == edgeBytes, "\(path)")
+        }
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dvr/dvrcam/360p/\(listed[0].resources[0])").path))
     }
 
     @Test func theSweepRemovesWhatStreamsThatStoppedLeftBehind() async throws {

@@ -13,7 +13,10 @@ import State
 /// less the window (and `DVRArchive.grace`) are removed. The edge lists and serves the window
 /// from there, so its memory does not grow with the window, and any node serves any stream's.
 ///
-/// Settings are read as each session begins (a changed window applies from the next publish).
+/// Transcoded renditions (`sluice.media.renditions`) are archived the same way under
+/// `dvr/{streamID}/{rendition}/…` (`DVRRenditionRouter`), and a rendition playing in the source's
+/// place (a watermarked copy) as the stream's own. Settings are read as each session begins (a
+/// changed window applies from the next publish).
 /// A sweep every `sweepPeriod` removes what streams that stopped left behind, by the wall clock
 /// and the channel's current window (none: everything).
 ///
@@ -43,6 +46,7 @@ public final class DVRWorker: Service, Sendable {
     }
 
     private let router: SessionRouter<DVRStreamArchiver>
+    private let renditions: DVRRenditionRouter
     private let archive: DVRArchive
     private let channels: any ChannelDirectory
     private let sweepPeriod: Duration
@@ -57,9 +61,22 @@ public final class DVRWorker: Service, Sendable {
         self.sweepPeriod = sweepPeriod
         self.logger = logger
         router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
-            guard let settings = await Self.settings(of: id, channels: channels, logger: logger) else { return nil }
-            return DVRStreamArchiver(streamID: id, sessionID: session, settings: settings, archive: archive, logger: logger)
+            await Self.archiver(of: id, rendition: "", session: session, channels: channels, archive: archive, logger: logger)
         }
+        renditions = DVRRenditionRouter(bus: bus, feed: feed, logger: logger) { id, rendition, session in
+            await Self.archiver(of: id, rendition: rendition, session: session, channels: channels, archive: archive, logger: logger)
+        }
+    }
+
+    /// The archiver of a session of `rendition` ("": the source) of `id`, or nil when its
+    /// channel keeps no window or that rendition is not what plays at any of its URLs.
+    static func archiver(of id: StreamID, rendition: String, session: UInt64, channels: any ChannelDirectory, archive: DVRArchive,
+                         logger: Logger) async -> DVRStreamArchiver? {
+        guard let settings = await settings(of: id, channels: channels, logger: logger),
+              let destination = DVRRecorder.destination(of: rendition, in: settings.packaging) else { return nil }
+        return DVRStreamArchiver(streamID: id, rendition: destination.archiveRendition, sessionID: session,
+                                 settings: Settings(windowSeconds: settings.windowSeconds, packaging: destination.configuration),
+                                 archive: archive, logger: logger)
     }
 
     /// The stream's settings this session; nil when its channel keeps no window.
@@ -67,18 +84,13 @@ public final class DVRWorker: Service, Sendable {
         guard let channel = await channels.channel(of: id, logger: logger), channel.dvr.windowSeconds != nil else { return nil }
         // As the edge decides it (PackagerHub): an uploaded watermark image makes a watermarked copy play in the source's place.
         let hasImage = channel.watermark.image.enabled ? (try? await channels.watermarkImageBytes(of: id))?.isEmpty == false : false
-        let source = channel.playbackSource(hasWatermarkImage: hasImage)
-        guard source.isEmpty else {
-            // What plays at the stream's URLs is a rendition (sluice.media.renditions): not archived here yet.
-            logger.warning("DVR window not archived: the stream plays a watermarked copy", metadata: ["stream": "\(id)"])
-            return nil
-        }
-        return Settings(channel, sourceRendition: source)
+        return Settings(channel, sourceRendition: channel.playbackSource(hasWatermarkImage: hasImage))
     }
 
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.router.run() }
+            tasks.addTask { try await self.renditions.run() }
             tasks.addTask {
                 await cancelWhenGracefulShutdown {
                     while !Task.isCancelled {
@@ -124,6 +136,8 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
     // @unchecked: touched only by the router's loop, one call at a time.
     private var recorder: DVRRecorder
     private let streamID: StreamID
+    /// The archive's rendition: "" for what plays at the stream's own URLs.
+    let rendition: String
     private let settings: DVRWorker.Settings
     private let archive: DVRArchive
     private let logger: Logger
@@ -132,10 +146,11 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
     /// Segments kept this session, for the log line at its end.
     private var kept = 0
 
-    init(streamID: StreamID, sessionID: UInt64, settings: DVRWorker.Settings, archive: DVRArchive,
+    init(streamID: StreamID, rendition: String = "", sessionID: UInt64, settings: DVRWorker.Settings, archive: DVRArchive,
          grace: TimeInterval = DVRArchive.grace, logger: Logger) {
         self.grace = grace
         self.streamID = streamID
+        self.rendition = rendition
         self.settings = settings
         self.archive = archive
         self.logger = logger
@@ -157,7 +172,7 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
     /// The session ended: its last segment is closed with what it has, as the edge closes it.
     func finish() async {
         await keep(recorder.finish())
-        logger.info("DVR archive of session done", metadata: ["stream": "\(streamID)", "segments": "\(kept)"])
+        logger.info("DVR archive of session done", metadata: ["stream": "\(streamID)", "rendition": "\(rendition)", "segments": "\(kept)"])
     }
 
     /// The stream goes on at another worker: the segment being filled is left to it (closing it
@@ -169,7 +184,7 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
         guard let newest = finished.last?.segment.programDate else { return }
         for segment in finished {
             do {
-                try await archive.keep(segment, of: streamID)
+                try await archive.keep(segment, of: streamID, rendition: rendition)
                 kept += 1
             } catch {
                 logger.error("DVR segment not archived", metadata: [
