@@ -140,4 +140,16 @@ import Testing
             .filter { $0.hasSuffix(".ts") || $0.hasSuffix(".m4s") || $0.hasSuffix(".mp4") } ?? []
         #expect(left.isEmpty, "\(left)")
     }
+
+    /// A two-hour window of two-second segments reads back in one listing.
+    @Test func aTwoHourWindowReadsBackInOneListing() async throws {
+        let archive = try archive()
+        for sequence in 0..<3600 { try await archive.index.addDVRSegment(segment(sequence).entry(of: stream)) }
+        let started = ContinuousClock.now
+        let listed = try await archive.segments(of: stream, since: start)
+        let took = ContinuousClock.now - started
+        #expect(listed.map(\.sequence) == Array(0..<3600))
+        #expect(took < .seconds(5), "\(took)")
+        print("DVRArchive: 3600 segments listed and checked in \(took)")
+    }
 }

@@ -41,4 +41,25 @@ import Testing
         // Not assets: the assets listing never shows them.
         #expect(try await index.list(AssetQuery()).assets.isEmpty)
     }
+
+    /// A two-hour window of two-second segments is one query, whole and in order.
+    @Test(arguments: ChannelStoreTests.Kind.allCases) func aTwoHourWindowIsOneListing(_ kind: ChannelStoreTests.Kind) async throws {
+        let (index, database) = try await AssetIndexTests.make(kind)
+        defer { Task { await database?.shutDown() } }
+        let record = String(repeating: "r", count: 400)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for lane in 0..<4 {
+                tasks.addTask {
+                    for sequence in stride(from: lane, to: 3600, by: 4) { try await index.addDVRSegment(entry(sequence, record: record)) }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        let started = ContinuousClock.now
+        let listed = try await index.dvrSegments(of: stream, rendition: "", since: 0, limit: DVRIndexEntry.maxListing)
+        let took = ContinuousClock.now - started
+        #expect(listed.map(\.sequence) == Array(0..<3600))
+        #expect(took < .seconds(5), "\(took)")
+        print("DVR index \(kind): 3600 rows listed in \(took)")
+    }
 }
