@@ -346,6 +346,15 @@ const sections = {
     { path: 'record.snapshots.enabled', label: 'Take JPG snapshots', type: 'checkbox' },
     { path: 'record.snapshots.intervalSeconds', label: 'Every (seconds)', type: 'number' },
   ] },
+  dvr: { label: 'DVR & scrubbing', fields: [
+    { path: 'dvr.windowMinutes', label: 'DVR window (minutes)', type: 'number', hint: '0–720; 0: off. Viewers can rewind this far; applies from the next publish.' },
+    { path: 'trickPlay.iFramePlaylists', label: 'I-frame playlists (fast-forward, HLS)', type: 'checkbox' },
+    { path: 'trickPlay.thumbnails.enabled', label: 'Thumbnails for scrubbing', type: 'checkbox' },
+    { path: 'trickPlay.thumbnails.intervalSeconds', label: 'A thumbnail every (seconds)', type: 'number', hint: '1–60.' },
+    { path: 'trickPlay.thumbnails.columns', label: 'Thumbnails across a sprite', type: 'number', hint: '1–10.' },
+    { path: 'trickPlay.thumbnails.rows', label: 'Thumbnails down a sprite', type: 'number', hint: '1–10.' },
+    { path: 'trickPlay.thumbnails.width', label: 'Thumbnail width (px)', type: 'number', hint: '64–640.' },
+  ] },
   motion: { label: 'Motion', fields: [
     { path: 'motion.enabled', label: 'Detect motion', type: 'checkbox' },
     { path: 'motion.pixelPercent', label: 'Changed pixels (%) that count as motion', type: 'number' },
