@@ -3,13 +3,14 @@ import NIOCore
 import NIOHTTP1
 
 /// The web console's files under `/console/`: plain HTML, CSS and JavaScript modules shipped as
-/// package resources (nothing from a CDN), plus the players' `player.js` for the live preview.
+/// package resources (nothing from a CDN), plus the players' modules (`player.js` and what it
+/// imports) for the live preview.
 /// Every answer forbids framing and anything not from this server.
 enum ConsolePage {
     /// The file a `/console/…` path names (`index.html` for the folder itself), or nil.
     static func file(_ name: String) -> (body: ByteBuffer, contentType: String)? {
         let name = name.isEmpty ? "index.html" : name
-        if name == PlayerPage.script.rawValue { return (PlayerPage.script.html, PlayerPage.script.contentType) }
+        if let page = PlayerPage(rawValue: name), page.isScript { return (page.html, page.contentType) }
         guard let bytes = files[name] else { return nil }
         return (ByteBuffer(bytes: bytes), contentType(of: name))
     }

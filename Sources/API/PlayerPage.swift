@@ -10,9 +10,16 @@ enum PlayerPage: String, Sendable, CaseIterable {
     case flv = "flv.html"
     /// The player both pages import.
     case script = "player.js"
+    /// The player's controls: seek bar over the DVR window, Go live, captions toggle, scrub thumbnails.
+    case controls = "player-controls.js"
+    /// The player's CEA-608 caption decoder (cc_data from the video's SEI).
+    case captions = "cea608.js"
+
+    /// The player's JavaScript modules (the console's preview imports them too).
+    var isScript: Bool { rawValue.hasSuffix(".js") }
 
     var contentType: String {
-        self == .script ? "text/javascript; charset=utf-8" : "text/html; charset=utf-8"
+        isScript ? "text/javascript; charset=utf-8" : "text/html; charset=utf-8"
     }
 
     var html: ByteBuffer {

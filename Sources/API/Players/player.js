@@ -1,6 +1,9 @@
 // Sluice's small player: Media Source Extensions fed by LL-HLS CMAF parts or by HTTP-FLV
 // remuxed to fMP4 here, one SourceBuffer per track. No library, nothing from a CDN.
 
+import { CaptionReader, decodeTimeOf, timescaleOf } from './cea608.js';
+import { attachControls, nativeSource } from './player-controls.js';
+
 // A signed page URL's `expires` and `token`, to send on to the stream's first URL (playlists
 // the server answers carry them on to everything they list); '' for unsigned pages.
 export function signedQuery(search) {
@@ -13,18 +16,47 @@ const withQuery = (uri, query) => uri + (uri.includes('?') ? '&' : '?') + query;
 
 const log = (...args) => { const el = document.getElementById('status'); if (el) el.textContent = args.join(' '); };
 
-// Appends to one SourceBuffer in order; MSE allows one append at a time.
+// Appends to one SourceBuffer in order (MSE allows one operation at a time): init segments,
+// media fragments (with the timestampOffset that places them, when given) and removals.
+// `inspect(bytes, timestampOffset)` sees each media fragment as it goes in (captions).
 class TrackBuffer {
   constructor(mediaSource, mime) {
     this.buffer = mediaSource.addSourceBuffer(mime);
     this.buffer.mode = 'segments';
     this.queue = [];
-    this.buffer.addEventListener('updateend', () => this.pump());
+    this.timescale = null;
+    this.inspect = null;
+    this.clearing = false;
+    this.buffer.addEventListener('updateend', () => {
+      if (this.current?.clears) this.clearing = false;
+      this.pump();
+    });
   }
-  append(bytes) { this.queue.push(bytes); this.pump(); }
+  append(bytes, offset = undefined, media = false) { this.queue.push({ bytes, offset, media }); this.pump(); }
+  remove(start, end) { this.queue.push({ remove: [start, end] }); this.pump(); }
+  // Forgets what is queued and everything buffered (a seek starts over).
+  reset() {
+    this.queue = [];
+    try { this.buffer.abort(); } catch { /* a removal under way finishes; the one queued next clears what it kept */ }
+    this.clearing = true;
+    this.queue.push({ remove: [0, Infinity], clears: true });
+    this.pump();
+  }
+  // Seconds buffered past `time` in the range holding it.
+  ahead(time) {
+    const ranges = this.buffer.buffered;
+    for (let i = 0; i < ranges.length; i++) if (time >= ranges.start(i) - 0.5 && time <= ranges.end(i)) return ranges.end(i) - time;
+    return 0;
+  }
   pump() {
     if (this.buffer.updating || this.queue.length === 0) return;
-    try { this.buffer.appendBuffer(this.queue.shift()); } catch (error) { log('append failed:', error.message); }
+    const next = this.current = this.queue.shift();
+    try {
+      if (next.remove) { this.buffer.remove(...next.remove); return; }
+      if (next.offset !== undefined) this.buffer.timestampOffset = next.offset;
+      this.buffer.appendBuffer(next.bytes);
+      if (next.media) this.inspect?.(next.bytes, this.buffer.timestampOffset);
+    } catch (error) { log('append failed:', error.message); }
   }
 }
 
@@ -46,7 +78,12 @@ function followLiveEdge(video, maxLatency, signal) {
   signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
 }
 
-// ---------- LL-HLS over MSE ----------
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+});
+
+// ---------- LL-HLS over MSE, seekable over the playlist's window ----------
 
 function parseAttributes(text) {
   const attributes = {};
@@ -54,22 +91,41 @@ function parseAttributes(text) {
   return attributes;
 }
 
+const seconds = (text) => Math.max(0, parseFloat(text) || 0);
+
+// A media playlist: each segment with its media sequence number, URI, parts ({ uri, duration }),
+// init segment, program date (Unix ms: EXT-X-PROGRAM-DATE-TIME, carried on by the durations)
+// and duration; last, the segment being written (parts only, unfinished).
 function parseMediaPlaylist(text) {
-  const playlist = { mediaSequence: 0, segments: [], map: null, partTarget: 0.5 };
-  let sequence = null, parts = [], map = null;
+  const playlist = { mediaSequence: 0, skipped: 0, segments: [], partTarget: 0.5, canSkip: false };
+  let sequence = 0, parts = [], map = null, date = null, duration = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) sequence = parseInt(line.slice(22), 10);
-    else if (line.startsWith('#EXT-X-SKIP:')) sequence += parseInt(parseAttributes(line.slice(12))['SKIPPED-SEGMENTS'], 10);
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) sequence = playlist.mediaSequence = parseInt(line.slice(22), 10) || 0;
+    else if (line.startsWith('#EXT-X-SKIP:')) sequence += (playlist.skipped = parseInt(parseAttributes(line.slice(12))['SKIPPED-SEGMENTS'], 10) || 0);
     else if (line.startsWith('#EXT-X-MAP:')) map = parseAttributes(line.slice(11)).URI;
-    else if (line.startsWith('#EXT-X-PART-INF:')) playlist.partTarget = parseFloat(parseAttributes(line.slice(16))['PART-TARGET']);
-    else if (line.startsWith('#EXT-X-PART:')) parts.push(parseAttributes(line.slice(12)).URI);
+    else if (line.startsWith('#EXT-X-PART-INF:')) playlist.partTarget = seconds(parseAttributes(line.slice(16))['PART-TARGET']) || 0.5;
+    else if (line.startsWith('#EXT-X-SERVER-CONTROL:')) playlist.canSkip = 'CAN-SKIP-UNTIL' in parseAttributes(line.slice(22));
+    else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) { const d = Date.parse(line.slice(25)); date = Number.isFinite(d) ? d : null; }
+    else if (line.startsWith('#EXTINF:')) duration = seconds(line.slice(8));
+    else if (line.startsWith('#EXT-X-PART:')) { const a = parseAttributes(line.slice(12)); parts.push({ uri: a.URI, duration: seconds(a.DURATION) }); }
     else if (line && !line.startsWith('#')) {
-      playlist.segments.push({ msn: sequence, uri: line, parts, map, finished: true });
+      playlist.segments.push({ msn: sequence, uri: line, parts, map, date, duration, finished: true });
       sequence += 1; parts = [];
+      if (date !== null) date += duration * 1000;
     }
   }
-  playlist.segments.push({ msn: sequence, uri: null, parts, map, finished: false });
+  const written = parts.reduce((sum, part) => sum + part.duration, 0);
+  playlist.segments.push({ msn: sequence, uri: null, parts, map, date, duration: written, finished: false });
   return playlist;
+}
+
+// A delta update (EXT-X-SKIP) with the skipped segments taken from the playlist before it; null
+// when that one does not hold them all.
+function mergePlaylist(previous, next) {
+  if (!next.skipped) return next;
+  const first = next.segments[0].msn;
+  const kept = (previous?.segments ?? []).filter((s) => s.finished && s.msn >= next.mediaSequence && s.msn < first);
+  return kept.length === next.skipped ? { ...next, segments: [...kept, ...next.segments] } : null;
 }
 
 async function fetchBytes(url, signal) {
@@ -78,68 +134,245 @@ async function fetchBytes(url, signal) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// Follows one media playlist: the newest whole segment first, then every part, with
-// blocking playlist reloads (_HLS_msn/_HLS_part) instead of polling.
-async function followTrack(base, uri, track, signal) {
-  let text = await (await fetch(base + uri, { signal })).text();
-  let playlist = parseMediaPlaylist(text);
-  const finished = playlist.segments.filter((s) => s.finished);
-  const start = finished[finished.length - 1];
-  let map = start.map;
-  track.append(await fetchBytes(base + map, signal));
-  track.append(await fetchBytes(base + start.uri, signal));
-  let next = { msn: start.msn + 1, part: 0 };
-  for (;;) {
-    const segment = playlist.segments.find((s) => s.msn === next.msn);
-    if (segment && segment.map && segment.map !== map) {
-      map = segment.map;
-      track.append(await fetchBytes(base + map, signal));
+// One media playlist followed into one SourceBuffer, from the segment holding an instant (or
+// the newest whole one, for live): whole segments while behind, then every part, with blocking
+// reloads (_HLS_msn/_HLS_part, delta updates where the server offers them) instead of polling.
+// Fragments are placed on the session's wall-clock timeline: media time = (program date −
+// origin) / 1000, one timestampOffset per init segment (a new one after a discontinuity).
+class TrackFollower {
+  constructor(session, uri, buffer) {
+    Object.assign(this, { session, uri, buffer, playlist: null, loadedAt: 0 });
+  }
+
+  // Loads the playlist (blocking when `directives` are given); the answer's status.
+  async load(signal, directives = '') {
+    const skip = this.playlist?.canSkip ? '_HLS_skip=YES' : '';
+    const query = [directives, skip].filter(Boolean).join('&');
+    const response = await fetch(query ? withQuery(this.session.base + this.uri, query) : this.session.base + this.uri, { signal, cache: 'no-store' });
+    if (!response.ok) return response.status;
+    const merged = mergePlaylist(this.playlist, parseMediaPlaylist(await response.text()));
+    if (!merged) { this.playlist = null; return this.load(signal); }
+    this.playlist = merged;
+    this.loadedAt = Date.now();
+    return 200;
+  }
+
+  // The segment to start from: the one holding `date`, or the newest whole one.
+  first(date) {
+    const finished = this.playlist.segments.filter((s) => s.finished);
+    const newest = finished[finished.length - 1] ?? this.playlist.segments[0];
+    if (date === null) return newest;
+    return finished.find((s) => s.date !== null && date < s.date + s.duration * 1000) ?? newest;
+  }
+
+  place(bytes, date, signal) {
+    signal.throwIfAborted();
+    let offset;
+    if (this.offset === null && date !== null && this.session.origin !== null && this.buffer.timescale) {
+      const decodeTime = decodeTimeOf(bytes);
+      if (decodeTime !== null) this.offset = offset = (date - this.session.origin) / 1000 - decodeTime / this.buffer.timescale;
     }
-    if (segment && next.part < segment.parts.length) {
-      track.append(await fetchBytes(base + segment.parts[next.part], signal));
-      next.part += 1;
-    } else if (segment && segment.finished) {
-      next = { msn: next.msn + 1, part: 0 };
-    } else {
-      const response = await fetch(withQuery(base + uri, `_HLS_msn=${next.msn}&_HLS_part=${next.part}`), { signal });
-      if (response.status === 404) { log('stream ended'); return; }
-      if (!response.ok) { await new Promise((r) => setTimeout(r, 500)); continue; }
-      playlist = parseMediaPlaylist(await response.text());
+    this.buffer.append(bytes, offset, true);
+  }
+
+  async run(date, signal) {
+    const base = this.session.base;
+    let next = { msn: this.first(date).msn, part: 0 }, map = null;
+    this.offset = null;
+    while (!signal.aborted) {
+      const segment = this.playlist.segments.find((s) => s.msn === next.msn);
+      if (!segment && next.msn < this.playlist.mediaSequence) { next = { msn: this.playlist.mediaSequence, part: 0 }; continue; }
+      if (segment && segment.map && segment.map !== map) {
+        map = segment.map;
+        const init = await fetchBytes(base + map, signal);
+        signal.throwIfAborted();
+        this.buffer.timescale = timescaleOf(init);
+        this.buffer.append(init);
+        this.offset = null;
+      }
+      if (segment && segment.finished && next.part === 0) {
+        await this.session.room(this.buffer, signal);
+        this.place(await fetchBytes(base + segment.uri, signal), segment.date, signal);
+        next = { msn: next.msn + 1, part: 0 };
+      } else if (segment && next.part < segment.parts.length) {
+        const before = segment.parts.slice(0, next.part).reduce((sum, part) => sum + part.duration, 0);
+        this.place(await fetchBytes(base + segment.parts[next.part].uri, signal), segment.date === null ? null : segment.date + before * 1000, signal);
+        next.part += 1;
+      } else if (segment && segment.finished) {
+        next = { msn: next.msn + 1, part: 0 };
+      } else {
+        const status = await this.load(signal, `_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
+        if (status === 404) { log('stream ended'); return; }
+        if (status !== 200) await sleep(500, signal);
+      }
     }
   }
 }
 
-// `signal` (optional) stops fetching and following when it aborts; likewise for HTTP-FLV.
-export async function playLowLatencyHLS(video, base, query = '', signal = undefined) {
+// A live stream played from its LL-HLS playlists through MSE, seekable over the window the
+// playlists list. The media timeline is the wall clock: time t is `origin` + t seconds (origin
+// the window's start when playback began), so the seek bar, its thumbnails and the captions'
+// cues all speak program dates.
+class LowLatencySession {
+  constructor(video, base, signal) {
+    Object.assign(this, { video, base, signal, followers: [], origin: null, live: true, pending: { live: true },
+                          controller: null, captions: null, hasCaptions: false, maxLatency: 3 });
+    this.ended = new Promise((resolve, reject) => { this.finish = resolve; this.fail = reject; });
+  }
+
+  // Waits while `buffer` holds more than 20 s ahead of the position (a seek far back does not
+  // fetch the whole window at once).
+  async room(buffer, signal) {
+    while (!signal.aborted && buffer.ahead(this.video.currentTime) > 20) await sleep(250, signal);
+  }
+
+  // (Re)starts every track at `date` (null: the live edge), dropping what is buffered.
+  restart(date) {
+    this.controller?.abort();
+    const controller = this.controller = new AbortController();
+    this.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    for (const follower of this.followers) if (follower.buffer.buffer.buffered.length || follower.buffer.queue.length) follower.buffer.reset();
+    this.captions?.clear();
+    for (const follower of this.followers) {
+      follower.run(date, controller.signal).then(() => { if (!controller.signal.aborted) this.finish(); })
+        .catch((error) => { if (error.name !== 'AbortError' && !controller.signal.aborted) this.fail(error); });
+    }
+  }
+
+  get timeline() { return this.followers[0]?.playlist; }
+
+  state() {
+    const playlist = this.timeline;
+    if (!playlist || this.origin === null) return null;
+    const first = playlist.segments[0], open = playlist.segments[playlist.segments.length - 1];
+    if (first.date === null || open.date === null) return null;
+    const position = this.pending?.date ?? this.origin + this.video.currentTime * 1000;
+    return { start: first.date, end: open.date + open.duration * 1000, position, live: this.live, wallClock: true,
+             captions: this.hasCaptions || Boolean(this.captions?.sawCaptions) };
+  }
+
+  // Sets the position; `seeking` events for it are this session's own.
+  setTime(time) { this.expected = time; this.video.currentTime = time; }
+
+  seek(date) {
+    const time = (date - this.origin) / 1000, ranges = this.video.buffered;
+    this.live = false;
+    for (let i = 0; i < ranges.length; i++) {
+      if (time >= ranges.start(i) && time < ranges.end(i) - 0.5) { this.setTime(time); this.video.play().catch(() => {}); return; }
+    }
+    this.pending = { date };
+    this.restart(date);
+  }
+
+  goLive() {
+    this.live = true;
+    this.pending = { live: true };
+    this.restart(null);
+  }
+
+  // A seek made with the video's own controls: within what is buffered it stands, else the
+  // tracks start over there; near the end it is live again.
+  seeked() {
+    const time = this.video.currentTime;
+    if (Math.abs(time - (this.expected ?? -1)) < 0.01 || this.origin === null) return;
+    const state = this.state();
+    if (state && state.end - (this.origin + time * 1000) < 6000) { this.live = true; return; }
+    this.seek(this.origin + time * 1000);
+  }
+
+  captionsTrack() { return this.captions?.decoder.track ?? null; }
+
+  // Every 250 ms: start where a (re)start asked once data is there; when live, stay near the
+  // edge; keep the window fresh while the tracks are busy behind live; drop what is long played.
+  tick() {
+    const video = this.video, ranges = video.buffered;
+    if (this.pending && this.followers.some((f) => f.buffer.clearing)) return;
+    if (this.pending && ranges.length) {
+      const end = ranges.end(ranges.length - 1);
+      if (this.pending.live) this.setTime(Math.max(ranges.start(0), end - this.maxLatency / 2));
+      else {
+        const time = (this.pending.date - this.origin) / 1000;
+        let index = 0;
+        while (index < ranges.length - 1 && ranges.end(index) <= time) index += 1;
+        if (ranges.end(index) <= time) return;
+        this.setTime(Math.max(time, ranges.start(index)));
+      }
+      this.pending = null;
+      video.play().catch(() => {});
+    } else if (this.live && !video.paused && ranges.length && ranges.end(ranges.length - 1) - video.currentTime > this.maxLatency) {
+      this.setTime(ranges.end(ranges.length - 1) - this.maxLatency / 2);
+    }
+    const timeline = this.followers[0];
+    if (timeline?.playlist && Date.now() - timeline.loadedAt > 2000 && !this.refreshing) {
+      this.refreshing = timeline.load(this.signal).catch(() => {}).finally(() => { this.refreshing = null; });
+    }
+    for (const follower of this.followers) {
+      const buffered = follower.buffer.buffer.buffered;
+      if (buffered.length && video.currentTime - buffered.start(0) > 60 && !follower.buffer.buffer.updating) follower.buffer.remove(0, video.currentTime - 30);
+    }
+  }
+}
+
+// Plays `base`'s LL-HLS through MSE; `signal` (optional) stops fetching and following when it
+// aborts (likewise for HTTP-FLV). With `controls` (an element), draws the seek bar, Go live,
+// the captions toggle and thumbnails there.
+export async function playLowLatencyHLS(video, base, query = '', signal = undefined, controls = undefined) {
   const master = await (await fetch(base + 'llhls.m3u8' + query, { signal })).text();
   const lines = master.split('\n');
   const variantIndex = lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF:'));
   const variant = parseAttributes(lines[variantIndex].slice(18));
   const codecs = variant.CODECS.split(',');
   const audioLine = lines.find((l) => l.startsWith('#EXT-X-MEDIA:TYPE=AUDIO'));
+  const imageLine = lines.find((l) => l.startsWith('#EXT-X-IMAGE-STREAM-INF:'));
   const mediaSource = await openMediaSource(video);
-  const follows = [];
+  const session = new LowLatencySession(video, base, signal);
+  session.hasCaptions = Boolean(variant['CLOSED-CAPTIONS']) && variant['CLOSED-CAPTIONS'] !== 'NONE';
   const videoCodec = codecs.find((c) => !c.startsWith('mp4a'));
-  if (videoCodec) follows.push(followTrack(base, lines[variantIndex + 1], new TrackBuffer(mediaSource, `video/mp4; codecs="${videoCodec}"`), signal));
+  if (videoCodec) {
+    const buffer = new TrackBuffer(mediaSource, `video/mp4; codecs="${videoCodec}"`);
+    session.captions = new CaptionReader(captionTrack(video), /^(hvc1|hev1)/.test(videoCodec));
+    buffer.inspect = (bytes, offset) => session.captions.fragment(bytes, buffer.timescale, offset);
+    session.followers.push(new TrackFollower(session, lines[variantIndex + 1], buffer));
+  }
   const audioCodec = codecs.find((c) => c.startsWith('mp4a'));
   const audioURI = audioLine ? parseAttributes(audioLine.slice(13)).URI : (!videoCodec ? lines[variantIndex + 1] : null);
-  if (audioCodec && audioURI) follows.push(followTrack(base, audioURI, new TrackBuffer(mediaSource, `audio/mp4; codecs="${audioCodec}"`), signal));
-  followLiveEdge(video, 3, signal);
+  if (audioCodec && audioURI) session.followers.push(new TrackFollower(session, audioURI, new TrackBuffer(mediaSource, `audio/mp4; codecs="${audioCodec}"`)));
+  for (const follower of session.followers) if ((await follower.load(signal)) !== 200) throw new Error(`${follower.uri}: not live`);
+  session.origin = session.timeline.segments[0].date;
+  session.restart(null);
+  const timer = setInterval(() => session.tick(), 250);
+  video.addEventListener('seeking', () => session.seeked(), { signal });
+  signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
+  if (controls) {
+    const thumbnails = imageLine ? base + parseAttributes(imageLine.slice(24)).URI : null;
+    attachControls(controls, video, session, thumbnails, signal);
+  }
   log('playing LL-HLS over MSE');
-  await Promise.all(follows);
+  try { await session.ended; } finally { clearInterval(timer); }
+}
+
+// The video's CC1 text track, made once per video element (a track cannot be removed).
+function captionTrack(video) {
+  video.sluiceCaptions ??= video.addTextTrack('captions', 'CC1', '');
+  video.sluiceCaptions.mode = 'hidden';
+  return video.sluiceCaptions;
 }
 
 // The browser's own HLS player (Safari's plays LL-HLS); if it cannot play the stream (some
-// native players take no CMAF or alternate audio), `fallback` takes over.
-export function playNativeHLS(video, base, fallback, query = '') {
+// native players take no CMAF or alternate audio), `fallback` takes over. With `controls`, the
+// same controls as the MSE player's, over what the browser offers (`nativeSource`).
+export function playNativeHLS(video, base, fallback, query = '', controls = undefined) {
+  const stop = new AbortController();
   video.addEventListener('error', () => {
     if (!fallback) return;
     log('native HLS failed; switching to MSE');
+    stop.abort();
     video.removeAttribute('src');
     fallback();
   }, { once: true });
   video.src = base + 'llhls.m3u8' + query;
   video.play().catch(() => {});
+  if (controls) attachControls(controls, video, nativeSource(video), base + 'thumbnails.m3u8' + query, stop.signal);
   log('playing HLS natively');
 }
 
