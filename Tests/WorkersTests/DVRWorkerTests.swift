@@ -192,6 +192,65 @@ struct DVRWorkerTests {
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("dvr/dvrcam/360p/\(listed[0].resources[0])").path))
     }
 
+    /// A store that holds every put until `open()`, to show the archive does not hold up frames.
+    final class GatedStore: AssetStore, @unchecked Sendable {
+        let inner: FilesystemAssetStore
+        // Guards `isOpen` and the puts waiting for it: set by the test, read by the writer task.
+        private let lock = NSLock()
+        private var isOpen = false
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(root: URL) { inner = FilesystemAssetStore(root: root) }
+
+        func open() {
+            let resumed = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+                isOpen = true
+                defer { waiting = [] }
+                return waiting
+            }
+            for continuation in resumed { continuation.resume() }
+        }
+
+        private func gate() async {
+            await withCheckedContinuation { continuation in
+                let now = lock.withLock { () -> Bool in
+                    if isOpen { return true }
+                    waiting.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+
+        func put(_ bytes: Data, at location: String, contentType: String) async throws {
+            await gate()
+            try await inner.put(bytes, at: location, contentType: contentType)
+        }
+        func put(file: URL, at location: String, contentType: String) async throws { try await inner.put(file: file, at: location, contentType: contentType) }
+        func get(_ location: String) async throws -> Data? { try await inner.get(location) }
+        func delete(_ location: String) async throws { try await inner.delete(location) }
+        func localFile(_ location: String) async throws -> URL? { try await inner.localFile(location) }
+    }
+
+    /// A store that does not answer holds up this stream's archive, not the frames: they are
+    /// packaged on, a bounded number of segments wait, later ones are dropped (a gap, logged).
+    @Test func aStuckStoreDoesNotHoldUpFrames() async throws {
+        let frames = try Self.stampedFrames(seconds: 50)
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = GatedStore(root: root)
+        let archive = DVRArchive(index: SQLiteAssetIndex(database: try SQLiteDatabase(path: nil)), store: store)
+        let router = try router(archive, window: 600, bus: EmbeddedEventBus())
+        for frame in frames.dropLast() { await router.route(frame, of: id) }  // returns with every put still waiting
+        #expect(try await archive.segments(of: id, since: .distantPast).isEmpty)
+        store.open()
+        await router.route(try #require(frames.last), of: id)
+        let kept = try await archive.segments(of: id, since: .distantPast).count
+        // 25 segments finished: the 16 waiting (and the one being stored, if the writer had taken it) are kept, the
+        // rest dropped; the last may fit once the store answers.
+        #expect((DVRStreamArchiver.pendingLimit...DVRStreamArchiver.pendingLimit + 2).contains(kept), "\(kept)")
+    }
+
     @Test func theSweepRemovesWhatStreamsThatStoppedLeftBehind() async throws {
         let root = try MediaFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
