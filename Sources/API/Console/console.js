@@ -2,6 +2,7 @@
 // under /api/v1 with the session cookie set at sign-in (HttpOnly: this script never sees it)
 // and sends the session's CSRF token, kept only in memory, with every change.
 import { playHTTPFLV, playLowLatencyHLS } from './player.js';
+import { attachControls, nativeSource } from './player-controls.js';
 import { h, copyButton, formatBitrate, formatBytes, formatDate, statusBadge, viewerCount } from './dom.js';
 import { eventsTimeline, healthBadge, healthList, historyCharts, viewerChips } from './monitor.js';
 
@@ -554,6 +555,8 @@ function previewPanel(channel, query) {
   const video = h('video', { id: 'preview', controls: true, muted: true, autoplay: true, playsinline: true, 'aria-label': 'Live preview' });
   video.muted = true;
   const status = h('p', { id: 'status', class: 'muted', role: 'status', 'aria-live': 'polite', text: 'Pick a protocol to watch.' });
+  // The player's seek bar over the DVR window, Go live, captions toggle and thumbnails (HLS and LL-HLS).
+  const controls = h('div', { id: 'preview-controls' });
   const outputs = channel.outputs;
   const protocols = [outputs.flv && ['flv', 'HTTP-FLV'], outputs.hls && ['hls', 'HLS'], outputs.llhls && ['llhls', 'LL-HLS']].filter(Boolean);
   const protocol = h('select', { id: 'preview-protocol', 'aria-label': 'Preview protocol' },
@@ -573,7 +576,7 @@ function previewPanel(channel, query) {
     // One viewing per Watch: the server counts HLS, LL-HLS and DASH viewers by the `sid` their URLs carry.
     const viewing = `${query ? query + '&' : '?'}sid=console-${Math.random().toString(36).slice(2, 12)}`;
     if (protocol.value === 'flv') playHTTPFLV(video, base, query, signal).catch(failed);
-    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, viewing, signal).catch(failed);
+    else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, viewing, signal, controls).catch(failed);
     else playClassicHLS(base, viewing, signal).catch(failed);
   };
   // A rendition switched on while live starts at the source's next keyframe: wait (at most
@@ -604,6 +607,7 @@ function previewPanel(channel, query) {
     }
     video.src = playlist;
     video.play().catch(() => {});
+    attachControls(controls, video, nativeSource(video), `/${channel.id}/thumbnails.m3u8${viewing}`, signal);
     status.textContent = 'playing HLS natively';
   };
   const button = h('button', { type: 'button', id: 'preview-start', text: 'Watch', disabled: protocols.length === 0, onclick: start });
@@ -611,7 +615,7 @@ function previewPanel(channel, query) {
   return h('div', { class: 'panel' }, h('h2', { text: 'Live preview' }),
     h('div', { class: 'row', style: 'margin-bottom:8px' }, protocol, rendition, button,
       h('button', { type: 'button', class: 'ghost', text: 'Stop', onclick: () => { stop(); status.textContent = 'Stopped.'; } })),
-    video, status);
+    video, controls, status);
 }
 
 function statsPanel(channel, query) {
