@@ -1,7 +1,9 @@
 /// An HLS I-frame playlist (RFC 8216 §4.3.3.6, `EXT-X-I-FRAMES-ONLY`): each entry one I-frame,
 /// a byte range (§4.3.2.2) of the MPEG-TS segment that holds it. The ranges do not include the
 /// segment's PAT and PMT (its Media Initialization Section): a client finds them from the start
-/// of the resource to the offset of its first I-frame, as the RFC says.
+/// of the resource to the offset of its first I-frame, as the RFC says, and the playlist names them
+/// too (`EXT-X-MAP` with a `BYTERANGE`, §4.3.2.5), so clients that do not look there (ffmpeg's)
+/// read each I-frame after its segment's tables.
 public struct IFramePlaylist: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var uri: String
@@ -15,9 +17,12 @@ public struct IFramePlaylist: Sendable, Hashable {
         public var discontinuity: Bool
         /// Unix ms of the segment's first sample (`EXT-X-PROGRAM-DATE-TIME`).
         public var programDate: Int64?
+        /// Bytes of the segment's PAT and PMT at its start (`EXT-X-MAP`); 0: none named.
+        public var tablesLength: Int
 
         public init(uri: String, duration: Double, length: Int, offset: Int, discontinuity: Bool = false,
-                    programDate: Int64? = nil) {
+                    programDate: Int64? = nil, tablesLength: Int = 0) {
+            self.tablesLength = tablesLength
             self.uri = uri
             self.duration = duration
             self.length = length
@@ -27,8 +32,8 @@ public struct IFramePlaylist: Sendable, Hashable {
         }
     }
 
-    /// `EXT-X-I-FRAMES-ONLY` needs version 4 (§4.3.3.6).
-    public static let version = 4
+    /// `EXT-X-I-FRAMES-ONLY` needs version 4 (§4.3.3.6), `EXT-X-MAP` in an I-frame playlist 5 (§4.3.2.5).
+    public static let version = 5
 
     public var targetDuration: Int
     public var mediaSequence: Int
@@ -49,8 +54,13 @@ public struct IFramePlaylist: Sendable, Hashable {
                      "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)"]
         if discontinuitySequence > 0 { lines.append("#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)") }
         lines.append("#EXT-X-I-FRAMES-ONLY")
+        var map: String?
         for entry in entries {
             if entry.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }
+            if entry.tablesLength > 0, map != entry.uri {
+                lines.append("#EXT-X-MAP:URI=\"\(entry.uri)\",BYTERANGE=\"\(entry.tablesLength)@0\"")
+                map = entry.uri
+            }
             if let date = entry.programDate { lines.append("#EXT-X-PROGRAM-DATE-TIME:\(UTCDate.string(unixMilliseconds: date))") }
             lines.append("#EXTINF:\(PlaylistNumber.fixed(entry.duration, places: 3)),")
             lines.append("#EXT-X-BYTERANGE:\(entry.length)@\(entry.offset)")

@@ -75,6 +75,19 @@ public enum MPEGTSVideoIndex {
         return (first, keyframe)
     }
 
+    /// Bytes of the PAT and PMT packets a segment written by `MPEGTSMuxer` opens with: its Media
+    /// Initialization Section (RFC 8216 §3.2); 0 when it does not open with them.
+    public static func tablesLength(in ts: ByteBuffer) -> Int {
+        var length = 0
+        let view = ts.readableBytesView
+        while length + MPEGTSPacket.size <= view.count, view[view.startIndex + length] == MPEGTSPacket.syncByte {
+            let pid = UInt16(view[view.startIndex + length + 1] & 0x1F) << 8 | UInt16(view[view.startIndex + length + 2])
+            guard pid == 0 || pid == MPEGTSMuxer.pmtPID else { break }
+            length += MPEGTSPacket.size
+        }
+        return length
+    }
+
     /// `random_access_indicator` of a packet (already checked to be whole and in sync).
     private static func randomAccess(_ packet: ByteBuffer) -> Bool {
         let view = packet.readableBytesView

@@ -58,7 +58,8 @@ extension LiveTimeline {
             entries.append(IFramePlaylist.Entry(
                 uri: PackagedResource.tsSegment(session: segment.tracks.name, mediaSequence: segment.mediaSequence).relativePath,
                 duration: max(0, next - listed.start), length: listed.frame.keyframe.length, offset: listed.frame.keyframe.offset,
-                discontinuity: discontinuity, programDate: segment.programDate + Int64((listed.frame.delay * 1000).rounded())))
+                discontinuity: discontinuity, programDate: segment.programDate + Int64((listed.frame.delay * 1000).rounded()),
+                tablesLength: MPEGTSVideoIndex.tablesLength(in: segment.ts)))
         }
         let target = entries.reduce(Int(configuration.segmentSeconds.rounded(.up))) { max($0, Int($1.duration.rounded())) }
         return IFramePlaylist(targetDuration: target, mediaSequence: first.frame.segment.mediaSequence,

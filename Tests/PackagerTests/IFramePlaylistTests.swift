@@ -100,18 +100,21 @@ import Testing
         let entries = try #require(timeline.iFramePlaylist()).entries
         let golden = """
             #EXTM3U
-            #EXT-X-VERSION:4
+            #EXT-X-VERSION:5
             #EXT-X-TARGETDURATION:2
             #EXT-X-MEDIA-SEQUENCE:1
             #EXT-X-I-FRAMES-ONLY
+            #EXT-X-MAP:URI="ts/00000000000000ab-1.ts",BYTERANGE="376@0"
             #EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:00:02.000Z
             #EXTINF:2.000,
             #EXT-X-BYTERANGE:\(entries[0].length)@376
             ts/00000000000000ab-1.ts
+            #EXT-X-MAP:URI="ts/00000000000000ab-2.ts",BYTERANGE="376@0"
             #EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:00:04.000Z
             #EXTINF:2.000,
             #EXT-X-BYTERANGE:\(entries[1].length)@376
             ts/00000000000000ab-2.ts
+            #EXT-X-MAP:URI="ts/00000000000000ab-3.ts",BYTERANGE="376@0"
             #EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:00:06.000Z
             #EXTINF:2.000,
             #EXT-X-BYTERANGE:\(entries[2].length)@376
@@ -129,7 +132,8 @@ import Testing
         let script = """
             import sys, m3u8
             p = m3u8.loads(sys.stdin.read())
-            assert p.is_i_frames_only and p.version == 4, (p.is_i_frames_only, p.version)
+            assert p.is_i_frames_only and p.version == 5, (p.is_i_frames_only, p.version)
+            assert all(s.init_section.uri == s.uri and s.init_section.byterange == "376@0" for s in p.segments)
             print(";".join("%s|%s|%.3f" % (s.uri, s.byterange, s.duration) for s in p.segments))
             """
         let process = Process()
