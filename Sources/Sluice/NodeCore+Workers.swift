@@ -54,8 +54,10 @@ extension NodeCore {
                                                      store: store, workDirectory: folder("recording"), channels: channels, logger: logger)))
         }
         if has(.dvr) {
-            // Like the recordings, a cluster's DVR worker starts on sessions under way at a keyframe.
+            // Like the recordings, a cluster's DVR worker starts on sessions under way at a keyframe and
+            // notes where its archive stands in the log, for a worker taking a stream over.
             services.append(.init(service: DVRWorker(bus: bus, feed: feed("dvr"), joining: clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil,
+                                                     progress: clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil,
                                                      index: index, store: store, channels: channels, logger: logger)))
         }
         if has(.motion) {

@@ -251,6 +251,64 @@ struct DVRWorkerTests {
         #expect((DVRStreamArchiver.pendingLimit...DVRStreamArchiver.pendingLimit + 2).contains(kept), "\(kept)")
     }
 
+    /// A worker dies mid-session; the one taking the stream over reads the log again from the
+    /// first frame of the segment the dead one had not stored: the archive has every segment
+    /// once, each with the edge's bytes.
+    @Test func aSurvivorMakesTheUnstoredSegmentAgainFromTheLog() async throws {
+        let bus = EmbeddedEventBus()
+        let frames = try Self.stampedFrames(seconds: 14)
+        let reader = bus.subscribe(to: .mediaSource, from: .beginning)
+        for frame in frames { try bus.publish(BusRecord(key: id.rawValue, value: .frame(frame)), to: .mediaSource) }
+        var deliveries: [BusDelivery] = []
+        for try await delivery in reader {
+            deliveries.append(delivery)
+            if deliveries.count == frames.count { break }
+        }
+        let root = try MediaFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let archive = try archive(root)
+        let progress = InMemoryRecordingProgressStore()
+        let directory = SameChannel(channel: channel(windowMinutes: 10))
+        func router(joining: SessionJoining?) -> SessionRouter<DVRStreamArchiver> {
+            SessionRouter(bus: bus, feed: .fromNow, joining: joining, logger: logger) { [logger] id, session in
+                let noted = try? await progress.progress(of: id, kind: DVRStreamArchiver.progressKind)
+                return await DVRWorker.archiver(of: id, rendition: "", session: session, channels: directory, archive: archive,
+                                                progress: progress, resuming: noted?.sessionID == session ? noted : nil, logger: logger)
+            }
+        }
+        func index(fromSecond second: Int64) throws -> Int {
+            try #require(deliveries.firstIndex { if case .frame(let frame) = $0.record.value { frame.dts >= second } else { false } })
+        }
+        let dead = router(joining: nil)
+        for delivery in deliveries[..<(try index(fromSecond: 9_500))] {
+            guard case .frame(let frame) = delivery.record.value else { continue }
+            await dead.route(frame, of: id, offset: delivery.offset, publishedAt: delivery.publishedAt)
+        }
+        await dead.release([0])  // what it had finished is stored; then it is gone
+        let stored = try await archive.segments(of: id, since: .distantPast)
+        let noted = try #require(try await progress.progress(of: id, kind: DVRStreamArchiver.progressKind))
+        #expect(noted.segment == stored.last.map { $0.sequence + 1 }, "the unstored segment's start is noted")
+
+        // The survivor's group read begins 2 s after the death; its headers come from session state.
+        let headers = frames.filter(\.isConfiguration)
+        let survivor = router(joining: SessionJoining(lookback: nil) { _, _ in headers })
+        for delivery in deliveries[(try index(fromSecond: 11_500))...] {
+            guard case .frame(let frame) = delivery.record.value else { continue }
+            await survivor.route(frame, of: id, offset: delivery.offset, publishedAt: delivery.publishedAt)
+        }
+        let listed = try await archive.segments(of: id, since: .distantPast)
+        let numbers = listed.map(\.sequence)
+        #expect(listed.count == 7 && numbers == Array(numbers[0]..<numbers[0] + 7), "every segment once: \(numbers)")
+        let edge = PackagerHub(bus: bus, channels: directory, logger: logger)
+        for frame in frames { await edge.handle(frame, of: id, arrival: Self.published.addingTimeInterval(Double(frame.dts) / 1000)) }
+        let package = try #require(edge.package(for: id))
+        for path in listed.flatMap(\.resources) {
+            let edgeBytes = try await served(package, path)
+            let archived = try await archive.bytes(of: id, relativePath: path)
+            #expect(archived != nil && archived == edgeBytes, "\(path)")
+        }
+    }
+
     @Test func theSweepRemovesWhatStreamsThatStoppedLeftBehind() async throws {
         let root = try MediaFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Logging
 import Packager
+import State
 
 /// One publish session's DVR archive (of one rendition). Frames are packaged on the router's
 /// loop as they come; finished segments are stored, listed and pruned by a task of the
@@ -15,28 +16,54 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
     /// The archive's rendition: "" for what plays at the stream's own URLs.
     let rendition: String
     private let logger: Logger
-    private let writes: AsyncStream<[DVRRecorder.Finished]>.Continuation
+    private let writes: AsyncStream<DVRSegmentWriter.Batch>.Continuation
     /// Stores what `writes` carries; its value is how many segments it kept.
     private let writer: Task<Int, Never>
 
+    /// Where the session's archive resumes when this worker did not see it begin: the offset of
+    /// the first frame of the segment the previous worker had not stored (`SessionRouter` reads
+    /// the log again from there); nil: from the first segment start read.
+    let resumeOffset: Int64?
+    /// The offset of each recent segment's first frame (the one stamped as its start), by number.
+    private var segmentStarts: [Int: Int64] = [:]
+
     /// Batches of finished segments that may wait for the store.
     static let pendingLimit = 16
+    /// The recorder kind the DVR archive's progress is noted under.
+    static let progressKind = "dvr"
 
+    /// - Parameter progress: where each stream's archive stands in the log (a cluster), noted
+    ///   after each stored segment; `resuming`: what another worker noted for this session.
     init(streamID: StreamID, rendition: String = "", sessionID: UInt64, settings: DVRWorker.Settings, archive: DVRArchive,
-         grace: TimeInterval = DVRArchive.grace, logger: Logger) {
+         grace: TimeInterval = DVRArchive.grace, progress: (any RecordingProgressStore)? = nil, resuming: RecordingProgress? = nil,
+         logger: Logger) {
+        resumeOffset = resuming?.offset
         self.streamID = streamID
         self.rendition = rendition
         self.logger = logger
         recorder = DVRRecorder(configuration: settings.packaging)
         _ = recorder.begin(sessionID: sessionID)
-        let (batches, writes) = AsyncStream.makeStream(of: [DVRRecorder.Finished].self, bufferingPolicy: .bufferingOldest(Self.pendingLimit))
+        let (batches, writes) = AsyncStream.makeStream(of: DVRSegmentWriter.Batch.self, bufferingPolicy: .bufferingOldest(Self.pendingLimit))
         self.writes = writes
-        let store = DVRSegmentWriter(streamID: streamID, rendition: rendition, window: settings.windowSeconds + grace, archive: archive,
-                                     logger: logger)
+        let store = DVRSegmentWriter(streamID: streamID, rendition: rendition, sessionID: sessionID, window: settings.windowSeconds + grace,
+                                     archive: archive, progress: progress, logger: logger)
         writer = Task { await store.write(batches) }
     }
 
     func offer(_ frame: MediaFrame) async {
+        await take(frame, offset: nil)
+    }
+
+    func offer(_ frame: MediaFrame, at offset: Int64) async {
+        await take(frame, offset: offset)
+    }
+
+    private func take(_ frame: MediaFrame, offset: Int64?) async {
+        if let offset, frame.startsSegment, !frame.isConfiguration, let number = frame.timeline.map({ Int($0.segment) }),
+           segmentStarts[number] == nil {
+            segmentStarts[number] = offset
+            if segmentStarts.count > 8, let oldest = segmentStarts.keys.min() { segmentStarts[oldest] = nil }
+        }
         do {
             send(try recorder.append(frame, arrival: Date()))
         } catch {
@@ -62,8 +89,10 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
     }
 
     private func send(_ finished: [DVRRecorder.Finished]) {
-        guard !finished.isEmpty else { return }
-        if case .dropped = writes.yield(finished) {
+        guard let last = finished.last?.segment.sequence else { return }
+        // Once these are stored, a worker taking over goes on from the next segment's first frame.
+        let next = segmentStarts[last + 1].map { (sequence: last + 1, offset: $0) }
+        if case .dropped = writes.yield(DVRSegmentWriter.Batch(segments: finished, next: next)) {
             logger.error("DVR segments dropped: the asset store is behind", metadata: [
                 "stream": "\(streamID)", "rendition": "\(rendition)", "segments": "\(finished.map(\.segment.sequence))"])
         }
@@ -73,26 +102,37 @@ final class DVRStreamArchiver: SessionHandler, @unchecked Sendable {
 /// Stores one session's finished segments in order, each listed once its files are stored,
 /// and after each batch removes what is older than the newest less `window` (seconds).
 struct DVRSegmentWriter: Sendable {
+    /// Segments to store, and where in the log the segment after them starts (if known).
+    struct Batch: Sendable {
+        var segments: [DVRRecorder.Finished]
+        var next: (sequence: Int, offset: Int64)?
+    }
+
     let streamID: StreamID
     let rendition: String
+    let sessionID: UInt64
     let window: TimeInterval
     let archive: DVRArchive
+    let progress: (any RecordingProgressStore)?
     let logger: Logger
 
     /// Writes until `batches` ends; returns how many segments were kept.
-    func write(_ batches: AsyncStream<[DVRRecorder.Finished]>) async -> Int {
+    func write(_ batches: AsyncStream<Batch>) async -> Int {
         var kept = 0
         for await batch in batches {
-            guard let newest = batch.last?.segment.programDate else { continue }
-            for finished in batch {
+            guard let newest = batch.segments.last?.segment.programDate else { continue }
+            var stored = true
+            for finished in batch.segments {
                 do {
                     try await archive.keep(finished, of: streamID, rendition: rendition)
                     kept += 1
                 } catch {
+                    stored = false
                     logger.error("DVR segment not archived", metadata: [
                         "stream": "\(streamID)", "segment": "\(finished.segment.sequence)", "error": "\(error)"])
                 }
             }
+            if stored, let next = batch.next { await note(next) }
             do {
                 try await archive.remove(of: streamID, before: newest.addingTimeInterval(-window))
             } catch {
@@ -100,5 +140,16 @@ struct DVRSegmentWriter: Sendable {
             }
         }
         return kept
+    }
+
+    /// Notes that every segment before `next` is stored: a worker taking over reads from its first frame.
+    private func note(_ next: (sequence: Int, offset: Int64)) async {
+        guard let progress else { return }
+        do {
+            try await progress.note(RecordingProgress(sessionID: sessionID, offset: next.offset, asset: nil, segment: next.sequence),
+                                    of: streamID, kind: DVRStreamArchiver.progressKind)
+        } catch {
+            logger.warning("DVR progress not noted", metadata: ["stream": "\(streamID)", "error": "\(error)"])
+        }
     }
 }

@@ -21,8 +21,11 @@ import State
 /// and the channel's current window (none: everything).
 ///
 /// In a cluster (`joining` set) a worker that gets a stream mid-session starts at a keyframe,
-/// as an edge does, and its segments have the same names and bytes; the segment the previous
-/// worker had not finished is not archived (a gap in the archive, not a wrong segment).
+/// as an edge does, and its segments have the same names and bytes. With `progress`, the first
+/// frame of the segment after the last one stored is noted, and a worker taking the stream over
+/// reads the log again from there: the segment its previous worker had not finished is made
+/// whole (without it, that one segment is a gap in the archive, never a wrong segment).
+/// Renditions are not resumed so (they start at the next segment after their headers).
 public final class DVRWorker: Service, Sendable {
     public struct Settings: Sendable, Hashable {
         /// The window, seconds.
@@ -53,7 +56,10 @@ public final class DVRWorker: Service, Sendable {
     private let logger: Logger
 
     /// - Parameter joining: how to start on sessions under way (a cluster).
-    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil, index: any AssetIndex,
+    /// - Parameter progress: where each stream's archive stands in the log (a cluster): a worker
+    ///   taking a stream over makes the segment its previous worker had not stored again from the log.
+    public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil,
+                progress: (any RecordingProgressStore)? = nil, index: any AssetIndex,
                 store: any AssetStore, channels: any ChannelDirectory, sweepPeriod: Duration = .seconds(300), logger: Logger) {
         let archive = DVRArchive(index: index, store: store)
         self.archive = archive
@@ -61,7 +67,9 @@ public final class DVRWorker: Service, Sendable {
         self.sweepPeriod = sweepPeriod
         self.logger = logger
         router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
-            await Self.archiver(of: id, rendition: "", session: session, channels: channels, archive: archive, logger: logger)
+            let noted = try? await progress?.progress(of: id, kind: DVRStreamArchiver.progressKind)
+            return await Self.archiver(of: id, rendition: "", session: session, channels: channels, archive: archive,
+                                       progress: progress, resuming: noted?.sessionID == session ? noted : nil, logger: logger)
         }
         renditions = DVRRenditionRouter(bus: bus, feed: feed, logger: logger) { id, rendition, session in
             await Self.archiver(of: id, rendition: rendition, session: session, channels: channels, archive: archive, logger: logger)
@@ -71,12 +79,13 @@ public final class DVRWorker: Service, Sendable {
     /// The archiver of a session of `rendition` ("": the source) of `id`, or nil when its
     /// channel keeps no window or that rendition is not what plays at any of its URLs.
     static func archiver(of id: StreamID, rendition: String, session: UInt64, channels: any ChannelDirectory, archive: DVRArchive,
+                         progress: (any RecordingProgressStore)? = nil, resuming: RecordingProgress? = nil,
                          logger: Logger) async -> DVRStreamArchiver? {
         guard let settings = await settings(of: id, channels: channels, logger: logger),
               let destination = DVRRecorder.destination(of: rendition, in: settings.packaging) else { return nil }
         return DVRStreamArchiver(streamID: id, rendition: destination.archiveRendition, sessionID: session,
                                  settings: Settings(windowSeconds: settings.windowSeconds, packaging: destination.configuration),
-                                 archive: archive, logger: logger)
+                                 archive: archive, progress: progress, resuming: resuming, logger: logger)
     }
 
     /// The stream's settings this session; nil when its channel keeps no window.
