@@ -36,7 +36,7 @@ enum PlaybackTargets {
     /// A playback request's query as viewer counting and the history route read it: the
     /// viewing's identity (bounded whatever the query held), the `sid` playlists carry on, and
     /// `seconds` (1…3600 or refused).
-    static let viewerQuery = FuzzTarget("viewer-query", "HTTPViewerSessions.identity, TokenCarrier.query, historySeconds") { input in
+    static let viewerQuery = FuzzTarget("viewer-query", "HTTPViewerSessions.identity, TokenCarrier.query, historySeconds, StartOver.vodOffset") { input in
         let text = input.fuzzText
         let query = APIRequest.query(of: "/s/llhls.m3u8?" + text)
         let identity = HTTPViewerSessions.identity(query: query, clientIP: query["ip"], userAgent: text)
@@ -45,6 +45,10 @@ enum PlaybackTargets {
             precondition(!carried.contains("\n") && !carried.contains("\""), "carried \(carried)")
         }
         if let seconds = StreamsAPI.historySeconds(query) { precondition((1...3600).contains(seconds)) }
+        // A start-over's VOD offset: at most six digits and three decimals, whatever the query held.
+        if let offset = StartOver.vodOffset(in: "/vod/00000000000000ab/index.m3u8?" + text) {
+            precondition(offset.utf8.count <= 10 && Double(offset) != nil, "offset \(offset)")
+        }
         let sessions = HTTPViewerSessions(limits: .init(maxSessions: 4))
         for (index, name) in ["hls", "llhls", "dash"].enumerated() {
             sessions.record(.playlist(name), of: StreamID("s")!, identity: identity + "\(index)", targetSeconds: Double(text.utf8.count))
