@@ -108,6 +108,9 @@ final class SRTPendingPublish: Sendable {
         self.peerIP = peerIP
     }
 
+    /// Whether the grant was taken (by the connection or the timeout).
+    var isTaken: Bool { grant.withLockedValue { $0 == nil } }
+
     /// The grant, the first time; nil after.
     func claim() -> PublishGrant? {
         grant.withLockedValue { grant in
