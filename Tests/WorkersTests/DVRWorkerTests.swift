@@ -131,7 +131,6 @@ struct DVRWorkerTests {
         #expect(await DVRWorker.settings(of: id, channels: SameChannel.none, logger: logger) == nil)
         var flvOnly = channel()
         flvOnly.outputs = .init()
-        #expect(await DVRWorker.settings(of: id, channels: SameChannel(channel: flvOnly), logger: logger) == nil)
         let archive = try archive(FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dvr-\(UUID().uuidString)"))
         func archiver(_ channel: StreamChannel, _ rendition: String) async -> DVRStreamArchiver? {
             await DVRWorker.archiver(of: id, rendition: rendition, session: 7, channels: SameChannel(channel: channel), archive: archive,
@@ -149,6 +148,10 @@ struct DVRWorkerTests {
         #expect(await archiver(ladder, "")?.rendition == "")
         #expect(await archiver(ladder, "720p")?.rendition == "720p")
         #expect(await archiver(channel(windowMinutes: 0), "720p") == nil)
+        // Only FLV at the stream's own URLs: nothing to archive there; a ladder's renditions still play as HLS.
+        #expect(await archiver(flvOnly, "") == nil)
+        flvOnly.transcode.enabled = true
+        #expect(await archiver(flvOnly, "360p")?.rendition == "360p")
         var tuned = channel(windowMinutes: 90)
         tuned.hls.segmentSeconds = 4
         let settings = try #require(await DVRWorker.settings(of: id, channels: SameChannel(channel: tuned), logger: logger))

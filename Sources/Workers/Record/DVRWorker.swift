@@ -37,14 +37,11 @@ public final class DVRWorker: Service, Sendable {
             self.packaging = packaging
         }
 
-        /// The channel's settings for this worker; nil when it keeps no window or packages nothing
-        /// for HTTP. `sourceRendition` is what plays at the stream's own URLs
-        /// (`StreamChannel.playbackSource`).
+        /// The channel's settings for this worker; nil when it keeps no window. `sourceRendition`
+        /// is what plays at the stream's own URLs (`StreamChannel.playbackSource`).
         public init?(_ channel: StreamChannel, sourceRendition: String) {
             guard let window = channel.dvr.windowSeconds else { return nil }
-            let packaging = PackagingConfiguration(channel: channel, sourceRendition: sourceRendition)
-            guard DVRRecorder.archives(packaging) else { return nil }
-            self.init(windowSeconds: window, packaging: packaging)
+            self.init(windowSeconds: window, packaging: PackagingConfiguration(channel: channel, sourceRendition: sourceRendition))
         }
     }
 
@@ -77,12 +74,14 @@ public final class DVRWorker: Service, Sendable {
     }
 
     /// The archiver of a session of `rendition` ("": the source) of `id`, or nil when its
-    /// channel keeps no window or that rendition is not what plays at any of its URLs.
+    /// channel keeps no window or that rendition is not what plays at any of its HTTP URLs
+    /// (renditions always have classic HLS; the stream's own URLs only the outputs it has on).
     static func archiver(of id: StreamID, rendition: String, session: UInt64, channels: any ChannelDirectory, archive: DVRArchive,
                          progress: (any RecordingProgressStore)? = nil, resuming: RecordingProgress? = nil,
                          logger: Logger) async -> DVRStreamArchiver? {
         guard let settings = await settings(of: id, channels: channels, logger: logger),
-              let destination = DVRRecorder.destination(of: rendition, in: settings.packaging) else { return nil }
+              let destination = DVRRecorder.destination(of: rendition, in: settings.packaging),
+              DVRRecorder.archives(destination.configuration) else { return nil }
         return DVRStreamArchiver(streamID: id, rendition: destination.archiveRendition, sessionID: session,
                                  settings: Settings(windowSeconds: settings.windowSeconds, packaging: destination.configuration),
                                  archive: archive, progress: progress, resuming: resuming, logger: logger)
