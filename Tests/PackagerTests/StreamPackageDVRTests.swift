@@ -128,3 +128,43 @@ import Testing
         }
     }
 }
+
+/// When a package reads the archive: as it starts, then only while the window does not reach
+/// past memory, at most once a segment and less often while reads find nothing to join.
+@Suite struct DVRStateTests {
+    @Test func readsAreRareAndStopOnceTheWindowReachesPastMemory() throws {
+        var state = DVRState(windowSeconds: 7200)
+        var timeline = LiveTimeline(configuration: StreamPackageDVRTests.configuration)
+        var source = SyntheticStream()
+        var reads: [Int] = []
+        for second in 0..<120 {
+            try timeline.feed(source.frames(seconds: 1, start: Int64(second) * 1000, headers: second == 0))
+            guard state.note(timeline, canRead: true) != nil else { continue }
+            let newest = state.listing?.newest?.sequence ?? -1
+            reads.append(newest)
+            // The archive has nothing older than memory (the stream began here).
+            state.finishRead([], memoryOldest: timeline.segments.first(where: \.isComplete)?.mediaSequence)
+        }
+        // 60 segments: read at the first, then after 1, 2, 4, 8, 16 and 32 more at most.
+        #expect(reads.count <= 7 && reads == reads.sorted() && Set(reads).count == reads.count, "\(reads)")
+        // A timeline that began 20 segments in: one read fills what came before; no more reads.
+        var joined = DVRState(windowSeconds: 7200)
+        var late = LiveTimeline(configuration: StreamPackageDVRTests.configuration)
+        let frames = StreamPackageDVRTests.stampedFrames(seconds: 80)
+        let start = try #require(frames.firstIndex { $0.dts >= 40_000 && $0.startsSegment && $0.kind == .video })
+        var count = 0
+        late.begin(sessionID: frames[0].sessionID)
+        for frame in frames.prefix(while: \.isSequenceHeader) + frames[start...] {
+            try late.append(frame, arrival: StreamPackageDVRTests.arrival(of: frame))
+            guard joined.note(late, canRead: true) != nil else { continue }
+            count += 1
+            let oldest = late.segments.first(where: \.isComplete)?.mediaSequence ?? 0
+            joined.finishRead((0..<oldest).map { DVRPlaylistTests.entry($0, at: Double($0) * 2) }, memoryOldest: oldest)
+        }
+        #expect(count == 1 && joined.listing?.oldest?.sequence == 0, "read \(count) times")
+        let fresh = late
+        // Without an archive, never.
+        var none = DVRState(windowSeconds: 7200)
+        #expect(none.note(fresh, canRead: false) == nil)
+    }
+}
