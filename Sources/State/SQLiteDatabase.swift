@@ -93,6 +93,10 @@ public final class SQLiteDatabase: Sendable {
             try db.create(index: "dvrSegment_date", on: "dvrSegment", columns: ["streamID", "rendition", "programDate"])
             try db.create(index: "dvrSegment_dash", on: "dvrSegment", columns: ["streamID", "rendition", "session", "dashNumber"])
         }
+        migrator.registerMigration("v8: dvr segment removal") { db in
+            // Removal looks across renditions: by stream and program date alone.
+            try db.create(index: "dvrSegment_removal", on: "dvrSegment", columns: ["streamID", "programDate"])
+        }
         return migrator
     }
 }
