@@ -113,49 +113,6 @@ extension EndToEnd {
             #expect(depth.first == "PT7200S" && Int(depth.last ?? "") ?? 0 >= 55, "MPD: \(dash)")
         }
 
-        /// Two API nodes of a cluster, one started half a minute after the stream: both list the
-        /// whole window (the late one from the shared archive) and answer with the same bytes.
-        @Test func twoEdgesAnswerTheWindowWithTheSameBytes() throws {
-            let cluster = try EndToEnd.ClusterTests.Cluster()
-            let ingest = try cluster.node("ingest")
-            _ = try cluster.node("worker", ["--roles", "dvr"])
-            let early = try cluster.node("api")
-            let api = ChannelsTests()
-            let created = try api.api(early, "POST", "/api/v1/channels",
-                                      #"{"name":"dvr2","dvr":{"windowMinutes":120},"hls":{"segmentSeconds":1,"listSize":3},"outputs":{"hls":true,"llhls":true,"dash":true}}"#)
-            let id = try #require(created.body["id"] as? String, "\(created.body)")
-            let sign = try #require(try api.pushURL(early, id).split(separator: "?").last)
-            let publisher = try Tools.publish(to: "rtmp://127.0.0.1:\(ingest.rtmpPort)/stream/\(id)?\(sign)", seconds: 70)
-            defer {
-                publisher.process.terminate()
-                _ = publisher.wait()
-            }
-            try Tools.waitUntilLive(early.flvURL(id), seconds: 20)
-            for _ in 0..<15 {
-                _ = try Tools.get("http://127.0.0.1:\(early.httpPort)/\(id)/live.m3u8")
-                Thread.sleep(forTimeInterval: 2)
-            }
-            let late = try cluster.node("api")
-            let bases = [early, late].map { "http://127.0.0.1:\($0.httpPort)/\(id)" }
-            // The late node reads the stream on its first request and the archive as it begins.
-            var same: String?
-            for _ in 0..<40 where same == nil {
-                let answers = try bases.map { try Tools.get("\($0)/live.m3u8").body }
-                if answers[0] == answers[1], answers[0].contains("#EXTINF") { same = answers[0] }
-                Thread.sleep(forTimeInterval: 0.25)
-            }
-            let playlist = try #require(same, "the two nodes never answered live.m3u8 alike")
-            let count = playlist.components(separatedBy: "#EXTINF:").count - 1
-            print("dvr e2e: two API nodes answered the same \(count)-segment live.m3u8 (\(playlist.utf8.count) bytes)")
-            #expect(count >= 30, "\(playlist.prefix(300))")
-            // A blocking LL-HLS request names the playlist's state: the same bytes from each node.
-            let current = try Tools.get("\(bases[0])/llhls-video.m3u8").body
-            let sequence = (Int(current.split(separator: "\n").first { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }?.dropFirst(22) ?? "") ?? 0)
-                + current.components(separatedBy: "#EXTINF:").count - 1
-            let blocked = try bases.map { try Tools.get("\($0)/llhls-video.m3u8?_HLS_msn=\(sequence + 1)").body }
-            #expect(blocked[0] == blocked[1] && blocked[0].contains("#EXTINF"), "\(blocked[0].suffix(400))\n---\n\(blocked[1].suffix(400))")
-        }
-
         /// The classic playlist lists the whole window, dated, and its oldest (archived) segment
         /// plays from the store with the live headers.
         private func checkWindow(_ playlist: String, base: String, server: SluiceProcess, id: String) throws {
@@ -204,6 +161,53 @@ extension EndToEnd {
             #expect(video.contains("#EXT-X-START:TIME-OFFSET="), "\(video.prefix(300))")
             #expect(try Tools.get("\(base)/live.m3u8?start=2020-01-01T00:00:00Z").status == 404)
             #expect(try Tools.get("\(base)/live.m3u8?start=-99999999").status == 400)
+        }
+    }
+
+    /// The DVR window in a cluster: every API node serves the whole window from the shared
+    /// archive, byte-identical (issue 22).
+    @Suite struct DVRClusterTests {
+        /// Two API nodes of a cluster, one started half a minute after the stream: both list the
+        /// whole window (the late one from the shared archive) and answer with the same bytes.
+        @Test func twoEdgesAnswerTheWindowWithTheSameBytes() throws {
+            let cluster = try EndToEnd.ClusterTests.Cluster()
+            let ingest = try cluster.node("ingest")
+            _ = try cluster.node("worker", ["--roles", "dvr"])
+            let early = try cluster.node("api")
+            let api = ChannelsTests()
+            let created = try api.api(early, "POST", "/api/v1/channels",
+                                      #"{"name":"dvr2","dvr":{"windowMinutes":120},"hls":{"segmentSeconds":1,"listSize":3},"outputs":{"hls":true,"llhls":true,"dash":true}}"#)
+            let id = try #require(created.body["id"] as? String, "\(created.body)")
+            let sign = try #require(try api.pushURL(early, id).split(separator: "?").last)
+            let publisher = try Tools.publish(to: "rtmp://127.0.0.1:\(ingest.rtmpPort)/stream/\(id)?\(sign)", seconds: 70)
+            defer {
+                publisher.process.terminate()
+                _ = publisher.wait()
+            }
+            try Tools.waitUntilLive(early.flvURL(id), seconds: 20)
+            for _ in 0..<15 {
+                _ = try Tools.get("http://127.0.0.1:\(early.httpPort)/\(id)/live.m3u8")
+                Thread.sleep(forTimeInterval: 2)
+            }
+            let late = try cluster.node("api")
+            let bases = [early, late].map { "http://127.0.0.1:\($0.httpPort)/\(id)" }
+            // The late node reads the stream on its first request and the archive as it begins.
+            var same: String?
+            for _ in 0..<40 where same == nil {
+                let answers = try bases.map { try Tools.get("\($0)/live.m3u8").body }
+                if answers[0] == answers[1], answers[0].contains("#EXTINF") { same = answers[0] }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+            let playlist = try #require(same, "the two nodes never answered live.m3u8 alike")
+            let count = playlist.components(separatedBy: "#EXTINF:").count - 1
+            print("dvr e2e: two API nodes answered the same \(count)-segment live.m3u8 (\(playlist.utf8.count) bytes)")
+            #expect(count >= 30, "\(playlist.prefix(300))")
+            // A blocking LL-HLS request names the playlist's state: the same bytes from each node.
+            let current = try Tools.get("\(bases[0])/llhls-video.m3u8").body
+            let sequence = (Int(current.split(separator: "\n").first { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }?.dropFirst(22) ?? "") ?? 0)
+                + current.components(separatedBy: "#EXTINF:").count - 1
+            let blocked = try bases.map { try Tools.get("\($0)/llhls-video.m3u8?_HLS_msn=\(sequence + 1)").body }
+            #expect(blocked[0] == blocked[1] && blocked[0].contains("#EXTINF"), "\(blocked[0].suffix(400))\n---\n\(blocked[1].suffix(400))")
         }
     }
 }
