@@ -66,6 +66,9 @@ enum EdgeRoutes {
             if rest == ["live.flv"] { return .httpFLV(id, rendition: rendition) }
             if rest == ["index.m3u8"] { return .packaged(id, rendition: rendition, .classicPlaylist) }
             if rest == ["iframes.m3u8"] { return .iFrames(id, rendition: rendition) }
+            // The stream's one thumbnail track, as a rendition's own playlists and MPD name it.
+            if rest == ["thumbnails.m3u8"] { return .thumbnails(id, .playlist) }
+            if rest.count == 2, rest[0] == "thumbnails", let sprite = ThumbnailResource(spriteName: rest[1]) { return .thumbnails(id, sprite) }
             guard let resource = PackagedResource(path: rest.map { Substring($0) }) else {
                 return .failure(.noRoute("/\(name)/\(rendition)/\(rest.joined(separator: "/"))"))
             }

@@ -13,9 +13,13 @@ import Testing
         #expect(Route(method: .GET, uri: "/cam1/720p/iframes.m3u8?token=x") == .iFrames(cam, rendition: "720p"))
         #expect(Route(method: .GET, uri: "/cam1/thumbnails.m3u8") == .thumbnails(cam, .playlist))
         #expect(Route(method: .GET, uri: "/cam1/thumbnails/360000000-5x5-160-5s.jpg") == .thumbnails(cam, .sprite("360000000-5x5-160-5s.jpg")))
+        // A rendition's own llhls.m3u8 and manifest.mpd name the stream's thumbnail track relative to the rendition.
+        #expect(Route(method: .GET, uri: "/cam1/360p/thumbnails.m3u8") == .thumbnails(cam, .playlist))
+        #expect(Route(method: .GET, uri: "/cam1/360p/thumbnails/7-5x5-160-5s.jpg") == .thumbnails(cam, .sprite("7-5x5-160-5s.jpg")))
         for hostile in ["/cam1/thumbnails/-1-5x5-160-5s.jpg", "/cam1/thumbnails/1-11x5-160-5s.jpg", "/cam1/thumbnails/1-5x5-161-5s.jpg",
                         "/cam1/thumbnails/99999999999999999999-5x5-160-5s.jpg", "/cam1/thumbnails/1-5x5-160-5s.png",
-                        "/cam1/thumbnails/1-5x5-160x90-5s.jpg"] {
+                        "/cam1/thumbnails/1-5x5-160x90-5s.jpg",
+                        "/cam1/360p/thumbnails/1-5x5-160x90-5s.jpg", "/cam1/360p/thumbnails/a/b"] {
             guard case .failure = Route(method: .GET, uri: hostile) else {
                 Issue.record("\(hostile) was taken")
                 continue
