@@ -122,9 +122,12 @@ export function attachControls(container, video, source, thumbnailsURL, signal) 
   range.addEventListener('pointerleave', () => { if (!dragging) preview.hidden = true; });
   range.addEventListener('keydown', (event) => {
     const step = { ArrowLeft: -10000, ArrowDown: -10000, ArrowRight: 10000, ArrowUp: 10000 }[event.key];
-    if (!step || !state) return;
+    const now = step && source.state();
+    if (!now) return;
     event.preventDefault();
-    seekTo(Math.min(state.end, Math.max(state.start, state.position + step)));
+    // From the position now, not the one drawn last: quick presses add up.
+    seekTo(Math.min(now.end, Math.max(now.start, now.position + step)));
+    update();
   });
   live.addEventListener('click', () => source.goLive());
   captions.addEventListener('click', () => {

@@ -232,6 +232,11 @@ class LowLatencySession {
     const controller = this.controller = new AbortController();
     this.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     for (const follower of this.followers) if (follower.buffer.buffer.buffered.length || follower.buffer.queue.length) follower.buffer.reset();
+    // The window can grow back past the origin (a server that just began packaging the stream
+    // lists the archive a moment later): nothing stays buffered, so the timeline moves back with
+    // it and media times stay positive.
+    const start = this.timeline?.segments[0].date;
+    if (start !== null && start !== undefined && start < this.origin) this.origin = start;
     this.captions?.clear();
     for (const follower of this.followers) {
       follower.run(date, controller.signal).then(() => { if (!controller.signal.aborted) this.finish(); })
@@ -339,6 +344,7 @@ export async function playLowLatencyHLS(video, base, query = '', signal = undefi
   if (audioCodec && audioURI) session.followers.push(new TrackFollower(session, audioURI, new TrackBuffer(mediaSource, `audio/mp4; codecs="${audioCodec}"`)));
   for (const follower of session.followers) if ((await follower.load(signal)) !== 200) throw new Error(`${follower.uri}: not live`);
   session.origin = session.timeline.segments[0].date;
+  video.sluiceSession = session;
   session.restart(null);
   const timer = setInterval(() => session.tick(), 250);
   video.addEventListener('seeking', () => session.seeked(), { signal });
