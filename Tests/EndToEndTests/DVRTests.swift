@@ -74,9 +74,10 @@ extension EndToEnd {
 
             // Playlists are asked for every two seconds (so the stream stays packaged); memory is
             // sampled from when the in-memory window (15 one-second segments) is full. The
-            // allocator takes about a minute to settle (the same without a DVR window: at 6 Mbit/s
-            // RSS rose 20 MiB from 24 s to 72 s with the window off, then held within ±6 MiB to
-            // 150 s with it on), so flatness is judged over the last 30 s.
+            // allocator takes about a minute to settle, with or without a DVR window (at 6 Mbit/s
+            // RSS rose 20 MiB from 24 s to 72 s with the window off, and held within ±6 MiB from
+            // 70 s to 150 s with it on; at 2.5 Mbit/s without a window it still crept 5 MiB from
+            // 68 s to 100 s), so flatness is judged over the last 30 s against what was archived.
             let began = Date()
             var samples: [(seconds: Double, mib: Double, archived: Double)] = []
             var playlist = ""
@@ -97,7 +98,7 @@ extension EndToEnd {
                          last.seconds - first.seconds, grown, archived))
             // Memory that grew with the window would grow by at least what was archived meanwhile.
             #expect(archived > 6, "archived \(archived) MiB")
-            #expect(grown < 6 && grown < archived / 2, "memory grew \(grown) MiB over \(last.seconds - first.seconds) s: \(rss)")
+            #expect(grown < 12 && grown < archived / 2, "memory grew \(grown) MiB over \(last.seconds - first.seconds) s: \(rss)")
 
             try checkWindow(playlist, base: base, server: server, id: id)
             try checkStartOver(base)
