@@ -4,10 +4,10 @@ JSON (one line), saving a screenshot:
 
     dvr_check.py URL SCREENSHOT.png [CAPTION_TEXT]
 
-Waits (bounded) until the page plays and its seek bar spans at least 20 s; hovers the seek
+Waits (bounded) until the page plays and its seek bar spans at least 25 s; hovers the seek
 bar a quarter of the way along and reads the thumbnail shown (its sprite decoded by the
 browser); seeks 20 s back with the keyboard (two ArrowLeft presses on the slider) and checks
-that playback moved back and keeps decoding frames; presses "Go live" and checks that it is
+that playback moved back (on the wall clock: the slider's value) and keeps decoding frames; presses "Go live" and checks that it is
 near the edge again, still decoding. With CAPTION_TEXT, waits for the captions toggle, turns
 captions on and waits for a cue with that text in the video's text track. Every wait is
 bounded; what failed is in the JSON (`failed`), and the exit status is 0 either way."""
@@ -29,7 +29,8 @@ const v = document.getElementById('video'), range = document.querySelector('.slu
 const bar = document.querySelector('.sluice-controls'), time = document.querySelector('.sluice-time');
 const live = document.querySelector('.sluice-live'), cc = document.querySelector('.sluice-captions');
 const quality = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {totalVideoFrames: 0};
-return {currentTime: v.currentTime, frames: quality.totalVideoFrames, paused: v.paused,
+return {currentTime: v.currentTime, frames: quality.totalVideoFrames, paused: v.paused, seeking: v.seeking,
+        pending: Boolean(v.sluiceSession && v.sluiceSession.pending),
         shown: Boolean(bar && !bar.hidden), min: range ? Number(range.min) : 0, max: range ? Number(range.max) : 0,
         value: range ? Number(range.value) : 0, valuetext: range ? range.getAttribute('aria-valuetext') : null,
         label: time ? time.textContent : null, liveDisabled: live ? live.disabled : null,
@@ -64,10 +65,10 @@ report = {"failed": []}
 driver = chromium(1000, 800, console_log=True)
 try:
     driver.get(url)
-    ok, seen = wait_for(driver, 45, lambda s: s["shown"] and s["max"] - s["min"] >= 20 and s["currentTime"] > 0 and not s["paused"])
+    ok, seen = wait_for(driver, 45, lambda s: s["shown"] and s["max"] - s["min"] >= 25 and s["currentTime"] > 0 and not s["paused"])
     report["start"] = seen
     if not ok:
-        report["failed"].append("seek bar over a window of 20 s or more, playing")
+        report["failed"].append("seek bar over a window of 25 s or more, playing")
         raise SystemExit
     report["startFrames"], _, _ = frames_grow(driver, 2)
 
@@ -99,7 +100,8 @@ try:
     before = state(driver)
     slider.send_keys(Keys.ARROW_LEFT)
     slider.send_keys(Keys.ARROW_LEFT)
-    ok, seen = wait_for(driver, 20, lambda s: s["currentTime"] < before["currentTime"] - 12 and not s["paused"])
+    ok, seen = wait_for(driver, 20, lambda s: s["value"] < before["value"] - 12 and s["max"] - s["value"] > 12 and not s["paused"]
+                        and not s["pending"] and not s["seeking"])
     report["beforeSeek"], report["afterSeek"] = before, seen
     if not ok:
         report["failed"].append("seeking back 20 s moved playback back")
@@ -110,7 +112,8 @@ try:
 
     # Go live.
     driver.find_element(By.CSS_SELECTOR, ".sluice-live").click()
-    ok, seen = wait_for(driver, 20, lambda s: s["max"] - s["value"] < 8 and s["currentTime"] > report["behind"]["currentTime"] + 10)
+    ok, seen = wait_for(driver, 20, lambda s: s["max"] - s["value"] < 8 and s["value"] > report["behind"]["value"] + 10
+                        and not s["pending"] and not s["seeking"])
     report["live"] = seen
     if not ok:
         report["failed"].append("Go live returned near the live edge")
