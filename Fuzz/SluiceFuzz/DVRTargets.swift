@@ -1,4 +1,5 @@
 import Events
+import Media
 import NIOCore
 @testable import Packager
 
@@ -15,5 +16,12 @@ enum DVRTargets {
         precondition(again == segment, "\(segment) writes a record that reads back as \(String(describing: again))")
         precondition(DVRArchive.segment(segment.entry(of: StreamID("s")!)) == segment, "its own row disagrees: \(segment)")
         _ = (segment.dashNumber, segment.programDateMilliseconds, segment.tracks.map(\.trackKind))
+        // What the edge's MPD does with the times read back: runs of segments add up.
+        var timeline: [DASHManifest.TimelineEntry] = []
+        for track in segment.tracks {
+            for _ in 0..<3 { DASHManifest.append(time: track.startTime ?? 0, duration: track.ticks, to: &timeline) }
+            DASHManifest.append(time: timeline.last?.end ?? 0, duration: track.ticks, to: &timeline)
+            _ = timeline.map(\.end)
+        }
     }
 }

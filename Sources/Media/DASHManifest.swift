@@ -28,8 +28,13 @@ public struct DASHManifest: Sendable, Hashable {
             self.init(time: start, duration: (end - start) / UInt64(count), repeatCount: count - 1)
         }
 
-        /// The time just past the run's last segment.
-        public var end: UInt64 { time + duration * UInt64(repeatCount + 1) }
+        /// The time just past the run's last segment (`UInt64.max` if that does not fit: times
+        /// come from publishers and stored rows, so no sum of them may trap).
+        public var end: UInt64 {
+            let (length, over) = duration.multipliedReportingOverflow(by: UInt64(max(0, repeatCount) + 1))
+            let (sum, past) = time.addingReportingOverflow(length)
+            return over || past ? .max : sum
+        }
     }
 
     /// Adds a segment to a timeline: one more repeat of the last `S` when it has the same

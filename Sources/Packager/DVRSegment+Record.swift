@@ -13,6 +13,11 @@ extension DVRSegment {
     static let maxDuration = 3600.0
     /// Latest program date believed, Unix ms (the end of year 9999).
     static let maxProgramDate: Int64 = 253_402_300_799_999
+    /// Longest track length believed, in its timescale (an hour at 90 kHz is 3.24e8).
+    static let maxTicks: UInt64 = 1 << 40
+    /// Latest track start believed, in its timescale (1 << 52 is 1600 years at 90 kHz): with
+    /// `maxTicks`, a DASH timeline's `S` runs add up without overflowing.
+    static let maxStartTime: UInt64 = 1 << 52
 
     /// The record's JSON.
     public var record: String {
@@ -45,7 +50,8 @@ extension DVRSegment {
               duration.isFinite, (0...Self.maxDuration).contains(duration),
               date.isFinite, (0...Double(Self.maxProgramDate)).contains(date) else { return false }
         guard tracks.count <= TrackKind.allCases.count, Set(tracks.map(\.kind)).count == tracks.count,
-              tracks.allSatisfy({ $0.trackKind != nil && $0.duration.isFinite && (0...Self.maxDuration).contains($0.duration) })
+              tracks.allSatisfy({ $0.trackKind != nil && $0.duration.isFinite && (0...Self.maxDuration).contains($0.duration)
+                  && $0.ticks <= Self.maxTicks && ($0.startTime ?? 0) <= Self.maxStartTime })
         else { return false }
         guard (1...3).contains(resources.count), Set(resources).count == resources.count,
               resources.allSatisfy(isOwnMedia), initSegments.count <= 2, Set(initSegments).count == initSegments.count,

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Media
 import State
 import Testing
 @testable import Packager
@@ -109,6 +110,25 @@ import Testing
                     sound.record.replacingOccurrences(of: "\"sequence\":9", with: "\"sequence\":99999999999999999999")] {
             #expect(DVRSegment(record: bad) == nil, "\(bad)")
         }
+    }
+
+    /// Track times are summed into DASH `S` runs by every edge: a row whose times could overflow
+    /// that sum is refused, and the sum itself saturates instead of trapping.
+    @Test func trackTimesThatCouldOverflowAnMPDAreRefused() throws {
+        var huge = segment(9)
+        var track = try #require(huge.tracks.first)
+        track.startTime = UInt64.max
+        huge.tracks = [track]
+        #expect(DVRSegment(record: huge.record) == nil)
+        track.startTime = 0
+        track.ticks = UInt64.max / 2
+        huge.tracks = [track]
+        #expect(DVRSegment(record: huge.record) == nil)
+        let run = DASHManifest.TimelineEntry(time: UInt64.max - 1, duration: UInt64.max / 2, repeatCount: 3)
+        #expect(run.end == UInt64.max)
+        var timeline = [run]
+        DASHManifest.append(time: 5, duration: 1, to: &timeline)
+        #expect(timeline.count == 2)
     }
 
     /// What the recorder hands out is stored and listed; what leaves the window goes, rows and
