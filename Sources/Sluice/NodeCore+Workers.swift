@@ -58,7 +58,8 @@ extension NodeCore {
             // notes where its archive stands in the log, for a worker taking a stream over.
             services.append(.init(service: DVRWorker(bus: bus, feed: feed("dvr"), joining: clustered ? SessionJoining(sessions: sessions, lookback: nil) : nil,
                                                      progress: clustered ? settings.redis.map(RedisRecordingProgressStore.init) : nil,
-                                                     index: index, store: store, channels: channels, logger: logger)))
+                                                     index: index, store: store, channels: channels, sessions: sessions,
+                                                     logger: logger)))
         }
         if has(.motion) {
             services.append(.init(service: MotionWorker(bus: bus, feed: feed("motion"), index: index, store: store,

@@ -336,12 +336,18 @@ struct DVRWorkerTests {
             func channel(of stream: StreamID) async throws -> StreamChannel? { stream.rawValue == "dvrcam" ? window : nil }
             func watermarkImageBytes(of stream: StreamID) async throws -> [UInt8]? { nil }
         }
+        let sessions = InMemorySessionStore()
+        let live = StreamID("livecam")!
+        try await archive.index.addDVRSegment(row(live, 1, minutesAgo: 30, now: now))
+        try await sessions.markLive(StreamSession(streamID: live, sessionID: 7, node: "node-1", startedAt: now))
         let worker = DVRWorker(bus: EmbeddedEventBus(), index: archive.index, store: archive.store,
-                               channels: Directory(window: channel(windowMinutes: 1)), logger: logger)
-        // One minute of window and one of grace: 2.5 and 10 minutes ago go, 1.5 stays; the stream without a channel loses all.
+                               channels: Directory(window: channel(windowMinutes: 1)), sessions: sessions, logger: logger)
+        // One minute of window and one of grace: 2.5 and 10 minutes ago go, 1.5 stays; the stream without a channel loses all;
+        // the live stream (no channel here either) is left to its archiver.
         #expect(await worker.sweep(now: now) == 6)
+        #expect(try await archive.segments(of: live, since: .distantPast).map(\.sequence) == [1])
         #expect(try await archive.segments(of: id, since: .distantPast).map(\.sequence) == [3])
-        #expect(try await archive.index.dvrStreams(limit: 10) == [id])
+        #expect(try await archive.index.dvrStreams(limit: 10).sorted { $0.rawValue < $1.rawValue } == [id, live])
         #expect(try await archive.store.get("dvr/dvrcam/ts/\(session)-4.ts") == nil)
     }
 }

@@ -50,6 +50,9 @@ public final class DVRWorker: Service, Sendable {
     private let archive: DVRArchive
     private let channels: any ChannelDirectory
     private let sweepPeriod: Duration
+    /// Which streams are live: the sweep leaves them to their archivers, which prune from their
+    /// own newest segment and the window their session started with.
+    private let sessions: (any SessionStore)?
     private let logger: Logger
 
     /// - Parameter joining: how to start on sessions under way (a cluster).
@@ -57,10 +60,12 @@ public final class DVRWorker: Service, Sendable {
     ///   taking a stream over makes the segment its previous worker had not stored again from the log.
     public init(bus: any EventBus, feed: WorkerFeed = .fromNow, joining: SessionJoining? = nil,
                 progress: (any RecordingProgressStore)? = nil, index: any AssetIndex,
-                store: any AssetStore, channels: any ChannelDirectory, sweepPeriod: Duration = .seconds(300), logger: Logger) {
+                store: any AssetStore, channels: any ChannelDirectory, sessions: (any SessionStore)? = nil,
+                sweepPeriod: Duration = .seconds(300), logger: Logger) {
         let archive = DVRArchive(index: index, store: store)
         self.archive = archive
         self.channels = channels
+        self.sessions = sessions
         self.sweepPeriod = sweepPeriod
         self.logger = logger
         router = SessionRouter(bus: bus, feed: feed, joining: joining, logger: logger) { id, session in
@@ -113,14 +118,17 @@ public final class DVRWorker: Service, Sendable {
         }
     }
 
-    /// Removes, for every stream with archived segments, those older than the channel's window
-    /// (and the grace) before `now`; everything of a stream whose channel is gone or keeps no
-    /// window. Returns how many segments went.
+    /// Removes, for every stream with archived segments that is not live, those older than the
+    /// channel's window (and the grace) before `now`; everything of a stream whose channel is gone
+    /// or keeps no window. A live stream is left to its archiver: edges count its window back
+    /// from its newest segment, which a stalled publisher or a window lowered mid-session puts
+    /// apart from this clock. Returns how many segments went.
     @discardableResult
     public func sweep(now: Date) async -> Int {
         var removed = 0
         do {
             for stream in try await archive.index.dvrStreams(limit: 10_000) {
+                if let sessions, try await sessions.session(stream) != nil { continue }
                 let channel = try await channels.channel(of: stream)
                 let window = channel?.dvr.windowSeconds ?? 0
                 let cutoff = now.addingTimeInterval(-window - DVRArchive.grace)
