@@ -187,13 +187,19 @@ enum ByteRange {
 
 extension PackagedResponse {
     /// The response with a signed URL's query on every URI it lists (playlists and manifests
-    /// only), and an entity tag that tells the signed copies apart.
+    /// only), and an entity tag of what it carries: copies carrying different queries (tokens,
+    /// start-over instants) never share a tag.
     func carrying(_ token: String?) -> PackagedResponse {
         guard let token, case .content(let body, let contentType, let tag, true) = self else { return self }
         let text = String(buffer: body)
         let carried = contentType.contains("dash")
             ? TokenCarrier.carry(token, intoManifest: text) : TokenCarrier.carry(token, intoPlaylist: text)
-        let signedTag = tag.hasSuffix("\"") ? "\(tag.dropLast())-\(token.suffix(8))\"" : "\(tag)-\(token.suffix(8))"
+        // FNV-1a over the query: the tag's suffix was the query's last 8 characters, which two
+        // start-over instants (or two tokens) can share.
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in token.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        let suffix = String(hash, radix: 16)
+        let signedTag = tag.hasSuffix("\"") ? "\(tag.dropLast())-\(suffix)\"" : "\(tag)-\(suffix)"
         return .content(ByteBuffer(string: carried), contentType: contentType, entityTag: signedTag, isPlaylist: true)
     }
 }
