@@ -88,7 +88,7 @@ export function attachControls(container, video, source, thumbnailsURL, signal) 
   preview.hidden = true;
   const seek = el('div', { class: 'sluice-seek' }, range, preview);
   const time = el('span', { class: 'sluice-time', text: '' });
-  const captions = el('button', { type: 'button', class: 'sluice-captions', text: 'CC', 'aria-label': 'Captions', 'aria-pressed': 'false' });
+  const captions = el('button', { type: 'button', class: 'sluice-captions', text: 'CC', 'aria-label': 'CC (closed captions)', 'aria-pressed': 'false' });
   captions.hidden = true;
   const bar = el('div', { class: 'sluice-controls', role: 'group', 'aria-label': 'Playback controls' }, live, seek, time, captions);
   bar.hidden = true;

@@ -230,7 +230,7 @@ class LowLatencySession {
   restart(date) {
     this.controller?.abort();
     const controller = this.controller = new AbortController();
-    this.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    this.signal?.addEventListener('abort', () => controller.abort(), { once: true, signal: controller.signal });
     for (const follower of this.followers) if (follower.buffer.buffer.buffered.length || follower.buffer.queue.length) follower.buffer.reset();
     // The window can grow back past the origin (a server that just began packaging the stream
     // lists the archive a moment later): nothing stays buffered, so the timeline moves back with
