@@ -53,6 +53,8 @@ public final class StreamPackage: Sendable {
     /// How close together sweeps for expired waiters may run: a waiter may be answered
     /// `.timedOut` this much after its deadline.
     static let sweepGranularity = TimeAmount.milliseconds(50)
+    /// Rendered playlists kept at most (each a playlist's text; a DVR window's can be megabytes).
+    static let maxRendered = 128
 
     public let streamID: StreamID
     public let configuration: PackagingConfiguration
@@ -232,8 +234,10 @@ public final class StreamPackage: Sendable {
             }
             let body = ByteBuffer(string: text)
             let tag = EntityTag.of(body)
-            // Blocking requests key the cache by the part they name: keep only the current version's.
+            // Blocking requests key the cache by the part they name: keep only the current version's,
+            // and never more than `maxRendered` (start-over instants are the client's to choose).
             if state.rendered.count >= 64 { state.rendered = state.rendered.filter { $0.value.version == state.version } }
+            if state.rendered.count >= Self.maxRendered { state.rendered.removeAll(keepingCapacity: true) }
             state.rendered[key] = (state.version, body, tag)
             return .content(body, contentType: resource.contentType, entityTag: tag, isPlaylist: true)
         }

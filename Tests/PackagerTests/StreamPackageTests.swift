@@ -143,6 +143,22 @@ import Testing
         }
     }
 
+    @Test func startOverRequestsCannotGrowTheRenderedCacheWithoutBound() throws {
+        var stream = SyntheticStream()
+        package.begin(sessionID: stream.sessionID)
+        try feed(stream.frames(seconds: 6.2))
+        var answered = 0
+        for offset in 0..<(StreamPackage.maxRendered * 2) {
+            let start = PlaybackStart.at(unixMilliseconds: 1_800_000_000_000 + Int64(offset))
+            package.respond(to: .classicPlaylist, request: PlaylistRequest(start: start), eventLoop: loop).whenSuccess {
+                if case .content = $0 { answered += 1 }
+            }
+        }
+        loop.run()
+        #expect(answered == StreamPackage.maxRendered * 2)
+        #expect(package.state.withLockedValue { $0.rendered.count } <= StreamPackage.maxRendered)
+    }
+
     @Test func waitersAreAnsweredWhenTheStreamEnds() throws {
         var stream = SyntheticStream()
         package.begin(sessionID: stream.sessionID)
