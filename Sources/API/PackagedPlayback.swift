@@ -26,13 +26,8 @@ struct PackagedPlayback: Sendable {
     /// demand) and the request waits for its package, then for what it asked.
     func answer(_ resource: PackagedResource, of stream: StreamID, rendition: String = "", head: HTTPRequestHead,
                 carrying token: String?, eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
-        let request: PlaylistRequest
-        do {
-            request = try PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
-        } catch {
-            // The client's own text is not echoed back.
-            return eventLoop.makeSucceededFuture(APIResponse.error(APIError(.badRequest, code: "bad_directive",
-                message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part, _HLS_skip or start).")))
+        guard let request = try? PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first) else {
+            return eventLoop.makeSucceededFuture(APIResponse.error(Self.badDirective))
         }
         return packager.package(opening: stream, rendition: rendition, eventLoop: eventLoop).flatMap { [packager, signedPlaylists] package in
             guard let package, package.configuration.serves(resource), package.isLive || !resource.isPlaylist else {
@@ -95,7 +90,10 @@ struct PackagedPlayback: Sendable {
                 eventLoop: any EventLoop) -> EventLoopFuture<APIResponse> {
         let waited = resource.readiness
         // A start-over on an HLS master goes on to every rendition's playlist (docs/DVR.md).
-        let start = resource == .dash ? nil : (try? PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first))?.start
+        guard let asked = try? PlaylistRequest(query: head.uri.split(separator: "?", maxSplits: 1).dropFirst().first) else {
+            return eventLoop.makeSucceededFuture(APIResponse.error(Self.badDirective))
+        }
+        let start = resource == .dash ? nil : asked.start
         return packager.package(opening: stream, rendition: nil, eventLoop: eventLoop).flatMap { package -> EventLoopFuture<Int64?> in
             guard let package, package.configuration.serves(waited) else { return eventLoop.makeSucceededFuture(nil) }
             return package.respond(to: waited, request: PlaylistRequest(), eventLoop: eventLoop).map { _ in package.liveEdge }
@@ -113,6 +111,10 @@ struct PackagedPlayback: Sendable {
             return Self.answer(signedPlaylists.carrying(token, into: response), request: PlaylistRequest(), head: head)
         }
     }
+
+    /// A query the playlist directives do not parse from (the client's own text is not echoed back).
+    static let badDirective = APIError(.badRequest, code: "bad_directive",
+                                       message: "Malformed or out-of-range playlist directive (_HLS_msn, _HLS_part, _HLS_skip or start).")
 
     /// The HTTP answer of a packager response: caching, entity tags, byte ranges, errors.
     static func answer(_ response: PackagedResponse, request: PlaylistRequest, head: HTTPRequestHead) -> APIResponse {

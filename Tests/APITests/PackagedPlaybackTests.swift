@@ -83,6 +83,11 @@ import Testing
         #expect(answer.status == .badRequest)
         let body = answer.body.map { String(buffer: $0) } ?? ""
         #expect(body.contains("bad_directive") && !body.contains("script"))
+        // The ABR masters refuse a malformed start-over as the media playlists do.
+        let master = try await Self.playback().answer(ABRResource.classic, of: StreamID("cam1")!,
+                                                      head: Self.head("/cam1/index.m3u8?start=yesterday"), carrying: nil,
+                                                      eventLoop: loop).get()
+        #expect(master.status == .badRequest)
     }
 
     @Test func aStreamThatIsNotPackagedIsNotLive() async throws {
