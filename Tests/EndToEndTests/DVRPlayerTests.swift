@@ -74,6 +74,10 @@ extension EndToEnd {
             print("dvr player e2e: window \(Int(window)) s, moved back \(String(format: "%.1f", movedBack)) s, "
                 + "\(report["seekFrames"] ?? 0) frames in 3 s after the seek, \(String(format: "%.1f", behind)) s behind after Go live, "
                 + "\(cues.count) caption cues, thumbnail \(thumbnail["position"] ?? "")")
+            // The decoder by hand: roll-up keeps two rows; bad parity and CC2 are left out.
+            let decoded = report["decoder"] as? [String] ?? []
+            #expect(decoded.last == "TWO\nTHREE" && decoded.contains("ONE\nTWO") && !decoded.contains { $0.contains("X") || $0.contains("CC2") },
+                    "roll-up cues: \(report["decoder"] ?? "")")
             try checkConsolePreview(base: base, id: id)
         }
 

@@ -38,6 +38,27 @@ return {currentTime: v.currentTime, frames: quality.totalVideoFrames, paused: v.
 """
 
 
+# The page's own CEA-608 decoder (cea608.js) fed byte pairs by hand: roll-up with two rows,
+# a pair with bad parity (dropped), text on CC2 (not CC1: ignored), control codes doubled.
+DECODER = """
+const done = arguments[arguments.length - 1];
+import(new URL('cea608.js', location.href).href).then(({ CEA608Decoder }) => {
+  const cues = [], track = { cues, addCue: (c) => cues.push(c), removeCue: (c) => cues.splice(cues.indexOf(c), 1) };
+  const decoder = new CEA608Decoder(track);
+  const parity = (b) => { let ones = 0; for (let v = b; v; v >>= 1) ones += v & 1; return ones % 2 ? b : b | 0x80; };
+  let t = 100;
+  const pair = (a, b, good = true) => { decoder.push(t, good ? parity(a) : parity(a) ^ 0x80, parity(b)); t += 1 / 30; };
+  const control = (a, b) => { pair(a, b); pair(a, b); };
+  const text = (s) => { for (let i = 0; i < s.length; i += 2) pair(s.charCodeAt(i), i + 1 < s.length ? s.charCodeAt(i + 1) : 0); };
+  control(0x14, 0x25); control(0x14, 0x70); text('ONE');
+  control(0x14, 0x2d); text('TWO'); pair(0x58, 0x58, false);
+  control(0x1c, 0x25); text('CC2');
+  control(0x14, 0x2d); text('THREE');
+  done(cues.map((c) => c.text));
+}).catch((error) => done(String(error)));
+"""
+
+
 def state(driver):
     return driver.execute_script(STATE)
 
@@ -140,6 +161,7 @@ try:
             report["pressed"] = driver.find_element(By.CSS_SELECTOR, ".sluice-captions").get_attribute("aria-pressed")
             if not cues or cues["mode"] != "showing" or not any(caption_text in cue[2] for cue in cues["cues"]):
                 report["failed"].append("a cue with the caption text, shown")
+    report["decoder"] = driver.execute_async_script(DECODER)
 except SystemExit:
     pass
 except Exception as error:  # noqa: BLE001 - what went wrong goes into the report
