@@ -38,10 +38,15 @@ struct DVRState: Sendable {
         return newest.programDate - listing.window
     }
 
-    /// What a read found; the wait before the next one doubles while the listing still lacks
-    /// what memory does not hold.
-    mutating func finishRead(_ entries: [DVREntry], memoryOldest: Int?) {
+    /// What a read found (nil: the read failed); the wait before the next one doubles while reads
+    /// succeed and the listing still lacks what memory does not hold (the archive is behind), and
+    /// is one segment again after a failure, so a store that was away is read again at once.
+    mutating func finishRead(_ entries: [DVREntry]?, memoryOldest: Int?) {
         reading = false
+        guard let entries else {
+            wait = 1
+            return
+        }
         listing?.fill(entries)
         let stillLacking = memoryOldest.map { listing?.lacksArchive(before: $0) ?? false } ?? false
         wait = stillLacking ? min(wait * 2, 32) : 1
@@ -75,10 +80,9 @@ extension StreamPackage {
         let (stream, rendition) = (streamID, rendition)
         let task = Task { [weak self] in
             let since = Date(timeIntervalSince1970: Double(since) / 1000)
-            // A failed read is one that found nothing: the next is tried after the wait.
-            let found = (try? await archive.segments(of: stream, rendition: rendition, since: since)) ?? []
+            let found = try? await archive.segments(of: stream, rendition: rendition, since: since)
             self?.state.withLockedValue { state in
-                state.dvr.finishRead(found.map(DVREntry.init), memoryOldest: state.timeline.segments.first(where: \.isComplete)?.mediaSequence)
+                state.dvr.finishRead(found?.map(DVREntry.init), memoryOldest: state.timeline.segments.first(where: \.isComplete)?.mediaSequence)
                 state.version += 1
             }
         }

@@ -162,6 +162,19 @@ import Testing
             joined.finishRead((0..<oldest).map { DVRPlaylistTests.entry($0, at: Double($0) * 2) }, memoryOldest: oldest)
         }
         #expect(count == 1 && joined.listing?.oldest?.sequence == 0, "read \(count) times")
+        // Failed reads (a store that is away) are tried again a segment later, not after a growing wait.
+        var failing = DVRState(windowSeconds: 7200)
+        var reread = LiveTimeline(configuration: StreamPackageDVRTests.configuration)
+        var failures = 0
+        reread.begin(sessionID: frames[0].sessionID)
+        for frame in frames.prefix(while: \.isSequenceHeader) + frames[start...] {
+            try reread.append(frame, arrival: StreamPackageDVRTests.arrival(of: frame))
+            guard failing.note(reread, canRead: true) != nil else { continue }
+            failures += 1
+            failing.finishRead(nil, memoryOldest: reread.segments.first(where: \.isComplete)?.mediaSequence)
+        }
+        let segments = reread.segments.filter(\.isComplete).count
+        #expect(failures >= segments - 1, "\(failures) reads over \(segments) segments")
         let fresh = late
         // Without an archive, never.
         var none = DVRState(windowSeconds: 7200)
