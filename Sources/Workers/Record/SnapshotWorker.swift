@@ -88,7 +88,8 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
         var lastTaken: Int64?
         var busy = false
         var tiles: ThumbnailClock?
-        /// The sprite stored last: a new one is listed, and sprites past the DVR window deleted.
+        /// The sprite this worker stored last: a new one is listed (or, listed by another worker,
+        /// replaced), and sprites past the DVR window deleted.
         var storedSprite: Int64?
     }
 
@@ -141,7 +142,7 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
 
     /// Decodes the keyframe once and makes what `job` asks; the storing goes on in a task. Runs on `owner`.
     private func make(_ job: Job, from frame: MediaFrame, info: VideoTagInfo) {
-        var made: (snapshot: Data?, sprite: (sprite: ThumbnailSprite, jpeg: Data)?) = (nil, nil)
+        var made: (snapshot: Data?, sprites: [ThumbnailSprites.Made]) = (nil, [])
         do {
             try decodePicture(of: frame, info: info) { [self] decoded in
                 if job.snapshot {
@@ -150,16 +151,17 @@ final class StreamSnapshotter: SessionHandler, @unchecked Sendable {
                     }
                     made.snapshot = try encoder?.encode(decoded)
                 }
-                if let tiles = job.tiles { made.sprite = try sprites?.place(decoded, tiles: tiles) }
+                if let tiles = job.tiles { made.sprites = try self.sprites?.place(decoded, tiles: tiles) ?? [] }
             }
         } catch {
             logger.warning("snapshot not taken", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
         let snapshot = made.snapshot.map { jpeg in (jpeg, snapshotAsset(of: frame, size: jpeg.count)) }
-        let sprite = made.sprite
+        let sprites = made.sprites
         Task { [self] in
             if let (jpeg, asset) = snapshot { await assets.shelve(jpeg, as: asset) }
-            if let sprite { await store(sprite.sprite, jpeg: sprite.jpeg) }
+            // In order: a sprite left behind is stored whole before the next one is listed.
+            for sprite in sprites { await store(sprite) }
             state.withLockedValue { $0.busy = false }
         }
     }

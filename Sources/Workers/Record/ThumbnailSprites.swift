@@ -7,34 +7,55 @@ import Packager
 /// each keyframe the current sprite is encoded again, so players scrubbing near live see the
 /// newest tiles (cells still to come are black). Not thread-safe: it belongs to that thread.
 final class ThumbnailSprites {
+    /// A sprite as placing left it: its JPEG, how many of its cells hold a picture, and whether
+    /// it is complete (every cell filled, or the session's tiles have moved past it for good).
+    struct Made {
+        var sprite: ThumbnailSprite
+        var jpeg: Data
+        var tiles: Int
+        var complete: Bool
+    }
+
     let layout: ThumbnailLayout
     private var sheet: SpriteSheet?
     private(set) var current: ThumbnailSprite?
+    /// The cells of `current` that hold a picture.
+    private var filled: Set<Int> = []
+    /// `current` was returned complete already.
+    private var sealed = false
 
     init(layout: ThumbnailLayout) {
         self.layout = layout
     }
 
     /// Places `picture` in every tile of `tiles` (ascending; at most a sprite's worth, the last
-    /// ones) and returns the sprite the last of them is in, as it now stands.
-    func place(_ picture: Frame, tiles: ClosedRange<Int64>) throws -> (sprite: ThumbnailSprite, jpeg: Data)? {
+    /// ones) and returns every sprite that changed or was left behind, oldest first: a sprite
+    /// the tiles move past is encoded as it ends (complete) before its cells are cleared, and
+    /// the sprite the last tile is in comes last, as it now stands.
+    func place(_ picture: Frame, tiles: ClosedRange<Int64>) throws -> [Made] {
         let height = layout.tileHeight(width: picture.width, height: picture.height)
         if sheet?.tileHeight != height {
             sheet = try SpriteSheet(columns: layout.columns, rows: layout.rows, tileWidth: layout.tileWidth, tileHeight: height)
             current = nil
         }
-        guard let sheet else { return nil }
+        guard let sheet else { return [] }
+        var made: [Made] = []
         let first = max(tiles.lowerBound, tiles.upperBound - Int64(layout.tilesPerSprite) + 1)
         for tile in first...tiles.upperBound {
             let (number, index) = layout.sprite(ofTile: tile)
             if current?.number != number {
+                if let current, !sealed { made.append(Made(sprite: current, jpeg: try sheet.jpeg(), tiles: filled.count, complete: true)) }
                 sheet.clear()
+                (filled, sealed) = ([], false)
                 current = ThumbnailSprite(number: number, layout: layout, tileHeight: height)
             }
             try sheet.place(picture, at: index)
+            filled.insert(index)
         }
-        guard let current else { return nil }
-        return (current, try sheet.jpeg())
+        guard let current else { return made }
+        sealed = filled.count >= layout.tilesPerSprite
+        made.append(Made(sprite: current, jpeg: try sheet.jpeg(), tiles: filled.count, complete: sealed))
+        return made
     }
 }
 
