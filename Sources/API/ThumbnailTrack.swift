@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Media
+import NIOCore
 import Packager
 import State
 
@@ -45,6 +46,29 @@ enum ThumbnailTrack {
                                         tileDuration: Double(sprite.layout.intervalSeconds), programDate: sprite.start)
         }
         return ImagePlaylist(mediaSequence: Int(run.last?.sprite.number ?? 0), sprites: listed)
+    }
+
+    /// A sprite is complete (served as immutable) once its listing says its every tile is made
+    /// (the snapshot worker lists the whole sprite's duration then), never by a node's clock.
+    static func isComplete(_ asset: Asset, layout: ThumbnailLayout) -> Bool {
+        asset.duration >= Double(layout.spriteMilliseconds) / 1000
+    }
+
+    /// What a thumbnail request finds in the index and store, kept a moment for every connection.
+    enum Found: Sendable {
+        case none
+        case playlist(ByteBuffer, tag: String)
+        case sprite(ByteBuffer, tag: String, complete: Bool, intervalSeconds: Int)
+    }
+
+    struct LookupKey: Hashable, Sendable {
+        var stream: StreamID
+        var resource: ThumbnailResource
+    }
+
+    /// A second's keep (a tile is at least that), for at most 64 answers (sprites are the big ones).
+    static func lookups() -> LookupCache<LookupKey, Found> {
+        LookupCache(lifetime: .seconds(1), capacity: 64)
     }
 
     /// The listed sprite `name` names, among `assets` (those starting when it does).
