@@ -20,30 +20,37 @@ extension LiveTimeline {
         var keyframe: MPEGTSVideoIndex.Unit
         /// Seconds from the segment's first video frame to the keyframe.
         var delay: Double
+        /// Bytes of the segment's PAT and PMT (`MPEGTSVideoIndex.tablesLength`).
+        var tablesLength: Int
     }
 
     /// The I-frames of the classic playlist's window, oldest first, with each one's start in
-    /// seconds from the start of the window's first segment.
-    func iFrames() -> [(frame: IFrame, start: Double)] {
+    /// seconds from the start of the window's first segment. Each finished segment's TS is read
+    /// once (`cache`), not on every request.
+    func iFrames(cache: KeyframeIndexCache = .shared) -> [(frame: IFrame, start: Double)] {
         var elapsed = 0.0
         var found: [(frame: IFrame, start: Double)] = []
-        for segment in segments.filter(\.isComplete).suffix(configuration.listSize) {
+        let window = segments.filter(\.isComplete).suffix(configuration.listSize)
+        if let oldest = window.first { cache.forget(session: oldest.tracks.name, before: oldest.mediaSequence) }
+        for segment in window {
             defer { elapsed += segment.duration }
-            guard let (first, keyframe) = MPEGTSVideoIndex.firstKeyframe(in: segment.ts) else { continue }
+            guard let indexed = cache.keyframe(of: segment) else { continue }
+            let (first, keyframe) = (indexed.first, indexed.keyframe)
             let delay = first.dts.flatMap { start in
                 keyframe.dts.map { Double(MPEGTSVideoIndex.ticks(from: start, to: $0)) / 90_000 }
             } ?? 0
             // A keyframe past the segment's end would be a broken stream's timestamps: listed at the end.
             let clamped = min(delay, segment.duration)
-            found.append((IFrame(segment: segment, keyframe: keyframe, delay: clamped), elapsed + clamped))
+            found.append((IFrame(segment: segment, keyframe: keyframe, delay: clamped, tablesLength: indexed.tablesLength),
+                          elapsed + clamped))
         }
         return found
     }
 
     /// The I-frame playlist (`iframes.m3u8`) of the classic HLS window; nil before a segment
     /// with a keyframe is complete.
-    func iFramePlaylist() -> IFramePlaylist? {
-        let frames = iFrames()
+    func iFramePlaylist(cache: KeyframeIndexCache = .shared) -> IFramePlaylist? {
+        let frames = iFrames(cache: cache)
         guard let first = frames.first else { return nil }
         let windowEnd = segments.filter(\.isComplete).suffix(configuration.listSize).reduce(0) { $0 + $1.duration }
         var entries: [IFramePlaylist.Entry] = []
@@ -59,7 +66,7 @@ extension LiveTimeline {
                 uri: PackagedResource.tsSegment(session: segment.tracks.name, mediaSequence: segment.mediaSequence).relativePath,
                 duration: max(0, next - listed.start), length: listed.frame.keyframe.length, offset: listed.frame.keyframe.offset,
                 discontinuity: discontinuity, programDate: segment.programDate + Int64((listed.frame.delay * 1000).rounded()),
-                tablesLength: MPEGTSVideoIndex.tablesLength(in: segment.ts)))
+                tablesLength: listed.frame.tablesLength))
         }
         let target = entries.reduce(Int(configuration.segmentSeconds.rounded(.up))) { max($0, Int($1.duration.rounded())) }
         return IFramePlaylist(targetDuration: target, mediaSequence: first.frame.segment.mediaSequence,

@@ -161,3 +161,41 @@ import Testing
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
     }
 }
+
+/// Each finished segment's TS is read once for every I-frame playlist and bandwidth after it.
+@Suite struct IFrameKeyframeCacheTests {
+    @Test func aRequestAfterTheFirstParsesNoTS() throws {
+        var timeline = LiveTimeline(configuration: PackagingConfiguration(segmentSeconds: 2, listSize: 3))
+        var stream = SyntheticStream()
+        let frames = stream.frames(seconds: 12.5)
+        let cut = frames.count * 2 / 3
+        try timeline.feed(Array(frames[..<cut]))
+        let cache = KeyframeIndexCache(capacity: 64, maxBytes: 64 << 20)
+        let first = try #require(timeline.iFramePlaylist(cache: cache)).render()
+        #expect(cache.reads == 3 && cache.count == 3)
+        // The same bytes as without a cache of its own (the shared one, or none yet), again and again.
+        #expect(first == timeline.iFramePlaylist(cache: KeyframeIndexCache(capacity: 1, maxBytes: 0))?.render())
+        for _ in 0..<5 { #expect(timeline.iFramePlaylist(cache: cache)?.render() == first) }
+        #expect(cache.reads == 3, "no segment read twice")
+        // New segments are read once each; those that left the window are let go.
+        try timeline.feed(Array(frames[cut...]))
+        let later = try #require(timeline.iFramePlaylist(cache: cache))
+        #expect(cache.reads == 3 + later.mediaSequence - (try #require(IFramePlaylistTests.mediaSequence(of: first))))
+        #expect(cache.count == 3)
+    }
+
+    @Test func theCacheStaysBounded() throws {
+        var timeline = LiveTimeline(configuration: PackagingConfiguration(segmentSeconds: 2, listSize: 3))
+        var stream = SyntheticStream()
+        try timeline.feed(stream.frames(seconds: 12.5))
+        let cache = KeyframeIndexCache(capacity: 2, maxBytes: 64 << 20)
+        let playlist = try #require(timeline.iFramePlaylist(cache: cache))
+        #expect(playlist.entries.count == 3 && cache.count == 2)
+    }
+}
+
+extension IFramePlaylistTests {
+    static func mediaSequence(of text: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix("#EXT-X-MEDIA-SEQUENCE:") }.flatMap { Int($0.split(separator: ":")[1]) }
+    }
+}
