@@ -14,13 +14,8 @@ extension DASHManifest {
                 "        <SegmentTemplate timescale=\"\(representation.timescale)\""
                     + " presentationTimeOffset=\"\(representation.presentationTimeOffset)\" media=\"\(representation.media)\""
                     + " startNumber=\"\(representation.startNumber)\">",
-                "          <SegmentTimeline>",
             ]
-            for entry in representation.timeline {
-                let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
-                lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
-            }
-            lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>"]
+            lines += segmentTimeline(of: representation) + ["        </SegmentTemplate>", "      </Representation>"]
         }
         lines.append("    </AdaptationSet>")
         return lines

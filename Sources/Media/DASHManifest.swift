@@ -167,15 +167,21 @@ public struct DASHManifest: Sendable, Hashable {
                     + " presentationTimeOffset=\"\(representation.presentationTimeOffset)\""
                     + " initialization=\"\(representation.initialization)\" media=\"\(representation.media)\""
                     + " startNumber=\"\(representation.startNumber)\">",
-                "          <SegmentTimeline>",
             ]
-            for entry in representation.timeline {
-                let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
-                lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
-            }
-            lines += ["          </SegmentTimeline>", "        </SegmentTemplate>", "      </Representation>"]
+            lines += segmentTimeline(of: representation) + ["        </SegmentTemplate>", "      </Representation>"]
         }
         lines.append("    </AdaptationSet>")
+        return lines
+    }
+
+    /// A representation's `SegmentTimeline`, one `S` per run.
+    static func segmentTimeline(of representation: Representation) -> [String] {
+        var lines = ["          <SegmentTimeline>"]
+        for entry in representation.timeline {
+            let repeats = entry.repeatCount > 0 ? " r=\"\(entry.repeatCount)\"" : ""
+            lines.append("            <S t=\"\(entry.time)\" d=\"\(entry.duration)\"\(repeats)/>")
+        }
+        lines.append("          </SegmentTimeline>")
         return lines
     }
 
