@@ -23,7 +23,7 @@ public struct RecordedMedia: Sendable {
     /// A stream's thumbnail sprites (`ThumbnailTrack`), newest first: all, or those starting at Unix ms `start`.
     public var thumbnailSprites: @Sendable (StreamID, _ start: Int64?) async throws -> [Asset] = { _, _ in [] }
     /// The thumbnail track's answers, shared by every connection for a moment (`ThumbnailTrack.lookups`).
-    let thumbnailLookups = ThumbnailTrack.lookups()
+    var thumbnailLookups = ThumbnailTrack.lookups()
 
     public init(latestSnapshot: @escaping @Sendable (StreamID) async throws -> (jpeg: ByteBuffer, tag: String)?,
                 vodRecording: @escaping @Sendable (_ session: UInt64) async throws -> VODRecording?,

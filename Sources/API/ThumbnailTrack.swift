@@ -67,8 +67,8 @@ enum ThumbnailTrack {
     }
 
     /// A second's keep (a tile is at least that), for at most 64 answers (sprites are the big ones).
-    static func lookups() -> LookupCache<LookupKey, Found> {
-        LookupCache(lifetime: .seconds(1), capacity: 64)
+    static func lookups(lifetime: TimeAmount = .seconds(1)) -> LookupCache<LookupKey, Found> {
+        LookupCache(lifetime: lifetime, capacity: 64)
     }
 
     /// The listed sprite `name` names, among `assets` (those starting when it does).
