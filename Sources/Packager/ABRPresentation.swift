@@ -147,8 +147,15 @@ extension PackagerHub {
 }
 
 extension StreamPackage {
+    /// The manifest an ABR MPD takes this rendition's representations from: over its DVR window
+    /// where it has one (as its own `manifest.mpd`), else over memory.
     func dashManifest() -> DASHManifest? {
-        state.withLockedValue { $0.timeline.dashManifest() }
+        state.withLockedValue { state in
+            if let listing = state.dvr.listing, case .success(let manifest)? = state.timeline.dvrDashManifest(listing) {
+                return manifest
+            }
+            return state.timeline.dashManifest()
+        }
     }
 
     func captionChannels() -> CaptionChannels {

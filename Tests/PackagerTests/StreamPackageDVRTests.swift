@@ -106,6 +106,10 @@ import Testing
         let skip = PlaylistRequest(skip: true)
         #expect(text(early, .llhlsMedia(.video), skip) == text(late, .llhlsMedia(.video), skip))
         #expect(text(late, .dashManifest)?.contains("timeShiftBufferDepth=\"PT7200S\"") == true)
+        // What an ABR MPD takes from a rendition's package is the same window, archive included.
+        let abr = try #require(late.dashManifest())
+        #expect(abr.timeShiftBufferDepth == 7200)
+        #expect(abr.render() == text(late, .dashManifest))
     }
 
     @Test func startOverAnswersWithTheAnchoredPlaylistOrSaysWhyNot() throws {
