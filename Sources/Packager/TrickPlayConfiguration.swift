@@ -27,11 +27,3 @@ public struct TrickPlayConfiguration: Sendable, Hashable {
                                                               rows: tiles.rows, tileWidth: tiles.width) : nil)
     }
 }
-
-extension TrickPlayConfiguration {
-    /// The channel's DVR window in seconds (`dvr.windowMinutes`); nil when it has none. Sprites
-    /// of the thumbnail track are kept that long.
-    public static func dvrWindowSeconds(of channel: StreamChannel) -> Double? {
-        channel.dvr.windowSeconds
-    }
-}

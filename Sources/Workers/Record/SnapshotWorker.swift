@@ -38,7 +38,7 @@ public final class SnapshotWorker: Service, Sendable {
             let thumbnails = TrickPlayConfiguration(channel: channel).thumbnails
             guard snapshots.enabled || thumbnails != nil else { return nil }
             self.init(channelID: channel.streamName, intervalSeconds: snapshots.enabled ? Double(snapshots.intervalSeconds) : nil,
-                      thumbnails: thumbnails, dvrWindowSeconds: TrickPlayConfiguration.dvrWindowSeconds(of: channel))
+                      thumbnails: thumbnails, dvrWindowSeconds: channel.dvr.windowSeconds)
         }
     }
 
