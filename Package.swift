@@ -40,6 +40,37 @@ let package = Package(
         // libsrt, the SRT transport: Debian's GnuTLS flavour, the one FFmpeg's libavformat loads
         // (two flavours in one process crash at exit; Sources/CSRT/shim.h).
         .systemLibrary(name: "CSRT", pkgConfig: "srt", providers: [.apt(["libsrt-gnutls-dev"])]),
+        // OpenSSL's libssl and libcrypto: DTLS for WebRTC (DTLS-SRTP, RFC 5764), certificates.
+        .systemLibrary(name: "CDTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // libsrtp2: SRTP and SRTCP for WebRTC, keyed from the DTLS handshake.
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        // SDP offer/answer (RFC 8866, RFC 8829's rules as WHIP and WHEP use them): pure Swift, no I/O.
+        .target(name: "SDP"),
+        // WebRTC's packet formats, pure: STUN (RFC 8489), RTP/RTCP (RFC 3550, 4585), H.264 over RTP
+        // (RFC 6184), jitter buffer, NACK tracking, retransmission buffer.
+        .target(name: "RTC", dependencies: [
+            "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The WebRTC transport: ICE-lite on one UDP port, DTLS-SRTP (OpenSSL, libsrtp2), peer sessions.
+        .target(name: "WebRTC", dependencies: [
+            "RTC", "SDP", "CDTLS", "CSRTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // WebRTC media: WHEP playback from the fan-out (H.264 RTP, AAC to Opus once per stream,
+        // retransmissions) and WHIP's received media made into FLV tags (depacketizing, Opus to AAC).
+        .target(name: "WebRTCMedia", dependencies: [
+            "WebRTC", "RTC", "SDP", "Fanout", "Events", "Media", "CFFmpeg",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Pure formats, no I/O: AMF0/3, FLV tags, AVC/HEVC/AAC configurations, MPEG-TS, fMP4/CMAF,
         // MP4, M3U8 and MPD writers.
         .target(name: "Media", dependencies: [
@@ -125,7 +156,7 @@ let package = Package(
         // RTMP/RTMPS ingest service: publish/play policy, stream publisher (stamping), node
         // heartbeats, publish revalidation, where playback starts (session state).
         .target(name: "Ingest", dependencies: [
-            "Media", "RTMP", "Events", "State", "Fanout", "Access", "SRT",
+            "Media", "RTMP", "Events", "State", "Fanout", "Access", "SRT", "WebRTC", "WebRTCMedia", "SDP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -136,7 +167,7 @@ let package = Package(
         // The HTTP edge, one route table: REST API, playback (HTTP-FLV, HLS, LL-HLS, DASH), player
         // pages, console, health, metrics.
         .target(name: "API", dependencies: [
-            "Media", "Events", "State", "Fanout", "Packager", "Access",
+            "Media", "Events", "State", "Fanout", "Packager", "Access", "WebRTCMedia", "SDP",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,7 +178,7 @@ let package = Package(
         ], resources: [.copy("Players"), .copy("Console")]),
         // The `sluice` executable: CLI, configuration, composition of services.
         .executableTarget(name: "Sluice", dependencies: [
-            "Events", "State", "Fanout", "Packager", "Access", "Ingest", "Workers", "API",
+            "Events", "State", "Fanout", "Packager", "Access", "Ingest", "Workers", "API", "WebRTC", "WebRTCMedia",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -166,6 +197,17 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
+
+        // WHEP viewers of one stream and the latency Sluice adds, for Benchmarks/webrtc.sh: its own
+        // RTMP publisher and WebRTC clients (STUN, DTLS, SRTP) on loopback.
+        .executableTarget(name: "WebRTCLoad", dependencies: [
+            "WebRTC", "RTC", "SDP", "RTMP", "Media",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/WebRTCLoad"),
 
         // What a delivered frame costs per viewer in the fan-out, counted by callgrind
         // (Benchmarks/callgrind.sh).
@@ -193,7 +235,7 @@ let package = Package(
         // `-D FUZZING -sanitize=fuzzer,address` by `make fuzz`; a plain debug build runs the
         // seeded pass of `make test`.
         .executableTarget(name: "SluiceFuzz", dependencies: [
-            "Media", "RTMP", "Events", "Packager", "API", "Access",
+            "Media", "RTMP", "Events", "Packager", "API", "Access", "SDP", "RTC", "WebRTC", "WebRTCMedia",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -212,6 +254,22 @@ let package = Package(
         .testTarget(name: "SRTTests", dependencies: [
             "SRT", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"]),
+        .testTarget(name: "RTCTests", dependencies: ["RTC", "Media", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "WebRTCTests", dependencies: [
+            "WebRTC", "RTC", "SDP", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "WebRTCMediaTests", dependencies: [
+            "WebRTCMedia", "WebRTC", "RTC", "SDP", "Fanout", "Events", "Media", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -242,7 +300,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: [
-            "Ingest", "Access", "Events", "Fanout", "RTMP", "State", "SRT",
+            "Ingest", "Access", "Events", "Fanout", "RTMP", "State", "SRT", "WebRTC", "WebRTCMedia", "SDP", "RTC",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             "Media",
@@ -256,7 +314,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "APITests", dependencies: [
-            "API", "Access", "State", "Events", "Fanout", "Packager",
+            "API", "Access", "State", "Events", "Fanout", "Packager", "WebRTCMedia", "SDP",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -271,8 +329,9 @@ let package = Package(
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Access", "Media", "RTMP", "SRT", "State", "TestSupport",
+            "Access", "Media", "RTMP", "SRT", "State", "TestSupport", "WebRTC", "RTC", "SDP",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], exclude: ["Browser", "Hooks", "Scripts", "Webhooks"]),

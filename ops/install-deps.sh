@@ -16,11 +16,12 @@ set -euo pipefail
 # libsrt-gnutls-dev is the SRT transport (Sources/CSRT): the GnuTLS flavour of libsrt, the one
 # FFmpeg's libavformat already loads (with the OpenSSL flavour too, a process holding both crashes
 # at exit). It conflicts with libsrt-openssl-dev, which apt removes if present.
+# libssl-dev (OpenSSL: DTLS) and libsrtp2-dev (SRTP) are the WebRTC transport (Sources/CDTLS, CSRTP).
 packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver nginx libnginx-mod-rtmp
           libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev fonts-noto-cjk
           zbar-tools libhiredis-dev redis-server librdkafka-dev python3-pip postgresql
           gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-          gstreamer1.0-libav libsrt-gnutls-dev)
+          gstreamer1.0-libav libsrt-gnutls-dev libssl-dev libsrtp2-dev)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(util-linux wrk bc valgrind strace linux-perf binutils)
 fi
