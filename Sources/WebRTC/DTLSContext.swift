@@ -1,0 +1,44 @@
+import CDTLS
+
+/// The one `SSL_CTX` a certificate's DTLS sessions are made from (RFC 5764 DTLS-SRTP, RFC 8827 §6.5).
+///
+/// DTLS 1.2 only (RFC 8996), ECDHE with ECDSA-signed handshakes, the use_srtp extension offering
+/// SRTP_AES128_CM_SHA1_80 (libsrtp2 is built without the AEAD ciphers here), and the peer's
+/// certificate requested: WebRTC certificates are self-signed, so the chain is accepted as it is and
+/// the certificate is checked against the SDP fingerprint once the handshake is done.
+///
+/// `@unchecked Sendable`: configured in `init`, then only used by `SSL_new`, which OpenSSL allows
+/// from any thread.
+final class DTLSContext: @unchecked Sendable {
+    let handle: OpaquePointer   // SSL_CTX *
+
+    /// The use_srtp profile offered and accepted (RFC 5764 §4.1.2).
+    static let srtpProfiles = "SRTP_AES128_CM_SHA1_80"
+    /// DTLS 1.2 cipher suites with ECDHE and an ECDSA certificate, AEAD first.
+    static let cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA"
+
+    /// `key` and `certificate` get a reference of the SSL_CTX's own; the caller keeps its own.
+    init(key: OpaquePointer, certificate: OpaquePointer) throws(WebRTCError) {
+        OpenSSLError.clear()
+        guard let ctx = SSL_CTX_new(DTLS_method()) else { throw OpenSSLError.error("SSL_CTX_new(DTLS_method) failed") }
+        handle = ctx
+        guard sluice_ssl_ctx_set_min_dtls12(ctx) == 1 else { throw OpenSSLError.error("DTLS 1.2 minimum refused") }
+        guard SSL_CTX_use_certificate(ctx, certificate) == 1 else { throw OpenSSLError.error("SSL_CTX_use_certificate failed") }
+        guard SSL_CTX_use_PrivateKey(ctx, key) == 1 else { throw OpenSSLError.error("SSL_CTX_use_PrivateKey failed") }
+        guard SSL_CTX_check_private_key(ctx) == 1 else { throw OpenSSLError.error("key does not match the certificate") }
+        guard SSL_CTX_set_cipher_list(ctx, Self.cipherList) == 1 else { throw OpenSSLError.error("cipher list refused") }
+        // Returns 0 on success, unlike most of OpenSSL.
+        guard SSL_CTX_set_tlsext_use_srtp(ctx, Self.srtpProfiles) == 0 else { throw OpenSSLError.error("use_srtp refused") }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) { _, _ in
+            1   // self-signed is normal: the fingerprint check after the handshake decides
+        }
+        // No session resumption: every WebRTC handshake is a full one with fresh keys.
+        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, Int(SSL_SESS_CACHE_OFF), nil)
+        sluice_ssl_ctx_no_tickets(ctx)
+    }
+
+    deinit {
+        SSL_CTX_free(handle)
+    }
+}
