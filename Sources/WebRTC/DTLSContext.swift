@@ -14,9 +14,13 @@ final class DTLSContext: @unchecked Sendable {
 
     /// The use_srtp profile offered and accepted (RFC 5764 §4.1.2).
     static let srtpProfiles = "SRTP_AES128_CM_SHA1_80"
-    /// DTLS 1.2 cipher suites with ECDHE and an ECDSA certificate, AEAD first.
-    static let cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-        + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA"
+    /// DTLS 1.2 cipher suites: ECDHE, an ECDSA certificate, AES-GCM (RFC 5289), which every
+    /// browser and OBS offer. One record protection for all keeps `minimumProtectedFragment` exact.
+    static let cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
+    /// The shortest protected record fragment the ciphers above can produce: the 8-byte explicit
+    /// nonce and the 16-byte tag (RFC 5288 §3). Shorter ones are dropped before OpenSSL sees them
+    /// (`DTLSRecord.admissible`).
+    static let minimumProtectedFragment = 24
 
     /// `key` and `certificate` get a reference of the SSL_CTX's own; the caller keeps its own.
     init(key: OpaquePointer, certificate: OpaquePointer) throws(WebRTCError) {

@@ -46,6 +46,36 @@ public struct DTLSRecord: Sendable, Equatable {
         return records
     }
 
+    /// The records of a received datagram that OpenSSL can judge without ending the association:
+    /// `datagram` itself (no copy) when every record passes, else a new buffer of those that do
+    /// (possibly empty).
+    ///
+    /// Dropped: a protected record (epoch ≥ 1) shorter than `minimumProtectedFragment` (AES-GCM's
+    /// 8-byte explicit nonce and 16-byte tag), which OpenSSL answers with a fatal alert instead of
+    /// discarding it as RFC 6347 §4.1.2.7 asks, so a spoofed 14-byte datagram could end a session;
+    /// and a cut-short tail, which OpenSSL would discard anyway.
+    public static func admissible(_ datagram: ByteBuffer, minimumProtectedFragment: Int = 24) -> ByteBuffer {
+        var rest = datagram
+        var admitted: [ByteBuffer] = []
+        var droppedAny = false
+        while rest.readableBytes > 0 {
+            guard let record = readRecord(from: &rest) else {
+                droppedAny = true
+                break
+            }
+            if record.epoch == 0 || record.fragmentLength >= minimumProtectedFragment {
+                admitted.append(record.bytes)
+            } else {
+                droppedAny = true
+            }
+        }
+        guard droppedAny else { return datagram }
+        var kept = ByteBuffer()
+        kept.reserveCapacity(datagram.readableBytes)
+        for record in admitted { kept.writeImmutableBuffer(record) }
+        return kept
+    }
+
     /// Packs whole records, in order, into datagrams of at most `mtu` bytes. A record longer than
     /// `mtu` (OpenSSL keeps them shorter once told the MTU) goes alone into a datagram of its own.
     public static func pack(_ records: [DTLSRecord], mtu: Int) -> [ByteBuffer] {

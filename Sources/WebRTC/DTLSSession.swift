@@ -86,6 +86,8 @@ public final class DTLSSession {
         guard !state.isFinished, datagram.readableBytes > 0,
               datagram.readableBytes <= Self.maximumDatagramLength else { return [] }
         started = true
+        let datagram = DTLSRecord.admissible(datagram, minimumProtectedFragment: DTLSContext.minimumProtectedFragment)
+        guard datagram.readableBytes > 0 else { return [] }
         OpenSSLError.clear()
         let count = Int32(datagram.readableBytes)
         let written = datagram.withUnsafeReadableBytes { BIO_write(readBIO, $0.baseAddress, count) }
