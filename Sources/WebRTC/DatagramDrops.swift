@@ -1,0 +1,47 @@
+/// Datagrams the transport dropped, by reason. Counted per server (everything that reached the
+/// socket) and per session (what was addressed to it).
+public struct DatagramDrops: Sendable, Equatable {
+    /// DTLS, RTP or RTCP from an address no session is bound to.
+    public var unknownSource = 0
+    /// A STUN request whose USERNAME names no session (or is missing).
+    public var unknownUser = 0
+    /// A STUN request whose MESSAGE-INTEGRITY or FINGERPRINT does not verify, or whose
+    /// USERNAME's remote part is not the peer's ufrag.
+    public var badIntegrity = 0
+    /// Bytes that do not parse as what their first byte says (STUN, RTP, RTCP).
+    public var malformed = 0
+    /// A first byte no WebRTC packet starts with (RFC 7983 §7), or a STUN message that is not a binding request.
+    public var unclassified = 0
+    /// SRTP or SRTCP that does not authenticate or replays.
+    public var decryptFailed = 0
+    /// Media sent or received before DTLS finished, or after the session closed.
+    public var notConnected = 0
+    /// Outgoing datagrams the socket could not take (its queue past the high watermark).
+    public var backpressure = 0
+
+    public init() {}
+
+    /// Every drop.
+    public var total: Int {
+        unknownSource &+ unknownUser &+ badIntegrity &+ malformed &+ unclassified &+ decryptFailed &+ notConnected &+ backpressure
+    }
+
+    /// Adds one drop for `reason`.
+    mutating func count(_ reason: DropReason) {
+        switch reason {
+        case .unknownSource: unknownSource &+= 1
+        case .unknownUser: unknownUser &+= 1
+        case .badIntegrity: badIntegrity &+= 1
+        case .malformed: malformed &+= 1
+        case .unclassified: unclassified &+= 1
+        case .decryptFailed: decryptFailed &+= 1
+        case .notConnected: notConnected &+= 1
+        case .backpressure: backpressure &+= 1
+        }
+    }
+}
+
+/// Why one datagram was dropped (see `DatagramDrops`).
+enum DropReason: Sendable {
+    case unknownSource, unknownUser, badIntegrity, malformed, unclassified, decryptFailed, notConnected, backpressure
+}

@@ -1,0 +1,114 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import RTC
+
+/// The one UDP socket's traffic: demultiplexes each datagram (RFC 7983) to the session it is
+/// for — STUN by the USERNAME's local ufrag, DTLS, SRTP and SRTCP by the source address ICE
+/// bound — and batches every session's writes into one flush per event loop tick, so NIO
+/// hands the kernel a vector of datagrams (sendmmsg).
+final class DatagramRouter: @unchecked Sendable {  // every mutable field but `drops` is touched on `eventLoop` only; `drops` has its own lock
+    let eventLoop: any EventLoop
+    let table: SessionTable
+    let allocator = ByteBufferAllocator()
+    private var channel: (any Channel)?
+    private var byAddress: [SocketAddress: PeerSession] = [:]
+    private var flushScheduled = false
+    private var changedSessions: [PeerSession] = []
+    private let dropCounts = NIOLockedValueBox(DatagramDrops())
+
+    init(eventLoop: any EventLoop, table: SessionTable) {
+        self.eventLoop = eventLoop
+        self.table = table
+    }
+
+    /// Datagrams dropped so far, by reason; any thread.
+    var drops: DatagramDrops {
+        dropCounts.withLockedValue { $0 }
+    }
+
+    /// The socket writes go to from now on; nil detaches it (writes are dropped).
+    func attach(_ channel: (any Channel)?) {
+        eventLoop.preconditionInEventLoop()
+        self.channel = channel
+    }
+
+    /// Routes one datagram that arrived from `source`.
+    func received(_ datagram: ByteBuffer, from source: SocketAddress) {
+        switch PacketClass(firstBytes: datagram) {
+        case .stun:
+            receivedSTUN(datagram, from: source)
+        case .dtls:
+            guard let session = byAddress[source] else { return count(.unknownSource) }
+            session.receivedDTLS(datagram)
+        case .rtp:
+            guard let session = byAddress[source] else { return count(.unknownSource) }
+            session.receivedRTP(datagram)
+        case .rtcp:
+            guard let session = byAddress[source] else { return count(.unknownSource) }
+            session.receivedRTCP(datagram)
+        case .unknown:
+            count(.unclassified)
+        }
+    }
+
+    private func receivedSTUN(_ datagram: ByteBuffer, from source: SocketAddress) {
+        guard let message = try? STUNMessage(parsing: datagram) else { return count(.malformed) }
+        // A lite agent sends no requests, so responses and indications are for no one here.
+        guard message.messageClass == .request else { return count(.unclassified) }
+        guard let ufrag = ICELiteAgent.localUfrag(of: message), let session = table.session(ufrag: ufrag) else {
+            return count(.unknownUser)
+        }
+        session.receivedSTUN(message, raw: datagram, from: source)
+    }
+
+    /// Counts one dropped datagram.
+    func count(_ reason: DropReason) {
+        dropCounts.withLockedValue { $0.count(reason) }
+    }
+
+    /// Routes `address`'s datagrams to `session` from now on (ICE selected it), instead of to
+    /// whatever had it, and forgets the session's `previous` address.
+    func bind(_ session: PeerSession, to address: SocketAddress, previous: SocketAddress?) {
+        if let previous, byAddress[previous] === session { byAddress[previous] = nil }
+        byAddress[address] = session
+    }
+
+    /// Forgets `session` entirely (it closed).
+    func unregister(_ session: PeerSession, address: SocketAddress?, ufrag: String) {
+        if let address, byAddress[address] === session { byAddress[address] = nil }
+        table.remove(session, ufrag: ufrag)
+    }
+
+    /// Queues `datagram` to `address`; the flush comes once this tick's work is done. False
+    /// when there is no socket or its queue is past the high watermark (dropped).
+    func write(_ datagram: ByteBuffer, to address: SocketAddress) -> Bool {
+        guard let channel, channel.isWritable else {
+            count(.backpressure)
+            return false
+        }
+        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+        scheduleFlush()
+        return true
+    }
+
+    /// Has `session` publish its statistics for other threads at the end of this tick.
+    func statisticsChanged(_ session: PeerSession) {
+        changedSessions.append(session)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { self.flush() }
+    }
+
+    /// Sends everything written this tick in one go and publishes the sessions' statistics.
+    func flush() {
+        flushScheduled = false
+        channel?.flush()
+        let changed = changedSessions
+        changedSessions.removeAll(keepingCapacity: true)
+        for session in changed { session.publish() }
+    }
+}

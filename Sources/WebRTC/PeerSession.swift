@@ -1,0 +1,171 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import RTC
+import SDP
+
+/// One WebRTC peer on the server's socket: ICE-lite, a DTLS server handshake, then SRTP both
+/// ways. Confined to `eventLoop` (the server's): call `sendRTP`/`sendRTCP` there; `close`,
+/// `delegate`, `statistics`, `isConnected` and `remoteAddress` may be used from any thread.
+public final class PeerSession: @unchecked Sendable {  // the loop-confined fields are only touched on `eventLoop`; what other threads read is copied into `shared` under its lock
+    /// 32 hex digits, unguessable: the session's part of its resource URL.
+    public let id: String
+    public let role: PeerRole
+    public let eventLoop: any EventLoop
+    /// The SDP answer the peer gets.
+    public let answer: WebRTCAnswer
+    /// The peer's offer.
+    public let offer: WebRTCOffer
+
+    /// What other threads see, copied from the loop's fields when they change (statistics at
+    /// most once per loop tick).
+    struct Shared: Sendable {
+        var remoteAddress: SocketAddress?
+        var isConnected = false
+        var closeReason: String?
+        var statistics = PeerStatistics()
+        var delegate: (any PeerSessionDelegate)?
+    }
+
+    let router: DatagramRouter
+    let configuration: WebRTCConfiguration
+    let localUfrag: String
+    let shared: NIOLockedValueBox<Shared>
+    // Loop-confined from here on.
+    var ice: ICELiteAgent
+    let dtls: DTLSSession
+    var srtp: SRTPContext?
+    var live = PeerStatistics()
+    var liveDelegate: (any PeerSessionDelegate)?
+    var rtcp = RTCPAccounting()
+    var statisticsQueued = false
+    var closed = false
+    var connectTimer: Scheduled<Void>?
+    var consentTimer: Scheduled<Void>?
+    var dtlsTimer: Scheduled<Void>?
+
+    init(id: String, role: PeerRole, credentials: SessionCredentials, offer: WebRTCOffer, answer: WebRTCAnswer,
+         dtls: DTLSSession, router: DatagramRouter, configuration: WebRTCConfiguration, delegate: any PeerSessionDelegate) {
+        self.id = id
+        self.role = role
+        self.eventLoop = router.eventLoop
+        self.offer = offer
+        self.answer = answer
+        self.dtls = dtls
+        self.router = router
+        self.configuration = configuration
+        localUfrag = credentials.ufrag
+        ice = ICELiteAgent(local: credentials, remoteUfrag: offer.iceUfrag)
+        liveDelegate = delegate
+        shared = NIOLockedValueBox(Shared(delegate: delegate))
+    }
+
+    /// The address ICE selected (where media goes); nil before the first valid check.
+    public var remoteAddress: SocketAddress? {
+        eventLoop.inEventLoop ? ice.selected : shared.withLockedValue { $0.remoteAddress }
+    }
+
+    /// Whether DTLS finished and SRTP is keyed (and the session has not closed).
+    public var isConnected: Bool {
+        eventLoop.inEventLoop ? srtp != nil && !closed : shared.withLockedValue { $0.isConnected }
+    }
+
+    /// Why the session closed; nil while it is open.
+    public var closeReason: String? {
+        shared.withLockedValue { $0.closeReason }
+    }
+
+    /// Who hears of connection, media and the close; cleared after `peerClosed`.
+    public var delegate: (any PeerSessionDelegate)? {
+        get { eventLoop.inEventLoop ? liveDelegate : shared.withLockedValue { $0.delegate } }
+        set {
+            shared.withLockedValue { $0.delegate = newValue }
+            if eventLoop.inEventLoop {
+                liveDelegate = closed ? nil : newValue
+            } else {
+                eventLoop.execute { self.liveDelegate = self.closed ? nil : self.shared.withLockedValue { $0.delegate } }
+            }
+        }
+    }
+
+    /// Counters and reports; on the event loop the current values, elsewhere as of the last loop tick.
+    public var statistics: PeerStatistics {
+        eventLoop.inEventLoop ? live : shared.withLockedValue { $0.statistics }
+    }
+
+    /// Protects a copy of the plain RTP packet `plain` and sends it to the peer. Dropped
+    /// (counted as `notConnected`) before DTLS finishes or after the close. Call on `eventLoop`.
+    public func sendRTP(_ plain: ByteBuffer) {
+        eventLoop.assertInEventLoop()
+        guard !closed, let srtp, let address = ice.selected else { return drop(.notConnected) }
+        guard let packet = try? srtp.protectedRTP(copying: plain, allocator: router.allocator) else { return drop(.malformed) }
+        transmit(packet, to: address)
+    }
+
+    /// Protects a copy of the plain compound RTCP packet `plain` and sends it. A sender report
+    /// leading it is remembered for the RTT its receiver reports give. Call on `eventLoop`.
+    public func sendRTCP(_ plain: ByteBuffer) {
+        eventLoop.assertInEventLoop()
+        guard !closed, let srtp, let address = ice.selected else { return drop(.notConnected) }
+        rtcp.sending(plain, at: .now())
+        guard let packet = try? srtp.protectedRTCP(copying: plain, allocator: router.allocator) else { return drop(.malformed) }
+        transmit(packet, to: address)
+    }
+
+    /// Ends the session: DTLS close_notify to the peer, unregistered from the server, and
+    /// `peerClosed(reason)` to the delegate (once; later calls do nothing). Any thread.
+    public func close(reason: String) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.close(reason: reason) }
+            return
+        }
+        guard !closed else { return }
+        closed = true
+        if let address = ice.selected {
+            for datagram in dtls.close() { _ = router.write(datagram, to: address) }
+        }
+        for timer in [connectTimer, consentTimer, dtlsTimer] { timer?.cancel() }
+        router.unregister(self, address: ice.selected, ufrag: localUfrag)
+        let delegate = liveDelegate
+        liveDelegate = nil
+        shared.withLockedValue {
+            $0.isConnected = false
+            $0.closeReason = reason
+            $0.statistics = live
+            $0.delegate = nil
+        }
+        delegate?.peerClosed(self, reason: reason)
+    }
+
+    /// Writes a protected packet and counts it.
+    private func transmit(_ packet: ByteBuffer, to address: SocketAddress) {
+        guard router.write(packet, to: address) else { return live.drops.count(.backpressure) }
+        live.packetsSent &+= 1
+        live.bytesSent &+= packet.readableBytes
+        statisticsChanged()
+    }
+
+    /// Counts a dropped datagram here and at the server.
+    func drop(_ reason: DropReason) {
+        live.drops.count(reason)
+        router.count(reason)
+        statisticsChanged()
+    }
+
+    /// Queues the statistics for publishing at the end of this tick.
+    func statisticsChanged() {
+        guard !statisticsQueued else { return }
+        statisticsQueued = true
+        router.statisticsChanged(self)
+    }
+
+    /// Copies what other threads read into `shared`.
+    func publish() {
+        statisticsQueued = false
+        let connected = srtp != nil && !closed
+        shared.withLockedValue {
+            $0.statistics = live
+            $0.remoteAddress = ice.selected
+            $0.isConnected = connected
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RTC
+import SDP
+
+/// A minimal WebRTC peer for the load generator and tests, the other side of `WebRTCServer`:
+/// its own UDP socket, an offer (recvonly to play over WHEP, sendonly to publish over WHIP),
+/// then ICE as the controlling full agent against the server's ICE-lite (binding requests with
+/// USE-CANDIDATE every `checkInterval` until answered), DTLS as client, and SRTP. Cheap enough
+/// for a thousand in one process on a shared event loop group.
+///
+///     let client = try WebRTCClient(group: group, certificate: certificate, options: .init(role: .whep)) { packet in … }
+///     let answer = try await post(client.offer)          // WHEP, or server.makeSession in tests
+///     try await client.connect(answer: answer)
+///
+/// Confined to `eventLoop`; the public methods may be called from any thread.
+public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fields are only touched on `eventLoop`; `published` has its own lock
+    public struct Options: Sendable {
+        /// `.whep`: the client plays (recvonly offer); `.whip`: it publishes (sendonly offer).
+        public var role: PeerRole
+        /// Address the client's socket binds to (port 0). Default "127.0.0.1".
+        public var localHost: String
+        /// Binding requests are sent this often until one is answered (RFC 8445 §14: Ta). Default 500 ms.
+        public var checkInterval: Duration
+        /// Consent refresh once connected (RFC 7675 §5.1: about every 5 s); nil sends none.
+        public var consentInterval: Duration?
+        /// `connect` gives up after this long. Default 10 s.
+        public var connectTimeout: Duration
+        /// SSRCs announced in a sendonly offer.
+        public var videoSSRC: UInt32
+        public var audioSSRC: UInt32
+        /// Answer each sender report at once with a receiver report (LSR/DLSR set, loss and
+        /// jitter from what arrived), so the server measures RTT. Default true.
+        public var answersSenderReports: Bool
+
+        public init(role: PeerRole, localHost: String = "127.0.0.1", checkInterval: Duration = .milliseconds(500),
+                    consentInterval: Duration? = .seconds(5), connectTimeout: Duration = .seconds(10),
+                    videoSSRC: UInt32 = 0x1000_0001, audioSSRC: UInt32 = 0x1000_0002, answersSenderReports: Bool = true) {
+            self.role = role
+            self.localHost = localHost
+            self.checkInterval = max(checkInterval, .milliseconds(10))
+            self.consentInterval = consentInterval.map { max($0, .milliseconds(10)) }
+            self.connectTimeout = connectTimeout
+            self.videoSSRC = videoSSRC
+            self.audioSSRC = audioSSRC
+            self.answersSenderReports = answersSenderReports
+        }
+    }
+
+    enum Phase {
+        case idle, checking, handshaking, connected, closed
+    }
+
+    public let options: Options
+    public let eventLoop: any EventLoop
+    /// The SDP offer to send (WHEP/WHIP POST body).
+    public let offer: String
+    /// Payload type → RTP clock rate of the offered codecs (for jitter).
+    let clockRates: [UInt8: UInt32] = [ClientOffer.videoPayloadType: 90_000, ClientOffer.audioPayloadType: 48_000]
+    let certificate: RTCCertificate
+    let localUfrag: String
+    let localPwd: String
+    let tieBreaker = UInt64.random(in: .min ... .max)
+    let onRTP: @Sendable (RTPPacket) -> Void
+    let onRTCP: @Sendable ([RTCPPacket]) -> Void
+    let allocator = ByteBufferAllocator()
+    let published = NIOLockedValueBox(PeerStatistics())
+    // Loop-confined from here on.
+    var phase = Phase.idle
+    var channel: (any Channel)?
+    var remote: RemoteDescription?
+    var dtls: DTLSSession?
+    var srtp: SRTPContext?
+    var pendingChecks: [[UInt8]] = []
+    var checkTask: RepeatedTask?
+    var dtlsTimer: Scheduled<Void>?
+    var connectTimer: Scheduled<Void>?
+    var connectPromise: EventLoopPromise<Void>?
+    var live = PeerStatistics()
+    var tickQueued = false
+    var lastRefusal: String?
+    var rtcp = RTCPAccounting()
+    var receivers: [UInt32: ReceiveStatistics] = [:]
+    var arrivalClock = NIODeadline.now()
+
+    /// - Parameters:
+    ///   - certificate: the client's DTLS certificate; share one among many clients.
+    ///   - onRTP: each decrypted RTP packet, on `eventLoop`.
+    ///   - onRTCP: each decrypted compound RTCP packet, on `eventLoop`.
+    public init(group: any EventLoopGroup, certificate: RTCCertificate, options: Options,
+                onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in },
+                onRTP: @escaping @Sendable (RTPPacket) -> Void = { _ in }) {
+        let credentials = SessionCredentials.random()
+        self.options = options
+        self.certificate = certificate
+        eventLoop = group.next()
+        localUfrag = credentials.ufrag
+        localPwd = credentials.pwd
+        self.onRTP = onRTP
+        self.onRTCP = onRTCP
+        offer = ClientOffer.text(role: options.role, ufrag: credentials.ufrag, pwd: credentials.pwd,
+                                 fingerprint: certificate.fingerprint, videoSSRC: options.videoSSRC, audioSSRC: options.audioSSRC)
+    }
+
+    /// Binds the socket, then runs ICE, DTLS and SRTP against `answer` (the server's SDP);
+    /// returns once media can flow. Once only.
+    /// - Throws: an answer without credentials, fingerprint or reachable candidate; no
+    ///   binding response or DTLS failure within `connectTimeout`.
+    public func connect(answer: String) async throws {
+        let remote = try RemoteDescription(parsing: answer)
+        let channel = try await DatagramBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientDatagramHandler(client: self))
+                }
+            }
+            .bind(host: options.localHost, port: 0)
+            .get()
+        try await eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            self.begin(channel: channel, remote: remote)
+        }.get()
+    }
+
+    /// The local port (after `connect` bound it).
+    public var localAddress: SocketAddress? {
+        get async {
+            try? await eventLoop.submit { self.channel?.localAddress }.get()
+        }
+    }
+
+    /// Protects a copy of the plain RTP packet and sends it; dropped before `connect` finished.
+    public func sendRTP(_ plain: ByteBuffer) {
+        onLoop { $0.send(plain, rtcp: false) }
+    }
+
+    /// Protects a copy of the plain compound RTCP packet and sends it.
+    public func sendRTCP(_ plain: ByteBuffer) {
+        onLoop { $0.send(plain, rtcp: true) }
+    }
+
+    /// Stops consent refreshes (the server's consent timer then closes the session), for tests.
+    public func stopConsent() {
+        onLoop { $0.checkTask?.cancel() }
+    }
+
+    /// Sends DTLS close_notify and closes the socket.
+    public func close() async {
+        try? await eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            self.finish(WebRTCError("closed"))
+            guard let channel = self.channel else { return self.eventLoop.makeSucceededVoidFuture() }
+            self.channel = nil
+            return channel.close()
+        }.get()
+    }
+
+    /// Counters as of the last event loop tick (on the loop: now).
+    public var statistics: PeerStatistics {
+        eventLoop.inEventLoop ? live : published.withLockedValue { $0 }
+    }
+
+    /// Whether ICE, DTLS and SRTP are done and the client is not closed.
+    public var isConnected: Bool {
+        get async {
+            (try? await eventLoop.submit { self.phase == .connected }.get()) ?? false
+        }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (WebRTCClient) -> Void) {
+        if eventLoop.inEventLoop {
+            body(self)
+        } else {
+            eventLoop.execute { body(self) }
+        }
+    }
+}
+
+/// Hands the client socket's datagrams to the client.
+private final class ClientDatagramHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let client: WebRTCClient
+
+    init(client: WebRTCClient) {
+        self.client = client
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        client.received(envelope.data, from: envelope.remoteAddress)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
