@@ -36,7 +36,8 @@ public struct MediaDescription: Sendable, Equatable {
         let tokens = value.sdpTokens
         guard tokens.count >= 4 else { throw SDPError("m=\(String(value).sdpQuoted()) needs media, port, proto and a format") }
         guard tokens.count - 3 <= Self.maxFormats else { throw SDPError("m= lists more than \(Self.maxFormats) formats") }
-        guard tokens.allSatisfy({ $0.utf8.allSatisfy(SDPAttribute.isTokenByte) }) else {
+        // Tokens, and "/" between the port and its count and between the protocol's parts.
+        guard tokens.allSatisfy({ $0.utf8.allSatisfy { SDPAttribute.isTokenByte($0) || $0 == UInt8(ascii: "/") } }) else {
             throw SDPError("m=\(String(value).sdpQuoted()) has a character outside a token")
         }
         let portParts = tokens[1].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)

@@ -9,7 +9,8 @@ extension SessionDescription {
             throw SDPError("the session description is longer than \(Self.maxBytes) bytes")
         }
         let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.count <= Self.maxLines + 1 else {
+        let lineCount = lines.last?.isEmpty == true ? lines.count - 1 : lines.count
+        guard lineCount <= Self.maxLines else {
             throw SDPError("the session description has more than \(Self.maxLines) lines")
         }
         var reader = Reader()
@@ -38,7 +39,8 @@ extension SessionDescription {
                   let type = line.first, type.isASCII, type.isLowercase else {
                 throw SDPError("SDP line \(number): \(String(line).sdpQuoted()) is not <type>=<value>")
             }
-            let value = line.dropFirst(2)
+            // By scalars, not characters: "=" followed by a combining mark is one character.
+            let value = Substring(line.unicodeScalars.dropFirst(2))
             do {
                 try place(type: type, value: value)
             } catch {
