@@ -21,7 +21,7 @@ public enum NTPTime {
     /// The Unix time in nanoseconds of an NTP timestamp (era 0), the inverse of `from`.
     public static func unixNanoseconds(_ ntp: UInt64) -> Int64 {
         let seconds = (ntp >> 32) &- unixEpochOffset
-        let fraction = (ntp & 0xFFFF_FFFF) &* 1_000_000_000 >> 32
+        let fraction = ((ntp & 0xFFFF_FFFF) &* 1_000_000_000) >> 32
         return Int64(truncatingIfNeeded: seconds &* 1_000_000_000 &+ fraction)
     }
 }
