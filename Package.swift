@@ -257,7 +257,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "SDPTests", dependencies: ["SDP"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTCTests", dependencies: ["RTC", "Media", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTests", dependencies: [
             "WebRTC", "RTC", "SDP", "TestSupport",
