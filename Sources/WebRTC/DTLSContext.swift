@@ -3,7 +3,7 @@ import CDTLS
 /// The one `SSL_CTX` a certificate's DTLS sessions are made from (RFC 5764 DTLS-SRTP, RFC 8827 §6.5).
 ///
 /// DTLS 1.2 only (RFC 8996), ECDHE with ECDSA-signed handshakes, the use_srtp extension offering
-/// SRTP_AES128_CM_SHA1_80 (libsrtp2 is built without the AEAD ciphers here), and the peer's
+/// `SRTPProfile.allCases` (AES-GCM first), and the peer's
 /// certificate requested: WebRTC certificates are self-signed, so the chain is accepted as it is and
 /// the certificate is checked against the SDP fingerprint once the handshake is done.
 ///
@@ -12,8 +12,6 @@ import CDTLS
 final class DTLSContext: @unchecked Sendable {
     let handle: OpaquePointer   // SSL_CTX *
 
-    /// The use_srtp profile offered and accepted (RFC 5764 §4.1.2).
-    static let srtpProfiles = "SRTP_AES128_CM_SHA1_80"
     /// DTLS 1.2 cipher suites: ECDHE, an ECDSA certificate, AES-GCM (RFC 5289), which every
     /// browser and OBS offer. One record protection for all keeps `minimumProtectedFragment` exact.
     static let cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"
@@ -33,7 +31,7 @@ final class DTLSContext: @unchecked Sendable {
         guard SSL_CTX_check_private_key(ctx) == 1 else { throw OpenSSLError.error("key does not match the certificate") }
         guard SSL_CTX_set_cipher_list(ctx, Self.cipherList) == 1 else { throw OpenSSLError.error("cipher list refused") }
         // Returns 0 on success, unlike most of OpenSSL.
-        guard SSL_CTX_set_tlsext_use_srtp(ctx, Self.srtpProfiles) == 0 else { throw OpenSSLError.error("use_srtp refused") }
+        guard SSL_CTX_set_tlsext_use_srtp(ctx, SRTPProfile.offered) == 0 else { throw OpenSSLError.error("use_srtp refused") }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT) { _, _ in
             1   // self-signed is normal: the fingerprint check after the handshake decides
         }

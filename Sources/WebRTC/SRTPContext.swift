@@ -8,8 +8,8 @@ import NIOCore
 /// repeated sequence numbers (`allow_repeat_tx`): a NACK is answered by sending the same packet
 /// again. Inbound keeps a 1024-packet replay window (RFC 3711 §3.3.2).
 ///
-/// Packets are changed in place in their `ByteBuffer`: protect grows one by the tag (10 bytes for
-/// RTP, 14 for RTCP with its index), unprotect shrinks it. No allocation beyond making the buffer
+/// Packets are changed in place in their `ByteBuffer`: protect grows one by the profile's tag
+/// (`SRTPProfile.tagLength`; RTCP 4 bytes more for its index), unprotect shrinks it. No allocation beyond making the buffer
 /// writable, which a caller protecting a copy of a shared packet pays once; for a copy sized
 /// exactly, see `protectedRTP(copying:allocator:)`.
 ///
@@ -18,13 +18,13 @@ public final class SRTPContext {
     private let outbound: OpaquePointer   // srtp_t
     private let inbound: OpaquePointer    // srtp_t
 
-    /// Bytes protect writes past an RTP packet: the 80-bit tag. srtp.h warns of up to
-    /// SRTP_MAX_TRAILER_LEN (144, for MKIs and longer tags); with AES_CM_128_HMAC_SHA1_80 and no
-    /// MKI, srtp_protect writes exactly the tag, so no more is reserved (a per-packet saving that
-    /// matters at 150k packets/s).
-    public static let rtpTrailerRoom = SRTPProfile.aes128CMSHA1_80.tagLength
-    /// Bytes protect writes past an RTCP packet: the E flag and SRTCP index (4) and the tag.
-    public static let rtcpTrailerRoom = 4 + SRTPProfile.aes128CMSHA1_80.tagLength
+    /// Bytes protect writes past an RTP packet, at most: the tag (16 for GCM, 10 for
+    /// HMAC-SHA1-80). srtp.h warns of up to SRTP_MAX_TRAILER_LEN (144, for MKIs); without an MKI
+    /// srtp_protect writes exactly the tag, so no more is reserved (a per-packet saving that
+    /// matters at 150k packets/s). Callers sizing a copy to protect reserve this much.
+    public static let rtpTrailerRoom = SRTPProfile.allCases.map(\.tagLength).max() ?? 16
+    /// Bytes protect writes past an RTCP packet, at most: the E flag and SRTCP index (4) and the tag.
+    public static let rtcpTrailerRoom = 4 + rtpTrailerRoom
     /// The replay window, in packets.
     public static let replayWindow = 1024
 
@@ -35,9 +35,9 @@ public final class SRTPContext {
               keys.localSalt.count == profile.saltLength, keys.remoteSalt.count == profile.saltLength
         else { throw WebRTCError("SRTP keys or salts of the wrong length for \(profile.rawValue)") }
         try SRTPLibrary.ensureInitialized()
-        let outbound = try Self.session(ssrcType: ssrc_any_outbound, material: keys.localKey + keys.localSalt)
+        let outbound = try Self.session(profile, ssrcType: ssrc_any_outbound, material: keys.localKey + keys.localSalt)
         do throws(WebRTCError) {
-            inbound = try Self.session(ssrcType: ssrc_any_inbound, material: keys.remoteKey + keys.remoteSalt)
+            inbound = try Self.session(profile, ssrcType: ssrc_any_inbound, material: keys.remoteKey + keys.remoteSalt)
         } catch {
             srtp_dealloc(outbound)
             throw error
@@ -113,10 +113,17 @@ public final class SRTPContext {
         packet.moveWriterIndex(to: start + newLength)
     }
 
-    private static func session(ssrcType: srtp_ssrc_type_t, material: [UInt8]) throws(WebRTCError) -> OpaquePointer {
+    private static func session(_ profile: SRTPProfile, ssrcType: srtp_ssrc_type_t,
+                                material: [UInt8]) throws(WebRTCError) -> OpaquePointer {
         var policy = srtp_policy_t()
-        srtp_crypto_policy_set_rtp_default(&policy.rtp)     // AES_CM_128_HMAC_SHA1_80
-        srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        switch profile {
+        case .aeadAES128GCM:
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp)
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
+        case .aes128CMSHA1_80:
+            srtp_crypto_policy_set_rtp_default(&policy.rtp)     // AES_CM_128_HMAC_SHA1_80
+            srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        }
         policy.ssrc.type = ssrcType
         policy.window_size = UInt(replayWindow)
         policy.allow_repeat_tx = ssrcType == ssrc_any_outbound ? 1 : 0
