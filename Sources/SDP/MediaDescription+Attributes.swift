@@ -48,11 +48,10 @@ extension MediaDescription {
     public var fmtp: [String: String] {
         var parameters: [String: String] = [:]
         for value in attributes.values(named: "fmtp") {
-            let text = Substring(value)
-            guard let space = text.firstIndex(of: " ") else { continue }
-            let format = String(text[..<space])
+            guard let (head, tail) = Substring(value).sdpSplit(at: UInt8(ascii: " ")) else { continue }
+            let format = String(head)
             guard parameters[format] == nil else { continue }
-            parameters[format] = String(text[text.index(after: space)...]).trimmingSDPSpaces
+            parameters[format] = String(tail).trimmingSDPSpaces
         }
         return parameters
     }
@@ -62,11 +61,10 @@ extension MediaDescription {
     public var rtcpFeedback: [String: [String]] {
         var feedback: [String: [String]] = [:]
         for value in attributes.values(named: "rtcp-fb") {
-            let text = Substring(value)
-            guard let space = text.firstIndex(of: " ") else { continue }
-            let kind = String(text[text.index(after: space)...]).trimmingSDPSpaces
+            guard let (format, tail) = Substring(value).sdpSplit(at: UInt8(ascii: " ")) else { continue }
+            let kind = String(tail).trimmingSDPSpaces
             guard !kind.isEmpty else { continue }
-            feedback[String(text[..<space]), default: []].append(kind)
+            feedback[String(format), default: []].append(kind)
         }
         return feedback
     }

@@ -12,13 +12,13 @@ public struct SDPAttribute: Sendable, Equatable {
 
     /// Reads the text after `a=`. The name is an RFC 8866 token: non-empty, without spaces.
     init(parsing text: Substring) throws(SDPError) {
-        let colon = text.firstIndex(of: ":")
-        let name = text[..<(colon ?? text.endIndex)]
+        let parts = text.sdpSplit(at: UInt8(ascii: ":"))
+        let name = parts?.head ?? text
         guard !name.isEmpty, name.utf8.allSatisfy(SDPAttribute.isTokenByte) else {
             throw SDPError("attribute name \(String(name).sdpQuoted()) is not a token")
         }
         self.name = String(name)
-        self.value = colon.map { String(text[text.index(after: $0)...]) }
+        self.value = parts.map { String($0.tail) }
     }
 
     /// The line's text after `a=`.

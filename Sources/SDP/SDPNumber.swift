@@ -29,7 +29,14 @@ enum SDPNumber {
 extension Substring {
     /// Space-separated tokens (one or more spaces or tabs between them), empty tokens dropped.
     var sdpTokens: [Substring] {
-        split(whereSeparator: { $0 == " " || $0 == "\t" })
+        // By scalars: splitting by characters would run grapheme breaking over every byte.
+        unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(Substring.init)
+    }
+
+    /// The text before and after the first `separator` (an ASCII byte), or nil when absent.
+    func sdpSplit(at separator: UInt8) -> (head: Substring, tail: Substring)? {
+        guard let index = utf8.firstIndex(of: separator) else { return nil }
+        return (Substring(unicodeScalars[..<index]), Substring(unicodeScalars[unicodeScalars.index(after: index)...]))
     }
 }
 

@@ -13,13 +13,12 @@ public struct SDPSSRCAttribute: Sendable, Equatable {
 
     /// Reads the attribute's value; nil when the SSRC is not 0…2^32-1 or the name is missing.
     public init?(attributeValue: String) {
-        let text = Substring(attributeValue)
-        guard let space = text.firstIndex(of: " "), let ssrc = SDPNumber.uint32(text[..<space]) else { return nil }
-        let rest = text[text.index(after: space)...]
-        let colon = rest.firstIndex(of: ":")
-        let name = rest[..<(colon ?? rest.endIndex)]
+        guard let (number, rest) = Substring(attributeValue).sdpSplit(at: UInt8(ascii: " ")),
+              let ssrc = SDPNumber.uint32(number) else { return nil }
+        let parts = rest.sdpSplit(at: UInt8(ascii: ":"))
+        let name = parts?.head ?? rest
         guard !name.isEmpty else { return nil }
-        self.init(ssrc: ssrc, name: String(name), value: colon.map { String(rest[rest.index(after: $0)...]) })
+        self.init(ssrc: ssrc, name: String(name), value: parts.map { String($0.tail) })
     }
 
     public var attributeValue: String {

@@ -29,20 +29,20 @@ extension SessionDescription {
 
         mutating func read(_ raw: Substring, number: Int) throws(SDPError) {
             var line = raw
-            if line.utf8.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.utf8.last == UInt8(ascii: "\r") { line = Substring(line.unicodeScalars.dropLast()) }
             if line.isEmpty { return }
             guard !line.utf8.contains(0), !line.utf8.contains(UInt8(ascii: "\r")) else {
                 throw SDPError("SDP line \(number): a NUL or CR inside the line")
             }
             let bytes = line.utf8
-            guard bytes.count >= 2, bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: "="),
-                  let type = line.first, type.isASCII, type.isLowercase else {
+            guard bytes.count >= 2, let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+                  bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: "=") else {
                 throw SDPError("SDP line \(number): \(String(line).sdpQuoted()) is not <type>=<value>")
             }
             // By scalars, not characters: "=" followed by a combining mark is one character.
             let value = Substring(line.unicodeScalars.dropFirst(2))
             do {
-                try place(type: type, value: value)
+                try place(type: Character(Unicode.Scalar(first)), value: value)
             } catch {
                 throw SDPError("SDP line \(number): \(error.message)")
             }

@@ -31,14 +31,31 @@ public struct SessionDescription: Sendable, Equatable {
     /// The description as text: session fields, session attributes, then each media section;
     /// every line ends in CRLF (RFC 8866 §5).
     public var text: String {
-        var lines: [String] = fields.map { "\($0.type)=\($0.value)" }
-        lines += sessionAttributes.map { "a=\($0.lineValue)" }
-        for section in media {
-            lines.append("m=\(section.mediaLine)")
-            lines += section.fields.map { "\($0.type)=\($0.value)" }
-            lines += section.attributes.map { "a=\($0.lineValue)" }
+        var text = ""
+        text.reserveCapacity(4096)
+        func line(_ type: Character, _ value: String) {
+            text.append(type)
+            text.append("=")
+            text.append(value)
+            text.append("\r\n")
         }
-        return lines.map { $0 + "\r\n" }.joined()
+        func attribute(_ attribute: SDPAttribute) {
+            text.append("a=")
+            text.append(attribute.name)
+            if let value = attribute.value {
+                text.append(":")
+                text.append(value)
+            }
+            text.append("\r\n")
+        }
+        fields.forEach { line($0.type, $0.value) }
+        sessionAttributes.forEach(attribute)
+        for section in media {
+            line("m", section.mediaLine)
+            section.fields.forEach { line($0.type, $0.value) }
+            section.attributes.forEach(attribute)
+        }
+        return text
     }
 
     /// The value of the first session-level field of `type`, or nil.

@@ -13,17 +13,17 @@ final class SDPRandomInputTests: XCTestCase {
         var parsed = 0
         for text in Self.fixtures {
             let bytes = Array(text.utf8)
-            for length in stride(from: 0, through: bytes.count, by: 7) {
+            for length in stride(from: 0, through: bytes.count, by: 17) {
                 parsed += Self.exercise(String(decoding: bytes[..<length], as: UTF8.self)) ? 1 : 0
             }
         }
-        XCTAssertGreaterThan(parsed, 100, "most prefixes that keep v=, o= and s= parse")
+        XCTAssertGreaterThan(parsed, 50, "most prefixes that keep v=, o= and s= parse")
     }
 
     func testSeededMutationsParseOrThrow() {
         var generator = SplitMix64(seed: 0x5D9_2026)
         var outcomes = (parsed: 0, thrown: 0)
-        for round in 0..<3000 {
+        for round in 0..<1000 {
             var bytes = Array(Self.fixtures[round % Self.fixtures.count].utf8)
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
                 Self.mutate(&bytes, using: &generator)
@@ -36,7 +36,7 @@ final class SDPRandomInputTests: XCTestCase {
 
     func testRandomBytesParseOrThrow() {
         var generator = SplitMix64(seed: 21)
-        for _ in 0..<2000 {
+        for _ in 0..<1000 {
             let count = Int.random(in: 0...400, using: &generator)
             var bytes = Array("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\n".utf8)
             bytes += (0..<count).map { _ in
