@@ -48,6 +48,14 @@ final class RTCPPacketTests: XCTestCase {
         XCTAssertEqual(try RTCPPacket.parseCompound(buffer), [.nack(nack)])
     }
 
+    /// A hostile NACK of 16 383 full entries is read up to `RTCPNack.maxLost` sequence numbers.
+    func testNackLostListIsBounded() throws {
+        var buffer = ByteBuffer(bytes: [0x81, 205, 0x3F, 0xFF, 0, 0, 0, 1, 0, 0, 0, 2])
+        for entry in 0..<0x3FFD { buffer.writeInteger(UInt16(truncatingIfNeeded: entry * 17)); buffer.writeInteger(UInt16.max) }
+        guard case .nack(let nack) = try RTCPPacket.parseCompound(buffer).first else { return XCTFail("not a NACK") }
+        XCTAssertEqual(nack.lost.count, RTCPNack.maxLost)
+    }
+
     func testPLIAndFIR() throws {
         var buffer = ByteBuffer()
         RTCPPacket.pli(senderSSRC: 1, mediaSSRC: 0xABCD).write(into: &buffer)

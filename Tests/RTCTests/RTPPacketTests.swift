@@ -41,6 +41,17 @@ final class RTPPacketTests: XCTestCase {
         XCTAssertEqual(packet.payload.bytes, [0xAA, 0xBB, 0xCC])
     }
 
+    func testPacketAfterOtherBytesInTheBuffer() throws {
+        var buffer = ByteBuffer(bytes: [9, 9])
+        RTPPacket.write(marker: false, payloadType: 111, sequenceNumber: 3, timestamp: 4, ssrc: 5,
+                        payload: ByteBuffer(bytes: [1, 2, 3, 4]), into: &buffer)
+        buffer.moveReaderIndex(forwardBy: 2)
+        let packet = try RTPPacket(parsing: buffer)
+        XCTAssertEqual(packet.header.sequenceNumber, 3)
+        XCTAssertEqual(packet.payload.bytes, [1, 2, 3, 4])
+        XCTAssertEqual(PacketClass(firstBytes: buffer), .rtp)
+    }
+
     func testMalformedHeadersThrow() {
         let cases: [(String, String)] = [
             ("short", "80 60 00 01 00 00 00 01 00 00 00"),

@@ -126,6 +126,15 @@ final class STUNMessageTests: XCTestCase {
         XCTAssertTrue(STUNMessage.verify(signed, integrityKey: password))
     }
 
+    /// A message read from the middle of a bigger buffer (reader index past other bytes).
+    func testMessageAfterOtherBytesInTheBuffer() throws {
+        var buffer = ByteBuffer(bytes: [0xEE, 0xEE, 0xEE])
+        buffer.writeImmutableBuffer(sampleRequest)
+        buffer.moveReaderIndex(forwardBy: 3)
+        XCTAssertEqual(try STUNMessage(parsing: buffer).username, "evtj:h6vY")
+        XCTAssertTrue(STUNMessage.verify(buffer, integrityKey: password))
+    }
+
     func testTamperedMessagesFailVerification() {
         for offset in [21, 30, 44, 70, 90] where offset < sampleRequest.readableBytes {
             var tampered = sampleRequest
