@@ -1,0 +1,161 @@
+import Events
+import NIOCore
+import RTC
+import SDP
+import WebRTC
+
+/// One WHEP viewer: the delegate of its `PeerSession`, fed by its stream's `RTPStreamSource`.
+///
+/// Nothing is sent before the peer connects (DTLS done); then the cached GOP, then live packets,
+/// each with the payload type the viewer negotiated written over the source's (the marker bit
+/// kept), into a copy only when they differ. RTCP from the viewer: NACKs are answered from the
+/// source's retransmission buffers (RFC 4585 §6.2.1), PLI/FIR with the cached GOP at most once per
+/// `keyframeResendInterval` (RFC 4585 §6.3.1, RFC 5104 §4.3.1); receiver reports feed the
+/// session's `PeerStatistics`. Sender reports go out once a second per track (RFC 3550 §6.4.1).
+///
+/// Confined to the session's event loop, which is the source's (`@unchecked Sendable` for that).
+final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
+    let source: RTPStreamSource
+    let clientIP: String?
+    private(set) weak var session: PeerSession?
+    private(set) var sessionID = ""
+    private(set) var isConnected = false
+    private var isClosed = false
+    private var videoPayloadType: UInt8?
+    private var audioPayloadType: UInt8?
+    /// Per track: RTP packets and payload octets sent to this viewer (sender report counts).
+    private var sent: (video: (packets: UInt32, octets: UInt32), audio: (packets: UInt32, octets: UInt32)) = ((0, 0), (0, 0))
+    private(set) var retransmitted = 0
+    private(set) var keyframeResends = 0
+    private var lastKeyframeResend: NIODeadline?
+
+    /// The shortest time between two GOPs sent for keyframe requests.
+    static let keyframeResendInterval: TimeAmount = .milliseconds(500)
+
+    init(source: RTPStreamSource, clientIP: String?) {
+        self.source = source
+        self.clientIP = clientIP
+    }
+
+    /// Binds the viewer to the session made for it, and reads the negotiated payload types.
+    func bind(_ session: PeerSession) {
+        self.session = session
+        sessionID = session.id
+        videoPayloadType = session.answer.video?.payloadType
+        audioPayloadType = session.answer.audio?.payloadType
+    }
+
+    // MARK: Sending
+
+    /// Sends one of the source's packets of `track` (once connected), its payload type rewritten.
+    func send(_ packet: ByteBuffer, track: RTPStreamSource.Track) {
+        guard isConnected, let session else { return }
+        let (negotiated, own): (UInt8?, UInt8) = switch track {
+        case .video: (videoPayloadType, RTPStreamSource.videoPayloadType)
+        case .audio: (audioPayloadType, RTPStreamSource.audioPayloadType)
+        }
+        guard let negotiated else { return }
+        var outgoing = packet
+        if negotiated != own, let second = packet.getInteger(at: packet.readerIndex + 1, as: UInt8.self) {
+            outgoing.setInteger(second & 0x80 | negotiated & 0x7F, at: packet.readerIndex + 1)
+        }
+        session.sendRTP(outgoing)
+        let octets = UInt32(truncatingIfNeeded: max(0, packet.readableBytes - 12))
+        switch track {
+        case .video: sent.video = (sent.video.packets &+ 1, sent.video.octets &+ octets)
+        case .audio: sent.audio = (sent.audio.packets &+ 1, sent.audio.octets &+ octets)
+        }
+    }
+
+    /// A sender report for each track this viewer has been sent packets of.
+    func sendSenderReports(ntp: UInt64, video: UInt32?, audio: UInt32?) {
+        guard let session else { return }
+        if let video, videoPayloadType != nil, sent.video.packets > 0 {
+            session.sendRTCP(Self.senderReport(ssrc: source.videoSSRC, ntp: ntp, rtp: video, counts: sent.video))
+        }
+        if let audio, audioPayloadType != nil, sent.audio.packets > 0 {
+            session.sendRTCP(Self.senderReport(ssrc: source.audioSSRC, ntp: ntp, rtp: audio, counts: sent.audio))
+        }
+    }
+
+    private static func senderReport(ssrc: UInt32, ntp: UInt64, rtp: UInt32, counts: (packets: UInt32, octets: UInt32)) -> ByteBuffer {
+        let report = RTCPSenderReport(ssrc: ssrc, ntpTime: ntp, rtpTimestamp: rtp, packetCount: counts.packets,
+                                      octetCount: counts.octets, reports: [])
+        var buffer = ByteBuffer()
+        RTCPPacket.senderReport(report).write(into: &buffer)
+        return buffer
+    }
+
+    /// Closes the session (the stream ended, the source stopped, a DELETE).
+    func close(reason: String) {
+        session?.close(reason: reason)
+        left()
+    }
+
+    private func left() {
+        guard !isClosed else { return }
+        isClosed = true
+        isConnected = false
+        source.board.remove(session: sessionID)
+        source.remove(self)
+    }
+
+    // MARK: PeerSessionDelegate
+
+    func peerConnected(_ session: PeerSession) {
+        guard !isClosed else { return }
+        isConnected = true
+        source.viewerConnected(self)
+    }
+
+    func peer(_ session: PeerSession, receivedRTP packet: RTPPacket) {
+        // A WHEP viewer sends no media; anything it sends is ignored.
+    }
+
+    func peer(_ session: PeerSession, receivedRTCP packets: [RTCPPacket]) {
+        guard isConnected else { return }
+        for packet in packets {
+            switch packet {
+            case .nack(let nack): answer(lost: nack.lost, ssrc: nack.mediaSSRC)
+            case .pli(_, let ssrc), .fir(_, let ssrc): keyframeRequested(ssrc: ssrc)
+            default: continue  // receiver reports: the session's statistics read them
+            }
+        }
+    }
+
+    func peerClosed(_ session: PeerSession, reason: String) {
+        left()
+    }
+
+    // MARK: Repairs
+
+    private func answer(lost sequences: [UInt16], ssrc: UInt32) {
+        for sequence in sequences.prefix(512) {
+            guard let (packet, track) = source.retransmission(ssrc: ssrc, sequence: sequence) else { continue }
+            send(packet, track: track)
+            retransmitted += 1
+        }
+    }
+
+    private func keyframeRequested(ssrc: UInt32) {
+        // Some senders name SSRC 0 as the media source of a PLI/FIR; every keyframe is video.
+        guard ssrc == source.videoSSRC || ssrc == 0 else { return }
+        let now = NIODeadline.now()
+        if let last = lastKeyframeResend, now - last < Self.keyframeResendInterval { return }
+        lastKeyframeResend = now
+        keyframeResends += 1
+        source.resendGOP(to: self)
+    }
+
+    // MARK: Statistics
+
+    func statistics() -> WebRTCViewerStatistics {
+        let peer = session?.statistics
+        return WebRTCViewerStatistics(
+            stream: source.stream, session: sessionID, role: .whep, clientIP: clientIP, rttMs: peer?.rttMs,
+            fractionLost: peer?.fractionLost ?? 0, packetsLost: peer?.packetsLost ?? 0,
+            nacksReceived: peer?.nacksReceived ?? 0, plisReceived: peer?.plisReceived ?? 0, retransmitted: retransmitted,
+            packetsSent: peer?.packetsSent ?? 0, bytesSent: peer?.bytesSent ?? 0,
+            connectedSeconds: peer?.connectedSeconds() ?? 0)
+    }
+}
