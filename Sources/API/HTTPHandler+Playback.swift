@@ -12,10 +12,11 @@ extension HTTPHandler {
     /// goes on with `proceed` on the event loop, passing the query that playlists carry on to
     /// the URIs they list (the admission ticket and the signed URL's `expires`/`token`). A
     /// playlist admitted by the hook without a ticket is redirected to itself with one.
-    func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, context: ChannelHandlerContext,
-               then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
+    /// `query` replaces the URI's (WHEP adds the token of an `Authorization: Bearer` header).
+    func admit(_ id: StreamID, protocol name: String, kind: PlayRequestKind, query given: [String: String]? = nil,
+               context: ChannelHandlerContext, then proceed: @escaping (HTTPHandler, ChannelHandlerContext, String?) -> Void) {
         let uri = head?.uri ?? ""
-        let query = APIRequest.query(of: uri)
+        let query = given ?? APIRequest.query(of: uri)
         guard let access else {
             proceed(self, context, TokenCarrier.query(from: query, ticket: nil))
             return

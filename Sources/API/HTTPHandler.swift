@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Packager
+import WebRTCMedia
 
 /// Serves one HTTP/1.1 connection: health, errors, and the switch to an HTTP-FLV stream. When a
 /// request becomes a stream, the HTTP codec leaves the pipeline and FLV tags go to the socket
@@ -24,19 +25,27 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
     let recorded: RecordedMedia?
+    /// WHEP playback and WHIP publishing; nil: WebRTC is off (`--no-webrtc`).
+    let whep: (any WHEPPlayback)?
+    let whip: (any WHIPPublishing)?
     let logger: Logger
     private var route: Route?
     var head: HTTPRequestHead?
-    private var body: ByteBuffer?
-    private var bodyTooLarge = false
+    var body: ByteBuffer?
+    var bodyTooLarge = false
+    /// Headers of the request's answer that replace the common ones (WHEP and WHIP's CORS).
+    private var routeHeaders: HTTPHeaders = [:]
     var keepAlive = true
     var isHead = false
     var started = NIODeadline.now()
     var routeLabel = "error"
 
     init(hub: FanoutHub, api: APIRouter?, packaged: PackagedPlayback?, access: PlaybackAccess?,
-         metrics: ServerMetrics, readiness: ReadinessCheck?, recorded: RecordedMedia? = nil, logger: Logger) {
+         metrics: ServerMetrics, readiness: ReadinessCheck?, recorded: RecordedMedia? = nil,
+         whep: (any WHEPPlayback)? = nil, whip: (any WHIPPublishing)? = nil, logger: Logger) {
         self.recorded = recorded
+        self.whep = whep
+        self.whip = whip
         self.hub = hub
         self.api = api
         self.packaged = packaged
@@ -58,10 +67,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodyTooLarge = false
             keepAlive = head.isKeepAlive
             isHead = head.method == .HEAD
+            routeHeaders = route.headers
+            if route.takesBody, head.headers[canonicalForm: "Expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                // libcurl (OBS's WHIP output) waits a second for this before sending a body.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                      promise: nil)
+            }
         case .body(var chunk):
-            // Only API requests have bodies worth keeping, and only up to the limit.
-            guard route?.takesBody == true, !bodyTooLarge else { return }
-            if (body?.readableBytes ?? 0) + chunk.readableBytes > APIRouter.maxBodySize {
+            // Only API requests and SDP offers have bodies worth keeping, and only up to the limit.
+            guard let route, route.takesBody, !bodyTooLarge else { return }
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > route.bodyLimit {
                 bodyTooLarge = true
                 body = nil
             } else {
@@ -145,6 +160,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .playerPage(_, let page):
             send(.ok, body: page.html, extraHeaders: ["Content-Type": page.contentType, "Cache-Control": "max-age=60"],
                  context: context)
+        case .webRTC(let request):
+            answerWebRTC(request, context: context)
         case .console(let name):
             answerConsole(name, context: context)
         case .redirect(let location):
@@ -241,6 +258,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The response head with the headers every answer has (`ResponseHeaders`).
     func writeHead(_ status: HTTPResponseStatus, contentLength: Int?, headers extra: HTTPHeaders, context: ChannelHandlerContext) {
+        var extra = extra
+        for (name, value) in routeHeaders where !extra.contains(name: name) { extra.add(name: name, value: value) }
         let headers = ResponseHeaders.complete(extra, contentLength: contentLength, keepAlive: keepAlive)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
                       promise: nil)

@@ -9,6 +9,7 @@ import NIOPosix
 import Packager
 import State
 import ServiceLifecycle
+import WebRTCMedia
 
 /// Stored media served outside the API: snapshots and VOD recordings.
 public struct RecordedMedia: Sendable {
@@ -83,6 +84,8 @@ public final class HTTPService: Service {
     private let metrics: ServerMetrics
     private let readiness: ReadinessCheck?
     private let recorded: RecordedMedia?
+    private let whep: (any WHEPPlayback)?
+    private let whip: (any WHIPPublishing)?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onBound: @Sendable (SocketAddress) -> Void
@@ -95,9 +98,12 @@ public final class HTTPService: Service {
     ///   - readiness: what `/readyz` asks; nil: ready whenever the process answers.
     ///   - recorded: snapshots and VOD recordings; nil: they are not served.
     ///   - viewers: where HLS, LL-HLS and DASH viewings are counted; nil: they are not.
+    ///   - whep: WHEP playback (`POST /{id}/whep`); nil: WebRTC is off (503).
+    ///   - whip: WHIP publishing (`POST /{id}/whip`); nil: WebRTC is off (503).
     public init(configuration: HTTPConfiguration, hub: FanoutHub, api: APIRouter?, packager: PackagerHub? = nil,
                 access: PlaybackAccess? = nil, metrics: ServerMetrics? = nil, readiness: ReadinessCheck? = nil,
-                recorded: RecordedMedia? = nil, viewers: HTTPViewerSessions? = nil, group: any EventLoopGroup,
+                recorded: RecordedMedia? = nil, viewers: HTTPViewerSessions? = nil,
+                whep: (any WHEPPlayback)? = nil, whip: (any WHIPPublishing)? = nil, group: any EventLoopGroup,
                 logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.configuration = configuration
         self.hub = hub
@@ -107,6 +113,8 @@ public final class HTTPService: Service {
         self.metrics = metrics ?? ServerMetrics(hub: hub, sessions: nil)
         self.readiness = readiness
         self.recorded = recorded
+        self.whep = whep
+        self.whip = whip
         self.group = group
         self.logger = logger
         self.onBound = onBound
@@ -131,6 +139,7 @@ public final class HTTPService: Service {
         let metrics = metrics
         let readiness = readiness
         let recorded = recorded
+        let (whep, whip) = (whep, whip)
         let logger = logger
         let open = open
         let idleTimeout = TimeAmount(configuration.idleTimeout)
@@ -157,7 +166,8 @@ public final class HTTPService: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel.pipeline.syncOperations, idleTimeout: idleTimeout,
                                        handler: HTTPHandler(hub: hub, api: api, packaged: packaged, access: access, metrics: metrics,
-                                                            readiness: readiness, recorded: recorded, logger: logger))
+                                                            readiness: readiness, recorded: recorded, whep: whep, whip: whip,
+                                                            logger: logger))
                 }
             }
         let listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()

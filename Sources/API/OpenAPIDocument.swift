@@ -85,7 +85,8 @@ enum OpenAPIDocument {
                                            health: [HealthWarning(code: .keyframeInterval, severity: .warning, message: "m", since: Date())],
                                            srt: SRTLinkStatus(rttMs: 1, packetsReceived: 1, packetsLost: 1, packetsRetransmitted: 1,
                                                               packetsReceivedRetransmitted: 1, packetsDropped: 1, receiveBufferMs: 1,
-                                                              mbpsReceive: 1), captions: ["CC1"])
+                                                              mbpsReceive: 1), captions: ["CC1"],
+                                           webrtc: [StreamsAPI.WebRTCViewer.example])
         let key = APIKey(id: "k", name: "n", scope: .readOnly, createdAt: Date())
         let asset = (try? ChannelJSON.value(of: AssetsAPI.Shown(
             asset: Asset(kind: .snapshot, channelID: "c", streamID: StreamID("s")!, sessionID: 1, start: Date(), duration: 0, size: 1,

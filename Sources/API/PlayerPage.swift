@@ -8,12 +8,16 @@ enum PlayerPage: String, Sendable, CaseIterable {
     case hls = "hls.html"
     /// HTTP-FLV remuxed to fMP4 in the browser, played through MSE.
     case flv = "flv.html"
+    /// WHEP: the stream over WebRTC, in well under a second.
+    case webrtc = "webrtc.html"
     /// The player both pages import.
     case script = "player.js"
     /// The player's controls: seek bar over the DVR window, Go live, captions toggle, scrub thumbnails.
     case controls = "player-controls.js"
     /// The player's CEA-608 caption decoder (cc_data from the video's SEI).
     case captions = "cea608.js"
+    /// The WHEP player the WebRTC page and the console's preview import.
+    case webrtcScript = "webrtc.js"
 
     /// The player's JavaScript modules (the console's preview imports them too).
     var isScript: Bool { rawValue.hasSuffix(".js") }

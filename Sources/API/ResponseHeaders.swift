@@ -14,6 +14,18 @@ enum ResponseHeaders {
         "Access-Control-Expose-Headers": "ETag, Location, Content-Range, Content-Length",
     ]
 
+    /// CORS of every WHEP and WHIP answer (RFC 9725 §4.8: browsers publish and play from other
+    /// origins, read the `Location` of the session they made and end it with DELETE).
+    static let webRTC: HTTPHeaders = [
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "POST, DELETE, PATCH, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+        "Access-Control-Expose-Headers": "Location, ETag, Link",
+    ]
+
+    /// How long a browser may reuse a WHEP or WHIP preflight's answer, seconds.
+    static let webRTCPreflightMaxAge = 86_400
+
     /// The headers of an answer with a known end: `extra` (the answer's own, which win), then
     /// caching, CORS, the length (nil: none, as for 304) and `Connection`. A HEAD answer says the
     /// length a GET would have (RFC 9110 §9.3.2).

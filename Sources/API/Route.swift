@@ -30,6 +30,8 @@ enum Route: Equatable {
     case thumbnails(StreamID, ThumbnailResource)
     /// `hls.html`, `flv.html`: the player pages.
     case playerPage(StreamID, PlayerPage)
+    /// `/{id}/whep`, `/{id}/whip` and their sessions (`WebRTCRequest`).
+    case webRTC(WebRTCRequest)
     /// `/console/…`: the web console's files (`""` is its page).
     case console(String)
     /// A permanent redirect, e.g. `/console` to `/console/`.
@@ -37,10 +39,13 @@ enum Route: Equatable {
     case preflight
     case failure(APIError)
 
-    /// Any method may ask for a preflight or the API; everything else is read with GET or HEAD.
+    /// Any method may ask for a preflight or the API, WHEP and WHIP take their own methods;
+    /// everything else is read with GET or HEAD.
     init(method: HTTPMethod, uri: String) {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-        if method == .OPTIONS {
+        if !Self.isAPI(path), let webRTC = WebRTCRequest.route(method: method, path: path, uri: uri) {
+            self = webRTC
+        } else if method == .OPTIONS {
             self = .preflight
         } else if Self.isAPI(path) {
             self = .api(APIRoutes.match(method, APIRequest.segments(of: path)))
@@ -55,10 +60,26 @@ enum Route: Equatable {
         path == "/api" || path.hasPrefix("/api/") || path == "/videostream" || path.hasPrefix("/videostream/")
     }
 
-    /// Whether the request is one whose body is read (and kept up to `APIRouter.maxBodySize`).
+    /// Whether the request is one whose body is read (and kept up to `bodyLimit`).
     var takesBody: Bool {
-        if case .api = self { return true }
-        return false
+        switch self {
+        case .api: return true
+        case .webRTC(let request): return request.action == .create
+        default: return false
+        }
+    }
+
+    /// Headers its answers carry in place of the common ones (`ResponseHeaders`): WHEP and
+    /// WHIP's CORS.
+    var headers: HTTPHeaders {
+        if case .webRTC = self { return ResponseHeaders.webRTC }
+        return [:]
+    }
+
+    /// The most body bytes the request may carry: an SDP offer's 64 KiB, else the API's limit.
+    var bodyLimit: Int {
+        if case .webRTC = self { return WebRTCRequest.maxOfferSize }
+        return APIRouter.maxBodySize
     }
 }
 
@@ -74,6 +95,7 @@ extension Route {
         case .packaged(_, _, let resource): return resource.protocolName + (resource.isPlaylist ? "_playlist" : "_media")
         case .abr(_, let resource): return resource.protocolName + "_playlist"
         case .playerPage: return "player"
+        case .webRTC(let request): return request.kind.rawValue
         case .console, .redirect: return "console"
         case .snapshot: return "snapshot"
         case .iFrames: return "hls_playlist"

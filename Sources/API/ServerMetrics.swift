@@ -19,6 +19,9 @@ public final class ServerMetrics: Sendable {
         var gauges: [String: [Gauge]] = [:]
         /// Counter values already exported, for counters fed from running totals.
         var exported: [String: Double] = [:]
+        /// Per-stream counters (WHEP's), dropped with the stream's gauges.
+        var counters: [String: [Counter]] = [:]
+        var webRTC = WebRTCMetricTotals()
     }
 
     private let registry = PrometheusCollectorRegistry()
@@ -45,7 +48,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Protocols every live stream has a viewer series for, even at zero.
-    static let viewerProtocols = ["flv", "rtmp", "hls", "llhls", "dash", "srt"]
+    static let viewerProtocols = ["flv", "rtmp", "hls", "llhls", "dash", "srt", ViewerCensus.webRTCProtocol]
 
     /// This node's viewers of every stream with any, by protocol.
     private func localViewers() -> [StreamID: [String: Int]] {
@@ -70,17 +73,25 @@ public final class ServerMetrics: Sendable {
             relays[session.streamID.rawValue] = (try? await sessions?.relayStatuses(of: session.streamID)) ?? []
         }
         let viewers = localViewers()
+        let webRTCViewers = census?.webRTCViewers() ?? []
         scraped.withLockedValue { scraped in
+            let webRTC = scraped.webRTC.update(webRTCViewers, live: Set(live.map(\.streamID)))
             var current: [String: [Gauge]] = [:]
+            var counters: [String: [Counter]] = [:]
             for session in live {
                 let id = session.streamID.rawValue
+                let series = webRTCSeries(id, webRTC[session.streamID] ?? .init(), exported: &scraped.exported)
                 current[id] = streamGauges(session, relays: relays[id] ?? [], viewers: viewers[session.streamID] ?? [:],
-                                           exported: &scraped.exported)
+                                           exported: &scraped.exported) + series.gauges
+                counters[id] = series.counters
             }
             for (id, gauges) in scraped.gauges where current[id] == nil {
                 gauges.forEach(registry.unregisterGauge)
+                scraped.counters[id]?.forEach(registry.unregisterCounter)
+                scraped.exported = scraped.exported.filter { !($0.key.hasPrefix("sluice_webrtc_") && $0.key.hasSuffix("|stream=\(id)")) }
             }
             scraped.gauges = current
+            scraped.counters = counters
             nodeValues(liveCount: live.count, viewers: viewers, exported: &scraped.exported)
             busValues(exported: &scraped.exported)
         }
@@ -151,6 +162,30 @@ public final class ServerMetrics: Sendable {
             set("sluice_relay_failed", "1 when the destination refused the relay.", relay.state == .failed ? 1 : 0, labels)
         }
         return gauges
+    }
+
+    /// WHEP's series of one stream: its viewers and their mean round trip (gauges), and what
+    /// they reported lost, NACKed and were sent again (counters).
+    private func webRTCSeries(_ id: String, _ totals: WebRTCMetricTotals.Stream,
+                              exported: inout [String: Double]) -> (gauges: [Gauge], counters: [Counter]) {
+        let stream = [("stream", id)]
+        let viewers = gauge("sluice_webrtc_viewers", "WHEP viewers of the stream on this node.", stream)
+        viewers.set(Double(totals.viewers))
+        let rtt = gauge("sluice_webrtc_rtt_seconds", "Mean round-trip time of the stream's WHEP viewers (from their receiver reports).",
+                        stream)
+        rtt.set(totals.meanRTTSeconds ?? 0)
+        let counted: [(String, String, Double)] = [
+            ("sluice_webrtc_packets_lost_total", "Packets the stream's WHEP viewers reported lost.", totals.packetsLost),
+            ("sluice_webrtc_nacks_total", "NACKs the stream's WHEP viewers sent.", totals.nacks),
+            ("sluice_webrtc_retransmitted_packets_total", "Packets sent again to the stream's WHEP viewers in answer to NACKs.",
+             totals.retransmitted),
+        ]
+        var counters: [Counter] = []
+        for (name, help, total) in counted {
+            advance(name, help, to: total, labels: stream, exported: &exported)
+            counters.append(registry.makeCounter(descriptor: Self.named(name, help), labels: stream))
+        }
+        return ([viewers, rtt], counters)
     }
 
     private func busValues(exported: inout [String: Double]) {

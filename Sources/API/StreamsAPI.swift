@@ -47,6 +47,9 @@ public struct StreamsAPI: Sendable {
         var srt: SRTLinkStatus?
         /// Caption channels in the video (`CC1`…`CC4`, `SERVICE1`…), as ingest found them; absent: none seen.
         var captions: [String]?
+        /// The WHEP viewers playing from the node that answers, with their round trip, loss and
+        /// NACKs; absent when there are none.
+        var webrtc: [WebRTCViewer]?
     }
 
     /// `GET /api/v1/streams`.
@@ -54,8 +57,9 @@ public struct StreamsAPI: Sendable {
         await Self.answering {
             let live = try await sessions.liveSessions()
             let viewers = await viewerCounts()
+            let webRTC = webRTCViewers()
             var items: [LiveStream] = []
-            for session in live { items.append(await describe(session, viewers: viewers)) }
+            for session in live { items.append(await describe(session, viewers: viewers, webRTC: webRTC)) }
             return .json(["items": items])
         }
     }
@@ -67,7 +71,7 @@ public struct StreamsAPI: Sendable {
                 return .error(.streamNotFound(name))
             }
             switch endpoint {
-            case .show: return .json(await describe(session, viewers: await viewerCounts()))
+            case .show: return .json(await describe(session, viewers: await viewerCounts(), webRTC: webRTCViewers()))
             case .history: return await history(of: name, query: [:])
             case .relays: return .json(["items": try await sessions.relayStatuses(of: id)])
             case .stop: return stop(id, in: session.sessionID)
@@ -100,10 +104,11 @@ public struct StreamsAPI: Sendable {
         let feed = EventFeed(interval: .seconds(1)) { [self] in
             guard let sessions = try? await sessions.liveSessions() else { return "event: error\ndata: {}\n\n" }
             let viewers = await viewerCounts()
+            let webRTC = webRTCViewers()
             var streams: [LiveStreamEvent] = []
             for session in sessions {
                 let relays = (try? await self.sessions.relayStatuses(of: session.streamID)) ?? []
-                streams.append(LiveStreamEvent(stream: await describe(session, viewers: viewers), relays: relays))
+                streams.append(LiveStreamEvent(stream: await describe(session, viewers: viewers, webRTC: webRTC), relays: relays))
             }
             guard let data = try? ChannelJSON.encoder.encode(["streams": streams]) else { return nil }
             return "data: " + String(decoding: data, as: UTF8.self) + "\n\n"
@@ -134,7 +139,8 @@ public struct StreamsAPI: Sendable {
         return await census.cluster()
     }
 
-    private func describe(_ session: StreamSession, viewers: [StreamID: [String: Int]]) async -> LiveStream {
+    private func describe(_ session: StreamSession, viewers: [StreamID: [String: Int]],
+                          webRTC: [StreamID: [WebRTCViewer]]) async -> LiveStream {
         let counts = viewers[session.streamID] ?? [:]
         // Health is shown when session state answers; a failed read shows none rather than failing the stream.
         let health = (try? await sessions.health(of: session.streamID, sessionID: session.sessionID)) ?? []
@@ -142,6 +148,6 @@ public struct StreamsAPI: Sendable {
                           videoCodec: session.videoCodec, audioCodec: session.audioCodec, width: session.width,
                           height: session.height, frameRate: session.frameRate, ingestBitrate: session.bitrate,
                           viewers: counts, viewerCount: counts.values.reduce(0) { $0 + min($1, Int(Int32.max)) }, health: health,
-                          srt: session.srt, captions: session.captions)
+                          srt: session.srt, captions: session.captions, webrtc: webRTC[session.streamID])
     }
 }

@@ -1,5 +1,6 @@
 import Access
 import Foundation
+import NIOHTTP1
 
 /// Carries a viewer's admission ticket (`adm`) and a signed play URL's `expires` and `token` on
 /// to every URI a playlist or manifest lists, so one admission plays a whole HLS, LL-HLS or DASH
@@ -20,6 +21,38 @@ enum TokenCarrier {
             parts.append("expires=\(expires)&token=\(token)")
         }
         return parts.isEmpty ? nil : parts.joined(separator: "&")
+    }
+
+    /// The credential of an `Authorization: Bearer …` header (RFC 6750 §2.1): its token68
+    /// characters, at most 512 bytes; nil when there is none or it is malformed. WHEP and WHIP
+    /// clients (OBS, browsers) send their token this way (RFC 9725 §4.5).
+    static func bearer(in headers: HTTPHeaders) -> String? {
+        guard let value = headers[canonicalForm: "Authorization"].first else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let allowed = Set("-._~+/=".utf8)
+        guard (1...512).contains(token.utf8.count),
+              token.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || allowed.contains($0) })
+        else { return nil }
+        return token
+    }
+
+    /// A WHEP request's query with its bearer token added: `{expires}-{token}` (a signed play
+    /// URL's two parameters as one credential, shaped like a push sign) becomes `expires` and
+    /// `token`; any other bearer is the `token` an admission hook reads. Parameters the URI
+    /// itself carries win.
+    static func playQuery(_ query: [String: String], bearer: String?) -> [String: String] {
+        guard let bearer, query["token"] == nil else { return query }
+        var merged = query
+        let parts = bearer.split(separator: "-", maxSplits: 1)
+        if parts.count == 2, query["expires"] == nil, parts[0].utf8.count <= 20, parts[0].allSatisfy(\.isASCIIDigit) {
+            merged["expires"] = String(parts[0])
+            merged["token"] = String(parts[1])
+        } else {
+            merged["token"] = bearer
+        }
+        return merged
     }
 
     /// Where an admitted playlist request is sent back to: a relative reference to the same

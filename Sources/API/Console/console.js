@@ -2,9 +2,10 @@
 // under /api/v1 with the session cookie set at sign-in (HttpOnly: this script never sees it)
 // and sends the session's CSRF token, kept only in memory, with every change.
 import { playHTTPFLV, playLowLatencyHLS } from './player.js';
+import { playWHEP } from './webrtc.js';
 import { attachControls, nativeSource } from './player-controls.js';
 import { h, copyButton, formatBitrate, formatBytes, formatDate, statusBadge, viewerCount } from './dom.js';
-import { eventsTimeline, healthBadge, healthList, historyCharts, viewerChips } from './monitor.js';
+import { eventsTimeline, healthBadge, healthList, historyCharts, viewerChips, webRTCViewerTable } from './monitor.js';
 
 // ---------- API client ----------
 
@@ -558,13 +559,15 @@ function previewPanel(channel, query) {
   // The player's seek bar over the DVR window, Go live, captions toggle and thumbnails (HLS and LL-HLS).
   const controls = h('div', { id: 'preview-controls' });
   const outputs = channel.outputs;
-  const protocols = [outputs.flv && ['flv', 'HTTP-FLV'], outputs.hls && ['hls', 'HLS'], outputs.llhls && ['llhls', 'LL-HLS']].filter(Boolean);
+  // WebRTC (WHEP) plays any live stream, whatever its outputs: the node refuses it when WebRTC is off.
+  const protocols = [outputs.flv && ['flv', 'HTTP-FLV'], outputs.hls && ['hls', 'HLS'], outputs.llhls && ['llhls', 'LL-HLS'],
+    ['webrtc', 'WebRTC']].filter(Boolean);
   const protocol = h('select', { id: 'preview-protocol', 'aria-label': 'Preview protocol' },
     protocols.map(([value, label]) => h('option', { value, text: label })));
   const rendition = h('select', { id: 'preview-rendition', 'aria-label': 'Rendition', hidden: !channel.transcode.enabled },
     h('option', { value: '', text: 'Source' }), channel.transcode.renditions.map((name) => h('option', { value: name, text: name })));
   let controller = null;
-  const stop = () => { controller?.abort(); controller = null; video.pause(); video.removeAttribute('src'); video.load(); };
+  const stop = () => { controller?.abort(); controller = null; video.pause(); video.srcObject = null; video.removeAttribute('src'); video.load(); };
   const start = async () => {
     stop();
     controller = new AbortController();
@@ -572,12 +575,24 @@ function previewPanel(channel, query) {
     const base = `/${channel.id}/` + (rendition.value ? `${rendition.value}/` : '');
     const failed = (error) => { if (error.name !== 'AbortError') status.textContent = error.message; };
     if (!live.streams.has(channel.id)) { status.textContent = 'The stream is not live.'; return; }
-    if (rendition.value && !(await renditionReady(base, signal).catch(() => false))) return;
+    if (rendition.value && protocol.value !== 'webrtc' && !(await renditionReady(base, signal).catch(() => false))) return;
     // One viewing per Watch: the server counts HLS, LL-HLS and DASH viewers by the `sid` their URLs carry.
     const viewing = `${query ? query + '&' : '?'}sid=console-${Math.random().toString(36).slice(2, 12)}`;
     if (protocol.value === 'flv') playHTTPFLV(video, base, query, signal).catch(failed);
+    else if (protocol.value === 'webrtc') playWebRTC(signal).catch(failed);
     else if (protocol.value === 'llhls') playLowLatencyHLS(video, base, viewing, signal, controls).catch(failed);
     else playClassicHLS(base, viewing, signal).catch(failed);
+  };
+  // WHEP: the same page logic as /{id}/webrtc.html; a rendition is asked for in the query.
+  const playWebRTC = async (signal) => {
+    const params = new URLSearchParams(query);
+    if (rendition.value) params.set('rendition', rendition.value);
+    const search = params.toString() ? `?${params}` : '';
+    status.textContent = 'Connecting over WebRTC…';
+    const { peer } = await playWHEP(video, `/${channel.id}/`, search, signal);
+    peer.addEventListener('connectionstatechange', () => {
+      if (!signal.aborted) status.textContent = peer.connectionState === 'connected' ? 'playing over WebRTC' : `WebRTC ${peer.connectionState}`;
+    });
   };
   // A rendition switched on while live starts at the source's next keyframe: wait (at most
   // 30 s) for its playlist instead of calling the live stream "not live".
@@ -625,6 +640,7 @@ function statsPanel(channel, query) {
   const perProtocol = h('p', { class: 'chips', id: 'viewers-by-protocol', 'aria-label': 'Viewers by protocol' });
   const srtLink = h('p', { class: 'chips', id: 'srt-link', 'aria-label': 'SRT link of the publisher', hidden: true });
   const relays = h('ul', { id: 'relay-states' });
+  const webRTCViewers = h('div', { id: 'webrtc-link' });
   const snapshot = h('img', { class: 'snapshot', alt: 'Newest snapshot', hidden: true, id: 'snapshot' });
   const noSnapshot = h('p', { class: 'muted', text: channel.record.snapshots.enabled ? 'No snapshot yet.' : 'Snapshots are off for this channel.' });
   let snapshotTag = null;
@@ -656,9 +672,10 @@ function statsPanel(channel, query) {
     perProtocol.replaceChildren(...viewerChips(stream));
     srtLink.replaceChildren(...srtLinkText(stream?.srt));
     srtLink.hidden = !stream?.srt;
+    webRTCViewers.replaceChildren(...[webRTCViewerTable(stream)].filter(Boolean));
     relays.replaceChildren(...(stream?.relays?.length ? stream.relays.map(relayItem) : [h('li', { class: 'muted', text: stream ? 'No relays.' : 'Not live.' })]));
   });
-  return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol, srtLink,
+  return h('div', { class: 'panel' }, h('h2', { text: 'Live stats' }), stats, perProtocol, srtLink, webRTCViewers,
     h('h3', { text: 'Relays' }), relays, h('h3', { text: 'Newest snapshot' }), snapshot, noSnapshot);
 }
 

@@ -40,7 +40,7 @@ export const statusBadge = (status, good, bad = 'failed') =>
   h('span', { class: status === good ? 'badge live' : status === bad ? 'badge failed' : 'badge', text: status });
 
 // The protocols viewers are counted under (the streams API's `viewers` keys), in display order.
-export const protocolNames = { llhls: 'LL-HLS', hls: 'HLS', dash: 'DASH', flv: 'HTTP-FLV', rtmp: 'RTMP', srt: 'SRT' };
+export const protocolNames = { llhls: 'LL-HLS', hls: 'HLS', dash: 'DASH', flv: 'HTTP-FLV', rtmp: 'RTMP', srt: 'SRT', webrtc: 'WebRTC' };
 
 // A stream's viewers: the API's total when it sends one, else the sum over protocols.
 export const viewerCount = (stream) => {

@@ -27,6 +27,22 @@ export function viewerChips(stream) {
   return chips.length ? chips : [h('span', { class: 'muted', text: 'No viewers.' })];
 }
 
+// A table of the WHEP viewers the answering node serves (`stream.webrtc`): client, round trip,
+// loss and NACKs. Null when there are none.
+export function webRTCViewerTable(stream) {
+  const viewers = Array.isArray(stream?.webrtc) ? stream.webrtc : [];
+  if (!viewers.length) return null;
+  const number = (value) => (Number.isFinite(value) ? value : null);
+  const cells = (viewer) => [viewer.clientIP || '—', number(viewer.rttMs) === null ? '—' : `${Math.round(viewer.rttMs)}\u00a0ms`,
+    `${((number(viewer.fractionLost) ?? 0) * 100).toFixed(1)}\u00a0%`, String(number(viewer.packetsLost) ?? 0),
+    String(number(viewer.nacks) ?? 0), String(number(viewer.retransmitted) ?? 0),
+    `${Math.round(number(viewer.connectedSeconds) ?? 0)}\u00a0s`];
+  return h('table', { id: 'webrtc-viewers' },
+    h('caption', { class: 'muted', text: 'WebRTC viewers on this node', style: 'text-align:left' }),
+    h('thead', {}, h('tr', {}, ['Client', 'RTT', 'Loss', 'Lost', 'NACKs', 'Resent', 'Connected'].map((label) => h('th', { text: label })))),
+    h('tbody', {}, viewers.map((viewer) => h('tr', { dataset: { webrtcViewer: '' } }, cells(viewer).map((text) => h('td', { text }))))));
+}
+
 // ---------- Health ----------
 
 // The list of a stream's warnings for the channel page (empty and hidden when there are none).
