@@ -99,6 +99,20 @@ final class AnswerTests: XCTestCase {
         XCTAssertFalse(answer.text.contains("a=msid"))
     }
 
+    func testCapturedChromiumWHIP() throws {
+        let offer = try WebRTCOffer(text: SDPFixtures.chromium156WHIP)
+        XCTAssertEqual(offer.sections.map(\.ssrcs), [[543_242_923], [1_107_692_751]])
+        let answer = try makeAnswer(to: offer, options: Self.options(.recvonly))
+        XCTAssertEqual(answer.video?.payloadType, 108)
+        XCTAssertEqual(answer.video?.codec.profileLevelID, "42e01f")
+        XCTAssertEqual(answer.video?.remoteSSRC, 1_107_692_751)
+        XCTAssertEqual(answer.audio?.payloadType, 111)
+        XCTAssertEqual(answer.audio?.remoteSSRC, 543_242_923)
+        XCTAssertEqual(answer.bundle, ["0", "1"])
+        let parsed = try SessionDescription(parsing: SDPFixtures.chromium156WHIP)
+        XCTAssertEqual(parsed.text, SDPFixtures.chromium156WHIP)
+    }
+
     func testOBSWHIP() throws {
         let answer = try makeAnswer(to: WebRTCOffer(text: SDPFixtures.obsWHIP), options: Self.options(.recvonly))
         XCTAssertEqual(answer.video?.payloadType, 96)

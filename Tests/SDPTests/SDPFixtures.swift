@@ -1,5 +1,5 @@
-/// Offers as real WebRTC clients write them, with CRLF line ends as on the wire. Written by hand,
-/// modeled line by line on what the clients produce (the same text is the `sdp` fuzz corpus,
+/// Offers as real WebRTC clients write them, with CRLF line ends as on the wire. The first three
+/// are written by hand, modeled line by line on what the clients produce (the same text is the `sdp` fuzz corpus,
 /// Fuzz/Corpus/sdp/); ICE credentials, fingerprints, SSRCs and ids are made up.
 enum SDPFixtures {
     /// Chrome 120+ `createOffer()` with `addTransceiver("video", {direction: "recvonly"})` then
@@ -387,6 +387,176 @@ enum SDPFixtures {
         a=candidate:1 1 UDP 2122317823 192.168.1.20 64372 typ host
         a=candidate:2 1 UDP 1686109951 203.0.113.5 64372 typ srflx raddr 0.0.0.0 rport 0
         a=end-of-candidates
+        """)
+
+    /// Captured, not written: headless Chromium 156 (Debian 12's `chromium`, driven by selenium)
+    /// `createOffer()` after `addTransceiver(track, {direction: "sendonly", streams: [stream]})` for
+    /// each track of `getUserMedia` with `--use-fake-device-for-media-stream`. The same Chromium
+    /// took `makeAnswer`'s answers to this offer, to its recvonly WHEP offer and to a VP8-only video
+    /// + opus + data channel offer through `setRemoteDescription` (sendonly/recvonly transceivers,
+    /// H.264 108 42e01f and opus 111 negotiated; the rejected sections stopped).
+    static let chromium156WHIP = crlf("""
+        v=0
+        o=- 7015004445381894609 2 IN IP4 127.0.0.1
+        s=-
+        t=0 0
+        a=group:BUNDLE 0 1
+        a=extmap-allow-mixed
+        a=msid-semantic: WMS b268d1d0-de46-4d25-80a8-19f338e245b6
+        m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126
+        c=IN IP4 0.0.0.0
+        a=rtcp:9 IN IP4 0.0.0.0
+        a=ice-ufrag:4w5C
+        a=ice-pwd:71k3cEZk+xjSe9UXZ+OItZwI
+        a=ice-options:trickle
+        a=fingerprint:sha-256 E2:E1:E4:8C:EB:6A:8D:F1:27:4F:21:95:93:E5:66:A5:4F:91:F1:F9:3A:9F:FE:F3:0C:5D:74:3C:6A:03:46:60
+        a=setup:actpass
+        a=mid:0
+        a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
+        a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+        a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+        a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+        a=sendonly
+        a=msid:b268d1d0-de46-4d25-80a8-19f338e245b6 1fe47b4c-f4cb-4991-97c0-e85e2342a3eb
+        a=rtcp-mux
+        a=rtcp-rsize
+        a=rtcp-xr:rcvr-rtt=all
+        a=rtpmap:111 opus/48000/2
+        a=rtcp-fb:111 transport-cc
+        a=fmtp:111 minptime=10;useinbandfec=1
+        a=rtpmap:63 red/48000/2
+        a=fmtp:63 111/111
+        a=rtpmap:9 G722/8000
+        a=rtpmap:0 PCMU/8000
+        a=rtpmap:8 PCMA/8000
+        a=rtpmap:13 CN/8000
+        a=rtpmap:110 telephone-event/48000
+        a=rtpmap:126 telephone-event/8000
+        a=ssrc:543242923 cname:tpNGxWF3PqekMc1E
+        a=ssrc:543242923 msid:b268d1d0-de46-4d25-80a8-19f338e245b6 1fe47b4c-f4cb-4991-97c0-e85e2342a3eb
+        m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 107 108 109 114 115 116 117 39 40 45 46 98 99 100 101 118 119 120
+        c=IN IP4 0.0.0.0
+        a=rtcp:9 IN IP4 0.0.0.0
+        a=ice-ufrag:4w5C
+        a=ice-pwd:71k3cEZk+xjSe9UXZ+OItZwI
+        a=ice-options:trickle
+        a=fingerprint:sha-256 E2:E1:E4:8C:EB:6A:8D:F1:27:4F:21:95:93:E5:66:A5:4F:91:F1:F9:3A:9F:FE:F3:0C:5D:74:3C:6A:03:46:60
+        a=setup:actpass
+        a=mid:1
+        a=extmap:14 urn:ietf:params:rtp-hdrext:toffset
+        a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+        a=extmap:13 urn:3gpp:video-orientation
+        a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+        a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay
+        a=extmap:6 http://www.webrtc.org/experiments/rtp-hdrext/video-content-type
+        a=extmap:7 http://www.webrtc.org/experiments/rtp-hdrext/video-timing
+        a=extmap:8 http://www.webrtc.org/experiments/rtp-hdrext/color-space
+        a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+        a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id
+        a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id
+        a=sendonly
+        a=msid:b268d1d0-de46-4d25-80a8-19f338e245b6 5f9765bd-d873-4cb5-ada4-29a2d091d541
+        a=rtcp-mux
+        a=rtcp-rsize
+        a=rtcp-xr:rcvr-rtt=all
+        a=rtpmap:96 VP8/90000
+        a=rtcp-fb:96 goog-remb
+        a=rtcp-fb:96 transport-cc
+        a=rtcp-fb:96 ccm fir
+        a=rtcp-fb:96 nack
+        a=rtcp-fb:96 nack pli
+        a=rtpmap:97 rtx/90000
+        a=fmtp:97 apt=96
+        a=rtpmap:102 H264/90000
+        a=rtcp-fb:102 goog-remb
+        a=rtcp-fb:102 transport-cc
+        a=rtcp-fb:102 ccm fir
+        a=rtcp-fb:102 nack
+        a=rtcp-fb:102 nack pli
+        a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f
+        a=rtpmap:103 rtx/90000
+        a=fmtp:103 apt=102
+        a=rtpmap:104 H264/90000
+        a=rtcp-fb:104 goog-remb
+        a=rtcp-fb:104 transport-cc
+        a=rtcp-fb:104 ccm fir
+        a=rtcp-fb:104 nack
+        a=rtcp-fb:104 nack pli
+        a=fmtp:104 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f
+        a=rtpmap:107 rtx/90000
+        a=fmtp:107 apt=104
+        a=rtpmap:108 H264/90000
+        a=rtcp-fb:108 goog-remb
+        a=rtcp-fb:108 transport-cc
+        a=rtcp-fb:108 ccm fir
+        a=rtcp-fb:108 nack
+        a=rtcp-fb:108 nack pli
+        a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f
+        a=rtpmap:109 rtx/90000
+        a=fmtp:109 apt=108
+        a=rtpmap:114 H264/90000
+        a=rtcp-fb:114 goog-remb
+        a=rtcp-fb:114 transport-cc
+        a=rtcp-fb:114 ccm fir
+        a=rtcp-fb:114 nack
+        a=rtcp-fb:114 nack pli
+        a=fmtp:114 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f
+        a=rtpmap:115 rtx/90000
+        a=fmtp:115 apt=114
+        a=rtpmap:116 H264/90000
+        a=rtcp-fb:116 goog-remb
+        a=rtcp-fb:116 transport-cc
+        a=rtcp-fb:116 ccm fir
+        a=rtcp-fb:116 nack
+        a=rtcp-fb:116 nack pli
+        a=fmtp:116 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f
+        a=rtpmap:117 rtx/90000
+        a=fmtp:117 apt=116
+        a=rtpmap:39 H264/90000
+        a=rtcp-fb:39 goog-remb
+        a=rtcp-fb:39 transport-cc
+        a=rtcp-fb:39 ccm fir
+        a=rtcp-fb:39 nack
+        a=rtcp-fb:39 nack pli
+        a=fmtp:39 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=4d001f
+        a=rtpmap:40 rtx/90000
+        a=fmtp:40 apt=39
+        a=rtpmap:45 AV1/90000
+        a=rtcp-fb:45 goog-remb
+        a=rtcp-fb:45 transport-cc
+        a=rtcp-fb:45 ccm fir
+        a=rtcp-fb:45 nack
+        a=rtcp-fb:45 nack pli
+        a=fmtp:45 level-idx=5;profile=0;tier=0
+        a=rtpmap:46 rtx/90000
+        a=fmtp:46 apt=45
+        a=rtpmap:98 VP9/90000
+        a=rtcp-fb:98 goog-remb
+        a=rtcp-fb:98 transport-cc
+        a=rtcp-fb:98 ccm fir
+        a=rtcp-fb:98 nack
+        a=rtcp-fb:98 nack pli
+        a=fmtp:98 profile-id=0
+        a=rtpmap:99 rtx/90000
+        a=fmtp:99 apt=98
+        a=rtpmap:100 VP9/90000
+        a=rtcp-fb:100 goog-remb
+        a=rtcp-fb:100 transport-cc
+        a=rtcp-fb:100 ccm fir
+        a=rtcp-fb:100 nack
+        a=rtcp-fb:100 nack pli
+        a=fmtp:100 profile-id=2
+        a=rtpmap:101 rtx/90000
+        a=fmtp:101 apt=100
+        a=rtpmap:118 red/90000
+        a=rtpmap:119 rtx/90000
+        a=fmtp:119 apt=118
+        a=rtpmap:120 ulpfec/90000
+        a=ssrc-group:FID 1107692751 411212622
+        a=ssrc:1107692751 cname:tpNGxWF3PqekMc1E
+        a=ssrc:1107692751 msid:b268d1d0-de46-4d25-80a8-19f338e245b6 5f9765bd-d873-4cb5-ada4-29a2d091d541
+        a=ssrc:411212622 cname:tpNGxWF3PqekMc1E
+        a=ssrc:411212622 msid:b268d1d0-de46-4d25-80a8-19f338e245b6 5f9765bd-d873-4cb5-ada4-29a2d091d541
         """)
 
     /// `text` with every line ended by CRLF.

@@ -5,7 +5,7 @@ import XCTest
 /// then read back the same from its own text), never trap or hang. Every answerable offer is
 /// answered.
 final class SDPRandomInputTests: XCTestCase {
-    private static let fixtures = [SDPFixtures.chromeWHEP, SDPFixtures.chromeWHIP, SDPFixtures.obsWHIP]
+    private static let fixtures = [SDPFixtures.chromeWHEP, SDPFixtures.chromeWHIP, SDPFixtures.obsWHIP, SDPFixtures.chromium156WHIP]
     private static let tokens = ["\r\n", "\n", "=", ":", " ", "/", ";", "a=", "m=", "v=0", "4294967296", "-1", "65536", "128",
                                  "99999999999999999999", "0", "a=ssrc-group:FID ", "a=candidate:", "\u{0}", "\u{301}", "é", "BUNDLE"]
 
