@@ -37,7 +37,7 @@ public struct H264Packetizer: Sendable {
     /// One STAP-A of `units` (each at most 65535 bytes), nil when it would not fit a payload.
     private func stapA(_ units: [ByteBuffer]) -> ByteBuffer? {
         let size = units.reduce(1) { $0 + 2 + $1.readableBytes }
-        guard size <= maxPayloadSize else { return nil }
+        guard size <= maxPayloadSize, units.allSatisfy({ $0.readableBytes <= 0xFFFF }) else { return nil }
         let nri = units.reduce(UInt8(0)) { max($0, (H264NAL.header($1) ?? 0) & 0x60) }
         var buffer = ByteBufferAllocator().buffer(capacity: size)
         buffer.writeInteger(nri | H264NAL.stapA)

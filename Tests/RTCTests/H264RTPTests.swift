@@ -70,6 +70,17 @@ final class H264RTPTests: XCTestCase {
         XCTAssertEqual(units.first?.sps, sps, "parameter sets remembered")
     }
 
+    /// Parameter sets that do not fit one STAP-A go alone (or in FU-A), and still come out first.
+    func testParameterSetsTooLargeForSTAPA() {
+        let bigSPS = nal(type: 7, size: 70_000, seed: 9)
+        let packetizer = H264Packetizer(maxPayloadSize: 100_000)
+        let idr = nal(type: 5, size: 20, seed: 10)
+        let payloads = packetizer.payloads(nalUnits: [idr], parameterSets: [bigSPS, pps])
+        XCTAssertEqual(payloads, [bigSPS, pps, idr])
+        var depacketizer = H264Depacketizer()
+        XCTAssertEqual(feed(payloads, to: &depacketizer, first: 1, timestamp: 0).first?.sps, bigSPS)
+    }
+
     func testLossDropsTheUnitAndWaitsForAKeyframe() {
         let packetizer = H264Packetizer(maxPayloadSize: 500)
         var depacketizer = H264Depacketizer()
