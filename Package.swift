@@ -189,25 +189,15 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        // Load generator: N RTMP or HTTP-FLV viewers of one published stream.
+        // Load generator: N RTMP, HTTP-FLV, WHEP or LL-HLS viewers of one published stream.
         .executableTarget(name: "LoadGenerator", dependencies: [
-            "Media", "RTMP",
+            "Media", "RTMP", "WebRTC", "RTC",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/LoadGenerator"),
-
-        // WHEP viewers of one stream and the latency Sluice adds, for Benchmarks/webrtc.sh: its own
-        // RTMP publisher and WebRTC clients (STUN, DTLS, SRTP) on loopback.
-        .executableTarget(name: "WebRTCLoad", dependencies: [
-            "WebRTC", "RTC", "SDP", "RTMP", "Media",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Benchmarks/WebRTCLoad"),
 
         // What a delivered frame costs per viewer in the fan-out, counted by callgrind
         // (Benchmarks/callgrind.sh).

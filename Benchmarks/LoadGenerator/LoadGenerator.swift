@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import Media
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import WebRTC
 
 /// Plays N viewers of one stream it publishes itself, and reports server CPU and memory, the
 /// share of viewers that keep real time, server-added latency and time to first keyframe.
@@ -11,10 +13,10 @@ struct LoadGenerator: ParsableCommand {
     @Option(help: "RTMP URL to publish to, e.g. rtmp://127.0.0.1:1935/stream/bench?sign=…")
     var publish: String
 
-    @Option(help: "Viewer protocol: flv, rtmp, or llhls (blocking LL-HLS playlist reloads, Benchmarks/llhls-parked.sh).")
+    @Option(help: "Viewer protocol: flv, rtmp, whep (WebRTC: ICE, DTLS, SRTP; Benchmarks/webrtc.sh), or llhls (blocking LL-HLS playlist reloads, Benchmarks/llhls-parked.sh).")
     var play: String = "flv"
 
-    @Option(help: "Port viewers connect to (HTTP for flv, RTMP for rtmp).")
+    @Option(help: "Port viewers connect to (HTTP for flv, whep and llhls, RTMP for rtmp).")
     var playPort: Int
 
     @Option(help: "FLV file to publish, looped.")
@@ -37,8 +39,8 @@ struct LoadGenerator: ParsableCommand {
 
     mutating func run() throws {
         // LL-HLS clients name the stream as HTTP-FLV viewers do.
-        guard let playProtocol = PlayProtocol(rawValue: play == "llhls" ? "flv" : play) else {
-            throw ValidationError("--play is flv, rtmp or llhls")
+        guard let playProtocol = PlayProtocol(rawValue: play == "llhls" || play == "whep" ? "flv" : play) else {
+            throw ValidationError("--play is flv, rtmp, whep or llhls")
         }
         guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch) else { throw ValidationError("bounds") }
         let (host, port, app, name) = try Self.split(publish)
@@ -71,8 +73,16 @@ struct LoadGenerator: ParsableCommand {
             publishChannel.close(promise: nil)
             return
         }
-        let channels = try Self.join(viewers, on: loop, host: host, port: playPort, playing: playProtocol, app: playApp,
+        var channels: [any Channel] = []
+        var webrtcClients: [WebRTCClient] = []
+        if play == "whep" {
+            let joined = Self.joinWHEP(viewers, on: loop, host: host, port: playPort, streamName: playName, measurements: measurements)
+            webrtcClients = joined.clients
+            for (reason, count) in joined.failures.sorted(by: { $0.value > $1.value }) { print("# \(count) WHEP viewers failed: \(reason)") }
+        } else {
+            channels = try Self.join(viewers, on: loop, host: host, port: playPort, playing: playProtocol, app: playApp,
                                      streamName: playName, measurements: measurements)
+        }
         let joinSeconds = Date().timeIntervalSince(joinStart)
         let start = ProcessSample(pid: serverPID)
         let selfStart = ProcessSample(pid: getpid())
@@ -87,7 +97,33 @@ struct LoadGenerator: ParsableCommand {
         }.wait()
         print(report.line)
         for channel in channels { channel.close(promise: nil) }
+        Self.closeAll(webrtcClients)
         publishChannel.close(promise: nil)
+    }
+
+    /// Joins `count` WHEP viewers (`WHEPViewers`), waiting for every handshake.
+    static func joinWHEP(_ count: Int, on loop: any EventLoop, host: String, port: Int, streamName: String,
+                         measurements: Measurements) -> (clients: [WebRTCClient], failures: [String: Int]) {
+        let viewers = WHEPViewers(host: host, port: port, streamName: streamName, loop: loop, measurements: measurements)
+        let done = DispatchSemaphore(value: 0)
+        let result = NIOLockedValueBox<(clients: [WebRTCClient], failures: [String: Int])>(([], [:]))
+        Task {
+            let joined = await viewers.join(count)
+            result.withLockedValue { $0 = joined }
+            done.signal()
+        }
+        done.wait()
+        return result.withLockedValue { $0 }
+    }
+
+    static func closeAll(_ clients: [WebRTCClient]) {
+        guard !clients.isEmpty else { return }
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            for client in clients { await client.close() }
+            done.signal()
+        }
+        done.wait()
     }
 
     /// Connects `count` viewers one after another, each with its record in `measurements`

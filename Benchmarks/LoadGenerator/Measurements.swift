@@ -36,12 +36,17 @@ final class ViewerRecord: @unchecked Sendable {
 
     func video(_ message: SkimmedMessage, now: UInt64, measurements: Measurements) {
         guard message.isVideoFrame else { return }
+        frame(timestamp: message.timestamp, isKeyframe: message.isVideoKeyframe, now: now, measurements: measurements)
+    }
+
+    /// A whole video frame arrived (an FLV/RTMP video message, or a WHEP frame's last RTP packet).
+    func frame(timestamp: UInt32, isKeyframe: Bool, now: UInt64, measurements: Measurements) {
         videoFrames += 1
-        if firstKeyframeAt == nil, message.isVideoKeyframe { firstKeyframeAt = now }
-        if let last = lastVideoTimestamp, message.timestamp > last { longestGap = max(longestGap, message.timestamp - last) }
-        lastVideoTimestamp = message.timestamp
+        if firstKeyframeAt == nil, isKeyframe { firstKeyframeAt = now }
+        if let last = lastVideoTimestamp, timestamp > last { longestGap = max(longestGap, timestamp - last) }
+        lastVideoTimestamp = timestamp
         // Frames replayed from a GOP cache were sent before this viewer joined: not latency.
-        if let sent = measurements.sentAt[message.timestamp], sent > startedAt, now >= sent {
+        if let sent = measurements.sentAt[timestamp], sent > startedAt, now >= sent {
             measurements.recordLatency(nanoseconds: now - sent)
         }
     }
