@@ -1,17 +1,6 @@
 /// The lines of an answer.
 extension AnswerWriter {
-    /// `v=0`, `o=- <id> 2 IN IP4 127.0.0.1` (the id derived from this side's ufrag, so equal
-    /// options write equal answers), `s=-`, `t=0 0` (RFC 8866 §5.2, §5.9).
-    var sessionFields: [SDPField] {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in options.iceUfrag.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return [
-            SDPField(type: "v", value: "0"),
-            SDPField(type: "o", value: "- \(hash & 0x3FFF_FFFF_FFFF_FFFF) 2 IN IP4 127.0.0.1"),
-            SDPField(type: "s", value: "-"),
-            SDPField(type: "t", value: "0 0"),
-        ]
-    }
+    var sessionFields: [SDPField] { SDPField.sessionHeader(seed: options.iceUfrag) }
 
     func sessionAttributes(bundle: [String]) -> [SDPAttribute] {
         var attributes = [SDPAttribute(name: "ice-lite")]

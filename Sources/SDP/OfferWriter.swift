@@ -9,14 +9,7 @@ public func makeOffer(options: OfferOptions) -> String {
     var media: [MediaDescription] = []
     if options.video { media.append(offerSection(options, kind: .video, mid: "0")) }
     if options.audio { media.append(offerSection(options, kind: .audio, mid: "\(media.count)")) }
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in options.iceUfrag.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    let fields = [
-        SDPField(type: "v", value: "0"),
-        SDPField(type: "o", value: "- \(hash & 0x3FFF_FFFF_FFFF_FFFF) 2 IN IP4 127.0.0.1"),
-        SDPField(type: "s", value: "-"),
-        SDPField(type: "t", value: "0 0"),
-    ]
+    let fields = SDPField.sessionHeader(seed: options.iceUfrag)
     var attributes = [SDPAttribute(name: "group", value: (["BUNDLE"] + media.compactMap(\.mid)).joined(separator: " "))]
     if options.direction.sends { attributes.append(SDPAttribute(name: "msid-semantic", value: " WMS \(options.streamLabel)")) }
     return SessionDescription(fields: fields, sessionAttributes: attributes, media: media).text
