@@ -15,9 +15,10 @@ public struct AnswerOptions: Sendable {
     public var videoSSRC: UInt32?
     /// The SSRC of the audio this side sends.
     public var audioSSRC: UInt32?
-    /// The RTCP CNAME written with `a=ssrc:<ssrc> cname:` (RFC 7022).
+    /// The RTCP CNAME written with `a=ssrc:<ssrc> cname:` (RFC 7022); a token (no spaces), 1–255 characters.
     public var cname: String
-    /// The media stream id written in `a=msid` (RFC 8830); the tracks are `<label>-video` and `<label>-audio`.
+    /// The media stream id written in `a=msid` (RFC 8830); the tracks are `<label>-video` and
+    /// `<label>-audio`. A token (no spaces), 1–255 characters.
     public var streamLabel: String
     /// Video codecs this side accepts, in preference order; default H.264 only.
     public var videoCodecs: [String]

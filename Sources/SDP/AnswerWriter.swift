@@ -24,6 +24,11 @@ struct AnswerWriter {
         guard ICECredentials.isValidUfrag(options.iceUfrag), ICECredentials.isValidPwd(options.icePwd) else {
             throw SDPError("the answer's own ICE credentials are not valid (ufrag 4–256, pwd 22–256 ICE characters)")
         }
+        for (name, value) in [("cname", options.cname), ("stream label", options.streamLabel)] {
+            guard !value.isEmpty, value.utf8.count <= 255, value.utf8.allSatisfy(SDPAttribute.isTokenByte) else {
+                throw SDPError("the answer's \(name) \(value.sdpQuoted()) is not a token of 1–255 characters")
+            }
+        }
         guard offer.setup == .actpass || offer.setup == .active else {
             throw SDPError("the offer says a=setup:\(offer.setup.rawValue); Sluice is the DTLS server (setup:passive), so an offer must say actpass or active")
         }

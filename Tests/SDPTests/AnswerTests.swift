@@ -191,6 +191,14 @@ final class AnswerTests: XCTestCase {
         XCTAssertTrue(try makeAnswer(to: active, options: Self.options(.sendonly)).text.contains("a=setup:passive\r\n"))
     }
 
+    func testRefusesAStreamLabelThatIsNotAToken() throws {
+        var options = Self.options(.sendonly)
+        options.streamLabel = "two words"
+        XCTAssertThrowsError(try makeAnswer(to: WebRTCOffer(text: SDPFixtures.chromeWHEP), options: options)) { error in
+            XCTAssertEqual((error as? SDPError)?.message, "the answer's stream label \"two words\" is not a token of 1–255 characters")
+        }
+    }
+
     func testRefusesSectionsWithoutRTCPMuxOrDTLS() throws {
         let noMux = Self.audio(mid: "0").replacingOccurrences(of: "a=rtcp-mux\n", with: "")
         XCTAssertThrowsError(try makeAnswer(to: WebRTCOffer(text: Self.offer([noMux], bundle: "0")), options: Self.options(.sendonly))) { error in
