@@ -44,6 +44,9 @@ let package = Package(
         .systemLibrary(name: "CDTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // libsrtp2: SRTP and SRTCP for WebRTC, keyed from the DTLS handshake.
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        // OpenSSL's AES-NI AES-ICM-128 and HMAC-SHA1 registered with libsrtp2 in place of its table
+        // implementations (Debian's libsrtp2 is built without OpenSSL): C, as libsrtp2's cipher API is.
+        .target(name: "CSRTPCrypto", dependencies: ["CSRTP", "CDTLS"]),
         // SDP offer/answer (RFC 8866, RFC 8829's rules as WHIP and WHEP use them): pure Swift, no I/O.
         .target(name: "SDP"),
         // WebRTC's packet formats, pure: STUN (RFC 8489), RTP/RTCP (RFC 3550, 4585), H.264 over RTP
@@ -55,7 +58,7 @@ let package = Package(
         ]),
         // The WebRTC transport: ICE-lite on one UDP port, DTLS-SRTP (OpenSSL, libsrtp2), peer sessions.
         .target(name: "WebRTC", dependencies: [
-            "RTC", "SDP", "CDTLS", "CSRTP",
+            "RTC", "SDP", "CDTLS", "CSRTP", "CSRTPCrypto",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
