@@ -86,11 +86,11 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
 
     /// - Parameters:
     ///   - certificate: the client's DTLS certificate; share one among many clients.
-    ///   - onRTP: each decrypted RTP packet, on `eventLoop`.
+    ///   - onRTP: each decrypted RTP packet, on `eventLoop` (the trailing closure).
     ///   - onRTCP: each decrypted compound RTCP packet, on `eventLoop`.
     public init(group: any EventLoopGroup, certificate: RTCCertificate, options: Options,
-                onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in },
-                onRTP: @escaping @Sendable (RTPPacket) -> Void = { _ in }) {
+                onRTP: @escaping @Sendable (RTPPacket) -> Void = { _ in },
+                onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in }) {
         let credentials = SessionCredentials.random()
         self.options = options
         self.certificate = certificate

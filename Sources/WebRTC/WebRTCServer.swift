@@ -24,6 +24,11 @@ public final class WebRTCServer: Sendable {
         var shutDown = false
     }
 
+    /// Datagrams read per system call (recvmmsg).
+    static let datagramsPerRead = 16
+    /// The largest datagram read whole, in bytes; longer ones are cut (and then fail to parse).
+    static let maxDatagramBytes = 2048
+
     /// - Parameter group: the socket takes one loop of it (`group.next()`).
     public init(configuration: WebRTCConfiguration, certificate: RTCCertificate, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -41,8 +46,9 @@ public final class WebRTCServer: Sendable {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
-            .channelOption(.datagramVectorReadMessageCount, value: 32)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            // recvmmsg: NIO cuts one receive buffer into a slot per datagram.
+            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maxDatagramBytes))
             .channelOption(.writeBufferWaterMark, value: .init(low: 8 << 20, high: 32 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -1,0 +1,254 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RTC
+import SDP
+import WebRTC
+import XCTest
+
+/// A real `WebRTCServer` on 127.0.0.1 and `WebRTCClient`s against it: ICE-lite, DTLS and SRTP
+/// end to end, media both ways, reports, and every way a session ends.
+final class WebRTCServerTests: XCTestCase {
+    static let certificate = try! RTCCertificate.generate()
+    var group: MultiThreadedEventLoopGroup!
+
+    override func setUp() {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    }
+
+    override func tearDown() async throws {
+        try await group.shutdownGracefully()
+    }
+
+    func startServer(consentTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+                     maxSessions: Int = 100) async throws -> WebRTCServer {
+        let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, advertisedAddress: "127.0.0.1",
+                                                consentTimeout: consentTimeout, connectTimeout: connectTimeout,
+                                                maxSessions: maxSessions)
+        let server = WebRTCServer(configuration: configuration, certificate: Self.certificate, group: group,
+                                  logger: Logger(label: "webrtc-test"))
+        _ = try await server.start()
+        return server
+    }
+
+    func session(for client: WebRTCClient, on server: WebRTCServer, delegate: RecordingDelegate) throws -> PeerSession {
+        let offer = try WebRTCOffer(SessionDescription(parsing: client.offer))
+        return try server.makeSession(offer: offer, role: client.options.role == .whep ? .whep : .whip,
+                                      ssrcs: (video: 0x5EED_0001, audio: 0x5EED_0002), streamLabel: "test", delegate: delegate)
+    }
+
+    static func rtp(sequence: UInt16, ssrc: UInt32, payload: [UInt8], payloadType: UInt8 = 102) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        RTPPacket.write(marker: true, payloadType: payloadType, sequenceNumber: sequence, timestamp: 9000 &* UInt32(sequence),
+                        ssrc: ssrc, payload: ByteBuffer(bytes: payload), into: &buffer)
+        return buffer
+    }
+
+    static func rtcp(_ packet: RTCPPacket) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        packet.write(into: &buffer)
+        return buffer
+    }
+
+    /// WHEP: the server sends RTP and a sender report; the client decrypts the RTP and answers
+    /// the report, which gives the session an RTT.
+    func testWHEPMediaAndReportsReachTheClient() async throws {
+        let server = try await startServer()
+        let received = Observed([RTPPacket]())
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep), onRTP: { packet in
+            received.update { $0.append(packet) }
+        })
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        XCTAssertTrue(session.answer.text.contains("a=ice-lite"))
+        try await client.connect(answer: session.answer.text)
+        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
+        let clientAddress = await client.localAddress
+        XCTAssertEqual(session.remoteAddress, clientAddress)
+
+        let payloads = (0..<20).map { index in (0..<(100 + index * 50)).map { UInt8(truncatingIfNeeded: $0 &+ index) } }
+        try await session.eventLoop.submit {
+            XCTAssertTrue(session.isConnected)
+            for (index, payload) in payloads.enumerated() {
+                session.sendRTP(Self.rtp(sequence: UInt16(index), ssrc: 0x5EED_0001, payload: payload))
+            }
+            let ntp = NTPTime.from(unixNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+            session.sendRTCP(Self.rtcp(.senderReport(RTCPSenderReport(ssrc: 0x5EED_0001, ntpTime: ntp, rtpTimestamp: 1,
+                                                                      packetCount: 20, octetCount: 9000, reports: []))))
+        }.get()
+        await fulfillment(of: [received.expectation("20 packets") { $0.count == 20 },
+                               delegate.events.expectation("a receiver report") { !$0.rtcp.isEmpty }], timeout: 5)
+        XCTAssertEqual(received.current.map { Array($0.payload.readableBytesView) }, payloads)
+        XCTAssertEqual(received.current.map(\.header.sequenceNumber), (0..<20).map { UInt16($0) })
+        guard case .receiverReport(let report)? = delegate.events.current.rtcp.first?.first else {
+            return XCTFail("expected a receiver report, got \(delegate.events.current.rtcp)")
+        }
+        XCTAssertEqual(report.reports.first?.ssrc, 0x5EED_0001)
+        let statistics = try await session.eventLoop.submit { session.statistics }.get()
+        XCTAssertEqual(statistics.packetsSent, 21)
+        XCTAssertEqual(statistics.packetsReceived, 1)
+        XCTAssertEqual(statistics.reportsReceived, 1)
+        XCTAssertEqual(statistics.packetsLost, 0)
+        let rtt = try XCTUnwrap(statistics.rttMs)
+        XCTAssertLessThan(rtt, 1000)
+        XCTAssertNotNil(statistics.connectedAt)
+        let clientStatistics = try await client.eventLoop.submit { client.statistics }.get()
+        XCTAssertEqual(clientStatistics.rtpPacketsReceived, 20)
+        XCTAssertEqual(clientStatistics.packetsSent, 1)
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// WHIP: the client sends RTP and a PLI; the session's delegate gets them decrypted and counted.
+    func testWHIPMediaAndFeedbackReachTheSession() async throws {
+        let server = try await startServer()
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whip))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        XCTAssertTrue(session.answer.text.contains("a=recvonly"))
+        try await client.connect(answer: session.answer.text)
+        for index in 0..<10 {
+            client.sendRTP(Self.rtp(sequence: UInt16(1000 + index), ssrc: client.options.videoSSRC, payload: [UInt8(index), 1, 2, 3]))
+        }
+        client.sendRTCP(Self.rtcp(.pli(senderSSRC: client.options.videoSSRC, mediaSSRC: 0x5EED_0001)))
+        await fulfillment(of: [delegate.events.expectation("10 RTP, 1 RTCP") { $0.rtp.count == 10 && $0.rtcp.count == 1 }], timeout: 5)
+        XCTAssertEqual(delegate.events.current.rtp.map(\.header.sequenceNumber), (1000..<1010).map { UInt16($0) })
+        XCTAssertEqual(delegate.events.current.rtp.map { $0.payload.getInteger(at: $0.payload.readerIndex, as: UInt8.self) },
+                       (0..<10).map { UInt8($0) })
+        let statistics = try await session.eventLoop.submit { session.statistics }.get()
+        XCTAssertEqual(statistics.rtpPacketsReceived, 10)
+        XCTAssertEqual(statistics.plisReceived, 1)
+        XCTAssertEqual(statistics.drops.total, 0)
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// A client that knows the wrong ICE password is answered 401 and never bound.
+    func testWrongICEPasswordBindsNothing() async throws {
+        let server = try await startServer()
+        let client = WebRTCClient(group: group, certificate: Self.certificate,
+                                  options: .init(role: .whep, checkInterval: .milliseconds(50), connectTimeout: .milliseconds(600)))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        let pwd = try XCTUnwrap(session.answer.text.split(separator: "\r\n").first { $0.hasPrefix("a=ice-pwd:") })
+        let forged = session.answer.text.replacingOccurrences(of: String(pwd), with: "a=ice-pwd:" + String(repeating: "x", count: 24))
+        do {
+            try await client.connect(answer: forged)
+            XCTFail("connected with the wrong password")
+        } catch {
+            XCTAssertTrue("\(error)".contains("401"), "\(error)")
+        }
+        XCTAssertNil(session.remoteAddress)
+        XCTAssertGreaterThan(server.drops.badIntegrity, 0, "\(server.drops)")
+        XCTAssertEqual(delegate.events.current.connected, 0)
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// A peer that stops refreshing consent is closed after `consentTimeout`; one that keeps
+    /// refreshing is not.
+    func testConsentLostClosesOnlyTheSilentPeer() async throws {
+        let server = try await startServer(consentTimeout: .milliseconds(800))
+        let silent = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep, consentInterval: nil))
+        let chatty = WebRTCClient(group: group, certificate: Self.certificate,
+                                  options: .init(role: .whep, consentInterval: .milliseconds(100)))
+        let silentDelegate = RecordingDelegate()
+        let chattyDelegate = RecordingDelegate()
+        let silentSession = try session(for: silent, on: server, delegate: silentDelegate)
+        let chattySession = try session(for: chatty, on: server, delegate: chattyDelegate)
+        try await chatty.connect(answer: chattySession.answer.text)
+        try await silent.connect(answer: silentSession.answer.text)
+        await fulfillment(of: [silentDelegate.events.expectation("consent lost") { !$0.closeReasons.isEmpty }], timeout: 5)
+        XCTAssertEqual(silentDelegate.events.current.closeReasons, ["consent lost"])
+        XCTAssertNil(server.session(id: silentSession.id))
+        XCTAssertEqual(chattyDelegate.events.current.closeReasons, [])
+        XCTAssertTrue(chattySession.isConnected)
+        await silent.close()
+        await chatty.close()
+        await server.shutdown()
+        XCTAssertEqual(chattyDelegate.events.current.closeReasons, ["shutdown"])
+    }
+
+    /// A session no peer ever reaches closes after `connectTimeout`.
+    func testConnectTimeoutClosesAnUnreachedSession() async throws {
+        let server = try await startServer(connectTimeout: .milliseconds(200))
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        XCTAssertNotNil(server.session(id: session.id))
+        await fulfillment(of: [delegate.events.expectation("closed") { !$0.closeReasons.isEmpty }], timeout: 5)
+        XCTAssertEqual(delegate.events.current.closeReasons, ["connect timeout"])
+        XCTAssertNil(server.session(id: session.id))
+        XCTAssertTrue(server.sessions.isEmpty)
+        await server.shutdown()
+    }
+
+    /// Garbage of every class is counted and dropped, and the server keeps serving.
+    func testGarbageIsCountedAndDropped() async throws {
+        let server = try await startServer()
+        let port = try XCTUnwrap(server.port)
+        let sender = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let strangerCheck = STUNMessage.bindingRequest(transactionID: Array(repeating: 7, count: 12), username: "nobody00:x",
+                                                       priority: 1, controlling: 1, useCandidate: true, integrityKey: [1, 2, 3])
+        let garbage: [ByteBuffer] = [
+            ByteBuffer(bytes: [0xFF, 0, 1, 2]),                       // no WebRTC packet starts with 255
+            ByteBuffer(bytes: [0, 1, 0, 8, 0x21, 0x12]),              // truncated STUN
+            strangerCheck,                                             // a check for no session
+            Self.rtp(sequence: 1, ssrc: 9, payload: [1, 2, 3]),        // RTP from nobody ICE bound
+            ByteBuffer(bytes: [22, 254, 253, 0, 0]),                   // DTLS from nobody
+        ]
+        for datagram in garbage {
+            try await sender.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: datagram))
+        }
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        try await client.connect(answer: session.answer.text)
+        let drops = server.drops
+        XCTAssertEqual(drops.unclassified, 1, "\(drops)")
+        XCTAssertEqual(drops.malformed, 1, "\(drops)")
+        XCTAssertEqual(drops.unknownUser, 1, "\(drops)")
+        XCTAssertEqual(drops.unknownSource, 2, "\(drops)")
+        try await sender.close()
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// Shutdown closes every session with reason "shutdown"; the peer hears close_notify.
+    func testShutdownClosesSessionsWithReason() async throws {
+        let server = try await startServer()
+        let clients = (0..<3).map { _ in WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep)) }
+        var delegates: [RecordingDelegate] = []
+        for client in clients {
+            let delegate = RecordingDelegate()
+            delegates.append(delegate)
+            try await client.connect(answer: session(for: client, on: server, delegate: delegate).answer.text)
+        }
+        XCTAssertEqual(server.sessions.count, 3)
+        await server.shutdown()
+        XCTAssertEqual(delegates.map(\.events.current.closeReasons), Array(repeating: ["shutdown"], count: 3))
+        XCTAssertTrue(server.sessions.isEmpty)
+        for client in clients { await client.close() }
+    }
+
+    /// `close(reason:)` (a DELETE) tells the delegate once and unregisters; the session limit holds.
+    func testCloseAndSessionLimit() async throws {
+        let server = try await startServer(maxSessions: 1)
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        XCTAssertEqual(session.id.count, 32)
+        XCTAssertTrue(session.id.allSatisfy(\.isHexDigit))
+        XCTAssertThrowsError(try self.session(for: client, on: server, delegate: RecordingDelegate()))
+        session.close(reason: "closed")
+        session.close(reason: "again")
+        await fulfillment(of: [delegate.events.expectation("closed") { !$0.closeReasons.isEmpty }], timeout: 5)
+        try await session.eventLoop.submit {}.get()
+        XCTAssertEqual(delegate.events.current.closeReasons, ["closed"])
+        XCTAssertNil(server.session(id: session.id))
+        XCTAssertEqual(session.closeReason, "closed")
+        XCTAssertNoThrow(try self.session(for: client, on: server, delegate: RecordingDelegate()))
+        await server.shutdown()
+    }
+}
