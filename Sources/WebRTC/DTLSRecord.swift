@@ -10,8 +10,9 @@ public struct DTLSRecord: Sendable, Equatable {
     public var contentType: UInt8
     /// The wire version: 0xFEFD for DTLS 1.2, 0xFEFF for DTLS 1.0.
     public var version: UInt16
+    /// The key epoch: 0 in the clear, 1 after the first ChangeCipherSpec.
     public var epoch: UInt16
-    /// 48 bits.
+    /// The record sequence number within its epoch, 48 bits.
     public var sequenceNumber: UInt64
     /// The whole record, header included.
     public var bytes: ByteBuffer

@@ -167,6 +167,8 @@ public final class DTLSSession {
             OpenSSLError.clear()
         case SSL_ERROR_ZERO_RETURN:
             state = .closed
+        case SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
+            state = .failed("DTLS failed without a reason from OpenSSL (SSL_ERROR_SYSCALL)")
         case let code:
             let reasons = OpenSSLError.drainText()
             state = .failed(reasons.isEmpty ? "DTLS error \(code)" : reasons)

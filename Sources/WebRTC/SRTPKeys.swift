@@ -1,12 +1,21 @@
 /// The SRTP master keys and salts one side of a DTLS-SRTP association uses (RFC 5764 §4.2):
 /// `local` protects what this side sends, `remote` unprotects what the peer sends.
-public struct SRTPKeys: Sendable, Equatable {
-    /// The negotiated profile's name, as OpenSSL and RFC 5764 spell it ("SRTP_AES128_CM_SHA1_80").
+///
+/// Its description names the profile only: the keys never reach a log.
+public struct SRTPKeys: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The negotiated profile's name, as OpenSSL and RFC 5764 spell it (`SRTPProfile.rawValue`).
     public var profile: String
+    /// The master key protecting what this side sends (16 bytes).
     public var localKey: [UInt8]
+    /// The master salt for what this side sends (12 bytes for GCM, 14 for AES-CM).
     public var localSalt: [UInt8]
+    /// The master key the peer protects with.
     public var remoteKey: [UInt8]
+    /// The master salt the peer protects with.
     public var remoteSalt: [UInt8]
+
+    public var description: String { "SRTPKeys(\(profile), keys redacted)" }
+    public var debugDescription: String { description }
 
     public init(profile: String, localKey: [UInt8], localSalt: [UInt8], remoteKey: [UInt8], remoteSalt: [UInt8]) {
         self.profile = profile

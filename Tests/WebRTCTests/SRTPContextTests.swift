@@ -206,5 +206,7 @@ final class SRTPContextTests: XCTestCase {
         XCTAssertEqual(server.localKey, client.remoteKey)
         XCTAssertEqual(server.localSalt, client.remoteSalt)
         XCTAssertNil(SRTPKeys(exportedKeyingMaterial: Array(material.prefix(59)), profile: .aes128CMSHA1_80, role: .client))
+        XCTAssertEqual("\(client)", "SRTPKeys(SRTP_AES128_CM_SHA1_80, keys redacted)")
+        XCTAssertFalse("\(DTLSState.connected(client))".contains("localKey"), "a logged state shows no keys")
     }
 }
