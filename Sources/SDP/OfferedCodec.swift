@@ -48,11 +48,11 @@ public struct OfferedCodec: Sendable, Equatable {
     /// key wins, at most `maxParameters`.
     static func parameters(_ text: String) -> [String: String] {
         var parameters: [String: String] = [:]
-        for item in text.split(separator: ";").prefix(maxParameters) {
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(pair[0]).trimmingSDPSpaces.lowercased()
+        for item in text.unicodeScalars.split(separator: ";").prefix(maxParameters) {
+            let pair = Substring(item).sdpSplit(at: UInt8(ascii: "="))
+            let key = String(pair?.head ?? Substring(item)).trimmingSDPSpaces.lowercased()
             guard !key.isEmpty, parameters[key] == nil else { continue }
-            parameters[key] = pair.count == 2 ? String(pair[1]).trimmingSDPSpaces : ""
+            parameters[key] = pair.map { String($0.tail).trimmingSDPSpaces } ?? ""
         }
         return parameters
     }
