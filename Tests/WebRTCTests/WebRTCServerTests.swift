@@ -145,6 +145,30 @@ final class WebRTCServerTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// A peer whose DTLS certificate is not the one its offer announced fails the handshake:
+    /// the session closes with the DTLS failure and the client's connect throws.
+    func testCertificateNotMatchingTheOfferFailsDTLS() async throws {
+        let server = try await startServer()
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
+        let other = try RTCCertificate.generate()
+        let forgedOffer = client.offer.replacingOccurrences(of: Self.certificate.fingerprint.attributeValue,
+                                                            with: other.fingerprint.attributeValue)
+        XCTAssertNotEqual(forgedOffer, client.offer)
+        let delegate = RecordingDelegate()
+        let session = try server.makeSession(offer: WebRTCOffer(SessionDescription(parsing: forgedOffer)), role: .whep,
+                                             ssrcs: (video: 1, audio: 2), streamLabel: "test", delegate: delegate)
+        do {
+            try await client.connect(answer: session.answer.text)
+            XCTFail("connected with a certificate the offer did not announce")
+        } catch {}
+        await fulfillment(of: [delegate.events.expectation("closed") { !$0.closeReasons.isEmpty }], timeout: 5)
+        let reason = try XCTUnwrap(delegate.events.current.closeReasons.first)
+        XCTAssertTrue(reason.hasPrefix("DTLS failure"), reason)
+        XCTAssertEqual(delegate.events.current.connected, 0)
+        await client.close()
+        await server.shutdown()
+    }
+
     /// A peer that stops refreshing consent is closed after `consentTimeout`; one that keeps
     /// refreshing is not.
     func testConsentLostClosesOnlyTheSilentPeer() async throws {
