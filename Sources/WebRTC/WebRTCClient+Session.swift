@@ -196,6 +196,7 @@ extension WebRTCClient {
         connectPromise?.fail(error)
         connectPromise = nil
         statisticsChanged()
+        onClose("\(error)")
     }
 
     private func count(received bytes: Int) {

@@ -64,6 +64,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     let tieBreaker = UInt64.random(in: .min ... .max)
     let onRTP: @Sendable (RTPPacket) -> Void
     let onRTCP: @Sendable ([RTCPPacket]) -> Void
+    let onClose: @Sendable (String) -> Void
     let allocator = ByteBufferAllocator()
     let published = NIOLockedValueBox(PeerStatistics())
     // Loop-confined from here on.
@@ -88,9 +89,12 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     ///   - certificate: the client's DTLS certificate; share one among many clients.
     ///   - onRTP: each decrypted RTP packet, on `eventLoop` (the trailing closure).
     ///   - onRTCP: each decrypted compound RTCP packet, on `eventLoop`.
+    ///   - onClose: once, on `eventLoop`, when the client ends: why ("DTLS closed" when the
+    ///     server closed the session, "connect timed out …", "closed" after `close()`).
     public init(group: any EventLoopGroup, certificate: RTCCertificate, options: Options,
                 onRTP: @escaping @Sendable (RTPPacket) -> Void = { _ in },
-                onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in }) {
+                onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in },
+                onClose: @escaping @Sendable (String) -> Void = { _ in }) {
         let credentials = SessionCredentials.random()
         self.options = options
         self.certificate = certificate
@@ -99,6 +103,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
         localPwd = credentials.pwd
         self.onRTP = onRTP
         self.onRTCP = onRTCP
+        self.onClose = onClose
         offer = ClientOffer.text(role: options.role, ufrag: credentials.ufrag, pwd: credentials.pwd,
                                  fingerprint: certificate.fingerprint, videoSSRC: options.videoSSRC, audioSSRC: options.audioSSRC)
     }
@@ -144,7 +149,8 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
         onLoop { $0.checkTask?.cancel() }
     }
 
-    /// Sends DTLS close_notify and closes the socket.
+    /// Sends DTLS close_notify and closes the socket. Call it for every client, also one whose
+    /// `connect` failed or that the server closed: the socket stays open until then.
     public func close() async {
         try? await eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
             self.finish(WebRTCError("closed"))

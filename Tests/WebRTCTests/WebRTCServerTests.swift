@@ -239,10 +239,14 @@ final class WebRTCServerTests: XCTestCase {
         await server.shutdown()
     }
 
-    /// Shutdown closes every session with reason "shutdown"; the peer hears close_notify.
+    /// Shutdown closes every session with reason "shutdown"; each peer hears close_notify.
     func testShutdownClosesSessionsWithReason() async throws {
         let server = try await startServer()
-        let clients = (0..<3).map { _ in WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep)) }
+        let clientsClosed = Observed([String]())
+        let clients = (0..<3).map { _ in
+            WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep),
+                         onClose: { reason in clientsClosed.update { $0.append(reason) } })
+        }
         var delegates: [RecordingDelegate] = []
         for client in clients {
             let delegate = RecordingDelegate()
@@ -253,7 +257,10 @@ final class WebRTCServerTests: XCTestCase {
         await server.shutdown()
         XCTAssertEqual(delegates.map(\.events.current.closeReasons), Array(repeating: ["shutdown"], count: 3))
         XCTAssertTrue(server.sessions.isEmpty)
+        await fulfillment(of: [clientsClosed.expectation("close_notify heard") { $0.count == 3 }], timeout: 5)
+        XCTAssertEqual(clientsClosed.current, Array(repeating: "DTLS closed", count: 3))
         for client in clients { await client.close() }
+        XCTAssertEqual(clientsClosed.current.count, 3, "a client tells of its end once")
     }
 
     /// `close(reason:)` (a DELETE) tells the delegate once and unregisters; the session limit holds.
