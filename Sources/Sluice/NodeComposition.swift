@@ -3,8 +3,8 @@ import Workers
 
 /// A node's roles made into services, in the order they start; SIGTERM stops them in the
 /// reverse. The database, the bus and the fan-out hub first (they outlive the roles), then the
-/// transcoder and the other workers, then the edge (commands, the status port, ingest), last the
-/// API node's packager and HTTP service. Making it binds no port: listeners bind when the
+/// transcoder and the other workers, then the edge (commands, the status port, ingest, SRT,
+/// WebRTC's transport and WHIP), last the API node's packager and HTTP service. Making it binds no port: listeners bind when the
 /// `ServiceGroup` runs them, so tests read the list of any role without sockets.
 struct NodeComposition {
     /// The transcoder, nil without the role.
@@ -27,6 +27,7 @@ struct NodeComposition {
             + core.workerServices()
             + core.edgeServices(edge, status: status)
             + core.srtServices(edge)
+            + core.webRTCServices(edge)
             + core.apiServices(edge, status: status)
     }
 }

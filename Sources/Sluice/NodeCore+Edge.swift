@@ -20,6 +20,10 @@ extension NodeCore {
         let commands: CommandService
         /// Viewers of every protocol on this node and, from session state, the cluster's.
         let viewers: ViewerCensus
+        /// The API node's WebRTC transport and WHEP playback; nil without (`NodeCore+WebRTC`).
+        let webRTC: WebRTCParts?
+        /// WHIP publishing on the API node, through `environment` like RTMP.
+        let whip: WHIPIngestService?
     }
 
     func edge() -> Edge {
@@ -37,8 +41,10 @@ extension NodeCore {
             try await server.reload()
             try await webhooks.reload()
         }
-        let viewers = ViewerCensus(node: nodeID, hub: hub, http: HTTPViewerSessions(), sessions: sessions)
-        return Edge(access: access, environment: environment, commands: commands, viewers: viewers)
+        let webRTC = webRTCParts()
+        let viewers = ViewerCensus(node: nodeID, hub: hub, http: HTTPViewerSessions(), sessions: sessions, webRTC: webRTC?.whep)
+        return Edge(access: access, environment: environment, commands: commands, viewers: viewers, webRTC: webRTC,
+                    whip: whipIngest(webRTC, environment: environment))
     }
 
     /// Commands, the status port (nodes without the API), the watch on silent nodes and ingest.
@@ -77,7 +83,8 @@ extension NodeCore {
                                access: edge.access,
                                metrics: status.serverMetrics(hub: hub, census: edge.viewers), readiness: { await status.readiness() },
                                recorded: RecordedMedia(index: stores.assetIndex, store: assetStore),
-                               viewers: edge.viewers.http, group: group, logger: logger) { address in
+                               viewers: edge.viewers.http, whep: edge.webRTC?.whep, whip: edge.whip, group: group,
+                               logger: logger) { address in
             announcer.bound("http", address)
         }
         return [.init(service: PackagerService(packager: packager)), .init(service: timeline), .init(service: http)]

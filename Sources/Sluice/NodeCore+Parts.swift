@@ -14,9 +14,10 @@ extension NodeCore {
     static func assemble(_ settings: ServeSettings, stores: MetadataStores, announcer: ReadyAnnouncer, bus: any EventBus,
                          acknowledgements: AsyncStream<BusAcknowledgement>, logger: Logger) -> NodeCore {
         let sessions: any SessionStore = settings.redis.map { RedisSessionStore(redis: $0) } ?? InMemorySessionStore()
-        // Ingest and transcode nodes note where readers joining mid-session start; the bus tells
-        // where keyframes and segment starts landed, the recorder reads that.
-        let recordsStarts = settings.roles.contains(.ingest) || settings.roles.contains(.transcode)
+        // Ingest and transcode nodes note where readers joining mid-session start (and API nodes,
+        // which publish WHIP streams); the bus tells where keyframes and segment starts landed,
+        // the recorder reads that.
+        let recordsStarts = [Role.ingest, .transcode, .api].contains { settings.roles.contains($0) }
         let playbackStarts = recordsStarts ? PlaybackStartRecorder(sessions: sessions, acknowledgements: acknowledgements,
                                                                    logger: logger) : nil
         // A cluster's API node reads a stream only while it has viewers there.

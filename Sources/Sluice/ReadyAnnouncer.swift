@@ -57,11 +57,12 @@ final class ReadyAnnouncer: Sendable {
             expected.formUnion(settings.ingest.tls == nil ? ["rtmp", "srt"] : ["rtmp", "rtmps", "srt"])
         }
         if settings.roles.contains(.api) { expected.insert("http") }
-        guard expected.contains("http"), Set(all.keys) == expected else { return }
-        emit(samples(rtmps: all["rtmps"], srt: all["srt"]))
+        // The last of them prints; WHEP and WHIP are HTTP URLs, printed without waiting for WebRTC's port.
+        guard expected.contains("http"), expected.contains(listener), expected.isSubset(of: all.keys) else { return }
+        emit(samples(rtmps: all["rtmps"], srt: all["srt"], webRTC: settings.webRTC != nil))
     }
 
-    private func samples(rtmps: Int?, srt: Int?) -> String {
+    private func samples(rtmps: Int?, srt: Int?, webRTC: Bool) -> String {
         let bases = bases
         var lines = [""]
         if let (channel, secret) = demo {
@@ -77,14 +78,17 @@ final class ReadyAnnouncer: Sendable {
             if let srt {
                 lines.append("Push (SRT):      srt://\(settings.publicHost):\(srt)?streamid=#!::r=stream/\(id),m=publish,s=\(sign)")
             }
+            if webRTC { lines.append("Push (WHIP):     \(bases.play)/\(id)/whip  bearer token \(sign)") }
             lines.append("Play (HTTP-FLV): \(bases.play)/\(id)/live.flv")
             if channel.outputs.hls { lines.append("Play (HLS):      \(bases.play)/\(id)/live.m3u8") }
             if channel.outputs.llhls { lines.append("Play (LL-HLS):   \(bases.play)/\(id)/llhls.m3u8") }
             if channel.outputs.dash { lines.append("Play (DASH):     \(bases.play)/\(id)/manifest.mpd") }
             lines.append("Play (RTMP):     \(bases.rtmpPlay)/stream/\(id)")
             if let srt { lines.append("Play (SRT):      srt://\(settings.publicHost):\(srt)?streamid=#!::r=stream/\(id),m=request") }
+            if webRTC { lines.append("Play (WHEP):     \(bases.play)/\(id)/whep") }
             lines += [
-                "Player pages:    \(bases.play)/\(id)/flv.html  \(bases.play)/\(id)/hls.html",
+                "Player pages:    \(bases.play)/\(id)/flv.html  \(bases.play)/\(id)/hls.html"
+                    + (webRTC ? "  \(bases.play)/\(id)/webrtc.html" : ""),
                 "The sample push URL is valid for 24 hours; POST /api/v1/channels/\(id)/push-url makes more.",
             ]
         }

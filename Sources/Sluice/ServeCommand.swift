@@ -30,6 +30,15 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "HTTP port for playback and health (0 picks a free port).")
     var httpPort = 8080
 
+    @Option(help: "UDP port of WebRTC media (WHEP playback, WHIP publish) on nodes with the API; every session shares it (0 picks a free port).")
+    var webrtcPort = 8189
+
+    @Option(help: "Address written into WebRTC candidates, HOST[:PORT] (default: --public-host, else 127.0.0.1); PORT when a NAT or relay in front maps another port than --webrtc-port.")
+    var webrtcAddress: String?
+
+    @Flag(help: "Serve no WebRTC (POST /{id}/whep and /{id}/whip answer 503).")
+    var noWebrtc = false
+
     @Option(help: "Port of /healthz, /readyz and /metrics on ingest and worker nodes (env SLUICE_STATUS_PORT; default 9102 on ingest, 9103 on workers; 0 picks a free port). Nodes with the API serve them on --http-port.")
     var statusPort: Int?
 

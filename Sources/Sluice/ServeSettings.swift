@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import State
+import WebRTC
 import Workers
 
 /// What a node does. `serve` does everything; cluster nodes one part each.
@@ -29,6 +30,9 @@ struct ServeSettings {
     var srt: SRTIngestConfiguration
     var httpHost: String
     var httpPort: Int
+    /// The WebRTC transport of nodes with the API (`--webrtc-port`, `--webrtc-address`); nil
+    /// with `--no-webrtc`.
+    var webRTC: WebRTCConfiguration?
     /// The status port of nodes without the API role (`--status-port`, `SLUICE_STATUS_PORT`).
     var statusPort: Int
     var dataDirectory: URL
@@ -90,6 +94,7 @@ struct ServeSettings {
         flushPolicy = FlushPolicy(latencyBudget: .milliseconds(Int64(budget)))
         let wildcard = ["0.0.0.0", "::", ""].contains(command.host)
         publicHost = command.publicHost ?? (wildcard ? "127.0.0.1" : command.host)
+        webRTC = command.noWebrtc ? nil : try Self.webRTC(command: command, publicHost: publicHost)
         access = try Self.access(command: command, environment: environment)
         access.destinations = destinations
         relayTLS = try Self.relayTLS(caFile: command.relayCaFile)
@@ -157,6 +162,56 @@ struct ServeSettings {
         }
         guard ranges.count <= 256 else { throw ValidationError("--allow-destination: at most 256 blocks.") }
         return DestinationPolicy(allowing: ranges)
+    }
+
+    /// The WebRTC transport: bound on `--host`, its candidate `--webrtc-address` HOST[:PORT]
+    /// (`[v6]:PORT` for IPv6 with a port), else the public host. Candidates carry numeric
+    /// addresses (browsers do not resolve names in them), so a public host that is a name is
+    /// resolved once here.
+    static func webRTC(command: NodeOptions, publicHost: String) throws -> WebRTCConfiguration {
+        guard (0...65535).contains(command.webrtcPort) else { throw ValidationError("--webrtc-port must be 0–65535.") }
+        var host = publicHost
+        var port: Int?
+        if let text = command.webrtcAddress {
+            guard let parsed = candidateAddress(text) else {
+                throw ValidationError("--webrtc-address must be HOST, HOST:PORT or [IPv6]:PORT with a port 1–65535.")
+            }
+            (host, port) = parsed
+        }
+        guard let numeric = numericAddress(host) else {
+            throw ValidationError("--webrtc-address: cannot resolve '\(host.prefix(64))' to an address; give a numeric one.")
+        }
+        return WebRTCConfiguration(host: command.host.isEmpty ? "0.0.0.0" : command.host, port: command.webrtcPort,
+                                   advertisedAddress: numeric, advertisedPort: port)
+    }
+
+    /// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`; a bare IPv6 address has no port.
+    static func candidateAddress(_ text: String) -> (host: String, port: Int?)? {
+        func port(_ digits: Substring) -> Int? {
+            guard digits.count <= 5, let value = Int(digits), (1...65535).contains(value) else { return nil }
+            return value
+        }
+        guard !text.isEmpty, text.utf8.count <= 255 else { return nil }
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty { return host.isEmpty ? nil : (host, nil) }
+            guard rest.hasPrefix(":"), let number = port(rest.dropFirst()), !host.isEmpty else { return nil }
+            return (host, number)
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            guard !parts[0].isEmpty, let number = port(parts[1]) else { return nil }
+            return (String(parts[0]), number)
+        }
+        return text.contains(where: \.isWhitespace) ? nil : (text, nil)
+    }
+
+    /// `host` as a numeric address: itself when it is one, else its first address by name.
+    private static func numericAddress(_ host: String) -> String? {
+        if (try? SocketAddress(ipAddress: host, port: 0)) != nil { return host }
+        return (try? SocketAddress.makeAddressResolvingHost(host, port: 0))?.ipAddress
     }
 
     private static func s3(command: NodeOptions, environment: [String: String]) throws -> S3AssetStore.Configuration? {
