@@ -32,6 +32,17 @@ int sluice_srtp_openssl_crypto_has_test_data(void) {
            sluice_openssl_hmac_sha1.test_data != NULL;
 }
 
+int sluice_srtp_openssl_crypto_self_test(void) {
+    srtp_err_status_t status = srtp_cipher_type_self_test(&sluice_openssl_aes_icm_128);
+    if (status == srtp_err_status_ok) {
+        status = srtp_cipher_type_self_test(&sluice_openssl_aes_icm_256);
+    }
+    if (status == srtp_err_status_ok) {
+        status = srtp_auth_type_self_test(&sluice_openssl_hmac_sha1);
+    }
+    return (int)status;
+}
+
 int sluice_srtp_openssl_aes_icm_128_keystream(const uint8_t *key_and_salt, const uint8_t *iv,
                                                uint8_t *out, unsigned int length) {
     if (key_and_salt == NULL || iv == NULL || (out == NULL && length > 0)) {

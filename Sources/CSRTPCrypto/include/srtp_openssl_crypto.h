@@ -19,6 +19,10 @@ int sluice_srtp_openssl_crypto_is_registered(void);
 /// self-test ran rather than being skipped), else 0.
 int sluice_srtp_openssl_crypto_has_test_data(void);
 
+/// Runs libsrtp2's self-test (its own test vectors and random round trips) on each of this
+/// target's types without registering anything. Returns 0 or the first failure's srtp_err_status_t.
+int sluice_srtp_openssl_crypto_self_test(void);
+
 /// Known-answer hook: `length` bytes of the AES-ICM-128 keystream of this target's cipher type for
 /// `key_and_salt` (16-byte key then 14-byte salt) and the 16-byte `iv` (RFC 3711 §4.1.1), written
 /// to `out`. Returns 0 or the srtp_err_status_t.
