@@ -40,7 +40,10 @@ extension PeerSession {
 
     func receivedRTP(_ datagram: ByteBuffer) {
         guard !closed, let srtp else { return drop(.notConnected) }
-        var packet = datagram
+        // The datagram is a slot of a receive buffer shared by a whole recvmmsg; a packet a
+        // jitter buffer keeps must not pin all of it.
+        var packet = router.allocator.buffer(capacity: datagram.readableBytes)
+        packet.writeImmutableBuffer(datagram)
         let wireBytes = packet.readableBytes
         do {
             try srtp.unprotectRTP(&packet)
