@@ -165,9 +165,9 @@ struct ServeSettings {
     }
 
     /// The WebRTC transport: bound on `--host`, its candidate `--webrtc-address` HOST[:PORT]
-    /// (`[v6]:PORT` for IPv6 with a port), else the public host. Candidates carry numeric
-    /// addresses (browsers do not resolve names in them), so a public host that is a name is
-    /// resolved once here.
+    /// (`[v6]:PORT` for IPv6 with a port), else the public host. Candidates should carry
+    /// numeric addresses (not every browser resolves a name in one), so a name is resolved once
+    /// here; one that does not resolve is written as it is.
     static func webRTC(command: NodeOptions, publicHost: String) throws -> WebRTCConfiguration {
         guard (0...65535).contains(command.webrtcPort) else { throw ValidationError("--webrtc-port must be 0–65535.") }
         var host = publicHost
@@ -178,11 +178,8 @@ struct ServeSettings {
             }
             (host, port) = parsed
         }
-        guard let numeric = numericAddress(host) else {
-            throw ValidationError("--webrtc-address: cannot resolve '\(host.prefix(64))' to an address; give a numeric one.")
-        }
         return WebRTCConfiguration(host: command.host.isEmpty ? "0.0.0.0" : command.host, port: command.webrtcPort,
-                                   advertisedAddress: numeric, advertisedPort: port)
+                                   advertisedAddress: numericAddress(host) ?? host, advertisedPort: port)
     }
 
     /// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`; a bare IPv6 address has no port.
