@@ -3,7 +3,7 @@ import CDTLS
 /// The one `SSL_CTX` a certificate's DTLS sessions are made from (RFC 5764 DTLS-SRTP, RFC 8827 §6.5).
 ///
 /// DTLS 1.2 only (RFC 8996), ECDHE with ECDSA-signed handshakes, the use_srtp extension offering
-/// `SRTPProfile.allCases` (AES-GCM first), and the peer's
+/// `SRTPProfile.preferenceOrder`, and the peer's
 /// certificate requested: WebRTC certificates are self-signed, so the chain is accepted as it is and
 /// the certificate is checked against the SDP fingerprint once the handshake is done.
 ///
@@ -22,6 +22,7 @@ final class DTLSContext: @unchecked Sendable {
 
     /// `key` and `certificate` get a reference of the SSL_CTX's own; the caller keeps its own.
     init(key: OpaquePointer, certificate: OpaquePointer) throws(WebRTCError) {
+        try SRTPLibrary.ensureInitialized()   // decides which SRTP profile to prefer
         OpenSSLError.clear()
         guard let ctx = SSL_CTX_new(DTLS_method()) else { throw OpenSSLError.error("SSL_CTX_new(DTLS_method) failed") }
         handle = ctx

@@ -3,23 +3,27 @@ import XCTest
 @testable import WebRTC
 
 final class SRTPContextTests: XCTestCase {
-    /// Both sides' contexts for `profile`: from a real DTLS handshake for AES-GCM (what two
-    /// Sluice peers agree on), from random keying material split as RFC 5764 says for AES-CM.
+    /// Both sides' contexts for `profile`: from a real DTLS handshake for the profile Sluice
+    /// prefers, from random keying material split as RFC 5764 says for the other.
     private func pair(_ profile: SRTPProfile) throws -> (client: SRTPContext, server: SRTPContext) {
-        switch profile {
-        case .aeadAES128GCM:
+        if profile == SRTPProfile.preferenceOrder[0] {
             var peers = try DTLSTestPeers.matched()
             peers.run()
             let client = try XCTUnwrap(peers.client.state.keys)
             let server = try XCTUnwrap(peers.server.state.keys)
             XCTAssertEqual(client.profile, profile.rawValue)
             return (try SRTPContext(keys: client), try SRTPContext(keys: server))
-        case .aes128CMSHA1_80:
-            let material = (0..<60).map { _ in UInt8.random(in: 0...255) }
-            let client = try XCTUnwrap(SRTPKeys(exportedKeyingMaterial: material, profile: profile, role: .client))
-            let server = try XCTUnwrap(SRTPKeys(exportedKeyingMaterial: material, profile: profile, role: .server))
-            return (try SRTPContext(keys: client), try SRTPContext(keys: server))
         }
+        let material = (0..<2 * (profile.keyLength + profile.saltLength)).map { _ in UInt8.random(in: 0...255) }
+        let client = try XCTUnwrap(SRTPKeys(exportedKeyingMaterial: material, profile: profile, role: .client))
+        let server = try XCTUnwrap(SRTPKeys(exportedKeyingMaterial: material, profile: profile, role: .server))
+        return (try SRTPContext(keys: client), try SRTPContext(keys: server))
+    }
+
+    func testOpenSSLCryptoIsRegisteredAndAESCMPreferred() throws {
+        try SRTPLibrary.ensureInitialized()
+        XCTAssertTrue(SRTPLibrary.usesOpenSSLCrypto)
+        XCTAssertEqual(SRTPProfile.preferenceOrder, [.aes128CMSHA1_80, .aeadAES128GCM])
     }
 
     /// An RTP packet: version 2, payload type 102, the given sequence, SSRC 0x11223344.
