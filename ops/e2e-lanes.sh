@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # debug build take both cores: they sit at the start of lane 1, in the middle of lane 2 and
 # late in lane 3, so they never run at once.
 LANES=(
-    "TranscodeTests CaptionTests WorkerFailoverTests EdgeTests ChannelsTests LivePathTests ReplayTests VODTests S3Tests LiveSettingsTests DVRTests"
+    "TranscodeTests CaptionTests WorkerFailoverTests EdgeTests ChannelsTests LivePathTests ReplayTests VODTests S3Tests LiveSettingsTests DVRTests WebRTCTests"
     "HostileClientTests HLSTests MetricsTests RecordingFailoverTests MotionTests RelayTests SnapshotTests WebhookTests MP4RecordingTests HostilePeerTests SRTTests TrickPlayTests"
     "ClusterTests DVRClusterTests PlaybackAccessTests ClusterCommandTests DatabaseRestartTests SharedSessionStateTests DASHClientTests PlayerPageTests ConsoleTests ChannelEventsTests ViewerCountTests DVRPlayerTests"
 )

@@ -31,7 +31,7 @@ final class SluiceProcess: @unchecked Sendable {
         self.secret = secret
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [command, "--host", "127.0.0.1", "--rtmp-port", "0", "--http-port", "0", "--status-port", "0",
-                             "--srt-port", "0",
+                             "--srt-port", "0", "--webrtc-port", "0",
                              "--push-secret", secret, "--data-dir", self.dataDirectory,
                              // Hooks, webhook receivers and relay targets of these tests listen on loopback.
                              "--allow-destination", "127.0.0.0/8", "--allow-destination", "::1/128"] + extraArguments
@@ -45,11 +45,12 @@ final class SluiceProcess: @unchecked Sendable {
         }
         try process.run()
         let tls = extraArguments.contains("--tls-cert")
+        let webrtc = extraArguments.contains("--no-webrtc") ? 0 : 1
         switch command {
         case "ingest": try readPorts(expecting: tls ? 4 : 3)  // RTMP(S), SRT and the status port
-        case "api": try readPorts(expecting: 1)
+        case "api": try readPorts(expecting: 1 + webrtc)  // HTTP and WebRTC
         case "worker": try readPorts(expecting: 1)  // the status port
-        default: try readPorts(expecting: tls ? 4 : 3)  // RTMP(S), SRT and HTTP
+        default: try readPorts(expecting: (tls ? 4 : 3) + webrtc)  // RTMP(S), SRT, HTTP and WebRTC
         }
     }
 
@@ -83,6 +84,8 @@ final class SluiceProcess: @unchecked Sendable {
     /// The SRT listener's UDP port (serve and ingest nodes).
     var srtPort: Int { ports["srt"]! }
     var httpPort: Int { ports["http"]! }
+    /// The WebRTC transport's UDP port (serve and api nodes).
+    var webrtcPort: Int { ports["webrtc"]! }
     /// `/healthz`, `/readyz` and `/metrics` of ingest and worker nodes.
     var statusPort: Int { ports["status"]! }
     var serverLog: String { log.withLockedValue { $0 } }

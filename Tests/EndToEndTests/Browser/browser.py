@@ -6,9 +6,10 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 
-def chromium(width, height, console_log=False):
+def chromium(width, height, console_log=False, fake_media=False):
     """Headless Chromium that autoplays muted media, with a 15 s page-load limit; with
-    `console_log`, the page's console can be read with `driver.get_log("browser")`."""
+    `console_log`, the page's console can be read with `driver.get_log("browser")`; with
+    `fake_media`, getUserMedia answers at once with Chromium's fake camera and microphone."""
     options = webdriver.ChromeOptions()
     if console_log:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -16,6 +17,9 @@ def chromium(width, height, console_log=False):
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio",
                      "--autoplay-policy=no-user-gesture-required", f"--window-size={width},{height}"):
         options.add_argument(argument)
+    if fake_media:
+        options.add_argument("--use-fake-device-for-media-stream")
+        options.add_argument("--use-fake-ui-for-media-stream")
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(15)
     return driver
