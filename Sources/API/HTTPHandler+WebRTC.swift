@@ -63,7 +63,7 @@ extension HTTPHandler {
             let sign = bearer ?? query["sign"]
             answer(context: context) {
                 let published = await whip.publish(name: request.stream.rawValue, sign: sign, query: query, offer: offer,
-                                                   clientIP: remote?.ipAddress, peer: remote.map { "\($0)" } ?? "unknown")
+                                                   clientIP: remote?.ipAddress, peer: Self.hostPort(remote))
                 return WebRTCRequest.response(to: published, of: request, credentialGiven: sign != nil)
             }
         }
@@ -84,6 +84,13 @@ extension HTTPHandler {
             }
             return APIResponse(status: .ok)
         }
+    }
+
+    /// `host:port` (`[v6]:port`) of the HTTP client, as logs and `stream.online` show a peer.
+    static func hostPort(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress else { return "unknown" }
+        let port = address.port.map { ":\($0)" } ?? ""
+        return ip.contains(":") ? "[\(ip)]\(port)" : "\(ip)\(port)"
     }
 
     private func sendWebRTCOff(context: ChannelHandlerContext) {

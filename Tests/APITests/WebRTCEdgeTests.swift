@@ -70,6 +70,7 @@ struct WebRTCEdgeTests {
             var sign: String?
             var query: [String: String] = [:]
             var clientIP: String?
+            var peer: String?
         }
         let calls = NIOLockedValueBox([Call]())
         let ended = NIOLockedValueBox([String]())
@@ -87,7 +88,7 @@ struct WebRTCEdgeTests {
 
         func publish(name: String, sign: String?, query: [String: String], offer: WebRTCOffer, clientIP: String?, peer: String)
             async -> Result<WebRTCSessionCreated, WebRTCRefusal> {
-            calls.withLockedValue { $0.append(Call(stream: name, sign: sign, query: query, clientIP: clientIP)) }
+            calls.withLockedValue { $0.append(Call(stream: name, sign: sign, query: query, clientIP: clientIP, peer: peer)) }
             return result
         }
 
@@ -206,6 +207,7 @@ struct WebRTCEdgeTests {
         #expect(calls.map(\.sign) == ["1900000000-abcdef", "1900000001-012345", nil])
         #expect(calls.map(\.stream) == ["cam1", "cam1", "cam1"])
         #expect(calls[1].query == ["sign": "1900000001-012345", "app": "x"])
+        #expect(calls[0].clientIP == "127.0.0.1" && calls[0].peer == "127.0.0.1:1")
     }
 
     @Test func sessionsEndWithDeleteAndRefusePatch() async throws {
