@@ -16,7 +16,7 @@ extension HTTPHandler {
         case .preflight(let allow):
             var headers: HTTPHeaders = ["Access-Control-Max-Age": "\(ResponseHeaders.webRTCPreflightMaxAge)", "Allow": allow]
             // RFC 9725 §4.2: the endpoint says what its POST takes.
-            if request.action == .preflight(allow: WebRTCRequest.endpointMethods) {
+            if allow == WebRTCRequest.endpointMethods {
                 headers.add(name: "Accept-Post", value: "application/sdp")
             }
             send(.noContent, body: nil, extraHeaders: headers, context: context)
