@@ -169,6 +169,52 @@ final class WebRTCServerTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// A nominating check from a new address moves the session there (ICE-lite follows the
+    /// controlling agent): media goes to the new address, the old one is a stranger.
+    func testANominationFromAnotherAddressMovesTheSession() async throws {
+        let server = try await startServer()
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        try await client.connect(answer: session.answer.text)
+        let arrivals = Observed([ByteBuffer]())
+        let other = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramCollector(arrivals)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        func attribute(_ name: String, in text: String) throws -> String {
+            let line = try XCTUnwrap(text.split(separator: "\r\n").first { $0.hasPrefix("a=\(name):") })
+            return String(line.dropFirst(name.count + 3))
+        }
+        let check = STUNMessage.bindingRequest(
+            transactionID: Array(repeating: 3, count: 12),
+            username: "\(try attribute("ice-ufrag", in: session.answer.text)):\(try attribute("ice-ufrag", in: client.offer))",
+            priority: 1, controlling: 1, useCandidate: true, integrityKey: Array(try attribute("ice-pwd", in: session.answer.text).utf8))
+        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: SocketAddress(ipAddress: "127.0.0.1", port: server.port!), data: check))
+        await fulfillment(of: [arrivals.expectation("binding success") { $0.count == 1 }], timeout: 5)
+        XCTAssertEqual(try STUNMessage(parsing: arrivals.current[0]).messageClass, .successResponse)
+        let moved = try await session.eventLoop.submit { session.remoteAddress }.get()
+        XCTAssertEqual(moved, other.localAddress)
+        try await session.eventLoop.submit { session.sendRTP(Self.rtp(sequence: 1, ssrc: 0x5EED_0001, payload: [1, 2, 3])) }.get()
+        await fulfillment(of: [arrivals.expectation("SRTP at the new address") { $0.count == 2 }], timeout: 5)
+        XCTAssertEqual(PacketClass(firstBytes: arrivals.current[1]), .rtp)
+        // The old address is now a stranger: its RTCP is dropped and counted. The client flushes
+        // at the end of its loop tick (two hops make sure), and the server reads its socket in
+        // order, so once a second check from the new address is answered the RTCP was seen.
+        XCTAssertEqual(server.drops.unknownSource, 0)
+        client.sendRTCP(Self.rtcp(.pli(senderSSRC: 1, mediaSSRC: 0x5EED_0001)))
+        try await client.eventLoop.submit {}.get()
+        try await client.eventLoop.submit {}.get()
+        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: SocketAddress(ipAddress: "127.0.0.1", port: server.port!), data: check))
+        await fulfillment(of: [arrivals.expectation("second binding success") { $0.count == 3 }], timeout: 5)
+        XCTAssertEqual(server.drops.unknownSource, 1, "\(server.drops)")
+        XCTAssertTrue(delegate.events.current.rtcp.isEmpty)
+        try await other.close()
+        await client.close()
+        await server.shutdown()
+    }
+
     /// A peer that stops refreshing consent is closed after `consentTimeout`; one that keeps
     /// refreshing is not.
     func testConsentLostClosesOnlyTheSilentPeer() async throws {
@@ -281,5 +327,20 @@ final class WebRTCServerTests: XCTestCase {
         XCTAssertEqual(session.closeReason, "closed")
         XCTAssertNoThrow(try self.session(for: client, on: server, delegate: RecordingDelegate()))
         await server.shutdown()
+    }
+}
+
+/// Keeps every datagram a test socket receives.
+private final class DatagramCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let arrivals: Observed<[ByteBuffer]>
+
+    init(_ arrivals: Observed<[ByteBuffer]>) {
+        self.arrivals = arrivals
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let datagram = unwrapInboundIn(data).data
+        arrivals.update { $0.append(datagram) }
     }
 }
