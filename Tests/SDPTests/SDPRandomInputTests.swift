@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 @testable import SDP
 
@@ -21,7 +22,7 @@ final class SDPRandomInputTests: XCTestCase {
     }
 
     func testSeededMutationsParseOrThrow() {
-        var generator = SplitMix64(seed: 0x5D9_2026)
+        var generator = SeededGenerator(seed: 0x5D9_2026)
         var outcomes = (parsed: 0, thrown: 0)
         for round in 0..<1000 {
             var bytes = Array(Self.fixtures[round % Self.fixtures.count].utf8)
@@ -35,7 +36,7 @@ final class SDPRandomInputTests: XCTestCase {
     }
 
     func testRandomBytesParseOrThrow() {
-        var generator = SplitMix64(seed: 21)
+        var generator = SeededGenerator(seed: 21)
         for _ in 0..<1000 {
             let count = Int.random(in: 0...400, using: &generator)
             var bytes = Array("v=0\no=- 1 1 IN IP4 0.0.0.0\ns=-\n".utf8)
@@ -66,7 +67,7 @@ final class SDPRandomInputTests: XCTestCase {
         return true
     }
 
-    private static func mutate(_ bytes: inout [UInt8], using generator: inout SplitMix64) {
+    private static func mutate(_ bytes: inout [UInt8], using generator: inout SeededGenerator) {
         guard !bytes.isEmpty else { return }
         let at = Int.random(in: 0..<bytes.count, using: &generator)
         switch Int.random(in: 0..<6, using: &generator) {
@@ -85,21 +86,5 @@ final class SDPRandomInputTests: XCTestCase {
                                                          "18446744073709551616"].randomElement(using: &generator)!.utf8)
             }
         }
-    }
-}
-
-/// SplitMix64, as Tests/TestSupport's SeededGenerator (SDPTests does not depend on TestSupport:
-/// a dependency is asked of the lead).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
