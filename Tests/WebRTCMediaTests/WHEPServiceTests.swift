@@ -194,6 +194,36 @@ import WebRTC
         }
     }
 
+    @Test func aViewerGetsThePayloadTypesItNegotiated() async throws {
+        let frames = try WHEPFixtures.frames(seconds: 2, gop: 25)
+        try await withServer { setup in
+            for frame in frames { setup.hub.handle(frame, of: stream) }
+            let received = Received()
+            let client = try viewer(received)
+            // The client's own credentials, offered with other payload types than the source writes (102, 111).
+            let own = try WebRTCOffer(SessionDescription(parsing: client.offer))
+            let text = makeOffer(options: OfferOptions(iceUfrag: own.iceUfrag, icePwd: own.icePwd, fingerprint: own.fingerprint,
+                                                       direction: .recvonly, videoPayloadType: 96, audioPayloadType: 109))
+            let created = try await setup.service.play(stream: stream, rendition: "", offer: try WebRTCOffer(SessionDescription(parsing: text)),
+                                                       clientIP: nil).get()
+            try await client.connect(answer: created.answer)
+            #expect(await eventually { received.count(payloadType: 96) > 10 })
+            #expect(received.count(payloadType: 102) == 0)
+            // Markers kept: each access unit's last packet has one, and the depacketizer finds every unit whole.
+            let video = received.all(payloadType: 96)
+            #expect(video.contains { $0.header.marker })
+            var depacketizer = H264Depacketizer()
+            var unwrapper = SequenceUnwrapper()
+            var units = 0
+            for packet in video {
+                if depacketizer.push(packet.payload, sequence: unwrapper.unwrap(packet.header.sequenceNumber),
+                                     timestamp: packet.header.timestamp, marker: packet.header.marker) != nil { units += 1 }
+            }
+            #expect(units == video.filter(\.header.marker).count)
+            await client.close()
+        }
+    }
+
     @Test func aSourceWithoutViewersLetsTheFanoutGo() async throws {
         let frames = try WHEPFixtures.frames(seconds: 1, gop: 25)
         try await withServer(idleTimeout: .milliseconds(300)) { setup in
