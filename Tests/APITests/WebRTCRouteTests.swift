@@ -94,6 +94,30 @@ import Testing
         #expect(Route(method: .DELETE, uri: "/cam1/whep/\(Self.session)").metricLabel == "whep")
     }
 
+    /// Seeded random request targets and bearer headers: every one routes or is refused, and a
+    /// WebRTC route it yields names a valid stream and a 32-hex session.
+    @Test func randomTargetsAndCredentialsAreRoutedOrRefused() {
+        var state: UInt64 = 0x5EED_0021
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let pieces = ["/", "cam1", "whep", "whip", "%2F", "..", "?", "&", "rendition=", "720p", "0123456789abcdef", "=", "%", "\u{e9}", " ", "-"]
+        let methods: [HTTPMethod] = [.GET, .HEAD, .POST, .DELETE, .PATCH, .OPTIONS, .PUT]
+        for _ in 0..<5000 {
+            let uri = (0..<next(12)).map { _ in pieces[next(pieces.count)] }.joined()
+            let route = Route(method: methods[next(methods.count)], uri: uri)
+            if case .webRTC(let request) = route {
+                #expect(StreamID(request.stream.rawValue) != nil)
+                if case .end(let session) = request.action { #expect(session.rawValue.utf8.count == 32) }
+            }
+            _ = route.metricLabel
+            let bearer = TokenCarrier.bearer(in: ["Authorization": "Bearer " + uri])
+            #expect(bearer.map { $0.utf8.count <= 512 && !$0.contains(" ") } ?? true)
+            _ = TokenCarrier.playQuery([:], bearer: bearer)
+        }
+    }
+
     @Test func theOfferMustBeSDPOfAtMost64KiBThatParses() {
         let offer = ByteBuffer(string: WebRTCEdgeTests.offer)
         func failure(_ type: String?, _ body: ByteBuffer?, tooLarge: Bool = false) -> APIError? {
