@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RTMP
 import WebRTC
+import WebRTCMedia
 
 /// One admitted WHIP publish: its grant (the publish lock, taken when the offer was answered)
 /// until the peer connects, then the stream's `StreamPublisher`, fed the FLV tags its
@@ -207,7 +208,8 @@ final class WHIPPublishSession: Sendable {
 
     /// The peer's address as ICE selected it, or the HTTP client's before then.
     var remoteAddress: String {
-        state.withLockedValue { $0.peer?.remoteAddress }.map { "\($0)" } ?? httpPeer
+        guard let address = state.withLockedValue({ $0.peer?.remoteAddress }) else { return httpPeer }
+        return WHIPReceiver.describe(address)
     }
 }
 

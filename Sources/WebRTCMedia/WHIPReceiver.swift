@@ -73,7 +73,7 @@ public final class WHIPReceiver: PeerSessionDelegate, @unchecked Sendable {
         let actions = state.connected(nowMs: nowMs)
         apply(actions, on: session, updating: state)
         logger.info("WHIP publisher connected", metadata: [
-            "stream": "\(name)", "peer": "\(session.remoteAddress.map { "\($0)" } ?? "?")",
+            "stream": "\(name)", "peer": "\(Self.describe(session.remoteAddress))",
             "video": "\(session.answer.video?.codec.name ?? "none")", "audio": "\(session.answer.audio?.codec.name ?? "none")",
         ])
         callbacks.onConnected(session)
@@ -101,7 +101,7 @@ public final class WHIPReceiver: PeerSessionDelegate, @unchecked Sendable {
         bridge?.stop()
         let state = self.state
         logger.info("WHIP publisher left", metadata: [
-            "stream": "\(name)", "peer": "\(session.remoteAddress.map { "\($0)" } ?? "?")", "reason": "\(reason)",
+            "stream": "\(name)", "peer": "\(Self.describe(session.remoteAddress))", "reason": "\(reason)",
             "packets": "\(state?.packetsReceived ?? 0)", "lost": "\(state?.packetsLost ?? 0)",
             "nacksSent": "\(state?.nacksSent ?? 0)", "plisSent": "\(state?.plisSent ?? 0)",
             "videoFrames": "\(state?.videoFrames ?? 0)", "foreignPackets": "\(state?.foreignPackets ?? 0)",
@@ -143,5 +143,13 @@ public final class WHIPReceiver: PeerSessionDelegate, @unchecked Sendable {
         let made = OpusToAACBridge(name: name, logger: logger, onTag: callbacks.onTag)
         bridge = made
         return made
+    }
+
+    /// `host:port` (IPv6 in brackets) of a peer's address, `?` before ICE selected one: how logs
+    /// and `stream.online` name WHIP publishers.
+    public static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let host = address.ipAddress, let port = address.port else { return "?" }
+        if case .v6 = address { return "[\(host)]:\(port)" }
+        return "\(host):\(port)"
     }
 }

@@ -41,9 +41,10 @@ import WebRTCMedia
     }
 
     /// A WebRTC server on loopback, its service, and a way to stop both.
-    func service(connectTimeout: Duration = .seconds(10), compatibility: Bool = true) async throws
-        -> (WHIPIngestService, WebRTCServer) {
-        let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, advertisedAddress: "127.0.0.1")
+    func service(connectTimeout: Duration = .seconds(10), compatibility: Bool = true, consentTimeout: Duration = .seconds(30))
+        async throws -> (WHIPIngestService, WebRTCServer) {
+        let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, advertisedAddress: "127.0.0.1",
+                                                consentTimeout: consentTimeout)
         let server = WebRTCServer(configuration: configuration, certificate: try RTCCertificate.generate(),
                                   group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         _ = try await server.start()

@@ -76,6 +76,63 @@ extension WHIPIngestServiceTests {
         await bus.shutdown()
     }
 
+    /// An operator's kick closes the peer session and ends the stream as stopped; a publisher
+    /// that leaves (DTLS close_notify, then no more consent checks: the server's consent timeout
+    /// is 2 s here) ends it as disconnected. Both give the lock back.
+    @Test func aKickStopsThePublishAndAPeerThatLeavesDisconnectsIt() async throws {
+        let environment = try environment()
+        let (_, server) = try await service(consentTimeout: .seconds(2))
+        let service = WHIPIngestService(environment: environment, server: server)
+        let lifecycle = bus.subscribe(to: .streamLifecycle, from: .end)
+        var events = lifecycle.makeAsyncIterator()
+        let video = try Self.videoPackets(ssrc: 0x1000_0001)
+        for ending in ["kick", "leave"] {
+            let client = WebRTCClient(group: MultiThreadedEventLoopGroup.singleton, certificate: try RTCCertificate.generate(),
+                                      options: .init(role: .whip, consentInterval: .milliseconds(300)))
+            var created: WebRTCSessionCreated?
+            try await waitUntil {
+                let result = await service.publish(name: "cam1", sign: sign("cam1"), query: [:],
+                                                   offer: try WebRTCOffer(SessionDescription(parsing: client.offer)),
+                                                   clientIP: "127.0.0.1", peer: "127.0.0.1:50000")
+                if case .success(let answered) = result { created = answered }
+                return created != nil  // the previous publish's lock goes back on a task
+            }
+            let session = try #require(created)
+            try await client.connect(answer: session.answer)
+            for packets in video.prefix(5) {
+                for packet in packets { client.sendRTP(packet) }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            guard case .online(let online) = try await Self.nextLifecycle(&events) else {
+                Issue.record("no stream.online")
+                return
+            }
+            #expect(online.protocolName == "whip" && online.client.hasPrefix("127.0.0.1:"))
+            if ending == "kick" {
+                #expect(environment.publishers.kick(StreamID("cam1")!))
+            } else {
+                await client.close()
+            }
+            guard case .offline(let offline) = try await Self.nextLifecycle(&events) else {
+                Issue.record("no stream.offline after the \(ending)")
+                return
+            }
+            #expect(offline.reason == (ending == "kick" ? .stopped : .disconnected))
+            try await waitUntil { server.session(id: session.sessionID) == nil && service.publishes.isEmpty }
+            if ending == "kick" { await client.close() }
+        }
+        await server.shutdown()
+        await bus.shutdown()
+    }
+
+    static func nextLifecycle(_ events: inout BusSubscription.AsyncIterator) async throws -> LifecycleEvent? {
+        while let delivery = try await events.next() {
+            // Refusals of the retries while the lock was going back are not what is waited for.
+            if case .lifecycle(let event) = delivery.record.value, event.rejectionCode == nil { return event }
+        }
+        return nil
+    }
+
     /// 1 s of H.264 (25 frames, a keyframe first) as RTP packets, frame by frame.
     static func videoPackets(ssrc: UInt32) throws -> [[ByteBuffer]] {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("whip-loop-\(UUID().uuidString).flv")

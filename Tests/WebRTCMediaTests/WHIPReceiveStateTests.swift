@@ -33,11 +33,11 @@ import Testing
         var frame: Int
     }
 
-    static func source(seconds: Int = 4) throws -> (configuration: AVCConfiguration, frames: [SourceFrame]) {
+    static func source(seconds: Int = 4, size: String = "320x240") throws -> (configuration: AVCConfiguration, frames: [SourceFrame]) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("whip-h264-\(UUID().uuidString).flv")
         defer { try? FileManager.default.removeItem(at: file) }
         try OpusToAACTests.run("/usr/bin/ffmpeg", [
-            "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "\(seconds)",
+            "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-t", "\(seconds)",
             "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
             "-f", "flv", file.path,
         ])
