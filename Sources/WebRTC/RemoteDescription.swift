@@ -2,14 +2,15 @@ import NIOCore
 import SDP
 
 /// What a client needs of the other side's SDP: its ICE credentials, DTLS fingerprint and
-/// the first UDP candidate it can reach (an IP address; no name resolution).
+/// the first UDP candidate it can reach (an IP address, or a name resolved at once), unless
+/// the caller says where the server is.
 struct RemoteDescription: Sendable {
     var iceUfrag: String
     var icePwd: String
     var fingerprint: SDPFingerprint
     var address: SocketAddress
 
-    init(parsing text: String) throws(WebRTCError) {
+    init(parsing text: String, override: SocketAddress? = nil) throws(WebRTCError) {
         let sdp: SessionDescription
         do {
             sdp = try SessionDescription(parsing: text)
@@ -26,8 +27,12 @@ struct RemoteDescription: Sendable {
             throw WebRTCError("answer has no fingerprint")
         }
         let candidates = sdp.media.flatMap(\.candidates).filter { $0.transport == "udp" && $0.component == 1 }
-        guard let address = candidates.lazy.compactMap({ try? SocketAddress(ipAddress: $0.address, port: $0.port) }).first else {
-            throw WebRTCError("answer has no UDP candidate with an IP address")
+        let reachable = candidates.lazy.compactMap { candidate in
+            (try? SocketAddress(ipAddress: candidate.address, port: candidate.port))
+                ?? (try? SocketAddress.makeAddressResolvingHost(candidate.address, port: candidate.port))
+        }
+        guard let address = override ?? reachable.first else {
+            throw WebRTCError("answer has no UDP candidate with an address that resolves")
         }
         (iceUfrag, icePwd, self.fingerprint, self.address) = (ufrag, pwd, fingerprint, address)
     }

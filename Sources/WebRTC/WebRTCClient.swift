@@ -30,13 +30,18 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
         /// SSRCs announced in a sendonly offer.
         public var videoSSRC: UInt32
         public var audioSSRC: UInt32
+        /// Where to send instead of the answer's candidate (a server that advertises an
+        /// address this client cannot reach, such as a public name in front of loopback); nil
+        /// uses the candidate.
+        public var serverAddress: SocketAddress?
         /// Answer each sender report at once with a receiver report (LSR/DLSR set, loss and
         /// jitter from what arrived), so the server measures RTT. Default true.
         public var answersSenderReports: Bool
 
         public init(role: PeerRole, localHost: String = "127.0.0.1", checkInterval: Duration = .milliseconds(500),
                     consentInterval: Duration? = .seconds(5), connectTimeout: Duration = .seconds(10),
-                    videoSSRC: UInt32 = 0x1000_0001, audioSSRC: UInt32 = 0x1000_0002, answersSenderReports: Bool = true) {
+                    videoSSRC: UInt32 = 0x1000_0001, audioSSRC: UInt32 = 0x1000_0002, serverAddress: SocketAddress? = nil,
+                    answersSenderReports: Bool = true) {
             self.role = role
             self.localHost = localHost
             self.checkInterval = max(checkInterval, .milliseconds(10))
@@ -44,6 +49,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
             self.connectTimeout = connectTimeout
             self.videoSSRC = videoSSRC
             self.audioSSRC = audioSSRC
+            self.serverAddress = serverAddress
             self.answersSenderReports = answersSenderReports
         }
     }
@@ -113,7 +119,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     /// - Throws: an answer without credentials, fingerprint or reachable candidate; no
     ///   binding response or DTLS failure within `connectTimeout`.
     public func connect(answer: String) async throws {
-        let remote = try RemoteDescription(parsing: answer)
+        let remote = try RemoteDescription(parsing: answer, override: options.serverAddress)
         let channel = try await DatagramBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -21,8 +21,8 @@ final class WebRTCServerTests: XCTestCase {
     }
 
     func startServer(consentTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
-                     maxSessions: Int = 100) async throws -> WebRTCServer {
-        let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, advertisedAddress: "127.0.0.1",
+                     maxSessions: Int = 100, advertisedAddress: String = "127.0.0.1") async throws -> WebRTCServer {
+        let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, advertisedAddress: advertisedAddress,
                                                 consentTimeout: consentTimeout, connectTimeout: connectTimeout,
                                                 maxSessions: maxSessions)
         let server = WebRTCServer(configuration: configuration, certificate: Self.certificate, group: group,
@@ -211,6 +211,20 @@ final class WebRTCServerTests: XCTestCase {
         XCTAssertEqual(server.drops.unknownSource, 1, "\(server.drops)")
         XCTAssertTrue(delegate.events.current.rtcp.isEmpty)
         try await other.close()
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// A server advertising a name the client cannot use is reached at the address the client is given.
+    func testClientReachesAServerAdvertisingAnotherAddress() async throws {
+        let server = try await startServer(advertisedAddress: "203.0.113.9")
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: XCTUnwrap(server.port))
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep, serverAddress: address))
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        XCTAssertTrue(session.answer.text.contains("203.0.113.9 \(address.port!) typ host"), session.answer.text)
+        try await client.connect(answer: session.answer.text)
+        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
         await client.close()
         await server.shutdown()
     }
