@@ -80,7 +80,7 @@ final class AACToOpus {
     private func take(_ decoded: CodecHandles.Frame, ptsMs: Int64, output: inout [OpusPacket]) throws(WebRTCMediaError) {
         let decodedPts = decoded.pointer.pointee.best_effort_timestamp
         let start = (decodedPts == sluice_av_nopts_value() ? ptsMs : decodedPts) &* 48
-        if let expected = expectedInput, abs(start &- expected) > Self.maxJump {
+        if let expected = expectedInput, (start &- expected).magnitude > Self.maxJump.magnitude {
             // The source's time jumped: start again from here; what was pending is lost (< 20 ms).
             pending.removeAll(keepingCapacity: true)
             pendingStart = nil

@@ -61,7 +61,8 @@ enum CodecHandles {
         /// Replaces the packet's data with a copy of `bytes` (FFmpeg wants its own padded buffer).
         func fill(_ bytes: UnsafeRawBufferPointer, pts: Int64) throws(WebRTCMediaError) {
             av_packet_unref(pointer)
-            try check(av_new_packet(pointer, Int32(bytes.count)), "av_new_packet")
+            guard let size = Int32(exactly: bytes.count) else { throw WebRTCMediaError("a packet of \(bytes.count) bytes") }
+            try check(av_new_packet(pointer, size), "av_new_packet")
             if let base = bytes.baseAddress, bytes.count > 0 {
                 pointer.pointee.data.update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
             }
