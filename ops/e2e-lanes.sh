@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 LANES=(
     "TranscodeTests CaptionTests WorkerFailoverTests EdgeTests ChannelsTests LivePathTests ReplayTests VODTests S3Tests LiveSettingsTests DVRTests WebRTCTests"
     "HostileClientTests HLSTests MetricsTests RecordingFailoverTests MotionTests RelayTests SnapshotTests WebhookTests MP4RecordingTests HostilePeerTests SRTTests TrickPlayTests"
-    "ClusterTests DVRClusterTests PlaybackAccessTests ClusterCommandTests DatabaseRestartTests SharedSessionStateTests DASHClientTests PlayerPageTests ConsoleTests ChannelEventsTests ViewerCountTests DVRPlayerTests"
+    "ClusterTests DVRClusterTests PlaybackAccessTests ClusterCommandTests DatabaseRestartTests SharedSessionStateTests DASHClientTests PlayerPageTests ConsoleTests ChannelEventsTests ViewerCountTests DVRPlayerTests WebRTCClusterTests"
 )
 
 # Each `swift test` would wait for the others on SwiftPM's lock of .build (it holds it for the
