@@ -14,12 +14,13 @@ import Testing
     static let serveWorkers = ["TranscodeWorker", "RenditionHeadersRecording", "SnapshotWorker", "VODWorker", "MP4Worker",
                                "DVRWorker", "MotionWorker", "RetentionWorker", "RelayWorker", "HealthWorker", "WebhookWorker"]
 
-    /// `sluice serve`: the bus, the recorder and the hub first, every worker, the edge, then the
-    /// packager and HTTP; no settings reload (nothing else writes its SQLite) and no status port.
+    /// `sluice serve`: the bus, the recorder and the hub first, every worker, the edge (ingest,
+    /// SRT, WebRTC), then the packager and HTTP; no settings reload (nothing else writes its SQLite) and no status port.
     @Test func serveStartsSharedPartsThenWorkersThenTheEdgeThenHTTP() async throws {
         try await TestNode.with(Set(Role.allCases)) { node in
             let shared: [String] = ["BusService", "PlaybackStartRecorder", "HubService"]
-            let edge: [String] = ["CommandService", "NodeWatch", "StreamSampler", "PublishRevalidation", "IngestService", "SRTIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService"]
+            let edge: [String] = ["CommandService", "NodeWatch", "StreamSampler", "PublishRevalidation", "IngestService", "SRTIngestService",
+                                   "WebRTCTransportService", "WHIPIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService"]
             #expect(TestNode.names(NodeComposition(node.core).services) == shared + Self.serveWorkers + edge)
         }
     }
@@ -33,11 +34,13 @@ import Testing
         }
     }
 
-    @Test func anAPINodeRunsThePackagerAndHTTPAndNoStatusPort() async throws {
+    /// WebRTC lives on API nodes (WHEP from the fan-out, WHIP through the edge's publish path),
+    /// which therefore record where keyframes land as ingest nodes do.
+    @Test func anAPINodeRunsWebRTCThePackagerAndHTTPAndNoStatusPort() async throws {
         try await TestNode.with([.api], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
-                "DatabaseStandIn", "BusService", "SettingsReload", "HubService", "CommandService", "NodeWatch", "StreamSampler",
-                "PackagerService", "ChannelTimelineFeed", "HTTPService",
+                "DatabaseStandIn", "BusService", "SettingsReload", "PlaybackStartRecorder", "HubService", "CommandService", "NodeWatch",
+                "StreamSampler", "WebRTCTransportService", "WHIPIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService",
             ])
         }
     }
