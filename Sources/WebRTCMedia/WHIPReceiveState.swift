@@ -6,7 +6,9 @@ import SDP
 /// What a WHIP publisher's media becomes, as a pure state machine (no clock, no I/O): RTP packets
 /// in, per track reordered by a jitter buffer (`WHIPTrack`), lost packets asked for again with
 /// generic NACKs (RFC 4585 §6.2.1) every tick, keyframes asked for with PLI (§6.3.1) whenever
-/// the depacketizer needs one (at most once per `pliIntervalMs`) and at the start, receiver
+/// the depacketizer needs one (at most once per `pliIntervalMs`), at the start and when the last
+/// one is `keyframeIntervalMs` old (a browser's encoder sends keyframes only when asked, and
+/// HLS and DASH cut segments at keyframes), receiver
 /// reports (RFC 3550 §6.4.2) on `report`; H.264 access units out as FLV video tags, Opus packets
 /// out for transcoding, both placed on the session timeline.
 ///
@@ -33,6 +35,10 @@ struct WHIPReceiveState: Sendable {
     static let pliIntervalMs: Int64 = 1000
     /// Another SSRC takes a track over after the current one was silent this long (ms).
     static let takeoverMs: Int64 = 1000
+    /// A keyframe is asked for when the last is this old (ms): the default segment length, so a
+    /// publisher that never keys by itself (browsers) still gives segments of about 2 s, and one
+    /// keying every 2 s (OBS) is rarely asked.
+    static let keyframeIntervalMs: Int64 = 2000
 
     /// This receiver's SSRC, the sender SSRC of its feedback.
     let localSSRC: UInt32
@@ -41,6 +47,8 @@ struct WHIPReceiveState: Sendable {
     private let videoFeedback: (nack: Bool, pli: Bool)
     private let audioNACK: Bool
     private var origin = WHIPSessionOrigin()
+    /// When the last keyframe came out of the depacketizer (ms).
+    private var lastKeyframeMs: Int64?
     /// Packets of no negotiated payload type, or of an SSRC no track takes.
     private(set) var foreignPackets = 0
     /// Video frames and AAC-bound Opus packets handed out.
@@ -105,6 +113,7 @@ struct WHIPReceiveState: Sendable {
             actions.append(rtcp(.nack(RTCPNack(senderSSRC: localSSRC, mediaSSRC: ssrc, lost: Array(lost.prefix(RTCPNack.maxLost))))))
         }
         if video?.depacketizer.needsKeyframe == true { actions += requestKeyframe(nowMs: nowMs, force: false) }
+        if let last = lastKeyframeMs, nowMs &- last >= Self.keyframeIntervalMs { actions += requestKeyframe(nowMs: nowMs, force: false) }
         return actions
     }
 
@@ -142,6 +151,7 @@ struct WHIPReceiveState: Sendable {
     }
 
     private mutating func tags(of unit: H264AccessUnit, track: inout WHIPTrack, nowMs: Int64) -> [Action] {
+        if unit.isKeyframe { lastKeyframeMs = nowMs }
         let output = track.writer.write(unit)
         guard output.sequenceHeader != nil || output.frame != nil else { return [] }
         let rtp = track.clock.unwrap(unit.timestamp)

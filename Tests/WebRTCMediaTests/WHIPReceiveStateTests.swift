@@ -33,12 +33,12 @@ import Testing
         var frame: Int
     }
 
-    static func source(seconds: Int = 4, size: String = "320x240") throws -> (configuration: AVCConfiguration, frames: [SourceFrame]) {
+    static func source(seconds: Int = 4, size: String = "320x240", gop: Int = 25) throws -> (configuration: AVCConfiguration, frames: [SourceFrame]) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("whip-h264-\(UUID().uuidString).flv")
         defer { try? FileManager.default.removeItem(at: file) }
         try OpusToAACTests.run("/usr/bin/ffmpeg", [
             "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=25", "-t", "\(seconds)",
-            "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+            "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", "\(gop)", "-keyint_min", "\(gop)", "-sc_threshold", "0",
             "-f", "flv", file.path,
         ])
         let frames = try MediaFrame.frames(ofFLVFile: ByteBuffer(bytes: try Data(contentsOf: file)), sessionID: 1)
@@ -177,6 +177,34 @@ import Testing
         #expect(report.ssrc == Self.localSSRC)
         #expect(report.reports.first?.ssrc == Self.videoSSRC)
         #expect(report.reports.first?.cumulativeLost == 1)
+    }
+
+    /// A browser's encoder keys only when asked: with one keyframe in 5 s, a PLI goes out once the
+    /// last keyframe is 2 s old, then at most once a second while none comes.
+    @Test func aPublisherThatNeverKeysIsAskedEveryTwoSeconds() throws {
+        let (configuration, frames) = try Self.source(seconds: 5, gop: 250)
+        #expect(frames.filter(\.isKeyframe).count == 1)
+        var state = WHIPReceiveState(video: .init(payloadType: 102, remoteSSRC: Self.videoSSRC, nack: true, pli: true), audio: nil,
+                                     localSSRC: Self.localSSRC)
+        var pliTimes: [Int64] = []
+        func note(_ actions: [WHIPReceiveState.Action], at now: Int64) {
+            let plis = Self.rtcp(actions).filter { if case .pli = $0 { return true } else { return false } }
+            pliTimes += plis.map { _ in now }
+        }
+        note(state.connected(nowMs: 0), at: 0)
+        var pending = Self.packets(configuration, frames)[...]
+        for now in stride(from: Int64(0), through: 4500, by: 10) {
+            while let next = pending.first, next.arrivalMs <= now {
+                note(state.received(next.packet, nowMs: now), at: now)
+                pending = pending.dropFirst()
+            }
+            if now % 20 == 0 { note(state.tick(nowMs: now), at: now) }
+        }
+        #expect(pliTimes.first == 0)  // at the start
+        let asked = pliTimes.dropFirst()
+        #expect(asked.count == 3, "PLIs at \(pliTimes)")  // about 2 s, 3 s and 4 s
+        #expect(asked.allSatisfy { $0 >= 2000 }, "PLIs at \(pliTimes)")
+        #expect(zip(asked, asked.dropFirst()).allSatisfy { $1 - $0 >= WHIPReceiveState.pliIntervalMs })
     }
 
     @Test func otherPayloadTypesAndSSRCsAreNotMedia() throws {
