@@ -173,7 +173,7 @@ extension EndToEnd {
             let overHLS = try Tools.probeResult(hls, timeout: 30)
             #expect(overHLS.video?.codec_name == "h264" && overHLS.audio?.codec_name == "aac", "\(overHLS.streams)")
             #expect(overHLS.videoSeconds > 3, "LL-HLS carried \(overHLS.videoSeconds) s")
-            #expect(server.serverLog.contains("whip"), "the publish is logged as WHIP")
+            #expect(server.serverLog.contains("WHIP publish admitted"), "the publish is logged as WHIP")
         }
     }
 }
