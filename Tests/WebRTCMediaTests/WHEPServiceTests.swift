@@ -1,5 +1,6 @@
 import Events
 import Fanout
+import Foundation
 import Logging
 import Media
 import NIOConcurrencyHelpers
@@ -182,7 +183,17 @@ import WebRTC
             #expect(statistics.retransmitted == 0)
             #expect(statistics.packetsSent > 100)
             #expect(statistics.connectedSeconds > 0)
-            #expect(received.reports.withLockedValue { $0.contains { if case .senderReport = $0 { true } else { false } } })
+            // Sender reports: NTP now, RTP time extrapolated from the newest packet (at or after it, by seconds at most).
+            let reports = received.reports.withLockedValue { $0.compactMap { if case .senderReport(let report) = $0 { report } else { nil } } }
+            let videoReport = try #require(reports.last { $0.ssrc == videoSSRC })
+            let newestVideo = try #require(received.all(payloadType: 102).last).header.timestamp
+            let ahead = Int32(bitPattern: videoReport.rtpTimestamp &- newestVideo)
+            #expect(ahead >= 0 && ahead < 10 * 90_000, "sender report \(ahead) ticks after the newest packet")
+            let wall = Int64(Date().timeIntervalSince1970 * 1e9)
+            #expect(abs(NTPTime.unixNanoseconds(videoReport.ntpTime) - wall) < 5_000_000_000)
+            #expect(reports.contains { $0.ssrc == audio[0].header.ssrc })
+            // (Sent counts the GOP sent again for its PLI, which its SRTP dropped as replays.)
+            #expect(videoReport.packetCount > 0 && Int(videoReport.packetCount) <= received.count(payloadType: 102) + gop.count)
 
             // DELETE ends a viewer; the other plays on.
             #expect(await setup.service.end(stream: stream, session: created.sessionID))
