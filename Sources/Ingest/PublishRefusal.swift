@@ -28,8 +28,13 @@ struct PublishRefusal: Error, Sendable {
     var isOutage: Bool { kind == .unavailable }
 
     /// The code a client of `protocolName` is answered with and `publish.rejected` carries:
-    /// the `onStatus` code for RTMP and RTMPS, `SRT.{Kind}` (`SRT.Unauthorized`, …) for SRT.
+    /// the `onStatus` code for RTMP and RTMPS, `SRT.{Kind}` (`SRT.Unauthorized`, …) for SRT and
+    /// `WHIP.{Kind}` for WHIP.
     func code(for protocolName: String) -> String {
-        protocolName == "srt" ? "SRT.\(kind.title)" : code
+        switch protocolName {
+        case "srt": return "SRT.\(kind.title)"
+        case "whip": return "WHIP.\(kind.title)"
+        default: return code
+        }
     }
 }
