@@ -10,13 +10,16 @@ enum PlaybackTargets {
 
     /// `Route(method:uri:)` for a request target (path and query) under GET, HEAD, POST and
     /// OPTIONS, its metric label, and the LL-HLS directives of its query.
-    static let route = FuzzTarget("http-route", "Route(method:uri:), metricLabel, PlaylistRequest(query:)") { input in
+    static let route = FuzzTarget("http-route", "Route(method:uri:) (GET, HEAD, POST, OPTIONS, DELETE, PATCH), metricLabel, PlaylistRequest(query:), a Bearer credential and the WHEP play query") { input in
         let uri = input.fuzzText
-        for method in [HTTPMethod.GET, .HEAD, .POST, .OPTIONS] {
+        for method in [HTTPMethod.GET, .HEAD, .POST, .OPTIONS, .DELETE, .PATCH] {
             _ = Route(method: method, uri: uri).metricLabel
         }
         let query = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().first
         _ = try? PlaylistRequest(query: query)
+        let bearer = TokenCarrier.bearer(in: HTTPHeaders([("Authorization", "Bearer " + uri)]))
+        _ = TokenCarrier.playQuery(["token": uri], bearer: bearer)
+        _ = TokenCarrier.playQuery([:], bearer: bearer)
     }
 
     /// `PackagedResource(path:)` for the path under `/{id}/`, which must name the same resource
