@@ -250,6 +250,24 @@ import WebRTC
         }
     }
 
+    @Test func theStreamsEndClosesItsViewers() async throws {
+        let frames = try WHEPFixtures.frames(seconds: 1, gop: 25)
+        try await withServer { setup in
+            for frame in frames { setup.hub.handle(frame, of: stream) }
+            let client = try viewer(Received())
+            let offer = try WebRTCOffer(SessionDescription(parsing: client.offer))
+            let created = try await setup.service.play(stream: stream, rendition: "", offer: offer, clientIP: nil).get()
+            try await client.connect(answer: created.answer)
+            let session = try #require(setup.server.session(id: created.sessionID))
+            setup.hub.handle(MediaFrame(kind: .end, dts: 1000, sessionID: frames[0].sessionID, sequence: 10_000, payload: ByteBuffer()),
+                             of: stream)
+            #expect(await eventually(5) { setup.server.sessions.isEmpty && setup.service.viewers.isEmpty })
+            #expect(session.closeReason == "stream ended")
+            #expect(setup.service.sourceCount == 0)
+            await client.close()
+        }
+    }
+
     @Test func whatWebRTCCannotPlayIsRefused() async throws {
         let frames = try WHEPFixtures.frames(seconds: 1, gop: 25, bFrames: 2)
         try await withServer { setup in
