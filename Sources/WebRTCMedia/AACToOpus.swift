@@ -62,6 +62,12 @@ final class AACToOpus {
         packet = try CodecHandles.Packet()
     }
 
+    /// Drains the encoder, so libopus has no frames left in its queue to warn about.
+    deinit {
+        guard avcodec_send_frame(encoder.pointer, nil) >= 0 else { return }
+        while avcodec_receive_packet(encoder.pointer, packet.pointer) >= 0 { packet.clear() }
+    }
+
     /// Bytes before the codec data in an FLV audio tag body: 2 for AAC (header, packet type), 1 for MP3.
     var tagHeaderSize: Int { codec == .aac ? 2 : 1 }
 
