@@ -260,7 +260,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "WebRTCMediaTests", dependencies: [
-            "WebRTCMedia", "WebRTC", "RTC", "SDP", "Fanout", "Events", "Media", "TestSupport",
+            "WebRTCMedia", "WebRTC", "RTC", "SDP", "Fanout", "Events", "Media", "CFFmpeg", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

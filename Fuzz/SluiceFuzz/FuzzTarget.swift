@@ -19,7 +19,7 @@ struct FuzzTarget: Sendable {
     /// Every target, in the order `make fuzz` and the seeded pass run them.
     static let all: [FuzzTarget] = RTMPTargets.all + MediaTargets.all + CodecRecordTargets.all
         + PlaybackTargets.all + JSONTargets.all + EventTargets.all + AccessTargets.all + SRTTargets.all + TSTargets.all + CaptionTargets.all
-        + DVRTargets.all + TrickPlayTargets.all + SDPTargets.all + RTCTargets.all + DTLSTargets.all + ICETargets.all
+        + DVRTargets.all + TrickPlayTargets.all + SDPTargets.all + RTCTargets.all + DTLSTargets.all + ICETargets.all + WHIPTargets.all
 
     static func named(_ name: String) -> FuzzTarget? {
         all.first { $0.name == name }
