@@ -33,6 +33,8 @@ struct NodeCore {
     func has(_ role: Role) -> Bool { settings.roles.contains(role) }
 
     static func open(_ settings: ServeSettings, logger: Logger) async throws -> NodeCore {
+        // FFmpeg's log goes to the node's log, whichever part opens a codec first.
+        FFmpegLog.install
         try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
         // Metadata lives in PostgreSQL with --database (every node sees every change), else in
         // SQLite in the data dir.

@@ -3,11 +3,13 @@ import Logging
 
 /// Routes FFmpeg's log (libavcodec, libavfilter, and x264/x265 through them) to swift-log under
 /// the label `ffmpeg`, warnings and worse only: FFmpeg's informational output is per-frame chatter.
-enum FFmpegLog {
+/// Every node installs it at start: WebRTC's Opus and AAC codecs (WebRTCMedia, which cannot see
+/// this module) log through the same process-wide callback.
+public enum FFmpegLog {
     private static let logger = Logger(label: "ffmpeg")
 
     /// Installs the route once; later calls do nothing.
-    static let install: Void = {
+    public static let install: Void = {
         av_log_set_level(AV_LOG_WARNING)
         av_log_set_callback { context, level, format, arguments in
             guard level <= AV_LOG_WARNING, let format, let arguments else { return }
