@@ -46,13 +46,12 @@ let package = Package(
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         // OpenSSL's AES-NI AES-ICM-128 and HMAC-SHA1 registered with libsrtp2 in place of its table
         // implementations (Debian's libsrtp2 is built without OpenSSL): C, as libsrtp2's cipher API is.
-        .target(name: "CSRTPCrypto", dependencies: ["CSRTP", "CDTLS"]),
+        .target(name: "CSRTPCrypto", linkerSettings: [.linkedLibrary("srtp2"), .linkedLibrary("crypto")]),
         // SDP offer/answer (RFC 8866, RFC 8829's rules as WHIP and WHEP use them): pure Swift, no I/O.
         .target(name: "SDP"),
         // WebRTC's packet formats, pure: STUN (RFC 8489), RTP/RTCP (RFC 3550, 4585), H.264 over RTP
         // (RFC 6184), jitter buffer, NACK tracking, retransmission buffer.
         .target(name: "RTC", dependencies: [
-            "Media",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -62,7 +61,6 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // WebRTC media: WHEP playback from the fan-out (H.264 RTP, AAC to Opus once per stream,
@@ -70,7 +68,6 @@ let package = Package(
         .target(name: "WebRTCMedia", dependencies: [
             "WebRTC", "RTC", "SDP", "Fanout", "Events", "Media", "CFFmpeg",
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -229,6 +226,7 @@ let package = Package(
         // seeded pass of `make test`.
         .executableTarget(name: "SluiceFuzz", dependencies: [
             "Media", "RTMP", "Events", "Packager", "API", "Access", "SDP", "RTC", "WebRTC", "WebRTCMedia",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -251,9 +249,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
-        .testTarget(name: "RTCTests", dependencies: ["RTC", "Media", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "RTCTests", dependencies: ["RTC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTests", dependencies: [
-            "WebRTC", "RTC", "SDP", "TestSupport",
+            "WebRTC", "RTC", "SDP", "CSRTPCrypto",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -294,6 +292,7 @@ let package = Package(
         ]),
         .testTarget(name: "IngestTests", dependencies: [
             "Ingest", "Access", "Events", "Fanout", "RTMP", "State", "SRT", "WebRTC", "WebRTCMedia", "SDP", "RTC",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             "Media",
@@ -307,7 +306,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "APITests", dependencies: [
-            "API", "Access", "State", "Events", "Fanout", "Packager", "WebRTCMedia", "SDP",
+            "API", "Access", "State", "Events", "Fanout", "Packager", "WebRTCMedia", "WebRTC", "SDP",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -322,7 +321,7 @@ let package = Package(
         // Browser/, Hooks/, Scripts/ and Webhooks/ hold the Python helpers the tests run (headless
         // Chromium, a hook server, the Prometheus parser, a webhook receiver).
         .testTarget(name: "EndToEndTests", dependencies: [
-            "Access", "Media", "RTMP", "SRT", "State", "TestSupport", "WebRTC", "RTC", "SDP",
+            "Access", "Media", "RTMP", "SRT", "State", "TestSupport", "WebRTC", "RTC",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),

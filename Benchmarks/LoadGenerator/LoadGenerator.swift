@@ -53,15 +53,8 @@ struct LoadGenerator: ParsableCommand {
         let loop = group.next()
         let measurements = Measurements()
 
-        let ready = loop.makePromise(of: Void.self)
-        let publisher = Publisher(app: app, streamName: name, tags: tags, measurements: measurements, ready: ready)
-        let publishChannel = try ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(publisher) }
-            }
-            .connect(host: host, port: port).wait()
-        try ready.futureResult.wait()
+        let publishChannel = try Self.startPublishing(tags, to: host, port: port, app: app, name: name, on: loop,
+                                                      measurements: measurements)
         Thread.sleep(forTimeInterval: 3)  // let a GOP cache fill, as on a stream viewers join later
 
         let baseline = ProcessSample(pid: serverPID)
@@ -99,6 +92,21 @@ struct LoadGenerator: ParsableCommand {
         for channel in channels { channel.close(promise: nil) }
         Self.closeAll(webrtcClients)
         publishChannel.close(promise: nil)
+    }
+
+    /// Connects the publisher and waits until the server said NetStream.Publish.Start.
+    static func startPublishing(_ tags: [FLVReadTag], to host: String, port: Int, app: String, name: String, on loop: any EventLoop,
+                                measurements: Measurements) throws -> any Channel {
+        let ready = loop.makePromise(of: Void.self)
+        let publisher = Publisher(app: app, streamName: name, tags: tags, measurements: measurements, ready: ready)
+        let channel = try ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(publisher) }
+            }
+            .connect(host: host, port: port).wait()
+        try ready.futureResult.wait()
+        return channel
     }
 
     /// Joins `count` WHEP viewers (`WHEPViewers`), waiting for every handshake.

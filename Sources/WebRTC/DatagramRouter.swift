@@ -14,6 +14,7 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     private var byAddress: [SocketAddress: PeerSession] = [:]
     private var flushScheduled = false
     private var changedSessions: [PeerSession] = []
+    // drops are counted on the loop and read by /metrics and tests from any thread
     private let dropCounts = NIOLockedValueBox(DatagramDrops())
 
     init(eventLoop: any EventLoop, table: SessionTable) {

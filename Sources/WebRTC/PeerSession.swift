@@ -29,6 +29,7 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
     let router: DatagramRouter
     let configuration: WebRTCConfiguration
     let localUfrag: String
+    // what other threads may read (statistics, connected, address): published from the loop once a tick
     let shared: NIOLockedValueBox<Shared>
     // Loop-confined from here on.
     var ice: ICELiteAgent

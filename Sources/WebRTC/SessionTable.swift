@@ -9,6 +9,7 @@ final class SessionTable: Sendable {
         var byUfrag: [String: PeerSession] = [:]
     }
 
+    // sessions are made by HTTP handlers on any loop and looked up by the WebRTC loop
     private let entries = NIOLockedValueBox(Entries())
 
     /// Registers `session` under its id and `ufrag`; false when `limit` sessions are already

@@ -72,6 +72,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     let onRTCP: @Sendable ([RTCPPacket]) -> Void
     let onClose: @Sendable (String) -> Void
     let allocator = ByteBufferAllocator()
+    // the loop publishes its counters here once a tick for readers on other threads
     let published = NIOLockedValueBox(PeerStatistics())
     // Loop-confined from here on.
     var phase = Phase.idle

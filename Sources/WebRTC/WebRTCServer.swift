@@ -16,6 +16,7 @@ public final class WebRTCServer: Sendable {
     let router: DatagramRouter
     private let table = SessionTable()
     private let logger: Logger
+    // start, shutdown and makeSession run on callers' threads and tasks, the socket lives on the loop
     private let socket = NIOLockedValueBox(SocketState())
 
     private struct SocketState: Sendable {

@@ -63,6 +63,7 @@ final class OpusToAACBridge: Sendable {
         private var failed = false
         private var announced = false
         private var lastMs: Int64 = 0
+        // counted where packets are refused (the loop) and read for the publisher's log from any thread
         private let dropped = NIOLockedValueBox(0)
         private let onTag: @Sendable (FLVTagType, ByteBuffer, Int64) -> Void
         private let logger: Logger

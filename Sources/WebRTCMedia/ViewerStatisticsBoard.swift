@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 /// event loop (as viewers join and leave, and once a second), read by `/metrics` scrapes from any
 /// thread without touching a session.
 final class ViewerStatisticsBoard: Sendable {
+    // written on the WebRTC loop, read by scrapes and the streams API on any thread
     private let entries = NIOLockedValueBox<[String: WebRTCViewerStatistics]>([:])
 
     func update(_ statistics: WebRTCViewerStatistics) {

@@ -114,16 +114,7 @@ import WebRTC
 
             // The cached GOP comes at once: a keyframe decodes before anything more is published.
             #expect(await eventually { received.count(payloadType: 102) > 0 })
-            var depacketizer = H264Depacketizer()
-            var unwrapper = SequenceUnwrapper()
-            var decodable = 0
-            for packet in received.all(payloadType: 102) {
-                if let unit = depacketizer.push(packet.payload, sequence: unwrapper.unwrap(packet.header.sequenceNumber),
-                                                timestamp: packet.header.timestamp, marker: packet.header.marker), unit.isKeyframe {
-                    decodable += 1
-                }
-            }
-            #expect(decodable == 1)
+            #expect(keyframesDecodable(received) == 1)
 
             // Live: the rest of the stream, video and Opus audio 20 ms apart, one SSRC each for both viewers.
             for frame in frames[secondKeyframe...] {
@@ -141,59 +132,10 @@ import WebRTC
             #expect(lossy.all(payloadType: 102).allSatisfy { $0.header.ssrc == videoSSRC })
             try await Task.sleep(for: .milliseconds(300))
 
-            // PLI: the cached GOP again (what the lossy viewer lost of it comes), at most once per 500 ms.
-            let gop = try await setup.server.eventLoop.submit { () -> Set<UInt16> in
-                Set((setup.service.source(of: stream)?.gop ?? []).compactMap { try? RTPHeader(parsing: $0).sequenceNumber })
-            }.get()
-            #expect(gop.count > 10)
-            let lostInGOP = missingVideo(lossy).intersection(gop)
-            let lostBefore = missingVideo(lossy).subtracting(gop)
-            #expect(!(lostInGOP.isEmpty && lostBefore.isEmpty), "the lossy link lost nothing")
-            for _ in 0..<4 where !missingVideo(lossy).intersection(gop).isEmpty {
-                lossyClient.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
-                try await Task.sleep(for: .milliseconds(600))
-            }
-            #expect(missingVideo(lossy).intersection(gop).isEmpty)
-            client.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
-            client.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
-            #expect(await eventually(2) { (try? await serverViewer(setup, session: created.sessionID)?.keyframeResends) == 1 })
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(try await serverViewer(setup, session: created.sessionID)?.keyframeResends == 1)
-
-            // NACK: what the lossy viewer lost before the GOP comes again, counted.
-            for _ in 0..<4 where !missingVideo(lossy).isEmpty {
-                lossyClient.sendRTCP(rtcp(.nack(RTCPNack(senderSSRC: 1, mediaSSRC: videoSSRC, lost: missingVideo(lossy).sorted()))))
-                try await Task.sleep(for: .milliseconds(300))
-            }
-            #expect(missingVideo(lossy).isEmpty)
-
-            // Statistics: sender reports answered give an RTT; NACKs, PLIs and repairs counted.
-            // (The board is brought up to date once a second.)
-            #expect(await eventually(5) {
-                let viewers = setup.service.viewers
-                let direct = viewers.first { $0.session == created.sessionID }
-                let repaired = viewers.first { $0.session == lossyCreated.sessionID }
-                return direct?.rttMs != nil && direct?.plisReceived == 2 && (repaired?.retransmitted ?? 0) >= lostBefore.count
-                    && (repaired?.nacksReceived ?? 0) >= 1
-            })
-            let statistics = try #require(setup.service.viewers.first { $0.session == created.sessionID })
-            #expect(statistics.stream == stream)
-            #expect(statistics.role == .whep)
-            #expect(statistics.clientIP == "127.0.0.1")
-            #expect(statistics.retransmitted == 0)
-            #expect(statistics.packetsSent > 100)
-            #expect(statistics.connectedSeconds > 0)
-            // Sender reports: NTP now, RTP time extrapolated from the newest packet (at or after it, by seconds at most).
-            let reports = received.reports.withLockedValue { $0.compactMap { if case .senderReport(let report) = $0 { report } else { nil } } }
-            let videoReport = try #require(reports.last { $0.ssrc == videoSSRC })
-            let newestVideo = try #require(received.all(payloadType: 102).last).header.timestamp
-            let ahead = Int32(bitPattern: videoReport.rtpTimestamp &- newestVideo)
-            #expect(ahead >= 0 && ahead < 10 * 90_000, "sender report \(ahead) ticks after the newest packet")
-            let wall = Int64(Date().timeIntervalSince1970 * 1e9)
-            #expect(abs(NTPTime.unixNanoseconds(videoReport.ntpTime) - wall) < 5_000_000_000)
-            #expect(reports.contains { $0.ssrc == audio[0].header.ssrc })
-            // (Sent counts the GOP sent again for its PLI, which its SRTP dropped as replays.)
-            #expect(videoReport.packetCount > 0 && Int(videoReport.packetCount) <= received.count(payloadType: 102) + gop.count)
+            let (gop, lostBefore) = try await expectRepairs(setup, direct: (client, created.sessionID), lossy: (lossyClient, lossy),
+                                                            videoSSRC: videoSSRC)
+            try await expectStatistics(setup, direct: (created.sessionID, received), lossySession: lossyCreated.sessionID,
+                                       lostBefore: lostBefore, videoSSRC: videoSSRC, audioSSRC: audio[0].header.ssrc, gopCount: gop.count)
 
             // DELETE ends a viewer; the other plays on.
             #expect(await setup.service.end(stream: stream, session: created.sessionID))
@@ -203,6 +145,83 @@ import WebRTC
             await client.close()
             await lossyClient.close()
         }
+    }
+
+    /// Keyframes the received video depacketizes into.
+    private func keyframesDecodable(_ received: Received) -> Int {
+        var depacketizer = H264Depacketizer()
+        var unwrapper = SequenceUnwrapper()
+        var decodable = 0
+        for packet in received.all(payloadType: 102) {
+            if let unit = depacketizer.push(packet.payload, sequence: unwrapper.unwrap(packet.header.sequenceNumber),
+                                            timestamp: packet.header.timestamp, marker: packet.header.marker), unit.isKeyframe {
+                decodable += 1
+            }
+        }
+        return decodable
+    }
+
+    /// PLI: the cached GOP again (what the lossy viewer lost of it comes), at most once per 500 ms;
+    /// NACK: what it lost before the GOP. Returns the GOP's sequence numbers and what was lost before it.
+    private func expectRepairs(_ setup: Setup, direct: (client: WebRTCClient, session: String),
+                               lossy: (client: WebRTCClient, received: Received),
+                               videoSSRC: UInt32) async throws -> (gop: Set<UInt16>, lostBefore: Set<UInt16>) {
+        let gop = try await setup.server.eventLoop.submit { () -> Set<UInt16> in
+            Set((setup.service.source(of: stream)?.gop ?? []).compactMap { try? RTPHeader(parsing: $0).sequenceNumber })
+        }.get()
+        #expect(gop.count > 10)
+        let lostInGOP = missingVideo(lossy.received).intersection(gop)
+        let lostBefore = missingVideo(lossy.received).subtracting(gop)
+        #expect(!(lostInGOP.isEmpty && lostBefore.isEmpty), "the lossy link lost nothing")
+        for _ in 0..<4 where !missingVideo(lossy.received).intersection(gop).isEmpty {
+            lossy.client.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
+            try await Task.sleep(for: .milliseconds(600))
+        }
+        #expect(missingVideo(lossy.received).intersection(gop).isEmpty)
+        direct.client.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
+        direct.client.sendRTCP(rtcp(.pli(senderSSRC: 1, mediaSSRC: videoSSRC)))
+        #expect(await eventually(2) { (try? await serverViewer(setup, session: direct.session)?.keyframeResends) == 1 })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await serverViewer(setup, session: direct.session)?.keyframeResends == 1)
+
+        // NACK: what the lossy viewer lost before the GOP comes again, counted.
+        for _ in 0..<4 where !missingVideo(lossy.received).isEmpty {
+            lossy.client.sendRTCP(rtcp(.nack(RTCPNack(senderSSRC: 1, mediaSSRC: videoSSRC, lost: missingVideo(lossy.received).sorted()))))
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(missingVideo(lossy.received).isEmpty)
+        return (gop, lostBefore)
+    }
+
+    /// Sender reports answered give an RTT; NACKs, PLIs and repairs counted (the board is brought
+    /// up to date once a second); sender reports carry NTP now and the newest RTP time.
+    private func expectStatistics(_ setup: Setup, direct: (session: String, received: Received), lossySession: String,
+                                  lostBefore: Set<UInt16>, videoSSRC: UInt32, audioSSRC: UInt32, gopCount: Int) async throws {
+        #expect(await eventually(5) {
+            let viewers = setup.service.viewers
+            let plain = viewers.first { $0.session == direct.session }
+            let repaired = viewers.first { $0.session == lossySession }
+            return plain?.rttMs != nil && plain?.plisReceived == 2 && (repaired?.retransmitted ?? 0) >= lostBefore.count
+                && (repaired?.nacksReceived ?? 0) >= 1
+        })
+        let statistics = try #require(setup.service.viewers.first { $0.session == direct.session })
+        #expect(statistics.stream == stream)
+        #expect(statistics.role == .whep)
+        #expect(statistics.clientIP == "127.0.0.1")
+        #expect(statistics.retransmitted == 0)
+        #expect(statistics.packetsSent > 100)
+        #expect(statistics.connectedSeconds > 0)
+        // Sender reports: NTP now, RTP time extrapolated from the newest packet (at or after it, by seconds at most).
+        let reports = direct.received.reports.withLockedValue { $0.compactMap { if case .senderReport(let report) = $0 { report } else { nil } } }
+        let videoReport = try #require(reports.last { $0.ssrc == videoSSRC })
+        let newestVideo = try #require(direct.received.all(payloadType: 102).last).header.timestamp
+        let ahead = Int32(bitPattern: videoReport.rtpTimestamp &- newestVideo)
+        #expect(ahead >= 0 && ahead < 10 * 90_000, "sender report \(ahead) ticks after the newest packet")
+        let wall = Int64(Date().timeIntervalSince1970 * 1e9)
+        #expect(abs(NTPTime.unixNanoseconds(videoReport.ntpTime) - wall) < 5_000_000_000)
+        #expect(reports.contains { $0.ssrc == audioSSRC })
+        // (Sent counts the GOP sent again for its PLI, which its SRTP dropped as replays.)
+        #expect(videoReport.packetCount > 0 && Int(videoReport.packetCount) <= direct.received.count(payloadType: 102) + gopCount)
     }
 
     @Test func aViewerGetsThePayloadTypesItNegotiated() async throws {
