@@ -25,8 +25,13 @@ public final class SRTPContext {
     public static let rtpTrailerRoom = SRTPProfile.allCases.map(\.tagLength).max() ?? 16
     /// Bytes protect writes past an RTCP packet, at most: the E flag and SRTCP index (4) and the tag.
     public static let rtcpTrailerRoom = 4 + rtpTrailerRoom
-    /// The replay window, in packets.
+    /// The inbound replay window, in packets.
     public static let replayWindow = 1024
+    /// The outbound window, in packets: libsrtp lets `allow_repeat_tx` resend a sequence number
+    /// only inside it, and a PLI is answered by resending the cached GOP, which at 6 Mbit/s with
+    /// a 4 s GOP is about 2500 packets (the WHEP source caches at most 8192). libsrtp takes up
+    /// to 0x7FFF.
+    public static let resendWindow = 16384
 
     /// - Throws: keys of the wrong length for their profile, an unknown profile, or libsrtp refusing.
     public init(keys: SRTPKeys) throws(WebRTCError) {
@@ -125,7 +130,7 @@ public final class SRTPContext {
             srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
         }
         policy.ssrc.type = ssrcType
-        policy.window_size = UInt(replayWindow)
+        policy.window_size = UInt(ssrcType == ssrc_any_outbound ? resendWindow : replayWindow)
         policy.allow_repeat_tx = ssrcType == ssrc_any_outbound ? 1 : 0
         var material = material
         var session: srtp_t?

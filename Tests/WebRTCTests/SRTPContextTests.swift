@@ -153,6 +153,26 @@ final class SRTPContextTests: XCTestCase {
         }
     }
 
+    /// A PLI resends a whole cached GOP: its first packets, thousands of sequence numbers back,
+    /// must still be protected again (the outbound window), and reach a receiver that lost them.
+    func testAGOPOfThousandsOfPacketsCanBeSentAgain() throws {
+        let (client, server) = try pair(SRTPProfile.preferenceOrder[0])
+        for sequence in 0..<UInt16(5000) {
+            var packet = rtp(sequence: sequence, payload: [1, 2, 3])
+            try server.protectRTP(&packet)
+            if sequence >= 10 { try client.unprotectRTP(&packet) }   // the first ten were lost
+        }
+        var keyframe = rtp(sequence: 0, payload: [1, 2, 3])
+        try server.protectRTP(&keyframe)
+        // Far behind the receiver's replay window: refused as too old, not as a forgery.
+        XCTAssertThrowsError(try client.unprotectRTP(&keyframe)) { error in
+            XCTAssertTrue("\(error)".contains("replay_old"), "\(error)")
+        }
+        var recent = rtp(sequence: 4500, payload: [1, 2, 3])
+        try server.protectRTP(&recent)
+        XCTAssertThrowsError(try client.unprotectRTP(&recent))   // received already: a replay
+    }
+
     func testResentLostPacketIsAccepted() throws {
         for profile in SRTPProfile.allCases {
             let (client, server) = try pair(profile)
