@@ -18,12 +18,16 @@ public struct DatagramDrops: Sendable, Equatable {
     public var notConnected = 0
     /// Outgoing datagrams the socket could not take (its queue past the high watermark).
     public var backpressure = 0
+    /// RTP from a peer that only receives (a WHEP viewer), dropped before SRTP: libsrtp would
+    /// keep a stream for each SSRC such a peer made up.
+    public var unexpectedMedia = 0
 
     public init() {}
 
     /// Every drop.
     public var total: Int {
         unknownSource &+ unknownUser &+ badIntegrity &+ malformed &+ unclassified &+ decryptFailed &+ notConnected &+ backpressure
+            &+ unexpectedMedia
     }
 
     /// Adds one drop for `reason`.
@@ -37,11 +41,12 @@ public struct DatagramDrops: Sendable, Equatable {
         case .decryptFailed: decryptFailed &+= 1
         case .notConnected: notConnected &+= 1
         case .backpressure: backpressure &+= 1
+        case .unexpectedMedia: unexpectedMedia &+= 1
         }
     }
 }
 
 /// Why one datagram was dropped (see `DatagramDrops`).
 enum DropReason: Sendable {
-    case unknownSource, unknownUser, badIntegrity, malformed, unclassified, decryptFailed, notConnected, backpressure
+    case unknownSource, unknownUser, badIntegrity, malformed, unclassified, decryptFailed, notConnected, backpressure, unexpectedMedia
 }

@@ -40,6 +40,8 @@ extension PeerSession {
 
     func receivedRTP(_ datagram: ByteBuffer) {
         guard !closed, let srtp else { return drop(.notConnected) }
+        // A WHEP viewer only receives: its RTP is never decrypted (each new SSRC would cost a libsrtp stream).
+        guard role == .whip else { return drop(.unexpectedMedia) }
         // The datagram is a slot of a receive buffer shared by a whole recvmmsg; a packet a
         // jitter buffer keeps must not pin all of it.
         var packet = router.allocator.buffer(capacity: datagram.readableBytes)

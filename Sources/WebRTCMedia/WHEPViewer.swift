@@ -28,9 +28,19 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     private(set) var retransmitted = 0
     private(set) var keyframeResends = 0
     private var lastKeyframeResend: NIODeadline?
+    /// Resends this viewer may still ask for (a token bucket: `resendsPerSecond`, at most that many
+    /// banked), and when it was last filled.
+    private var resendBudget = Double(WHEPViewer.resendsPerSecond)
+    private var budgetFilledAt = NIODeadline.now()
+    /// NACKed packets not resent: asked again too soon, or beyond the budget.
+    private(set) var resendsRefused = 0
 
     /// The shortest time between two GOPs sent for keyframe requests.
     static let keyframeResendInterval: TimeAmount = .milliseconds(500)
+    /// Packets a viewer's NACKs may have resent per second: about 6 Mbit/s of 1200-byte packets,
+    /// far above what a real viewer's loss asks, and what bounds a hostile one (a 2 KB SRTCP
+    /// datagram can name thousands of sequence numbers, each of them many times).
+    static let resendsPerSecond = 600
 
     init(source: RTPStreamSource, clientIP: String?) {
         self.source = source
@@ -130,11 +140,25 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     // MARK: Repairs
 
     private func answer(lost sequences: [UInt16], ssrc: UInt32) {
-        for sequence in sequences.prefix(512) {
+        refillBudget()
+        var seen = Set<UInt16>()
+        for sequence in sequences.prefix(512) where seen.insert(sequence).inserted {
+            guard resendBudget >= 1 else {
+                resendsRefused += 1
+                continue
+            }
             guard let (packet, track) = source.retransmission(ssrc: ssrc, sequence: sequence) else { continue }
+            resendBudget -= 1
             send(packet, track: track)
             retransmitted += 1
         }
+    }
+
+    private func refillBudget() {
+        let now = NIODeadline.now()
+        let seconds = Double((now - budgetFilledAt).nanoseconds) / 1e9
+        budgetFilledAt = now
+        resendBudget = min(Double(Self.resendsPerSecond), resendBudget + max(0, seconds) * Double(Self.resendsPerSecond))
     }
 
     private func keyframeRequested(ssrc: UInt32) {
