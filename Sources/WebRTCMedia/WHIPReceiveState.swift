@@ -78,19 +78,22 @@ struct WHIPReceiveState: Sendable {
     /// One RTP packet from the peer.
     mutating func received(_ packet: RTPPacket, nowMs: Int64) -> [Action] {
         let type = packet.header.payloadType
+        // A track is taken out while it changes (and put back): a copy left in `video` or `audio`
+        // would make every insert copy the jitter buffer, and every FU-A fragment the unit so far.
         if var track = video, track.payloadType == type {
+            video = nil
+            defer { video = track }
             guard track.accepts(ssrc: packet.header.ssrc, nowMs: nowMs, takeoverMs: Self.takeoverMs) else { return foreign() }
             track.insert(packet, nowMs: nowMs)
-            video = track
-            return drainVideo(nowMs: nowMs)
-        }
-        if var track = audio, track.payloadType == type {
+        } else if var track = audio, track.payloadType == type {
+            audio = nil
+            defer { audio = track }
             guard track.accepts(ssrc: packet.header.ssrc, nowMs: nowMs, takeoverMs: Self.takeoverMs) else { return foreign() }
             track.insert(packet, nowMs: nowMs)
-            audio = track
-            return drainAudio(nowMs: nowMs)
+        } else {
+            return foreign()
         }
-        return foreign()
+        return type == video?.payloadType ? drainVideo(nowMs: nowMs) : drainAudio(nowMs: nowMs)
     }
 
     /// Sender reports place their tracks on the wallclock; other RTCP is the session's business.
@@ -137,6 +140,7 @@ struct WHIPReceiveState: Sendable {
     /// Video packets now in order, depacketized; access units to FLV tags.
     private mutating func drainVideo(nowMs: Int64) -> [Action] {
         guard var track = video else { return [] }
+        video = nil  // taken out while it changes (see `received`)
         var actions: [Action] = []
         for (sequence, packet) in track.ready(nowMs: nowMs) {
             var unit = track.depacketizer.push(packet.payload, sequence: sequence, timestamp: packet.header.timestamp,
@@ -168,6 +172,7 @@ struct WHIPReceiveState: Sendable {
     /// Opus packets now in order, with their place on the timeline.
     private mutating func drainAudio(nowMs: Int64) -> [Action] {
         guard var track = audio else { return [] }
+        audio = nil  // taken out while it changes (see `received`)
         var actions: [Action] = []
         for (_, packet) in track.ready(nowMs: nowMs) where packet.payload.readableBytes > 0 {
             let rtp = track.clock.unwrap(packet.header.timestamp)

@@ -110,14 +110,16 @@ public final class WHIPReceiver: PeerSessionDelegate, @unchecked Sendable {
         callbacks.onClosed(session, reason)
     }
 
-    /// The state, made from the session's answer on first use.
+    /// The state, made from the session's answer on first use, taken out of `state` until it is
+    /// put back (`apply(_:on:updating:)`): a copy left there would make its buffers copy on write.
     private func prepared(_ session: PeerSession) -> WHIPReceiveState {
-        if let state { return state }
-        let made = WHIPReceiveState(video: session.answer.video.map(WHIPReceiveState.Negotiated.init),
-                                    audio: session.answer.audio.map(WHIPReceiveState.Negotiated.init),
-                                    localSSRC: UInt32.random(in: 1...UInt32.max))
-        state = made
-        return made
+        if let state {
+            self.state = nil
+            return state
+        }
+        return WHIPReceiveState(video: session.answer.video.map(WHIPReceiveState.Negotiated.init),
+                                audio: session.answer.audio.map(WHIPReceiveState.Negotiated.init),
+                                localSSRC: UInt32.random(in: 1...UInt32.max))
     }
 
     private func apply(_ actions: [WHIPReceiveState.Action], on session: PeerSession, updating state: WHIPReceiveState) {
