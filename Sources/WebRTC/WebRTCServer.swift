@@ -65,6 +65,10 @@ public final class WebRTCServer: Sendable {
             $0.port = port
         }
         logger.info("WebRTC listening", metadata: ["address": "\(configuration.host):\(port)/udp"])
+        if !SRTPLibrary.usesOpenSSLCrypto {
+            // libsrtp2 then protects with its own AES (NSS here): about 8× the CPU per packet.
+            logger.warning("SRTP uses libsrtp2's own ciphers: OpenSSL's could not be registered; WHEP viewers per core drop")
+        }
         return port
     }
 
