@@ -10,6 +10,8 @@ enum PlayerPage: String, Sendable, CaseIterable {
     case flv = "flv.html"
     /// WHEP: the stream over WebRTC, in well under a second.
     case webrtc = "webrtc.html"
+    /// WHIP from the browser: its camera and microphone published to the stream.
+    case publish = "publish.html"
     /// The player both pages import.
     case script = "player.js"
     /// The player's controls: seek bar over the DVR window, Go live, captions toggle, scrub thumbnails.

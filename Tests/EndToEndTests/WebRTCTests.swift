@@ -5,8 +5,8 @@ import Testing
 extension EndToEnd {
     /// WebRTC in headless Chromium (Tests/EndToEndTests/Browser/webrtc_check.py): WHEP playback
     /// of an RTMP publish, clean and behind a seeded 5 % loss (`UDPLossRelay` in front of the
-    /// server's WebRTC port: this kernel has no `tc netem`), and a WHIP
-    /// publish of Chromium's fake camera read back by ffprobe over HTTP-FLV and LL-HLS.
+    /// server's WebRTC port: this kernel has no `tc netem`), and a WHIP publish of Chromium's
+    /// fake camera from the publish page, read back by ffprobe over HTTP-FLV and LL-HLS.
     @Suite struct WebRTCTests {
         struct Track: Decodable {
             var framesDecoded: Int?
@@ -31,7 +31,6 @@ extension EndToEnd {
         }
         struct Published: Decodable {
             struct Started: Decodable {
-                var location: String?
                 var error: String?
                 var deleted: Int?
             }
@@ -150,7 +149,8 @@ extension EndToEnd {
                                                  "\(base)/whip"]).output
             #expect(refused == "401" || refused == "400", "unsigned WHIP answered \(refused)")
 
-            let browser = try RunningTool("python3", [Self.browser, "publish", "\(base)/webrtc.html", "\(base)/whip", sign, "25"])
+            // The browser publish page, with the push signature in its query.
+            let browser = try RunningTool("python3", [Self.browser, "publish", "\(base)/publish.html?sign=\(sign)", "25"])
             try Tools.waitUntilLive("\(base)/live.flv", seconds: 20)
             let flv = try Tools.startProbe("\(base)/live.flv")
             // Bounded: the first 6 s of LL-HLS.

@@ -6,10 +6,10 @@ one JSON line.
         Opens the WHEP player page URL (/{id}/webrtc.html…) and samples the peer connection's
         getStats() (window.sluicePeer) once a second for SECONDS: decoded video frames, audio
         samples, NACKs sent, packets lost, freezes, the video size.
-    webrtc_check.py publish PAGE_URL WHIP_URL TOKEN SECONDS
-        Opens PAGE_URL (any page of the server: same origin, a secure context on loopback) and
-        publishes Chromium's fake camera and microphone over WHIP to WHIP_URL with the bearer
-        TOKEN for SECONDS, then ends the session with DELETE.
+    webrtc_check.py publish PAGE_URL SECONDS
+        Opens the WHIP publish page (/{id}/publish.html?sign=…), goes live with Chromium's fake
+        camera and microphone, samples the outbound RTP for SECONDS, then stops (the page's
+        DELETE).
 """
 import json
 import sys
@@ -41,22 +41,14 @@ pc.getStats().then(report => {
 }, error => done({state: 'error', error: String(error)}));
 """
 
-# Runs in the page: publishes the fake devices over WHIP and keeps the peer in window.sluicePeer.
-PUBLISH = """
-const [url, token, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
-(async () => {
-  const stream = await navigator.mediaDevices.getUserMedia({video: {width: 640, height: 360, frameRate: 30}, audio: true});
-  const pc = new RTCPeerConnection();
-  window.sluicePeer = pc;
-  for (const track of stream.getTracks()) pc.addTransceiver(track, {direction: 'sendonly'});
-  await pc.setLocalDescription(await pc.createOffer());
-  const answer = await fetch(url, {method: 'POST', body: pc.localDescription.sdp,
-                                   headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}});
-  if (answer.status !== 201) { done({error: 'WHIP answered ' + answer.status + ': ' + await answer.text()}); return; }
-  window.sluiceSession = new URL(answer.headers.get('Location'), url).href;
-  await pc.setRemoteDescription({type: 'answer', sdp: await answer.text()});
-  done({location: window.sluiceSession});
-})().catch(error => done({error: String(error)}));
+# Runs in the page: the publish page's own Go live and Stop.
+GO_LIVE = """
+const done = arguments[arguments.length - 1];
+window.sluicePublish.goLive().then(() => done({}), error => done({error: String(error)}));
+"""
+STOP = """
+const done = arguments[arguments.length - 1];
+window.sluicePublish.end().then(status => done(status), error => done(String(error)));
 """
 
 
@@ -87,22 +79,19 @@ def play(url, seconds, screenshot):
         driver.quit()
 
 
-def publish(page, whip, token, seconds):
+def publish(page, seconds):
     driver = chromium(800, 600, fake_media=True)
     try:
         driver.set_script_timeout(20)
         driver.get(page)
-        started = driver.execute_async_script(PUBLISH, whip, token)
+        started = driver.execute_async_script(GO_LIVE)
         samples = []
         if "error" not in started:
             begun = time.time()
             while time.time() - begun < seconds:
                 time.sleep(1)
                 samples.append(sample(driver))
-            ended = driver.execute_async_script(
-                "const done = arguments[0]; fetch(window.sluiceSession, {method: 'DELETE'})"
-                ".then(r => done(r.status), e => done(String(e)));")
-            started["deleted"] = ended
+            started["deleted"] = driver.execute_async_script(STOP)
         print(json.dumps({"started": started, "samples": samples}))
     finally:
         driver.quit()
@@ -112,4 +101,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "play":
         play(sys.argv[2], float(sys.argv[3]), sys.argv[4])
     else:
-        publish(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
+        publish(sys.argv[2], float(sys.argv[3]))
