@@ -75,7 +75,11 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
     /// Per track: the RTP numbering, the retransmission buffer and the newest packet's time.
     struct TrackState {
         var sequence = UInt16.random(in: 0...UInt16.max)
-        var timestampBase = UInt32.random(in: 0...UInt32.max)
+        /// RTP time is the frame's presentation time at the track's clock, from 0: the same on
+        /// every edge, as every output is a function of the log (RFC 3550 §5.1's random offset
+        /// guards encryption against known plaintext; SRTP does not encrypt headers), and a
+        /// receiver that knows the published timestamps (the load generator) finds each frame.
+        var timestampBase: UInt32 = 0
         var retransmission: RetransmissionBuffer
         var hasSent = false
 
