@@ -287,6 +287,24 @@ import WebRTC
         }
     }
 
+    /// `viewers.drop` (a channel's playback rules changed) ends the fan-out's viewers: WHEP
+    /// sessions close too and must be admitted again; the stream plays on for new ones.
+    @Test func droppingTheStreamsViewersClosesItsWHEPSessions() async throws {
+        let frames = try WHEPFixtures.frames(seconds: 1, gop: 25)
+        try await withServer { setup in
+            for frame in frames { setup.hub.handle(frame, of: stream) }
+            let client = try viewer(Received())
+            let created = try await setup.service.play(stream: stream, rendition: "", offer: try WebRTCOffer(SessionDescription(parsing: client.offer)),
+                                                       clientIP: nil).get()
+            try await client.connect(answer: created.answer)
+            #expect(await eventually(5) { setup.service.viewers.count == 1 })
+            try #require(setup.hub.fanout(for: stream)).dropViewers()
+            #expect(await eventually(5) { setup.server.sessions.isEmpty && setup.service.viewers.isEmpty })
+            #expect(setup.hub.fanout(for: stream) != nil, "the stream itself goes on")
+            await client.close()
+        }
+    }
+
     @Test func whatWebRTCCannotPlayIsRefused() async throws {
         let frames = try WHEPFixtures.frames(seconds: 1, gop: 25, bFrames: 2)
         try await withServer { setup in
