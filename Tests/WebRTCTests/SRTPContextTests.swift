@@ -153,11 +153,11 @@ final class SRTPContextTests: XCTestCase {
         }
     }
 
-    /// A PLI resends a whole cached GOP: its first packets, thousands of sequence numbers back,
-    /// must still be protected again (the outbound window), and reach a receiver that lost them.
+    /// A PLI resends a whole cached GOP: its first packets, thousands of sequence numbers back
+    /// (within `resendWindow`), must still be protected again.
     func testAGOPOfThousandsOfPacketsCanBeSentAgain() throws {
         let (client, server) = try pair(SRTPProfile.preferenceOrder[0])
-        for sequence in 0..<UInt16(5000) {
+        for sequence in 0..<UInt16(4000) {
             var packet = rtp(sequence: sequence, payload: [1, 2, 3])
             try server.protectRTP(&packet)
             if sequence >= 10 { try client.unprotectRTP(&packet) }   // the first ten were lost
@@ -168,7 +168,7 @@ final class SRTPContextTests: XCTestCase {
         XCTAssertThrowsError(try client.unprotectRTP(&keyframe)) { error in
             XCTAssertTrue("\(error)".contains("replay_old"), "\(error)")
         }
-        var recent = rtp(sequence: 4500, payload: [1, 2, 3])
+        var recent = rtp(sequence: 3500, payload: [1, 2, 3])
         try server.protectRTP(&recent)
         XCTAssertThrowsError(try client.unprotectRTP(&recent))   // received already: a replay
     }
