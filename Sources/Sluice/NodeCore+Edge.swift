@@ -57,9 +57,12 @@ extension NodeCore {
             // Viewer reports for the cluster's sums, and the history of streams published here.
             services.append(.init(service: StreamSampler(census: edge.viewers, bus: bus, logger: logger)))
         }
-        if has(.ingest) {
-            // Publishers whose channel is disabled, deleted, expired or re-keyed are stopped.
+        if has(.ingest) || edge.whip != nil {
+            // Publishers whose channel is disabled, deleted, expired or re-keyed are stopped:
+            // RTMP and SRT on ingest nodes, WHIP on API nodes.
             services.append(.init(service: PublishRevalidation(environment: edge.environment)))
+        }
+        if has(.ingest) {
             let announcer = announcer
             services.append(.init(service: IngestService(environment: edge.environment, group: group) { listener, address in
                 announcer.bound(listener.rawValue, address)

@@ -35,12 +35,14 @@ import Testing
     }
 
     /// WebRTC lives on API nodes (WHEP from the fan-out, WHIP through the edge's publish path),
-    /// which therefore record where keyframes land as ingest nodes do.
+    /// which therefore record where keyframes land and revalidate their publishers as ingest
+    /// nodes do.
     @Test func anAPINodeRunsWebRTCThePackagerAndHTTPAndNoStatusPort() async throws {
         try await TestNode.with([.api], TestNode.clusterFlags) { node in
             #expect(TestNode.names(NodeComposition(node.core).services) == [
                 "DatabaseStandIn", "BusService", "SettingsReload", "PlaybackStartRecorder", "HubService", "CommandService", "NodeWatch",
-                "StreamSampler", "WebRTCTransportService", "WHIPIngestService", "PackagerService", "ChannelTimelineFeed", "HTTPService",
+                "StreamSampler", "PublishRevalidation", "WebRTCTransportService", "WHIPIngestService", "PackagerService",
+                "ChannelTimelineFeed", "HTTPService",
             ])
         }
     }
