@@ -30,13 +30,14 @@ import TestSupport
         defer { stop() }
         #expect(try await store.viewerCounts().isEmpty)
         try await store.setViewerCounts([stream: ["hls": 2, "flv": 1]], node: "a", ttl: .seconds(30))
-        try await store.setViewerCounts([stream: ["hls": 1], other: ["dash": 4]], node: "b", ttl: .seconds(2))
+        try await store.setViewerCounts([stream: ["hls": 1], other: ["dash": 4]], node: "b", ttl: .seconds(5))
         let both = try await store.viewerCounts()
         #expect(both == ["a": [stream: ["hls": 2, "flv": 1]], "b": [stream: ["hls": 1], other: ["dash": 4]]])
         try await store.setViewerCounts([stream: ["hls": 3]], node: "a", ttl: .seconds(30))
         #expect(try await store.viewerCounts()["a"] == [stream: ["hls": 3]], "a report replaces the node's last")
-        // Long enough to read both reports first on a busy machine.
-        try await Task.sleep(for: .milliseconds(2300))
+        // Long enough to read both reports first on a busy machine (a 2 s report expired before
+        // the reads of a loaded test process).
+        try await Task.sleep(for: .milliseconds(5300))
         #expect(try await store.viewerCounts() == ["a": [stream: ["hls": 3]]], "b stopped reporting")
     }
 
