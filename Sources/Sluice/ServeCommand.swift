@@ -39,6 +39,9 @@ struct NodeOptions: ParsableArguments {
     @Flag(help: "Serve no WebRTC (POST /{id}/whep and /{id}/whip answer 503).")
     var noWebrtc = false
 
+    @Flag(help: "Send WebRTC media one packet per datagram, without UDP segmentation offload (GSO). By default a frame's packets to a viewer leave in one datagram the kernel cuts apart, on kernels with UDP_SEGMENT; turn it off for a network device or tunnel that refuses such datagrams.")
+    var noWebrtcGso = false
+
     @Option(help: "Port of /healthz, /readyz and /metrics on ingest and worker nodes (env SLUICE_STATUS_PORT; default 9102 on ingest, 9103 on workers; 0 picks a free port). Nodes with the API serve them on --http-port.")
     var statusPort: Int?
 

@@ -179,7 +179,8 @@ struct ServeSettings {
             (host, port) = parsed
         }
         return WebRTCConfiguration(host: command.host.isEmpty ? "0.0.0.0" : command.host, port: command.webrtcPort,
-                                   advertisedAddress: numericAddress(host) ?? host, advertisedPort: port)
+                                   advertisedAddress: numericAddress(host) ?? host, advertisedPort: port,
+                                   segmentationOffload: !command.noWebrtcGso)
     }
 
     /// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`; a bare IPv6 address has no port.

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import RTC
+import Synchronization
 
 /// The one UDP socket's traffic: demultiplexes each datagram (RFC 7983) to the session it is
 /// for — STUN by the USERNAME's local ufrag, DTLS, SRTP and SRTCP by the source address ICE
@@ -10,6 +11,12 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     let eventLoop: any EventLoop
     let table: SessionTable
     let allocator = ByteBufferAllocator()
+    /// Whether a datagram may carry several packets for the kernel to cut apart (UDP GSO:
+    /// configured and supported by this kernel, and not turned off after the socket failed).
+    var segmentsDatagrams: Bool {
+        segmentation.load(ordering: .relaxed)
+    }
+    private let segmentation: Synchronization.Atomic<Bool>
     private var channel: (any Channel)?
     private var byAddress: [SocketAddress: PeerSession] = [:]
     private var flushScheduled = false
@@ -17,9 +24,10 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     // drops are counted on the loop and read by /metrics and tests from any thread
     private let dropCounts = NIOLockedValueBox(DatagramDrops())
 
-    init(eventLoop: any EventLoop, table: SessionTable) {
+    init(eventLoop: any EventLoop, table: SessionTable, segmentsDatagrams: Bool = false) {
         self.eventLoop = eventLoop
         self.table = table
+        segmentation = Synchronization.Atomic(segmentsDatagrams)
     }
 
     /// Datagrams dropped so far, by reason; any thread.
@@ -80,16 +88,25 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         table.remove(session, ufrag: ufrag)
     }
 
-    /// Queues `datagram` to `address`; the flush comes once this tick's work is done. False
-    /// when there is no socket or its queue is past the high watermark (dropped).
-    func write(_ datagram: ByteBuffer, to address: SocketAddress) -> Bool {
+    /// Queues `datagram` to `address`, for the kernel to cut into packets of `segmentSize` bytes
+    /// when given (UDP GSO; only when `segmentsDatagrams`); the flush comes once this tick's work
+    /// is done. False when there is no socket or its queue is past the high watermark (dropped).
+    func write(_ datagram: ByteBuffer, to address: SocketAddress, segmentSize: Int? = nil) -> Bool {
         guard let channel, channel.isWritable else {
             count(.backpressure)
             return false
         }
-        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+        let metadata = segmentSize.map {
+            AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0)
+        }
+        channel.write(AddressedEnvelope(remoteAddress: address, data: datagram, metadata: metadata), promise: nil)
         scheduleFlush()
         return true
+    }
+
+    /// Sends one packet per datagram from now on.
+    func stopSegmenting() {
+        segmentation.store(false, ordering: .relaxed)
     }
 
     /// Has `session` publish its statistics for other threads at the end of this tick.

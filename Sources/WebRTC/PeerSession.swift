@@ -96,10 +96,37 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
     /// Protects a copy of the plain RTP packet `plain` and sends it to the peer. Dropped
     /// (counted as `notConnected`) before DTLS finishes or after the close. Call on `eventLoop`.
     public func sendRTP(_ plain: ByteBuffer) {
+        sendRTP(CollectionOfOne(plain), payloadType: nil)
+    }
+
+    /// Protects copies of the plain RTP packets `plains` into one buffer, `payloadType` written
+    /// over theirs when given, and sends them in order: a run of one size goes as one segmented
+    /// datagram where the server segments (`SegmentedDatagrams`), else one datagram each. Dropped
+    /// (counted as `notConnected`) before DTLS finishes or after the close. Call on `eventLoop`.
+    public func sendRTP(_ plains: some Collection<ByteBuffer>, payloadType: UInt8?) {
         eventLoop.assertInEventLoop()
-        guard !closed, let srtp, let address = ice.selected else { return drop(.notConnected) }
-        guard let packet = try? srtp.protectedRTP(copying: plain, allocator: router.allocator) else { return drop(.malformed) }
-        transmit(packet, to: address)
+        guard !closed, let srtp, let address = ice.selected else {
+            for _ in plains { drop(.notConnected) }
+            return
+        }
+        let capacity = plains.reduce(0) { $0 + $1.readableBytes + SRTPContext.rtpTrailerRoom }
+        var batch = router.allocator.buffer(capacity: capacity)
+        var grouping = SegmentedDatagrams(segments: router.segmentsDatagrams)
+        var datagrams: [SegmentedDatagrams.Datagram] = []
+        for plain in plains {
+            let offset = batch.writerIndex
+            guard let length = try? srtp.appendProtectedRTP(plain, payloadType: payloadType, to: &batch) else {
+                drop(.malformed)
+                continue
+            }
+            if let datagram = grouping.add(offset: offset, length: length) { datagrams.append(datagram) }
+        }
+        if let datagram = grouping.finish() { datagrams.append(datagram) }
+        // Sliced only once every packet is written: a slice taken earlier would make later writes copy.
+        for datagram in datagrams {
+            guard let slice = batch.getSlice(at: datagram.offset, length: datagram.length) else { continue }
+            transmit(slice, packets: datagram.packets, segmentSize: datagram.segmentSize, to: address)
+        }
     }
 
     /// Protects a copy of the plain compound RTCP packet `plain` and sends it. A sender report
@@ -139,9 +166,18 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
 
     /// Writes a protected packet and counts it.
     private func transmit(_ packet: ByteBuffer, to address: SocketAddress) {
-        guard router.write(packet, to: address) else { return live.drops.count(.backpressure) }
-        live.packetsSent &+= 1
-        live.bytesSent &+= packet.readableBytes
+        transmit(packet, packets: 1, segmentSize: nil, to: address)
+    }
+
+    /// Writes a datagram of `packets` protected packets (cut at `segmentSize` by the kernel) and
+    /// counts them.
+    private func transmit(_ datagram: ByteBuffer, packets: Int, segmentSize: Int?, to address: SocketAddress) {
+        guard router.write(datagram, to: address, segmentSize: segmentSize) else {
+            for _ in 0..<packets { live.drops.count(.backpressure) }
+            return
+        }
+        live.packetsSent &+= packets
+        live.bytesSent &+= datagram.readableBytes
         statisticsChanged()
     }
 

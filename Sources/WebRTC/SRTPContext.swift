@@ -87,6 +87,25 @@ public final class SRTPContext {
         return copy
     }
 
+    /// Appends a protected copy of the RTP packet `plain` to `batch` (at its writer index), with
+    /// `payloadType` written over the packet's own when given (the marker bit kept); returns the
+    /// protected packet's length. `batch` is left as it was when protection fails. For many
+    /// packets of one peer in one buffer: one allocation for all of them, no copy beyond this one.
+    public func appendProtectedRTP(_ plain: ByteBuffer, payloadType: UInt8?, to batch: inout ByteBuffer) throws(WebRTCError) -> Int {
+        let start = batch.writerIndex
+        batch.writeImmutableBuffer(plain)
+        if let payloadType, let second = batch.getInteger(at: start + 1, as: UInt8.self) {
+            batch.setInteger(second & 0x80 | payloadType & 0x7F, at: start + 1)
+        }
+        do {
+            try apply(srtp_protect, to: &batch, from: start, session: outbound, room: Self.rtpTrailerRoom, what: "srtp_protect")
+        } catch {
+            batch.moveWriterIndex(to: start)
+            throw error
+        }
+        return batch.writerIndex - start
+    }
+
     /// A protected copy of a compound RTCP packet (as `protectedRTP(copying:allocator:)`).
     public func protectedRTCP(copying plain: ByteBuffer, allocator: ByteBufferAllocator) throws(WebRTCError) -> ByteBuffer {
         var copy = allocator.buffer(capacity: plain.readableBytes + Self.rtcpTrailerRoom)
@@ -102,11 +121,18 @@ public final class SRTPContext {
     @inline(__always)
     private func apply(_ transform: Transform, to packet: inout ByteBuffer, session: OpaquePointer, room: Int,
                        what: String) throws(WebRTCError) {
-        guard var length = Int32(exactly: packet.readableBytes), length > 0 else {
-            throw WebRTCError("\(what): packet of \(packet.readableBytes) bytes")
+        try apply(transform, to: &packet, from: packet.readerIndex, session: session, room: room, what: what)
+    }
+
+    /// Runs one libsrtp transform over the bytes from `start` to the writer index, with `room`
+    /// writable bytes after them; the writer index then marks the packet's new end.
+    @inline(__always)
+    private func apply(_ transform: Transform, to packet: inout ByteBuffer, from start: Int, session: OpaquePointer,
+                       room: Int, what: String) throws(WebRTCError) {
+        guard var length = Int32(exactly: packet.writerIndex - start), length > 0 else {
+            throw WebRTCError("\(what): packet of \(packet.writerIndex - start) bytes")
         }
         if room > 0 { packet.reserveCapacity(minimumWritableBytes: room) }
-        let start = packet.readerIndex
         let status = packet.withVeryUnsafeMutableBytes { storage in
             transform(session, storage.baseAddress.map { $0 + start }, &length)
         }

@@ -22,10 +22,15 @@ public struct WebRTCConfiguration: Sendable {
     public var maxSessions: Int
     /// DTLS record size limit in bytes, also the largest datagram the handshake writes. Default 1200.
     public var dtlsMTU: Int
+    /// Whether a frame's packets to one peer leave as segmented datagrams (Linux UDP GSO, where
+    /// the kernel has it): one pass through the kernel's send path per run of equal-size packets
+    /// instead of one per packet (`--no-webrtc-gso` turns it off). Default true.
+    public var segmentationOffload: Bool
 
     public init(host: String = "0.0.0.0", port: Int = 8189, advertisedAddress: String = "127.0.0.1",
                 advertisedPort: Int? = nil, consentTimeout: Duration = .seconds(30),
-                connectTimeout: Duration = .seconds(10), maxSessions: Int = 10_000, dtlsMTU: Int = 1200) {
+                connectTimeout: Duration = .seconds(10), maxSessions: Int = 10_000, dtlsMTU: Int = 1200,
+                segmentationOffload: Bool = true) {
         self.host = host
         self.port = min(max(port, 0), 65_535)
         self.advertisedAddress = advertisedAddress
@@ -34,5 +39,6 @@ public struct WebRTCConfiguration: Sendable {
         self.connectTimeout = max(connectTimeout, .milliseconds(10))
         self.maxSessions = max(maxSessions, 0)
         self.dtlsMTU = min(max(dtlsMTU, 576), 1500)
+        self.segmentationOffload = segmentationOffload
     }
 }

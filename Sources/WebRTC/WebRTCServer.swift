@@ -36,14 +36,36 @@ public final class WebRTCServer: Sendable {
         self.certificate = certificate
         self.logger = logger
         eventLoop = group.next()
-        router = DatagramRouter(eventLoop: eventLoop, table: table)
+        router = DatagramRouter(eventLoop: eventLoop, table: table,
+                                segmentsDatagrams: configuration.segmentationOffload && System.supportsUDPSegmentationOffload)
     }
 
     /// Binds the UDP socket on `configuration.host:port` (SO_REUSEADDR) and starts answering;
     /// returns the bound port.
     public func start() async throws -> Int {
+        let channel = try await bind(port: configuration.port)
+        let port = channel.localAddress?.port ?? configuration.port
+        socket.withLockedValue {
+            $0.channel = channel
+            $0.port = port
+        }
+        watch(channel)
+        logger.info("WebRTC listening", metadata: ["address": "\(configuration.host):\(port)/udp",
+                                                   "segmentation_offload": "\(router.segmentsDatagrams)"])
+        if !SRTPLibrary.usesOpenSSLCrypto {
+            // libsrtp2 then protects with its own AES (NSS here): about 8× the CPU per packet.
+            logger.warning("SRTP uses libsrtp2's own ciphers: OpenSSL's could not be registered; WHEP viewers per core drop")
+        }
+        return port
+    }
+
+    /// A socket on `port`, attached to the router. Path MTU discovery is off (`PMTUDISC_PROBE`):
+    /// WebRTC keeps its datagrams near 1200 bytes by itself, and a forged ICMP "fragmentation
+    /// needed" lowering a peer's path MTU would otherwise make the kernel refuse that peer's
+    /// segmented datagrams.
+    private func bind(port: Int) async throws -> any Channel {
         let router = self.router
-        let channel = try await DatagramBootstrap(group: eventLoop)
+        var bootstrap = DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
@@ -51,25 +73,61 @@ public final class WebRTCServer: Sendable {
             .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maxDatagramBytes))
             .channelOption(.writeBufferWaterMark, value: .init(low: 8 << 20, high: 32 << 20))
+            .channelOption(ChannelOptions.Types.SocketOption(level: .ip, name: .init(rawValue: IP_MTU_DISCOVER)),
+                           value: Int(IP_PMTUDISC_PROBE))
+        if configuration.host.contains(":") {
+            bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .init(rawValue: IPV6_MTU_DISCOVER)),
+                                                value: Int(IPV6_PMTUDISC_PROBE))
+        }
+        return try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     router.attach(channel)
                     try channel.pipeline.syncOperations.addHandler(DatagramHandler(router: router))
                 }
             }
-            .bind(host: configuration.host, port: configuration.port)
+            .bind(host: configuration.host, port: port)
             .get()
-        let port = channel.localAddress?.port ?? configuration.port
-        socket.withLockedValue {
-            $0.channel = channel
-            $0.port = port
+    }
+
+    /// Opens the socket again when `channel` closes without a shutdown: NIO closes a datagram
+    /// socket on a write error it cannot pass over (a device refusing a segmented datagram, a
+    /// destination the kernel will not send to), which would end every session on the node.
+    /// Sessions are found by their peers' addresses, so on a new socket on the same port they
+    /// go on; segmentation stays off from then on, in case it was the cause.
+    private func watch(_ channel: any Channel) {
+        channel.closeFuture.whenComplete { [weak self] _ in
+            guard let self else { return }
+            let port: Int? = socket.withLockedValue { state in
+                guard !state.shutDown, state.channel === channel else { return nil }
+                state.channel = nil
+                return state.port
+            }
+            guard let port else { return }
+            router.stopSegmenting()
+            logger.error("WebRTC socket closed by a write error; opening it again, one packet per datagram",
+                         metadata: ["port": "\(port)"])
+            Task { await self.reopen(port: port) }
         }
-        logger.info("WebRTC listening", metadata: ["address": "\(configuration.host):\(port)/udp"])
-        if !SRTPLibrary.usesOpenSSLCrypto {
-            // libsrtp2 then protects with its own AES (NSS here): about 8× the CPU per packet.
-            logger.warning("SRTP uses libsrtp2's own ciphers: OpenSSL's could not be registered; WHEP viewers per core drop")
+    }
+
+    private func reopen(port: Int) async {
+        do {
+            let channel = try await bind(port: port)
+            let stale = socket.withLockedValue { state -> Bool in
+                guard !state.shutDown else { return true }
+                state.channel = channel
+                return false
+            }
+            if stale {
+                try? await channel.close()
+                return
+            }
+            watch(channel)
+        } catch {
+            logger.error("WebRTC socket could not be opened again; WebRTC sessions end by consent",
+                         metadata: ["port": "\(port)", "error": "\(error)"])
         }
-        return port
     }
 
     /// Closes every session (reason "shutdown", with DTLS close_notify) and then the socket;
@@ -143,6 +201,12 @@ public final class WebRTCServer: Sendable {
     /// Every open session.
     public var sessions: [PeerSession] {
         table.all
+    }
+
+    /// Whether a frame's packets to a peer leave as segmented datagrams (UDP GSO: configured and
+    /// supported by this kernel).
+    public var segmentsDatagrams: Bool {
+        router.segmentsDatagrams
     }
 
     /// Datagrams the server dropped, by reason.

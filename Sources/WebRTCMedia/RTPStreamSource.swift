@@ -152,11 +152,11 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
         advanceClock(frame)
         let payloads = packetizer.payloads(nalUnits: nalUnits, parameterSets: isIDR ? parameterSets : [])
         let timestamp = video.timestampBase &+ UInt32(truncatingIfNeeded: frame.pts &* 90)
-        for (index, payload) in payloads.enumerated() {
-            let packet = write(payload, track: .video, marker: index == payloads.count - 1, timestamp: timestamp)
-            keepInGOP(packet)
-            send(packet, track: .video)
+        let packets = payloads.enumerated().map { index, payload in
+            write(payload, track: .video, marker: index == payloads.count - 1, timestamp: timestamp)
         }
+        packets.forEach(keepInGOP)
+        send(packets, track: .video)
     }
 
     private func configureVideo(record: ByteBuffer) {
@@ -227,11 +227,11 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
     /// The codec thread's packets, back on the loop.
     private func take(opus packets: [OpusPacket]) {
         guard !isStopped else { return }
-        for packet in packets {
-            let timestamp = audio.timestampBase &+ UInt32(truncatingIfNeeded: packet.timestamp)
-            let rtp = write(ByteBuffer(bytes: packet.data), track: .audio, marker: false, timestamp: timestamp)
-            send(rtp, track: .audio)
+        let rtp = packets.map { packet in
+            write(ByteBuffer(bytes: packet.data), track: .audio, marker: false,
+                  timestamp: audio.timestampBase &+ UInt32(truncatingIfNeeded: packet.timestamp))
         }
+        send(rtp, track: .audio)
     }
 
     // MARK: Packets
@@ -257,9 +257,11 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
         return packet
     }
 
-    private func send(_ packet: ByteBuffer, track: Track) {
-        monitor?(packet, track)
-        for viewer in viewers.values where viewer.isConnected { viewer.send(packet, track: track) }
+    /// One frame's packets (or the codec thread's audio packets) to every connected viewer, each
+    /// viewer's in one batch.
+    private func send(_ packets: [ByteBuffer], track: Track) {
+        if let monitor { packets.forEach { monitor($0, track) } }
+        for viewer in viewers.values where viewer.isConnected { viewer.send(packets, track: track) }
     }
 
     /// The packet of `ssrc` numbered `sequence`, if it is still kept (NACK, RFC 4585 §6.2.1).

@@ -57,23 +57,22 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
 
     // MARK: Sending
 
-    /// Sends one of the source's packets of `track` (once connected), its payload type rewritten.
-    func send(_ packet: ByteBuffer, track: RTPStreamSource.Track) {
-        guard isConnected, let session else { return }
+    /// Sends the source's packets of `track` (once connected), in order and in one batch (a
+    /// frame's packets leave together), their payload type rewritten when the viewer negotiated
+    /// another.
+    func send(_ packets: some Collection<ByteBuffer>, track: RTPStreamSource.Track) {
+        guard isConnected, let session, !packets.isEmpty else { return }
         let (negotiated, own): (UInt8?, UInt8) = switch track {
         case .video: (videoPayloadType, RTPStreamSource.videoPayloadType)
         case .audio: (audioPayloadType, RTPStreamSource.audioPayloadType)
         }
         guard let negotiated else { return }
-        var outgoing = packet
-        if negotiated != own, let second = packet.getInteger(at: packet.readerIndex + 1, as: UInt8.self) {
-            outgoing.setInteger(second & 0x80 | negotiated & 0x7F, at: packet.readerIndex + 1)
-        }
-        session.sendRTP(outgoing)
-        let octets = UInt32(truncatingIfNeeded: max(0, packet.readableBytes - 12))
+        session.sendRTP(packets, payloadType: negotiated == own ? nil : negotiated)
+        let octets = packets.reduce(UInt32(0)) { $0 &+ UInt32(truncatingIfNeeded: max(0, $1.readableBytes - 12)) }
+        let count = UInt32(truncatingIfNeeded: packets.count)
         switch track {
-        case .video: sent.video = (sent.video.packets &+ 1, sent.video.octets &+ octets)
-        case .audio: sent.audio = (sent.audio.packets &+ 1, sent.audio.octets &+ octets)
+        case .video: sent.video = (sent.video.packets &+ count, sent.video.octets &+ octets)
+        case .audio: sent.audio = (sent.audio.packets &+ count, sent.audio.octets &+ octets)
         }
     }
 
@@ -142,6 +141,7 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     private func answer(lost sequences: [UInt16], ssrc: UInt32) {
         refillBudget()
         var seen = Set<UInt16>()
+        var resends: (video: [ByteBuffer], audio: [ByteBuffer]) = ([], [])
         for sequence in sequences.prefix(512) where seen.insert(sequence).inserted {
             guard resendBudget >= 1 else {
                 resendsRefused += 1
@@ -149,9 +149,14 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
             }
             guard let (packet, track) = source.retransmission(ssrc: ssrc, sequence: sequence) else { continue }
             resendBudget -= 1
-            send(packet, track: track)
+            switch track {
+            case .video: resends.video.append(packet)
+            case .audio: resends.audio.append(packet)
+            }
             retransmitted += 1
         }
+        send(resends.video, track: .video)
+        send(resends.audio, track: .audio)
     }
 
     private func refillBudget() {
