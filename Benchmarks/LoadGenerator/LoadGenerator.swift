@@ -37,12 +37,19 @@ struct LoadGenerator: ParsableCommand {
     @Option(help: "llhls: connections opened at once, each batch parked before the next.")
     var batch: Int = 500
 
+    @Option(help: "whep: viewers 0, N, 2N, … authenticate and decrypt every SRTP packet; the rest read RTP headers only (1: all verify).")
+    var whepVerifyEvery: Int = 10
+
+    @Flag(help: "whep: viewers take UDP GRO datagrams (Linux UDP_GRO), a GSO run of packets in one read.")
+    var whepGro = false
+
     mutating func run() throws {
         // LL-HLS clients name the stream as HTTP-FLV viewers do.
         guard let playProtocol = PlayProtocol(rawValue: play == "llhls" || play == "whep" ? "flv" : play) else {
             throw ValidationError("--play is flv, rtmp, whep or llhls")
         }
-        guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch) else { throw ValidationError("bounds") }
+        guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch),
+              (1...20000).contains(whepVerifyEvery) else { throw ValidationError("bounds") }
         let (host, port, app, name) = try Self.split(publish)
         guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
             throw ValidationError("only loopback targets")
@@ -69,7 +76,10 @@ struct LoadGenerator: ParsableCommand {
         var channels: [any Channel] = []
         var webrtcClients: [WebRTCClient] = []
         if play == "whep" {
-            let joined = Self.joinWHEP(viewers, on: loop, host: host, port: playPort, streamName: playName, measurements: measurements)
+            var whep = WHEPViewers(host: host, port: playPort, streamName: playName, loop: loop, measurements: measurements)
+            whep.verifyEvery = whepVerifyEvery
+            whep.receiveOffload = whepGro
+            let joined = Self.joinWHEP(viewers, with: whep)
             webrtcClients = joined.clients
             for (reason, count) in joined.failures.sorted(by: { $0.value > $1.value }) { print("# \(count) WHEP viewers failed: \(reason)") }
         } else {
@@ -88,7 +98,7 @@ struct LoadGenerator: ParsableCommand {
             Report(label: label, protocolName: play, viewers: viewers, seconds: seconds, joinSeconds: joinSeconds,
                    baseline: baseline, start: start, end: end, generatorCPU: generatorCPU, measurements: measurements)
         }.wait()
-        print(report.line)
+        print(report.line + (play == "whep" ? " " + Self.whepSummary(webrtcClients, gro: whepGro) : ""))
         for channel in channels { channel.close(promise: nil) }
         Self.closeAll(webrtcClients)
         publishChannel.close(promise: nil)
@@ -109,10 +119,8 @@ struct LoadGenerator: ParsableCommand {
         return channel
     }
 
-    /// Joins `count` WHEP viewers (`WHEPViewers`), waiting for every handshake.
-    static func joinWHEP(_ count: Int, on loop: any EventLoop, host: String, port: Int, streamName: String,
-                         measurements: Measurements) -> (clients: [WebRTCClient], failures: [String: Int]) {
-        let viewers = WHEPViewers(host: host, port: port, streamName: streamName, loop: loop, measurements: measurements)
+    /// Joins `count` WHEP viewers, waiting for every handshake.
+    static func joinWHEP(_ count: Int, with viewers: WHEPViewers) -> (clients: [WebRTCClient], failures: [String: Int]) {
         let done = DispatchSemaphore(value: 0)
         let result = NIOLockedValueBox<(clients: [WebRTCClient], failures: [String: Int])>(([], [:]))
         Task {
@@ -122,6 +130,22 @@ struct LoadGenerator: ParsableCommand {
         }
         done.wait()
         return result.withLockedValue { $0 }
+    }
+
+    /// What the WHEP viewers checked: how many verified their media, the RTP packets those
+    /// authenticated, the SRTP/SRTCP packets any viewer saw fail authentication or replay (a
+    /// broken server shows here), the RTP headers that did not parse, and the GRO buffers taken.
+    static func whepSummary(_ clients: [WebRTCClient], gro: Bool) -> String {
+        let statistics = clients.map { ($0.options.verifiesMedia, $0.statistics, $0.receiveOffloadStatistics) }
+        let verifying = statistics.filter(\.0)
+        let authenticated = verifying.reduce(0) { $0 + $1.1.rtpPacketsReceived }
+        let failures = statistics.reduce(0) { $0 + $1.1.drops.decryptFailed }
+        let malformed = statistics.reduce(0) { $0 + $1.1.drops.malformed }
+        let coalesced = statistics.reduce(0) { $0 + $1.2.coalescedDatagrams }
+        let segments = statistics.reduce(0) { $0 + $1.2.segments }
+        let groState = !gro ? "off" : (System.supportsUDPReceiveOffload ? "\(coalesced)/\(segments)" : "unsupported")
+        return "verifying=\(verifying.count)/\(clients.count) authenticated_rtp=\(authenticated) srtp_failures=\(failures) "
+            + "malformed=\(malformed) gro_datagrams/packets=\(groState)"
     }
 
     static func closeAll(_ clients: [WebRTCClient]) {

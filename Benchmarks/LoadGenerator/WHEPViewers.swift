@@ -8,6 +8,10 @@ import WebRTC
 /// `WebRTCClient` and notes each video frame whose last packet (marker bit) arrives. The RTP
 /// timestamp of a video frame is its presentation time × 90 (Sluice's rule), so it names the
 /// published frame and its send time exactly.
+///
+/// Every `verifyEvery`th viewer (0, N, 2N, …) authenticates and decrypts each SRTP packet; the
+/// others read only the cleartext RTP headers (`WebRTCClient.Options.verifiesMedia` false), so
+/// the generator's core goes to receiving rather than to AES and HMAC. Every viewer times frames.
 struct WHEPViewers {
     let host: String
     let port: Int
@@ -16,6 +20,10 @@ struct WHEPViewers {
     let measurements: Measurements
     /// Viewers handshaking at once.
     var concurrency = 32
+    /// Every how many viewers one verifies its media (1: all).
+    var verifyEvery = 10
+    /// Whether viewers take UDP GRO datagrams (`WebRTCClient.Options.receiveOffload`).
+    var receiveOffload = false
 
     /// Joins `count` viewers, `concurrency` at a time; returns the clients (to close) and the
     /// viewers that failed to join, by reason.
@@ -32,8 +40,8 @@ struct WHEPViewers {
         while next < count {
             let batch = min(concurrency, count - next)
             await withTaskGroup(of: Result<WebRTCClient, LoadError>.self) { group in
-                for _ in 0..<batch {
-                    group.addTask { await self.joinOne(certificate: certificate) }
+                for index in next..<(next + batch) {
+                    group.addTask { await self.joinOne(certificate: certificate, verifies: index % max(self.verifyEvery, 1) == 0) }
                 }
                 for await result in group {
                     switch result {
@@ -47,7 +55,7 @@ struct WHEPViewers {
         return (clients, failures)
     }
 
-    private func joinOne(certificate: RTCCertificate) async -> Result<WebRTCClient, LoadError> {
+    private func joinOne(certificate: RTCCertificate, verifies: Bool) async -> Result<WebRTCClient, LoadError> {
         let record: ViewerRecord
         do {
             record = try await loop.submit { () -> ViewerRecord in
@@ -59,9 +67,10 @@ struct WHEPViewers {
             return .failure(LoadError("loop: \(error)"))
         }
         let frames = FrameAssembler(record: record, measurements: measurements)
-        let client = WebRTCClient(group: loop, certificate: certificate, options: .init(role: .whep)) { packet in
-            frames.received(packet)
-        }
+        let options = WebRTCClient.Options(role: .whep, receiveOffload: receiveOffload, verifiesMedia: verifies)
+        let client = WebRTCClient(group: loop, certificate: certificate, options: options,
+                                  onRTP: { packet in frames.received(packet) },
+                                  onRTPHeader: { header in frames.received(header: header) })
         do {
             let answer = try await HTTPPost.send(host: host, port: port, path: "/\(streamName)/whep",
                                                  contentType: "application/sdp", body: client.offer, on: loop)
@@ -92,11 +101,27 @@ final class FrameAssembler: @unchecked Sendable {
         self.measurements = measurements
     }
 
+    /// A verifying viewer's packet, decrypted: keyframes are told by their NAL units.
     func received(_ packet: RTPPacket) {
         guard packet.header.payloadType == 102 else { return }  // ClientOffer's H.264
         if Self.startsKeyframe(packet.payload) { currentIsKeyframe = true }
-        guard packet.header.marker else { return }
-        let timestamp = UInt32(truncatingIfNeeded: packet.header.timestamp / 90)
+        frameMayEnd(packet.header)
+    }
+
+    /// A header-only viewer's packet, whose payload stays encrypted: Sluice starts a WHEP viewer
+    /// at the newest keyframe (RTPStreamSource's `viewerConnected` sends the GOP since it), so
+    /// the viewer's first whole frame counts as its first keyframe. A server that broke that
+    /// rule shows in the verifying viewers' time to first keyframe only.
+    func received(header: RTPHeader) {
+        guard header.payloadType == 102 else { return }
+        if record.videoFrames == 0 { currentIsKeyframe = true }
+        frameMayEnd(header)
+    }
+
+    /// Records the frame at its last packet (the marker bit).
+    private func frameMayEnd(_ header: RTPHeader) {
+        guard header.marker else { return }
+        let timestamp = UInt32(truncatingIfNeeded: header.timestamp / 90)
         record.frame(timestamp: timestamp, isKeyframe: currentIsKeyframe, now: NIODeadline.now().uptimeNanoseconds,
                      measurements: measurements)
         currentIsKeyframe = false

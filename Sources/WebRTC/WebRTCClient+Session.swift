@@ -40,6 +40,15 @@ extension WebRTCClient {
         write(request)
     }
 
+    /// A UDP GRO buffer: each of its packets as a datagram of its own; the whole buffer dropped
+    /// as malformed when its segment size or count is out of bounds (`CoalescedDatagram`).
+    func received(coalesced buffer: ByteBuffer, segmentSize: Int, from source: SocketAddress) {
+        guard let packets = CoalescedDatagram(buffer, segmentSize: segmentSize) else { return drop(.malformed) }
+        liveOffload.coalescedDatagrams &+= 1
+        liveOffload.segments &+= packets.count
+        for packet in packets { received(packet, from: source) }
+    }
+
     func received(_ datagram: ByteBuffer, from source: SocketAddress) {
         guard phase != .closed, let remote, source == remote.address else { return drop(.unknownSource) }
         switch PacketClass(firstBytes: datagram) {
@@ -90,6 +99,7 @@ extension WebRTCClient {
             } catch {
                 return finish(error)
             }
+            srtpTagLength = SRTPProfile(rawValue: keys.profile)?.tagLength ?? 0
             connected()
         case .failed(let reason):
             finish(WebRTCError("DTLS failure: \(reason)"))
@@ -121,6 +131,7 @@ extension WebRTCClient {
 
     private func receivedRTP(_ datagram: ByteBuffer) {
         guard let srtp else { return drop(.notConnected) }
+        guard options.verifiesMedia else { return receivedRTPHeader(datagram) }
         var packet = datagram
         do {
             try srtp.unprotectRTP(&packet)
@@ -132,6 +143,31 @@ extension WebRTCClient {
         live.rtpPacketsReceived &+= 1
         noteArrival(parsed.header)
         onRTP(parsed)
+    }
+
+    /// `options.verifiesMedia` off: the packet's counters and statistics from its cleartext
+    /// header, nothing decrypted or authenticated.
+    private func receivedRTPHeader(_ datagram: ByteBuffer) {
+        guard let header = Self.cleartextHeader(of: datagram, tagLength: srtpTagLength) else { return drop(.malformed) }
+        count(received: datagram.readableBytes)
+        live.rtpPacketsReceived &+= 1
+        noteArrival(header)
+        onRTPHeader(header)
+    }
+
+    /// The RTP header of an SRTP packet, read without unprotecting it: RFC 3711 §3.1 encrypts
+    /// only the payload, and the `tagLength`-byte authentication tag follows it. The padding
+    /// count lies in the encrypted payload, so padding is not checked (`paddingLength` 0); the
+    /// rest is checked as `RTPHeader(parsing:)` does. Nil when it does not parse.
+    static func cleartextHeader(of packet: ByteBuffer, tagLength: Int) -> RTPHeader? {
+        let length = packet.readableBytes - max(tagLength, 0)
+        guard length >= RTPHeader.fixedLength, let first = packet.getInteger(at: packet.readerIndex, as: UInt8.self),
+              var protected = packet.getSlice(at: packet.readerIndex, length: length) else { return nil }
+        if first & 0x20 != 0 {  // padding set: parse a copy without it (rare; Sluice never pads)
+            protected = ByteBuffer(bytes: protected.readableBytesView)
+            protected.setInteger(first & ~0x20, at: protected.readerIndex)
+        }
+        return try? RTPHeader(parsing: protected)
     }
 
     private func receivedRTCP(_ datagram: ByteBuffer) {
@@ -224,8 +260,8 @@ extension WebRTCClient {
         eventLoop.execute {
             self.tickQueued = false
             self.channel?.flush()
-            let statistics = self.live
-            self.published.withLockedValue { $0 = statistics }
+            let snapshot = Snapshot(statistics: self.live, offload: self.liveOffload)
+            self.published.withLockedValue { $0 = snapshot }
         }
     }
 }

@@ -37,11 +37,26 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
         /// Answer each sender report at once with a receiver report (LSR/DLSR set, loss and
         /// jitter from what arrived), so the server measures RTT. Default true.
         public var answersSenderReports: Bool
+        /// Take UDP GRO datagrams (Linux `UDP_GRO`): the kernel hands over a run of equal-size
+        /// packets a GSO sender sent in one datagram as one buffer with its segment size, and
+        /// the client cuts it back into packets (`CoalescedDatagram`). The socket then reads
+        /// into 64 KiB buffers. Where `System.supportsUDPReceiveOffload` is false this does
+        /// nothing: the kernel splits the datagram as it does without it. Default false.
+        public var receiveOffload: Bool
+        /// Unprotect (authenticate and decrypt) every SRTP packet and hand it to `onRTP`.
+        /// When false, RTP is never unprotected: its cleartext header (RFC 3711 §3.1 encrypts the
+        /// payload only) is read for the counters and loss statistics and handed to
+        /// `onRTPHeader`, and `onRTP` is never called; a header that does not parse is dropped
+        /// as malformed. Unverified packets then count in `packetsReceived` and
+        /// `rtpPacketsReceived`, and a forged or replayed one is not noticed: for a load
+        /// generator whose core should not go to decrypting what a few verifying viewers
+        /// check. SRTCP is always unprotected and verified. Default true.
+        public var verifiesMedia: Bool
 
         public init(role: PeerRole, localHost: String = "127.0.0.1", checkInterval: Duration = .milliseconds(500),
                     consentInterval: Duration? = .seconds(5), connectTimeout: Duration = .seconds(10),
                     videoSSRC: UInt32 = 0x1000_0001, audioSSRC: UInt32 = 0x1000_0002, serverAddress: SocketAddress? = nil,
-                    answersSenderReports: Bool = true) {
+                    answersSenderReports: Bool = true, receiveOffload: Bool = false, verifiesMedia: Bool = true) {
             self.role = role
             self.localHost = localHost
             self.checkInterval = max(checkInterval, .milliseconds(10))
@@ -51,6 +66,8 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
             self.audioSSRC = audioSSRC
             self.serverAddress = serverAddress
             self.answersSenderReports = answersSenderReports
+            self.receiveOffload = receiveOffload
+            self.verifiesMedia = verifiesMedia
         }
     }
 
@@ -69,23 +86,27 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     let localPwd: String
     let tieBreaker = UInt64.random(in: .min ... .max)
     let onRTP: @Sendable (RTPPacket) -> Void
+    let onRTPHeader: @Sendable (RTPHeader) -> Void
     let onRTCP: @Sendable ([RTCPPacket]) -> Void
     let onClose: @Sendable (String) -> Void
     let allocator = ByteBufferAllocator()
     // the loop publishes its counters here once a tick for readers on other threads
-    let published = NIOLockedValueBox(PeerStatistics())
+    let published = NIOLockedValueBox(Snapshot())
     // Loop-confined from here on.
     var phase = Phase.idle
     var channel: (any Channel)?
     var remote: RemoteDescription?
     var dtls: DTLSSession?
     var srtp: SRTPContext?
+    /// Bytes of the negotiated SRTP profile's authentication tag, past each RTP packet's payload.
+    var srtpTagLength = 0
     var pendingChecks: [[UInt8]] = []
     var checkTask: RepeatedTask?
     var dtlsTimer: Scheduled<Void>?
     var connectTimer: Scheduled<Void>?
     var connectPromise: EventLoopPromise<Void>?
     var live = PeerStatistics()
+    var liveOffload = ReceiveOffloadStatistics()
     var tickQueued = false
     var lastRefusal: String?
     var rtcp = RTCPAccounting()
@@ -94,12 +115,16 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
 
     /// - Parameters:
     ///   - certificate: the client's DTLS certificate; share one among many clients.
-    ///   - onRTP: each decrypted RTP packet, on `eventLoop` (the trailing closure).
+    ///   - onRTP: each decrypted RTP packet, on `eventLoop` (the trailing closure); only
+    ///     with `options.verifiesMedia`.
+    ///   - onRTPHeader: the cleartext header of each RTP packet, on `eventLoop`; only without
+    ///     `options.verifiesMedia` (the payload is still encrypted, so none is handed over).
     ///   - onRTCP: each decrypted compound RTCP packet, on `eventLoop`.
     ///   - onClose: once, on `eventLoop`, when the client ends: why ("DTLS closed" when the
     ///     server closed the session, "connect timed out …", "closed" after `close()`).
     public init(group: any EventLoopGroup, certificate: RTCCertificate, options: Options,
                 onRTP: @escaping @Sendable (RTPPacket) -> Void = { _ in },
+                onRTPHeader: @escaping @Sendable (RTPHeader) -> Void = { _ in },
                 onRTCP: @escaping @Sendable ([RTCPPacket]) -> Void = { _ in },
                 onClose: @escaping @Sendable (String) -> Void = { _ in }) {
         let credentials = SessionCredentials.random()
@@ -109,6 +134,7 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
         localUfrag = credentials.ufrag
         localPwd = credentials.pwd
         self.onRTP = onRTP
+        self.onRTPHeader = onRTPHeader
         self.onRTCP = onRTCP
         self.onClose = onClose
         offer = ClientOffer.text(role: options.role, ufrag: credentials.ufrag, pwd: credentials.pwd,
@@ -121,7 +147,13 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     ///   binding response or DTLS failure within `connectTimeout`.
     public func connect(answer: String) async throws {
         let remote = try RemoteDescription(parsing: answer, override: options.serverAddress)
-        let channel = try await DatagramBootstrap(group: eventLoop)
+        var bootstrap = DatagramBootstrap(group: eventLoop)
+        if options.receiveOffload, System.supportsUDPReceiveOffload {
+            bootstrap = bootstrap.channelOption(.datagramReceiveOffload, value: true)
+                .channelOption(.datagramReceiveSegmentSize, value: true)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: CoalescedDatagram.maxBytes))
+        }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientDatagramHandler(client: self))
@@ -169,7 +201,13 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
 
     /// Counters as of the last event loop tick (on the loop: now).
     public var statistics: PeerStatistics {
-        eventLoop.inEventLoop ? live : published.withLockedValue { $0 }
+        eventLoop.inEventLoop ? live : published.withLockedValue { $0.statistics }
+    }
+
+    /// GRO datagrams taken as of the last event loop tick (on the loop: now); all zero
+    /// without `options.receiveOffload` or where the kernel has no UDP GRO.
+    public var receiveOffloadStatistics: ReceiveOffloadStatistics {
+        eventLoop.inEventLoop ? liveOffload : published.withLockedValue { $0.offload }
     }
 
     /// Whether ICE, DTLS and SRTP are done and the client is not closed.
@@ -188,7 +226,25 @@ public final class WebRTCClient: @unchecked Sendable {  // the loop-confined fie
     }
 }
 
-/// Hands the client socket's datagrams to the client.
+/// What the client counts of UDP GRO (`WebRTCClient.Options.receiveOffload`).
+public struct ReceiveOffloadStatistics: Sendable, Equatable {
+    /// Buffers that arrived with a segment size (the kernel coalesced a GSO datagram).
+    public var coalescedDatagrams = 0
+    /// The packets cut out of them.
+    public var segments = 0
+
+    public init() {}
+}
+
+extension WebRTCClient {
+    /// What the loop publishes once a tick for readers on other threads.
+    struct Snapshot: Sendable {
+        var statistics = PeerStatistics()
+        var offload = ReceiveOffloadStatistics()
+    }
+}
+
+/// Hands the client socket's datagrams to the client, a GRO buffer cut into its packets.
 private final class ClientDatagramHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let client: WebRTCClient
@@ -199,8 +255,52 @@ private final class ClientDatagramHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        client.received(envelope.data, from: envelope.remoteAddress)
+        guard let segmentSize = envelope.metadata?.segmentSize else {
+            return client.received(envelope.data, from: envelope.remoteAddress)
+        }
+        client.received(coalesced: envelope.data, segmentSize: segmentSize, from: envelope.remoteAddress)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
+
+/// The packets of one UDP GRO buffer: `segmentSize` bytes each, the last possibly shorter
+/// (udp(7) `UDP_GRO`: the kernel joins datagrams of one flow of the same size, and at most one
+/// shorter one at the end, and reports the size). Slices of the buffer, no copy. A size ≤ 0 or
+/// more than `maxSegments` packets does not make one: the size comes from a control message
+/// and the buffer from the network.
+struct CoalescedDatagram: Sequence {
+    /// Packets in one buffer at most: the kernel's `UDP_MAX_SEGMENTS` (128 since Linux 6.9, 64 before).
+    static let maxSegments = 128
+    /// The receive buffer for GRO: the largest UDP payload fits.
+    static let maxBytes = 65_536
+
+    let buffer: ByteBuffer
+    let segmentSize: Int
+    /// Packets the buffer holds (0 for an empty one).
+    let count: Int
+
+    init?(_ buffer: ByteBuffer, segmentSize: Int) {
+        guard segmentSize > 0 else { return nil }
+        let (whole, rest) = buffer.readableBytes.quotientAndRemainder(dividingBy: segmentSize)
+        let count = whole + (rest > 0 ? 1 : 0)
+        guard count <= Self.maxSegments else { return nil }
+        self.buffer = buffer
+        self.segmentSize = segmentSize
+        self.count = count
+    }
+
+    func makeIterator() -> Iterator {
+        Iterator(rest: buffer, segmentSize: segmentSize)
+    }
+
+    struct Iterator: IteratorProtocol {
+        var rest: ByteBuffer
+        let segmentSize: Int
+
+        mutating func next() -> ByteBuffer? {
+            guard rest.readableBytes > 0 else { return nil }
+            return rest.readSlice(length: Swift.min(segmentSize, rest.readableBytes))
+        }
+    }
 }
