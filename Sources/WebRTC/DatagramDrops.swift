@@ -30,18 +30,18 @@ public struct DatagramDrops: Sendable, Equatable {
             &+ unexpectedMedia
     }
 
-    /// Adds one drop for `reason`.
-    mutating func count(_ reason: DropReason) {
+    /// Adds `amount` drops (one by default) for `reason`.
+    mutating func count(_ reason: DropReason, amount: Int = 1) {
         switch reason {
-        case .unknownSource: unknownSource &+= 1
-        case .unknownUser: unknownUser &+= 1
-        case .badIntegrity: badIntegrity &+= 1
-        case .malformed: malformed &+= 1
-        case .unclassified: unclassified &+= 1
-        case .decryptFailed: decryptFailed &+= 1
-        case .notConnected: notConnected &+= 1
-        case .backpressure: backpressure &+= 1
-        case .unexpectedMedia: unexpectedMedia &+= 1
+        case .unknownSource: unknownSource &+= amount
+        case .unknownUser: unknownUser &+= amount
+        case .badIntegrity: badIntegrity &+= amount
+        case .malformed: malformed &+= amount
+        case .unclassified: unclassified &+= amount
+        case .decryptFailed: decryptFailed &+= amount
+        case .notConnected: notConnected &+= amount
+        case .backpressure: backpressure &+= amount
+        case .unexpectedMedia: unexpectedMedia &+= amount
         }
     }
 }

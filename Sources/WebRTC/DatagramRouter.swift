@@ -61,6 +61,7 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     }
 
     private func receivedSTUN(_ datagram: ByteBuffer, from source: SocketAddress) {
+        guard source.isUnicastPeer else { return count(.unknownSource) }
         guard let message = try? STUNMessage(parsing: datagram) else { return count(.malformed) }
         // A lite agent sends no requests, so responses and indications are for no one here.
         guard message.messageClass == .request else { return count(.unclassified) }
@@ -70,9 +71,9 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         session.receivedSTUN(message, raw: datagram, from: source)
     }
 
-    /// Counts one dropped datagram.
-    func count(_ reason: DropReason) {
-        dropCounts.withLockedValue { $0.count(reason) }
+    /// Counts dropped datagrams (one by default).
+    func count(_ reason: DropReason, amount: Int = 1) {
+        dropCounts.withLockedValue { $0.count(reason, amount: amount) }
     }
 
     /// Routes `address`'s datagrams to `session` from now on (ICE selected it), instead of to
@@ -88,12 +89,13 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         table.remove(session, ufrag: ufrag)
     }
 
-    /// Queues `datagram` to `address`, for the kernel to cut into packets of `segmentSize` bytes
-    /// when given (UDP GSO; only when `segmentsDatagrams`); the flush comes once this tick's work
-    /// is done. False when there is no socket or its queue is past the high watermark (dropped).
-    func write(_ datagram: ByteBuffer, to address: SocketAddress, segmentSize: Int? = nil) -> Bool {
+    /// Queues `datagram` (`packets` packets) to `address`, for the kernel to cut into packets of
+    /// `segmentSize` bytes when given (UDP GSO; only when `segmentsDatagrams`); the flush comes
+    /// once this tick's work is done. False when there is no socket or its queue is past the high
+    /// watermark (dropped, each packet counted).
+    func write(_ datagram: ByteBuffer, to address: SocketAddress, segmentSize: Int? = nil, packets: Int = 1) -> Bool {
         guard let channel, channel.isWritable else {
-            count(.backpressure)
+            count(.backpressure, amount: packets)
             return false
         }
         let metadata = segmentSize.map {

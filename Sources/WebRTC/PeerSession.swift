@@ -105,10 +105,7 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
     /// (counted as `notConnected`) before DTLS finishes or after the close. Call on `eventLoop`.
     public func sendRTP(_ plains: some Collection<ByteBuffer>, payloadType: UInt8?) {
         eventLoop.assertInEventLoop()
-        guard !closed, let srtp, let address = ice.selected else {
-            for _ in plains { drop(.notConnected) }
-            return
-        }
+        guard !closed, let srtp, let address = ice.selected else { return drop(.notConnected, amount: plains.count) }
         let capacity = plains.reduce(0) { $0 + $1.readableBytes + SRTPContext.rtpTrailerRoom }
         var batch = router.allocator.buffer(capacity: capacity)
         var grouping = SegmentedDatagrams(segments: router.segmentsDatagrams)
@@ -172,8 +169,8 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
     /// Writes a datagram of `packets` protected packets (cut at `segmentSize` by the kernel) and
     /// counts them.
     private func transmit(_ datagram: ByteBuffer, packets: Int, segmentSize: Int?, to address: SocketAddress) {
-        guard router.write(datagram, to: address, segmentSize: segmentSize) else {
-            for _ in 0..<packets { live.drops.count(.backpressure) }
+        guard router.write(datagram, to: address, segmentSize: segmentSize, packets: packets) else {
+            live.drops.count(.backpressure, amount: packets)
             return
         }
         live.packetsSent &+= packets
@@ -181,10 +178,10 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
         statisticsChanged()
     }
 
-    /// Counts a dropped datagram here and at the server.
-    func drop(_ reason: DropReason) {
-        live.drops.count(reason)
-        router.count(reason)
+    /// Counts dropped datagrams (one by default) here and at the server.
+    func drop(_ reason: DropReason, amount: Int = 1) {
+        live.drops.count(reason, amount: amount)
+        router.count(reason, amount: amount)
         statisticsChanged()
     }
 

@@ -23,7 +23,19 @@ public final class WebRTCServer: Sendable {
         var channel: (any Channel)?
         var port: Int?
         var shutDown = false
+        /// Opening the socket again after a write error closed it (`shutdown` waits for it).
+        var reopening: Task<Void, Never>?
+        /// When the socket was last opened again, and the wait before the next reopen: a socket
+        /// closed again within `reopenCalm` of its reopening waits twice as long (50 ms to 5 s),
+        /// so a peer that can make writes fail cannot keep the loop binding sockets.
+        var reopenedAt: ContinuousClock.Instant?
+        var reopenDelay: Duration = .zero
+        /// Times the socket was opened again.
+        var reopens = 0
     }
+
+    /// A socket that lived this long after its reopening resets the wait before the next one.
+    static let reopenCalm: Duration = .seconds(30)
 
     /// Datagrams read per system call (recvmmsg).
     static let datagramsPerRead = 16
@@ -94,49 +106,77 @@ public final class WebRTCServer: Sendable {
     /// socket on a write error it cannot pass over (a device refusing a segmented datagram, a
     /// destination the kernel will not send to), which would end every session on the node.
     /// Sessions are found by their peers' addresses, so on a new socket on the same port they
-    /// go on; segmentation stays off from then on, in case it was the cause.
+    /// go on; segmentation stays off from then on, in case it was the cause. Writes until then
+    /// are dropped as backpressure.
     private func watch(_ channel: any Channel) {
+        let router = self.router
         channel.closeFuture.whenComplete { [weak self] _ in
             guard let self else { return }
-            let port: Int? = socket.withLockedValue { state in
-                guard !state.shutDown, state.channel === channel else { return nil }
+            let reopen: (port: Int, delay: Duration)? = socket.withLockedValue { state in
+                guard !state.shutDown, state.channel === channel, let port = state.port else { return nil }
                 state.channel = nil
-                return state.port
+                let quick = state.reopenedAt.map { ContinuousClock.now - $0 < Self.reopenCalm } ?? false
+                state.reopenDelay = quick ? min(max(state.reopenDelay * 2, .milliseconds(50)), .seconds(5)) : .zero
+                let delay = state.reopenDelay
+                state.reopening = Task { await self.reopen(port: port, after: delay) }
+                return (port, delay)
             }
-            guard let port else { return }
+            guard let reopen else { return }
+            router.attach(nil)  // on the loop: the close callback runs there
             router.stopSegmenting()
             logger.error("WebRTC socket closed by a write error; opening it again, one packet per datagram",
-                         metadata: ["port": "\(port)"])
-            Task { await self.reopen(port: port) }
+                         metadata: ["port": "\(reopen.port)", "after": "\(reopen.delay)"])
         }
     }
 
-    private func reopen(port: Int) async {
-        do {
-            let channel = try await bind(port: port)
-            let stale = socket.withLockedValue { state -> Bool in
-                guard !state.shutDown else { return true }
-                state.channel = channel
-                return false
-            }
-            if stale {
-                try? await channel.close()
+    /// Binds `port` again after `delay`, retrying (50 ms doubling to 5 s) until it binds or the
+    /// server shuts down.
+    private func reopen(port: Int, after delay: Duration) async {
+        var retry = Duration.milliseconds(50)
+        try? await Task.sleep(for: delay)
+        while !Task.isCancelled {
+            do {
+                let channel = try await bind(port: port)
+                let kept = socket.withLockedValue { state -> Bool in
+                    guard !state.shutDown else { return false }
+                    (state.channel, state.reopening, state.reopenedAt) = (channel, nil, .now)
+                    state.reopens += 1
+                    return true
+                }
+                guard kept else { return await discard(channel) }
+                watch(channel)
+                logger.notice("WebRTC socket open again", metadata: ["port": "\(port)"])
                 return
+            } catch {
+                logger.error("WebRTC socket could not be opened again; trying again",
+                             metadata: ["port": "\(port)", "error": "\(error)", "after": "\(retry)"])
+                try? await Task.sleep(for: retry)
+                retry = min(retry * 2, .seconds(5))
             }
-            watch(channel)
-        } catch {
-            logger.error("WebRTC socket could not be opened again; WebRTC sessions end by consent",
-                         metadata: ["port": "\(port)", "error": "\(error)"])
         }
+    }
+
+    /// Closes a socket bound after the shutdown began, and detaches it from the router.
+    private func discard(_ channel: any Channel) async {
+        let router = self.router
+        try? await eventLoop.submit { router.attach(nil) }.get()
+        try? await channel.close()
+    }
+
+    /// Times the socket was opened again after a write error closed it.
+    public var socketReopens: Int {
+        socket.withLockedValue { $0.reopens }
     }
 
     /// Closes every session (reason "shutdown", with DTLS close_notify) and then the socket;
     /// `makeSession` throws from now on.
     public func shutdown() async {
-        let channel = socket.withLockedValue {
+        let (channel, reopening) = socket.withLockedValue {
             $0.shutDown = true
-            return $0.channel
+            return ($0.channel, $0.reopening)
         }
+        reopening?.cancel()
+        await reopening?.value
         let router = self.router
         let sessions = table.all
         try? await eventLoop.submit {

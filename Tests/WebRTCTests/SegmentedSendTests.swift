@@ -100,11 +100,25 @@ final class SegmentedSendTests: XCTestCase {
         }
         XCTAssertFalse(received.current.isEmpty, "no media after the socket closed")
         XCTAssertFalse(server.segmentsDatagrams)
+        XCTAssertEqual(server.socketReopens, 1)
         XCTAssertEqual(server.port, port)
         XCTAssertNil(session.closeReason)
         await client.close()
         await server.shutdown()
         try await group.shutdownGracefully()
+    }
+
+    /// Only unicast addresses with a port may be peers: a check "from" a broadcast, multicast or
+    /// unspecified address is dropped before anything is written back to it.
+    func testOnlyUnicastAddressesArePeers() throws {
+        for peer in ["127.0.0.1", "10.1.2.3", "192.168.1.255", "::1", "2001:db8::1", "::ffff:10.0.0.1"] {
+            XCTAssertTrue(try SocketAddress(ipAddress: peer, port: 5000).isUnicastPeer, peer)
+        }
+        for other in ["255.255.255.255", "0.0.0.0", "224.0.0.1", "239.255.255.250", "240.0.0.1", "::", "ff02::1",
+                      "::ffff:255.255.255.255", "::ffff:224.0.0.1"] {
+            XCTAssertFalse(try SocketAddress(ipAddress: other, port: 5000).isUnicastPeer, other)
+        }
+        XCTAssertFalse(try SocketAddress(ipAddress: "127.0.0.1", port: 0).isUnicastPeer)
     }
 
     /// Three frames' worth of packets (full fragments, shorter last ones, a small single NAL)
