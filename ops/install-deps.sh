@@ -23,7 +23,7 @@ packages=(pkg-config ffmpeg curl openssl libsqlite3-dev chromium chromium-driver
           gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
           gstreamer1.0-libav libsrt-gnutls-dev libssl-dev libsrtp2-dev)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(util-linux wrk bc valgrind strace linux-perf binutils)
+    packages+=(util-linux wrk bc valgrind strace linux-perf binutils iproute2 ethtool)
 fi
 
 missing=()

@@ -48,12 +48,7 @@ struct LoadGenerator: ParsableCommand {
         guard let playProtocol = PlayProtocol(rawValue: play == "llhls" || play == "whep" ? "flv" : play) else {
             throw ValidationError("--play is flv, rtmp, whep or llhls")
         }
-        guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch),
-              (1...20000).contains(whepVerifyEvery) else { throw ValidationError("bounds") }
-        let (host, port, app, name) = try Self.split(publish)
-        guard host == "127.0.0.1" || host == "localhost" || host == "::1" else {
-            throw ValidationError("only loopback targets")
-        }
+        let (host, port, app, name) = try checkedTarget()
         let tags = try Self.readFLV(file)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -79,6 +74,7 @@ struct LoadGenerator: ParsableCommand {
             var whep = WHEPViewers(host: host, port: playPort, streamName: playName, loop: loop, measurements: measurements)
             whep.verifyEvery = whepVerifyEvery
             whep.receiveOffload = whepGro
+            whep.localHost = Self.isLoopback(host) ? "127.0.0.1" : "0.0.0.0"
             let joined = Self.joinWHEP(viewers, with: whep)
             webrtcClients = joined.clients
             for (reason, count) in joined.failures.sorted(by: { $0.value > $1.value }) { print("# \(count) WHEP viewers failed: \(reason)") }
@@ -102,6 +98,17 @@ struct LoadGenerator: ParsableCommand {
         for channel in channels { channel.close(promise: nil) }
         Self.closeAll(webrtcClients)
         publishChannel.close(promise: nil)
+    }
+
+    /// The publish URL's parts once the options are in bounds and the host may be a target.
+    private func checkedTarget() throws -> (String, Int, String, String) {
+        guard (1...20000).contains(viewers), (1...600).contains(seconds), (1...5000).contains(batch),
+              (1...20000).contains(whepVerifyEvery) else { throw ValidationError("bounds") }
+        let target = try Self.split(publish)
+        guard Self.isLoopback(target.0) || (target.0 == Self.benchmarkServer && Self.inBenchmarkNamespace()) else {
+            throw ValidationError("only loopback targets, or \(Self.benchmarkServer) from the namespace \(Self.benchmarkNamespace)")
+        }
+        return target
     }
 
     /// Connects the publisher and waits until the server said NetStream.Publish.Start.
@@ -181,6 +188,25 @@ struct LoadGenerator: ParsableCommand {
             if index % 200 == 199 { Thread.sleep(forTimeInterval: 0.05) }
         }
         return channels
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "127.0.0.1" || host == "localhost" || host == "::1"
+    }
+
+    /// `Benchmarks/webrtc.sh NETWORK=veth`: the namespace the script makes for the generator, and
+    /// the server's address on the veth pair to the server's namespace.
+    static let benchmarkNamespace = "sluice-bench-viewers"
+    static let benchmarkServer = "10.199.0.1"
+
+    /// Whether this process runs in the benchmark's own network namespace (the same one as
+    /// `/run/netns/sluice-bench-viewers`, which `ip netns add` made), where 10.199.0.1 can only be
+    /// the benchmark's server.
+    static func inBenchmarkNamespace() -> Bool {
+        var own = stat()
+        var named = stat()
+        guard stat("/proc/self/ns/net", &own) == 0, stat("/run/netns/\(benchmarkNamespace)", &named) == 0 else { return false }
+        return own.st_dev == named.st_dev && own.st_ino == named.st_ino
     }
 
     static func split(_ url: String) throws -> (String, Int, String, String) {

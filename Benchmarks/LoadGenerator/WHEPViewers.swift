@@ -24,6 +24,9 @@ struct WHEPViewers {
     var verifyEvery = 10
     /// Whether viewers take UDP GRO datagrams (`WebRTCClient.Options.receiveOffload`).
     var receiveOffload = false
+    /// The address viewers' sockets bind: loopback, or any address for a server in another
+    /// namespace (a loopback source cannot leave through a veth).
+    var localHost = "127.0.0.1"
 
     /// Joins `count` viewers, `concurrency` at a time; returns the clients (to close) and the
     /// viewers that failed to join, by reason.
@@ -67,7 +70,8 @@ struct WHEPViewers {
             return .failure(LoadError("loop: \(error)"))
         }
         let frames = FrameAssembler(record: record, measurements: measurements)
-        let options = WebRTCClient.Options(role: .whep, receiveOffload: receiveOffload, verifiesMedia: verifies)
+        var options = WebRTCClient.Options(role: .whep, receiveOffload: receiveOffload, verifiesMedia: verifies)
+        options.localHost = localHost
         let client = WebRTCClient(group: loop, certificate: certificate, options: options,
                                   onRTP: { packet in frames.received(packet) },
                                   onRTPHeader: { header in frames.received(header: header) })
