@@ -42,12 +42,12 @@ extension RTPStreamSource {
     func viewerConnected(_ viewer: WHEPViewer) {
         eventLoop.preconditionInEventLoop()
         guard viewers[ObjectIdentifier(viewer)] != nil else { return }
-        viewer.send(gop, track: .video)
+        viewer.sendPaced(gop, track: .video)
     }
 
     /// The viewer asked for a keyframe (PLI/FIR): the packets since the newest one.
     func resendGOP(to viewer: WHEPViewer) {
-        viewer.send(gop, track: .video)
+        viewer.sendPaced(gop, track: .video)
     }
 
     /// The viewer's session closed.

@@ -34,6 +34,15 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     private var budgetFilledAt = NIODeadline.now()
     /// NACKed packets not resent: asked again too soon, or beyond the budget.
     private(set) var resendsRefused = 0
+    /// A GOP (and what came after it) being sent `burstPackets` every `burstInterval`; the next
+    /// burst while it drains.
+    private var paced = PacedQueue()
+    private var nextBurst: Scheduled<Void>?
+
+    /// Packets of a paced GOP per burst, and the time between bursts: 32 packets (about 38 KB)
+    /// every 10 ms, about 30 Mbit/s, so a 2 s GOP of a 1.5 Mbit/s stream arrives in about 0.1 s.
+    static let burstPackets = 32
+    static let burstInterval: TimeAmount = .milliseconds(10)
 
     /// The shortest time between two GOPs sent for keyframe requests.
     static let keyframeResendInterval: TimeAmount = .milliseconds(500)
@@ -58,10 +67,35 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     // MARK: Sending
 
     /// Sends the source's packets of `track` (once connected), in order and in one batch (a
-    /// frame's packets leave together), their payload type rewritten when the viewer negotiated
-    /// another.
+    /// frame's packets leave together); behind a paced GOP while one drains.
     func send(_ packets: some Collection<ByteBuffer>, track: RTPStreamSource.Track) {
-        guard isConnected, let session, !packets.isEmpty else { return }
+        guard isConnected, !packets.isEmpty else { return }
+        guard paced.isEmpty else { return paced.append(packets, track: track) }
+        transmit(packets, track: track)
+    }
+
+    /// Sends a cached GOP (on joining, on a keyframe request) a burst at a time, the packets
+    /// that come meanwhile behind it.
+    func sendPaced(_ packets: [ByteBuffer], track: RTPStreamSource.Track) {
+        guard isConnected, !packets.isEmpty else { return }
+        let idle = paced.isEmpty
+        paced.append(packets, track: track)
+        if idle { sendBurst() }
+    }
+
+    private func sendBurst() {
+        nextBurst = nil
+        guard isConnected else { return paced.removeAll() }
+        // A queue far longer than a burst (a stream above the pace) drains in about eight bursts.
+        for run in paced.take(max(Self.burstPackets, paced.count / 8)) { transmit(run.packets, track: run.track) }
+        guard !paced.isEmpty else { return }
+        nextBurst = source.eventLoop.scheduleTask(in: Self.burstInterval) { [weak self] in self?.sendBurst() }
+    }
+
+    /// Hands packets to the session, their payload type rewritten when the viewer negotiated
+    /// another, and counts them for sender reports.
+    private func transmit(_ packets: some Collection<ByteBuffer>, track: RTPStreamSource.Track) {
+        guard let session else { return }
         let (negotiated, own): (UInt8?, UInt8) = switch track {
         case .video: (videoPayloadType, RTPStreamSource.videoPayloadType)
         case .audio: (audioPayloadType, RTPStreamSource.audioPayloadType)
@@ -105,6 +139,9 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         isConnected = false
+        nextBurst?.cancel()
+        nextBurst = nil
+        paced.removeAll()
         source.board.remove(session: sessionID)
         source.remove(self)
     }
