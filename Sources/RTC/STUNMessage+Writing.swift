@@ -27,14 +27,17 @@ extension STUNMessage {
 
     /// An ICE connectivity check (RFC 8445 §7.2.2): USERNAME, PRIORITY, ICE-CONTROLLING with
     /// `tieBreaker` when given, USE-CANDIDATE when asked, MESSAGE-INTEGRITY, FINGERPRINT.
+    /// `controlled` puts ICE-CONTROLLED instead (a lite agent's own check).
     public static func bindingRequest(transactionID: [UInt8], username: String, priority: UInt32, controlling tieBreaker: UInt64?,
-                                      useCandidate: Bool, integrityKey: [UInt8]) -> ByteBuffer {
+                                      controlled: UInt64? = nil, useCandidate: Bool, integrityKey: [UInt8]) -> ByteBuffer {
         var attributes = [
             STUNAttribute(type: STUNAttribute.Kind.username, value: Array(username.utf8.prefix(509))),
             STUNAttribute(type: STUNAttribute.Kind.priority, value: bigEndianBytes(priority)),
         ]
         if let tieBreaker {
             attributes.append(STUNAttribute(type: STUNAttribute.Kind.iceControlling, value: bigEndianBytes(tieBreaker)))
+        } else if let controlled {
+            attributes.append(STUNAttribute(type: STUNAttribute.Kind.iceControlled, value: bigEndianBytes(controlled)))
         }
         if useCandidate {
             attributes.append(STUNAttribute(type: STUNAttribute.Kind.useCandidate, value: []))

@@ -19,6 +19,9 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     private let segmentation: Synchronization.Atomic<Bool>
     private var channel: (any Channel)?
     private var byAddress: [SocketAddress: PeerSession] = [:]
+    /// Sessions awaiting the answer to a probe of a new address, by the probe's transaction id
+    /// (one per session).
+    private var byProbe: [[UInt8]: PeerSession] = [:]
     private var flushScheduled = false
     private var changedSessions: [PeerSession] = []
     // drops are counted on the loop and read by /metrics and tests from any thread
@@ -63,7 +66,10 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
     private func receivedSTUN(_ datagram: ByteBuffer, from source: SocketAddress) {
         guard source.isUnicastPeer else { return count(.unknownSource) }
         guard let message = try? STUNMessage(parsing: datagram) else { return count(.malformed) }
-        // A lite agent sends no requests, so responses and indications are for no one here.
+        if message.messageClass == .successResponse, let session = byProbe[message.transactionID] {
+            return session.receivedProbeAnswer(message, raw: datagram, from: source)
+        }
+        // Besides the answers to its probes, a lite agent gets only requests.
         guard message.messageClass == .request else { return count(.unclassified) }
         guard let ufrag = ICELiteAgent.localUfrag(of: message), let session = table.session(ufrag: ufrag) else {
             return count(.unknownUser)
@@ -83,9 +89,17 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         byAddress[address] = session
     }
 
+    /// Routes the answer to probe `transactionID` to `session` (nil: none), forgetting its
+    /// `previous` probe.
+    func expectProbeAnswer(_ transactionID: [UInt8]?, for session: PeerSession, replacing previous: [UInt8]?) {
+        if let previous, byProbe[previous] === session { byProbe[previous] = nil }
+        if let transactionID { byProbe[transactionID] = session }
+    }
+
     /// Forgets `session` entirely (it closed).
-    func unregister(_ session: PeerSession, address: SocketAddress?, ufrag: String) {
+    func unregister(_ session: PeerSession, address: SocketAddress?, ufrag: String, probe: [UInt8]?) {
         if let address, byAddress[address] === session { byAddress[address] = nil }
+        if let probe, byProbe[probe] === session { byProbe[probe] = nil }
         table.remove(session, ufrag: ufrag)
     }
 

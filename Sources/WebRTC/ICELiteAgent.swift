@@ -10,22 +10,35 @@ struct ICELiteAgent: Sendable {
         /// A valid check: send `response` back to the source. `selected` is set when the
         /// session's address is now the source (the first check, or a nomination from another address).
         case answered(response: ByteBuffer, selected: SocketAddress?)
+        /// A valid nomination from another address than the selected one: send `response` back
+        /// and `probe` (a binding request of this agent's, `transactionID`) to the source, and
+        /// move only when the source answers it (`receivedProbeAnswer`).
+        case probing(response: ByteBuffer, probe: ByteBuffer, transactionID: [UInt8])
         /// Refused: send `response` (an error) when there is one, and count `reason`.
         case refused(response: ByteBuffer?, reason: DropReason)
     }
 
+    /// The shortest time between two probes: a peer that nominates address after address makes
+    /// at most two probes a second, each no larger than its check.
+    static let probeInterval: TimeAmount = .milliseconds(500)
+
     let localUfrag: String
     let remoteUfrag: String
     private let integrityKey: [UInt8]
+    /// The peer's ICE password: what this agent's own probes are signed with (RFC 8445 §7.2.2).
+    private let remoteKey: [UInt8]
+    /// The address being proved, the probe's transaction id and when it went.
+    private(set) var probe: (address: SocketAddress, transactionID: [UInt8], sentAt: NIODeadline)?
     /// The address the peer's media comes from and goes to; nil until the first valid check.
     private(set) var selected: SocketAddress?
     /// When the selected address last passed a check (consent, RFC 7675 §5.1); nil before.
     private(set) var lastConsent: NIODeadline?
 
-    init(local: SessionCredentials, remoteUfrag: String) {
+    init(local: SessionCredentials, remoteUfrag: String, remotePwd: String) {
         localUfrag = local.ufrag
         self.remoteUfrag = remoteUfrag
         integrityKey = local.integrityKey
+        remoteKey = Array(remotePwd.utf8)
     }
 
     /// The local part of a binding request's USERNAME ("localUfrag:remoteUfrag"), which names
@@ -50,13 +63,37 @@ struct ICELiteAgent: Sendable {
             return .refused(response: STUNMessage.bindingError(transactionID: id, code: 401, reason: "Unauthorized", integrityKey: nil),
                             reason: .badIntegrity)
         }
-        var moved: SocketAddress?
-        if selected == nil || (selected != source && message.useCandidate) {
+        let response = STUNMessage.bindingSuccess(transactionID: id, mapped: source, integrityKey: integrityKey)
+        guard selected != nil else {
+            // The first address: DTLS proves it, as the handshake's flights go there.
             selected = source
-            moved = source
+            lastConsent = now
+            return .answered(response: response, selected: source)
         }
         if selected == source { lastConsent = now }
-        let response = STUNMessage.bindingSuccess(transactionID: id, mapped: source, integrityKey: integrityKey)
-        return .answered(response: response, selected: moved)
+        guard selected != source, message.useCandidate else { return .answered(response: response, selected: nil) }
+        // A move: anyone holding the session's password (the peer itself) could forge this check's
+        // source and point the media at a third party, so the new address must first answer a
+        // probe whose transaction id only it sees (consent, RFC 7675 §5.1, for a lite agent).
+        if let probe, now - probe.sentAt < Self.probeInterval { return .answered(response: response, selected: nil) }
+        var transactionID = [UInt8](repeating: 0, count: 12)
+        for index in transactionID.indices { transactionID[index] = UInt8.random(in: 0...255) }
+        probe = (source, transactionID, now)
+        let request = STUNMessage.bindingRequest(transactionID: transactionID, username: "\(remoteUfrag):\(localUfrag)",
+                                                 priority: 2_130_706_431, controlling: nil, controlled: UInt64.random(in: 0...UInt64.max),
+                                                 useCandidate: false, integrityKey: remoteKey)
+        return .probing(response: response, probe: request, transactionID: transactionID)
+    }
+
+    /// A success response to the pending probe, from the probed address and signed with the
+    /// peer's password: the address is selected (and has consent). Nil for anything else.
+    mutating func receivedProbeAnswer(_ message: STUNMessage, raw: ByteBuffer, from source: SocketAddress,
+                                      now: NIODeadline) -> SocketAddress? {
+        guard let probe, message.messageClass == .successResponse, message.transactionID == probe.transactionID,
+              source == probe.address, STUNMessage.verify(raw, integrityKey: remoteKey) else { return nil }
+        self.probe = nil
+        selected = source
+        lastConsent = now
+        return source
     }
 }

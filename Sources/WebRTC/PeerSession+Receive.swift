@@ -24,12 +24,30 @@ extension PeerSession {
             if let response { _ = router.write(response, to: source) }
         case .answered(let response, let selected):
             _ = router.write(response, to: source)
-            if let selected {
-                router.bind(self, to: selected, previous: previous)
-                statisticsChanged()
-                if previous == nil { armConsentTimer() }
-            }
+            if let selected { moved(to: selected, from: previous) }
+        case .probing(let response, let probe, let transactionID):
+            _ = router.write(response, to: source)
+            router.expectProbeAnswer(transactionID, for: self, replacing: probing)
+            probing = transactionID
+            _ = router.write(probe, to: source)
         }
+    }
+
+    /// The answer to this session's probe of a nominated address: media moves there when it is
+    /// the one awaited.
+    func receivedProbeAnswer(_ message: STUNMessage, raw: ByteBuffer, from source: SocketAddress) {
+        guard !closed else { return }
+        let previous = ice.selected
+        guard let selected = ice.receivedProbeAnswer(message, raw: raw, from: source, now: .now()) else { return drop(.badIntegrity) }
+        router.expectProbeAnswer(nil, for: self, replacing: probing)
+        probing = nil
+        moved(to: selected, from: previous)
+    }
+
+    private func moved(to selected: SocketAddress, from previous: SocketAddress?) {
+        router.bind(self, to: selected, previous: previous)
+        statisticsChanged()
+        if previous == nil { armConsentTimer() }
     }
 
     func receivedDTLS(_ datagram: ByteBuffer) {

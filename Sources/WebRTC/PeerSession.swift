@@ -40,6 +40,8 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
     var rtcp = RTCPAccounting()
     var statisticsQueued = false
     var closed = false
+    /// The transaction id of the probe awaiting an answer (`ICELiteAgent.probe`), as the router knows it.
+    var probing: [UInt8]?
     var connectTimer: Scheduled<Void>?
     var consentTimer: Scheduled<Void>?
     var dtlsTimer: Scheduled<Void>?
@@ -55,7 +57,7 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
         self.router = router
         self.configuration = configuration
         localUfrag = credentials.ufrag
-        ice = ICELiteAgent(local: credentials, remoteUfrag: offer.iceUfrag)
+        ice = ICELiteAgent(local: credentials, remoteUfrag: offer.iceUfrag, remotePwd: offer.icePwd)
         liveDelegate = delegate
         shared = NIOLockedValueBox(Shared(delegate: delegate))
     }
@@ -149,7 +151,7 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
             for datagram in dtls.close() { _ = router.write(datagram, to: address) }
         }
         for timer in [connectTimer, consentTimer, dtlsTimer] { timer?.cancel() }
-        router.unregister(self, address: ice.selected, ufrag: localUfrag)
+        router.unregister(self, address: ice.selected, ufrag: localUfrag, probe: probing)
         let delegate = liveDelegate
         liveDelegate = nil
         shared.withLockedValue {

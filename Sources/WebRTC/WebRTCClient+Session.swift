@@ -61,9 +61,9 @@ extension WebRTCClient {
     }
 
     private func receivedSTUN(_ datagram: ByteBuffer, remote: RemoteDescription) {
-        guard let message = try? STUNMessage(parsing: datagram), pendingChecks.contains(message.transactionID) else {
-            return drop(.unclassified)
-        }
+        guard let message = try? STUNMessage(parsing: datagram) else { return drop(.malformed) }
+        if message.messageClass == .request { return answer(message, raw: datagram, remote: remote) }
+        guard pendingChecks.contains(message.transactionID) else { return drop(.unclassified) }
         if message.messageClass == .errorResponse {
             lastRefusal = message.errorCode.map { "STUN \($0.code) \($0.reason)" }
             return drop(.badIntegrity)
@@ -106,6 +106,15 @@ extension WebRTCClient {
         case .closed:
             finish(WebRTCError("DTLS closed"))
         }
+    }
+
+    /// Answers the server's own binding request (a lite agent probing a new address of ours
+    /// before it moves media there), as a full agent answers any check with its credentials.
+    private func answer(_ request: STUNMessage, raw: ByteBuffer, remote: RemoteDescription) {
+        let key = Array(localPwd.utf8)
+        guard request.method == STUNMessage.Method.binding.rawValue, request.username == "\(localUfrag):\(remote.iceUfrag)",
+              STUNMessage.verify(raw, integrityKey: key) else { return drop(.badIntegrity) }
+        write(STUNMessage.bindingSuccess(transactionID: request.transactionID, mapped: remote.address, integrityKey: key))
     }
 
     private func dtlsTimedOut() {

@@ -8,6 +8,7 @@ final class ICELiteAgentTests: XCTestCase {
     let local = SessionCredentials(ufrag: "LocalUfr", pwd: "abcdefghijklmnopqrstuvwx", sessionID: String(repeating: "0", count: 32))
     let first = try! SocketAddress(ipAddress: "127.0.0.1", port: 5000)
     let second = try! SocketAddress(ipAddress: "127.0.0.1", port: 6000)
+    static let peerPwd = "PeerPasswordPeerPassword"
 
     func check(username: String = "LocalUfr:peer", key: String = "abcdefghijklmnopqrstuvwx", useCandidate: Bool = false) -> ByteBuffer {
         STUNMessage.bindingRequest(transactionID: Array(1...12), username: username, priority: 100, controlling: 42,
@@ -20,7 +21,7 @@ final class ICELiteAgentTests: XCTestCase {
     }
 
     func testAValidCheckIsAnsweredAndBindsTheSource() throws {
-        var agent = ICELiteAgent(local: local, remoteUfrag: "peer")
+        var agent = ICELiteAgent(local: local, remoteUfrag: "peer", remotePwd: Self.peerPwd)
         guard case .answered(let response, let selected) = try answer(&agent, check(), from: first) else {
             return XCTFail("refused")
         }
@@ -35,7 +36,7 @@ final class ICELiteAgentTests: XCTestCase {
     }
 
     func testBadChecksAreRefused() throws {
-        var agent = ICELiteAgent(local: local, remoteUfrag: "peer")
+        var agent = ICELiteAgent(local: local, remoteUfrag: "peer", remotePwd: Self.peerPwd)
         let cases: [(ByteBuffer, Int)] = [
             (check(key: "wrong-password-wrong-pwd"), 401),
             (check(username: "LocalUfr:other"), 401),
@@ -58,20 +59,46 @@ final class ICELiteAgentTests: XCTestCase {
         XCTAssertNil(agent.lastConsent)
     }
 
-    func testOnlyANominationMovesTheSelectedAddress() throws {
-        var agent = ICELiteAgent(local: local, remoteUfrag: "peer")
+    func testOnlyANominationMovesTheSelectedAddressAndOnlyOnceItAnswersAProbe() throws {
+        var agent = ICELiteAgent(local: local, remoteUfrag: "peer", remotePwd: Self.peerPwd)
         _ = try answer(&agent, check(), from: first)
         guard case .answered(_, nil) = try answer(&agent, check(), from: second, at: .uptimeNanoseconds(2_000)) else {
             return XCTFail("an unnominated check moved the session")
         }
         XCTAssertEqual(agent.selected, first)
         XCTAssertEqual(agent.lastConsent, .uptimeNanoseconds(1_000), "consent is the selected pair's")
-        guard case .answered(_, let moved) = try answer(&agent, check(useCandidate: true), from: second, at: .uptimeNanoseconds(3_000)) else {
-            return XCTFail("refused")
+        // A nomination from elsewhere is answered, but media stays until the address answers a probe.
+        guard case .probing(_, let raw, let id) = try answer(&agent, check(useCandidate: true), from: second, at: .uptimeNanoseconds(3_000)) else {
+            return XCTFail("no probe")
         }
-        XCTAssertEqual(moved, second)
+        XCTAssertEqual(agent.selected, first)
+        let probe = try STUNMessage(parsing: raw)
+        XCTAssertEqual(probe.messageClass, .request)
+        XCTAssertEqual(probe.transactionID, id)
+        XCTAssertEqual(probe.username, "peer:LocalUfr")
+        XCTAssertNotNil(probe.iceControlled)
+        XCTAssertTrue(STUNMessage.verify(raw, integrityKey: Array(Self.peerPwd.utf8)), "signed with the peer's password")
+        // Another nomination within the probe interval sends no second probe.
+        guard case .answered(_, nil) = try answer(&agent, check(useCandidate: true), from: second, at: .uptimeNanoseconds(4_000)) else {
+            return XCTFail("probed again at once")
+        }
+        func reply(id: [UInt8] = id, key: String = Self.peerPwd) throws -> STUNMessage {
+            try STUNMessage(parsing: STUNMessage.bindingSuccess(transactionID: id, mapped: second, integrityKey: Array(key.utf8)))
+        }
+        let good = STUNMessage.bindingSuccess(transactionID: id, mapped: second, integrityKey: Array(Self.peerPwd.utf8))
+        let forged = STUNMessage.bindingSuccess(transactionID: id, mapped: second, integrityKey: Array("wrong".utf8))
+        let guessed = STUNMessage.bindingSuccess(transactionID: Array(repeating: 7, count: 12), mapped: second,
+                                                 integrityKey: Array(Self.peerPwd.utf8))
+        XCTAssertNil(agent.receivedProbeAnswer(try reply(), raw: good, from: first, now: .uptimeNanoseconds(5_000)), "from elsewhere")
+        XCTAssertNil(agent.receivedProbeAnswer(try reply(key: "wrong"), raw: forged, from: second, now: .uptimeNanoseconds(5_000)))
+        XCTAssertNil(agent.receivedProbeAnswer(try reply(id: Array(repeating: 7, count: 12)), raw: guessed, from: second,
+                                               now: .uptimeNanoseconds(5_000)))
+        XCTAssertEqual(agent.selected, first)
+        XCTAssertEqual(agent.receivedProbeAnswer(try reply(), raw: good, from: second, now: .uptimeNanoseconds(6_000)), second)
         XCTAssertEqual(agent.selected, second)
-        XCTAssertEqual(agent.lastConsent, .uptimeNanoseconds(3_000))
+        XCTAssertEqual(agent.lastConsent, .uptimeNanoseconds(6_000))
+        XCTAssertNil(agent.probe)
+        XCTAssertNil(agent.receivedProbeAnswer(try reply(), raw: good, from: second, now: .uptimeNanoseconds(7_000)), "answered once")
     }
 
     func testLocalUfragIsTheUsernamesFirstPart() throws {

@@ -169,8 +169,49 @@ final class WebRTCServerTests: XCTestCase {
         await server.shutdown()
     }
 
-    /// A nominating check from a new address moves the session there (ICE-lite follows the
-    /// controlling agent): media goes to the new address, the old one is a stranger.
+    /// A forged nomination (the session's own peer, which knows the ICE password, naming a
+    /// third party's address as the check's source) moves nothing: the third party never answers
+    /// the probe, so media keeps going to the peer and none reaches the third party.
+    func testANominationFromAnAddressThatDoesNotAnswerMovesNothing() async throws {
+        let server = try await startServer()
+        let received = Observed([RTPPacket]())
+        let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep),
+                                  onRTP: { packet in received.update { $0.append(packet) } })
+        let delegate = RecordingDelegate()
+        let session = try session(for: client, on: server, delegate: delegate)
+        try await client.connect(answer: session.answer.text)
+        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
+        let victimArrivals = Observed([ByteBuffer]())
+        let victim = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramCollector(victimArrivals)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let ufrag = try XCTUnwrap(session.answer.text.split(separator: "\r\n").first { $0.hasPrefix("a=ice-ufrag:") }?.dropFirst(12))
+        let pwd = try XCTUnwrap(session.answer.text.split(separator: "\r\n").first { $0.hasPrefix("a=ice-pwd:") }?.dropFirst(10))
+        let clientUfrag = try XCTUnwrap(client.offer.split(separator: "\r\n").first { $0.hasPrefix("a=ice-ufrag:") }?.dropFirst(12))
+        let check = STUNMessage.bindingRequest(transactionID: Array(repeating: 9, count: 12), username: "\(ufrag):\(clientUfrag)",
+                                               priority: 1, controlling: 1, useCandidate: true, integrityKey: Array(pwd.utf8))
+        // Sent from the victim's socket: what a forged source address looks like to the server.
+        try await victim.writeAndFlush(AddressedEnvelope(remoteAddress: SocketAddress(ipAddress: "127.0.0.1", port: server.port!),
+                                                         data: check))
+        await fulfillment(of: [victimArrivals.expectation("the check's answer and the probe") { $0.count == 2 }], timeout: 5)
+        try await session.eventLoop.submit {
+            for sequence in 0..<5 { session.sendRTP(Self.rtp(sequence: UInt16(sequence), ssrc: 0x5EED_0001, payload: [1, 2, 3])) }
+        }.get()
+        await fulfillment(of: [received.expectation("media still at the peer") { $0.count == 5 }], timeout: 5)
+        XCTAssertEqual(victimArrivals.current.count, 2, "no media reached the address that never answered")
+        let clientAddress = await client.localAddress
+        let selected = try await session.eventLoop.submit { session.remoteAddress }.get()
+        XCTAssertEqual(selected, clientAddress)
+        try await victim.close()
+        await client.close()
+        await server.shutdown()
+    }
+
+    /// A nominating check from a new address moves the session there once the address answers
+    /// the server's probe (ICE-lite follows the controlling agent, but only to an address that
+    /// proves it receives): media goes to the new address, the old one is a stranger.
     func testANominationFromAnotherAddressMovesTheSession() async throws {
         let server = try await startServer()
         let client = WebRTCClient(group: group, certificate: Self.certificate, options: .init(role: .whep))
@@ -191,14 +232,30 @@ final class WebRTCServerTests: XCTestCase {
             transactionID: Array(repeating: 3, count: 12),
             username: "\(try attribute("ice-ufrag", in: session.answer.text)):\(try attribute("ice-ufrag", in: client.offer))",
             priority: 1, controlling: 1, useCandidate: true, integrityKey: Array(try attribute("ice-pwd", in: session.answer.text).utf8))
-        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: SocketAddress(ipAddress: "127.0.0.1", port: server.port!), data: check))
-        await fulfillment(of: [arrivals.expectation("binding success") { $0.count == 1 }], timeout: 5)
+        let serverAddress = try SocketAddress(ipAddress: "127.0.0.1", port: server.port!)
+        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: serverAddress, data: check))
+        await fulfillment(of: [arrivals.expectation("binding success and probe") { $0.count == 2 }], timeout: 5)
         XCTAssertEqual(try STUNMessage(parsing: arrivals.current[0]).messageClass, .successResponse)
-        let moved = try await session.eventLoop.submit { session.remoteAddress }.get()
+        let probe = try STUNMessage(parsing: arrivals.current[1])
+        XCTAssertEqual(probe.messageClass, .request)
+        let notYet = try await session.eventLoop.submit { session.remoteAddress }.get()
+        let clientAddress = await client.localAddress
+        XCTAssertEqual(notYet, clientAddress, "media stays until the new address answers")
+        let clientPwd = Array(try attribute("ice-pwd", in: client.offer).utf8)
+        XCTAssertTrue(STUNMessage.verify(arrivals.current[1], integrityKey: clientPwd))
+        let answer = STUNMessage.bindingSuccess(transactionID: probe.transactionID, mapped: try XCTUnwrap(other.localAddress),
+                                                integrityKey: clientPwd)
+        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: serverAddress, data: answer))
+        var moved: SocketAddress?
+        for _ in 0..<50 {  // the answer crosses the socket and the loop: a few milliseconds
+            moved = try await session.eventLoop.submit { session.remoteAddress }.get()
+            if moved == other.localAddress { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         XCTAssertEqual(moved, other.localAddress)
         try await session.eventLoop.submit { session.sendRTP(Self.rtp(sequence: 1, ssrc: 0x5EED_0001, payload: [1, 2, 3])) }.get()
-        await fulfillment(of: [arrivals.expectation("SRTP at the new address") { $0.count == 2 }], timeout: 5)
-        XCTAssertEqual(PacketClass(firstBytes: arrivals.current[1]), .rtp)
+        await fulfillment(of: [arrivals.expectation("SRTP at the new address") { $0.count == 3 }], timeout: 5)
+        XCTAssertEqual(PacketClass(firstBytes: arrivals.current[2]), .rtp)
         // The old address is now a stranger: its RTCP is dropped and counted. The client flushes
         // at the end of its loop tick (two hops make sure), and the server reads its socket in
         // order, so once a second check from the new address is answered the RTCP was seen.
@@ -206,8 +263,8 @@ final class WebRTCServerTests: XCTestCase {
         client.sendRTCP(Self.rtcp(.pli(senderSSRC: 1, mediaSSRC: 0x5EED_0001)))
         try await client.eventLoop.submit {}.get()
         try await client.eventLoop.submit {}.get()
-        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: SocketAddress(ipAddress: "127.0.0.1", port: server.port!), data: check))
-        await fulfillment(of: [arrivals.expectation("second binding success") { $0.count == 3 }], timeout: 5)
+        try await other.writeAndFlush(AddressedEnvelope(remoteAddress: serverAddress, data: check))
+        await fulfillment(of: [arrivals.expectation("second binding success") { $0.count == 4 }], timeout: 5)
         XCTAssertEqual(server.drops.unknownSource, 1, "\(server.drops)")
         XCTAssertTrue(delegate.events.current.rtcp.isEmpty)
         try await other.close()
