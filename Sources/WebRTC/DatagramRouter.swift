@@ -89,6 +89,17 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         byAddress[address] = session
     }
 
+    /// How recently a session's peer must have answered for its address to stay its own: a
+    /// browser checks consent every few seconds, so a holder silent this long is gone.
+    static let addressHold: TimeAmount = .seconds(15)
+
+    /// Whether `address` is where another session's media goes and that session's peer answered
+    /// there within `addressHold`.
+    func isHeld(_ address: SocketAddress, byAnotherThan session: PeerSession, now: NIODeadline) -> Bool {
+        guard let holder = byAddress[address], holder !== session else { return false }
+        return holder.hasConsent(within: Self.addressHold, at: now)
+    }
+
     /// Routes the answer to probe `transactionID` to `session` (nil: none), forgetting its
     /// `previous` probe.
     func expectProbeAnswer(_ transactionID: [UInt8]?, for session: PeerSession, replacing previous: [UInt8]?) {

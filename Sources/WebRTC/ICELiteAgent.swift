@@ -27,8 +27,22 @@ struct ICELiteAgent: Sendable {
     private let integrityKey: [UInt8]
     /// The peer's ICE password: what this agent's own probes are signed with (RFC 8445 §7.2.2).
     private let remoteKey: [UInt8]
-    /// The address being proved, the probe's transaction id and when it went.
-    private(set) var probe: (address: SocketAddress, transactionID: [UInt8], sentAt: NIODeadline)?
+    /// The address being proved: the probe (sent again as it is, same transaction id, while it
+    /// lasts), when it was first and last sent.
+    private(set) var probe: Probe?
+    /// ICE-CONTROLLED's tie-breaker: one for the agent (RFC 8445 §7.1.3).
+    private let tieBreaker = UInt64.random(in: 0...UInt64.max)
+
+    struct Probe {
+        var address: SocketAddress
+        var transactionID: [UInt8]
+        var request: ByteBuffer
+        var startedAt: NIODeadline
+        var sentAt: NIODeadline
+    }
+
+    /// How long a probe waits for its answer; a later nomination starts a new one.
+    static let probeLifetime: TimeAmount = .seconds(5)
     /// The address the peer's media comes from and goes to; nil until the first valid check.
     private(set) var selected: SocketAddress?
     /// When the selected address last passed a check (consent, RFC 7675 §5.1); nil before.
@@ -55,7 +69,9 @@ struct ICELiteAgent: Sendable {
         }
         let id = message.transactionID
         let types = message.attributes.map(\.type)
-        guard types.contains(STUNAttribute.Kind.messageIntegrity), types.contains(STUNAttribute.Kind.fingerprint), let username = message.username else {
+        // PRIORITY too (RFC 8445 §7.3): a check without one is not a full agent's.
+        guard types.contains(STUNAttribute.Kind.messageIntegrity), types.contains(STUNAttribute.Kind.fingerprint),
+              types.contains(STUNAttribute.Kind.priority), let username = message.username else {
             return .refused(response: STUNMessage.bindingError(transactionID: id, code: 400, reason: "Bad Request", integrityKey: nil),
                             reason: .badIntegrity)
         }
@@ -65,32 +81,52 @@ struct ICELiteAgent: Sendable {
         }
         let response = STUNMessage.bindingSuccess(transactionID: id, mapped: source, integrityKey: integrityKey)
         guard selected != nil else {
-            // The first address: DTLS proves it, as the handshake's flights go there.
+            // The first address is taken at once (the caller refuses one another live session
+            // holds); DTLS then goes there.
             selected = source
             lastConsent = now
             return .answered(response: response, selected: source)
         }
-        if selected == source { lastConsent = now }
-        guard selected != source, message.useCandidate else { return .answered(response: response, selected: nil) }
+        if selected == source {
+            lastConsent = now
+            if message.useCandidate { probe = nil }  // the peer nominates where media already goes
+            return .answered(response: response, selected: nil)
+        }
+        guard message.useCandidate else { return .answered(response: response, selected: nil) }
         // A move: anyone holding the session's password (the peer itself) could forge this check's
         // source and point the media at a third party, so the new address must first answer a
         // probe whose transaction id only it sees (consent, RFC 7675 §5.1, for a lite agent).
-        if let probe, now - probe.sentAt < Self.probeInterval { return .answered(response: response, selected: nil) }
+        guard let request = nextProbe(to: source, now: now) else { return .answered(response: response, selected: nil) }
+        return .probing(response: response, probe: request.bytes, transactionID: request.transactionID)
+    }
+
+    /// The probe to send `address` now: the pending one again (same transaction id, so an answer
+    /// already on its way still counts) at most every `probeInterval`, or a new one when none is
+    /// pending, it is for another address, or it is older than `probeLifetime`.
+    private mutating func nextProbe(to address: SocketAddress, now: NIODeadline) -> (bytes: ByteBuffer, transactionID: [UInt8])? {
+        if var probe, probe.address == address, now - probe.startedAt < Self.probeLifetime {
+            guard now - probe.sentAt >= Self.probeInterval else { return nil }
+            probe.sentAt = now
+            self.probe = probe
+            return (probe.request, probe.transactionID)
+        }
+        if let probe, now - probe.sentAt < Self.probeInterval { return nil }
         var transactionID = [UInt8](repeating: 0, count: 12)
         for index in transactionID.indices { transactionID[index] = UInt8.random(in: 0...255) }
-        probe = (source, transactionID, now)
         let request = STUNMessage.bindingRequest(transactionID: transactionID, username: "\(remoteUfrag):\(localUfrag)",
-                                                 priority: 2_130_706_431, controlling: nil, controlled: UInt64.random(in: 0...UInt64.max),
+                                                 priority: 2_130_706_431, controlling: nil, controlled: tieBreaker,
                                                  useCandidate: false, integrityKey: remoteKey)
-        return .probing(response: response, probe: request, transactionID: transactionID)
+        probe = Probe(address: address, transactionID: transactionID, request: request, startedAt: now, sentAt: now)
+        return (request, transactionID)
     }
 
     /// A success response to the pending probe, from the probed address and signed with the
     /// peer's password: the address is selected (and has consent). Nil for anything else.
     mutating func receivedProbeAnswer(_ message: STUNMessage, raw: ByteBuffer, from source: SocketAddress,
                                       now: NIODeadline) -> SocketAddress? {
-        guard let probe, message.messageClass == .successResponse, message.transactionID == probe.transactionID,
-              source == probe.address, STUNMessage.verify(raw, integrityKey: remoteKey) else { return nil }
+        guard let probe, now - probe.startedAt < Self.probeLifetime, message.messageClass == .successResponse,
+              message.transactionID == probe.transactionID, source == probe.address,
+              STUNMessage.verify(raw, integrityKey: remoteKey) else { return nil }
         self.probe = nil
         selected = source
         lastConsent = now

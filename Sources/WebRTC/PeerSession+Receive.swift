@@ -18,7 +18,11 @@ extension PeerSession {
     func receivedSTUN(_ message: STUNMessage, raw: ByteBuffer, from source: SocketAddress) {
         guard !closed else { return drop(.notConnected) }
         let previous = ice.selected
-        switch ice.received(message, raw: raw, from: source, now: .now()) {
+        let now = NIODeadline.now()
+        // A check "from" where another live session's media goes is forged (its peer answers
+        // there): taking the address would send that session's DTLS and SRTP here, and drop it.
+        if previous != source, router.isHeld(source, byAnotherThan: self, now: now) { return drop(.unknownSource) }
+        switch ice.received(message, raw: raw, from: source, now: now) {
         case .refused(let response, let reason):
             drop(reason)
             if let response { _ = router.write(response, to: source) }

@@ -180,6 +180,12 @@ public final class PeerSession: @unchecked Sendable {  // the loop-confined fiel
         statisticsChanged()
     }
 
+    /// Whether the peer answered at the selected address within `window` of `now`.
+    func hasConsent(within window: TimeAmount, at now: NIODeadline) -> Bool {
+        guard let last = ice.lastConsent else { return false }
+        return now - last < window
+    }
+
     /// Counts dropped datagrams (one by default) here and at the server.
     func drop(_ reason: DropReason, amount: Int = 1) {
         live.drops.count(reason, amount: amount)

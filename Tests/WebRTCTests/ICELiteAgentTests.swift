@@ -101,6 +101,40 @@ final class ICELiteAgentTests: XCTestCase {
         XCTAssertNil(agent.receivedProbeAnswer(try reply(), raw: good, from: second, now: .uptimeNanoseconds(7_000)), "answered once")
     }
 
+    /// The same address is probed again with the same transaction id (an answer on its way still
+    /// counts) at most every 500 ms and for 5 s; then a new probe; a nomination from the selected
+    /// address drops the pending one; a check without PRIORITY is refused.
+    func testProbesRepeatExpireAndEnd() throws {
+        var agent = ICELiteAgent(local: local, remoteUfrag: "peer", remotePwd: Self.peerPwd)
+        _ = try answer(&agent, check(), from: first, at: .uptimeNanoseconds(0))
+        func nominate(from source: SocketAddress, atMs ms: Int64) throws -> [UInt8]? {
+            guard case .probing(_, _, let id) = try answer(&agent, check(useCandidate: true), from: source,
+                                                           at: .uptimeNanoseconds(UInt64(ms) * 1_000_000)) else { return nil }
+            return id
+        }
+        let id = try XCTUnwrap(try nominate(from: second, atMs: 1_000))
+        XCTAssertNil(try nominate(from: second, atMs: 1_200), "within 500 ms")
+        XCTAssertEqual(try nominate(from: second, atMs: 1_600), id, "sent again as it was")
+        let renewed = try XCTUnwrap(try nominate(from: second, atMs: 6_100), "a new probe past 5 s")
+        XCTAssertNotEqual(renewed, id)
+        let late = STUNMessage.bindingSuccess(transactionID: renewed, mapped: second, integrityKey: Array(Self.peerPwd.utf8))
+        XCTAssertNil(agent.receivedProbeAnswer(try STUNMessage(parsing: late), raw: late, from: second,
+                                               now: .uptimeNanoseconds(11_200_000_000)), "answered after 5 s")
+        _ = try nominate(from: second, atMs: 12_000)
+        XCTAssertNotNil(agent.probe)
+        XCTAssertNil(try nominate(from: first, atMs: 12_100), "the selected address is not probed")
+        XCTAssertNil(agent.probe, "the peer nominated where media goes: the probe is off")
+
+        let withoutPriority = STUNMessage(method: STUNMessage.Method.binding.rawValue, messageClass: .request,
+                                          transactionID: Array(1...12),
+                                          attributes: [STUNAttribute(type: STUNAttribute.Kind.username, value: Array("LocalUfr:peer".utf8))])
+            .serialized(integrityKey: Array(local.pwd.utf8), fingerprint: true)
+        guard case .refused(let response?, .badIntegrity) = try answer(&agent, withoutPriority, from: first) else {
+            return XCTFail("a check without PRIORITY was answered")
+        }
+        XCTAssertEqual(try STUNMessage(parsing: response).errorCode?.code, 400)
+    }
+
     func testLocalUfragIsTheUsernamesFirstPart() throws {
         XCTAssertEqual(ICELiteAgent.localUfrag(of: try STUNMessage(parsing: check())), "LocalUfr")
         XCTAssertEqual(ICELiteAgent.localUfrag(of: try STUNMessage(parsing: check(username: "alone"))), "alone")

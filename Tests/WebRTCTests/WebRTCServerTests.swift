@@ -402,7 +402,7 @@ final class WebRTCServerTests: XCTestCase {
 }
 
 /// Keeps every datagram a test socket receives.
-private final class DatagramCollector: ChannelInboundHandler, Sendable {
+final class DatagramCollector: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let arrivals: Observed<[ByteBuffer]>
 
