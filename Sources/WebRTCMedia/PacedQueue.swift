@@ -17,6 +17,9 @@ struct PacedQueue {
     /// Packets waiting.
     var count: Int { waiting.count - head }
 
+    /// Slots held, sent ones not yet let go of included (tests).
+    var storedCount: Int { waiting.count }
+
     /// Puts `packets` of `track` at the back.
     mutating func append(_ packets: some Collection<ByteBuffer>, track: Track) {
         waiting.reserveCapacity(waiting.count + packets.count)
@@ -38,6 +41,9 @@ struct PacedQueue {
         }
         if head == waiting.count {
             waiting.removeAll()
+            head = 0
+        } else if head > 1024, head > waiting.count / 2 {
+            waiting.removeFirst(head)  // what was sent lets go of its buffers
             head = 0
         }
         return runs

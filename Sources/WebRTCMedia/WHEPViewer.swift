@@ -38,6 +38,9 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     /// burst while it drains.
     private var paced = PacedQueue()
     private var nextBurst: Scheduled<Void>?
+    /// Live packets queued behind the GOP since the last burst: the next burst takes them too, so
+    /// the queue never grows while it drains.
+    private var queuedSinceBurst = 0
 
     /// Packets of a paced GOP per burst, and the time between bursts: 32 packets (about 38 KB)
     /// every 10 ms, about 30 Mbit/s, so a 2 s GOP of a 1.5 Mbit/s stream arrives in about 0.1 s.
@@ -70,9 +73,15 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     /// frame's packets leave together); behind a paced GOP while one drains.
     func send(_ packets: some Collection<ByteBuffer>, track: RTPStreamSource.Track) {
         guard isConnected, !packets.isEmpty else { return }
-        guard paced.isEmpty else { return paced.append(packets, track: track) }
+        guard paced.isEmpty else {
+            queuedSinceBurst += packets.count
+            return paced.append(packets, track: track)
+        }
         transmit(packets, track: track)
     }
+
+    /// Whether a GOP is being sent a burst at a time.
+    var isPacing: Bool { !paced.isEmpty }
 
     /// Sends a cached GOP (on joining, on a keyframe request) a burst at a time, the packets
     /// that come meanwhile behind it.
@@ -86,8 +95,9 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
     private func sendBurst() {
         nextBurst = nil
         guard isConnected else { return paced.removeAll() }
-        // A queue far longer than a burst (a stream above the pace) drains in about eight bursts.
-        for run in paced.take(max(Self.burstPackets, paced.count / 8)) { transmit(run.packets, track: run.track) }
+        let burst = Self.burstPackets + queuedSinceBurst
+        queuedSinceBurst = 0
+        for run in paced.take(burst) { transmit(run.packets, track: run.track) }
         guard !paced.isEmpty else { return }
         nextBurst = source.eventLoop.scheduleTask(in: Self.burstInterval) { [weak self] in self?.sendBurst() }
     }
@@ -142,6 +152,7 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
         nextBurst?.cancel()
         nextBurst = nil
         paced.removeAll()
+        queuedSinceBurst = 0
         source.board.remove(session: sessionID)
         source.remove(self)
     }
@@ -192,8 +203,9 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
             }
             retransmitted += 1
         }
-        send(resends.video, track: .video)
-        send(resends.audio, track: .audio)
+        // Straight out, not behind a paced GOP: a repair is only useful soon, and order does not matter to it.
+        if isConnected, !resends.video.isEmpty { transmit(resends.video, track: .video) }
+        if isConnected, !resends.audio.isEmpty { transmit(resends.audio, track: .audio) }
     }
 
     private func refillBudget() {
@@ -208,6 +220,7 @@ final class WHEPViewer: PeerSessionDelegate, @unchecked Sendable {
         guard ssrc == source.videoSSRC || ssrc == 0 else { return }
         let now = NIODeadline.now()
         if let last = lastKeyframeResend, now - last < Self.keyframeResendInterval { return }
+        guard !isPacing else { return }  // the GOP is on its way already
         lastKeyframeResend = now
         keyframeResends += 1
         source.resendGOP(to: self)

@@ -28,6 +28,21 @@ import Testing
         #expect(queue.take(4).isEmpty)
     }
 
+    /// A queue that keeps being fed while it drains lets go of what it sent.
+    @Test func aLongQueueLetsGoOfWhatWasSent() {
+        var queue = PacedQueue()
+        var sent: [UInt8] = []
+        for round in 0..<200 {
+            queue.append((0..<40).map { Self.packet(UInt8(truncatingIfNeeded: round &+ $0)) }, track: .video)
+            sent += Self.numbers(queue.take(32)).map(\.0)
+        }
+        #expect(queue.count == 200 * 8)
+        #expect(queue.storedCount < 3 * 1024, "\(queue.storedCount) slots for \(queue.count) packets")
+        while !queue.isEmpty { sent += Self.numbers(queue.take(64)).map(\.0) }
+        #expect(sent.count == 200 * 40)
+        #expect(Array(sent.prefix(40)) == (0..<40).map { UInt8($0) })
+    }
+
     @Test func packetsAddedWhileDrainingWaitBehind() {
         var queue = PacedQueue()
         queue.append((0..<3).map(Self.packet), track: .video)
