@@ -8,7 +8,10 @@ import NIOCore
 /// Timestamps are in 48 kHz units (unwrapped RTP time). The samples go through a FIFO that cuts
 /// the encoder's 1024-sample frames out of Opus's 20 ms (960-sample) ones; a jump in the packets'
 /// timestamps (lost packets, DTX silence) of up to `maxGapSamples` is filled with silence so the
-/// AAC stays continuous, a larger one (or one backwards) starts the FIFO over.
+/// AAC stays continuous, a larger one (or one backwards) starts the FIFO over. Only time that
+/// passed is filled: a gap longer than the wall time since the previous packet (plus
+/// `fillSlack`) starts over too, or a publisher sending packets 1 s apart in timestamps but
+/// 20 ms apart in time would have the AAC encoder work 50 times faster than real time.
 ///
 /// Not thread-safe: one `OwnerThread` owns it (`OpusToAACBridge`); never call it on an event loop.
 final class OpusToAAC {
@@ -18,6 +21,9 @@ final class OpusToAAC {
     static let bitRate: Int64 = 128_000
     /// The longest gap filled with silence: 1 s.
     static let maxGapSamples: Int64 = 48_000
+    /// How much longer than the wall time since the previous packet a filled gap may be (packets
+    /// arrive in bursts after a network stall).
+    static let fillSlack: Duration = .milliseconds(250)
 
     private let decoder: CodecContext
     private let encoder: CodecContext
@@ -30,6 +36,8 @@ final class OpusToAAC {
     private var fifo: [[Float]]
     /// The timestamp of `fifo`'s first sample; nil before the first packet.
     private var fifoStart: Int64?
+    /// When the previous packet came.
+    private var previousArrival: ContinuousClock.Instant?
     /// The encoder's AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1), for the FLV sequence header.
     let audioSpecificConfig: [UInt8]
     /// Samples in each AAC frame (1024).
@@ -67,9 +75,13 @@ final class OpusToAAC {
 
     /// One Opus packet whose first sample is at `timestamp`; the AAC frames (raw, no ADTS) it
     /// completes, each with its timestamp (the encoder's, which counts its priming delay).
-    func transcode<Bytes: Collection<UInt8>>(_ opus: Bytes, timestamp: Int64) throws(WebRTCMediaError) -> [(frame: [UInt8], timestamp: Int64)] {
+    /// `arrival` is when the packet came (what a gap may fill).
+    func transcode<Bytes: Collection<UInt8>>(_ opus: Bytes, timestamp: Int64,
+                                             arrival: ContinuousClock.Instant = .now) throws(WebRTCMediaError) -> [(frame: [UInt8], timestamp: Int64)] {
         // An empty packet would put the decoder into draining mode for good.
         guard !opus.isEmpty else { throw WebRTCMediaError("empty Opus packet") }
+        let elapsed = previousArrival.map { arrival - $0 } ?? .zero
+        previousArrival = arrival
         try packet.fill(opus, pts: timestamp)
         defer { packet.clear() }
         try Self.check(avcodec_send_packet(decoder.pointer, packet.pointer), "decoding Opus")
@@ -79,14 +91,14 @@ final class OpusToAAC {
             if received == sluice_averror_eagain() || received == sluice_averror_eof() { break }
             try Self.check(received, "receiving decoded Opus")
             defer { decoded.clear() }
-            try append(decoded, at: timestamp)
+            try append(decoded, at: timestamp, elapsed: elapsed)
             try encodeWholeFrames(into: &output)
         }
         return output
     }
 
     /// Adds a decoded frame's samples (converted when they are not 48 kHz stereo planar float).
-    private func append(_ frame: FrameHandle, at timestamp: Int64) throws(WebRTCMediaError) {
+    private func append(_ frame: FrameHandle, at timestamp: Int64, elapsed: Duration) throws(WebRTCMediaError) {
         let source: FrameHandle
         if frame.pointer.pointee.format == AV_SAMPLE_FMT_FLTP.rawValue, frame.channelCount == Int(Self.channels),
            frame.pointer.pointee.sample_rate == Self.sampleRate {
@@ -103,7 +115,8 @@ final class OpusToAAC {
         var skip = 0
         let expected = (fifoStart ?? timestamp) &+ Int64(fifo[0].count)
         let gap = timestamp &- expected
-        if fifoStart == nil || gap > Self.maxGapSamples || gap < -Self.maxGapSamples {
+        let passed = gap <= 0 || Duration.milliseconds(gap / 48) <= elapsed + Self.fillSlack
+        if fifoStart == nil || gap > Self.maxGapSamples || gap < -Self.maxGapSamples || !passed {
             for channel in fifo.indices { fifo[channel].removeAll(keepingCapacity: true) }
             fifoStart = timestamp
         } else if gap > 0 {

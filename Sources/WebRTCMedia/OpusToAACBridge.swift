@@ -43,9 +43,10 @@ final class OpusToAACBridge: Sendable {
             return
         }
         let bytes = Array(opus.readableBytesView)
+        let arrival = ContinuousClock.now  // not when the thread gets to it: a gap may fill only time that passed
         thread.submit { [work, pending] in
             pending.withLockedValue { $0 -= 1 }
-            work.transcode(bytes, timestamp: timestamp, packetMs: packetMs)
+            work.transcode(bytes, timestamp: timestamp, packetMs: packetMs, arrival: arrival)
         }
     }
 
@@ -76,11 +77,11 @@ final class OpusToAACBridge: Sendable {
         var droppedCount: Int { dropped.withLockedValue { $0 } }
         func countDropped() { dropped.withLockedValue { $0 += 1 } }
 
-        func transcode(_ opus: [UInt8], timestamp: Int64, packetMs: Int64) {
+        func transcode(_ opus: [UInt8], timestamp: Int64, packetMs: Int64, arrival: ContinuousClock.Instant) {
             guard let codec = opened() else { return }
             let frames: [(frame: [UInt8], timestamp: Int64)]
             do {
-                frames = try codec.transcode(opus, timestamp: timestamp)
+                frames = try codec.transcode(opus, timestamp: timestamp, arrival: arrival)
             } catch {
                 let count = dropped.withLockedValue { count -> Int in
                     count += 1

@@ -62,6 +62,28 @@ import Testing
         }
     }
 
+    /// A gap is filled only as far as time passed: 900 ms of timestamps between two packets that
+    /// came at once starts over (no 900 ms of silence to encode), the same gap after 900 ms is filled.
+    @Test func onlyTimeThatPassedIsFilled() throws {
+        let packets = try Self.opusPackets()
+        let start = ContinuousClock.now
+        // Packets come 20 ms apart in time; `shift` moves the ones after the gap (negative: sooner).
+        func run(shift: Duration) throws -> [(frame: [UInt8], timestamp: Int64)] {
+            let codec = try OpusToAAC()
+            var frames: [(frame: [UInt8], timestamp: Int64)] = []
+            for (index, (packet, timestamp)) in packets.enumerated() where !(20..<65).contains(index) {
+                let arrival = start + .milliseconds(20 * index) + (index >= 65 ? shift : .zero)
+                frames += try codec.transcode(packet, timestamp: timestamp, arrival: arrival)
+            }
+            return frames
+        }
+        let filled = try run(shift: .zero)
+        for (previous, next) in zip(filled, filled.dropFirst()) { #expect(next.timestamp - previous.timestamp == 1024) }
+        let forged = try run(shift: .milliseconds(-900))
+        #expect(forged.count < filled.count - 30, "\(forged.count) frames against \(filled.count)")
+        #expect(zip(forged, forged.dropFirst()).contains { $1.timestamp - $0.timestamp > 1024 * 30 })
+    }
+
     @Test func garbageIsRefusedWithoutCrashing() throws {
         let codec = try OpusToAAC()
         var generator = SeededGenerator(seed: 21)
