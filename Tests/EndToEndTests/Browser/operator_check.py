@@ -99,7 +99,8 @@ def layout(width):
 def play_llhls(label):
     """Starts the LL-HLS preview; returns how far it played and the llhls viewer count seen."""
     until(lambda: driver.find_element(By.ID, "live-badge").text == "Live", 20)
-    Select(driver.find_element(By.ID, "preview-protocol")).select_by_value("llhls")
+    # The preview panel renders after the badge turns Live (another request): wait for it.
+    Select(until(lambda: driver.find_element(By.ID, "preview-protocol"), 20)).select_by_value("llhls")
     driver.find_element(By.ID, "preview-start").click()
     started, current = wait_played(driver, "preview", 2.5, 40)
     count = until(lambda: int(driver.find_element(By.CSS_SELECTOR, "#viewers-by-protocol [data-protocol=llhls]").get_attribute("data-count") or 0), 20)
