@@ -52,8 +52,11 @@ run_lane() {
     : > "$LOGS/lane-$lane.times"
     for suite in "$@"; do
         started=$(date +%s)
-        "${SWIFT_TEST[@]}" --filter "^EndToEndTests\.EndToEnd/$suite/" >> "$LOGS/lane-$lane.log" 2>&1
+        # A suite that hangs (a wait with no bound of its own) fails after SUITE_TIMEOUT seconds
+        # instead of holding the run until CI gives up; the lane's log shows how far it got.
+        timeout --kill-after=10 "${SUITE_TIMEOUT:-480}" "${SWIFT_TEST[@]}" --filter "^EndToEndTests\.EndToEnd/$suite/" >> "$LOGS/lane-$lane.log" 2>&1
         status=$?
+        [ $status = 124 ] && echo "e2e-lanes: lane $lane: $suite timed out after ${SUITE_TIMEOUT:-480} s" >> "$LOGS/lane-$lane.log"
         seconds=$(( $(date +%s) - started ))
         echo "$suite $seconds $status" >> "$LOGS/lane-$lane.times"
         echo "e2e-lanes: lane $lane: $suite $([ $status = 0 ] && echo passed || echo FAILED) after $seconds s"
