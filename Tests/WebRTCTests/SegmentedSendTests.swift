@@ -60,6 +60,25 @@ final class SegmentedSendTests: XCTestCase {
 
     // MARK: Over loopback
 
+    /// A started server and a WHEP client connected to a session of it (video SSRC 0x5EED0001);
+    /// what the client decrypts is in `received`.
+    private func connected(_ configuration: WebRTCConfiguration, on group: any EventLoopGroup) async throws
+        -> (WebRTCServer, PeerSession, WebRTCClient, Observed<[RTPPacket]>) {
+        let server = WebRTCServer(configuration: configuration, certificate: WebRTCServerTests.certificate, group: group,
+                                  logger: Logger(label: "webrtc-test"))
+        _ = try await server.start()
+        let received = Observed([RTPPacket]())
+        let client = WebRTCClient(group: group, certificate: WebRTCServerTests.certificate, options: .init(role: .whep),
+                                  onRTP: { packet in received.update { $0.append(packet) } })
+        let delegate = RecordingDelegate()
+        let offer = try WebRTCOffer(SessionDescription(parsing: client.offer))
+        let session = try server.makeSession(offer: offer, role: .whep, ssrcs: (video: 0x5EED_0001, audio: nil),
+                                             streamLabel: "test", delegate: delegate)
+        try await client.connect(answer: session.answer.text)
+        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
+        return (server, session, client, received)
+    }
+
     func testABatchReachesAClientWholeWithSegmentation() async throws {
         try await sendBatch(segmentationOffload: true)
     }
@@ -73,18 +92,8 @@ final class SegmentedSendTests: XCTestCase {
     /// and a connected session's media goes on.
     func testASocketClosedByAWriteErrorIsOpenedAgainAndSessionsGoOn() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let server = WebRTCServer(configuration: WebRTCConfiguration(host: "127.0.0.1", port: 0),
-                                  certificate: WebRTCServerTests.certificate, group: group, logger: Logger(label: "webrtc-test"))
-        let port = try await server.start()
-        let received = Observed([RTPPacket]())
-        let client = WebRTCClient(group: group, certificate: WebRTCServerTests.certificate, options: .init(role: .whep),
-                                  onRTP: { packet in received.update { $0.append(packet) } })
-        let delegate = RecordingDelegate()
-        let offer = try WebRTCOffer(SessionDescription(parsing: client.offer))
-        let session = try server.makeSession(offer: offer, role: .whep, ssrcs: (video: 0x5EED_0001, audio: nil),
-                                             streamLabel: "test", delegate: delegate)
-        try await client.connect(answer: session.answer.text)
-        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
+        let (server, session, client, received) = try await connected(WebRTCConfiguration(host: "127.0.0.1", port: 0), on: group)
+        let port = try XCTUnwrap(server.port)
 
         let broadcast = try SocketAddress(ipAddress: "255.255.255.255", port: 9)
         try await session.eventLoop.submit {
@@ -126,19 +135,8 @@ final class SegmentedSendTests: XCTestCase {
     private func sendBatch(segmentationOffload: Bool) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let configuration = WebRTCConfiguration(host: "127.0.0.1", port: 0, segmentationOffload: segmentationOffload)
-        let server = WebRTCServer(configuration: configuration, certificate: WebRTCServerTests.certificate, group: group,
-                                  logger: Logger(label: "webrtc-test"))
-        _ = try await server.start()
+        let (server, session, client, received) = try await connected(configuration, on: group)
         XCTAssertEqual(server.segmentsDatagrams, segmentationOffload && System.supportsUDPSegmentationOffload)
-        let received = Observed([RTPPacket]())
-        let client = WebRTCClient(group: group, certificate: WebRTCServerTests.certificate, options: .init(role: .whep),
-                                  onRTP: { packet in received.update { $0.append(packet) } })
-        let delegate = RecordingDelegate()
-        let offer = try WebRTCOffer(SessionDescription(parsing: client.offer))
-        let session = try server.makeSession(offer: offer, role: .whep, ssrcs: (video: 0x5EED_0001, audio: nil),
-                                             streamLabel: "test", delegate: delegate)
-        try await client.connect(answer: session.answer.text)
-        await fulfillment(of: [delegate.events.expectation("connected") { $0.connected == 1 }], timeout: 5)
 
         let sizes = [[40, 1188, 1188, 1188, 500], [1188, 1188, 1188, 1188, 1188, 1188, 900, 1188, 20], [60]]
         var sequence: UInt16 = 0
