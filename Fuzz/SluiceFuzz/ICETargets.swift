@@ -14,6 +14,9 @@ enum ICETargets {
     static let credentials = SessionCredentials(ufrag: "FuzzUfrg", pwd: "FuzzPasswordFuzzPassword", sessionID: String(repeating: "f", count: 32))
     static let peerUfrag = "PeerUfrg"
     static let source = try! SocketAddress(ipAddress: "127.0.0.1", port: 40_000)
+    /// A second peer address (mode bit 2): nominations from it start probes, and STUN answers from
+    /// either reach the probe routing.
+    static let otherSource = try! SocketAddress(ipAddress: "127.0.0.2", port: 40_001)
     static let certificate = try! RTCCertificate.generate()
     static let offer = try! WebRTCOffer(SessionDescription(parsing: ClientOffer.text(
         role: .whep, ufrag: peerUfrag, pwd: "PeerPasswordPeerPassword", fingerprint: certificate.fingerprint,
@@ -21,7 +24,8 @@ enum ICETargets {
 
     /// The first byte picks the shape: bit 0 clear, the rest is one datagram; set, the rest is
     /// up to 16 datagrams each after a 2-byte length. Bit 1 set sends a valid nominating binding
-    /// request first, so the datagrams reach the bound session (DTLS, SRTP) as well.
+    /// request first, so the datagrams reach the bound session (DTLS, SRTP) as well. Bit 2 set
+    /// sends every other datagram from a second address.
     static let request = FuzzTarget("ice-request", "WebRTCServer receive path: STUN/ICE-lite, then DTLS, RTP, RTCP to the bound session") { input in
         var input = input
         guard let mode = input.readInteger(as: UInt8.self) else { return }
@@ -38,14 +42,21 @@ enum ICETargets {
                                                    priority: 1, controlling: 1, useCandidate: true, integrityKey: credentials.integrityKey)
             server.router.received(check, from: source)
             precondition(session.remoteAddress == source, "a valid check did not bind the session")
+            if mode & 4 != 0 {
+                // The same nomination from the second address: a probe goes there, media stays.
+                server.router.received(check, from: otherSource)
+                precondition(session.remoteAddress == source, "a nomination moved the session before its probe was answered")
+                precondition(server.router.probesAwaited == 1, "a nomination from a new address sent no probe")
+            }
         }
-        for datagram in datagrams(input, split: mode & 1 != 0) {
-            server.router.received(datagram, from: source)
+        for (index, datagram) in datagrams(input, split: mode & 1 != 0).enumerated() {
+            server.router.received(datagram, from: mode & 4 != 0 && index % 2 == 1 ? otherSource : source)
             loop.run()
         }
         session.close(reason: "fuzz")
         loop.run()
         precondition(server.sessions.isEmpty, "a closed session stayed registered")
+        precondition(server.router.probesAwaited == 0, "a closed session's probe stayed registered")
     }
 
     static func datagrams(_ input: ByteBuffer, split: Bool) -> [ByteBuffer] {

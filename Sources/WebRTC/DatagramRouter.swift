@@ -107,6 +107,9 @@ final class DatagramRouter: @unchecked Sendable {  // every mutable field but `d
         if let transactionID { byProbe[transactionID] = session }
     }
 
+    /// Probes whose answers are awaited (fuzzing checks none outlives its session).
+    var probesAwaited: Int { byProbe.count }
+
     /// Forgets `session` entirely (it closed).
     func unregister(_ session: PeerSession, address: SocketAddress?, ufrag: String, probe: [UInt8]?) {
         if let address, byAddress[address] === session { byAddress[address] = nil }
