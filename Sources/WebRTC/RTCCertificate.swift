@@ -98,12 +98,14 @@ public final class RTCCertificate: @unchecked Sendable {
         let serialOK = withUnsafeMutableBytes(of: &serial) { RAND_bytes($0.baseAddress, Int32($0.count)) } == 1
         serial &= 0x7FFF_FFFF_FFFF_FFFF   // positive, at most 8 bytes (RFC 5280 §4.1.2.2)
         let day = 24 * 60 * 60
+        // Its length given: with -1 OpenSSL would strlen() bytes that have no terminating NUL (ASan).
+        let commonName = Array("sluice".utf8)
         guard serialOK, X509_set_version(x509, 2) == 1,
               ASN1_INTEGER_set_uint64(X509_get_serialNumber(x509), serial | 1) == 1,
               X509_gmtime_adj(X509_getm_notBefore(x509), -day) != nil,
               X509_gmtime_adj(X509_getm_notAfter(x509), validityDays * day) != nil,
               let name = X509_get_subject_name(x509),
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, Array("sluice".utf8), -1, -1, 0) == 1,
+              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, commonName, Int32(commonName.count), -1, 0) == 1,
               X509_set_issuer_name(x509, name) == 1,
               X509_set_pubkey(x509, key) == 1,
               X509_sign(x509, key, EVP_sha256()) > 0
