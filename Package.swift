@@ -273,6 +273,7 @@ let package = Package(
                                                   .product(name: "Logging", package: "swift-log"),
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                                  .product(name: "PostgresNIO", package: "postgres-nio"),
                                               ]),
         .testTarget(name: "SluiceTests", dependencies: [
             "Sluice", "Events", "State", "Fanout", "Packager", "Workers",

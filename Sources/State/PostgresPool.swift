@@ -22,6 +22,9 @@ final class PostgresPool: Sendable {
         /// When a probe was first refused; nil while the server answers.
         var downSince: ContinuousClock.Instant?
         var prober: Task<Void, Never>?
+        /// Counts `suspect()` calls: one made while a probe round runs has the round run again,
+        /// since the server may have gone away after that round connected.
+        var suspicions = 0
         /// Calls waiting for a verdict, resumed when the server is marked down.
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
@@ -68,6 +71,7 @@ final class PostgresPool: Sendable {
     /// A call failed in a way that may mean the server is away: probe it (one prober at a time).
     func suspect() {
         state.withLockedValue { state in
+            state.suspicions &+= 1
             guard state.prober == nil, !state.closed else { return }
             state.prober = Task { await self.probeUntilReachable() }
         }
@@ -109,23 +113,41 @@ final class PostgresPool: Sendable {
 
     // MARK: Probing
 
+    /// Probe rounds until one ends with no new suspicion raised while it ran.
     private func probeUntilReachable() async {
+        var round = state.withLockedValue { $0.suspicions }
+        while await probeRound() {
+            // The server answered: it is up again. A call that suspected it while this round ran
+            // (say, while the old pool was checked, after the probe had connected) has it probed
+            // again, as the server may have gone away since.
+            let (again, since) = state.withLockedValue { state -> (Int?, ContinuousClock.Instant?) in
+                let again = state.suspicions == round ? nil : state.suspicions
+                defer {
+                    state.downSince = nil
+                    if again == nil { state.prober = nil }
+                }
+                return (again, state.downSince)
+            }
+            if let since { logger.notice("database reachable again", metadata: ["down": "\(ContinuousClock.now - since)"]) }
+            guard let again else { return }
+            round = again
+        }
+    }
+
+    /// Probes until the server answers, then keeps or replaces the pool; false when cancelled.
+    private func probeRound() async -> Bool {
         while !Task.isCancelled, !(await reachable()) {
             markDown()
             try? await Task.sleep(for: probeInterval)
         }
-        guard !Task.isCancelled else { return }
+        guard !Task.isCancelled else { return false }
         let wasDown = state.withLockedValue { $0.downSince != nil }
         // After an outage the old pool is in backoff: replace it. After a lone failure the server
         // answered a probe at once, so the old pool is kept unless it fails at once too (its
         // circuit breaker after an outage nobody called through). A pool that is merely slow
         // (every connection busy) is kept: replacing it would end the calls it is running.
         if wasDown { replaceClient() } else if await poolAnswers() == false { replaceClient() }
-        let since = state.withLockedValue { state in
-            defer { (state.downSince, state.prober) = (nil, nil) }
-            return state.downSince
-        }
-        if let since { logger.notice("database reachable again", metadata: ["down": "\(ContinuousClock.now - since)"]) }
+        return true
     }
 
     /// Whether a connection of its own reaches the server and logs in, within the deadline.
@@ -141,10 +163,12 @@ final class PostgresPool: Sendable {
         } ?? false
     }
 
-    /// Whether the current pool runs `SELECT 1`; nil when it did not answer within the deadline.
+    /// Whether the current pool runs `SELECT 1`; nil when it did not answer within `verdictAfter`
+    /// (a pool whose server went away meanwhile waits for a connection, not fails: the next
+    /// round's probe finds that out).
     private func poolAnswers() async -> Bool? {
         let (client, logger) = (state.withLockedValue { $0.client }, logger)
-        return await Self.answer(within: deadline) {
+        return await Self.answer(within: min(deadline, verdictAfter)) {
             (try? await client.withConnection { try await $0.query("SELECT 1", logger: logger) }) != nil
         }
     }

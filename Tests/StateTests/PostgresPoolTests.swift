@@ -1,6 +1,7 @@
 import Events
 import Foundation
-import State
+import PostgresNIO
+@testable import State
 import Testing
 
 @Suite struct PostgresPoolTests {
@@ -43,6 +44,36 @@ import Testing
         #expect(firstFailure < .seconds(3.5), "the first call fails about a second in (probe), not at its 5 s deadline: \(firstFailure)")
         #expect(slowest < .seconds(1), "later calls fail at once: \(slowest)")
         #expect(recovery < .seconds(2), "answered within a few probe intervals of the start: \(recovery)")
+        await database.shutDown()
+    }
+
+    /// The server goes away while a probe round is under way for a slow call (every pooled
+    /// connection busy, the probe connected, the old pool being checked): a call made then fails
+    /// about a second in, not at its deadline. Before, the round ended without a verdict and the
+    /// suspicion the new call raised meanwhile was dropped (clean-clone CI: 5.0 s).
+    @Test(.timeLimit(.minutes(1))) func theServerGoingAwayDuringAProbeRoundIsFoundByTheNextRound() async throws {
+        let database = try await PostgresTestDatabase.start(deadline: .seconds(5))
+        let storage = database.storage
+        let store = PostgresChannelStore(storage: storage)
+        let channel = try await store.create(StreamChannel(name: "busy"), pushSecret: "s")
+        // Twenty calls hold the pool's twenty connections past the verdict (1 s): one of them has
+        // the server probed, and the probe's check of the old pool waits for a connection.
+        let sleepers = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { _ = try? await storage.rows("sleep", "SELECT pg_sleep(4)") }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(1800))
+        database.server.stop()
+        let clock = ContinuousClock()
+        let stopped = clock.now
+        await #expect(throws: StateError.self) { _ = try await store.channel(channel.id) }
+        let failure = clock.now - stopped
+        await sleepers.value
+        print("postgres pool: a call made as the server went away during a probe round failed after \(failure)")
+        #expect(failure < .seconds(3.5), "found away by a probe about a second in, not at the 5 s deadline: \(failure)")
         await database.shutDown()
     }
 }
