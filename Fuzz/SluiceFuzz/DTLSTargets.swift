@@ -11,9 +11,10 @@ enum DTLSTargets {
 
     /// `DTLSRecord.split` over the bytes: what splits must cover every byte and pack back into
     /// datagrams of whole records, in order, within the MTU; `DTLSRecord.admissible` keeps a
-    /// subset. Then a server session takes the bytes as one datagram (and a timeout and a close):
-    /// it must answer within the MTU, never trap. An input whose length is a multiple of 8 also goes to a server that
-    /// finished a handshake, which must stay connected: nothing unauthenticated may end it.
+    /// subset (of the association's version alone, once connected). Then a server session takes
+    /// the bytes as one datagram (and a timeout and a close): it must answer within the MTU, never
+    /// trap. An input whose length is a multiple of 8 also goes to a server that finished a
+    /// handshake, which must stay connected: nothing unauthenticated may end it.
     static let record = FuzzTarget("dtls-record", "DTLSRecord.split/pack/admissible, DTLSSession fed the datagram fresh and connected") { input in
         checkRecords(input)
         guard let certificate,
@@ -36,6 +37,9 @@ enum DTLSTargets {
         let admitted = DTLSRecord.admissible(input)
         precondition(admitted.readableBytes <= input.readableBytes, "admissible grew the datagram")
         precondition((try? DTLSRecord.split(admitted)) != nil, "admissible kept a cut-short record")
+        let connected = DTLSRecord.admissible(input, version: 0xFEFD)
+        precondition((try? DTLSRecord.split(connected))?.allSatisfy { $0.version == 0xFEFD } == true,
+                     "admissible kept a record of another version than the association's")
         guard let records = try? DTLSRecord.split(input) else { return }
         let covered = records.reduce(0) { $0 + $1.bytes.readableBytes }
         precondition(covered == input.readableBytes, "records cover \(covered) of \(input.readableBytes) bytes")

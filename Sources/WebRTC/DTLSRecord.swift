@@ -54,8 +54,12 @@ public struct DTLSRecord: Sendable, Equatable {
     /// Dropped: a protected record (epoch ≥ 1) shorter than `minimumProtectedFragment` (AES-GCM's
     /// 8-byte explicit nonce and 16-byte tag), which OpenSSL answers with a fatal alert instead of
     /// discarding it as RFC 6347 §4.1.2.7 asks, so a spoofed 14-byte datagram could end a session;
-    /// and a cut-short tail, which OpenSSL would discard anyway.
-    public static func admissible(_ datagram: ByteBuffer, minimumProtectedFragment: Int = 24) -> ByteBuffer {
+    /// and a cut-short tail, which OpenSSL would discard anyway. Given `version` (the association's,
+    /// once its handshake is done), a record of any other version is dropped too: OpenSSL 3.0 ends
+    /// a connected association with a fatal alert for one that carries more than a few bytes (any
+    /// content type but an alert; found by the `dtls-record` fuzz target), where the peer never
+    /// sends another version after the handshake.
+    public static func admissible(_ datagram: ByteBuffer, minimumProtectedFragment: Int = 24, version: UInt16? = nil) -> ByteBuffer {
         var rest = datagram
         var admitted: [ByteBuffer] = []
         var droppedAny = false
@@ -64,7 +68,7 @@ public struct DTLSRecord: Sendable, Equatable {
                 droppedAny = true
                 break
             }
-            if record.epoch == 0 || record.fragmentLength >= minimumProtectedFragment {
+            if (record.epoch == 0 || record.fragmentLength >= minimumProtectedFragment) && (version ?? record.version) == record.version {
                 admitted.append(record.bytes)
             } else {
                 droppedAny = true

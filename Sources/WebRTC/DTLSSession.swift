@@ -25,6 +25,8 @@ public final class DTLSSession {
     private let remoteFingerprint: SDPFingerprint?
     private let allocator = ByteBufferAllocator()
     private var started = false
+    /// The record version the handshake settled on (0xFEFD for DTLS 1.2); nil until connected.
+    private var recordVersion: UInt16?
 
     /// The MTUs accepted: OpenSSL's DTLS minimum to the largest UDP payload.
     public static let mtuRange = 256...65_507
@@ -86,7 +88,8 @@ public final class DTLSSession {
         guard !state.isFinished, datagram.readableBytes > 0,
               datagram.readableBytes <= Self.maximumDatagramLength else { return [] }
         started = true
-        let datagram = DTLSRecord.admissible(datagram, minimumProtectedFragment: DTLSContext.minimumProtectedFragment)
+        let datagram = DTLSRecord.admissible(datagram, minimumProtectedFragment: DTLSContext.minimumProtectedFragment,
+                                             version: recordVersion)
         guard datagram.readableBytes > 0 else { return [] }
         OpenSSLError.clear()
         let count = Int32(datagram.readableBytes)
@@ -141,6 +144,7 @@ public final class DTLSSession {
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             state = DTLSHandshakeCheck(ssl: ssl, role: role, remoteFingerprint: remoteFingerprint).outcome()
+            recordVersion = UInt16(exactly: SSL_version(ssl))
             if state.isFinished { _ = SSL_shutdown(ssl) }   // tell the peer (close_notify)
         } else {
             settle(after: result)
