@@ -119,7 +119,8 @@ final class PostgresPool: Sendable {
         while await probeRound() {
             // The server answered: it is up again. A call that suspected it while this round ran
             // (say, while the old pool was checked, after the probe had connected) has it probed
-            // again, as the server may have gone away since.
+            // again a probe interval later (so slow calls cannot make a storm of connections), as
+            // the server may have gone away since.
             let (again, since) = state.withLockedValue { state -> (Int?, ContinuousClock.Instant?) in
                 let again = state.suspicions == round ? nil : state.suspicions
                 defer {
@@ -131,6 +132,7 @@ final class PostgresPool: Sendable {
             if let since { logger.notice("database reachable again", metadata: ["down": "\(ContinuousClock.now - since)"]) }
             guard let again else { return }
             round = again
+            try? await Task.sleep(for: probeInterval)
         }
     }
 
