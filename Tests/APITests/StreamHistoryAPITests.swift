@@ -54,9 +54,11 @@ import Testing
 
     @Test func historyIsTheLastSecondsOldestFirst() async throws {
         let fixture = try await fixture()
-        let now = Date()
+        // The newest sample 5 s ahead of now: the window is measured from when the request is
+        // handled, which a loaded machine (CI) reached 2 s after `now`, dropping the oldest.
+        let newest = Date().addingTimeInterval(5)
         for back in stride(from: 9, through: 0, by: -1) {
-            try await fixture.sessions.appendSample(StreamSample(at: now.addingTimeInterval(-Double(back)), ingestKbps: Double(back),
+            try await fixture.sessions.appendSample(StreamSample(at: newest.addingTimeInterval(-Double(back)), ingestKbps: Double(back),
                                                                  viewers: ["hls": back]), of: stream, ttl: .seconds(60))
         }
         let response = await get("/api/v1/streams/cam1/history?seconds=3", fixture.router)
