@@ -42,6 +42,9 @@ struct NodeOptions: ParsableArguments {
     @Flag(help: "Send WebRTC media one packet per datagram, without UDP segmentation offload (GSO). By default a frame's packets to a viewer leave in one datagram the kernel cuts apart, on kernels with UDP_SEGMENT; turn it off for a network device or tunnel that refuses such datagrams.")
     var noWebrtcGso = false
 
+    @Option(help: "Milliseconds of audio per Opus packet to WHEP viewers: 20, 40 or 60. Longer packets mean fewer datagrams per viewer (more viewers per core) for that much more audio delay.")
+    var webrtcOpusFrameMs = 20
+
     @Option(help: "Port of /healthz, /readyz and /metrics on ingest and worker nodes (env SLUICE_STATUS_PORT; default 9102 on ingest, 9103 on workers; 0 picks a free port). Nodes with the API serve them on --http-port.")
     var statusPort: Int?
 

@@ -170,6 +170,9 @@ struct ServeSettings {
     /// here; one that does not resolve is written as it is.
     static func webRTC(command: NodeOptions, publicHost: String) throws -> WebRTCConfiguration {
         guard (0...65535).contains(command.webrtcPort) else { throw ValidationError("--webrtc-port must be 0–65535.") }
+        guard WebRTCConfiguration.opusFrameChoices.contains(command.webrtcOpusFrameMs) else {
+            throw ValidationError("--webrtc-opus-frame-ms must be 20, 40 or 60.")
+        }
         var host = publicHost
         var port: Int?
         if let text = command.webrtcAddress {
@@ -180,7 +183,7 @@ struct ServeSettings {
         }
         return WebRTCConfiguration(host: command.host.isEmpty ? "0.0.0.0" : command.host, port: command.webrtcPort,
                                    advertisedAddress: numericAddress(host) ?? host, advertisedPort: port,
-                                   segmentationOffload: !command.noWebrtcGso)
+                                   segmentationOffload: !command.noWebrtcGso, opusFrameMilliseconds: command.webrtcOpusFrameMs)
     }
 
     /// `HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT`; a bare IPv6 address has no port.

@@ -26,11 +26,19 @@ public struct WebRTCConfiguration: Sendable {
     /// the kernel has it): one pass through the kernel's send path per run of equal-size packets
     /// instead of one per packet (`--no-webrtc-gso` turns it off). Default true.
     public var segmentationOffload: Bool
+    /// Milliseconds of audio per Opus packet sent to WHEP viewers (`--webrtc-opus-frame-ms`): 20
+    /// (the default, what browsers send), 40 or 60 (RFC 7587 allows up to 120). Longer packets
+    /// mean fewer datagrams per viewer (audio is 50 a second at 20 ms, more than the video's sends)
+    /// for that much more audio delay; a lost one loses that much audio.
+    public var opusFrameMilliseconds: Int
+
+    /// The Opus frame lengths a libopus encoder makes that Sluice offers, in milliseconds.
+    public static let opusFrameChoices = [20, 40, 60]
 
     public init(host: String = "0.0.0.0", port: Int = 8189, advertisedAddress: String = "127.0.0.1",
                 advertisedPort: Int? = nil, consentTimeout: Duration = .seconds(30),
                 connectTimeout: Duration = .seconds(10), maxSessions: Int = 10_000, dtlsMTU: Int = 1200,
-                segmentationOffload: Bool = true) {
+                segmentationOffload: Bool = true, opusFrameMilliseconds: Int = 20) {
         self.host = host
         self.port = min(max(port, 0), 65_535)
         self.advertisedAddress = advertisedAddress
@@ -40,5 +48,6 @@ public struct WebRTCConfiguration: Sendable {
         self.maxSessions = max(maxSessions, 0)
         self.dtlsMTU = min(max(dtlsMTU, 576), 1500)
         self.segmentationOffload = segmentationOffload
+        self.opusFrameMilliseconds = Self.opusFrameChoices.contains(opusFrameMilliseconds) ? opusFrameMilliseconds : 20
     }
 }

@@ -4,13 +4,13 @@ import Media
 /// One Opus packet made from the source's audio, for one RTP packet (RFC 7587 §4.1).
 struct OpusPacket: Sendable, Equatable {
     var data: [UInt8]
-    /// Presentation time in 48 kHz samples, continuous from packet to packet (960 apart) while
+    /// Presentation time in 48 kHz samples, continuous from packet to packet (one frame apart) while
     /// the source's audio is; the RTP timestamp is made from it.
     var timestamp: Int64
 }
 
 /// The source's audio (AAC, or MP3) decoded with libavcodec, resampled to 48 kHz stereo with
-/// libswresample and encoded to 20 ms Opus packets with libopus: once per stream, for every WHEP
+/// libswresample and encoded to Opus packets of 20 ms (or 40 or 60) with libopus: once per stream, for every WHEP
 /// viewer (browsers play no AAC over WebRTC).
 ///
 /// Timestamps are anchored to the source's: a packet's 48 kHz time is the AAC frame's pts × 48,
@@ -33,7 +33,7 @@ final class AACToOpus {
     private var pendingStart: Int64?
     /// Where the next decoded frame should start, 48 kHz, if the source is continuous.
     private var expectedInput: Int64?
-    /// Samples per Opus frame (960: 20 ms).
+    /// Samples per Opus frame (960 for 20 ms).
     let frameSize: Int
 
     /// Largest jump in the source's audio times, in 48 kHz samples, still read as continuous.
@@ -43,7 +43,8 @@ final class AACToOpus {
     ///   - codec: the source's audio codec (`aac` or `mp3`).
     ///   - configuration: the AAC AudioSpecificConfig (the sequence header's body after its two
     ///     FLV bytes); empty for MP3.
-    init(codec: AudioCodec, configuration: [UInt8]) throws(WebRTCMediaError) {
+    ///   - frameMilliseconds: audio per Opus packet (20, 40 or 60).
+    init(codec: AudioCodec, configuration: [UInt8], frameMilliseconds: Int = 20) throws(WebRTCMediaError) {
         let id: AVCodecID
         switch codec {
         case .aac:
@@ -54,8 +55,8 @@ final class AACToOpus {
         }
         self.codec = codec
         decoder = try .decoder(id, extradata: configuration, timeBase: AVRational(num: 1, den: 1000))
-        encoder = try .opusEncoder()
-        frameSize = encoder.frameSize > 0 ? encoder.frameSize : 960
+        encoder = try .opusEncoder(frameMilliseconds: frameMilliseconds)
+        frameSize = encoder.frameSize > 0 ? encoder.frameSize : 48 * frameMilliseconds
         input = try CodecHandles.Packet()
         decoded = try CodecHandles.Frame()
         frame = try CodecHandles.Frame()

@@ -21,6 +21,7 @@ final class OpusEncoderBridge: Sendable {
     private let eventLoop: any EventLoop
     private let deliver: @Sendable ([OpusPacket]) -> Void
     private let logger: Logger
+    private let frameMilliseconds: Int
     /// Frames handed to the thread and not done yet, and frames dropped because there were too many.
     private let counts = NIOLockedValueBox((pending: 0, dropped: 0))
 
@@ -30,12 +31,15 @@ final class OpusEncoderBridge: Sendable {
 
     /// - Parameters:
     ///   - name: the thread's name (`opus <stream>`).
+    ///   - frameMilliseconds: audio per Opus packet (20, 40 or 60).
     ///   - deliver: called on `eventLoop` with the packets each frame completed, in order.
-    init(name: String, eventLoop: any EventLoop, logger: Logger, deliver: @escaping @Sendable ([OpusPacket]) -> Void) {
+    init(name: String, eventLoop: any EventLoop, logger: Logger, frameMilliseconds: Int = 20,
+         deliver: @escaping @Sendable ([OpusPacket]) -> Void) {
         thread = OwnerThread(name: name)
         self.eventLoop = eventLoop
         self.deliver = deliver
         self.logger = logger
+        self.frameMilliseconds = frameMilliseconds
     }
 
     /// Source frames dropped because the codec thread was behind.
@@ -45,10 +49,10 @@ final class OpusEncoderBridge: Sendable {
     /// - Parameter configuration: the AudioSpecificConfig; empty for MP3.
     func configure(codec: AudioCodec, configuration: [UInt8]) {
         let pipeline = self.pipeline
-        let logger = self.logger
+        let (logger, frameMilliseconds) = (self.logger, self.frameMilliseconds)
         thread.submit {
             do {
-                pipeline.converter = try AACToOpus(codec: codec, configuration: configuration)
+                pipeline.converter = try AACToOpus(codec: codec, configuration: configuration, frameMilliseconds: frameMilliseconds)
                 pipeline.failed = false
             } catch {
                 pipeline.converter = nil

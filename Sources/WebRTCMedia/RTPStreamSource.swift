@@ -56,6 +56,7 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
     /// The stream's clock: the newest frame's time (ms) and when it came, for sender reports.
     private var clock: (ms: Int64, at: NIODeadline)?
     private var opus: OpusEncoderBridge?
+    private let opusFrameMilliseconds: Int
     private var audioConfiguration: [UInt8]?
 
     var viewers: [ObjectIdentifier: WHEPViewer] = [:]
@@ -91,10 +92,13 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
     /// - Parameters:
     ///   - eventLoop: the WebRTC server's loop, where the viewers' sessions live.
     ///   - idleTimeout: how long the source stays attached with no viewer (default 5 s).
+    ///   - opusFrameMilliseconds: audio per Opus packet (20, 40 or 60; default 20).
     ///   - onStop: called on the loop once the source has stopped (to forget it).
     init(stream: StreamID, rendition: String, eventLoop: any EventLoop, fanout: StreamFanout, board: ViewerStatisticsBoard,
-         logger: Logger, idleTimeout: TimeAmount = .seconds(5), onStop: @escaping @Sendable (RTPStreamSource) -> Void) {
+         logger: Logger, idleTimeout: TimeAmount = .seconds(5), opusFrameMilliseconds: Int = 20,
+         onStop: @escaping @Sendable (RTPStreamSource) -> Void) {
         self.stream = stream
+        self.opusFrameMilliseconds = opusFrameMilliseconds
         self.idleTimeout = idleTimeout
         self.fanout = fanout
         self.rendition = rendition
@@ -217,7 +221,8 @@ final class RTPStreamSource: FanoutSink, @unchecked Sendable {
 
     private func encoder() -> OpusEncoderBridge {
         if let opus { return opus }
-        let made = OpusEncoderBridge(name: "opus \(stream)", eventLoop: eventLoop, logger: logger) { [weak self] packets in
+        let made = OpusEncoderBridge(name: "opus \(stream)", eventLoop: eventLoop, logger: logger,
+                                     frameMilliseconds: opusFrameMilliseconds) { [weak self] packets in
             self?.take(opus: packets)
         }
         opus = made

@@ -73,7 +73,8 @@ public final class WHEPService: WHEPPlayback {
         sources.withLockedValue { sources in
             if let current = sources[key], !current.isRetired(from: fanout) { return current }
             let made = RTPStreamSource(stream: key.stream, rendition: key.rendition, eventLoop: server.eventLoop,
-                                       fanout: fanout, board: board, logger: logger, idleTimeout: idleTimeout) { [weak self] stopped in
+                                       fanout: fanout, board: board, logger: logger, idleTimeout: idleTimeout,
+                                       opusFrameMilliseconds: server.configuration.opusFrameMilliseconds) { [weak self] stopped in
                 self?.forget(stopped, key: key)
             }
             sources[key] = made

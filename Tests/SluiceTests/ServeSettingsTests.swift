@@ -90,9 +90,11 @@ import Testing
         #expect(refusal(["--admission-timeout-ms", "0"]) == "--admission-timeout-ms must be 1–60000.")
         #expect(refusal(["--admission-cache-seconds", "86401"]) == "--admission-cache-seconds must be 0–86400.")
         #expect(refusal(["--log-level", "loud"]) == "Unknown log level 'loud'.")
+        #expect(refusal(["--webrtc-opus-frame-ms", "30"]) == "--webrtc-opus-frame-ms must be 20, 40 or 60.")
+        #expect(refusal(["--webrtc-opus-frame-ms", "0"]) == "--webrtc-opus-frame-ms must be 20, 40 or 60.")
         // The edges of each range are accepted.
         #expect(refusal(["--http-port", "0", "--rtmp-port", "65535", "--webhook-attempts", "20", "--node-ttl-seconds", "600",
-                         "--event-loops", "1", "--admission-cache-seconds", "86400"]) == nil)
+                         "--event-loops", "1", "--admission-cache-seconds", "86400", "--webrtc-opus-frame-ms", "60"]) == nil)
     }
 
     /// SRT listens on 10080 by default; its flags are checked like the others.
@@ -149,6 +151,11 @@ import Testing
     @Test func aMissingWatermarkFontIsRefusedAtStart() throws {
         let options = try NodeOptions.parse(["--watermark-font", "/nonexistent/font.ttc"])
         #expect(throws: (any Error).self) { try ServeSettings(options: options, roles: Set(Role.allCases), environment: [:]) }
+    }
+
+    @Test func theOpusFrameLengthReachesTheWebRTCConfiguration() throws {
+        #expect(try settings().webRTC?.opusFrameMilliseconds == 20)
+        #expect(try settings(["--webrtc-opus-frame-ms", "60"]).webRTC?.opusFrameMilliseconds == 60)
     }
 }
 

@@ -24,25 +24,28 @@ import Testing
         return packets
     }
 
-    @Test(arguments: [44_100, 48_000])
-    func packetsAre20msWithContinuousTimestamps(sampleRate: Int) throws {
+    @Test(arguments: [44_100, 48_000], [20, 60])
+    func packetsAreOneFrameLongWithContinuousTimestamps(sampleRate: Int, frameMilliseconds: Int) throws {
         let (config, frames) = try audio(sampleRate: sampleRate)
-        let converter = try AACToOpus(codec: .aac, configuration: config)
+        let converter = try AACToOpus(codec: .aac, configuration: config, frameMilliseconds: frameMilliseconds)
         let packets = try encode(frames, with: converter)
-        // Every 20 ms of the source's audio (1024 samples an AAC frame) is a packet; the codecs'
-        // delays hold back at most a few.
-        let expected = frames.count * 1024 * 48_000 / sampleRate / 960
+        let frameSize = 48 * frameMilliseconds
+        #expect(converter.frameSize == frameSize)
+        // Every 20 (or 60) ms of the source's audio (1024 samples an AAC frame) is a packet; the
+        // codecs' delays hold back at most a few.
+        let expected = frames.count * 1024 * 48_000 / sampleRate / frameSize
         #expect(packets.count >= expected - 3 && packets.count <= expected, "\(packets.count) packets, \(expected) expected")
-        for (previous, next) in zip(packets, packets.dropFirst()) { #expect(next.timestamp - previous.timestamp == 960) }
+        for (previous, next) in zip(packets, packets.dropFirst()) { #expect(next.timestamp - previous.timestamp == Int64(frameSize)) }
         // Anchored to the AAC times: the first packet starts at the first frame's pts × 48,
         // less libopus's look-ahead (312 samples).
         let first = try #require(packets.first)
         #expect(abs(first.timestamp - frames[0].pts * 48) <= 960)
     }
 
-    @Test func libavcodecDecodesTheSineBack() throws {
+    @Test(arguments: [20, 60])
+    func libavcodecDecodesTheSineBack(frameMilliseconds: Int) throws {
         let (config, frames) = try audio(sampleRate: 44_100)
-        let packets = try encode(frames, with: try AACToOpus(codec: .aac, configuration: config))
+        let packets = try encode(frames, with: try AACToOpus(codec: .aac, configuration: config, frameMilliseconds: frameMilliseconds))
         let decoder = try CodecHandles.Context.decoder(AV_CODEC_ID_OPUS, timeBase: AVRational(num: 1, den: 48_000),
                                                        sampleRate: 48_000, channels: 2)
         let packet = try CodecHandles.Packet()
@@ -51,7 +54,7 @@ import Testing
         for opus in packets {
             try opus.data.withUnsafeBytes { try packet.fill($0, pts: opus.timestamp) }
             try decoder.decode(packet, into: frame) { (frame) throws(WebRTCMediaError) in
-                #expect(frame.sampleCount == 960)
+                #expect(frame.sampleCount == 48 * frameMilliseconds)
                 #expect(frame.sampleRate == 48_000)
                 #expect(frame.channelCount == 2)
                 #expect(frame.pointer.pointee.format == AV_SAMPLE_FMT_FLTP.rawValue)
