@@ -54,9 +54,11 @@ static inline void sluice_ssl_ctx_no_tickets(SSL_CTX *ctx) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 }
 
-/// DTLS 1.2 at least (DTLS 1.0 is deprecated by RFC 8996).
-static inline int sluice_ssl_ctx_set_min_dtls12(SSL_CTX *ctx) {
-    return (int)SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION);
+/// DTLS 1.2 only: not 1.0 (deprecated by RFC 8996), and not 1.3, whose records carry another
+/// version than the one negotiated (DTLSSession drops records of any other version once connected).
+static inline int sluice_ssl_ctx_set_dtls12_only(SSL_CTX *ctx) {
+    return SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) == 1
+        && SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) == 1;
 }
 
 #endif

@@ -22,9 +22,11 @@ final class PostgresPool: Sendable {
         /// When a probe was first refused; nil while the server answers.
         var downSince: ContinuousClock.Instant?
         var prober: Task<Void, Never>?
-        /// Counts `suspect()` calls: one made while a probe round runs has the round run again,
-        /// since the server may have gone away after that round connected.
+        /// Counts `suspect()` calls: one made after a probe round's probe connected has the round
+        /// run again, since the server may have gone away since.
         var suspicions = 0
+        /// Whether a probe round is checking the old pool (`poolAnswers`), for tests to wait on.
+        var checkingOldPool = false
         /// Calls waiting for a verdict, resumed when the server is marked down.
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
@@ -67,6 +69,9 @@ final class PostgresPool: Sendable {
             return state.client
         }
     }
+
+    /// Whether a probe round is checking the old pool now (the server answered its probe).
+    var isCheckingOldPool: Bool { state.withLockedValue { $0.checkingOldPool } }
 
     /// A call failed in a way that may mean the server is away: probe it (one prober at a time).
     func suspect() {
@@ -113,43 +118,49 @@ final class PostgresPool: Sendable {
 
     // MARK: Probing
 
-    /// Probe rounds until one ends with no new suspicion raised while it ran.
+    /// Probe rounds until one ends with no new suspicion raised after its probe connected.
     private func probeUntilReachable() async {
-        var round = state.withLockedValue { $0.suspicions }
-        while await probeRound() {
-            // The server answered: it is up again. A call that suspected it while this round ran
-            // (say, while the old pool was checked, after the probe had connected) has it probed
-            // again a probe interval later (so slow calls cannot make a storm of connections), as
-            // the server may have gone away since.
-            let (again, since) = state.withLockedValue { state -> (Int?, ContinuousClock.Instant?) in
-                let again = state.suspicions == round ? nil : state.suspicions
+        while let answered = await probeRound() {
+            // The server answered: it is up again. A call that suspected it after the probe had
+            // connected (say, while the old pool was checked) has it probed again a probe interval
+            // later, as the server may have gone away since; suspicions from before the probe
+            // connected (the calls a refused probe failed, say) are answered by it.
+            let (again, since) = state.withLockedValue { state -> (Bool, ContinuousClock.Instant?) in
+                let again = state.suspicions != answered
                 defer {
                     state.downSince = nil
-                    if again == nil { state.prober = nil }
+                    if !again { state.prober = nil }
                 }
                 return (again, state.downSince)
             }
             if let since { logger.notice("database reachable again", metadata: ["down": "\(ContinuousClock.now - since)"]) }
-            guard let again else { return }
-            round = again
+            guard again else { return }
             try? await Task.sleep(for: probeInterval)
         }
     }
 
-    /// Probes until the server answers, then keeps or replaces the pool; false when cancelled.
-    private func probeRound() async -> Bool {
+    /// Probes until the server answers, then keeps or replaces the pool. Returns the suspicions
+    /// counted when the probe connected (nil when cancelled).
+    private func probeRound() async -> Int? {
         while !Task.isCancelled, !(await reachable()) {
             markDown()
             try? await Task.sleep(for: probeInterval)
         }
-        guard !Task.isCancelled else { return false }
-        let wasDown = state.withLockedValue { $0.downSince != nil }
+        guard !Task.isCancelled else { return nil }
+        let (wasDown, answered) = state.withLockedValue { ($0.downSince != nil, $0.suspicions) }
         // After an outage the old pool is in backoff: replace it. After a lone failure the server
         // answered a probe at once, so the old pool is kept unless it fails at once too (its
         // circuit breaker after an outage nobody called through). A pool that is merely slow
         // (every connection busy) is kept: replacing it would end the calls it is running.
-        if wasDown { replaceClient() } else if await poolAnswers() == false { replaceClient() }
-        return true
+        if wasDown {
+            replaceClient()
+        } else {
+            state.withLockedValue { $0.checkingOldPool = true }
+            let answers = await poolAnswers()
+            state.withLockedValue { $0.checkingOldPool = false }
+            if answers == false { replaceClient() }
+        }
+        return answered
     }
 
     /// Whether a connection of its own reaches the server and logs in, within the deadline.

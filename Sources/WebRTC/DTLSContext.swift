@@ -26,7 +26,7 @@ final class DTLSContext: @unchecked Sendable {
         OpenSSLError.clear()
         guard let ctx = SSL_CTX_new(DTLS_method()) else { throw OpenSSLError.error("SSL_CTX_new(DTLS_method) failed") }
         handle = ctx
-        guard sluice_ssl_ctx_set_min_dtls12(ctx) == 1 else { throw OpenSSLError.error("DTLS 1.2 minimum refused") }
+        guard sluice_ssl_ctx_set_dtls12_only(ctx) == 1 else { throw OpenSSLError.error("DTLS 1.2 refused") }
         guard SSL_CTX_use_certificate(ctx, certificate) == 1 else { throw OpenSSLError.error("SSL_CTX_use_certificate failed") }
         guard SSL_CTX_use_PrivateKey(ctx, key) == 1 else { throw OpenSSLError.error("SSL_CTX_use_PrivateKey failed") }
         guard SSL_CTX_check_private_key(ctx) == 1 else { throw OpenSSLError.error("key does not match the certificate") }

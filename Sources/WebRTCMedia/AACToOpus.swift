@@ -88,7 +88,7 @@ final class AACToOpus {
         let decodedPts = decoded.pointer.pointee.best_effort_timestamp
         let start = (decodedPts == sluice_av_nopts_value() ? ptsMs : decodedPts) &* 48
         if let expected = expectedInput, (start &- expected).magnitude > Self.maxJump.magnitude {
-            // The source's time jumped: start again from here; what was pending is lost (< 20 ms).
+            // The source's time jumped: start again from here; what was pending is lost (less than one Opus frame).
             pending.removeAll(keepingCapacity: true)
             pendingStart = nil
             resampler = nil

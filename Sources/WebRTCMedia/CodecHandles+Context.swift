@@ -34,9 +34,12 @@ extension CodecHandles {
         }
 
         /// libopus at 48 kHz, stereo, interleaved float samples, frames of 20 ms (RFC 7587 §4),
-        /// or the 40 or 60 ms asked for.
+        /// or the 40 or 60 ms asked for; any other length is refused.
         /// - Parameter bitRate: bits per second; 64 000 by default.
         static func opusEncoder(bitRate: Int = 64_000, frameMilliseconds: Int = 20) throws(WebRTCMediaError) -> Context {
+            guard [20, 40, 60].contains(frameMilliseconds) else {
+                throw WebRTCMediaError("Opus frames of \(frameMilliseconds) ms: 20, 40 or 60")
+            }
             guard let definition = avcodec_find_encoder_by_name("libopus") else {
                 throw WebRTCMediaError("libavcodec has no libopus encoder")
             }
@@ -48,7 +51,7 @@ extension CodecHandles {
             pointer.pointee.bit_rate = Int64(bitRate)
             pointer.pointee.time_base = AVRational(num: 1, den: 48_000)
             var options: OpaquePointer?
-            av_dict_set(&options, "frame_duration", "\([20, 40, 60].contains(frameMilliseconds) ? frameMilliseconds : 20)", 0)
+            av_dict_set(&options, "frame_duration", "\(frameMilliseconds)", 0)
             defer { av_dict_free(&options) }
             try check(avcodec_open2(pointer, definition, &options), "opening the libopus encoder")
             return context

@@ -69,8 +69,10 @@ extension EndToEnd {
             return publisher
         }
 
+        /// Audio as 60 ms Opus packets (`--webrtc-opus-frame-ms 60`; the loss test below keeps the
+        /// default 20 ms): Chromium decodes both.
         @Test func whepPlaysInChromium() throws {
-            let server = try SluiceProcess()
+            let server = try SluiceProcess(extraArguments: ["--webrtc-opus-frame-ms", "60"])
             defer { server.stop() }
             let publisher = try publish("rtc1", on: server, seconds: 45)
             defer {
@@ -86,7 +88,9 @@ extension EndToEnd {
                 if viewers < 1 { usleep(500_000) }
             }
             #expect(viewers == 1, "/metrics counted \(viewers) WebRTC viewers while Chromium played")
-            try expectDecoding(try played(browser, seconds: 20), label: "clean")
+            let clean = try played(browser, seconds: 20)
+            try expectDecoding(clean, label: "clean")
+            expectAudioPackets(of: clean, milliseconds: 60, label: "clean")
         }
 
         /// Behind a relay that drops a seeded 5 % of the datagrams each way (and holds each 20 ms):
@@ -110,11 +114,21 @@ extension EndToEnd {
             let dropped = relay.counts(.toClient).dropped
             #expect(dropped > 50, "the relay dropped \(dropped) datagrams to the viewer")
             try expectDecoding(lossy, label: "5 % loss")
+            expectAudioPackets(of: lossy, milliseconds: 20, label: "5 % loss")
             let nacks = lossy.samples.last?.video?.nackCount ?? 0
             #expect(nacks > 10, "Chromium sent \(nacks) NACKs behind 5 % loss")
             let answered = try metric(server, "sluice_webrtc_retransmitted_packets_total")
             #expect(answered > 10, "the server retransmitted \(answered) packets")
             #expect(try metric(server, "sluice_webrtc_nacks_total") > 10)
+        }
+
+        /// Chromium's audio samples per received packet (concealed ones included: within a third)
+        /// say how long the server's Opus packets were.
+        private func expectAudioPackets(of played: Played, milliseconds: Int, label: String) {
+            let audio = played.samples.last?.audio
+            let perPacket = Double(audio?.totalSamplesReceived ?? 0) / Double(max(audio?.packetsReceived ?? 0, 1))
+            let expected = Double(48 * milliseconds)
+            #expect(abs(perPacket - expected) < expected / 3, "\(label): \(perPacket) samples per audio packet, \(milliseconds) ms Opus packets")
         }
 
         /// Video frames and audio samples decoded over the whole run and still in its last 5 s.

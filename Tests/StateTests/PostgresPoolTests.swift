@@ -65,7 +65,9 @@ import Testing
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(1800))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !storage.pool.isCheckingOldPool, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(storage.pool.isCheckingOldPool, "a probe round checks the busy pool")
         database.server.stop()
         let clock = ContinuousClock()
         let stopped = clock.now
