@@ -10,8 +10,8 @@ struct OpusPacket: Sendable, Equatable {
 }
 
 /// The source's audio (AAC, or MP3) decoded with libavcodec, resampled to 48 kHz stereo with
-/// libswresample and encoded to Opus packets of 20 ms (or 40 or 60) with libopus: once per stream, for every WHEP
-/// viewer (browsers play no AAC over WebRTC).
+/// libswresample and encoded to Opus packets of 20 ms (or 40 or 60) with libopus: once per
+/// stream, for every WHEP viewer (browsers play no AAC over WebRTC).
 ///
 /// Timestamps are anchored to the source's: a packet's 48 kHz time is the AAC frame's pts × 48,
 /// carried on sample by sample; a jump in the source's times of more than 100 ms (a gap, a
@@ -88,7 +88,8 @@ final class AACToOpus {
         let decodedPts = decoded.pointer.pointee.best_effort_timestamp
         let start = (decodedPts == sluice_av_nopts_value() ? ptsMs : decodedPts) &* 48
         if let expected = expectedInput, (start &- expected).magnitude > Self.maxJump.magnitude {
-            // The source's time jumped: start again from here; what was pending is lost (less than one Opus frame).
+            // The source's time jumped: start again from here; what was pending is lost (less
+            // than one Opus frame).
             pending.removeAll(keepingCapacity: true)
             pendingStart = nil
             resampler = nil
