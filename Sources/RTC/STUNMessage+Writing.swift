@@ -1,6 +1,11 @@
 import NIOCore
 
 extension STUNMessage {
+    /// A fresh random 96-bit transaction id for a request (RFC 8489 §5).
+    public static func newTransactionID() -> [UInt8] {
+        (0..<12).map { _ in UInt8.random(in: 0...255) }
+    }
+
     /// A binding success response (RFC 8489 §7.3.1.1): XOR-MAPPED-ADDRESS of `mapped`,
     /// MESSAGE-INTEGRITY with `integrityKey`, FINGERPRINT.
     public static func bindingSuccess(transactionID: [UInt8], mapped: SocketAddress, integrityKey: [UInt8]) -> ByteBuffer {

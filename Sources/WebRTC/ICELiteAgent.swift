@@ -111,8 +111,7 @@ struct ICELiteAgent: Sendable {
             return (probe.request, probe.transactionID)
         }
         if let probe, now - probe.sentAt < Self.probeInterval { return nil }
-        var transactionID = [UInt8](repeating: 0, count: 12)
-        for index in transactionID.indices { transactionID[index] = UInt8.random(in: 0...255) }
+        let transactionID = STUNMessage.newTransactionID()
         let request = STUNMessage.bindingRequest(transactionID: transactionID, username: "\(remoteUfrag):\(localUfrag)",
                                                  priority: 2_130_706_431, controlling: nil, controlled: tieBreaker,
                                                  useCandidate: false, integrityKey: remoteKey)

@@ -31,7 +31,7 @@ extension WebRTCClient {
     /// One binding request to the server, nominating (USE-CANDIDATE) as the controlling agent.
     func sendCheck() {
         guard phase != .closed, let remote else { return }
-        let id = (0..<12).map { _ in UInt8.random(in: 0...255) }
+        let id = STUNMessage.newTransactionID()
         pendingChecks.append(id)
         if pendingChecks.count > 8 { pendingChecks.removeFirst() }
         let request = STUNMessage.bindingRequest(transactionID: id, username: "\(remote.iceUfrag):\(localUfrag)",

@@ -115,8 +115,9 @@ final class OpusToAAC {
         var skip = 0
         let expected = (fifoStart ?? timestamp) &+ Int64(fifo[0].count)
         let gap = timestamp &- expected
-        let passed = gap <= 0 || Duration.milliseconds(gap / 48) <= elapsed + Self.fillSlack
-        if fifoStart == nil || gap > Self.maxGapSamples || gap < -Self.maxGapSamples || !passed {
+        // A gap is filled only within ±1 s and as far as wall time passed (so `gap / 48` is small).
+        if fifoStart == nil || gap > Self.maxGapSamples || gap < -Self.maxGapSamples
+            || (gap > 0 && .milliseconds(gap / 48) > elapsed + Self.fillSlack) {
             for channel in fifo.indices { fifo[channel].removeAll(keepingCapacity: true) }
             fifoStart = timestamp
         } else if gap > 0 {
